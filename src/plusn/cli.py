@@ -1,0 +1,288 @@
+"""The ``plusn`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings, load_settings
+from .errors import PlusnError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _config_option(f: F) -> F:
+    return click.option(
+        "--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+        help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).",
+    )(f)
+
+
+def _load(config_path: str | None) -> Settings:
+    try:
+        return load_settings(config_path)
+    except PlusnError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@click.group()
+@click.version_option(package_name="plusn")
+def main() -> None:
+    """plusn: one private OpenAI-compatible endpoint over a 1+N fleet of models."""
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+@main.command()
+@_config_option
+@click.option("--host", default=None, help="Address to bind (default: server.host).")
+@click.option("--port", type=int, default=None, help="Port (default: server.port; 0 picks a free one).")
+def serve(config_path: str | None, host: str | None, port: int | None) -> None:
+    """Run the gateway."""
+    import uvicorn
+
+    from .gateway.app import create_app
+
+    settings = _load(config_path)
+    if host is not None:
+        settings.server.host = host
+    if port is not None:
+        settings.server.port = port
+    logging.basicConfig(level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(settings)
+    except PlusnError as exc:
+        raise click.ClickException(exc.message) from None
+    config = uvicorn.Config(
+        app, host=settings.server.host, port=settings.server.port,
+        log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.05)
+        sock = server.servers[0].sockets[0].getsockname()
+        click.echo(f"plusn listening on http://{sock[0]}:{sock[1]}  (config: {settings.source})")
+        click.echo(f"models loaded: {', '.join(app.state.loaded) or '(none)'}")
+        click.echo(f"ledger: {settings.ledger_path()}", err=False)
+        sys.stdout.flush()
+
+    async def run() -> None:
+        task = asyncio.create_task(announce())
+        await server.serve()
+        task.cancel()
+
+    asyncio.run(run())
+    if not server.started:
+        raise click.ClickException("the server did not start; see the log above")
+
+
+# --- chat ----------------------------------------------------------------------------------
+
+
+def _base_url(settings: Settings, url: str | None) -> str:
+    if url:
+        return url.rstrip("/")
+    host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.server.port}"
+
+
+@main.command()
+@_config_option
+@click.argument("prompt")
+@click.option("-m", "--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--system", default=None, help="A system message.")
+@click.option("--completion", is_flag=True, help="Send a raw prompt to /v1/completions (base models).")
+@click.option("--max-tokens", type=int, default=256, show_default=True)
+@click.option("--url", envvar="PLUSN_URL", default=None, help="Gateway URL (default: from the config).")
+@click.option("--api-key", envvar="PLUSN_API_KEY", default=None, help="API key ($PLUSN_API_KEY).")
+def chat(config_path: str | None, prompt: str, model: str, system: str | None, completion: bool,
+         max_tokens: int, url: str | None, api_key: str | None) -> None:
+    """Ask a running gateway and stream the answer to the terminal."""
+    import httpx
+
+    base = _base_url(_load(config_path), url)
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    body: dict[str, Any] = {"model": model, "stream": True, "max_tokens": max_tokens,
+                            "stream_options": {"include_usage": True}}
+    if completion:
+        path, body["prompt"] = "/v1/completions", prompt
+    else:
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        path, body["messages"] = "/v1/chat/completions", messages
+    usage: dict[str, Any] = {}
+    plusn: dict[str, Any] = {}
+    try:
+        with httpx.stream("POST", base + path, json=body, headers=headers, timeout=httpx.Timeout(10, read=300)) as r:
+            if r.status_code >= 400:
+                r.read()
+                raise click.ClickException(f"{r.status_code}: {r.json().get('error', {}).get('message', r.text)}")
+            for line in r.iter_lines():
+                if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[5:])
+                if "error" in chunk:
+                    raise click.ClickException(chunk["error"].get("message", "stream failed"))
+                for c in chunk.get("choices", []):
+                    text = c.get("text") if completion else (c.get("delta") or {}).get("content")
+                    if text:
+                        click.echo(text, nl=False)
+                usage = chunk.get("usage") or usage
+                plusn = chunk.get("plusn") or plusn
+    except httpx.ConnectError:
+        raise click.ClickException(f"no gateway at {base}; start one with `plusn serve` or pass --url") from None
+    click.echo()
+    if usage:
+        click.echo(
+            f"[{', '.join(plusn.get('served_models', [model]))}: {usage.get('prompt_tokens')} in, "
+            f"{usage.get('completion_tokens')} out, cost {plusn.get('cost', 0):g}]",
+            err=True,
+        )
+
+
+# --- models, usage, keys, config --------------------------------------------------------------
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*["-" * w for w in widths])]
+    lines += [fmt.format(*[str(x) for x in r]) for r in rows]
+    return "\n".join(lines)
+
+
+@main.command()
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def models(config_path: str | None, as_json: bool) -> None:
+    """List the configured fleet and what each model can do."""
+    settings = _load(config_path)
+    rows = []
+    for name, m in settings.models.items():
+        c = m.capabilities
+        kinds = "+".join(k for k in ("chat", "completion", "embeddings") if getattr(c, k))
+        rows.append([name, m.type, kinds, "remote" if c.remote else "local", ",".join(c.languages),
+                     f"{m.price.input_per_1k:g}/{m.price.output_per_1k:g}", m.max_concurrency])
+    if as_json:
+        click.echo(json.dumps({n: m.model_dump() for n, m in settings.models.items()}, indent=2))
+        return
+    click.echo(_table(rows, ["model", "type", "serves", "where", "languages", "price in/out per 1k", "concurrency"]))
+
+
+@main.command()
+@_config_option
+@click.option("--by", "by", multiple=True, type=click.Choice(["key", "model", "day"]),
+              help="Group by these (repeatable; default: day, key and model).")
+@click.option("--days", type=int, default=None, help="Only the last N days.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def usage(config_path: str | None, by: tuple[str, ...], days: int | None, as_json: bool) -> None:
+    """Tokens and cost from the ledger, by key, model and day."""
+    from .ledger.report import usage_report
+
+    settings = _load(config_path)
+    rows = usage_report(settings.ledger_path(), by or ("day", "key", "model"), days)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no requests in the ledger yet ({settings.ledger_path()})")
+        return
+    cols = list(rows[0])
+    click.echo(_table([[_fmt(r[c]) for c in cols] for r in rows], cols))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "-" if v is None else str(v)
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+def _keystore(config_path: str | None) -> Any:
+    from .gateway.auth import KeyStore
+
+    return KeyStore(_load(config_path).ledger_path())
+
+
+@keys.command("create")
+@_config_option
+@click.option("--name", required=True, help="Who the key is for, e.g. team-a.")
+@click.option("--model", "models_", multiple=True, help="Limit the key to this model (repeatable).")
+def keys_create(config_path: str | None, name: str, models_: tuple[str, ...]) -> None:
+    """Create a key; it is shown once and stored hashed."""
+    store = _keystore(config_path)
+    try:
+        key = store.create(name, list(models_))
+    except PlusnError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        store.close()
+    click.echo(key)
+    click.echo(f"created key {name!r}" + (f" for models: {', '.join(models_)}" if models_ else " for all models")
+               + "; store it now, it is not shown again", err=True)
+
+
+@keys.command("list")
+@_config_option
+def keys_list(config_path: str | None) -> None:
+    """List keys (never their secret)."""
+    store = _keystore(config_path)
+    try:
+        rows = store.list()
+    finally:
+        store.close()
+    if not rows:
+        click.echo("no keys: the gateway is open to anyone who can reach it")
+        return
+    click.echo(_table([[r["name"], r["prefix"] + "…", ",".join(r["models"]) or "(all)",
+                        "revoked" if r["revoked"] else "active"] for r in rows],
+                      ["name", "key", "models", "state"]))
+
+
+@keys.command("revoke")
+@_config_option
+@click.argument("name")
+def keys_revoke(config_path: str | None, name: str) -> None:
+    """Revoke a key by name."""
+    store = _keystore(config_path)
+    try:
+        ok = store.revoke(name)
+    finally:
+        store.close()
+    if not ok:
+        raise click.ClickException(f"no active key named {name!r}")
+    click.echo(f"revoked {name!r}")
+
+
+@main.group()
+def config() -> None:
+    """Work with config files."""
+
+
+@config.command("check")
+@click.argument("path", type=click.Path(dir_okay=False), required=False)
+def config_check(path: str | None) -> None:
+    """Validate a config file (default: the embedded defaults)."""
+    settings = _load(path or os.environ.get("PLUSN_CONFIG"))
+    click.echo(f"ok: {settings.source}: {len(settings.models)} models ({', '.join(settings.models)}); "
+               f"data in {settings.data_path()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,240 @@
+"""Typed settings: one YAML file plus ``PLUSN_*`` environment overrides.
+
+With no file, the embedded defaults (``defaults.yaml`` in the package) apply. A user file is
+deep-merged over them, except ``models``, which replaces the default fleet when given (a team
+that serves only remote models should not load the bundled ones). Every error names the file,
+the dotted key and, where known, the line.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+ENV_PREFIX = "PLUSN_"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    # Requests larger than this get a 413 before their body is read in full.
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class AuthSettings(_Strict):
+    # An admin key read from this environment variable is always accepted, for every model.
+    admin_key_env: str = "PLUSN_ADMIN_KEY"
+
+
+class LedgerSettings(_Strict):
+    # SQLite file; relative paths are taken from ``data_dir``.
+    path: str = "plusn.db"
+    # Rows are batched off the hot path and written at least this often.
+    flush_interval_s: float = Field(0.2, gt=0)
+
+
+class Capabilities(_Strict):
+    chat: bool = True
+    completion: bool = True
+    embeddings: bool = False
+    context_window: int = Field(4096, gt=0)
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    tools: bool = False
+    structured_output: bool = False
+    remote: bool = False
+
+
+class Price(_Strict):
+    """Price per 1,000 tokens, in the deployment's currency (local models are priced too)."""
+
+    input_per_1k: float = Field(0.0, ge=0)
+    output_per_1k: float = Field(0.0, ge=0)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input_per_1k + completion_tokens * self.output_per_1k) / 1000
+
+
+class ModelSettings(BaseModel):
+    """One model of the fleet. Keys beyond these belong to the backend ``type``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    description: str = ""
+    capabilities: Capabilities = Field(default_factory=Capabilities)
+    price: Price = Field(default_factory=Price)
+    # Requests running at once; more wait in a bounded queue, and past that get a 429.
+    max_concurrency: int = Field(4, ge=1)
+    max_queue: int = Field(64, ge=0)
+    # How long a request may wait in the queue before a 503.
+    queue_timeout_s: float = Field(30.0, gt=0)
+    # Load at start-up (True) or on the first request.
+    preload: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Settings(_Strict):
+    """The whole configuration of one plusn deployment."""
+
+    data_dir: str = ".plusn"
+    # Where assembled model files are cached; shared by every data_dir on the machine.
+    models_dir: str = "~/.cache/plusn/models"
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    models: dict[str, ModelSettings] = Field(default_factory=dict)
+    # Where the settings came from, for messages; not a user key.
+    source: str = Field("<embedded defaults>", exclude=True)
+
+    @field_validator("models")
+    @classmethod
+    def _names(cls, v: dict[str, ModelSettings]) -> dict[str, ModelSettings]:
+        for name in v:
+            if not name or any(c.isspace() for c in name):
+                raise ValueError(f"model name {name!r} must be non-empty and have no spaces")
+        return v
+
+    def data_path(self) -> Path:
+        return Path(os.path.expanduser(self.data_dir)).resolve()
+
+    def ledger_path(self) -> Path:
+        p = Path(os.path.expanduser(self.ledger.path))
+        return p if p.is_absolute() else self.data_path() / p
+
+    def models_path(self) -> Path:
+        return Path(os.path.expanduser(self.models_dir)).resolve()
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _defaults_text() -> str:
+    return files("plusn").joinpath("defaults.yaml").read_text(encoding="utf-8")
+
+
+def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=source)
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys", file=source)
+    return data, node
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if path == "" and key == "models":
+            out[key] = value  # a user's fleet replaces the default fleet
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, f"{path}.{key}")
+        else:
+            out[key] = value
+    return out
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """``PLUSN_SERVER__PORT=9000`` becomes ``{"server": {"port": 9000}}``."""
+    reserved = {"PLUSN_CONFIG", "PLUSN_ADMIN_KEY"}
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in reserved:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if not parts or parts[0] not in Settings.model_fields or parts[0] == "source":
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            value = raw
+        cur = out
+        for p in parts[:-1]:
+            cur = cur.setdefault(p, {})
+        cur[parts[-1]] = value
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number (1-based) of a dotted key inside a composed YAML tree."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if str(k.value) == str(part):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Load the embedded defaults, a YAML file over them, then ``PLUSN_*`` variables."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and environ.get("PLUSN_CONFIG"):
+        path = environ["PLUSN_CONFIG"]
+    data, _ = _parse(_defaults_text(), "<embedded defaults>")
+    source, node = "<embedded defaults>", None
+    if path is not None:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config file: {exc.strerror}", file=source) from exc
+        user, node = _parse(text, source)
+        data = _merge(data, user)
+    data = _merge(data, _env_overrides(environ))
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "<top>"
+        line = _line_of(node, loc) if node is not None else None
+        at = f" (line {line})" if line else ""
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; check its spelling against plusn.example.yaml"
+        raise ConfigError(f"{msg}{at}{more}", file=source, key=key) from exc
+    settings.source = source
+    # Validate each model's backend-specific keys now, so errors surface at config time.
+    from .fleet.registry import validate_model
+
+    for name, model in settings.models.items():
+        validate_model(name, model, source)
+    return settings

@@ -1,0 +1,1 @@
+"""The fleet: models local and remote behind one Backend contract."""

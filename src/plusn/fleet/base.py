@@ -1,0 +1,138 @@
+"""The Backend contract: everything that answers is a Backend.
+
+A backend takes a :class:`GenRequest` (chat messages or a plain prompt) and gives either a
+complete :class:`Generation` or a stream of :class:`Delta` chunks whose last one carries the
+usage. Routers and cascades (later) are backends made of backends, so they keep this shape.
+One abstract method, :meth:`Backend.stream`, is all a new backend has to write.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..config import Capabilities, ModelSettings
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content, which may be a string or a list of parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(slots=True)
+class GenRequest:
+    """A generation request, already validated at the edge."""
+
+    kind: Literal["chat", "completion"]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    prompt: str = ""
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    # OpenAI's response_format as sent ({"type": "json_object"} or {"type": "json_schema", ...}).
+    response_format: dict[str, Any] | None = None
+    # Anything else the client sent that a pass-through backend may forward (tools, n, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Generation:
+    """A complete answer."""
+
+    text: str
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+
+
+@dataclass(slots=True)
+class Delta:
+    """One chunk of a stream. The last chunk has ``finish_reason`` and ``usage`` set."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class Member(abc.ABC):
+    """What every fleet member shares: a name, its settings, a start and a close."""
+
+    #: The extra to install when this backend's dependencies are missing, e.g. "local".
+    extra: str | None = None
+    #: Backend-specific settings model (pydantic) for the keys beyond ModelSettings.
+    Options: Any = None
+
+    def __init__(self, name: str, settings: ModelSettings, options: Any, *, context: Any) -> None:
+        self.name = name
+        self.settings = settings
+        self.options = options
+        self.context = context
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.settings.capabilities
+
+    @classmethod
+    def check_dependencies(cls) -> None:
+        """Raise :class:`~plusn.errors.MissingDependency` if an optional import is missing."""
+
+    async def start(self) -> None:
+        """Load weights, open pools. Called once from the app's lifespan."""
+
+    async def close(self) -> None:
+        """Release what :meth:`start` opened."""
+
+
+class Backend(Member):
+    """A model (or anything that answers like one) in the fleet."""
+
+    @abc.abstractmethod
+    def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+        """Yield chunks; the last one carries ``finish_reason`` and ``usage``."""
+
+    async def generate(self, req: GenRequest) -> Generation:
+        """A complete answer; by default the stream, collected."""
+        parts: list[str] = []
+        finish, usage = "stop", Usage()
+        async for d in self.stream(req):
+            parts.append(d.text)
+            if d.finish_reason:
+                finish = d.finish_reason
+            if d.usage is not None:
+                usage = d.usage
+        return Generation("".join(parts), finish, usage, self.name)
+
+
+class EmbeddingBackend(Member):
+    """A model that turns texts into vectors."""
+
+    @abc.abstractmethod
+    async def embed(self, texts: list[str], *, kind: str = "passage") -> tuple[list[list[float]], int]:
+        """Vectors for ``texts`` and the number of tokens consumed."""

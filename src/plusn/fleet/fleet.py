@@ -1,0 +1,143 @@
+"""The fleet: every configured model, built through the registry, with its limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Settings
+from ..errors import InvalidRequest, ModelNotFound
+from .base import Backend, EmbeddingBackend, Member
+from .limiter import Limiter
+from .registry import validate_model
+
+log = logging.getLogger("plusn.fleet")
+
+
+@dataclass
+class FleetContext:
+    """What a backend may need from the deployment (paths), without reaching for globals."""
+
+    settings: Settings
+
+
+class Fleet:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.members: dict[str, Member] = {}
+        self.limiters: dict[str, Limiter] = {}
+        self.created = int(time.time())
+        self._started: set[str] = set()
+        self._start_locks: dict[str, asyncio.Lock] = {}
+        ctx = FleetContext(settings)
+        for name, ms in settings.models.items():
+            cls, options = validate_model(name, ms, settings.source)
+            self.members[name] = cls(name, ms, options, context=ctx)
+            self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
+            self._start_locks[name] = asyncio.Lock()
+
+    async def start(self) -> list[str]:
+        """Start the members marked ``preload``; return their names."""
+        loaded = []
+        for name, member in self.members.items():
+            if member.settings.preload:
+                await self._ensure_started(name)
+                loaded.append(name)
+        return loaded
+
+    async def _ensure_started(self, name: str) -> Member:
+        member = self.members[name]
+        if name in self._started:
+            return member
+        async with self._start_locks[name]:
+            if name not in self._started:
+                t0 = time.perf_counter()
+                await member.start()
+                self._started.add(name)
+                log.info("loaded %s in %.2fs", name, time.perf_counter() - t0)
+        return member
+
+    async def close(self) -> None:
+        for name in list(self._started):
+            try:
+                await self.members[name].close()
+            except Exception:  # closing must go on for the others
+                log.exception("error closing %s", name)
+        self._started.clear()
+
+    def names(self) -> list[str]:
+        return list(self.members)
+
+    def _lookup(self, name: str) -> Member:
+        member = self.members.get(name)
+        if member is None:
+            available = ", ".join(self.names()) or "(none)"
+            raise ModelNotFound(
+                f"The model {name!r} does not exist. Available models: {available}",
+                param="model",
+            )
+        return member
+
+    async def backend(self, name: str, kind: str) -> Backend:
+        """The started generation backend for ``name`` that can serve ``kind`` requests."""
+        member = self._lookup(name)
+        caps = member.capabilities
+        if not isinstance(member, Backend):
+            raise InvalidRequest(
+                f"model {name!r} is an embedding model; use /v1/embeddings", param="model"
+            )
+        if kind == "chat" and not caps.chat:
+            raise InvalidRequest(
+                f"model {name!r} is a base model without a chat template; "
+                "send it a prompt on /v1/completions",
+                param="model",
+                code="unsupported_for_model",
+            )
+        if kind == "completion" and not caps.completion:
+            raise InvalidRequest(
+                f"model {name!r} serves chat only; use /v1/chat/completions",
+                param="model",
+                code="unsupported_for_model",
+            )
+        await self._ensure_started(name)
+        return member
+
+    async def embedder(self, name: str) -> EmbeddingBackend:
+        member = self._lookup(name)
+        if not isinstance(member, EmbeddingBackend):
+            raise InvalidRequest(f"model {name!r} does not make embeddings", param="model")
+        await self._ensure_started(name)
+        return member
+
+    def describe_loaded(self) -> dict[str, bool]:
+        return {name: name in self._started for name in self.members}
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Entries for ``/v1/models``: OpenAI's fields plus what plusn knows of each model."""
+        out = []
+        for name, member in self.members.items():
+            ms = member.settings
+            caps = ms.capabilities.model_dump()
+            kinds = [k for k in ("chat", "completion", "embeddings") if caps[k]]
+            out.append(
+                {
+                    "id": name,
+                    "object": "model",
+                    "created": self.created,
+                    "owned_by": "plusn",
+                    "plusn": {
+                        "type": ms.type,
+                        "description": ms.description,
+                        "endpoints": kinds,
+                        "base_model": caps["completion"] and not caps["chat"] and not caps["embeddings"],
+                        "capabilities": caps,
+                        "price": ms.price.model_dump(),
+                        "max_concurrency": ms.max_concurrency,
+                        "loaded": name in self._started,
+                    },
+                }
+            )
+        return out

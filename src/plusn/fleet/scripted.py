@@ -1,0 +1,99 @@
+"""A scripted fake backend: replies from config, for tests, demos and rehearsals.
+
+It ships in the package and is configured like any model (``type: scripted``), so tests go
+through the real registry, limiter, ledger and HTTP edge. It remembers what it received so a
+test can check, for example, that a whole conversation arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import Overloaded, UpstreamError, UpstreamTimeout
+from .base import Backend, Delta, GenRequest, Usage, content_text
+
+_TOKEN = re.compile(r"[\u3400-\u9fff]|\s*[^\s\u3400-\u9fff]+|\s+")
+
+
+def rough_tokens(text: str) -> list[str]:
+    """Split text into word-ish pieces (one per CJK character) that join back to the text."""
+    return _TOKEN.findall(text)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    match: str
+    reply: str
+
+
+class ScriptedOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Replies used in turn, cycling. "{last_user}" is replaced with the last user message.
+    replies: list[str] = Field(default_factory=lambda: ["Hello from the scripted backend."])
+    # Regex rules tried first against the last user message (or the prompt).
+    rules: list[Rule] = Field(default_factory=list)
+    # Seconds between streamed pieces, to rehearse slow models and disconnects.
+    delay_s: float = Field(0.0, ge=0)
+    # Make every call fail this way, to rehearse upstream trouble.
+    fail: Literal["timeout", "upstream", "overloaded"] | None = None
+
+
+class ScriptedBackend(Backend):
+    Options = ScriptedOptions
+    options: ScriptedOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = 0
+        self.received: list[GenRequest] = []
+        self.cancelled = 0
+        self.completed = 0
+
+    def _reply_for(self, req: GenRequest) -> str:
+        if req.kind == "chat":
+            users = [m for m in req.messages if m.get("role") == "user"]
+            last = content_text(users[-1].get("content")) if users else ""
+        else:
+            last = req.prompt
+        for rule in self.options.rules:
+            if re.search(rule.match, last):
+                return rule.reply.replace("{last_user}", last)
+        reply = self.options.replies[self._turn % len(self.options.replies)]
+        self._turn += 1
+        return reply.replace("{last_user}", last)
+
+    def _prompt_tokens(self, req: GenRequest) -> int:
+        if req.kind == "chat":
+            text = " ".join(content_text(m.get("content")) for m in req.messages)
+            return len(rough_tokens(text)) + 3 * len(req.messages)
+        return len(rough_tokens(req.prompt))
+
+    async def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+        self.received.append(req)
+        fail = self.options.fail
+        if fail == "timeout":
+            raise UpstreamTimeout(f"model {self.name!r} timed out (scripted)")
+        if fail == "upstream":
+            raise UpstreamError(f"model {self.name!r} failed (scripted)")
+        if fail == "overloaded":
+            raise Overloaded(f"model {self.name!r} is overloaded (scripted)", retry_after=1)
+        pieces = rough_tokens(self._reply_for(req))
+        finish = "stop"
+        if req.max_tokens is not None and len(pieces) > req.max_tokens:
+            pieces, finish = pieces[: req.max_tokens], "length"
+        try:
+            for piece in pieces:
+                if self.options.delay_s:
+                    await asyncio.sleep(self.options.delay_s)
+                yield Delta(piece)
+        except (asyncio.CancelledError, GeneratorExit):
+            self.cancelled += 1
+            raise
+        self.completed += 1
+        yield Delta("", finish, Usage(self._prompt_tokens(req), len(pieces)))

@@ -1,0 +1,1 @@
+"""The HTTP edge: an OpenAI-compatible API over the fleet."""

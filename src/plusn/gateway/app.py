@@ -1,0 +1,56 @@
+"""``create_app(settings)``: build the app; the lifespan opens and closes everything."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..config import Settings
+from ..fleet.fleet import Fleet
+from ..ledger.metrics import Metrics
+from ..ledger.store import Ledger
+from . import chat, completions, embeddings, errors, health, models
+from .auth import KeyStore
+from .middleware import LedgerMiddleware
+from .runtime import Runtime
+
+log = logging.getLogger("plusn.gateway")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
+    fleet = Fleet(settings)  # validates every model now; loading waits for the lifespan
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ledger = Ledger(settings.ledger_path(), settings.ledger.flush_interval_s)
+        ledger.open()
+        keys = KeyStore(settings.ledger_path())
+        metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()))
+        rt = Runtime(settings, fleet, ledger, metrics, keys)
+        app.state.plusn = rt
+        try:
+            app.state.loaded = await fleet.start()
+            rt.ready = True
+            yield
+        finally:
+            rt.ready = False
+            await fleet.close()
+            ledger.close()  # drains every queued row
+            keys.close()
+
+    app = FastAPI(
+        title="plusn",
+        version=__version__,
+        description="One OpenAI-compatible endpoint over a 1+N fleet of models.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (chat, completions, embeddings, models, health):
+        app.include_router(module.router)
+    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
+    return app

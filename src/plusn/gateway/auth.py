@@ -1,0 +1,148 @@
+"""API keys: stored hashed, optionally limited to some models.
+
+While no key exists (and no admin key is set) the gateway is open, which suits a laptop.
+Once one exists, every request needs ``Authorization: Bearer <key>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import AuthenticationError, InvalidRequest, PermissionDenied
+from ..store import connect
+
+KEY_PREFIX = "pn-"
+
+
+def hash_key(key: str) -> str:
+    # Keys are 32 random bytes, so a fast hash is enough; salting adds nothing here.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's id and name, and the models it may use (empty: all)."""
+
+    key_id: str | None
+    name: str | None
+    models: frozenset[str] = field(default_factory=frozenset)
+
+    def check_model(self, model: str) -> None:
+        if self.models and model not in self.models:
+            allowed = ", ".join(sorted(self.models))
+            raise PermissionDenied(
+                f"this key may not use model {model!r}; it may use: {allowed}", param="model"
+            )
+
+
+ANONYMOUS = Principal(None, None)
+ADMIN = Principal("admin", "admin")
+
+
+class KeyStore:
+    """Keys in the state database, with a short cache so the hot path rarely reads."""
+
+    CACHE_S = 2.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._any: tuple[float, bool] = (0.0, False)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def create(self, name: str, models: list[str] | None = None) -> str:
+        """Create a key and return it; only its hash is kept."""
+        if not name.strip():
+            raise InvalidRequest("a key needs a non-empty name", param="name")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._lock, self._db() as db:
+            try:
+                db.execute(
+                    "INSERT INTO api_keys (id, name, prefix, hash, models, created) VALUES (?,?,?,?,?,?)",
+                    (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise InvalidRequest(f"a key named {name!r} already exists", param="name") from None
+        self._any = (0.0, False)
+        return key
+
+    def revoke(self, name: str) -> bool:
+        with self._lock, self._db() as db:
+            cur = db.execute(
+                "UPDATE api_keys SET revoked=? WHERE name=? AND revoked IS NULL", (time.time(), name)
+            )
+        self._cache.clear()
+        return cur.rowcount > 0
+
+    def list(self) -> list[dict[str, object]]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT id, name, prefix, models, created, revoked FROM api_keys ORDER BY created"
+            ).fetchall()
+        return [dict(r) | {"models": json.loads(r["models"])} for r in rows]
+
+    def any_active(self) -> bool:
+        now = time.monotonic()
+        if now - self._any[0] < self.CACHE_S:
+            return self._any[1]
+        with self._lock:
+            row = self._db().execute("SELECT 1 FROM api_keys WHERE revoked IS NULL LIMIT 1").fetchone()
+        self._any = (now, row is not None)
+        return row is not None
+
+    def lookup(self, key: str) -> Principal | None:
+        h = hash_key(key)
+        now = time.monotonic()
+        hit = self._cache.get(h)
+        if hit and now - hit[0] < self.CACHE_S:
+            return hit[1]
+        with self._lock:
+            row = self._db().execute(
+                "SELECT id, name, models FROM api_keys WHERE hash=? AND revoked IS NULL", (h,)
+            ).fetchone()
+        p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"]))) if row else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[h] = (now, p)
+        return p
+
+
+def authenticate(authorization: str | None, keys: KeyStore, admin_key: str | None) -> Principal:
+    """The caller for an ``Authorization`` header, or a 401."""
+    token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            token = value.strip()
+    if admin_key and token and hmac.compare_digest(token.encode(), admin_key.encode()):
+        return ADMIN
+    if not admin_key and not keys.any_active():
+        return ANONYMOUS
+    if token is None:
+        raise AuthenticationError(
+            "missing API key: send 'Authorization: Bearer <key>' (create one with `plusn keys create`)"
+        )
+    principal = keys.lookup(token)
+    if principal is None:
+        raise AuthenticationError("invalid or revoked API key")
+    return principal

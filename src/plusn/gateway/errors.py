@@ -1,0 +1,93 @@
+"""The one place errors become HTTP: OpenAI's envelope with the right status."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from ..errors import InvalidRequest, NotFound, PlusnError
+
+log = logging.getLogger("plusn.gateway")
+
+
+def _respond(request: Request, exc: PlusnError) -> JSONResponse:
+    rec = request.scope.get("plusn.record")
+    if rec is not None:
+        rec.status, rec.error_type = exc.status, exc.type if exc.code is None else f"{exc.type}:{exc.code}"
+    return JSONResponse(exc.envelope(), status_code=exc.status, headers=exc.headers)
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    # ("body", "messages", 0, "role") -> "messages[0].role"
+    parts = [p for p in loc if p != "body"]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif not str(p).startswith(("function-", "str", "list[", "tagged-union", "json-or-python")):
+            out += ("." if out else "") + str(p)
+    return out or None
+
+
+def validation_to_error(exc: RequestValidationError) -> InvalidRequest:
+    errors = exc.errors()
+    if not errors:
+        return InvalidRequest("invalid request")
+    # A union (e.g. str | list) reports one error per branch; the first names the param well.
+    err = errors[0]
+    if err.get("type") == "json_invalid":
+        return InvalidRequest(
+            "the request body is not valid JSON: "
+            + str(err.get("ctx", {}).get("error", "could not parse")),
+            code="invalid_json",
+        )
+    loc = tuple(err.get("loc", ()))
+    param = _param(loc)
+    if err.get("type") == "missing":
+        return InvalidRequest(f"missing required parameter: '{param}'", param=param, code="missing_required_parameter")
+    if loc == ("body",) or param is None:
+        return InvalidRequest("the request body must be a JSON object", code="invalid_body")
+    got = err.get("input")
+    shown = json.dumps(got, ensure_ascii=False, default=str)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return InvalidRequest(f"invalid value for '{param}': {err.get('msg')} (got {shown})", param=param, code="invalid_value")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into an envelope."""
+
+    @app.exception_handler(PlusnError)
+    async def _plusn(request: Request, exc: PlusnError) -> JSONResponse:
+        return _respond(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        rec = request.scope.get("plusn.record")
+        if rec is not None and isinstance(exc.body, dict) and isinstance(exc.body.get("model"), str):
+            rec.requested_model = exc.body["model"][:200]
+        return _respond(request, validation_to_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            err: PlusnError = NotFound(f"no route {request.method} {request.url.path}; see /docs")
+        elif exc.status_code == 405:
+            err = InvalidRequest(f"method {request.method} is not allowed on {request.url.path}")
+            err.status = 405
+        else:
+            err = InvalidRequest(str(exc.detail))
+            err.status = exc.status_code
+        return _respond(request, err)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        err = PlusnError("internal error; the server log has details", code="internal_error")
+        return _respond(request, err)

@@ -1,0 +1,116 @@
+"""The outermost layer: one ledger row per API request, and the body-size limit.
+
+This is plain ASGI rather than BaseHTTPMiddleware so streamed responses pass through
+untouched and the row is written only after the last byte (or the disconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import PayloadTooLarge, PlusnError
+from ..ledger.store import Record
+
+log = logging.getLogger("plusn.gateway")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def send_error(send: Send, exc: PlusnError, request_id: str) -> None:
+    body = json.dumps(exc.envelope()).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ] + [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class LedgerMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, prefix: str = "/v1/") -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        rid = "req-" + uuid.uuid4().hex[:24]
+        rec = Record(id=rid, endpoint=scope["path"])
+        scope["plusn.record"] = rec
+        limit = self.max_body_bytes
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not rec.status:
+                    rec.status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > limit:
+                raise _BodyTooLarge
+            seen = 0
+
+            async def receive_wrapper() -> Message:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > limit:
+                        raise _BodyTooLarge
+                return message
+
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except _BodyTooLarge:
+            exc = PayloadTooLarge(
+                f"request body is larger than the limit of {limit} bytes "
+                "(server.max_body_bytes)"
+            )
+            rec.status, rec.error_type = exc.status, exc.type
+            if not started:
+                await send_error(send, exc, rid)
+        except BaseException as exc:
+            # The app's handlers answer every PlusnError; anything here is a bug or a cancel.
+            if not rec.status or rec.status < 400:
+                rec.status = 499 if _is_cancel(exc) else 500
+            rec.error_type = rec.error_type or type(exc).__name__
+            raise
+        finally:
+            rec.latency_ms = (time.perf_counter() - rec.t0) * 1000
+            if not rec.status:
+                rec.status = 499  # nothing was sent: the client left first
+                rec.error_type = rec.error_type or "client_disconnected"
+            try:
+                scope["app"].state.plusn.finish(rec)
+            except Exception:  # the row must not take the response down with it
+                log.exception("could not book request %s", rid)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for k, v in scope.get("headers", []):
+        if k == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
+
+
+def _is_cancel(exc: BaseException) -> bool:
+    return isinstance(exc, asyncio.CancelledError) or type(exc).__name__ in {"ClientDisconnect", "ClientDisconnected"}

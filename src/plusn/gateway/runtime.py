@@ -1,0 +1,53 @@
+"""What a running app holds, reached through small accessors (no module globals)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from ..config import Settings
+from ..fleet.fleet import Fleet
+from ..ledger.metrics import Metrics
+from ..ledger.store import Ledger, Record
+from .auth import KeyStore, Principal, authenticate
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    fleet: Fleet
+    ledger: Ledger
+    metrics: Metrics
+    keys: KeyStore
+    ready: bool = False
+
+    @property
+    def admin_key(self) -> str | None:
+        return os.environ.get(self.settings.auth.admin_key_env) or None
+
+    def finish(self, rec: Record) -> None:
+        """Book a finished request: one ledger row and its metrics."""
+        self.ledger.add(rec)
+        self.metrics.observe(rec)
+
+
+def runtime(conn: HTTPConnection) -> Runtime:
+    rt: Runtime = conn.app.state.plusn
+    return rt
+
+
+def record(conn: HTTPConnection) -> Record:
+    """The ledger record the middleware opened for this request."""
+    rec: Record = conn.scope["plusn.record"]
+    return rec
+
+
+def principal(conn: HTTPConnection) -> Principal:
+    """Authenticate the caller (401 on a bad key) and note it on the record."""
+    rt = runtime(conn)
+    p = authenticate(conn.headers.get("authorization"), rt.keys, rt.admin_key)
+    rec = record(conn)
+    rec.key_id, rec.key_name = p.key_id, p.name
+    return p

@@ -1,0 +1,203 @@
+"""Running one generation for an HTTP request: slots, disconnects, metering, SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, TypeVar
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..errors import PlusnError
+from ..fleet.base import Backend, Delta, Generation, GenRequest, Usage
+from ..ledger.store import Record
+from .runtime import record, runtime
+
+T = TypeVar("T")
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the answer was ready."""
+
+
+def meter(rec: Record, backend: Backend, usage: Usage) -> None:
+    """Charge one backend call to the request's record."""
+    rec.served_models.append(backend.name)
+    rec.prompt_tokens += usage.prompt_tokens
+    rec.completion_tokens += usage.completion_tokens
+    rec.cost += backend.settings.price.cost(usage.prompt_tokens, usage.completion_tokens)
+
+
+def plusn_block(rec: Record) -> dict[str, Any]:
+    """The ``plusn`` block each response carries: what served it and what it cost."""
+    return {
+        "request_id": rec.id,
+        "served_models": list(rec.served_models),
+        "cost": round(rec.cost, 10),
+    }
+
+
+def plusn_headers(rec: Record, backend: Backend) -> dict[str, str]:
+    return {"x-plusn-model": backend.name}
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def until_disconnect(request: Request, aw: Awaitable[T]) -> T:
+    """Await ``aw``, cancelling it if the client disconnects first."""
+    result: list[T] = []
+
+    async with anyio.create_task_group() as tg:
+
+        async def run() -> None:
+            result.append(await aw)
+            tg.cancel_scope.cancel()
+
+        async def watch() -> None:
+            await _wait_disconnect(request.receive)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(run)
+        tg.start_soon(watch)
+    if not result:
+        rec = record(request)
+        rec.status, rec.error_type = 499, "client_disconnected"
+        raise ClientDisconnected()
+    return result[0]
+
+
+async def generate_once(request: Request, backend: Backend, req: GenRequest) -> Generation:
+    """A complete answer, holding one of the model's slots, metered on the record."""
+    async with runtime(request).fleet.limiters[backend.name].slot():
+        gen = await until_disconnect(request, backend.generate(req))
+    meter(record(request), backend, gen.usage)
+    return gen
+
+
+def sse(data: dict[str, Any] | str) -> bytes:
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"data: {payload}\n\n".encode()
+
+
+ChunkFn = Callable[..., dict[str, Any]]
+
+
+class EventStream(Response):
+    """An SSE response that cancels the generation when the client disconnects."""
+
+    def __init__(self, body: AsyncIterator[bytes], headers: dict[str, str]) -> None:
+        super().__init__(status_code=200, media_type="text/event-stream")
+        self.events = body
+        self.extra_headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ] + [(k.encode(), v.encode()) for k, v in self.extra_headers.items()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+        async def pump() -> None:
+            async for chunk in self.events:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        try:
+            async with anyio.create_task_group() as tg:
+
+                async def run() -> None:
+                    await pump()
+                    tg.cancel_scope.cancel()
+
+                async def watch() -> None:
+                    await _wait_disconnect(receive)
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(run)
+                tg.start_soon(watch)
+        finally:
+            await self.events.aclose()  # type: ignore[attr-defined]
+
+
+async def open_stream(
+    request: Request,
+    backend: Backend,
+    req: GenRequest,
+    chunk: ChunkFn,
+    *,
+    include_usage: bool,
+    role_chunk: dict[str, Any] | None = None,
+) -> EventStream:
+    """Start a streamed generation; errors before the first token still get a real status."""
+    rec = record(request)
+    rec.stream = True
+    stack = AsyncExitStack()
+    await stack.enter_async_context(runtime(request).fleet.limiters[backend.name].slot())
+    gen = backend.stream(req)
+    try:
+        first = await until_disconnect(request, gen.__anext__())
+    except StopAsyncIteration:
+        first = Delta("", "stop", Usage())
+    except BaseException:
+        await gen.aclose()
+        await stack.aclose()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        finish, usage, sent = "stop", None, 0
+        try:
+            if role_chunk is not None:
+                yield sse(role_chunk)
+            delta: Delta | None = first
+            while delta is not None:
+                if delta.text:
+                    rec.mark_first_token()
+                    sent += 1
+                    yield sse(chunk(text=delta.text))
+                if delta.finish_reason:
+                    finish = delta.finish_reason
+                if delta.usage is not None:
+                    usage = delta.usage
+                delta = await gen.__anext__() if delta.usage is None else None
+        except StopAsyncIteration:
+            pass
+        except PlusnError as exc:
+            # Headers are gone; end the stream with an error event a client can see.
+            rec.error_type = exc.type if exc.code is None else f"{exc.type}:{exc.code}"
+            meter(rec, backend, Usage(0, sent))
+            yield sse(exc.envelope())
+            yield sse("[DONE]")
+            return
+        except (asyncio.CancelledError, GeneratorExit):
+            rec.status, rec.error_type = 499, "client_disconnected"
+            meter(rec, backend, Usage(0, sent))
+            raise
+        finally:
+            await gen.aclose()
+            await stack.aclose()
+        meter(rec, backend, usage or Usage(0, sent))
+        last = chunk(finish=finish)
+        if include_usage:
+            yield sse(last)
+            tail = chunk()
+            tail["choices"] = []
+            tail["usage"] = (usage or Usage(0, sent)).as_dict()
+            tail["plusn"] = plusn_block(rec)
+            yield sse(tail)
+        else:
+            last["plusn"] = plusn_block(rec)
+            yield sse(last)
+        yield sse("[DONE]")
+
+    return EventStream(body(), plusn_headers(rec, backend))

@@ -1,0 +1,1 @@
+"""Metering: one ledger row per request, metrics, usage reports."""

@@ -1,0 +1,67 @@
+"""Prometheus metrics, one registry per app (no process globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .store import Record
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class _QueueCollector(Collector):
+    """Reads queue depth and running count from the limiters at scrape time."""
+
+    def __init__(self, read: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        queued = GaugeMetricFamily("plusn_queue_depth", "Requests waiting for a model slot", labels=["model"])
+        running = GaugeMetricFamily("plusn_in_flight", "Requests holding a model slot", labels=["model"])
+        for model, q, r in self._read():
+            queued.add_metric([model], q)
+            running.add_metric([model], r)
+        yield queued
+        yield running
+
+
+class Metrics:
+    def __init__(self, queue_reader: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "plusn_requests", "Requests by endpoint, model and status",
+            ["endpoint", "model", "status"], registry=r,
+        )
+        self.latency = Histogram(
+            "plusn_request_latency_seconds", "Whole-request latency",
+            ["endpoint", "model"], buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.ttft = Histogram(
+            "plusn_time_to_first_token_seconds", "Time to the first streamed token",
+            ["model"], buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.tokens = Counter("plusn_tokens", "Tokens by model and direction", ["model", "direction"], registry=r)
+        self.cost = Counter("plusn_cost", "Cost in the configured currency", ["model"], registry=r)
+        r.register(_QueueCollector(queue_reader))
+
+    def observe(self, rec: Record) -> None:
+        # Only served models become labels: a client's made-up model name must not grow the series.
+        model = ",".join(rec.served_models) or "-"
+        self.requests.labels(rec.endpoint, model, str(rec.status)).inc()
+        self.latency.labels(rec.endpoint, model).observe(rec.latency_ms / 1000)
+        if rec.ttft_ms is not None:
+            self.ttft.labels(model).observe(rec.ttft_ms / 1000)
+        if rec.prompt_tokens:
+            self.tokens.labels(model, "input").inc(rec.prompt_tokens)
+        if rec.completion_tokens:
+            self.tokens.labels(model, "output").inc(rec.completion_tokens)
+        if rec.cost:
+            self.cost.labels(model).inc(rec.cost)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

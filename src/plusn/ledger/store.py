@@ -1,0 +1,166 @@
+"""The ledger: one row per request that reached the gateway, whatever happened.
+
+Rows are queued by the request and written in batches by one writer thread, so a request
+never waits on the disk; :meth:`Ledger.close` drains the queue on shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..store import connect
+
+log = logging.getLogger("plusn.ledger")
+
+_COLUMNS = (
+    "id ts key_id key_name endpoint requested_model served_models status error_type stream "
+    "prompt_tokens completion_tokens latency_ms ttft_ms cost extra"
+).split()
+_INSERT = f"INSERT OR REPLACE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+@dataclass
+class Record:
+    """What the gateway learns about one request while serving it."""
+
+    id: str
+    endpoint: str
+    ts: float = field(default_factory=time.time)
+    t0: float = field(default_factory=time.perf_counter)
+    key_id: str | None = None
+    key_name: str | None = None
+    requested_model: str | None = None
+    served_models: list[str] = field(default_factory=list)
+    status: int = 0
+    error_type: str | None = None
+    stream: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    cost: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def mark_first_token(self) -> None:
+        if self.ttft_ms is None:
+            self.ttft_ms = (time.perf_counter() - self.t0) * 1000
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id, self.ts, self.key_id, self.key_name, self.endpoint, self.requested_model,
+            json.dumps(self.served_models), self.status, self.error_type, int(self.stream),
+            self.prompt_tokens, self.completion_tokens, round(self.latency_ms, 3),
+            None if self.ttft_ms is None else round(self.ttft_ms, 3), self.cost,
+            json.dumps(self.extra, ensure_ascii=False),
+        )
+
+
+_STOP = object()
+
+
+class Ledger:
+    """Batches rows to SQLite from a writer thread."""
+
+    def __init__(self, path: Path, flush_interval_s: float = 0.2) -> None:
+        self.path = path
+        self.flush_interval_s = flush_interval_s
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._conn: sqlite3.Connection | None = None
+        self._thread: threading.Thread | None = None
+        self.written = 0
+
+    def open(self) -> None:
+        self._conn = connect(self.path)
+        self._thread = threading.Thread(target=self._run, name="plusn-ledger", daemon=True)
+        self._thread.start()
+
+    def add(self, record: Record) -> None:
+        """Queue a row; never blocks."""
+        self._q.put(record.row())
+
+    def _run(self) -> None:
+        assert self._conn is not None
+        stop = False
+        while not stop:
+            batch: list[tuple[Any, ...]] = []
+            flushed: list[threading.Event] = []
+            try:
+                item = self._q.get(timeout=self.flush_interval_s)
+            except queue.Empty:
+                continue
+            # Take what is queued now, so one commit covers a burst.
+            while True:
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    flushed.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= 1000:
+                    break
+                try:
+                    item = self._q.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch)
+            for ev in flushed:
+                ev.set()
+
+    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+        assert self._conn is not None
+        for attempt in range(5):
+            try:
+                with self._conn:
+                    self._conn.executemany(_INSERT, batch)
+                self.written += len(batch)
+                return
+            except sqlite3.OperationalError:
+                log.warning("ledger write failed (attempt %d); retrying", attempt + 1, exc_info=True)
+                time.sleep(0.2 * (attempt + 1))
+        log.error("ledger lost %d rows after retries", len(batch))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every row queued so far is written (for tests and the CLI)."""
+        if self._thread is None:
+            return
+        done = threading.Event()
+        self._q.put(done)
+        done.wait(timeout)
+
+    def close(self) -> None:
+        """Write everything queued, then stop the writer."""
+        if self._thread is None:
+            return
+        self._q.put(_STOP)
+        self._thread.join(timeout=30)
+        self._thread = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def read_rows(path: Path, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Ledger rows as dicts (newest last)."""
+    if not path.exists():
+        return []
+    conn = connect(path)
+    try:
+        rows = conn.execute(f"SELECT * FROM ledger {where} ORDER BY ts", params).fetchall()
+    finally:
+        conn.close()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["served_models"] = json.loads(d["served_models"])
+        d["extra"] = json.loads(d["extra"])
+        out.append(d)
+    return out

@@ -1,0 +1,67 @@
+"""The embedded state database: one SQLite file in WAL mode, with numbered migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+# Each entry upgrades the schema by one version; never edit one that has shipped.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE ledger (
+        id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        key_id TEXT,
+        key_name TEXT,
+        endpoint TEXT NOT NULL,
+        requested_model TEXT,
+        served_models TEXT NOT NULL DEFAULT '[]',
+        status INTEGER NOT NULL,
+        error_type TEXT,
+        stream INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        latency_ms REAL NOT NULL,
+        ttft_ms REAL,
+        cost REAL NOT NULL DEFAULT 0,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX ledger_ts ON ledger(ts);
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        models TEXT NOT NULL DEFAULT '[]',
+        created REAL NOT NULL,
+        revoked REAL
+    );
+    """,
+]
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the state database, creating and migrating it unless ``readonly``."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        return conn
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode loses at most the last transactions on power loss, never integrity.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; return the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for i in range(version, len(MIGRATIONS)):
+        with conn:
+            conn.executescript(MIGRATIONS[i])
+            conn.execute(f"PRAGMA user_version={i + 1}")
+    return len(MIGRATIONS)

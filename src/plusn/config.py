@@ -134,7 +134,7 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=source)
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=source) from None
     if data is None:
         return {}, None
     if not isinstance(data, dict):

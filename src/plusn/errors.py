@@ -82,7 +82,7 @@ class PayloadTooLarge(PlusnError):
 class _RetryLater(PlusnError):
     def __init__(self, message: str, *, retry_after: float = 1.0, **kw: Any) -> None:
         headers = dict(kw.pop("headers", None) or {})
-        headers["Retry-After"] = str(max(1, int(round(retry_after))))
+        headers["Retry-After"] = str(max(1, round(retry_after)))
         super().__init__(message, headers=headers, **kw)
         self.retry_after = retry_after
 

@@ -9,7 +9,7 @@ One abstract method, :meth:`Backend.stream`, is all a new backend has to write.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -81,7 +81,7 @@ class Delta:
     usage: Usage | None = None
 
 
-class Member(abc.ABC):
+class Member:
     """What every fleet member shares: a name, its settings, a start and a close."""
 
     #: The extra to install when this backend's dependencies are missing, e.g. "local".
@@ -110,11 +110,11 @@ class Member(abc.ABC):
         """Release what :meth:`start` opened."""
 
 
-class Backend(Member):
+class Backend(Member, abc.ABC):
     """A model (or anything that answers like one) in the fleet."""
 
     @abc.abstractmethod
-    def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+    def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         """Yield chunks; the last one carries ``finish_reason`` and ``usage``."""
 
     async def generate(self, req: GenRequest) -> Generation:
@@ -130,7 +130,7 @@ class Backend(Member):
         return Generation("".join(parts), finish, usage, self.name)
 
 
-class EmbeddingBackend(Member):
+class EmbeddingBackend(Member, abc.ABC):
     """A model that turns texts into vectors."""
 
     @abc.abstractmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from ..errors import Overloaded, RateLimited
 
@@ -47,7 +47,7 @@ class Limiter:
         self._waiters.append(fut)
         try:
             await asyncio.wait_for(asyncio.shield(fut), self.queue_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if fut.done() and not fut.cancelled():
                 return  # the slot arrived just as the wait timed out: keep it
             fut.cancel()
@@ -64,10 +64,8 @@ class Limiter:
                 fut.cancel()
             raise
         finally:
-            try:
+            with suppress(ValueError):
                 self._waiters.remove(fut)
-            except ValueError:
-                pass
 
     def _release(self) -> None:
         # Hand the slot straight to the next live waiter, so no newcomer can jump the queue.

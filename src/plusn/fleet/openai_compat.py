@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -165,7 +165,7 @@ class OpenAIBackend(Backend):
         )
         return Usage(len(rough_tokens(prompt)), len(rough_tokens(text)))
 
-    async def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         path, body = self._payload(req, stream=True)
         client = self._client_or_fail()
         deadline = time.monotonic() + self.options.timeouts.total

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,7 +74,7 @@ class ScriptedBackend(Backend):
             return len(rough_tokens(text)) + 3 * len(req.messages)
         return len(rough_tokens(req.prompt))
 
-    async def stream(self, req: GenRequest) -> AsyncIterator[Delta]:
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         self.received.append(req)
         fail = self.options.fail
         if fail == "timeout":

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 import uuid
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge, PlusnError

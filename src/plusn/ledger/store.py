@@ -20,10 +20,7 @@ from ..store import connect
 
 log = logging.getLogger("plusn.ledger")
 
-_COLUMNS = (
-    "id ts key_id key_name endpoint requested_model served_models status error_type stream "
-    "prompt_tokens completion_tokens latency_ms ttft_ms cost extra"
-).split()
+_COLUMNS = ["id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra"]
 _INSERT = f"INSERT OR REPLACE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 

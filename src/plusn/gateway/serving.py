@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -53,27 +52,33 @@ async def _wait_disconnect(receive: Receive) -> None:
             return
 
 
+async def race_disconnect(receive: Receive, aw: Awaitable[T]) -> tuple[bool, T | None]:
+    """Run ``aw`` until it finishes or the client disconnects; ``(finished, result)``.
+
+    The awaitable's own exceptions propagate unchanged.
+    """
+    task = asyncio.ensure_future(aw)
+    watcher = asyncio.ensure_future(_wait_disconnect(receive))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        return False, None
+    return True, task.result()
+
+
 async def until_disconnect(request: Request, aw: Awaitable[T]) -> T:
     """Await ``aw``, cancelling it if the client disconnects first."""
-    result: list[T] = []
-
-    async with anyio.create_task_group() as tg:
-
-        async def run() -> None:
-            result.append(await aw)
-            tg.cancel_scope.cancel()
-
-        async def watch() -> None:
-            await _wait_disconnect(request.receive)
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(run)
-        tg.start_soon(watch)
-    if not result:
+    finished, result = await race_disconnect(request.receive, aw)
+    if not finished:
         rec = record(request)
         rec.status, rec.error_type = 499, "client_disconnected"
         raise ClientDisconnected()
-    return result[0]
+    return result  # type: ignore[return-value]
 
 
 async def generate_once(request: Request, backend: Backend, req: GenRequest) -> Generation:
@@ -95,7 +100,7 @@ ChunkFn = Callable[..., dict[str, Any]]
 class EventStream(Response):
     """An SSE response that cancels the generation when the client disconnects."""
 
-    def __init__(self, body: AsyncIterator[bytes], headers: dict[str, str]) -> None:
+    def __init__(self, body: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
         super().__init__(status_code=200, media_type="text/event-stream")
         self.events = body
         self.extra_headers = headers
@@ -114,20 +119,9 @@ class EventStream(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         try:
-            async with anyio.create_task_group() as tg:
-
-                async def run() -> None:
-                    await pump()
-                    tg.cancel_scope.cancel()
-
-                async def watch() -> None:
-                    await _wait_disconnect(receive)
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(run)
-                tg.start_soon(watch)
+            await race_disconnect(receive, pump())
         finally:
-            await self.events.aclose()  # type: ignore[attr-defined]
+            await self.events.aclose()
 
 
 async def open_stream(
@@ -154,7 +148,7 @@ async def open_stream(
         await stack.aclose()
         raise
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncGenerator[bytes, None]:
         finish, usage, sent = "stop", None, 0
         try:
             if role_chunk is not None:

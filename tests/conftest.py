@@ -1,0 +1,66 @@
+"""Shared fixtures: settings from real YAML files, apps built by the real create_app."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).parent))  # for tests/fakes.py
+
+from plusn.config import Settings, load_settings  # noqa: E402
+from plusn.gateway.app import create_app  # noqa: E402
+
+SCRIPTED_FLEET: dict[str, Any] = {
+    "echo": {
+        "type": "scripted",
+        "replies": ["You said: {last_user}"],
+        "price": {"input_per_1k": 1.0, "output_per_1k": 2.0},
+    },
+    "slow": {
+        "type": "scripted",
+        "replies": ["one two three four five six seven eight nine ten"],
+        "delay_s": 0.2,
+        "max_concurrency": 1,
+        "max_queue": 1,
+        "queue_timeout_s": 5,
+    },
+    "broken": {"type": "scripted", "fail": "timeout"},
+    "base": {
+        "type": "scripted",
+        "replies": ["continued text"],
+        "capabilities": {"chat": False, "completion": True},
+    },
+}
+
+
+def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
+    data = {"data_dir": str(tmp_path / "data"), **data}
+    path = tmp_path / "plusn.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def scripted_settings(tmp_path: Path) -> Settings:
+    return load_settings(write_config(tmp_path, {"models": SCRIPTED_FLEET}), environ={})
+
+
+@pytest.fixture
+def client(scripted_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(scripted_settings)) as c:
+        yield c
+
+
+def ledger_rows(client: TestClient) -> list[dict[str, Any]]:
+    """Every ledger row so far, after the writer has caught up."""
+    from plusn.ledger.store import read_rows
+
+    rt = client.app.state.plusn  # type: ignore[attr-defined]
+    rt.ledger.flush()
+    return read_rows(rt.settings.ledger_path())

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_config
+
+from plusn.config import load_settings
+from plusn.errors import ConfigError, MissingDependency
+from plusn.fleet import registry
+
+
+def test_embedded_defaults_serve_the_bundled_models() -> None:
+    s = load_settings(environ={})
+    assert s.source == "<embedded defaults>"
+    assert set(s.models) == {"smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small"}
+    assert s.models["gemma3-270m"].capabilities.chat is False  # a base model
+    assert s.ledger_path().name == "plusn.db"
+
+
+def test_user_models_replace_the_default_fleet(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"models": {"echo": {"type": "scripted"}}, "server": {"port": 9001}})
+    s = load_settings(path, environ={})
+    assert list(s.models) == ["echo"]
+    assert s.server.port == 9001
+    assert s.server.host == "127.0.0.1"  # merged from the defaults
+
+
+def test_env_overrides_win(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"models": {}})
+    s = load_settings(path, environ={"PLUSN_SERVER__PORT": "9123", "PLUSN_DATA_DIR": str(tmp_path / "d")})
+    assert s.server.port == 9123
+    assert s.data_path() == (tmp_path / "d").resolve()
+
+
+def test_error_names_file_key_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("server:\n  host: 0.0.0.0\n  port: not-a-port\nmodels: {}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    msg = str(info.value)
+    assert str(path) in msg and "server.port" in msg and "line 3" in msg
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("sever:\n  port: 1\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: sever: unknown key"):
+        load_settings(path, environ={})
+
+
+def test_backend_specific_key_is_validated_at_config_time(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"models": {"m": {"type": "scripted", "delay_s": -1}}})
+    with pytest.raises(ConfigError, match=r"models\.m\.delay_s"):
+        load_settings(path, environ={})
+    path = write_config(tmp_path, {"models": {"m": {"type": "openai"}}})
+    with pytest.raises(ConfigError, match=r"models\.m\.base_url"):
+        load_settings(path, environ={})
+
+
+def test_unknown_backend_type_lists_known_ones(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"models": {"m": {"type": "vllm-magic"}}})
+    with pytest.raises(ConfigError, match=r"models\.m\.type: unknown backend type 'vllm-magic'; known types: .*llamacpp"):
+        load_settings(path, environ={})
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("models:\n  a: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML \(line \d+"):
+        load_settings(path, environ={})
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+
+
+def test_missing_optional_dependency_names_the_extra(tmp_path: Path) -> None:
+    registry.register("needs-absent", "fakes:NeedsAbsentPackage")
+    try:
+        path = write_config(tmp_path, {"models": {"m": {"type": "needs-absent"}}})
+        with pytest.raises(MissingDependency) as info:
+            load_settings(path, environ={})
+        assert "plusn[imaginary]" in str(info.value) and "models.m.type" in str(info.value)
+    finally:
+        registry.BACKEND_TYPES.pop("needs-absent")
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "plusn.example.yaml"
+    s = load_settings(example, environ={})
+    assert any(m.capabilities.remote for m in s.models.values())
+    assert any(not m.capabilities.remote for m in s.models.values())

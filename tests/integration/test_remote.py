@@ -1,0 +1,142 @@
+"""The openai backend against real upstreams: llama_cpp.server serving SmolLM2, and broken ones."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import free_port, ledger_rows, smollm2_path, write_config
+from fastapi.testclient import TestClient
+
+from plusn.config import load_settings
+from plusn.gateway.app import create_app
+
+pytestmark = [pytest.mark.server, pytest.mark.model]
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smol-upstream"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail("llama_cpp.server exited")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def blackhole() -> Iterator[int]:
+    """A TCP server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    conns: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join()
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def make_client(tmp_path: Path, models: dict[str, object]) -> TestClient:
+    return TestClient(create_app(load_settings(write_config(tmp_path, {"models": models}), environ={})))
+
+
+def remote(url: str, **kw: object) -> dict[str, object]:
+    return {"type": "openai", "base_url": url, "upstream_model": "smol-upstream",
+            "capabilities": {"remote": True}, "price": {"input_per_1k": 1, "output_per_1k": 1}, **kw}
+
+
+def test_gateway_to_server_to_model(tmp_path: Path, upstream: str) -> None:
+    with make_client(tmp_path, {"big": remote(upstream)}) as c:
+        msgs = [{"role": "user", "content": "Say hello."}]
+        r = c.post("/v1/chat/completions", json={"model": "big", "messages": msgs, "max_tokens": 12, "temperature": 0})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["model"] == "big" and body["choices"][0]["message"]["content"]
+        assert body["usage"]["prompt_tokens"] > 5 and 0 < body["usage"]["completion_tokens"] <= 12
+        assert body["plusn"]["cost"] == pytest.approx(body["usage"]["total_tokens"] / 1000)
+
+        stream_req = {"model": "big", "messages": msgs, "max_tokens": 12, "temperature": 0,
+                      "stream": True, "stream_options": {"include_usage": True}}
+        with c.stream("POST", "/v1/chat/completions", json=stream_req) as s:
+            events = [json.loads(x[6:]) for x in s.iter_lines() if x.startswith("data: {")]
+        text = "".join(e["choices"][0]["delta"].get("content", "") for e in events if e["choices"])
+        assert text == body["choices"][0]["message"]["content"]  # greedy: same answer both ways
+        assert events[-1]["usage"]["completion_tokens"] > 0
+
+        comp = c.post("/v1/completions", json={"model": "big", "prompt": "1, 2, 3,", "max_tokens": 5})
+        assert comp.status_code == 200 and comp.json()["choices"][0]["text"]
+        rows = ledger_rows(c)
+        assert [r["status"] for r in rows] == [200, 200, 200]
+        assert all(r["served_models"] == ["big"] and r["completion_tokens"] > 0 for r in rows)
+
+
+def test_upstream_timeout_is_504(tmp_path: Path, blackhole: int) -> None:
+    url = f"http://127.0.0.1:{blackhole}/v1"
+    with make_client(tmp_path, {"stuck": remote(url, timeouts={"connect": 1, "read": 0.5, "total": 5})}) as c:
+        r = c.post("/v1/chat/completions", json={"model": "stuck", "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+        r = c.post("/v1/chat/completions", json={"model": "stuck", "stream": True,
+                                                  "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 504  # failed before the first token: a real status, not a broken 200
+        assert [row["status"] for row in ledger_rows(c)] == [504, 504]
+
+
+def test_unreachable_upstream_is_502(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    with make_client(tmp_path, {"gone": remote(url)}) as c:
+        r = c.post("/v1/chat/completions", json={"model": "gone", "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 502 and r.json()["error"]["type"] == "upstream_error"
+
+
+def test_api_key_comes_from_the_environment(tmp_path: Path, upstream: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # llama_cpp.server started without --api_key accepts any key; the point is plusn sends it.
+    seen: list[str | None] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.headers.get("authorization"))
+
+    monkeypatch.setenv("UPSTREAM_KEY", "sk-local-test")
+    with make_client(tmp_path, {"big": remote(upstream, api_key_env="UPSTREAM_KEY")}) as c:
+        backend = c.app.state.plusn.fleet.members["big"]  # type: ignore[attr-defined]
+        backend._client.event_hooks["request"].append(hook)
+        r = c.post("/v1/chat/completions", json={"model": "big", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})
+        assert r.status_code == 200
+    assert seen == ["Bearer sk-local-test"]

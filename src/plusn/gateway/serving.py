@@ -148,6 +148,10 @@ async def open_stream(
         await stack.aclose()
         raise
 
+    # Every content event is the same JSON but for its text: render it once and splice
+    # each token's text in, which keeps per-token work off the event loop.
+    head, tail_ = sse(chunk(text="\x00")).split(b'"\\u0000"')
+
     async def body() -> AsyncGenerator[bytes, None]:
         finish, usage, sent = "stop", None, 0
         try:
@@ -158,7 +162,7 @@ async def open_stream(
                 if delta.text:
                     rec.mark_first_token()
                     sent += 1
-                    yield sse(chunk(text=delta.text))
+                    yield head + json.dumps(delta.text, ensure_ascii=False).encode() + tail_
                 if delta.finish_reason:
                     finish = delta.finish_reason
                 if delta.usage is not None:

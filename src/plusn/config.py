@@ -123,6 +123,12 @@ class Settings(_Strict):
 # --- loading -------------------------------------------------------------------------------
 
 
+def first_error(exc: ValidationError) -> Any:
+    """The error to show: a misspelt key first, since it usually explains a missing one."""
+    errors = exc.errors()
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+
+
 def _defaults_text() -> str:
     return files("plusn").joinpath("defaults.yaml").read_text(encoding="utf-8")
 
@@ -221,7 +227,7 @@ def load_settings(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "<top>"
         line = _line_of(node, loc) if node is not None else None

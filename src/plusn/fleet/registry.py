@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..config import ModelSettings
+from ..config import ModelSettings, first_error
 from ..errors import ConfigError
 from .base import Member
 
@@ -63,7 +63,7 @@ def validate_model(name: str, model: ModelSettings, source: str) -> tuple[type[M
     try:
         options = cls.Options.model_validate(model.options)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         sub = ".".join(str(p) for p in err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":

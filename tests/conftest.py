@@ -31,6 +31,7 @@ SCRIPTED_FLEET: dict[str, Any] = {
         "queue_timeout_s": 5,
     },
     "broken": {"type": "scripted", "fail": "timeout"},
+    "cut": {"type": "scripted", "replies": ["a b c d e f"], "fail_after": 3},
     "base": {
         "type": "scripted",
         "replies": ["continued text"],

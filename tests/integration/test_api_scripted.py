@@ -86,7 +86,7 @@ def test_completions_endpoint_and_base_models(client: TestClient) -> None:
 def test_models_lists_capabilities(client: TestClient) -> None:
     data = client.get("/v1/models").json()["data"]
     by_id = {m["id"]: m for m in data}
-    assert set(by_id) == {"echo", "slow", "broken", "base"}
+    assert set(by_id) == {"echo", "slow", "broken", "cut", "base"}
     assert by_id["base"]["plusn"]["base_model"] is True
     assert by_id["base"]["plusn"]["endpoints"] == ["completion"]
     assert client.get("/v1/models/echo").json()["id"] == "echo"
@@ -120,7 +120,7 @@ def test_bad_input_gets_a_4xx_envelope_and_one_ledger_row(
 
 def test_unknown_model_lists_the_available_ones(client: TestClient) -> None:
     r = client.post(CHAT, json=chat_body(model="gpt-9"))
-    assert "Available models: echo, slow, broken, base" in r.json()["error"]["message"]
+    assert "Available models: echo, slow, broken, cut, base" in r.json()["error"]["message"]
     assert ledger_rows(client)[0]["requested_model"] == "gpt-9"
 
 
@@ -208,3 +208,21 @@ def test_health_ready_and_metrics(client: TestClient) -> None:
 def test_response_format_needs_a_capable_model(client: TestClient) -> None:
     r = client.post(CHAT, json=chat_body(response_format={"type": "json_object"}))
     assert r.status_code == 400 and r.json()["error"]["param"] == "response_format"
+
+
+def test_mid_stream_failure_ends_with_an_error_event(client: TestClient) -> None:
+    with client.stream("POST", CHAT, json=chat_body(model="cut", stream=True)) as r:
+        assert r.status_code == 200  # headers were sent with the first token
+        events = sse_events(r.read().decode())
+    assert events[-1] == "[DONE]"
+    assert events[-2]["error"]["type"] == "upstream_error"
+    assert not any(e["choices"][0]["finish_reason"] for e in events[:-2] if isinstance(e, dict) and e.get("choices"))
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-2] if e.get("choices"))
+    assert text == "a b c"
+    row = ledger_rows(client)[0]
+    assert row["error_type"] == "upstream_error:upstream_error" and row["completion_tokens"] == 3
+
+
+def test_failure_before_first_token_keeps_its_status_when_streaming(client: TestClient) -> None:
+    r = client.post(CHAT, json=chat_body(model="broken", stream=True))
+    assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"

@@ -133,6 +133,38 @@ def test_disconnect_cancels_generation_and_is_metered(served: tuple[str, Path, s
     assert r2.status_code == 200
 
 
+def test_disconnect_stops_a_local_model(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, db, _ = served
+    body = {"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "Write a long essay."}],
+            "max_tokens": 1500, "stream": True}
+    with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=30) as r:
+        rid = r.headers["x-request-id"]
+        for n, _line in enumerate(r.iter_lines()):
+            if n >= 6:
+                break
+    t0 = time.monotonic()
+    # the model's only slot frees at once, rather than after 1,500 tokens (over ten seconds here)
+    r2 = httpx.post(url + "/v1/chat/completions", json={**body, "stream": False, "max_tokens": 2}, timeout=60)
+    assert r2.status_code == 200
+    waited = time.monotonic() - t0
+    row = sqlite3.connect(db).execute("SELECT status, completion_tokens FROM ledger WHERE id=?", (rid,)).fetchone()
+    assert row is not None and row[0] == 499 and row[1] < 100
+    assert waited < 5, f"the next request waited {waited:.1f}s: generation was not cancelled"
+
+
+def test_plusn_chat_streams_to_the_terminal(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "plusn.cli", "chat", "--url", served[0], "-m", "slow", "--max-tokens", "5", "hi"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "w0 w1 w2 w3 w4"
+    assert "slow: " in out.stderr and "5 out" in out.stderr
+    bad = subprocess.run([sys.executable, "-m", "plusn.cli", "chat", "--url", served[0], "-m", "nope", "hi"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "404" in bad.stderr and "does not exist" in bad.stderr
+
+
 DOCS = [Path(__file__).parents[2] / "README.md", *sorted((Path(__file__).parents[2] / "docs").glob("*.md"))]
 
 

@@ -42,6 +42,8 @@ class ScriptedOptions(BaseModel):
     delay_s: float = Field(0.0, ge=0)
     # Make every call fail this way, to rehearse upstream trouble.
     fail: Literal["timeout", "upstream", "overloaded"] | None = None
+    # Fail as an upstream error after streaming this many pieces (rehearses a mid-stream cut).
+    fail_after: int | None = Field(None, ge=0)
 
 
 class ScriptedBackend(Backend):
@@ -88,7 +90,9 @@ class ScriptedBackend(Backend):
         if req.max_tokens is not None and len(pieces) > req.max_tokens:
             pieces, finish = pieces[: req.max_tokens], "length"
         try:
-            for piece in pieces:
+            for i, piece in enumerate(pieces):
+                if self.options.fail_after is not None and i >= self.options.fail_after:
+                    raise UpstreamError(f"model {self.name!r} broke off mid-answer (scripted)")
                 if self.options.delay_s:
                     await asyncio.sleep(self.options.delay_s)
                 yield Delta(piece)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..errors import PlusnError
 from ..fleet.base import Backend, Delta, Generation, GenRequest, Usage
 from ..ledger.store import Record
+from .auth import Principal
 from .runtime import record, runtime
 
 T = TypeVar("T")
@@ -199,3 +202,33 @@ async def open_stream(
         yield sse("[DONE]")
 
     return EventStream(body(), plusn_headers(rec, backend))
+
+
+async def answer(
+    request: Request,
+    who: Principal,
+    *,
+    model: str,
+    req: GenRequest,
+    stream: bool,
+    include_usage: bool,
+    chunk_fn: Callable[..., dict[str, Any]],
+    whole_fn: Callable[..., dict[str, Any]],
+    rid: str,
+    role_chunk: bool = False,
+    check: Callable[[Backend], None] | None = None,
+) -> Response:
+    """The shared path of chat and completions: authorise, pick the backend, run, respond."""
+    rec = record(request)
+    rec.requested_model = model
+    who.check_model(model)
+    backend = await runtime(request).fleet.backend(model, req.kind)
+    if check is not None:
+        check(backend)
+    if stream:
+        chunk = functools.partial(chunk_fn, rid, int(time.time()), backend.name)
+        first = chunk(role=True, text="") if role_chunk else None
+        return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first)
+    gen = await generate_once(request, backend, req)
+    payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))
+    return JSONResponse(payload, headers=plusn_headers(rec, backend))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-# Each entry upgrades the schema by one version; never edit one that has shipped.
+# Each entry upgrades the schema by one version; never edit one that has shipped. They are
+# idempotent, so two processes opening a new database at once cannot trip over each other.
 MIGRATIONS: list[str] = [
     """
-    CREATE TABLE ledger (
+    CREATE TABLE IF NOT EXISTS ledger (
         id TEXT PRIMARY KEY,
         ts REAL NOT NULL,
         key_id TEXT,
@@ -26,8 +27,8 @@ MIGRATIONS: list[str] = [
         cost REAL NOT NULL DEFAULT 0,
         extra TEXT NOT NULL DEFAULT '{}'
     );
-    CREATE INDEX ledger_ts ON ledger(ts);
-    CREATE TABLE api_keys (
+    CREATE INDEX IF NOT EXISTS ledger_ts ON ledger(ts);
+    CREATE TABLE IF NOT EXISTS api_keys (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         prefix TEXT NOT NULL,

@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.plusn-installed
 .PHONY: install serve test lint bench clean
 
 $(STAMP): pyproject.toml Makefile
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "plusn needs Python >= 3.11; run: make PYTHON=python3.11 ...")'
+	@# a .venv left by another Python is replaced, not reused
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# llama-cpp-python compiles llama.cpp the first time (about 5 min on 2 cores);
@@ -27,8 +30,10 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# pytest exits 5 when it collects nothing: for this project that is a broken suite, not a pass.
 test: lint
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: install
 	$(BIN)/python bench/local_overhead.py

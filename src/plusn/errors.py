@@ -93,6 +93,13 @@ class RateLimited(_RetryLater):
     code = "rate_limit_exceeded"
 
 
+class ClientDisconnected(PlusnError):
+    """The client went away before the answer was ready; nothing is sent (nginx's 499)."""
+
+    status = 499
+    type = "client_disconnected"
+
+
 # --- server and upstream errors ------------------------------------------------------------
 
 

@@ -17,8 +17,34 @@ from .errors import InvalidRequest
 from .fleet.base import GenRequest, Usage
 
 
+def _lone_surrogate(value: Any) -> bool:
+    """True if any string inside has a lone UTF-16 surrogate (valid JSON, invalid text)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    return False
+
+
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+class _Request(_Open):
+    """A request body: text in it must be encodable, or no model can read it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        if _lone_surrogate(data):
+            raise ValueError("the body contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+        return data
 
 
 class Message(_Open):
@@ -51,7 +77,7 @@ class ResponseFormat(_Open):
 Stop = str | Annotated[list[str], Field(max_length=4)] | None
 
 
-class _Sampling(_Open):
+class _Sampling(_Request):
     model: str = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -112,7 +138,7 @@ class CompletionRequest(_Sampling):
         )
 
 
-class EmbeddingRequest(_Open):
+class EmbeddingRequest(_Request):
     model: str = Field(min_length=1)
     input: str | Annotated[list[str], Field(min_length=1, max_length=2048)]
     encoding_format: Literal["float", "base64"] = "float"

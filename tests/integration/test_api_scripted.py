@@ -226,3 +226,72 @@ def test_mid_stream_failure_ends_with_an_error_event(client: TestClient) -> None
 def test_failure_before_first_token_keeps_its_status_when_streaming(client: TestClient) -> None:
     r = client.post(CHAT, json=chat_body(model="broken", stream=True))
     assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+
+
+def test_lone_surrogates_are_refused_and_the_ledger_keeps_writing(client: TestClient) -> None:
+    raw = '{"model": "\\ud800", "messages": [{"role": "user", "content": "x"}]}'
+    r = client.post(CHAT, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "surrogate" in r.json()["error"]["message"]
+    raw = '{"model": "echo", "messages": [{"role": "user", "content": "bad \\udc00 text"}]}'
+    assert client.post(CHAT, content=raw, headers={"content-type": "application/json"}).status_code == 400
+    assert client.post(CHAT, json=chat_body()).status_code == 200
+    rows = ledger_rows(client)
+    assert [row["status"] for row in rows] == [400, 400, 200]
+
+
+def test_chunked_oversized_body_is_413(scripted_settings: Any) -> None:
+    from plusn.gateway.app import create_app
+
+    scripted_settings.server.max_body_bytes = 1000
+
+    def body() -> Any:  # no content-length: the limit must hold while the body streams in
+        yield b'{"model": "echo", "messages": [{"role": "user", "content": "'
+        for _ in range(100):
+            yield b"x" * 100
+        yield b'"}]}'
+
+    with TestClient(create_app(scripted_settings)) as c:
+        r = c.post(CHAT, content=body(), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+        assert [row["status"] for row in ledger_rows(c)] == [413]
+
+
+def test_validation_messages_name_the_right_parameter(client: TestClient) -> None:
+    r = client.post(CHAT, json={**chat_body(), "stream": None})
+    assert r.json()["error"]["param"] == "stream"
+    r = client.post(CHAT, json={**chat_body(), "stream_options": {"include_usage": "maybe"}})
+    assert r.json()["error"]["param"] == "stream_options.include_usage"
+    r = client.post(CHAT, content=b"", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "empty" in r.json()["error"]["message"]
+
+
+def test_json_body_is_read_whatever_the_content_type(client: TestClient) -> None:
+    # curl -d sends application/x-www-form-urlencoded unless told otherwise
+    r = client.post(CHAT, content=json.dumps(chat_body()), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+
+
+def test_metric_labels_stay_bounded(client: TestClient) -> None:
+    for i in range(3):
+        client.post(f"/v1/junk{i}", json={})
+        client.get(f"/v1/models/made-up-{i}")
+    text = client.get("/metrics").text
+    assert "junk" not in text and "made-up" not in text
+    assert 'endpoint="other"' in text and 'endpoint="/v1/models/{id}"' in text
+
+
+def test_non_ascii_model_names_work(tmp_path: Any) -> None:
+    from conftest import write_config
+
+    from plusn.config import load_settings
+    from plusn.gateway.app import create_app
+
+    settings = load_settings(write_config(tmp_path, {"models": {"通义": {"type": "scripted"}}}), environ={})
+    with TestClient(create_app(settings)) as c:
+        r = c.post(CHAT, json=chat_body(model="通义"))
+        assert r.status_code == 200 and r.json()["model"] == "通义"
+        from urllib.parse import unquote
+
+        assert unquote(r.headers["x-plusn-model"]) == "通义"
+        with c.stream("POST", CHAT, json=chat_body(model="通义", stream=True)) as s:
+            assert s.status_code == 200 and s.read()

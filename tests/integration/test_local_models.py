@@ -117,3 +117,9 @@ def test_every_call_leaves_exactly_one_ledger_row(client: TestClient) -> None:
     rows = read_rows(rt.settings.ledger_path())
     assert len(rows) == before + 2
     assert [r["status"] for r in rows[-2:]] == [ok.status_code, bad.status_code] == [200, 400]
+
+
+def test_a_schema_llama_cannot_compile_is_a_400(client: TestClient) -> None:
+    r = client.post("/v1/chat/completions", json=ask(
+        "x", max_tokens=5, response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "foo"}}}))
+    assert r.status_code == 400 and r.json()["error"]["param"] == "response_format"

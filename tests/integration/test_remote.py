@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -140,3 +141,54 @@ def test_api_key_comes_from_the_environment(tmp_path: Path, upstream: str, monke
         r = c.post("/v1/chat/completions", json={"model": "big", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})
         assert r.status_code == 200
     assert seen == ["Bearer sk-local-test"]
+
+
+@pytest.fixture
+def junk_upstream() -> Iterator[str]:
+    """A real HTTP server whose OpenAI-style stream turns to junk after one good event."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, StreamingResponse
+    from starlette.routing import Route
+
+    good = {"choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}]}
+
+    async def chat(request: Request) -> StreamingResponse | JSONResponse:
+        body = await request.json()
+        if not body.get("stream"):
+            return JSONResponse({"choices": "not-a-list", "usage": {"prompt_tokens": "many"}})
+
+        async def events() -> Any:
+            yield f"data: {json.dumps(good)}\n\n"
+            yield "data: 1\n\n"  # valid JSON, but not an event
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])]),
+                                           host="127.0.0.1", port=port, log_level="error"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    while not server.started:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/v1"
+    server.should_exit = True
+    t.join(timeout=10)
+
+
+def test_malformed_upstream_gives_clean_errors_and_rows(tmp_path: Path, junk_upstream: str) -> None:
+    with make_client(tmp_path, {"junk": remote(junk_upstream)}) as c:
+        msgs = [{"role": "user", "content": "x"}]
+        r = c.post("/v1/chat/completions", json={"model": "junk", "messages": msgs})
+        assert r.status_code == 502 and r.json()["error"]["type"] == "upstream_error"
+        with c.stream("POST", "/v1/chat/completions", json={"model": "junk", "messages": msgs, "stream": True}) as s:
+            assert s.status_code == 200
+            events = [x[6:] for x in s.iter_lines() if x.startswith("data: ")]
+        assert json.loads(events[0])["choices"][0]["delta"].get("role") == "assistant"
+        assert json.loads(events[1])["choices"][0]["delta"]["content"] == "Hello"
+        assert json.loads(events[2])["error"]["type"] == "upstream_error"
+        assert events[3] == "[DONE]"
+        rows = ledger_rows(c)
+        assert [row["status"] for row in rows] == [502, 200]
+        assert rows[1]["error_type"] == "upstream_error:upstream_error" and rows[1]["completion_tokens"] == 1

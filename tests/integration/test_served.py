@@ -40,6 +40,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                 "capabilities": {"chat": False, "completion": False, "embeddings": True, "languages": ["zh", "en"]},
             },
             "slow": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(40))], "delay_s": 0.1},
+            "single": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(20))], "delay_s": 0.1,
+                       "max_concurrency": 1, "max_queue": 1},
         }
     })
     proc = subprocess.Popen(
@@ -63,7 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     if url is None:
         proc.kill()
         pytest.fail("plusn serve did not start:\n" + "".join(lines))
-    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow" in proc.stdout.readline()
+    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single" in proc.stdout.readline()
     # keep reading the server's output so a full pipe never blocks it
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     yield url, tmp / "data" / "plusn.db", proc
@@ -96,7 +98,7 @@ def test_sdk_stream_with_usage(sdk: openai.OpenAI) -> None:
 
 def test_sdk_models_and_embeddings(sdk: openai.OpenAI) -> None:
     ids = [m.id for m in sdk.models.list()]
-    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow"]
+    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single"]
     emb = sdk.embeddings.create(model="multilingual-e5-small", input=["公积金", "housing fund"])  # base64 on the wire
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
     assert emb.usage.prompt_tokens > 0
@@ -150,6 +152,19 @@ def test_disconnect_stops_a_local_model(served: tuple[str, Path, subprocess.Pope
     row = sqlite3.connect(db).execute("SELECT status, completion_tokens FROM ledger WHERE id=?", (rid,)).fetchone()
     assert row is not None and row[0] == 499 and row[1] < 100
     assert waited < 5, f"the next request waited {waited:.1f}s: generation was not cancelled"
+
+
+def test_a_client_that_leaves_the_queue_frees_its_place(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url = served[0] + "/v1/chat/completions"
+    body = {"model": "single", "messages": [{"role": "user", "content": "go"}]}
+    with httpx.stream("POST", url, json={**body, "stream": True}, timeout=30) as running:  # holds the one slot
+        next(running.iter_lines())
+        with pytest.raises(httpx.ReadTimeout):  # queued, then gives up and closes its connection
+            httpx.post(url, json=body, timeout=0.5)
+        time.sleep(0.3)
+        # the queue holds one: if the leaver still held it, this would be a 429
+        third = httpx.post(url, json={**body, "max_tokens": 2}, timeout=30)
+    assert third.status_code == 200
 
 
 def test_plusn_chat_streams_to_the_terminal(served: tuple[str, Path, subprocess.Popen[str]]) -> None:

@@ -160,11 +160,17 @@ class LlamaCppBackend(Backend):
         grammar = None
         rf = req.response_format
         if rf is not None:
-            if rf["type"] == "json_schema":
-                schema = rf["json_schema"]["schema"]
-                grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-            elif rf["type"] == "json_object":
-                grammar = llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
+            try:
+                if rf["type"] == "json_schema":
+                    schema = rf["json_schema"]["schema"]
+                    grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+                elif rf["type"] == "json_object":
+                    grammar = llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
+            except Exception as exc:  # llama.cpp's converter asserts on schemas it cannot compile
+                raise InvalidRequest(
+                    f"cannot turn this JSON schema into a grammar: {exc or type(exc).__name__}",
+                    param="response_format",
+                ) from exc
         max_tokens = req.max_tokens or o.max_tokens
         max_tokens = min(max_tokens, o.n_ctx - len(tokens))
         return {
@@ -208,7 +214,9 @@ class LlamaCppBackend(Backend):
         except RuntimeError as exc:
             raise UpstreamError(f"model {self.name!r} failed: {exc}") from exc
         # llama-cpp-python calls the criteria once per sampled token and once more after its
-        # loop ends, so the last call is not a token.
+        # loop ends, so the last call is not a token. The count includes the end-of-sequence
+        # token when the model stops by itself (it was computed, so it is metered), which is
+        # one more than llama-cpp-python's own non-streaming usage reports.
         yield Delta("", finish, Usage(prompt_tokens, max(0, sampled - 1)))
 
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:

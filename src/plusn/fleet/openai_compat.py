@@ -151,13 +151,17 @@ class OpenAIBackend(Backend):
             data = resp.json()
             choice = data["choices"][0]
             text = choice["message"]["content"] if req.kind == "chat" else choice["text"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            if text is not None and not isinstance(text, str):
+                raise TypeError("text is not a string")
+            finish = choice.get("finish_reason") or "stop"
+            usage = self._usage(data.get("usage"), req, text or "")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise UpstreamError(f"upstream of model {self.name!r} sent an unexpected body") from exc
-        usage = self._usage(data.get("usage"), req, text or "")
-        return Generation(text or "", choice.get("finish_reason") or "stop", usage, self.name)
+        return Generation(text or "", str(finish), usage, self.name)
 
     def _usage(self, raw: Any, req: GenRequest, text: str) -> Usage:
         if isinstance(raw, dict) and "prompt_tokens" in raw:
+            # int() raises on junk, which the callers report as an upstream error
             return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
         # Some servers send no usage; estimate rather than meter zero.
         prompt = req.prompt if req.kind == "completion" else " ".join(
@@ -185,23 +189,44 @@ class OpenAIBackend(Backend):
                     data = line[5:].strip()
                     if data == "[DONE]":
                         break
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError:
-                        continue
-                    if "error" in chunk:
-                        raise UpstreamError(f"upstream of model {self.name!r} failed mid-stream: {chunk['error']}")
-                    if chunk.get("usage"):
-                        usage_raw = chunk["usage"]
-                    for choice in chunk.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content") if req.kind == "chat" else choice.get("text")
+                    for text, fin, usage in self._parse_event(data, req.kind):
+                        if usage is not None:
+                            usage_raw = usage
                         if text:
                             parts.append(text)
                             yield Delta(text)
-                        if choice.get("finish_reason"):
-                            finish = choice["finish_reason"]
+                        if fin:
+                            finish = fin
         except httpx.HTTPError as exc:
             raise self._translate(exc) from exc
         if finish is None:
             raise UpstreamError(f"upstream of model {self.name!r} ended the stream without finishing")
-        yield Delta("", finish, self._usage(usage_raw, req, "".join(parts)))
+        try:
+            usage_final = self._usage(usage_raw, req, "".join(parts))
+        except (ValueError, TypeError) as exc:
+            raise UpstreamError(f"upstream of model {self.name!r} sent malformed usage") from exc
+        yield Delta("", finish, usage_final)
+
+    def _parse_event(self, data: str, kind: str) -> list[tuple[str | None, str | None, Any]]:
+        """(text, finish_reason, usage) for each choice of one SSE event; junk is an UpstreamError."""
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            return []  # comments and keep-alives that are not JSON
+        if not isinstance(chunk, dict):
+            raise UpstreamError(f"upstream of model {self.name!r} sent a malformed event")
+        if "error" in chunk:
+            raise UpstreamError(f"upstream of model {self.name!r} failed mid-stream: {chunk['error']}")
+        usage = chunk.get("usage") or None
+        choices = chunk.get("choices") or []
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            raise UpstreamError(f"upstream of model {self.name!r} sent malformed choices")
+        out: list[tuple[str | None, str | None, Any]] = [(None, None, usage)] if usage else []
+        for c in choices:
+            delta = c.get("delta") if kind == "chat" else None
+            text = (delta.get("content") if isinstance(delta, dict) else None) if kind == "chat" else c.get("text")
+            if text is not None and not isinstance(text, str):
+                raise UpstreamError(f"upstream of model {self.name!r} sent non-text content")
+            fin = c.get("finish_reason")
+            out.append((text, str(fin) if fin else None, None))
+        return out

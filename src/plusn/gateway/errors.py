@@ -4,33 +4,40 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
-from ..errors import InvalidRequest, NotFound, PlusnError
+from ..errors import InvalidRequest, NotFound, PayloadTooLarge, PlusnError
 
 log = logging.getLogger("plusn.gateway")
 
 
-def _respond(request: Request, exc: PlusnError) -> JSONResponse:
+def _respond(request: Request, exc: PlusnError) -> Response:
     rec = request.scope.get("plusn.record")
     if rec is not None:
         rec.status, rec.error_type = exc.status, exc.type if exc.code is None else f"{exc.type}:{exc.code}"
-    return JSONResponse(exc.envelope(), status_code=exc.status, headers=exc.headers)
+    # ASCII-escaped, so a message quoting the client's own bad input can always be encoded.
+    return Response(json.dumps(exc.envelope()), status_code=exc.status, headers=exc.headers,
+                    media_type="application/json")
+
+
+# Pydantic names union branches in error locations ("str", "list[str]", "function-after[...]");
+# they are not parameters.
+_BRANCH = re.compile(r"^(str|int|float|bool|dict|list|none|[\w-]+\[.*\])$")
 
 
 def _param(loc: tuple[Any, ...]) -> str | None:
     # ("body", "messages", 0, "role") -> "messages[0].role"
-    parts = [p for p in loc if p != "body"]
     out = ""
-    for p in parts:
+    for p in loc[1:] if loc and loc[0] == "body" else loc:
         if isinstance(p, int):
             out += f"[{p}]"
-        elif not str(p).startswith(("function-", "str", "list[", "tagged-union", "json-or-python")):
+        elif not _BRANCH.match(str(p)):
             out += ("." if out else "") + str(p)
     return out or None
 
@@ -49,12 +56,17 @@ def validation_to_error(exc: RequestValidationError) -> InvalidRequest:
         )
     loc = tuple(err.get("loc", ()))
     param = _param(loc)
+    if err.get("type") == "missing" and param is None:
+        return InvalidRequest("the request body is empty; send a JSON object", code="invalid_body")
     if err.get("type") == "missing":
         return InvalidRequest(f"missing required parameter: '{param}'", param=param, code="missing_required_parameter")
-    if loc == ("body",) or param is None:
-        return InvalidRequest("the request body must be a JSON object", code="invalid_body")
+    if param is None:
+        if err.get("type") in ("model_attributes_type", "model_type", "dict_type"):
+            return InvalidRequest("the request body must be a JSON object", code="invalid_body")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        return InvalidRequest(f"invalid request body: {msg}", code="invalid_body")
     got = err.get("input")
-    shown = json.dumps(got, ensure_ascii=False, default=str)
+    shown = json.dumps(got, default=str)
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return InvalidRequest(f"invalid value for '{param}': {err.get('msg')} (got {shown})", param=param, code="invalid_value")
@@ -64,20 +76,22 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into an envelope."""
 
     @app.exception_handler(PlusnError)
-    async def _plusn(request: Request, exc: PlusnError) -> JSONResponse:
+    async def _plusn(request: Request, exc: PlusnError) -> Response:
         return _respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         rec = request.scope.get("plusn.record")
         if rec is not None and isinstance(exc.body, dict) and isinstance(exc.body.get("model"), str):
             rec.requested_model = exc.body["model"][:200]
         return _respond(request, validation_to_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            err: PlusnError = NotFound(f"no route {request.method} {request.url.path}; see /docs")
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 413:  # raised by the body-size guard while the body streams in
+            err: PlusnError = PayloadTooLarge(str(exc.detail))
+        elif exc.status_code == 404:
+            err = NotFound(f"no route {request.method} {request.url.path}; see /docs")
         elif exc.status_code == 405:
             err = InvalidRequest(f"method {request.method} is not allowed on {request.url.path}")
             err.status = 405
@@ -87,7 +101,7 @@ def install(app: FastAPI) -> None:
         return _respond(request, err)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
         err = PlusnError("internal error; the server log has details", code="internal_error")
         return _respond(request, err)

@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge, PlusnError
@@ -62,10 +63,15 @@ class LedgerMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        too_large = (
+            f"request body is larger than the limit of {limit} bytes (server.max_body_bytes)"
+        )
         try:
             declared = _content_length(scope)
             if declared is not None and declared > limit:
                 raise _BodyTooLarge
+            if scope["method"] == "POST":
+                scope["headers"] = _json_content_type(scope["headers"])
             seen = 0
 
             async def receive_wrapper() -> Message:
@@ -74,15 +80,14 @@ class LedgerMiddleware:
                 if message["type"] == "http.request":
                     seen += len(message.get("body", b""))
                     if seen > limit:
-                        raise _BodyTooLarge
+                        # An HTTPException passes through FastAPI's body parsing as itself
+                        # (anything else there becomes a 400); the app's handler makes it a 413.
+                        raise HTTPException(413, too_large)
                 return message
 
             await self.app(scope, receive_wrapper, send_wrapper)
         except _BodyTooLarge:
-            exc = PayloadTooLarge(
-                f"request body is larger than the limit of {limit} bytes "
-                "(server.max_body_bytes)"
-            )
+            exc = PayloadTooLarge(too_large)
             rec.status, rec.error_type = exc.status, exc.type
             if not started:
                 await send_error(send, exc, rid)
@@ -101,6 +106,14 @@ class LedgerMiddleware:
                 scope["app"].state.plusn.finish(rec)
             except Exception:  # the row must not take the response down with it
                 log.exception("could not book request %s", rid)
+
+
+def _json_content_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Read every API body as JSON, as OpenAI does: `curl -d` sends a form content type."""
+    kept = [(k, v) for k, v in headers if k != b"content-type" or b"json" in v]
+    if len(kept) == len(headers) and any(k == b"content-type" for k, _ in headers):
+        return headers
+    return [*kept, (b"content-type", b"application/json")]
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import time
+import urllib.parse
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
@@ -14,17 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ..errors import PlusnError
+from ..errors import ClientDisconnected, PlusnError, UpstreamError
 from ..fleet.base import Backend, Delta, Generation, GenRequest, Usage
 from ..ledger.store import Record
 from .auth import Principal
 from .runtime import record, runtime
 
 T = TypeVar("T")
-
-
-class ClientDisconnected(Exception):
-    """The client went away before the answer was ready."""
+log = logging.getLogger("plusn.gateway")
 
 
 def meter(rec: Record, backend: Backend, usage: Usage) -> None:
@@ -45,7 +44,8 @@ def plusn_block(rec: Record) -> dict[str, Any]:
 
 
 def plusn_headers(rec: Record, backend: Backend) -> dict[str, str]:
-    return {"x-plusn-model": backend.name}
+    # Header values must be Latin-1; a model may well be called 通义千问.
+    return {"x-plusn-model": urllib.parse.quote(backend.name, safe="")}
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -78,16 +78,19 @@ async def until_disconnect(request: Request, aw: Awaitable[T]) -> T:
     """Await ``aw``, cancelling it if the client disconnects first."""
     finished, result = await race_disconnect(request.receive, aw)
     if not finished:
-        rec = record(request)
-        rec.status, rec.error_type = 499, "client_disconnected"
-        raise ClientDisconnected()
+        raise ClientDisconnected("the client disconnected before the answer was ready")
     return result  # type: ignore[return-value]
 
 
 async def generate_once(request: Request, backend: Backend, req: GenRequest) -> Generation:
     """A complete answer, holding one of the model's slots, metered on the record."""
-    async with runtime(request).fleet.limiters[backend.name].slot():
-        gen = await until_disconnect(request, backend.generate(req))
+    limiter = runtime(request).fleet.limiters[backend.name]
+
+    async def run() -> Generation:
+        async with limiter.slot():  # a client that leaves while queued gives up its place
+            return await backend.generate(req)
+
+    gen = await until_disconnect(request, run())
     meter(record(request), backend, gen.usage)
     return gen
 
@@ -103,10 +106,17 @@ ChunkFn = Callable[..., dict[str, Any]]
 class EventStream(Response):
     """An SSE response that cancels the generation when the client disconnects."""
 
-    def __init__(self, body: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        body: AsyncGenerator[bytes, None],
+        headers: dict[str, str],
+        cleanup: Callable[[], Awaitable[None]],
+    ) -> None:
         super().__init__(status_code=200, media_type="text/event-stream")
         self.events = body
         self.extra_headers = headers
+        # Runs whatever happens, even if the body never started: releases the slot.
+        self.cleanup = cleanup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [
@@ -125,6 +135,7 @@ class EventStream(Response):
             await race_disconnect(receive, pump())
         finally:
             await self.events.aclose()
+            await self.cleanup()
 
 
 async def open_stream(
@@ -140,15 +151,23 @@ async def open_stream(
     rec = record(request)
     rec.stream = True
     stack = AsyncExitStack()
-    await stack.enter_async_context(runtime(request).fleet.limiters[backend.name].slot())
     gen = backend.stream(req)
-    try:
-        first = await until_disconnect(request, gen.__anext__())
-    except StopAsyncIteration:
-        first = Delta("", "stop", Usage())
-    except BaseException:
+
+    async def cleanup() -> None:  # idempotent: both may already be closed
         await gen.aclose()
         await stack.aclose()
+
+    async def start() -> Delta:
+        await stack.enter_async_context(runtime(request).fleet.limiters[backend.name].slot())
+        try:
+            return await gen.__anext__()
+        except StopAsyncIteration:
+            return Delta("", "stop", Usage())
+
+    try:
+        first = await until_disconnect(request, start())
+    except BaseException:
+        await cleanup()
         raise
 
     # Every content event is the same JSON but for its text: render it once and splice
@@ -184,9 +203,16 @@ async def open_stream(
             rec.status, rec.error_type = 499, "client_disconnected"
             meter(rec, backend, Usage(0, sent))
             raise
+        except Exception as exc:  # a bug or a malformed upstream: still end the stream cleanly
+            log.exception("stream from %s failed", backend.name)
+            err = UpstreamError(f"the stream from model {backend.name!r} failed: {type(exc).__name__}")
+            rec.error_type = f"{err.type}:{err.code}"
+            meter(rec, backend, Usage(0, sent))
+            yield sse(err.envelope())
+            yield sse("[DONE]")
+            return
         finally:
-            await gen.aclose()
-            await stack.aclose()
+            await cleanup()
         meter(rec, backend, usage or Usage(0, sent))
         last = chunk(finish=finish)
         if include_usage:
@@ -201,7 +227,7 @@ async def open_stream(
             yield sse(last)
         yield sse("[DONE]")
 
-    return EventStream(body(), plusn_headers(rec, backend))
+    return EventStream(body(), plusn_headers(rec, backend), cleanup)
 
 
 async def answer(

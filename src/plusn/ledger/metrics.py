@@ -13,6 +13,18 @@ from .store import Record
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
+_ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"}
+
+
+def _endpoint_label(path: str) -> str:
+    """A bounded label: made-up paths must not create new series."""
+    if path in _ENDPOINTS:
+        return path
+    if path.startswith("/v1/models/"):
+        return "/v1/models/{id}"
+    return "other"
+
+
 class _QueueCollector(Collector):
     """Reads queue depth and running count from the limiters at scrape time."""
 
@@ -50,10 +62,11 @@ class Metrics:
         r.register(_QueueCollector(queue_reader))
 
     def observe(self, rec: Record) -> None:
+        endpoint = _endpoint_label(rec.endpoint)
         # Only served models become labels: a client's made-up model name must not grow the series.
         model = ",".join(rec.served_models) or "-"
-        self.requests.labels(rec.endpoint, model, str(rec.status)).inc()
-        self.latency.labels(rec.endpoint, model).observe(rec.latency_ms / 1000)
+        self.requests.labels(endpoint, model, str(rec.status)).inc()
+        self.latency.labels(endpoint, model).observe(rec.latency_ms / 1000)
         if rec.ttft_ms is not None:
             self.ttft.labels(model).observe(rec.ttft_ms / 1000)
         if rec.prompt_tokens:

@@ -52,12 +52,19 @@ class Record:
 
     def row(self) -> tuple[Any, ...]:
         return (
-            self.id, self.ts, self.key_id, self.key_name, self.endpoint, self.requested_model,
-            json.dumps(self.served_models), self.status, self.error_type, int(self.stream),
-            self.prompt_tokens, self.completion_tokens, round(self.latency_ms, 3),
-            None if self.ttft_ms is None else round(self.ttft_ms, 3), self.cost,
-            json.dumps(self.extra, ensure_ascii=False),
+            self.id, self.ts, _clean(self.key_id), _clean(self.key_name), _clean(self.endpoint),
+            _clean(self.requested_model), json.dumps(self.served_models), self.status,
+            _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
+            round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
+            self.cost, json.dumps(self.extra),
         )
+
+
+def _clean(text: str | None, limit: int = 200) -> str | None:
+    """Client-supplied text as SQLite can store it: bounded, and valid UTF-8 (no lone surrogates)."""
+    if text is None:
+        return None
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 _STOP = object()
@@ -120,9 +127,20 @@ class Ledger:
                     self._conn.executemany(_INSERT, batch)
                 self.written += len(batch)
                 return
-            except sqlite3.OperationalError:
+            except sqlite3.OperationalError:  # locked or busy: worth retrying
                 log.warning("ledger write failed (attempt %d); retrying", attempt + 1, exc_info=True)
                 time.sleep(0.2 * (attempt + 1))
+            except Exception:
+                # One bad row must not cost the batch, nor kill the writer: write them one by one.
+                log.exception("ledger batch failed; writing its rows one at a time")
+                for row in batch:
+                    try:
+                        with self._conn:
+                            self._conn.execute(_INSERT, row)
+                        self.written += 1
+                    except Exception:
+                        log.exception("ledger dropped row %s", row[0])
+                return
         log.error("ledger lost %d rows after retries", len(batch))
 
     def flush(self, timeout: float = 10.0) -> None:

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -267,6 +268,40 @@ def keys_revoke(config_path: str | None, name: str) -> None:
     if not ok:
         raise click.ClickException(f"no active key named {name!r}")
     click.echo(f"revoked {name!r}")
+
+
+@main.group("eval")
+def eval_() -> None:
+    """Measure routes and models on your own data."""
+
+
+@eval_.command("routing")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
+@click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
+@click.option("--plot", "plot_path", default=None, help="PNG plot path (default: next to --json, or routing.png).")
+@click.option("--quality", type=float, default=0.99, show_default=True,
+              help="The knob: keep this fraction of the best single model's accuracy, as cheaply as possible.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_routing(data: str, json_path: str | None, plot_path: str | None, quality: float, seed: int,
+                 no_progress: bool) -> None:
+    """Fit routes on a training split and replay the test split through them."""
+    from .evals import routing
+
+    try:
+        res = routing.evaluate(data, seed=seed, quality=quality, progress=not no_progress)
+    except (PlusnError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(routing.report(res))
+    if json_path:
+        Path(json_path).write_text(json.dumps(res, indent=2))
+        click.echo(f"wrote {json_path}")
+    png = plot_path or (str(Path(json_path).with_suffix(".png")) if json_path else "routing.png")
+    if routing.plot(res, png):
+        click.echo(f"plot: {png}")
+    else:
+        click.echo("no plot: install matplotlib (pip install 'plusn[eval]')")
 
 
 @main.group()

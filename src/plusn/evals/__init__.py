@@ -1,0 +1,1 @@
+"""Evaluation on the customer's own data: routing, and later retrieval and safety."""

@@ -1,0 +1,285 @@
+"""``plusn eval routing``: learn routes on a training split of recorded outcomes, then run the
+real cascade and router backends over replay backends on the test split.
+
+The replay rule holds: the routers see prompts, and after each call the recorded answer and
+token count; correctness is read only to train and to score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import ModelSettings, Price
+from ..fleet.base import Backend, Generation, GenRequest
+from ..fleet.replay import Outcomes, ReplayBackend, prompt_tokens_estimate
+from ..routing import fit as fitting
+from ..routing.cascade import CascadeBackend, CascadeSpec
+from ..routing.extract import Extractor
+from ..routing.learned import SuccessModel, featurize, knn_predict, pick_cheapest
+from ..routing.router import LearnedRouterBackend
+
+QUALITY_SWEEP = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 1.0, 1.005, 1.01, 1.02)
+
+
+def split(rows: list[dict[str, Any]], seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A fixed 50/50 split by a hash of (seed, id)."""
+    train, test = [], []
+    for r in rows:
+        h = hashlib.sha256(f"{seed}:{r.get('id', r['prompt'])}".encode()).digest()[0]
+        (train if h % 2 == 0 else test).append(r)
+    return train, test
+
+
+@dataclass
+class Replay:
+    """A fleet of replay backends priced by the outcome file's cost model."""
+
+    outcomes: Outcomes
+    backends: dict[str, ReplayBackend]
+
+    @classmethod
+    def of(cls, outcomes: Outcomes) -> Replay:
+        backends = {}
+        for m in outcomes.models:
+            # cost of a call = params_b x (prompt tokens + output tokens), so per 1k = 1000 x params_b
+            per_1k = 1000 * outcomes.params(m)
+            settings = ModelSettings(type="replay", price=Price(input_per_1k=per_1k, output_per_1k=per_1k))
+            backends[m] = ReplayBackend(m, settings, None, context=None, outcomes=outcomes)
+        return cls(outcomes, backends)
+
+    async def call(self, name: str, req: GenRequest) -> tuple[Generation, Backend]:
+        b = self.backends[name]
+        return await b.generate(req), b
+
+    def cost(self, row: dict[str, Any], model: str) -> float:
+        return self.outcomes.params(model) * (prompt_tokens_estimate(row["prompt"]) + int(row["outcomes"][model]["output_tokens"] or 0))
+
+
+def _composite_settings() -> ModelSettings:
+    return ModelSettings(type="composite")
+
+
+def _request(prompt: str) -> GenRequest:
+    return GenRequest(kind="chat", messages=[{"role": "user", "content": prompt}])
+
+
+async def _run(backend: Backend, rows: list[dict[str, Any]], tick: Callable[[], None]) -> tuple[float, float, list[int]]:
+    """(accuracy, total cost, escalations per row) of a backend on rows, scored by the record."""
+    correct, cost, escalations = 0, 0.0, []
+    for row in rows:
+        gen = await backend.generate(_request(row["prompt"]))
+        correct += bool(row["outcomes"][gen.model]["correct"])
+        cost += sum(c.cost for c in gen.calls)
+        escalations.append(int((gen.route or {}).get("escalations", 0)))
+        tick()
+    return correct / len(rows), cost, escalations
+
+
+def _auc(points: Iterable[tuple[float, float]]) -> float:
+    """Area under accuracy-vs-cost-fraction on [0, 1], as a step frontier (1.0 is perfect)."""
+    pts = sorted(points)
+    area, best, prev = 0.0, 0.0, 0.0
+    for c, a in pts:
+        c = min(c, 1.0)
+        area += best * (c - prev)
+        best, prev = max(best, a), c
+    return area + best * (1.0 - prev)
+
+
+def evaluate(path: str | Path, *, seed: int = 0, quality: float = 0.99, max_len: int = 4,
+             progress: bool = True) -> dict[str, Any]:
+    """Train on one half, measure on the other; everything the report and --json need."""
+    outcomes = Outcomes.load(path)
+    models = list(outcomes.models)
+    train, test = split(outcomes.rows, seed)
+    if len(train) < 10 or len(test) < 10:
+        raise ValueError(f"{path}: too few rows to split ({len(outcomes.rows)})")
+    replay = Replay.of(outcomes)
+    extractor = Extractor(type=outcomes.header.get("extract", "last_number"))
+
+    # --- train ---------------------------------------------------------------------------
+    t_train = fitting.Table.build(train, models, extractor, replay.cost)
+    weights = fitting.vote_weights(t_train)
+    front = fitting.pareto(fitting.search(t_train, weights, max_len=max_len))
+    train_acc = dict(zip(models, t_train.correct.mean(axis=0).tolist(), strict=True))
+    best_train = max(train_acc.values())
+    mean_cost = dict(zip(models, t_train.cost.mean(axis=0).tolist(), strict=True))
+    success = SuccessModel.train([r["prompt"] for r in train], t_train.correct, models)
+
+    # --- test ----------------------------------------------------------------------------
+    t_test = fitting.Table.build(test, models, extractor, replay.cost)
+    largest = max(models, key=lambda m: (outcomes.params(m), mean_cost[m]))
+    li = models.index(largest)
+    ref_cost = float(t_test.cost[:, li].sum())
+    single = {m: {"accuracy": float(t_test.correct[:, i].mean()), "cost_fraction": float(t_test.cost[:, i].sum() / ref_cost)}
+              for i, m in enumerate(models)}
+    best_single = max(single, key=lambda m: single[m]["accuracy"])
+
+    bar = _progress(len(test) * (len(QUALITY_SWEEP) + 2), progress)
+
+    async def run_all() -> dict[str, Any]:
+        out: dict[str, Any] = {"sweep": []}
+        specs: dict[float, CascadeSpec] = {}
+        for q in sorted({*QUALITY_SWEEP, quality}):
+            cand = fitting.choose(front, q * best_train, len(train))
+            specs[q] = fitting.to_spec(cand, weights, extractor, note=f"fitted at quality {q:g}")
+        for q, spec in specs.items():
+            cascade = CascadeBackend(f"fitted@{q:g}", spec, replay.call, _composite_settings())
+            acc, cost, esc = await _run(cascade, test, bar.update)
+            point = {"quality": q, "accuracy": acc, "cost_fraction": cost / ref_cost,
+                     "escalation_rate": float(np.mean([e > 0 for e in esc])),
+                     "sequence": [s.models[0] for s in spec.stages],
+                     "threshold": getattr(spec.verifier, "threshold", None)}
+            out["sweep"].append(point)
+            if q == quality:
+                out["chosen"] = point
+        # the learned router (stage c) at the same knob, run as a real backend
+        costs = {m: mean_cost[m] for m in models}
+        router = LearnedRouterBackend("learned-router", success, costs, quality * best_train, replay.call,
+                                      _composite_settings())
+        acc, cost, _ = await _run(router, test, bar.update)
+        out["learned_router"] = {"accuracy": acc, "cost_fraction": cost / ref_cost}
+        return out
+
+    live = asyncio.run(run_all())
+    bar.close()
+
+    # --- baselines (computed directly from the table) ------------------------------------
+    order = np.argsort([mean_cost[m] for m in models])
+    cheapest, best_i = int(order[0]), models.index(best_single)
+    rng = random.Random(seed)
+    chosen = live["chosen"]
+    # a random mix of the cheapest and the best model, spending what the chosen route spends
+    c_cheap, c_best = single[models[cheapest]]["cost_fraction"], single[best_single]["cost_fraction"]
+    share = min(1.0, max(0.0, (chosen["cost_fraction"] - c_cheap) / max(c_best - c_cheap, 1e-12)))
+    picks = [best_i if rng.random() < share else cheapest for _ in test]
+    random_mix = {"accuracy": float(np.mean([t_test.correct[r, m] for r, m in enumerate(picks)])),
+                  "cost_fraction": float(sum(t_test.cost[r, m] for r, m in enumerate(picks)) / ref_cost),
+                  "share_of_best": share}
+    Xtr, Xte = featurize([r["prompt"] for r in train]), featurize([r["prompt"] for r in test])
+    knn_p = knn_predict(Xtr, t_train.correct.astype(float), Xte)
+    knn_pick = pick_cheapest(knn_p, np.array([mean_cost[m] for m in models]), quality * best_train)
+    knn = {"accuracy": float(t_test.correct[np.arange(len(test)), knn_pick].mean()),
+           "cost_fraction": float(t_test.cost[np.arange(len(test)), knn_pick].sum() / ref_cost)}
+    oracle_pick = []
+    for r in range(len(test)):
+        ok = [m for m in order if t_test.correct[r, m]]
+        oracle_pick.append(ok[0] if ok else int(cheapest))
+    oracle = {"accuracy": float(t_test.correct[np.arange(len(test)), oracle_pick].mean()),
+              "cost_fraction": float(t_test.cost[np.arange(len(test)), oracle_pick].sum() / ref_cost)}
+
+    frontier_pts = sorted({(round(p["cost_fraction"], 6), round(p["accuracy"], 6)) for p in live["sweep"]})
+    reach = [c for c, a in frontier_pts if a >= single[largest]["accuracy"]]
+    return {
+        "data": str(path),
+        "task": outcomes.header.get("task"),
+        "split": {"seed": seed, "train": len(train), "test": len(test)},
+        "quality_knob": quality,
+        "test": {"accuracy": chosen["accuracy"], "cost_fraction": chosen["cost_fraction"],
+                 "escalation_rate": chosen["escalation_rate"], "sequence": chosen["sequence"],
+                 "threshold": chosen["threshold"],
+                 "accuracy_vs_best_single": chosen["accuracy"] / single[best_single]["accuracy"]},
+        "largest": {"model": largest, **single[largest]},
+        "best_single": {"model": best_single, **single[best_single]},
+        "single": single,
+        "frontier": [[c, a] for c, a in frontier_pts],
+        "auc": _auc(frontier_pts),
+        "cheapest_cost_matching_largest": min(reach) if reach else None,
+        "baselines": {"random_mix": random_mix, "knn_router": knn, "learned_router": live["learned_router"],
+                      "oracle": oracle},
+        "weights": weights,
+        "sweep": live["sweep"],
+    }
+
+
+class _Bar:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc="replaying", unit="req", leave=False)
+
+    def update(self) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _progress(total: int, enabled: bool) -> _Bar:
+    return _Bar(total, enabled)
+
+
+def report(res: dict[str, Any]) -> str:
+    """The human-readable table."""
+    lines = [
+        f"routing eval: {res['data']}  (task {res['task']}; train {res['split']['train']}, "
+        f"test {res['split']['test']}, seed {res['split']['seed']})",
+        "",
+        f"{'policy':44s} {'accuracy':>9s} {'cost':>8s}",
+        f"{'-' * 44} {'-' * 9} {'-' * 8}",
+    ]
+    t = res["test"]
+    lines.append(f"{'plusn cascade @ quality ' + format(res['quality_knob'], 'g'):44s} {t['accuracy']:9.4f} {t['cost_fraction']:8.4f}")
+    for name, b in res["baselines"].items():
+        lines.append(f"{name.replace('_', ' '):44s} {b['accuracy']:9.4f} {b['cost_fraction']:8.4f}")
+    for m, s in sorted(res["single"].items(), key=lambda kv: kv[1]["cost_fraction"]):
+        lines.append(f"{'always ' + m:44s} {s['accuracy']:9.4f} {s['cost_fraction']:8.4f}")
+    cm = res["cheapest_cost_matching_largest"]
+    lines += [
+        "",
+        f"chosen route: {' -> '.join(t['sequence'])}  (vote threshold {t['threshold']:.3g}, "
+        f"escalation rate {t['escalation_rate']:.3f})",
+        f"accuracy vs best single ({res['best_single']['model']}): {t['accuracy_vs_best_single']:.4f}",
+        f"cost vs always {res['largest']['model']}: {t['cost_fraction']:.4f}",
+        f"area under the quality-cost curve: {res['auc']:.4f}",
+        "cheapest cost matching the largest model: " + (f"{cm:.4f}" if cm is not None else "not reached"),
+    ]
+    return "\n".join(lines)
+
+
+def plot(res: dict[str, Any], path: str | Path) -> bool:
+    """Quality against cost; returns False when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fr = res["frontier"]
+    ax.plot([c for c, _ in fr], [a for _, a in fr], "o-", label="plusn cascade (quality sweep)")
+    for m, s in res["single"].items():
+        ax.scatter(s["cost_fraction"], s["accuracy"], marker="s", color="grey")
+        ax.annotate(m, (s["cost_fraction"], s["accuracy"]), fontsize=6, xytext=(3, -8), textcoords="offset points")
+    for name, b in res["baselines"].items():
+        ax.scatter(b["cost_fraction"], b["accuracy"], marker="^", label=name.replace("_", " "))
+    t = res["test"]
+    ax.scatter(t["cost_fraction"], t["accuracy"], s=120, facecolors="none", edgecolors="red", label="chosen point")
+    ax.set_xscale("log")
+    ax.set_xlabel("cost fraction of always calling the largest model (log)")
+    ax.set_ylabel("accuracy (test split)")
+    ax.set_title(f"routing: {res['task']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else x

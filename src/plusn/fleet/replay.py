@@ -1,0 +1,120 @@
+"""A backend that answers from recorded outcomes, so routers can be measured offline.
+
+The recording is a JSONL file in the routing-outcomes format (a header line, then one line per
+prompt with each model's ``answer`` and ``output_tokens``). The backend gives exactly what the
+live model gave: the answer text and its token counts. It never exposes ``correct`` or
+``gold``: a router sees only what it would see live.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import ConfigError, UpstreamError
+from .base import Backend, Delta, GenRequest, Usage, content_text
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    answer: str | None
+    output_tokens: int
+
+
+def prompt_tokens_estimate(prompt: str) -> int:
+    """The outcome files' convention: prompt tokens = characters / 4."""
+    return max(1, round(len(prompt) / 4))
+
+
+class Outcomes:
+    """A loaded outcome file: header, rows, and each model's recorded answers by prompt."""
+
+    def __init__(self, header: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        self.header = header
+        self.rows = rows
+        self.models: dict[str, dict[str, Any]] = dict(header.get("models") or {})
+        if not self.models and rows:
+            self.models = {m: {} for m in rows[0]["outcomes"]}
+        self.by_model: dict[str, dict[str, Recorded]] = {m: {} for m in self.models}
+        for row in rows:
+            for m, out in row["outcomes"].items():
+                if m in self.by_model:
+                    self.by_model[m][row["prompt"]] = Recorded(out.get("answer"), int(out.get("output_tokens") or 0))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Outcomes:
+        header: dict[str, Any] = {}
+        rows: list[dict[str, Any]] = []
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"cannot read outcome file: {exc.strerror}", file=str(path)) from exc
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                raise ConfigError(f"line {n} is not JSON", file=str(path)) from exc
+            if obj.get("header"):
+                header = obj
+            elif "prompt" in obj and "outcomes" in obj:
+                rows.append(obj)
+            else:
+                raise ConfigError(f"line {n} has no 'prompt' and 'outcomes'", file=str(path))
+        if not rows:
+            raise ConfigError("no outcome rows", file=str(path))
+        return cls(header, rows)
+
+    def params(self, model: str) -> float:
+        """The model's size in billions of parameters (1.0 when the header gives none)."""
+        return float(self.models.get(model, {}).get("params_b") or 1.0)
+
+
+class ReplayOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: str  # the outcome file
+    recorded_model: str | None = None  # the model's name in the file; defaults to this model's
+
+
+class ReplayBackend(Backend):
+    Options = ReplayOptions
+    options: ReplayOptions
+
+    def __init__(self, *args: Any, outcomes: Outcomes | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outcomes = outcomes
+        self.calls = 0
+
+    async def start(self) -> None:
+        if self._outcomes is None:
+            self._outcomes = Outcomes.load(self.options.data)
+
+    def _table(self) -> dict[str, Recorded]:
+        assert self._outcomes is not None, "start() loads the outcomes"
+        name = (self.options.recorded_model if self.options else None) or self.name
+        table = self._outcomes.by_model.get(name)
+        if table is None:
+            raise UpstreamError(f"the recording has no model {name!r}")
+        return table
+
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        prompt = req.prompt if req.kind == "completion" else _first_user(req.messages)
+        rec = self._table().get(prompt)
+        if rec is None:
+            raise UpstreamError(f"model {self.name!r} has no recorded answer for this prompt")
+        self.calls += 1
+        text = rec.answer or ""
+        yield Delta(text)
+        yield Delta("", "stop", Usage(prompt_tokens_estimate(prompt), rec.output_tokens))
+
+
+def _first_user(messages: list[dict[str, Any]]) -> str:
+    # Recorded tasks are single-turn: the prompt is the (last) user message.
+    users = [content_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    return users[-1] if users else ""

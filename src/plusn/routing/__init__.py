@@ -1,0 +1,1 @@
+"""Dispatch: rules, intents, learned cost-quality routing, cascades and sticky sessions."""

@@ -1,0 +1,142 @@
+"""A cascade: cheap models answer first, a verifier accepts or escalates, stage by stage.
+
+A cascade is itself a Backend made of backends, so it can be served as ``cascade:<name>``,
+chosen by the dispatcher, or measured offline over replay backends with the same code. Every
+stage gets the whole conversation, so the model escalated to sees everything the user said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import PlusnError
+from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
+from .extract import Extractor
+from .verifiers import AgreementVerifier, Answer, JudgeVerifier, VerifierSpec, VoteVerifier
+
+
+class StageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    models: list[str] = Field(min_length=1)
+    # Self-consistency: ask each model this many times (sampled at `temperature`).
+    samples: int = Field(1, ge=1, le=16)
+    temperature: float = Field(0.7, ge=0, le=2)
+
+
+class CascadeSpec(BaseModel):
+    """``stages`` run in order; after each, ``verifier`` accepts the answer or escalates."""
+
+    model_config = ConfigDict(extra="forbid")
+    stages: list[StageSpec] = Field(min_length=1)
+    verifier: VerifierSpec = Field(default_factory=AgreementVerifier)
+    extract: Extractor = Field(default_factory=Extractor)
+    description: str = ""
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _short_forms(cls, v: Any) -> Any:
+        # Allow `stages: [a, [b, c], {models: [d], samples: 3}]`.
+        if not isinstance(v, list):
+            return v
+        out = []
+        for s in v:
+            if isinstance(s, str):
+                out.append({"models": [s]})
+            elif isinstance(s, list):
+                out.append({"models": s})
+            else:
+                out.append(s)
+        return out
+
+    def members(self) -> list[str]:
+        names = [m for s in self.stages for m in s.models]
+        if isinstance(self.verifier, JudgeVerifier):
+            names.append(self.verifier.model)
+        return list(dict.fromkeys(names))
+
+
+# Call a member by name through the fleet (its limiter, its start-up), returning its answer.
+MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
+
+
+class CascadeBackend(Composite):
+    """Runs a :class:`CascadeSpec` over members reached through ``call``."""
+
+    def __init__(self, name: str, spec: CascadeSpec, call: MemberCall, settings: Any) -> None:
+        super().__init__(name, settings, spec, context=None)
+        self.spec = spec
+        self._call = call
+
+    async def _stage(self, stage: StageSpec, req: GenRequest) -> list[tuple[Generation, Backend]]:
+        jobs = []
+        for model in stage.models:
+            for i in range(stage.samples):
+                r = req
+                if stage.samples > 1:
+                    seed = None if req.seed is None else req.seed + i
+                    r = dataclasses.replace(req, temperature=stage.temperature, seed=seed)
+                jobs.append(self._call(model, r))
+        return list(await asyncio.gather(*jobs))
+
+    async def generate(self, req: GenRequest) -> Generation:
+        spec = self.spec
+        answers: list[Answer] = []
+        replies: list[Generation] = []
+        calls: list[Call] = []
+        trail: list[dict[str, Any]] = []
+        for i, stage in enumerate(spec.stages):
+            last = i == len(spec.stages) - 1
+            done = await self._stage(stage, req)
+            first_new = len(calls)
+            for gen, backend in done:
+                calls.append(backend.call_of(gen.usage))
+                replies.append(gen)
+                answers.append(Answer(backend.name, gen.text, spec.extract.extract(gen.text)))
+            verdict = self.spec.verifier.judge(answers, spec.extract) if not isinstance(
+                spec.verifier, JudgeVerifier) else await self._judge(req, answers[-1], calls)
+            accepted = verdict.accept or last
+            note = "accepted" if verdict.accept else ("final stage" if last else "escalated")
+            for c in calls[first_new:]:
+                c.note = note
+            trail.append({"stage": i + 1, "models": [a.model for a in answers[first_new:]],
+                          "answers": [a.final for a in answers[first_new:]], "verdict": verdict.reason,
+                          "accepted": verdict.accept})
+            if accepted:
+                chosen = self._choose(answers, replies, verdict.final, last and not verdict.accept)
+                usage = Usage(sum(c.usage.prompt_tokens for c in calls), sum(c.usage.completion_tokens for c in calls))
+                route = {"cascade": self.name, "stages": trail, "escalations": i,
+                         "answered_by": chosen[1], "reason": verdict.reason}
+                return Generation(chosen[0].text, chosen[0].finish_reason, usage, chosen[1], calls, route)
+        raise AssertionError("unreachable: the last stage always answers")
+
+    def _choose(self, answers: list[Answer], replies: list[Generation], final: str | None,
+                fell_through: bool) -> tuple[Generation, str]:
+        """The reply to return: from the latest model whose answer matches the chosen one."""
+        use_vote = isinstance(self.spec.verifier, VoteVerifier)
+        if fell_through and not use_vote:
+            return replies[-1], answers[-1].model  # the last stage's own answer
+        for a, g in zip(reversed(answers), reversed(replies), strict=True):
+            if final is not None and self.spec.extract.same(a.final, final):
+                return g, a.model
+        return replies[-1], answers[-1].model
+
+    async def _judge(self, req: GenRequest, last: Answer, calls: list[Call]) -> Any:
+        verifier = self.spec.verifier
+        assert isinstance(verifier, JudgeVerifier)
+        question = " ".join(str(m.get("content") or "") for m in req.messages if m.get("role") == "user") \
+            if req.kind == "chat" else req.prompt
+        prompt = verifier.prompt.format(question=question, answer=last.text)
+        ask = GenRequest(kind="chat", messages=[{"role": "user", "content": prompt}], max_tokens=4, temperature=0)
+        try:
+            gen, backend = await self._call(verifier.model, ask)
+        except PlusnError as exc:
+            from .verifiers import Verdict
+
+            return Verdict(False, last.final, 0.0, f"judge failed: {exc.message}")
+        calls.append(backend.call_of(gen.usage, "judge"))
+        return JudgeVerifier.read(gen.text, last)

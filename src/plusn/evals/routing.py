@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ QUALITY_SWEEP = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 1.0, 1.0
 
 def split(rows: list[dict[str, Any]], seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A fixed 50/50 split by a hash of (seed, id)."""
-    train, test = [], []
+    train: list[dict[str, Any]] = []
+    test: list[dict[str, Any]] = []
     for r in rows:
         h = hashlib.sha256(f"{seed}:{r.get('id', r['prompt'])}".encode()).digest()[0]
         (train if h % 2 == 0 else test).append(r)
@@ -279,7 +279,3 @@ def plot(res: dict[str, Any], path: str | Path) -> bool:
     fig.savefig(path)
     plt.close(fig)
     return True
-
-
-def finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x

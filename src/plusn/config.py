@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .routing.spec import CascadeSpec, DispatchSpec, RouteSpec
 
 ENV_PREFIX = "PLUSN_"
 
@@ -98,6 +99,10 @@ class Settings(_Strict):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     models: dict[str, ModelSettings] = Field(default_factory=dict)
+    # Named destinations for dispatch: a model or a cascade (later: skills, agents).
+    routes: dict[str, RouteSpec] = Field(default_factory=dict)
+    cascades: dict[str, CascadeSpec] = Field(default_factory=dict)
+    dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
 
@@ -243,4 +248,31 @@ def load_settings(
 
     for name, model in settings.models.items():
         validate_model(name, model, source)
+    _check_references(settings)
     return settings
+
+
+def _check_references(s: Settings) -> None:
+    """Every route, cascade and rule names something that exists."""
+    models = set(s.models)
+    for name, c in s.cascades.items():
+        for m in c.members():
+            if m not in models:
+                raise ConfigError(f"unknown model {m!r}; models: {', '.join(models) or '(none)'}",
+                                  file=s.source, key=f"cascades.{name}")
+    for name, r in s.routes.items():
+        if r.model is not None and r.model not in models:
+            raise ConfigError(f"unknown model {r.model!r}", file=s.source, key=f"routes.{name}.model")
+        if r.cascade is not None and r.cascade not in s.cascades:
+            raise ConfigError(f"unknown cascade {r.cascade!r}", file=s.source, key=f"routes.{name}.cascade")
+    d = s.dispatch
+    for i, rule in enumerate(d.rules):
+        if rule.route is not None and rule.route not in s.routes:
+            raise ConfigError(f"unknown route {rule.route!r}", file=s.source, key=f"dispatch.rules[{i}].route")
+    for route in d.intents:
+        if route not in s.routes:
+            raise ConfigError(f"unknown route {route!r}", file=s.source, key=f"dispatch.intents.{route}")
+    if d.intents and d.intent_model not in models:
+        raise ConfigError(f"unknown embedding model {d.intent_model!r}", file=s.source, key="dispatch.intent_model")
+    if d.default_route is not None and d.default_route not in s.routes:
+        raise ConfigError(f"unknown route {d.default_route!r}", file=s.source, key="dispatch.default_route")

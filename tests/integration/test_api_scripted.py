@@ -86,7 +86,7 @@ def test_completions_endpoint_and_base_models(client: TestClient) -> None:
 def test_models_lists_capabilities(client: TestClient) -> None:
     data = client.get("/v1/models").json()["data"]
     by_id = {m["id"]: m for m in data}
-    assert set(by_id) == {"echo", "slow", "broken", "cut", "base"}
+    assert set(by_id) == {"echo", "slow", "broken", "cut", "base", "auto"}
     assert by_id["base"]["plusn"]["base_model"] is True
     assert by_id["base"]["plusn"]["endpoints"] == ["completion"]
     assert client.get("/v1/models/echo").json()["id"] == "echo"
@@ -120,7 +120,7 @@ def test_bad_input_gets_a_4xx_envelope_and_one_ledger_row(
 
 def test_unknown_model_lists_the_available_ones(client: TestClient) -> None:
     r = client.post(CHAT, json=chat_body(model="gpt-9"))
-    assert "Available models: echo, slow, broken, cut, base" in r.json()["error"]["message"]
+    assert "Available models: echo, slow, broken, cut, base, auto" in r.json()["error"]["message"]
     assert ledger_rows(client)[0]["requested_model"] == "gpt-9"
 
 

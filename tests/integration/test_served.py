@@ -65,7 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     if url is None:
         proc.kill()
         pytest.fail("plusn serve did not start:\n" + "".join(lines))
-    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single" in proc.stdout.readline()
+    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, auto" in proc.stdout.readline()
     # keep reading the server's output so a full pipe never blocks it
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     yield url, tmp / "data" / "plusn.db", proc
@@ -98,7 +98,7 @@ def test_sdk_stream_with_usage(sdk: openai.OpenAI) -> None:
 
 def test_sdk_models_and_embeddings(sdk: openai.OpenAI) -> None:
     ids = [m.id for m in sdk.models.list()]
-    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single"]
+    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single", "auto"]
     emb = sdk.embeddings.create(model="multilingual-e5-small", input=["公积金", "housing fund"])  # base64 on the wire
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
     assert emb.usage.prompt_tokens > 0

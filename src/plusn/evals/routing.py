@@ -21,10 +21,11 @@ from ..config import ModelSettings, Price
 from ..fleet.base import Backend, Generation, GenRequest
 from ..fleet.replay import Outcomes, ReplayBackend, prompt_tokens_estimate
 from ..routing import fit as fitting
-from ..routing.cascade import CascadeBackend, CascadeSpec
+from ..routing.cascade import CascadeBackend
 from ..routing.extract import Extractor
 from ..routing.learned import SuccessModel, featurize, knn_predict, pick_cheapest
 from ..routing.router import LearnedRouterBackend
+from ..routing.spec import CascadeSpec
 
 QUALITY_SWEEP = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 1.0, 1.005, 1.01, 1.02)
 

@@ -60,6 +60,8 @@ class GenRequest:
     response_format: dict[str, Any] | None = None
     # Anything else the client sent that a pass-through backend may forward (tools, n, ...).
     extra: dict[str, Any] = field(default_factory=dict)
+    # The client's conversation id (x-plusn-session), for sticky routing.
+    session: str | None = None
 
 
 @dataclass(slots=True)

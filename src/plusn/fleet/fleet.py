@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import InvalidRequest, ModelNotFound
-from .base import Backend, EmbeddingBackend, Member
+from .base import Backend, EmbeddingBackend, Generation, GenRequest, Member
 from .limiter import Limiter
 from .registry import validate_model
 
@@ -38,6 +38,23 @@ class Fleet:
             self.members[name] = cls(name, ms, options, context=ctx)
             self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
             self._start_locks[name] = asyncio.Lock()
+        # Routes made of models (auto, cascade:<name>) come after the models they use.
+        from ..routing.build import build_composites
+
+        for name, backend in build_composites(self).items():
+            self.add(name, backend)
+
+    def add(self, name: str, backend: Member) -> None:
+        """Add a composite member (its own members do their own queueing)."""
+        self.members[name] = backend
+        self.limiters[name] = Limiter(name, 1_000_000, 0, 1.0)
+        self._start_locks[name] = asyncio.Lock()
+
+    async def run(self, name: str, req: GenRequest) -> tuple[Generation, Backend]:
+        """Call a member by name, holding one of its slots: how composites reach members."""
+        backend = await self.backend(name, req.kind)
+        async with self.limiters[name].slot():
+            return await backend.generate(req), backend
 
     async def start(self) -> list[str]:
         """Start the members marked ``preload``; return their names."""
@@ -73,6 +90,13 @@ class Fleet:
 
     def _lookup(self, name: str) -> Member:
         member = self.members.get(name)
+        if member is None and "@" in name:
+            from ..routing.build import with_knob
+
+            base, _, knob = name.rpartition("@")
+            if isinstance(self.members.get(base), Backend):
+                self.add(name, with_knob(self.members[base], knob, self))
+                member = self.members[name]
         if member is None:
             available = ", ".join(self.names()) or "(none)"
             raise ModelNotFound(

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
-from ..fleet.base import Backend, Delta, Generation, GenRequest, Usage
+from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage
 from ..ledger.store import Record
 from .auth import Principal
 from .runtime import record, runtime
@@ -26,26 +26,43 @@ T = TypeVar("T")
 log = logging.getLogger("plusn.gateway")
 
 
-def meter(rec: Record, backend: Backend, usage: Usage) -> None:
-    """Charge one backend call to the request's record."""
-    rec.served_models.append(backend.name)
-    rec.prompt_tokens += usage.prompt_tokens
-    rec.completion_tokens += usage.completion_tokens
-    rec.cost += backend.settings.price.cost(usage.prompt_tokens, usage.completion_tokens)
+def meter(rec: Record, backend: Backend, usage: Usage, calls: list[Call] | None = None,
+          route: dict[str, Any] | None = None) -> None:
+    """Charge a request's backend calls to its record: one call, or each call of a composite."""
+    if calls is None:
+        calls = [backend.call_of(usage)]
+    for c in calls:
+        rec.served_models.append(c.model)
+        rec.prompt_tokens += c.usage.prompt_tokens
+        rec.completion_tokens += c.usage.completion_tokens
+        rec.cost += c.cost
+    if route is not None:
+        rec.extra["route"] = route
+        if len(calls) > 1 or route:
+            rec.extra["calls"] = [c.as_dict() for c in calls]
 
 
 def plusn_block(rec: Record) -> dict[str, Any]:
-    """The ``plusn`` block each response carries: what served it and what it cost."""
-    return {
+    """The ``plusn`` block each response carries: what served it, how, and what it cost."""
+    block: dict[str, Any] = {
         "request_id": rec.id,
         "served_models": list(rec.served_models),
         "cost": round(rec.cost, 10),
     }
+    if "route" in rec.extra:
+        block["route"] = rec.extra["route"]
+        block["calls"] = rec.extra.get("calls", [])
+    return block
 
 
-def plusn_headers(rec: Record, backend: Backend) -> dict[str, str]:
+def plusn_headers(rec: Record, backend: Backend, answered_by: str | None = None,
+                  route: dict[str, Any] | None = None) -> dict[str, str]:
     # Header values must be Latin-1; a model may well be called 通义千问.
-    return {"x-plusn-model": urllib.parse.quote(backend.name, safe="")}
+    headers = {"x-plusn-model": urllib.parse.quote(answered_by or backend.name, safe="")}
+    if route is not None:
+        name = route.get("route") or route.get("cascade") or route.get("router") or backend.name
+        headers["x-plusn-route"] = urllib.parse.quote(str(name), safe=":@")
+    return headers
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -91,7 +108,7 @@ async def generate_once(request: Request, backend: Backend, req: GenRequest) -> 
             return await backend.generate(req)
 
     gen = await until_disconnect(request, run())
-    meter(record(request), backend, gen.usage)
+    meter(record(request), backend, gen.usage, gen.calls if gen.route is not None else None, gen.route)
     return gen
 
 
@@ -176,6 +193,7 @@ async def open_stream(
 
     async def body() -> AsyncGenerator[bytes, None]:
         finish, usage, sent = "stop", None, 0
+        calls: list[Call] | None = None
         try:
             if role_chunk is not None:
                 yield sse(role_chunk)
@@ -189,6 +207,7 @@ async def open_stream(
                     finish = delta.finish_reason
                 if delta.usage is not None:
                     usage = delta.usage
+                    calls = delta.calls
                 delta = await gen.__anext__() if delta.usage is None else None
         except StopAsyncIteration:
             pass
@@ -213,7 +232,7 @@ async def open_stream(
             return
         finally:
             await cleanup()
-        meter(rec, backend, usage or Usage(0, sent))
+        meter(rec, backend, usage or Usage(0, sent), calls, first.route)
         last = chunk(finish=finish)
         if include_usage:
             yield sse(last)
@@ -227,7 +246,8 @@ async def open_stream(
             yield sse(last)
         yield sse("[DONE]")
 
-    return EventStream(body(), plusn_headers(rec, backend), cleanup)
+    answered_by = (first.route or {}).get("answered_by") if first.route else None
+    return EventStream(body(), plusn_headers(rec, backend, answered_by, first.route), cleanup)
 
 
 async def answer(
@@ -248,6 +268,7 @@ async def answer(
     rec = record(request)
     rec.requested_model = model
     who.check_model(model)
+    req.session = request.headers.get("x-plusn-session") or None
     backend = await runtime(request).fleet.backend(model, req.kind)
     if check is not None:
         check(backend)
@@ -257,4 +278,4 @@ async def answer(
         return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first)
     gen = await generate_once(request, backend, req)
     payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))
-    return JSONResponse(payload, headers=plusn_headers(rec, backend))
+    return JSONResponse(payload, headers=plusn_headers(rec, backend, gen.model if gen.route else None, gen.route))

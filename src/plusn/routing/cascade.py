@@ -12,53 +12,10 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from ..errors import PlusnError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
-from .extract import Extractor
-from .verifiers import AgreementVerifier, Answer, JudgeVerifier, VerifierSpec, VoteVerifier
-
-
-class StageSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    models: list[str] = Field(min_length=1)
-    # Self-consistency: ask each model this many times (sampled at `temperature`).
-    samples: int = Field(1, ge=1, le=16)
-    temperature: float = Field(0.7, ge=0, le=2)
-
-
-class CascadeSpec(BaseModel):
-    """``stages`` run in order; after each, ``verifier`` accepts the answer or escalates."""
-
-    model_config = ConfigDict(extra="forbid")
-    stages: list[StageSpec] = Field(min_length=1)
-    verifier: VerifierSpec = Field(default_factory=AgreementVerifier)
-    extract: Extractor = Field(default_factory=Extractor)
-    description: str = ""
-
-    @field_validator("stages", mode="before")
-    @classmethod
-    def _short_forms(cls, v: Any) -> Any:
-        # Allow `stages: [a, [b, c], {models: [d], samples: 3}]`.
-        if not isinstance(v, list):
-            return v
-        out = []
-        for s in v:
-            if isinstance(s, str):
-                out.append({"models": [s]})
-            elif isinstance(s, list):
-                out.append({"models": s})
-            else:
-                out.append(s)
-        return out
-
-    def members(self) -> list[str]:
-        names = [m for s in self.stages for m in s.models]
-        if isinstance(self.verifier, JudgeVerifier):
-            names.append(self.verifier.model)
-        return list(dict.fromkeys(names))
-
+from .spec import CascadeSpec, StageSpec
+from .verifiers import Answer, JudgeVerifier, VoteVerifier
 
 # Call a member by name through the fleet (its limiter, its start-up), returning its answer.
 MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .cascade import CascadeSpec
 from .extract import Extractor
+from .spec import CascadeSpec
 from .verifiers import VoteVerifier
 
 CostFn = Callable[[dict[str, Any], str], float]

@@ -1,0 +1,140 @@
+"""``model="auto"``: sticky session → rules → intent → route, each stage explained.
+
+The dispatcher is a Backend made of backends: whatever it picks (a model, a cascade) is called
+with the whole conversation, and the response's ``plusn.route`` says what happened and why.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..fleet.base import Backend, Call, Composite, EmbeddingBackend, Generation, GenRequest, Usage, content_text
+from ..fleet.scripted import rough_tokens
+from .cascade import MemberCall
+from .intents import UNKNOWN, IntentClassifier
+from .router import prompt_of
+from .rules import Rules
+from .spec import DispatchSpec, RouteSpec
+from .sticky import StickyStore, conversation_key
+
+
+class DispatchBackend(Composite):
+    def __init__(self, name: str, spec: DispatchSpec, routes: dict[str, RouteSpec], default_target: str,
+                 call: MemberCall, settings: Any, embedder: EmbeddingBackend | None = None) -> None:
+        super().__init__(name, settings, spec, context=None)
+        self.spec = spec
+        self.routes = routes
+        self.rules = Rules(spec.rules)
+        self.default_route = spec.default_route or (next(iter(routes)) if routes else None)
+        self.default_target = default_target
+        self.sticky = StickyStore(spec.sticky_ttl_s, spec.sticky_max_sessions) if spec.sticky else None
+        self._call = call
+        self._embedder = embedder
+        self.intents: IntentClassifier | None = None
+
+    async def start(self) -> None:
+        """Embed the intent examples once."""
+        if self.spec.intents and self._embedder is not None:
+            labels, texts = [], []
+            for route, examples in self.spec.intents.items():
+                labels += [route] * len(examples)
+                texts += examples
+            vectors, _ = await self._embedder.embed(texts, kind="query")
+            import numpy as np
+
+            self.intents = IntentClassifier(labels, np.array(vectors), threshold=self.spec.intent_threshold,
+                                            min_similarity=self.spec.min_similarity)
+
+    async def classify(self, text: str) -> dict[str, Any] | None:
+        if self.intents is None or self._embedder is None:
+            return None
+        import numpy as np
+
+        vectors, _ = await self._embedder.embed([text], kind="query")
+        res = self.intents.classify(np.array(vectors[0]))
+        return {"stage": "intent", "intent": res.intent, "probability": round(res.probability, 4),
+                "similarity": round(res.similarity, 4), "scores": res.scores}
+
+    def _session(self, req: GenRequest) -> str | None:
+        if req.session:
+            return f"s:{req.session}"
+        if req.kind == "chat" and len(req.messages) > 1:
+            return conversation_key(req.messages[:-1])
+        return None
+
+    async def decide(self, req: GenRequest) -> tuple[str | None, str, list[dict[str, Any]], str | None]:
+        """(route, target, stages, rule answer): everything before any model is called."""
+        t0 = time.perf_counter()
+        stages: list[dict[str, Any]] = []
+        session = self._session(req)
+        if self.sticky is not None and session is not None:
+            pinned = self.sticky.get(session)
+            if pinned is not None:
+                stages.append({"stage": "sticky", "target": pinned,
+                               "reason": "this conversation escalated earlier; it stays on that tier"})
+                return None, pinned, stages, None
+        last = _last_user(req)
+        hit = self.rules.match(last)
+        if hit is not None:
+            stages.append({"stage": "rule", "rule": hit.rule, "reason": hit.why})
+            if hit.answer is not None:
+                return None, f"rule:{hit.rule}", stages, hit.answer
+            assert hit.route is not None
+            return hit.route, self.routes[hit.route].target(), stages, None
+        intent = await self.classify(prompt_of(req))
+        if intent is not None:
+            stages.append(intent)
+            if intent["intent"] != UNKNOWN:
+                route = intent["intent"]
+                return route, self.routes[route].target(), stages, None
+        route = self.default_route
+        target = self.routes[route].target() if route is not None else self.default_target
+        stages.append({"stage": "default", "reason": "no rule matched and the intent is unknown"
+                       if intent is not None else "no rule matched"})
+        stages[-1]["decided_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        return route, target, stages, None
+
+    async def generate(self, req: GenRequest) -> Generation:
+        route, target, stages, answer = await self.decide(req)
+        block: dict[str, Any] = {"dispatcher": self.name, "route": route, "target": target, "stages": stages}
+        if route is not None:
+            block["needs_retrieval"] = self.routes[route].needs_retrieval
+        if answer is not None:  # a rule answered: no model is called
+            block["reason"] = stages[-1]["reason"]
+            usage = Usage(0, len(rough_tokens(answer)))
+            return Generation(answer, "stop", usage, target, [Call(target, usage, 0.0, "rule")], block)
+        gen, backend = await self._call(target, req)
+        inner = gen.route or {}
+        block.update({k: v for k, v in inner.items() if k not in block})
+        block["reason"] = stages[-1].get("reason") or f"intent {stages[-1].get('intent')!r}"
+        calls = gen.calls or [backend.call_of(gen.usage)]
+        self._remember(req, gen, target, stages)
+        return Generation(gen.text, gen.finish_reason, gen.usage, gen.model, calls, block)
+
+    def _remember(self, req: GenRequest, gen: Generation, target: str, stages: list[dict[str, Any]]) -> None:
+        """Pin the conversation when it escalated (or was already pinned)."""
+        if self.sticky is None or req.kind != "chat":
+            return
+        pinned = stages and stages[0]["stage"] == "sticky"
+        escalated = int((gen.route or {}).get("escalations", 0)) > 0
+        if not (pinned or escalated):
+            return
+        tier = target if pinned else gen.model
+        self.sticky.put(conversation_key([*req.messages, {"role": "assistant", "content": gen.text}]), tier)
+        if req.session:
+            self.sticky.put(f"s:{req.session}", tier)
+
+
+def _last_user(req: GenRequest) -> str:
+    if req.kind == "completion":
+        return req.prompt
+    users = [content_text(m.get("content")) for m in req.messages if m.get("role") == "user"]
+    return users[-1] if users else ""
+
+
+def first_chat_model(members: dict[str, Backend]) -> str | None:
+    for name, b in members.items():
+        if b.capabilities.chat:
+            return name
+    return None

@@ -1,0 +1,116 @@
+"""Route, cascade and dispatch configuration: plain data, importable by the config module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .extract import Extractor
+from .verifiers import AgreementVerifier, JudgeVerifier, VerifierSpec
+
+
+class StageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    models: list[str] = Field(min_length=1)
+    # Self-consistency: ask each model this many times (sampled at `temperature`).
+    samples: int = Field(1, ge=1, le=16)
+    temperature: float = Field(0.7, ge=0, le=2)
+
+
+class CascadeSpec(BaseModel):
+    """``stages`` run in order; after each, ``verifier`` accepts the answer or escalates."""
+
+    model_config = ConfigDict(extra="forbid")
+    stages: list[StageSpec] = Field(min_length=1)
+    verifier: VerifierSpec = Field(default_factory=AgreementVerifier)
+    extract: Extractor = Field(default_factory=Extractor)
+    description: str = ""
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _short_forms(cls, v: Any) -> Any:
+        # Allow `stages: [a, [b, c], {models: [d], samples: 3}]`.
+        if not isinstance(v, list):
+            return v
+        out = []
+        for s in v:
+            if isinstance(s, str):
+                out.append({"models": [s]})
+            elif isinstance(s, list):
+                out.append({"models": s})
+            else:
+                out.append(s)
+        return out
+
+    def members(self) -> list[str]:
+        names = [m for s in self.stages for m in s.models]
+        if isinstance(self.verifier, JudgeVerifier):
+            names.append(self.verifier.model)
+        return list(dict.fromkeys(names))
+
+
+class RouteSpec(BaseModel):
+    """A named destination: one model, a cascade or a learned router."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = None
+    cascade: str | None = None
+    description: str = ""
+    # Whether answers on this route should be grounded in a knowledge base (used by knowledge).
+    needs_retrieval: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RouteSpec:
+        if (self.model is None) == (self.cascade is None):
+            raise ValueError("a route needs exactly one of 'model' or 'cascade'")
+        return self
+
+    def target(self) -> str:
+        return self.model if self.model is not None else f"cascade:{self.cascade}"
+
+
+class RuleSpec(BaseModel):
+    """A deterministic head: match by keyword, regex or exact text; answer or pick a route."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    keywords: list[str] = Field(default_factory=list)
+    regex: str | None = None
+    exact: list[str] = Field(default_factory=list)
+    answer: str | None = None
+    route: str | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> RuleSpec:
+        if not (self.keywords or self.regex or self.exact):
+            raise ValueError("a rule needs keywords, regex or exact")
+        if (self.answer is None) == (self.route is None):
+            raise ValueError("a rule needs exactly one of 'answer' or 'route'")
+        return self
+
+
+class DispatchSpec(BaseModel):
+    """How ``model="auto"`` chooses: rules, then intents, then the default route."""
+
+    model_config = ConfigDict(extra="forbid")
+    rules: list[RuleSpec] = Field(default_factory=list)
+    # Example utterances per route, in any language; the intent classifier learns from them.
+    intents: dict[str, list[str]] = Field(default_factory=dict)
+    intent_model: str = "multilingual-e5-small"
+    # Below this probability, or below min_similarity to every example, the intent is "unknown".
+    intent_threshold: float = Field(0.5, ge=0, le=1)
+    min_similarity: float = Field(0.80, ge=-1, le=1)
+    # Where "unknown" goes; default: the first route, else the first chat model.
+    default_route: str | None = None
+    sticky: bool = True
+    sticky_ttl_s: float = Field(3600, gt=0)
+    sticky_max_sessions: int = Field(100_000, ge=1)
+
+    @field_validator("intents")
+    @classmethod
+    def _examples(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for route, examples in v.items():
+            if not examples:
+                raise ValueError(f"intent {route!r} needs at least one example")
+        return v

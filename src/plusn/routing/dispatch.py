@@ -12,7 +12,7 @@ from typing import Any
 from ..fleet.base import Backend, Call, Composite, EmbeddingBackend, Generation, GenRequest, Usage, content_text
 from ..fleet.scripted import rough_tokens
 from .cascade import MemberCall
-from .intents import UNKNOWN, IntentClassifier
+from .intents import BACKGROUND, UNKNOWN, IntentClassifier
 from .router import prompt_of
 from .rules import Rules
 from .spec import DispatchSpec, RouteSpec
@@ -40,6 +40,9 @@ class DispatchBackend(Composite):
             for route, examples in self.spec.intents.items():
                 labels += [route] * len(examples)
                 texts += examples
+            background = [*BACKGROUND, *self.spec.unknown_examples]
+            labels += [UNKNOWN] * len(background)
+            texts += background
             vectors, _ = await self._embedder.embed(texts, kind="query")
             import numpy as np
 

@@ -4,8 +4,13 @@ nearest-examples classifier, and an explicit "unknown".
 Each route's score is the mean cosine similarity of the query to its k most similar examples;
 a softmax turns scores into probabilities. Its temperature is chosen by leave-one-out on the
 examples themselves (the one that maximises their likelihood), so probabilities mean
-something without hand tuning. A query far from every example is "unknown", however the
-probabilities fall.
+something without hand tuning.
+
+"Unknown" is a class of its own, learned from background utterances (everyday requests of
+many kinds, in Chinese and English, plus noise) that ship with plusn and can be extended in
+config. Embedding similarities are compressed (unrelated sentences still score about 0.8), so
+a fixed similarity floor cannot tell "far from every intent"; being closer to the background
+than to any intent can.
 """
 
 from __future__ import annotations
@@ -15,6 +20,21 @@ from dataclasses import dataclass
 import numpy as np
 
 UNKNOWN = "unknown"
+
+# Everyday requests that belong to no particular intent, and noise. Deployments add their own
+# with dispatch.unknown_examples.
+BACKGROUND = [
+    "What's the weather like tomorrow?", "Translate this sentence into French.",
+    "Write a short poem about autumn.", "Summarise this article for me.",
+    "Recommend a good book to read.", "How do I reset my password?",
+    "What time is it in Tokyo?", "Draft an email to my manager.",
+    "Explain how vaccines work.", "What should I cook for dinner?",
+    "Who won the football match yesterday?", "Help me plan a trip to Italy.",
+    "明天天气怎么样？", "把这句话翻译成英文。", "帮我写一首关于秋天的诗。", "总结一下这篇文章。",
+    "推荐一本好书。", "怎么重置密码？", "帮我给经理写一封邮件。", "晚饭做什么好？",
+    "解释一下疫苗的原理。", "帮我规划一次旅行。", "附近有什么好吃的餐厅？", "这个合同的要点是什么？",
+    "asdf qwer zxcv", "lorem ipsum dolor sit amet", "？？？",
+]
 
 
 @dataclass(frozen=True)
@@ -27,7 +47,8 @@ class IntentResult:
 
 class IntentClassifier:
     def __init__(self, labels: list[str], vectors: np.ndarray, *, k: int = 3,
-                 threshold: float = 0.5, min_similarity: float = 0.8) -> None:
+                 threshold: float = 0.5, min_similarity: float = -1.0) -> None:
+        """``labels`` may include "unknown" for background examples."""
         self.labels = sorted(set(labels))
         self._label_idx = np.array([self.labels.index(lbl) for lbl in labels])
         self.vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -71,6 +92,7 @@ class IntentClassifier:
         best = int(np.argmax(probs))
         similarity = float(sims.max())
         table = {lbl: round(float(p), 4) for lbl, p in zip(self.labels, probs, strict=True)}
-        if probs[best] < self.threshold or similarity < self.min_similarity:
+        label = self.labels[best]
+        if label == UNKNOWN or probs[best] < self.threshold or similarity < self.min_similarity:
             return IntentResult(UNKNOWN, float(probs[best]), similarity, table)
-        return IntentResult(self.labels[best], float(probs[best]), similarity, table)
+        return IntentResult(label, float(probs[best]), similarity, table)

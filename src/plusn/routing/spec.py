@@ -98,9 +98,12 @@ class DispatchSpec(BaseModel):
     # Example utterances per route, in any language; the intent classifier learns from them.
     intents: dict[str, list[str]] = Field(default_factory=dict)
     intent_model: str = "multilingual-e5-small"
-    # Below this probability, or below min_similarity to every example, the intent is "unknown".
+    # Below this probability the intent is "unknown"; so is anything closer to the background
+    # (everyday requests that fit no intent; plusn ships some, add your own here).
     intent_threshold: float = Field(0.5, ge=0, le=1)
-    min_similarity: float = Field(0.80, ge=-1, le=1)
+    unknown_examples: list[str] = Field(default_factory=list)
+    # Optional floor on cosine similarity to the nearest example (-1: off).
+    min_similarity: float = Field(-1.0, ge=-1, le=1)
     # Where "unknown" goes; default: the first route, else the first chat model.
     default_route: str | None = None
     sticky: bool = True

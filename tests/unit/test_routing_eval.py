@@ -1,0 +1,57 @@
+"""`plusn eval routing` on a synthetic outcome file: the method, not the numbers of one task."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from plusn.cli import main
+from plusn.evals import routing
+
+
+def make_outcomes(path: Path, n: int = 400, seed: int = 1) -> Path:
+    """Three models: two cheap ones that are often wrong (differently), one big and reliable."""
+    rng = random.Random(seed)
+    models = {"tiny": (1.0, 0.55), "small": (3.0, 0.7), "big": (60.0, 0.93)}
+    lines = [json.dumps({"header": True, "task": "synthetic",
+                         "models": {m: {"params_b": p} for m, (p, _) in models.items()}})]
+    for i in range(n):
+        hard = rng.random() < 0.3
+        outcomes = {}
+        for m, (_p, acc) in models.items():
+            ok = rng.random() < (acc - (0.3 if hard and m != "big" else 0))
+            answer = str(i) if ok else str(rng.randint(10_000, 99_999))
+            outcomes[m] = {"correct": ok, "answer": f"The answer is {answer}", "output_tokens": rng.randint(20, 80)}
+        lines.append(json.dumps({"id": f"q{i}", "task": "synthetic", "prompt": f"Question {i}: hard={hard}",
+                                 "gold": str(i), "outcomes": outcomes}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_eval_routing_beats_always_large(tmp_path: Path) -> None:
+    res = routing.evaluate(make_outcomes(tmp_path / "o.jsonl"), progress=False)
+    assert res["largest"]["model"] == "big" and res["split"]["train"] + res["split"]["test"] == 400
+    t = res["test"]
+    # about 30% of questions get two agreeing cheap answers (wrong answers never coincide
+    # here), so accepting those and escalating the rest keeps quality at about 75% of the cost
+    assert t["cost_fraction"] < 0.85
+    assert t["accuracy"] >= 0.99 * res["best_single"]["accuracy"]
+    assert res["baselines"]["oracle"]["accuracy"] >= t["accuracy"]
+    assert 0 < res["auc"] <= 1
+    assert all(c >= 0 and 0 <= a <= 1 for c, a in res["frontier"])
+
+
+def test_eval_routing_cli_writes_json_and_plot(tmp_path: Path) -> None:
+    data = make_outcomes(tmp_path / "o.jsonl", n=200)
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["eval", "routing", "--data", str(data), "--json", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    for key in ("test", "largest", "best_single", "frontier"):
+        assert key in res
+    assert {"accuracy", "cost_fraction"} <= set(res["test"])
+    assert (tmp_path / "r.png").stat().st_size > 1000
+    assert "plusn cascade" in r.output and "oracle" in r.output

@@ -186,13 +186,17 @@ def models(config_path: str | None, as_json: bool) -> None:
 @click.option("--by", "by", multiple=True, type=click.Choice(["key", "model", "day"]),
               help="Group by these (repeatable; default: day, key and model).")
 @click.option("--days", type=int, default=None, help="Only the last N days.")
+@click.option("--savings", is_flag=True, help="Cost against always calling the largest model, by route.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def usage(config_path: str | None, by: tuple[str, ...], days: int | None, as_json: bool) -> None:
+def usage(config_path: str | None, by: tuple[str, ...], days: int | None, savings: bool, as_json: bool) -> None:
     """Tokens and cost from the ledger, by key, model and day."""
-    from .ledger.report import usage_report
+    from .ledger.report import savings_report, usage_report
 
     settings = _load(config_path)
-    rows = usage_report(settings.ledger_path(), by or ("day", "key", "model"), days)
+    if savings:
+        rows = savings_report(settings.ledger_path(), days)
+    else:
+        rows = usage_report(settings.ledger_path(), by or ("day", "key", "model"), days)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-# Each entry upgrades the schema by one version; never edit one that has shipped. They are
-# idempotent, so two processes opening a new database at once cannot trip over each other.
+# Each entry upgrades the schema by one version; never edit one that has shipped. Each runs in
+# one transaction with the version bump (BEGIN IMMEDIATE), so two processes opening a new
+# database at once cannot both apply it.
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE IF NOT EXISTS ledger (
@@ -38,6 +39,12 @@ MIGRATIONS: list[str] = [
         revoked REAL
     );
     """,
+    # 2: dispatch. The route taken, and what the request would have cost on the reference
+    # (largest) model, for savings reports.
+    """
+    ALTER TABLE ledger ADD COLUMN route TEXT;
+    ALTER TABLE ledger ADD COLUMN reference_cost REAL;
+    """,
 ]
 
 
@@ -60,9 +67,18 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the schema version."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for i in range(version, len(MIGRATIONS)):
-        with conn:
-            conn.executescript(MIGRATIONS[i])
-            conn.execute(f"PRAGMA user_version={i + 1}")
-    return len(MIGRATIONS)
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(MIGRATIONS):
+                conn.execute("COMMIT")
+                return version
+            for stmt in MIGRATIONS[version].split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version={version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

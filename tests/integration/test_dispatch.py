@@ -172,3 +172,22 @@ def test_streaming_through_auto_reports_the_route(client: TestClient) -> None:
         assert r.headers["x-plusn-route"] == "math"
         text = r.read().decode()
     assert "After careful work: 42." in text and '"route"' in text
+
+
+def test_savings_against_the_largest_model_by_route(client: TestClient) -> None:
+    from click.testing import CliRunner
+
+    from plusn.cli import main
+    from plusn.ledger.report import savings_report
+
+    ask(client, user("easy: what is 2+2"), model="cascade:math")  # accepted by the cheap pair
+    rt = client.app.state.plusn  # type: ignore[attr-defined]
+    rt.ledger.flush()
+    rows = {r["route"]: r for r in savings_report(rt.settings.ledger_path())}
+    cheap = rows["cascade:math"]
+    assert cheap["reference_cost"] > cheap["cost"] > 0 and cheap["saved_pct"] > 0
+    assert rows["support"]["saved"] == pytest.approx(0)  # served by the reference model itself
+    assert rows["(all)"]["requests"] == sum(r["requests"] for k, r in rows.items() if k != "(all)")
+    cfg = rt.settings.source
+    out = CliRunner().invoke(main, ["usage", "--config", cfg, "--savings"])
+    assert out.exit_code == 0 and "cascade:math" in out.output and "saved_pct" in out.output

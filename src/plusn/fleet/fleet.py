@@ -136,6 +136,14 @@ class Fleet:
         await self._ensure_started(name)
         return member
 
+    def reference(self) -> Backend | None:
+        """The most expensive generation model (the "1" of 1+N): savings are measured against it."""
+        priced = [m for m in self.members.values()
+                  if isinstance(m, Backend) and (m.settings.price.input_per_1k or m.settings.price.output_per_1k)]
+        if not priced:
+            return None
+        return max(priced, key=lambda m: m.settings.price.input_per_1k + m.settings.price.output_per_1k)
+
     def describe_loaded(self) -> dict[str, bool]:
         return {name: name in self._started for name in self.members}
 

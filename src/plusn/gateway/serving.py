@@ -27,10 +27,15 @@ log = logging.getLogger("plusn.gateway")
 
 
 def meter(rec: Record, backend: Backend, usage: Usage, calls: list[Call] | None = None,
-          route: dict[str, Any] | None = None) -> None:
-    """Charge a request's backend calls to its record: one call, or each call of a composite."""
+          route: dict[str, Any] | None = None, reference: Backend | None = None) -> None:
+    """Charge a request's backend calls to its record: one call, or each call of a composite;
+    and note what the answer would have cost on the reference model."""
     if calls is None:
         calls = [backend.call_of(usage)]
+    rec.route = _route_name(route) or backend.name
+    if reference is not None and calls:
+        answer = calls[-1].usage  # the call whose answer the client got
+        rec.reference_cost = reference.settings.price.cost(answer.prompt_tokens, answer.completion_tokens)
     for c in calls:
         rec.served_models.append(c.model)
         rec.prompt_tokens += c.usage.prompt_tokens
@@ -40,6 +45,12 @@ def meter(rec: Record, backend: Backend, usage: Usage, calls: list[Call] | None 
         rec.extra["route"] = route
         if len(calls) > 1 or route:
             rec.extra["calls"] = [c.as_dict() for c in calls]
+
+
+def _route_name(route: dict[str, Any] | None) -> str | None:
+    if not route:
+        return None
+    return str(route.get("route") or route.get("cascade") or route.get("router") or route.get("target") or "")
 
 
 def plusn_block(rec: Record) -> dict[str, Any]:
@@ -60,8 +71,7 @@ def plusn_headers(rec: Record, backend: Backend, answered_by: str | None = None,
     # Header values must be Latin-1; a model may well be called 通义千问.
     headers = {"x-plusn-model": urllib.parse.quote(answered_by or backend.name, safe="")}
     if route is not None:
-        name = route.get("route") or route.get("cascade") or route.get("router") or backend.name
-        headers["x-plusn-route"] = urllib.parse.quote(str(name), safe=":@")
+        headers["x-plusn-route"] = urllib.parse.quote(_route_name(route) or backend.name, safe=":@")
     return headers
 
 
@@ -108,7 +118,8 @@ async def generate_once(request: Request, backend: Backend, req: GenRequest) -> 
             return await backend.generate(req)
 
     gen = await until_disconnect(request, run())
-    meter(record(request), backend, gen.usage, gen.calls if gen.route is not None else None, gen.route)
+    meter(record(request), backend, gen.usage, gen.calls if gen.route is not None else None, gen.route,
+          runtime(request).fleet.reference())
     return gen
 
 
@@ -232,7 +243,7 @@ async def open_stream(
             return
         finally:
             await cleanup()
-        meter(rec, backend, usage or Usage(0, sent), calls, first.route)
+        meter(rec, backend, usage or Usage(0, sent), calls, first.route, runtime(request).fleet.reference())
         last = chunk(finish=finish)
         if include_usage:
             yield sse(last)

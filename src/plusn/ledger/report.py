@@ -40,3 +40,29 @@ def usage_report(path: Path, by: Iterable[str], days: int | None = None) -> list
         return [dict(r) for r in conn.execute(sql, params).fetchall()]
     finally:
         conn.close()
+
+
+def savings_report(path: Path, days: int | None = None) -> list[dict[str, Any]]:
+    """By route: what traffic cost, what it would have cost on the reference model, the saving."""
+    if not path.exists():
+        return []
+    where, params = "WHERE reference_cost IS NOT NULL", []
+    if days is not None:
+        where += " AND ts >= ?"
+        params.append(time.time() - days * 86400)
+    sql = (
+        "SELECT COALESCE(route, requested_model, '-') AS route, COUNT(*) AS requests, SUM(cost) AS cost, "
+        f"SUM(reference_cost) AS reference_cost FROM ledger {where} GROUP BY 1 ORDER BY 1"
+    )
+    conn = connect(path)
+    try:
+        rows = [dict(r) for r in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+    if rows:
+        rows.append({"route": "(all)", "requests": sum(r["requests"] for r in rows),
+                     "cost": sum(r["cost"] for r in rows), "reference_cost": sum(r["reference_cost"] for r in rows)})
+    for r in rows:
+        r["saved"] = r["reference_cost"] - r["cost"]
+        r["saved_pct"] = round(100 * r["saved"] / r["reference_cost"], 2) if r["reference_cost"] else 0.0
+    return rows

@@ -20,7 +20,11 @@ from ..store import connect
 
 log = logging.getLogger("plusn.ledger")
 
-_COLUMNS = ["id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra"]
+_COLUMNS = [
+    "id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type",
+    "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra", "route",
+    "reference_cost",
+]
 _INSERT = f"INSERT OR REPLACE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
@@ -45,6 +49,9 @@ class Record:
     ttft_ms: float | None = None
     cost: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    route: str | None = None
+    # What the answer would have cost on the reference (largest) model.
+    reference_cost: float | None = None
 
     def mark_first_token(self) -> None:
         if self.ttft_ms is None:
@@ -56,7 +63,7 @@ class Record:
             _clean(self.requested_model), json.dumps(self.served_models), self.status,
             _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
             round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
-            self.cost, json.dumps(self.extra),
+            self.cost, json.dumps(self.extra), _clean(self.route), self.reference_cost,
         )
 
 

@@ -284,17 +284,17 @@ def eval_() -> None:
               help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
 @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
 @click.option("--plot", "plot_path", default=None, help="PNG plot path (default: next to --json, or routing.png).")
-@click.option("--quality", type=float, default=0.99, show_default=True,
-              help="The knob: keep this fraction of the best single model's accuracy, as cheaply as possible.")
+@click.option("--budget", type=float, default=0.18, show_default=True,
+              help="The knob: the most a route may spend, as a fraction of always calling the most expensive model.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def eval_routing(data: str, json_path: str | None, plot_path: str | None, quality: float, seed: int,
+def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
                  no_progress: bool) -> None:
     """Fit routes on a training split and replay the test split through them."""
     from .evals import routing
 
     try:
-        res = routing.evaluate(data, seed=seed, quality=quality, progress=not no_progress)
+        res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress)
     except (PlusnError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(routing.report(res))

@@ -32,7 +32,7 @@ def make_outcomes(path: Path, n: int = 400, seed: int = 1) -> Path:
 
 
 def test_eval_routing_beats_always_large(tmp_path: Path) -> None:
-    res = routing.evaluate(make_outcomes(tmp_path / "o.jsonl"), progress=False)
+    res = routing.evaluate(make_outcomes(tmp_path / "o.jsonl"), budget=0.9, progress=False)
     assert res["largest"]["model"] == "big" and res["split"]["train"] + res["split"]["test"] == 400
     t = res["test"]
     # about 30% of questions get two agreeing cheap answers (wrong answers never coincide

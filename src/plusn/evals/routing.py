@@ -25,9 +25,6 @@ from ..routing.cascade import CascadeBackend
 from ..routing.extract import Extractor
 from ..routing.learned import SuccessModel, featurize, knn_predict, pick_cheapest
 from ..routing.router import LearnedRouterBackend
-from ..routing.spec import CascadeSpec
-
-QUALITY_SWEEP = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 1.0, 1.005, 1.01, 1.02)
 
 
 def split(rows: list[dict[str, Any]], seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -73,16 +70,19 @@ def _request(prompt: str) -> GenRequest:
     return GenRequest(kind="chat", messages=[{"role": "user", "content": prompt}])
 
 
-async def _run(backend: Backend, rows: list[dict[str, Any]], tick: Callable[[], None]) -> tuple[float, float, list[int]]:
-    """(accuracy, total cost, escalations per row) of a backend on rows, scored by the record."""
-    correct, cost, escalations = 0, 0.0, []
+async def _run(backend: Backend, rows: list[dict[str, Any]], tick: Callable[[], None],
+               largest: str = "") -> tuple[float, float, list[int], float]:
+    """(accuracy, total cost, calls per row, share of rows that reached ``largest``) of a
+    backend on rows, scored by the record."""
+    correct, cost, calls, reached = 0, 0.0, [], 0
     for row in rows:
         gen = await backend.generate(_request(row["prompt"]))
         correct += bool(row["outcomes"][gen.model]["correct"])
         cost += sum(c.cost for c in gen.calls)
-        escalations.append(int((gen.route or {}).get("escalations", 0)))
+        calls.append(len(gen.calls))
+        reached += any(c.model == largest for c in gen.calls)
         tick()
-    return correct / len(rows), cost, escalations
+    return correct / len(rows), cost, calls, reached / len(rows)
 
 
 def _auc(points: Iterable[tuple[float, float]]) -> float:
@@ -96,9 +96,12 @@ def _auc(points: Iterable[tuple[float, float]]) -> float:
     return area + best * (1.0 - prev)
 
 
-def evaluate(path: str | Path, *, seed: int = 0, quality: float = 0.99, max_len: int = 4,
-             progress: bool = True) -> dict[str, Any]:
-    """Train on one half, measure on the other; everything the report and --json need."""
+def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress: bool = True) -> dict[str, Any]:
+    """Train on one half, measure on the other; everything the report and --json need.
+
+    ``budget`` is the knob: the most a route may spend, as a fraction of always calling the
+    most expensive model, measured on the training half.
+    """
     outcomes = Outcomes.load(path)
     models = list(outcomes.models)
     train, test = split(outcomes.rows, seed)
@@ -109,46 +112,41 @@ def evaluate(path: str | Path, *, seed: int = 0, quality: float = 0.99, max_len:
 
     # --- train ---------------------------------------------------------------------------
     t_train = fitting.Table.build(train, models, extractor, replay.cost)
-    weights = fitting.vote_weights(t_train)
-    front = fitting.pareto(fitting.search(t_train, weights, max_len=max_len))
-    train_acc = dict(zip(models, t_train.correct.mean(axis=0).tolist(), strict=True))
-    best_train = max(train_acc.values())
     mean_cost = dict(zip(models, t_train.cost.mean(axis=0).tolist(), strict=True))
+    largest = max(models, key=lambda m: (outcomes.params(m), mean_cost[m]))
+    verifier = fitting.fit_verifier(t_train)
+    ladder = t_train.ladder()
+    train_points = fitting.sweep(t_train, ladder, verifier)
+    chosen_th = fitting.choose_threshold(train_points, budget * mean_cost[largest])
+    sequence = [models[i] for i in ladder]
     success = SuccessModel.train([r["prompt"] for r in train], t_train.correct, models)
+    router_th = _router_threshold(success.predict([r["prompt"] for r in train]), t_train, budget * mean_cost[largest])
 
     # --- test ----------------------------------------------------------------------------
     t_test = fitting.Table.build(test, models, extractor, replay.cost)
-    largest = max(models, key=lambda m: (outcomes.params(m), mean_cost[m]))
     li = models.index(largest)
     ref_cost = float(t_test.cost[:, li].sum())
     single = {m: {"accuracy": float(t_test.correct[:, i].mean()), "cost_fraction": float(t_test.cost[:, i].sum() / ref_cost)}
               for i, m in enumerate(models)}
     best_single = max(single, key=lambda m: single[m]["accuracy"])
-
-    bar = _progress(len(test) * (len(QUALITY_SWEEP) + 2), progress)
+    thresholds = sorted({*fitting.THRESHOLDS, chosen_th})
+    bar = _progress(len(test) * (len(thresholds) + 1), progress)
 
     async def run_all() -> dict[str, Any]:
         out: dict[str, Any] = {"sweep": []}
-        specs: dict[float, CascadeSpec] = {}
-        for q in sorted({*QUALITY_SWEEP, quality}):
-            cand = fitting.choose(front, q * best_train, len(train))
-            specs[q] = fitting.to_spec(cand, weights, extractor, note=f"fitted at quality {q:g}")
-        for q, spec in specs.items():
-            cascade = CascadeBackend(f"fitted@{q:g}", spec, replay.call, _composite_settings())
-            acc, cost, esc = await _run(cascade, test, bar.update)
-            point = {"quality": q, "accuracy": acc, "cost_fraction": cost / ref_cost,
-                     "escalation_rate": float(np.mean([e > 0 for e in esc])),
-                     "sequence": [s.models[0] for s in spec.stages],
-                     "threshold": getattr(spec.verifier, "threshold", None)}
+        for th in thresholds:
+            spec = fitting.to_spec(sequence, verifier, th, extractor, note=f"fitted ladder at threshold {th:g}")
+            cascade = CascadeBackend(f"fitted@{th:g}", spec, replay.call, _composite_settings())
+            acc, cost, calls, reached = await _run(cascade, test, bar.update, largest)
+            point = {"threshold": th, "accuracy": acc, "cost_fraction": cost / ref_cost,
+                     "largest_model_rate": reached, "mean_calls": float(np.mean(calls))}
             out["sweep"].append(point)
-            if q == quality:
+            if th == chosen_th:
                 out["chosen"] = point
-        # the learned router (stage c) at the same knob, run as a real backend
         costs = {m: mean_cost[m] for m in models}
-        router = LearnedRouterBackend("learned-router", success, costs, quality * best_train, replay.call,
-                                      _composite_settings())
-        acc, cost, _ = await _run(router, test, bar.update)
-        out["learned_router"] = {"accuracy": acc, "cost_fraction": cost / ref_cost}
+        router = LearnedRouterBackend("learned-router", success, costs, router_th, replay.call, _composite_settings())
+        acc, cost, _, _ = await _run(router, test, bar.update)
+        out["learned_router"] = {"accuracy": acc, "cost_fraction": cost / ref_cost, "threshold": router_th}
         return out
 
     live = asyncio.run(run_all())
@@ -168,7 +166,7 @@ def evaluate(path: str | Path, *, seed: int = 0, quality: float = 0.99, max_len:
                   "share_of_best": share}
     Xtr, Xte = featurize([r["prompt"] for r in train]), featurize([r["prompt"] for r in test])
     knn_p = knn_predict(Xtr, t_train.correct.astype(float), Xte)
-    knn_pick = pick_cheapest(knn_p, np.array([mean_cost[m] for m in models]), quality * best_train)
+    knn_pick = pick_cheapest(knn_p, np.array([mean_cost[m] for m in models]), router_th)
     knn = {"accuracy": float(t_test.correct[np.arange(len(test)), knn_pick].mean()),
            "cost_fraction": float(t_test.cost[np.arange(len(test)), knn_pick].sum() / ref_cost)}
     oracle_pick = []
@@ -184,10 +182,10 @@ def evaluate(path: str | Path, *, seed: int = 0, quality: float = 0.99, max_len:
         "data": str(path),
         "task": outcomes.header.get("task"),
         "split": {"seed": seed, "train": len(train), "test": len(test)},
-        "quality_knob": quality,
+        "budget": budget,
         "test": {"accuracy": chosen["accuracy"], "cost_fraction": chosen["cost_fraction"],
-                 "escalation_rate": chosen["escalation_rate"], "sequence": chosen["sequence"],
-                 "threshold": chosen["threshold"],
+                 "largest_model_rate": chosen["largest_model_rate"], "mean_calls": chosen["mean_calls"],
+                 "threshold": chosen_th, "sequence": sequence,
                  "accuracy_vs_best_single": chosen["accuracy"] / single[best_single]["accuracy"]},
         "largest": {"model": largest, **single[largest]},
         "best_single": {"model": best_single, **single[best_single]},
@@ -197,9 +195,23 @@ def evaluate(path: str | Path, *, seed: int = 0, quality: float = 0.99, max_len:
         "cheapest_cost_matching_largest": min(reach) if reach else None,
         "baselines": {"random_mix": random_mix, "knn_router": knn, "learned_router": live["learned_router"],
                       "oracle": oracle},
-        "weights": weights,
+        "verifier": verifier.model_dump(),
         "sweep": live["sweep"],
     }
+
+
+def _router_threshold(p: np.ndarray, t: fitting.Table, budget_cost: float) -> float:
+    """The learned router's threshold: the most accurate on training rows within the budget."""
+    costs = t.cost.mean(axis=0)
+    best = (0.5, -1.0)
+    rows = np.arange(len(p))
+    for th in np.linspace(0.3, 0.99, 24):
+        pick = pick_cheapest(p, costs, float(th))
+        if t.cost[rows, pick].mean() <= budget_cost:
+            acc = float(t.correct[rows, pick].mean())
+            if acc > best[1]:
+                best = (float(th), acc)
+    return best[0]
 
 
 class _Bar:
@@ -233,7 +245,7 @@ def report(res: dict[str, Any]) -> str:
         f"{'-' * 44} {'-' * 9} {'-' * 8}",
     ]
     t = res["test"]
-    lines.append(f"{'plusn cascade @ quality ' + format(res['quality_knob'], 'g'):44s} {t['accuracy']:9.4f} {t['cost_fraction']:8.4f}")
+    lines.append(f"{'plusn cascade (budget ' + format(res['budget'], 'g') + ')':44s} {t['accuracy']:9.4f} {t['cost_fraction']:8.4f}")
     for name, b in res["baselines"].items():
         lines.append(f"{name.replace('_', ' '):44s} {b['accuracy']:9.4f} {b['cost_fraction']:8.4f}")
     for m, s in sorted(res["single"].items(), key=lambda kv: kv[1]["cost_fraction"]):
@@ -241,8 +253,9 @@ def report(res: dict[str, Any]) -> str:
     cm = res["cheapest_cost_matching_largest"]
     lines += [
         "",
-        f"chosen route: {' -> '.join(t['sequence'])}  (vote threshold {t['threshold']:.3g}, "
-        f"escalation rate {t['escalation_rate']:.3f})",
+        f"chosen route: ladder {' -> '.join(t['sequence'])}",
+        f"  accept when P(answer right) >= {t['threshold']:g}; mean calls {t['mean_calls']:.2f}; "
+        f"{t['largest_model_rate']:.1%} of requests reached {res['largest']['model']}",
         f"accuracy vs best single ({res['best_single']['model']}): {t['accuracy_vs_best_single']:.4f}",
         f"cost vs always {res['largest']['model']}: {t['cost_fraction']:.4f}",
         f"area under the quality-cost curve: {res['auc']:.4f}",
@@ -262,7 +275,7 @@ def plot(res: dict[str, Any], path: str | Path) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     fr = res["frontier"]
-    ax.plot([c for c, _ in fr], [a for _, a in fr], "o-", label="plusn cascade (quality sweep)")
+    ax.plot([c for c, _ in fr], [a for _, a in fr], "o-", label="plusn cascade (threshold sweep)")
     for m, s in res["single"].items():
         ax.scatter(s["cost_fraction"], s["accuracy"], marker="s", color="grey")
         ax.annotate(m, (s["cost_fraction"], s["accuracy"]), fontsize=6, xytext=(3, -8), textcoords="offset points")

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import PlusnError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
 from .spec import CascadeSpec, StageSpec
-from .verifiers import Answer, JudgeVerifier, VoteVerifier
+from .verifiers import Answer, BayesVerifier, JudgeVerifier, VoteVerifier
 
 # Call a member by name through the fleet (its limiter, its start-up), returning its answer.
 MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
@@ -74,7 +74,8 @@ class CascadeBackend(Composite):
     def _choose(self, answers: list[Answer], replies: list[Generation], final: str | None,
                 fell_through: bool) -> tuple[Generation, str]:
         """The reply to return: from the latest model whose answer matches the chosen one."""
-        use_vote = isinstance(self.spec.verifier, VoteVerifier)
+        # Verifiers that weigh every answer pick the overall leader even at the last stage.
+        use_vote = isinstance(self.spec.verifier, VoteVerifier | BayesVerifier)
         if fell_through and not use_vote:
             return replies[-1], answers[-1].model  # the last stage's own answer
         for a, g in zip(reversed(answers), reversed(replies), strict=True):

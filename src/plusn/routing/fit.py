@@ -1,24 +1,21 @@
-"""Learn a cascade from outcome data: which models, in what order, and when to stop.
+"""Learn a cascade from outcome data: the ladder, its verifier and its threshold.
 
-The search is over sequences of models called one at a time, cheapest first, with a
-weighted-vote verifier after each call (see :class:`VoteVerifier`). Everything is estimated
-from the training rows, nothing is tuned to one task:
+Everything is estimated from the training rows; nothing is tuned to one task:
 
-- each model's vote weight is its log likelihood ratio of being right, given its training
-  accuracy and how often two wrong answers coincide on this task (few on arithmetic, many on
-  yes/no questions);
-- every ordered subset of models up to ``max_len`` is simulated for every acceptance
-  threshold seen in the data, and the cheapest that keeps ``quality`` times the best single
-  model's training accuracy wins.
+- the ladder is every model, cheapest first (by mean cost per call on the training rows);
+- the verifier is a :class:`BayesVerifier` whose parameters are measured: each model's accuracy
+  and how often two wrong answers coincide;
+- the threshold (the posterior probability at which an answer is accepted) is the single
+  quality/cost knob. :func:`choose_threshold` picks the most accurate one whose training cost
+  stays within a budget, relative to always calling the most expensive model.
 
-The simulator here is only for the search; the figures reported by ``plusn eval routing`` come
+The simulation below runs the verifier's own ``posterior`` on recorded answers, so the search
+and the live cascade make the same decisions. The figures ``plusn eval routing`` reports come
 from running the real :class:`~plusn.routing.cascade.CascadeBackend` on held-out rows.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +24,11 @@ import numpy as np
 
 from .extract import Extractor
 from .spec import CascadeSpec
-from .verifiers import VoteVerifier
+from .verifiers import Answer, BayesVerifier
 
 CostFn = Callable[[dict[str, Any], str], float]
+THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9993, 0.9995, 0.9997,
+              0.9998, 0.9999, 1.0)
 
 
 @dataclass
@@ -64,12 +63,13 @@ class Table:
                 costs[r, m] = cost(row, name)
         return cls(models, answers, correct, costs)
 
+    def ladder(self) -> list[int]:
+        """Every model, cheapest first."""
+        return [int(i) for i in np.argsort(self.cost.mean(axis=0), kind="stable")]
 
-def vote_weights(t: Table) -> dict[str, float]:
-    """Each model's vote: log( P(answer | right) / P(this same answer | wrong) )."""
-    acc = t.correct.mean(axis=0)
-    # How often two wrong answers to the same question coincide: 1 / (effective number of
-    # wrong answers). Pairs where both models answered and both were wrong.
+
+def collision_rate(t: Table) -> float:
+    """How often two wrong answers to the same question coincide (smoothed)."""
     same = total = 0
     M = len(t.models)
     for i in range(M):
@@ -77,103 +77,67 @@ def vote_weights(t: Table) -> dict[str, float]:
             both = (~t.correct[:, i]) & (~t.correct[:, j]) & (t.answers[:, i] >= 0) & (t.answers[:, j] >= 0)
             total += int(both.sum())
             same += int((both & (t.answers[:, i] == t.answers[:, j])).sum())
-    collide = (same + 1) / (total + 2)  # smoothed
-    weights = {}
-    for m, a in zip(t.models, acc, strict=True):
-        a = min(max(float(a), 0.01), 0.995)
-        weights[m] = round(math.log(a / ((1 - a) * collide)), 4)
-    return weights
+    return (same + 1) / (total + 2)
 
 
-@dataclass
-class Candidate:
-    sequence: tuple[str, ...]
-    threshold: float
-    accuracy: float
-    cost: float  # mean cost per row
+def fit_verifier(t: Table) -> BayesVerifier:
+    """The verifier's parameters, measured on the training rows."""
+    n = len(t.correct)
+    accuracy = {m: round((float(t.correct[:, i].sum()) + 1) / (n + 2), 5) for i, m in enumerate(t.models)}
+    return BayesVerifier(accuracy=accuracy, collide=round(collision_rate(t), 5))
 
 
-def simulate(t: Table, seq_idx: Sequence[int], weights: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy and mean cost of one sequence for each threshold (vectorised over rows)."""
-    R, L = t.answers.shape[0], len(seq_idx)
-    margins = np.empty((R, L))
-    lead_ok = np.empty((R, L), dtype=bool)
-    cum_cost = np.cumsum(t.cost[:, seq_idx], axis=1)
-    ans = t.answers[:, seq_idx]
-    ok = t.correct[:, seq_idx]
-    w = weights[list(seq_idx)]
-    for step in range(L):
-        a = ans[:, : step + 1]
-        # score of each distinct answer = sum of weights of the models that gave it
-        n_ids = int(a.max()) + 2
-        scores = np.zeros((R, n_ids))
-        for k in range(step + 1):
-            valid = a[:, k] >= 0
-            scores[valid, a[valid, k]] += w[k]
-        lead = scores.argmax(axis=1)
-        top = scores[np.arange(R), lead]
-        margins[:, step] = np.where(top > 0, 2 * top - scores.sum(axis=1), -np.inf)
-        # the lead answer is right if any model that gave it was right
-        gave = (a == lead[:, None]) & (a >= 0)
-        lead_ok[:, step] = (gave & ok[:, : step + 1]).any(axis=1)
-    # first step whose margin reaches the threshold; the last step always answers
-    reach = margins[None, :, :] >= thresholds[:, None, None]  # T x R x L
-    reach[:, :, -1] = True
-    stop = reach.argmax(axis=2)  # T x R
-    rows = np.arange(R)[None, :]
-    acc = lead_ok[rows, stop].mean(axis=1)
-    cost = cum_cost[rows, stop].mean(axis=1)
-    return acc, cost
+def posteriors(t: Table, seq: Sequence[int], verifier: BayesVerifier) -> tuple[np.ndarray, np.ndarray]:
+    """For each row and ladder step: P(leading answer right), and whether it is right."""
+    R, L = len(t.answers), len(seq)
+    prob = np.zeros((R, L))
+    ok = np.zeros((R, L), dtype=bool)
+    exact = Extractor()  # answers here are already ids: equal ids agree
+    for r in range(R):
+        answers: list[Answer] = []
+        for s, m in enumerate(seq):
+            a = int(t.answers[r, m])
+            answers.append(Answer(t.models[m], "", None if a < 0 else str(a)))
+            final, p = verifier.posterior(answers, exact)
+            prob[r, s] = p
+            ok[r, s] = final is not None and any(
+                t.correct[r, seq[k]] for k in range(s + 1) if str(t.answers[r, seq[k]]) == final)
+    return prob, ok
 
 
-def search(t: Table, weights: dict[str, float], max_len: int = 4) -> list[Candidate]:
-    """Every sequence (cheapest first) of up to ``max_len`` models, at every useful threshold."""
-    order = list(np.argsort(t.cost.mean(axis=0)))
-    w = np.array([weights[m] for m in t.models])
-    # thresholds: a fine grid up to the largest margin max_len votes can make
-    top = float(np.sort(np.clip(w, 0, None))[::-1][:max_len].sum()) or 1.0
-    thresholds = np.array([*np.linspace(0, top, 121)[1:], math.inf])
-    # the most accurate model may close any sequence, as the large model of a 1+N fleet does
-    strongest = int(np.argmax(t.correct.mean(axis=0)))
-    seqs: set[tuple[int, ...]] = set()
-    for k in range(1, min(max_len, len(order)) + 1):
-        for combo in itertools.combinations(order, k):
-            seqs.add(combo)
-            if strongest not in combo:
-                seqs.add((*combo, strongest))
-    out: list[Candidate] = []
-    for seq in sorted(seqs):
-        ths = thresholds if len(seq) > 1 else np.array([math.inf])
-        acc, cost = simulate(t, seq, w, ths)
-        for a, c, th in zip(acc, cost, ths, strict=True):
-            out.append(Candidate(tuple(t.models[i] for i in seq), float(th), float(a), float(c)))
+def sweep(t: Table, seq: Sequence[int], verifier: BayesVerifier,
+          thresholds: Sequence[float] = THRESHOLDS) -> list[tuple[float, float, float]]:
+    """(threshold, accuracy, mean cost) of the ladder at each threshold; the last step always answers."""
+    prob, ok = posteriors(t, seq, verifier)
+    cum = np.cumsum(t.cost[:, list(seq)], axis=1)
+    rows = np.arange(len(prob))
+    out = []
+    for th in thresholds:
+        reach = prob >= th
+        reach[:, -1] = True
+        stop = reach.argmax(axis=1)
+        out.append((float(th), float(ok[rows, stop].mean()), float(cum[rows, stop].mean())))
     return out
 
 
-def pareto(cands: list[Candidate]) -> list[Candidate]:
-    """Candidates no other beats on both cost and accuracy, cheapest first."""
-    best: list[Candidate] = []
-    for c in sorted(cands, key=lambda c: (c.cost, -c.accuracy)):
-        if not best or c.accuracy > best[-1].accuracy:
-            best.append(c)
-    return best
+def choose_threshold(points: list[tuple[float, float, float]], budget_cost: float) -> float:
+    """The strictest threshold whose training cost stays within the budget.
+
+    A stricter threshold escalates more, so it costs more and is (in expectation) more
+    accurate; spending the budget is what the knob asks for. Comparing noisy training
+    accuracies instead would pick whichever threshold got lucky.
+    """
+    within = [p for p in points if p[2] <= budget_cost and p[0] < 1.0]
+    if not within:
+        return min(points, key=lambda p: p[2])[0]
+    return max(within, key=lambda p: p[0])[0]
 
 
-def choose(front: list[Candidate], target_accuracy: float, n: int) -> Candidate:
-    """The cheapest point on the frontier whose accuracy, less one standard error on ``n``
-    training rows, reaches the target; else the most accurate. The margin offsets the
-    optimism of picking the best of many candidates on the same rows."""
-    for c in front:
-        if c.accuracy - math.sqrt(c.accuracy * (1 - c.accuracy) / max(n, 1)) >= target_accuracy:
-            return c
-    return front[-1]
-
-
-def to_spec(c: Candidate, weights: dict[str, float], extractor: Extractor, note: str = "") -> CascadeSpec:
+def to_spec(seq: Sequence[str], verifier: BayesVerifier, threshold: float, extractor: Extractor,
+            note: str = "") -> CascadeSpec:
     return CascadeSpec(
-        stages=[{"models": [m]} for m in c.sequence],
-        verifier=VoteVerifier(weights={m: weights[m] for m in c.sequence},
-                              threshold=c.threshold if math.isfinite(c.threshold) else 1e9),
+        stages=[{"models": [m]} for m in seq],
+        verifier=verifier.model_copy(update={"threshold": threshold}),
         extract=extractor,
         description=note,
     )

@@ -98,6 +98,50 @@ class VoteVerifier(BaseModel):
         return Verdict(ok, final, margin, f"vote margin {margin:.2f} {'>=' if ok else '<'} {self.threshold:.2f} for {final!r}")
 
 
+class BayesVerifier(BaseModel):
+    """Accept when the posterior probability that the leading answer is right reaches
+    ``threshold``.
+
+    The model: each model is right with its measured ``accuracy``; a wrong model lands on any
+    particular wrong value with probability ``collide`` (how often two wrong answers coincide
+    on this task), and the right value is a priori one of about 1/``collide`` values. So a
+    single answer is right with exactly its model's accuracy, and agreement weighs what it
+    should: two weak models agreeing on 18 is strong evidence where wrong answers scatter
+    (arithmetic), weak evidence where they cannot (yes/no).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["bayes"] = "bayes"
+    accuracy: dict[str, float] = Field(default_factory=dict)
+    collide: float = Field(0.1, gt=0, lt=1)
+    threshold: float = Field(0.99, ge=0, le=1)
+    default_accuracy: float = Field(0.5, gt=0, lt=1)
+
+    def posterior(self, answers: list[Answer], extractor: Extractor) -> tuple[str | None, float]:
+        groups = _groups(answers, extractor)
+        if not groups:
+            return None, 0.0
+
+        def acc(m: str) -> float:
+            return min(max(self.accuracy.get(m, self.default_accuracy), 0.01), 0.995)
+
+        c = self.collide
+        # Relative to "no answer seen is right", the hypothesis "group g is right" gains the
+        # prior of one particular value (c) and, for each member, acc / ((1 - acc) c).
+        logs = [math.log(c) + sum(math.log(acc(a.model) / ((1 - acc(a.model)) * c)) for a in g) for g in groups]
+        top = max(0.0, *logs)
+        z = math.exp(-top) + sum(math.exp(v - top) for v in logs)
+        lead = max(range(len(groups)), key=lambda i: logs[i])
+        return groups[lead][0].final, math.exp(logs[lead] - top) / z
+
+    def judge(self, answers: list[Answer], extractor: Extractor) -> Verdict:
+        final, p = self.posterior(answers, extractor)
+        if final is None:
+            return Verdict(False, None, 0.0, "no answer could be extracted")
+        ok = p >= self.threshold
+        return Verdict(ok, final, p, f"P({final!r} is right) = {p:.4f} {'>=' if ok else '<'} {self.threshold:g}")
+
+
 class LogprobVerifier(BaseModel):
     """Accept the last answer when its mean token log-prob is at least ``min_logprob``."""
 
@@ -135,5 +179,5 @@ class JudgeVerifier(BaseModel):
 
 
 VerifierSpec = Annotated[
-    AgreementVerifier | VoteVerifier | LogprobVerifier | JudgeVerifier, Field(discriminator="type")
+    AgreementVerifier | VoteVerifier | BayesVerifier | LogprobVerifier | JudgeVerifier, Field(discriminator="type")
 ]

@@ -287,9 +287,11 @@ def eval_() -> None:
 @click.option("--budget", type=float, default=0.18, show_default=True,
               help="The knob: the most a route may spend, as a fraction of always calling the most expensive model.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
+@click.option("--write-cascade", "cascade_path", default=None,
+              help="Write the fitted cascade here as YAML, ready for the `cascades:` section of a config.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
-                 no_progress: bool) -> None:
+                 cascade_path: str | None, no_progress: bool) -> None:
     """Fit routes on a training split and replay the test split through them."""
     from .evals import routing
 
@@ -306,6 +308,11 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
         click.echo(f"plot: {png}")
     else:
         click.echo("no plot: install matplotlib (pip install 'plusn[eval]')")
+    if cascade_path:
+        import yaml
+
+        Path(cascade_path).write_text(yaml.safe_dump(routing.fitted_cascade(res), allow_unicode=True, sort_keys=False))
+        click.echo(f"fitted cascade: {cascade_path} (model names as recorded; rename them to your fleet's)")
 
 
 @main.group()

@@ -214,6 +214,15 @@ def _router_threshold(p: np.ndarray, t: fitting.Table, budget_cost: float) -> fl
     return best[0]
 
 
+def fitted_cascade(res: dict[str, Any]) -> dict[str, Any]:
+    """The chosen cascade as config: stages, the measured verifier, the chosen threshold."""
+    t = res["test"]
+    spec = fitting.to_spec(t["sequence"], fitting.BayesVerifier.model_validate(res["verifier"]), t["threshold"],
+                           Extractor(), note=f"fitted by plusn eval routing on {Path(res['data']).name} "
+                                             f"(budget {res['budget']:g})")
+    return spec.model_dump(mode="json", exclude_defaults=False)
+
+
 class _Bar:
     def __init__(self, total: int, enabled: bool) -> None:
         self._bar: Any = None

@@ -108,7 +108,9 @@ class DispatchBackend(Composite):
             usage = Usage(0, len(rough_tokens(answer)))
             return Generation(answer, "stop", usage, target, [Call(target, usage, 0.0, "rule")], block)
         gen, backend = await self._call(target, req)
-        inner = gen.route or {}
+        inner = dict(gen.route or {})
+        if "stages" in inner:  # the cascade's own stages, kept apart from the dispatch stages
+            block["cascade_stages"] = inner.pop("stages")
         block.update({k: v for k, v in inner.items() if k not in block})
         block["reason"] = stages[-1].get("reason") or f"intent {stages[-1].get('intent')!r}"
         calls = gen.calls or [backend.call_of(gen.usage)]

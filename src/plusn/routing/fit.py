@@ -26,6 +26,8 @@ from .extract import Extractor
 from .spec import CascadeSpec
 from .verifiers import Answer, BayesVerifier
 
+__all__ = ["BayesVerifier", "Table", "choose_threshold", "fit_verifier", "sweep", "to_spec"]
+
 CostFn = Callable[[dict[str, Any], str], float]
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9993, 0.9995, 0.9997,
               0.9998, 0.9999, 1.0)

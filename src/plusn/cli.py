@@ -289,11 +289,17 @@ def eval_() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
 @click.option("--write-cascade", "cascade_path", default=None,
               help="Write the fitted cascade here as YAML, ready for the `cascades:` section of a config.")
+@click.option("--seeds", type=int, default=1, show_default=True,
+              help="Repeat over this many split seeds (0..N-1) and summarise how stable the result is.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
-                 cascade_path: str | None, no_progress: bool) -> None:
+                 cascade_path: str | None, seeds: int, no_progress: bool) -> None:
     """Fit routes on a training split and replay the test split through them."""
     from .evals import routing
+
+    if seeds > 1:
+        click.echo(routing.seed_summary(data, seeds, budget))
+        return
 
     try:
         res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress)

@@ -214,6 +214,22 @@ def _router_threshold(p: np.ndarray, t: fitting.Table, budget_cost: float) -> fl
     return best[0]
 
 
+def seed_summary(path: str | Path, seeds: int, budget: float) -> str:
+    """The chosen point on each of several splits: how much the figure depends on the split."""
+    lines = [f"{'seed':>4s} {'acc/best':>9s} {'cost':>7s} {'>=99% at <=20%':>15s}"]
+    ratios, costs, passed = [], [], 0
+    for sd in range(seeds):
+        res = evaluate(path, seed=sd, budget=budget, progress=False)
+        r, c = res["test"]["accuracy_vs_best_single"], res["test"]["cost_fraction"]
+        ok = r >= 0.99 and c <= 0.2
+        ratios.append(r)
+        costs.append(c)
+        passed += ok
+        lines.append(f"{sd:4d} {r:9.4f} {c:7.4f} {'yes' if ok else 'no':>15s}")
+    lines.append(f"mean {np.mean(ratios):9.4f} {np.mean(costs):7.4f} {passed:>12d}/{seeds}")
+    return "\n".join(lines)
+
+
 def fitted_cascade(res: dict[str, Any]) -> dict[str, Any]:
     """The chosen cascade as config: stages, the measured verifier, the chosen threshold."""
     t = res["test"]

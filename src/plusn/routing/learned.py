@@ -10,13 +10,10 @@ second and to run in well under a millisecond per request.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -79,17 +76,6 @@ class SuccessModel:
         z = featurize(prompts) @ self.weights.T
         return 1 / (1 + np.exp(-z))
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"dim": DIM, "models": self.models,
-                                          "weights": np.round(self.weights, 6).tolist()}))
-
-    @classmethod
-    def load(cls, path: str | Path) -> SuccessModel:
-        data = json.loads(Path(path).read_text())
-        if data.get("dim") != DIM:
-            raise ValueError(f"{path}: trained with {data.get('dim')} features; this plusn uses {DIM}")
-        return cls(data["models"], np.array(data["weights"]))
-
 
 def pick_cheapest(p: np.ndarray, costs: np.ndarray, threshold: float) -> np.ndarray:
     """Per prompt: the cheapest model with P(success) >= threshold, else the most likely."""
@@ -106,7 +92,3 @@ def knn_predict(train_X: np.ndarray, train_correct: np.ndarray, X: np.ndarray, k
     sims = X[:, :DIM] @ train_X[:, :DIM].T
     nearest = np.argsort(-sims, axis=1)[:, :k]
     return train_correct[nearest].mean(axis=1)
-
-
-def as_dict(model: SuccessModel, prompt: str) -> dict[str, Any]:
-    return dict(zip(model.models, np.round(model.predict([prompt])[0], 4).tolist(), strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -136,13 +137,18 @@ class Fleet:
         await self._ensure_started(name)
         return member
 
-    def reference(self) -> Backend | None:
-        """The most expensive generation model (the "1" of 1+N): savings are measured against it."""
+    @functools.cached_property
+    def _reference(self) -> Backend | None:
         priced = [m for m in self.members.values()
                   if isinstance(m, Backend) and (m.settings.price.input_per_1k or m.settings.price.output_per_1k)]
         if not priced:
             return None
         return max(priced, key=lambda m: m.settings.price.input_per_1k + m.settings.price.output_per_1k)
+
+    def reference(self) -> Backend | None:
+        """The most expensive generation model (the "1" of 1+N): savings are measured against it.
+        Computed once: only models carry prices, and the models do not change while serving."""
+        return self._reference
 
     def describe_loaded(self) -> dict[str, bool]:
         return {name: name in self._started for name in self.members}

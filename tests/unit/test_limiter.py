@@ -33,23 +33,24 @@ def test_queue_full_is_429_and_order_is_fifo() -> None:
     assert asyncio.run(scenario()) == ["a", "b", "c"]
 
 
+async def hold(lim: Limiter, until: asyncio.Event) -> None:
+    """Take a slot and keep it until the event is set."""
+    async with lim.slot():
+        await until.wait()
+
+
 def test_waiting_too_long_is_503() -> None:
     async def scenario() -> None:
         lim = Limiter("m", max_concurrency=1, max_queue=5, queue_timeout_s=0.05)
-        hold = asyncio.Event()
-
-        async def holder() -> None:
-            async with lim.slot():
-                await hold.wait()
-
-        t = asyncio.create_task(holder())
+        release = asyncio.Event()
+        t = asyncio.create_task(hold(lim, release))
         await asyncio.sleep(0.01)
         with pytest.raises(Overloaded) as info:
             async with lim.slot():
                 pass
         assert info.value.status == 503
         assert lim.queued == 0  # the timed-out waiter left the queue
-        hold.set()
+        release.set()
         await t
         async with lim.slot():  # and the slot is usable again
             assert lim.running == 1
@@ -60,19 +61,14 @@ def test_waiting_too_long_is_503() -> None:
 def test_cancelled_waiter_does_not_leak_a_slot() -> None:
     async def scenario() -> None:
         lim = Limiter("m", max_concurrency=1, max_queue=5, queue_timeout_s=5)
-        hold = asyncio.Event()
-
-        async def holder() -> None:
-            async with lim.slot():
-                await hold.wait()
-
-        t = asyncio.create_task(holder())
+        release = asyncio.Event()
+        t = asyncio.create_task(hold(lim, release))
         await asyncio.sleep(0.01)
-        waiter = asyncio.create_task(holder())
+        waiter = asyncio.create_task(hold(lim, release))
         await asyncio.sleep(0.01)
         waiter.cancel()
         await asyncio.sleep(0.01)
-        hold.set()
+        release.set()
         await t
         assert lim.running == 0 and lim.queued == 0
 

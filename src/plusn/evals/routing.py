@@ -130,7 +130,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
               for i, m in enumerate(models)}
     best_single = max(single, key=lambda m: single[m]["accuracy"])
     thresholds = sorted({*fitting.THRESHOLDS, chosen_th})
-    bar = _progress(len(test) * (len(thresholds) + 1), progress)
+    bar = _Bar(len(test) * (len(thresholds) + 1), progress)
 
     async def run_all() -> dict[str, Any]:
         out: dict[str, Any] = {"sweep": []}
@@ -254,10 +254,6 @@ class _Bar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _progress(total: int, enabled: bool) -> _Bar:
-    return _Bar(total, enabled)
 
 
 def report(res: dict[str, Any]) -> str:

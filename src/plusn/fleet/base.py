@@ -9,6 +9,7 @@ One abstract method, :meth:`Backend.stream`, is all a new backend has to write.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -25,6 +26,15 @@ def content_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return str(content)
+
+
+_TOKEN = re.compile(r"[\u3400-\u9fff]|\s*[^\s\u3400-\u9fff]+|\s+")
+
+
+def rough_tokens(text: str) -> list[str]:
+    """Split text into word-ish pieces (one per CJK character) that join back to the text;
+    a token estimate where no tokenizer is at hand."""
+    return _TOKEN.findall(text)
 
 
 @dataclass(slots=True)

@@ -25,8 +25,7 @@ from ..errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from .base import Backend, Delta, Generation, GenRequest, Usage
-from .scripted import rough_tokens
+from .base import Backend, Delta, Generation, GenRequest, Usage, rough_tokens
 
 
 class Timeouts(BaseModel):

@@ -15,14 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Overloaded, UpstreamError, UpstreamTimeout
-from .base import Backend, Delta, GenRequest, Usage, content_text
-
-_TOKEN = re.compile(r"[\u3400-\u9fff]|\s*[^\s\u3400-\u9fff]+|\s+")
-
-
-def rough_tokens(text: str) -> list[str]:
-    """Split text into word-ish pieces (one per CJK character) that join back to the text."""
-    return _TOKEN.findall(text)
+from .base import Backend, Delta, GenRequest, Usage, content_text, rough_tokens
 
 
 class Rule(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import PlusnError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
 from .spec import CascadeSpec, StageSpec
-from .verifiers import Answer, BayesVerifier, JudgeVerifier, VoteVerifier
+from .verifiers import Answer, BayesVerifier, JudgeVerifier, Verdict, VoteVerifier
 
 # Call a member by name through the fleet (its limiter, its start-up), returning its answer.
 MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
@@ -83,7 +83,7 @@ class CascadeBackend(Composite):
                 return g, a.model
         return replies[-1], answers[-1].model
 
-    async def _judge(self, req: GenRequest, last: Answer, calls: list[Call]) -> Any:
+    async def _judge(self, req: GenRequest, last: Answer, calls: list[Call]) -> Verdict:
         verifier = self.spec.verifier
         assert isinstance(verifier, JudgeVerifier)
         question = " ".join(str(m.get("content") or "") for m in req.messages if m.get("role") == "user") \
@@ -93,8 +93,6 @@ class CascadeBackend(Composite):
         try:
             gen, backend = await self._call(verifier.model, ask)
         except PlusnError as exc:
-            from .verifiers import Verdict
-
             return Verdict(False, last.final, 0.0, f"judge failed: {exc.message}")
         calls.append(backend.call_of(gen.usage, "judge"))
         return JudgeVerifier.read(gen.text, last)

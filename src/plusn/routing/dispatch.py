@@ -9,8 +9,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..fleet.base import Backend, Call, Composite, EmbeddingBackend, Generation, GenRequest, Usage, content_text
-from ..fleet.scripted import rough_tokens
+from ..fleet.base import (
+    Backend,
+    Call,
+    Composite,
+    EmbeddingBackend,
+    Generation,
+    GenRequest,
+    Usage,
+    content_text,
+    rough_tokens,
+)
 from .cascade import MemberCall
 from .intents import BACKGROUND, UNKNOWN, IntentClassifier
 from .router import prompt_of

@@ -76,3 +76,12 @@ def test_intent_to_a_cascade_that_samples_the_small_model_twice(client: TestClie
         assert served == ["smollm2-135m-instruct"] * 2 and route["escalations"] == 0
     else:
         assert served[2] == "large" and body["choices"][0]["message"]["content"] == "The answer is 408."
+
+
+def test_a_repeated_message_reuses_its_embedding(client: TestClient) -> None:
+    text = "Tell me a story about a lighthouse keeper."
+    first = auto(client, text)["plusn"]["route"]["stages"][0]
+    again = auto(client, text)["plusn"]["route"]["stages"][0]
+    assert first["stage"] == again["stage"] == "intent"
+    assert (first["cached"], again["cached"]) == (False, True)
+    assert again["intent"] == first["intent"] and again["scores"] == first["scores"]

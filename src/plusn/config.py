@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .routing.spec import CascadeSpec, DispatchSpec, RouteSpec
 
 ENV_PREFIX = "PLUSN_"
@@ -103,6 +104,9 @@ class Settings(_Strict):
     routes: dict[str, RouteSpec] = Field(default_factory=dict)
     cascades: dict[str, CascadeSpec] = Field(default_factory=dict)
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
+    # Knowledge bases (documents to search) and SQL databases (facts to query), by name.
+    knowledge: dict[str, KnowledgeSpec] = Field(default_factory=dict)
+    sql: dict[str, SQLSpec] = Field(default_factory=dict)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
 
@@ -265,6 +269,18 @@ def _check_references(s: Settings) -> None:
             raise ConfigError(f"unknown model {r.model!r}", file=s.source, key=f"routes.{name}.model")
         if r.cascade is not None and r.cascade not in s.cascades:
             raise ConfigError(f"unknown cascade {r.cascade!r}", file=s.source, key=f"routes.{name}.cascade")
+        if r.knowledge is not None and r.knowledge not in s.knowledge:
+            raise ConfigError(f"unknown knowledge base {r.knowledge!r}; knowledge bases: "
+                              f"{', '.join(s.knowledge) or '(none)'}", file=s.source, key=f"routes.{name}.knowledge")
+        if r.sql is not None and r.sql not in s.sql:
+            raise ConfigError(f"unknown SQL database {r.sql!r}; databases: {', '.join(s.sql) or '(none)'}",
+                              file=s.source, key=f"routes.{name}.sql")
+        if r.sql is not None and r.sql_model is not None and r.sql_model not in models:
+            raise ConfigError(f"unknown model {r.sql_model!r}", file=s.source, key=f"routes.{name}.sql_model")
+    for name, kb in s.knowledge.items():
+        if kb.embedding_model not in models:
+            raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,
+                              key=f"knowledge.{name}.embedding_model")
     d = s.dispatch
     for i, rule in enumerate(d.rules):
         if rule.route is not None and rule.route not in s.routes:

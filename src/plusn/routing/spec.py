@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -59,6 +59,18 @@ class RouteSpec(BaseModel):
     description: str = ""
     # Whether answers on this route should be grounded in a knowledge base (used by knowledge).
     needs_retrieval: bool = False
+    # Grounding. knowledge: search this knowledge base and cite what was found (always, or only
+    # when dispatch says needs_retrieval, see `retrieve`). sql: answer facts from this database.
+    knowledge: str | None = None
+    retrieve: Literal["always", "when_needed"] = "always"
+    top_k: int | None = Field(None, ge=1, le=50)
+    sql: str | None = None
+    # The model that writes SQL from the schema (default: the route's model).
+    sql_model: str | None = None
+    # Put the current date and time into the context, in this IANA timezone.
+    datetime: bool = False
+    timezone: str = "UTC"
+    system: str | None = None  # an extra system instruction for this route
 
     @model_validator(mode="after")
     def _one_target(self) -> RouteSpec:

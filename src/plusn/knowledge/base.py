@@ -1,0 +1,245 @@
+"""A knowledge base: ingest files, search them by keywords and meaning, cite what was found."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import InvalidRequest
+from ..fleet.base import EmbeddingBackend
+from . import fusion
+from .chunker import Chunk, chunk
+from .readers import SUFFIXES, Document, Section, read
+from .spec import KnowledgeSpec
+from .store import StoredChunk
+
+# How many candidates each retriever contributes before fusion.
+CANDIDATES = 100
+# Texts per embedding call during ingestion: small enough that a query waiting behind a batch
+# is answered within about a second, large enough to use both cores.
+INGEST_BATCH = 8
+
+
+class Store(Protocol):
+    def fingerprints(self) -> dict[str, str]: ...
+    def put(self, source: str, sha256: str, title: str, meta: dict[str, Any],
+            chunks: Sequence[tuple[int, str, str]], vectors: np.ndarray) -> None: ...
+    def delete(self, sources: Iterable[str]) -> int: ...
+    def stats(self) -> dict[str, int]: ...
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def bm25(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def allowed(self, filters: dict[str, Any]) -> set[int]: ...
+    def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    source: str
+    title: str
+    heading: str
+    ordinal: int
+    text: str
+    score: float
+    meta: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)  # per retriever, for explanation
+
+    def citation(self, n: int, snippet_chars: int = 160) -> dict[str, Any]:
+        snippet = " ".join(self.text.split())
+        return {"n": n, "document": self.source, "title": self.title, "heading": self.heading,
+                "chunk": self.ordinal, "score": round(self.score, 4),
+                "snippet": snippet[:snippet_chars] + ("…" if len(snippet) > snippet_chars else "")}
+
+
+@dataclass
+class Record:
+    """One document to ingest, already read: a file, an API upload, or an eval corpus row."""
+
+    source: str
+    title: str
+    sections: list[Section]
+    sha256: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "deleted": self.deleted,
+                "failed": self.failed, "chunks": self.chunks, "seconds": round(self.seconds, 3),
+                "chunks_per_s": round(self.chunks_per_s, 2)}
+
+
+def file_records(paths: Iterable[Path], meta: dict[str, Any] | None = None) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """Every supported file under ``paths``: (file, source key), plus the paths that do not exist."""
+    found: list[tuple[Path, str]] = []
+    missing: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in f.parts):
+                    found.append((f, str(f.resolve())))
+        elif p.is_file():
+            found.append((p, str(p.resolve())))
+        else:
+            missing.append(p)
+    return found, missing
+
+
+class KnowledgeBase:
+    def __init__(self, name: str, spec: KnowledgeSpec, store: Store, embedder: EmbeddingBackend) -> None:
+        self.name = name
+        self.spec = spec
+        self.store = store
+        self.embedder = embedder
+        self._ingest_lock = asyncio.Lock()
+
+    # --- ingestion --------------------------------------------------------------------------
+
+    async def ingest_files(self, paths: Sequence[Path], *, delete_missing: bool = True,
+                           meta: dict[str, Any] | None = None,
+                           progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Ingest files and folders. Unchanged files (same content hash) are skipped; with
+        ``delete_missing``, documents from under the given folders that are gone are removed."""
+        found, missing = file_records(paths)
+        if missing:
+            raise InvalidRequest(f"no such file or folder: {', '.join(str(m) for m in missing)}")
+        known = self.store.fingerprints()
+        records: list[Record] = []
+        report = IngestReport()
+        for f, source in found:
+            data = f.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+            if known.get(source) == sha:
+                report.unchanged += 1
+                continue
+            try:
+                doc = read(f, data)
+            except InvalidRequest as exc:
+                report.failed[source] = exc.message
+                continue
+            records.append(Record(source, doc.title, doc.sections, sha,
+                                  {**(meta or {}), "path": source, "type": f.suffix.lower().lstrip(".")}))
+        gone: list[str] = []
+        if delete_missing:
+            roots = [str(p.resolve()) for p in paths if p.is_dir()]
+            present = {s for _, s in found}
+            gone = [s for s in known if s not in present and any(s.startswith(r.rstrip("/") + "/") for r in roots)]
+        sub = await self.ingest(records, progress=progress, known=known)
+        sub.unchanged += report.unchanged
+        sub.failed.update(report.failed)
+        sub.deleted = self.store.delete(gone) if gone else 0
+        return sub
+
+    async def ingest(self, records: Sequence[Record], *, progress: Callable[[int, int], None] | None = None,
+                     known: dict[str, str] | None = None) -> IngestReport:
+        """Chunk, embed (batched, shortest first) and store records; one transaction per document."""
+        known = self.store.fingerprints() if known is None else known
+        report = IngestReport()
+        todo: list[tuple[Record, list[Chunk]]] = []
+        for r in records:
+            if known.get(r.source) == r.sha256:
+                report.unchanged += 1
+                continue
+            todo.append((r, chunk(Document(r.title, r.sections), self.spec.chunk_tokens)))
+        total = sum(len(cs) for _, cs in todo)
+        t0 = time.perf_counter()
+        async with self._ingest_lock:
+            done = 0
+            for r, cs in todo:
+                tick = (lambda n, base=done: progress(base + n, total)) if progress else None
+                vectors = await self._embed([c.indexed() for c in cs], tick)
+                done += len(cs)
+                self.store.put(r.source, r.sha256, r.title, r.meta, [(c.ordinal, c.heading, c.text) for c in cs],
+                               vectors)
+                if r.source in known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+        report.chunks = total
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    async def _embed(self, texts: list[str], tick: Callable[[int], Any] | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
+        vecs: list[Any] = [None] * len(texts)
+        for i in range(0, len(order), INGEST_BATCH):
+            idx = order[i : i + INGEST_BATCH]
+            got, _ = await self.embedder.embed([texts[j] for j in idx], kind="passage")
+            for j, v in zip(idx, got, strict=True):
+                vecs[j] = v
+            if tick:
+                tick(min(i + INGEST_BATCH, len(texts)))
+        return np.asarray(vecs, dtype=np.float32)
+
+    # --- search -----------------------------------------------------------------------------
+
+    async def search(self, query: str, *, k: int | None = None, mode: str | None = None,
+                     filters: dict[str, Any] | None = None) -> list[Hit]:
+        k = k or self.spec.top_k
+        mode = mode or self.spec.fusion
+        if mode not in ("adaptive", "rrf", "bm25", "dense"):
+            raise InvalidRequest(f"unknown search mode {mode!r}; use adaptive, rrf, bm25 or dense", param="mode")
+        if not query.strip():
+            raise InvalidRequest("the query is empty", param="query")
+        loop = asyncio.get_running_loop()
+        allowed = await loop.run_in_executor(None, self.store.allowed, filters) if filters else None
+        lexical: list[tuple[int, float]] = []
+        dense: list[tuple[int, float]] = []
+        if mode != "dense":
+            lexical = await loop.run_in_executor(None, self.store.bm25, query, CANDIDATES * (4 if allowed else 1))
+            if allowed is not None:
+                lexical = [(i, s) for i, s in lexical if i in allowed][:CANDIDATES]
+        if mode != "bm25":
+            vecs, _ = await self.embedder.embed([query], kind="query")
+            dense = self._dense(np.asarray(vecs[0], dtype=np.float32), allowed)
+        ranked = fusion.fuse(mode, lexical, dense)[:k]
+        chunks = self.store.fetch([i for i, _ in ranked])
+        hits = []
+        lex, den = dict(lexical), dict(dense)
+        for i, score in ranked:
+            c = chunks.get(i)
+            if c is None:  # deleted between search and fetch
+                continue
+            parts = {"bm25": round(lex[i], 4)} if i in lex else {}
+            if i in den:
+                parts["dense"] = round(den[i], 4)
+            hits.append(Hit(i, c.source, c.title, c.heading, c.ordinal, c.text, score, c.meta, parts))
+        return hits
+
+    def _dense(self, q: np.ndarray, allowed: set[int] | None) -> list[tuple[int, float]]:
+        ids, m = self.store.matrix()
+        if not len(ids):
+            return []
+        q = q / max(float(np.linalg.norm(q)), 1e-12)
+        sims = m @ q
+        if allowed is not None:
+            mask = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            sims = np.where(mask, sims, -np.inf)
+        n = min(CANDIDATES, len(ids))
+        top = np.argpartition(-sims, n - 1)[:n]
+        top = top[np.argsort(-sims[top])]
+        return [(int(ids[t]), float(sims[t])) for t in top if np.isfinite(sims[t])]

@@ -321,6 +321,16 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
         click.echo(f"fitted cascade: {cascade_path} (model names as recorded; rename them to your fleet's)")
 
 
+def _register_knowledge() -> None:
+    from .knowledge.cli import eval_retrieval_command, kb
+
+    main.add_command(kb)
+    eval_.add_command(eval_retrieval_command())
+
+
+_register_knowledge()
+
+
 @main.group()
 def config() -> None:
     """Work with config files."""

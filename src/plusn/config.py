@@ -282,6 +282,17 @@ def _check_references(s: Settings) -> None:
             raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,
                               key=f"knowledge.{name}.embedding_model")
     d = s.dispatch
+    if d.knowledge is not None and d.knowledge not in s.knowledge:
+        raise ConfigError(f"unknown knowledge base {d.knowledge!r}", file=s.source, key="dispatch.knowledge")
+    for name, r in s.routes.items():
+        if r.timezone != "UTC":
+            try:
+                from zoneinfo import ZoneInfo
+
+                ZoneInfo(r.timezone)
+            except (KeyError, ValueError):
+                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
+                                  file=s.source, key=f"routes.{name}.timezone") from None
     for i, rule in enumerate(d.rules):
         if rule.route is not None and rule.route not in s.routes:
             raise ConfigError(f"unknown route {rule.route!r}", file=s.source, key=f"dispatch.rules[{i}].route")

@@ -13,7 +13,6 @@ import asyncio
 import csv
 import hashlib
 import json
-import math
 import statistics
 import time
 from pathlib import Path
@@ -23,12 +22,14 @@ import numpy as np
 
 from ..fleet.base import EmbeddingBackend
 from ..knowledge import fusion
-from ..knowledge.base import CANDIDATES, KnowledgeBase, Record
+from ..knowledge.base import KnowledgeBase, Record, documents, ndcg, recall
 from ..knowledge.readers import Section
 from ..knowledge.spec import KnowledgeSpec
 from ..knowledge.store import SQLiteStore
 
-MODES = ("bm25", "dense", "rrf", "adaptive")
+
+def _fold(qid: str) -> int:
+    return hashlib.sha256(qid.encode()).digest()[0] % 2
 
 
 def load_beir(root: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, int]]]:
@@ -45,30 +46,6 @@ def load_beir(root: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], d
     return corpus, queries, qrels
 
 
-def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
-    dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
-    ideal = sorted((v for v in rel.values() if v > 0), reverse=True)[:k]
-    idcg = sum(v / math.log2(i + 2) for i, v in enumerate(ideal))
-    return dcg / idcg if idcg > 0 else 0.0
-
-
-def recall_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
-    wanted = {d for d, v in rel.items() if v > 0}
-    return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0
-
-
-def _docs(ranked: list[tuple[int, float]], doc_of: dict[int, str], k: int = 10) -> list[str]:
-    """Chunk ranking → document ranking (a document ranks at its best chunk)."""
-    out: list[str] = []
-    for cid, _ in ranked:
-        d = doc_of.get(cid)
-        if d is not None and d not in out:
-            out.append(d)
-            if len(out) == k:
-                break
-    return out
-
-
 async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progress: bool,
                     latency_queries: int) -> dict[str, Any]:
     corpus, queries, qrels = load_beir(root)
@@ -76,10 +53,9 @@ async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progres
     kb = KnowledgeBase(root.name, KnowledgeSpec(), store, embedder)
     records = [Record(str(d["_id"]), str(d.get("title") or ""), [Section([], str(d["text"]))],
                       hashlib.sha256(f"{d.get('title')}\n{d['text']}".encode()).hexdigest()) for d in corpus]
-    bar = _bar(progress, "ingesting", "chunk")
-    report = await kb.ingest(records, progress=(lambda n, total: bar.update(n, total)) if bar else None)
-    if bar:
-        bar.close()
+    bar = _Bar(progress, "ingesting", "chunk")
+    report = await kb.ingest(records, progress=bar.update)
+    bar.close()
     # The throughput of the build that made this index (a reused index embeds nothing now).
     meta = store.meta()
     if report.chunks:
@@ -90,24 +66,41 @@ async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progres
 
     judged = [q for q in queries if str(q["_id"]) in qrels]
     texts = [str(q["text"]) for q in judged]
-    vectors: list[list[float]] = []
-    for i in range(0, len(texts), 64):
-        got, _ = await embedder.embed(texts[i : i + 64], kind="query")
-        vectors.extend(got)
-    scores: dict[str, dict[str, list[float]]] = {m: {"ndcg@10": [], "recall@10": []} for m in MODES}
-    bar = _bar(progress, "searching", "query")
-    for n, (q, vec) in enumerate(zip(judged, vectors, strict=True), 1):
-        lexical = store.bm25(str(q["text"]), CANDIDATES)
-        dense = kb._dense(np.asarray(vec, dtype=np.float32), None)
-        rel = qrels[str(q["_id"])]
-        for mode in MODES:
-            ranked = _docs(fusion.fuse(mode, lexical, dense), doc_of)
-            scores[mode]["ndcg@10"].append(ndcg_at(ranked, rel))
-            scores[mode]["recall@10"].append(recall_at(ranked, rel))
-        if bar:
-            bar.update(n, len(judged))
-    if bar:
-        bar.close()
+    vectors = await kb.embed_queries(texts)
+    bar = _Bar(progress, "searching", "query")
+    cands = []
+    for n, (text, vec) in enumerate(zip(texts, vectors, strict=True), 1):
+        cands.append(kb.candidates(text, vec))
+        bar.update(n, len(judged))
+    bar.close()
+    rels = [qrels[str(q["_id"])] for q in judged]
+
+    def scored(rankings: list[fusion.Ranked], idx: list[int]) -> dict[str, float]:
+        docs = [documents(r, doc_of) for r in rankings]
+        return {"ndcg@10": round(float(np.mean([ndcg(d, rels[i]) for d, i in zip(docs, idx, strict=True)])), 4),
+                "recall@10": round(float(np.mean([recall(d, rels[i]) for d, i in zip(docs, idx, strict=True)])), 4)}
+
+    every = list(range(len(judged)))
+    out_modes = {m: scored([fusion.fuse(m, *cands[i]) for i in every], every) for m in ("bm25", "dense", "rrf")}
+    out_modes["uncalibrated"] = scored([fusion.combine(*cands[i], fusion.DEFAULT) for i in every], every)
+    # The adaptive fusion, cross-fitted: calibrated on one half of the judged queries and scored on the
+    # other, both ways round, so no query is scored by a fusion that saw its judgements.
+    folds = [[i for i in every if _fold(str(judged[i]["_id"])) == f] for f in (0, 1)]
+    hybrid_rankings: dict[int, fusion.Ranked] = {}
+    chosen = []
+    for f in (0, 1):
+        train, test = folds[f], folds[1 - f]
+
+        def gain(j: int, ranked: fusion.Ranked, train: list[int] = train) -> float:
+            return ndcg(documents(ranked, doc_of), rels[train[j]])
+
+        params = fusion.calibrate([cands[i] for i in train], gain)
+        chosen.append(params)
+        for i in test:
+            hybrid_rankings[i] = fusion.combine(*cands[i], params)
+    out_modes["hybrid"] = scored([hybrid_rankings[i] for i in every], every)
+    # What a deployment calibrated on all of them would use from now on.
+    await kb.calibrate([(texts[i], rels[i]) for i in every])
 
     # Latency: the whole hybrid search a user waits for (embed the query, BM25, fuse, fetch).
     lat = []
@@ -117,10 +110,8 @@ async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progres
         lat.append((time.perf_counter() - t0) * 1000)
     stats = store.stats()
     store.close()
-    out: dict[str, Any] = {"data": str(root), "queries": len(judged), **stats}
-    for mode in MODES:
-        name = "hybrid" if mode == "adaptive" else mode
-        out[name] = {k: round(float(np.mean(v)), 4) for k, v in scores[mode].items()}
+    out: dict[str, Any] = {"data": str(root), "queries": len(judged), **stats, **out_modes,
+                           "fusion_folds": [p.as_dict() for p in chosen], "fusion": kb.fusion_params.as_dict()}
     out["latency_ms_p50"] = round(statistics.median(lat), 2) if lat else None
     out["ingest_chunks_per_s"] = float(meta["ingest_chunks_per_s"]) if "ingest_chunks_per_s" in meta else None
     out["index"] = str(index)
@@ -137,33 +128,41 @@ def report(res: dict[str, Any]) -> str:
              f"{res['queries']} judged queries)", "",
              f"{'method':24s} {'nDCG@10':>8s} {'R@10':>8s}", f"{'-' * 24} {'-' * 8} {'-' * 8}"]
     for name, label in (("bm25", "BM25 (jieba)"), ("dense", "dense (e5)"), ("rrf", "RRF (k=60)"),
-                        ("hybrid", "hybrid (adaptive)")):
+                        ("uncalibrated", "adaptive, uncalibrated"), ("hybrid", "hybrid (adaptive)")):
         lines.append(f"{label:24s} {res[name]['ndcg@10']:8.4f} {res[name]['recall@10']:8.4f}")
     best = max(res["bm25"]["ndcg@10"], res["dense"]["ndcg@10"])
+    folds = "; ".join(f"{p['label'] if 'label' in p else _label(p)} ({p['note']})" for p in res["fusion_folds"])
     lines += ["", f"hybrid minus the better single method: {res['hybrid']['ndcg@10'] - best:+.4f}",
+              f"hybrid = adaptive fusion calibrated on the other half of the judged queries: {folds}",
               f"query latency (hybrid, incl. embedding): p50 {res['latency_ms_p50']} ms",
               "ingest throughput: " + (f"{res['ingest_chunks_per_s']:.1f} chunks/s"
                                        if res["ingest_chunks_per_s"] else "unknown")]
     return "\n".join(lines)
 
 
-class _bar:
-    def __new__(cls, enabled: bool, desc: str, unit: str) -> Any:
-        if not enabled:
-            return None
-        return super().__new__(cls)
+class _Bar:
+    """A tqdm bar driven by (done, total), or nothing."""
 
     def __init__(self, enabled: bool, desc: str, unit: str) -> None:
-        from tqdm import tqdm
-
-        self._tqdm = tqdm(desc=desc, unit=unit, leave=False)
+        self._tqdm: Any = None
         self._n = 0
+        if enabled:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm(desc=desc, unit=unit, leave=False)
 
     def update(self, n: int, total: int) -> None:
+        if self._tqdm is None:
+            return
         if self._tqdm.total != total:
             self._tqdm.total = total
         self._tqdm.update(n - self._n)
         self._n = n
 
     def close(self) -> None:
-        self._tqdm.close()
+        if self._tqdm is not None:
+            self._tqdm.close()
+
+
+def _label(p: dict[str, Any]) -> str:
+    return fusion.FusionParams(**p).label

@@ -39,7 +39,13 @@ class Fleet:
             self.members[name] = cls(name, ms, options, context=ctx)
             self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
             self._start_locks[name] = asyncio.Lock()
-        # Routes made of models (auto, cascade:<name>) come after the models they use.
+        # Knowledge bases and SQL databases open on first use; passage screens are added by
+        # whatever guards the deployment (the safety layer), and run before a passage enters a prompt.
+        from ..knowledge.manager import Knowledge
+
+        self.knowledge = Knowledge(settings, self)
+        self.screens: list[Any] = []
+        # Routes made of models (auto, cascade:<name>, route:<name>) come after the models they use.
         from ..routing.build import build_composites
 
         for name, backend in build_composites(self).items():
@@ -79,6 +85,7 @@ class Fleet:
         return member
 
     async def close(self) -> None:
+        self.knowledge.close()
         for name in list(self._started):
             try:
                 await self.members[name].close()

@@ -22,6 +22,8 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     match: str
     reply: str
+    # Also require the system message to match this regex (tells a tool call from an answer).
+    system: str | None = None
 
 
 class ScriptedOptions(BaseModel):
@@ -56,8 +58,9 @@ class ScriptedBackend(Backend):
             last = content_text(users[-1].get("content")) if users else ""
         else:
             last = req.prompt
+        system = " ".join(content_text(m.get("content")) for m in req.messages if m.get("role") == "system")
         for rule in self.options.rules:
-            if re.search(rule.match, last):
+            if re.search(rule.match, last) and (rule.system is None or re.search(rule.system, system)):
                 return rule.reply.replace("{last_user}", last)
         reply = self.options.replies[self._turn % len(self.options.replies)]
         self._turn += 1

@@ -61,8 +61,14 @@ def plusn_block(rec: Record) -> dict[str, Any]:
         "cost": round(rec.cost, 10),
     }
     if "route" in rec.extra:
-        block["route"] = rec.extra["route"]
+        route = rec.extra["route"]
+        block["route"] = route
         block["calls"] = rec.extra.get("calls", [])
+        # What the answer was grounded in, where clients look for it.
+        if isinstance(route, dict):
+            for key in ("citations", "sql"):
+                if key in route:
+                    block[key] = route[key]
     return block
 
 

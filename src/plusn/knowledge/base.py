@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ class Store(Protocol):
     def bm25(self, query: str, k: int) -> list[tuple[int, float]]: ...
     def allowed(self, filters: dict[str, Any]) -> set[int]: ...
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]: ...
+    def doc_of_chunks(self) -> dict[int, str]: ...
+    def meta(self) -> dict[str, str]: ...
+    def set_meta(self, key: str, value: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -113,6 +118,15 @@ class KnowledgeBase:
         self.store = store
         self.embedder = embedder
         self._ingest_lock = asyncio.Lock()
+        self._fusion: fusion.FusionParams | None = None
+
+    @property
+    def fusion_params(self) -> fusion.FusionParams:
+        """The calibrated fusion of this knowledge base (``plusn kb calibrate``), else the default."""
+        if self._fusion is None:
+            raw = self.store.meta().get("fusion")
+            self._fusion = fusion.FusionParams(**json.loads(raw)) if raw else fusion.DEFAULT
+        return self._fusion
 
     # --- ingestion --------------------------------------------------------------------------
 
@@ -207,16 +221,12 @@ class KnowledgeBase:
             raise InvalidRequest("the query is empty", param="query")
         loop = asyncio.get_running_loop()
         allowed = await loop.run_in_executor(None, self.store.allowed, filters) if filters else None
-        lexical: list[tuple[int, float]] = []
-        dense: list[tuple[int, float]] = []
-        if mode != "dense":
-            lexical = await loop.run_in_executor(None, self.store.bm25, query, CANDIDATES * (4 if allowed else 1))
-            if allowed is not None:
-                lexical = [(i, s) for i, s in lexical if i in allowed][:CANDIDATES]
+        vector = None
         if mode != "bm25":
             vecs, _ = await self.embedder.embed([query], kind="query")
-            dense = self._dense(np.asarray(vecs[0], dtype=np.float32), allowed)
-        ranked = fusion.fuse(mode, lexical, dense)[:k]
+            vector = np.asarray(vecs[0], dtype=np.float32)
+        lexical, dense = await loop.run_in_executor(None, self.candidates, query, vector, allowed)
+        ranked = fusion.fuse(mode, lexical, dense, self.fusion_params)[:k]
         chunks = self.store.fetch([i for i, _ in ranked])
         hits = []
         lex, den = dict(lexical), dict(dense)
@@ -229,6 +239,33 @@ class KnowledgeBase:
                 parts["dense"] = round(den[i], 4)
             hits.append(Hit(i, c.source, c.title, c.heading, c.ordinal, c.text, score, c.meta, parts))
         return hits
+
+    def candidates(self, query: str, vector: np.ndarray | None,
+                   allowed: set[int] | None = None) -> tuple[fusion.Ranked, fusion.Ranked]:
+        """Each retriever's best candidates: (BM25, dense); dense is empty without a vector."""
+        lexical = self.store.bm25(query, CANDIDATES * (4 if allowed is not None else 1))
+        if allowed is not None:
+            lexical = [(i, s) for i, s in lexical if i in allowed][:CANDIDATES]
+        dense = self._dense(vector, allowed) if vector is not None else []
+        return lexical, dense
+
+    async def calibrate(self, judged: Sequence[tuple[str, dict[str, int]]]) -> fusion.FusionParams:
+        """Choose and store this knowledge base's fusion from judged queries: (query, {source: grade})."""
+        texts = [q for q, _ in judged]
+        vectors = await self.embed_queries(texts)
+        doc_of = self.store.doc_of_chunks()
+        cands = [self.candidates(q, v) for q, v in zip(texts, vectors, strict=True)]
+        params = fusion.calibrate(cands, lambda i, ranked: ndcg(documents(ranked, doc_of), judged[i][1]))
+        self.store.set_meta("fusion", json.dumps(params.as_dict()))
+        self._fusion = params
+        return params
+
+    async def embed_queries(self, texts: Sequence[str], batch: int = 64) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for i in range(0, len(texts), batch):
+            got, _ = await self.embedder.embed(list(texts[i : i + batch]), kind="query")
+            out.extend(np.asarray(v, dtype=np.float32) for v in got)
+        return out
 
     def _dense(self, q: np.ndarray, allowed: set[int] | None) -> list[tuple[int, float]]:
         ids, m = self.store.matrix()
@@ -243,3 +280,28 @@ class KnowledgeBase:
         top = np.argpartition(-sims, n - 1)[:n]
         top = top[np.argsort(-sims[top])]
         return [(int(ids[t]), float(sims[t])) for t in top if np.isfinite(sims[t])]
+
+
+def documents(ranked: fusion.Ranked, doc_of: dict[int, str], k: int = 10) -> list[str]:
+    """A chunk ranking as a document ranking: a document ranks at its best chunk."""
+    out: list[str] = []
+    for cid, _ in ranked:
+        d = doc_of.get(cid)
+        if d is not None and d not in out:
+            out.append(d)
+            if len(out) == k:
+                break
+    return out
+
+
+def ndcg(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with graded gains, as trec_eval computes it."""
+    dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted((v for v in rel.values() if v > 0), reverse=True)[:k]
+    idcg = sum(v / math.log2(i + 2) for i, v in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
+    wanted = {d for d, v in rel.items() if v > 0}
+    return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0

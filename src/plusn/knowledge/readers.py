@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from ..errors import InvalidRequest, MissingDependency
 
@@ -28,9 +28,9 @@ class Document:
     sections: list[Section] = field(default_factory=list)
 
 
-def read(path: Path, data: bytes | None = None) -> Document:
+def read(path: PurePath, data: bytes | None = None) -> Document:
     """Parse one file (``data`` when the bytes are already in hand)."""
-    raw = path.read_bytes() if data is None else data
+    raw = Path(path).read_bytes() if data is None else data
     suffix = path.suffix.lower()
     if suffix in (".txt", ""):
         return Document(path.stem, [Section([], _decode(raw))])

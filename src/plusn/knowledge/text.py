@@ -30,7 +30,13 @@ def _segmenter() -> Any:
     if _jieba is None:
         with _lock:
             if _jieba is None:
-                import jieba
+                try:
+                    import jieba
+                except ImportError as exc:
+                    from ..errors import MissingDependency
+
+                    raise MissingDependency("Chinese word segmentation needs jieba: pip install 'plusn[knowledge]'") \
+                        from exc
 
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()

@@ -33,6 +33,17 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
         out[f"cascade:{name}"] = CascadeBackend(
             f"cascade:{name}", spec, fleet.run,
             _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members))
+    grounded: dict[str, str] = {}  # route → the member that serves it
+    for name, route in s.routes.items():
+        if route.grounded(s.dispatch.knowledge):
+            from ..knowledge.grounding import GroundedBackend
+
+            target = fleet.members.get(route.target()) or out.get(route.target())
+            out[f"route:{name}"] = GroundedBackend(
+                f"route:{name}", route, route.target(), route.kb(s.dispatch.knowledge), fleet.knowledge, fleet.run,
+                _settings("grounded", route.description or f"{name}: grounded answers from {route.target()}",
+                          [target] if target is not None else []), screens=fleet.screens)
+            grounded[name] = f"route:{name}"
     generators = {n: m for n, m in fleet.members.items() if isinstance(m, Backend)}
     default_target = first_chat_model(generators)
     if s.routes or default_target is not None:
@@ -40,7 +51,7 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
         out["auto"] = DispatchBackend(
             "auto", s.dispatch, s.routes, default_target or "", fleet.run,
             _settings("dispatcher", "rules, then intents, then the default route", []),
-            embedder=embedder if isinstance(embedder, EmbeddingBackend) else None,
+            embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
         )
     return out
 

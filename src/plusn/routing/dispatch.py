@@ -31,7 +31,8 @@ from .sticky import StickyStore, conversation_key
 
 class DispatchBackend(Composite):
     def __init__(self, name: str, spec: DispatchSpec, routes: dict[str, RouteSpec], default_target: str,
-                 call: MemberCall, settings: Any, embedder: EmbeddingBackend | None = None) -> None:
+                 call: MemberCall, settings: Any, embedder: EmbeddingBackend | None = None,
+                 served_by: dict[str, str] | None = None) -> None:
         super().__init__(name, settings, spec, context=None)
         self.spec = spec
         self.routes = routes
@@ -41,6 +42,8 @@ class DispatchBackend(Composite):
         self.sticky = StickyStore(spec.sticky_ttl_s, spec.sticky_max_sessions) if spec.sticky else None
         self._call = call
         self._embedder = embedder
+        # Grounded routes are served by their route:<name> member, which then calls the target.
+        self._served_by = served_by or {}
         self.intents: IntentClassifier | None = None
         # Embedding the query is nearly all of a decision's time; traffic repeats itself.
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
@@ -106,19 +109,22 @@ class DispatchBackend(Composite):
             if hit.answer is not None:
                 return None, f"rule:{hit.rule}", stages, hit.answer
             assert hit.route is not None
-            return hit.route, self.routes[hit.route].target(), stages, None
+            return hit.route, self._target(hit.route), stages, None
         intent = await self.classify(prompt_of(req))
         if intent is not None:
             stages.append(intent)
             if intent["intent"] != UNKNOWN:
                 route = intent["intent"]
-                return route, self.routes[route].target(), stages, None
+                return route, self._target(route), stages, None
         route = self.default_route
-        target = self.routes[route].target() if route is not None else self.default_target
+        target = self._target(route) if route is not None else self.default_target
         stages.append({"stage": "default", "reason": "no rule matched and the intent is unknown"
                        if intent is not None else "no rule matched"})
         stages[-1]["decided_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         return route, target, stages, None
+
+    def _target(self, route: str) -> str:
+        return self._served_by.get(route) or self.routes[route].target()
 
     async def generate(self, req: GenRequest) -> Generation:
         route, target, stages, answer = await self.decide(req)

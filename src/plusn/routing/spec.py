@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -59,10 +59,10 @@ class RouteSpec(BaseModel):
     description: str = ""
     # Whether answers on this route should be grounded in a knowledge base (used by knowledge).
     needs_retrieval: bool = False
-    # Grounding. knowledge: search this knowledge base and cite what was found (always, or only
-    # when dispatch says needs_retrieval, see `retrieve`). sql: answer facts from this database.
+    # Grounding (served as route:<name>). knowledge: search this knowledge base and cite what was
+    # found; a route with needs_retrieval and no knowledge of its own uses dispatch.knowledge.
+    # sql: answer facts from this database, never inventing a number.
     knowledge: str | None = None
-    retrieve: Literal["always", "when_needed"] = "always"
     top_k: int | None = Field(None, ge=1, le=50)
     sql: str | None = None
     # The model that writes SQL from the schema (default: the route's model).
@@ -79,7 +79,14 @@ class RouteSpec(BaseModel):
         return self
 
     def target(self) -> str:
+        """The model or cascade that writes the answer."""
         return self.model if self.model is not None else f"cascade:{self.cascade}"
+
+    def grounded(self, default_kb: str | None = None) -> bool:
+        return bool(self.kb(default_kb) or self.sql or self.datetime or self.system)
+
+    def kb(self, default_kb: str | None = None) -> str | None:
+        return self.knowledge or (default_kb if self.needs_retrieval else None)
 
 
 class RuleSpec(BaseModel):
@@ -118,6 +125,8 @@ class DispatchSpec(BaseModel):
     min_similarity: float = Field(-1.0, ge=-1, le=1)
     # Query embeddings kept for repeated messages (0 turns the cache off).
     intent_cache_size: int = Field(4096, ge=0)
+    # The knowledge base searched for routes with needs_retrieval and no knowledge of their own.
+    knowledge: str | None = None
     # Where "unknown" goes; default: the first route, else the first chat model.
     default_route: str | None = None
     sticky: bool = True

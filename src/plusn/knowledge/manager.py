@@ -1,0 +1,60 @@
+"""The configured knowledge bases and SQL databases of one deployment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..config import Settings
+from ..errors import NotFound
+from .base import KnowledgeBase, Store
+from .spec import KnowledgeSpec
+from .sql import SQLTool
+
+if TYPE_CHECKING:
+    from ..fleet.fleet import Fleet
+
+
+def open_store(settings: Settings, name: str, spec: KnowledgeSpec) -> Store:
+    if spec.store == "postgres":
+        from .pgstore import PostgresStore
+
+        assert spec.dsn is not None
+        return PostgresStore(spec.dsn, name)
+    from .store import SQLiteStore
+
+    return SQLiteStore(settings.data_path() / "kb" / f"{name}.sqlite")
+
+
+class Knowledge:
+    """Knowledge bases are opened on first use (their embedder starts with them)."""
+
+    def __init__(self, settings: Settings, fleet: Fleet) -> None:
+        self.settings = settings
+        self.fleet = fleet
+        self._open: dict[str, KnowledgeBase] = {}
+        self.sql = {name: SQLTool(name, spec, settings.source) for name, spec in settings.sql.items()}
+
+    def names(self) -> list[str]:
+        return list(self.settings.knowledge)
+
+    async def get(self, name: str) -> KnowledgeBase:
+        kb = self._open.get(name)
+        if kb is None:
+            spec = self.settings.knowledge.get(name)
+            if spec is None:
+                known = ", ".join(self.settings.knowledge) or "(none configured)"
+                raise NotFound(f"knowledge base {name!r} not found; knowledge bases: {known}")
+            embedder = await self.fleet.embedder(spec.embedding_model)
+            kb = self._open[name] = KnowledgeBase(name, spec, open_store(self.settings, name, spec), embedder)
+        return kb
+
+    def tool(self, name: str) -> SQLTool:
+        t = self.sql.get(name)
+        if t is None:
+            raise NotFound(f"SQL database {name!r} not found; databases: {', '.join(self.sql) or '(none configured)'}")
+        return t
+
+    def close(self) -> None:
+        for kb in self._open.values():
+            kb.store.close()
+        self._open.clear()

@@ -192,7 +192,7 @@ def test_search_and_ingest_endpoints(env: tuple[TestClient, Path]) -> None:
 
 
 def test_bad_kb_requests_get_clear_errors_and_ledger_rows(env: tuple[TestClient, Path]) -> None:
-    c, tmp = env
+    c, _tmp = env
     r = c.post("/v1/kb/nope/search", json={"query": "x"})
     assert r.status_code == 404 and "handbook" in r.json()["error"]["message"]
     r = c.post("/v1/kb/handbook/search", json={"query": ""})

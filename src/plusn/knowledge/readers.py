@@ -152,7 +152,7 @@ def _html(stem: str, text: str) -> Document:
     return p.doc
 
 
-def _pdf(path: Path, raw: bytes) -> Document:
+def _pdf(path: PurePath, raw: bytes) -> Document:
     try:
         from io import BytesIO
 
@@ -168,7 +168,7 @@ def _pdf(path: Path, raw: bytes) -> Document:
     return Document(str(title), [Section([f"p. {i}"], t) for i, t in enumerate(pages, 1) if t.strip()])
 
 
-def _docx(path: Path, raw: bytes) -> Document:
+def _docx(path: PurePath, raw: bytes) -> Document:
     try:
         from io import BytesIO
 

@@ -35,7 +35,7 @@ class Store(Protocol):
             chunks: Sequence[tuple[int, str, str]], vectors: np.ndarray) -> None: ...
     def delete(self, sources: Iterable[str]) -> int: ...
     def stats(self) -> dict[str, int]: ...
-    def matrix(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def dense(self, q: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]: ...
     def bm25(self, query: str, k: int) -> list[tuple[int, float]]: ...
     def allowed(self, filters: dict[str, Any]) -> set[int]: ...
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]: ...
@@ -246,7 +246,7 @@ class KnowledgeBase:
         lexical = self.store.bm25(query, CANDIDATES * (4 if allowed is not None else 1))
         if allowed is not None:
             lexical = [(i, s) for i, s in lexical if i in allowed][:CANDIDATES]
-        dense = self._dense(vector, allowed) if vector is not None else []
+        dense = self.store.dense(vector, CANDIDATES, allowed) if vector is not None else []
         return lexical, dense
 
     async def calibrate(self, judged: Sequence[tuple[str, dict[str, int]]]) -> fusion.FusionParams:
@@ -266,20 +266,6 @@ class KnowledgeBase:
             got, _ = await self.embedder.embed(list(texts[i : i + batch]), kind="query")
             out.extend(np.asarray(v, dtype=np.float32) for v in got)
         return out
-
-    def _dense(self, q: np.ndarray, allowed: set[int] | None) -> list[tuple[int, float]]:
-        ids, m = self.store.matrix()
-        if not len(ids):
-            return []
-        q = q / max(float(np.linalg.norm(q)), 1e-12)
-        sims = m @ q
-        if allowed is not None:
-            mask = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-            sims = np.where(mask, sims, -np.inf)
-        n = min(CANDIDATES, len(ids))
-        top = np.argpartition(-sims, n - 1)[:n]
-        top = top[np.argsort(-sims[top])]
-        return [(int(ids[t]), float(sims[t])) for t in top if np.isfinite(sims[t])]
 
 
 def documents(ranked: fusion.Ranked, doc_of: dict[int, str], k: int = 10) -> list[str]:

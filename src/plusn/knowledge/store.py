@@ -167,6 +167,21 @@ class SQLiteStore:
             self._matrix = (gen, ids, np.ascontiguousarray(m, dtype=np.float32))
         return self._matrix[1], self._matrix[2]
 
+    def dense(self, q: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the ``k`` nearest chunks: one matrix product."""
+        ids, m = self.matrix()
+        if not len(ids):
+            return []
+        q = q / max(float(np.linalg.norm(q)), 1e-12)
+        sims = m @ q.astype(np.float32)
+        if allowed is not None:
+            mask = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            sims = np.where(mask, sims, -np.inf)
+        n = min(k, len(ids))
+        top = np.argpartition(-sims, n - 1)[:n]
+        top = top[np.argsort(-sims[top])]
+        return [(int(ids[t]), float(sims[t])) for t in top if np.isfinite(sims[t])]
+
     def bm25(self, query: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score; higher is better) for the best ``k`` keyword matches."""
         q = fts_query(query)

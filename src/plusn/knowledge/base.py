@@ -231,13 +231,21 @@ class KnowledgeBase:
             raise InvalidRequest("the query is empty", param="query")
         loop = asyncio.get_running_loop()
         allowed = await loop.run_in_executor(None, self.store.allowed, filters) if filters else None
-        vector = None
-        if mode != "bm25":
-            vecs, _ = await self.embedder.embed([query], kind="query")
-            vector = np.asarray(vecs[0], dtype=np.float32)
-        lexical, dense = await loop.run_in_executor(None, self.candidates, query, vector, allowed)
+        # Embedding the query is the slow part; the keyword search runs meanwhile on another thread.
+        embedding = asyncio.ensure_future(self.embedder.embed([query], kind="query")) if mode != "bm25" else None
+        try:
+            lexical = await loop.run_in_executor(None, self._lexical, query, allowed) if mode != "dense" else []
+        except BaseException:
+            if embedding is not None:
+                embedding.cancel()
+            raise
+        dense: fusion.Ranked = []
+        if embedding is not None:
+            vecs, _ = await embedding
+            dense = await loop.run_in_executor(None, self.store.dense, np.asarray(vecs[0], dtype=np.float32),
+                                               CANDIDATES, allowed)
         ranked = fusion.fuse(mode, lexical, dense, self.fusion_params)[:k]
-        chunks = self.store.fetch([i for i, _ in ranked])
+        chunks = await loop.run_in_executor(None, self.store.fetch, [i for i, _ in ranked])
         hits = []
         lex, den = dict(lexical), dict(dense)
         for i, score in ranked:
@@ -253,11 +261,14 @@ class KnowledgeBase:
     def candidates(self, query: str, vector: np.ndarray | None,
                    allowed: set[int] | None = None) -> tuple[fusion.Ranked, fusion.Ranked]:
         """Each retriever's best candidates: (BM25, dense); dense is empty without a vector."""
+        dense = self.store.dense(vector, CANDIDATES, allowed) if vector is not None else []
+        return self._lexical(query, allowed), dense
+
+    def _lexical(self, query: str, allowed: set[int] | None) -> fusion.Ranked:
         lexical = self.store.bm25(query, CANDIDATES * (4 if allowed is not None else 1))
         if allowed is not None:
             lexical = [(i, s) for i, s in lexical if i in allowed][:CANDIDATES]
-        dense = self.store.dense(vector, CANDIDATES, allowed) if vector is not None else []
-        return lexical, dense
+        return lexical
 
     async def calibrate(self, judged: Sequence[tuple[str, dict[str, int]]]) -> fusion.FusionParams:
         """Choose and store this knowledge base's fusion from judged queries: (query, {source: grade})."""

@@ -56,3 +56,33 @@ def test_postgres_store_round_trip(dsn: str) -> None:
     assert other.stats() == {"documents": 1, "chunks": 1}
     store.close()
     other.close()
+
+
+def test_sql_tool_on_postgres_reads_and_cannot_write(dsn: str) -> None:
+    import asyncio
+
+    import psycopg
+
+    from plusn.errors import InvalidRequest
+    from plusn.knowledge.spec import SQLSpec
+    from plusn.knowledge.sql import SQLTool, UnsafeSQL
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS products; CREATE TABLE products (name TEXT, price NUMERIC);"
+                     "INSERT INTO products VALUES ('保温杯', 89), ('Tea set', 199);")
+    tool = SQLTool("shop", SQLSpec(url=dsn, max_rows=1, timeout_s=1), "test")
+    res = asyncio.run(tool.query("SELECT name FROM products ORDER BY price"))
+    assert res.rows == [["保温杯"]] and res.truncated
+    assert "TABLE products(name text, price numeric)" in asyncio.run(tool.describe())
+    with pytest.raises(UnsafeSQL):
+        asyncio.run(tool.query("WITH d AS (DELETE FROM products RETURNING *) SELECT * FROM d"))
+    with pytest.raises(UnsafeSQL):
+        asyncio.run(tool.query("SELECT pg_sleep(5)"))
+    # past the statement check, the read-only session still refuses
+    for sql in ("DELETE FROM products", "CREATE TABLE x (a int)"):
+        with pytest.raises(InvalidRequest, match="read-only"):
+            tool._run(sql)
+    with pytest.raises(InvalidRequest, match="longer than"):
+        tool._run("SELECT count(*) FROM generate_series(1, 1000000000)")
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM products").fetchone() == (2,)

@@ -225,3 +225,32 @@ def test_helpers_for_grounded_answers() -> None:
 
     line = now_line("Asia/Shanghai", lambda: dt.datetime(2026, 1, 31, 20, 30, tzinfo=dt.UTC))
     assert "2026-02-01 (Sunday), 04:30" in line and "2026年2月1日" in line
+
+
+def reverse_hits(query: str, hits: list) -> list:  # a rerank hook used below
+    return list(reversed(hits))
+
+
+def test_the_rerank_hook_reorders_hits(tmp_path: Path) -> None:
+    import asyncio
+
+    import numpy as np
+
+    from plusn.knowledge.base import KnowledgeBase
+    from plusn.knowledge.spec import KnowledgeSpec
+
+    class Flat:  # an embedder that sees every text alike: the order comes from BM25 and the hook
+        name = "flat"
+
+        async def embed(self, texts: list[str], *, kind: str = "passage") -> tuple[list[list[float]], int]:
+            return [[1.0, 0.0] for _ in texts], 0
+
+    store = SQLiteStore(tmp_path / "kb.sqlite")
+    for n, text in enumerate(["公积金 公积金 公积金", "公积金", "食堂", "年假", "报销"]):
+        store.put(f"d{n}", "h", "T", {}, [(0, "", text)], np.array([[1.0, 0.0]], dtype=np.float32))
+    spec = KnowledgeSpec(rerank="test_knowledge_parts:reverse_hits", top_k=2)
+    kb = KnowledgeBase("kb", spec, store, Flat())  # type: ignore[arg-type]
+    plain = KnowledgeBase("kb", KnowledgeSpec(top_k=2), store, Flat())  # type: ignore[arg-type]
+    before = [h.source for h in asyncio.run(plain.search("公积金", mode="bm25"))]
+    after = [h.source for h in asyncio.run(kb.search("公积金", mode="bm25"))]
+    assert before == ["d0", "d1"] and after == ["d1", "d0"]

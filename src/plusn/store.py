@@ -45,6 +45,25 @@ MIGRATIONS: list[str] = [
     ALTER TABLE ledger ADD COLUMN route TEXT;
     ALTER TABLE ledger ADD COLUMN reference_cost REAL;
     """,
+    # 3: safety. One row per safety decision (what, category, score, action; never the values).
+    """
+    CREATE TABLE IF NOT EXISTS audit (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        request_id TEXT NOT NULL,
+        key_name TEXT,
+        endpoint TEXT,
+        model TEXT,
+        stage TEXT NOT NULL,
+        category TEXT NOT NULL,
+        score REAL,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT
+    );
+    CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+    CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
+    """,
 ]
 
 

@@ -36,7 +36,12 @@ class Fleet:
         ctx = FleetContext(settings)
         for name, ms in settings.models.items():
             cls, options = validate_model(name, ms, settings.source)
-            self.members[name] = cls(name, ms, options, context=ctx)
+            member = cls(name, ms, options, context=ctx)
+            if ms.capabilities.remote and settings.safety.redact_remote and isinstance(member, Backend):
+                from ..safety.remote import RedactingBackend
+
+                member = RedactingBackend(member, restore=settings.safety.restore)
+            self.members[name] = member
             self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
             self._start_locks[name] = asyncio.Lock()
         # Knowledge bases and SQL databases open on first use; passage screens are added by
@@ -45,6 +50,10 @@ class Fleet:
 
         self.knowledge = Knowledge(settings, self)
         self.screens: list[Any] = []
+        if settings.safety.screen_passages:
+            from ..safety.guard import passage_screen
+
+            self.screens.append(passage_screen(settings.safety))
         # Routes made of models (auto, cascade:<name>, route:<name>) come after the models they use.
         from ..routing.build import build_composites
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge, PlusnError
 from ..ledger.store import Record
+from ..safety.audit import collecting
 
 log = logging.getLogger("plusn.gateway")
 
@@ -85,7 +86,8 @@ class LedgerMiddleware:
                         raise HTTPException(413, too_large)
                 return message
 
-            await self.app(scope, receive_wrapper, send_wrapper)
+            with collecting(rec.safety):  # safety decisions taken while serving land on this record
+                await self.app(scope, receive_wrapper, send_wrapper)
         except _BodyTooLarge:
             exc = PayloadTooLarge(too_large)
             rec.status, rec.error_type = exc.status, exc.type

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
 from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage
 from ..ledger.store import Record
+from ..safety.guard import check_input, refusing
 from .auth import Principal
 from .runtime import record, runtime
 
@@ -286,7 +287,11 @@ async def answer(
     rec.requested_model = model
     who.check_model(model)
     req.session = request.headers.get("x-plusn-session") or None
-    backend = await runtime(request).fleet.backend(model, req.kind)
+    rt = runtime(request)
+    backend = await rt.fleet.backend(model, req.kind)
+    refusal = check_input(req, rt.settings.safety)
+    if refusal is not None:
+        backend = refusing(backend, refusal)
     if check is not None:
         check(backend)
     if stream:

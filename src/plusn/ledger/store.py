@@ -26,6 +26,8 @@ _COLUMNS = [
     "reference_cost",
 ]
 _INSERT = f"INSERT OR REPLACE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_AUDIT = ("INSERT INTO audit (ts, request_id, key_name, endpoint, model, stage, category, score, action, target, "
+          "detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Record:
     route: str | None = None
     # What the answer would have cost on the reference (largest) model.
     reference_cost: float | None = None
+    # Safety decisions taken while serving it (see plusn.safety.audit); written to the audit table.
+    safety: list[dict[str, Any]] = field(default_factory=list)
 
     def mark_first_token(self) -> None:
         if self.ttft_ms is None:
@@ -63,8 +67,27 @@ class Record:
             _clean(self.requested_model), json.dumps(self.served_models), self.status,
             _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
             round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
-            self.cost, json.dumps(self.extra), _clean(self.route), self.reference_cost,
+            self.cost, json.dumps(_scrub(self.extra)), _clean(self.route), self.reference_cost,
         )
+
+    def audit_rows(self) -> list[tuple[Any, ...]]:
+        return [(d.get("ts", self.ts), self.id, _clean(self.key_name), _clean(self.endpoint),
+                 _clean(self.requested_model), d["stage"], d["category"], d.get("score"), d["action"],
+                 _clean(d.get("target")), json.dumps(_scrub(d.get("detail")), ensure_ascii=False))
+                for d in self.safety]
+
+
+def _scrub(obj: Any) -> Any:
+    """The same structure with PII and secrets in its strings replaced by their kind."""
+    from ..safety.redact import redact
+
+    if isinstance(obj, str):
+        return redact(obj)[0]
+    if isinstance(obj, dict):
+        return {k: _scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_scrub(v) for v in obj]
+    return obj
 
 
 def _clean(text: str | None, limit: int = 200) -> str | None:
@@ -94,14 +117,14 @@ class Ledger:
         self._thread.start()
 
     def add(self, record: Record) -> None:
-        """Queue a row; never blocks."""
-        self._q.put(record.row())
+        """Queue a row (and its audit rows); never blocks."""
+        self._q.put((record.row(), record.audit_rows()))
 
     def _run(self) -> None:
         assert self._conn is not None
         stop = False
         while not stop:
-            batch: list[tuple[Any, ...]] = []
+            batch: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = []
             flushed: list[threading.Event] = []
             try:
                 item = self._q.get(timeout=self.flush_interval_s)
@@ -126,12 +149,13 @@ class Ledger:
             for ev in flushed:
                 ev.set()
 
-    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+    def _write(self, batch: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -> None:
         assert self._conn is not None
         for attempt in range(5):
             try:
                 with self._conn:
-                    self._conn.executemany(_INSERT, batch)
+                    self._conn.executemany(_INSERT, [row for row, _ in batch])
+                    self._conn.executemany(_AUDIT, [a for _, audits in batch for a in audits])
                 self.written += len(batch)
                 return
             except sqlite3.OperationalError:  # locked or busy: worth retrying
@@ -140,10 +164,11 @@ class Ledger:
             except Exception:
                 # One bad row must not cost the batch, nor kill the writer: write them one by one.
                 log.exception("ledger batch failed; writing its rows one at a time")
-                for row in batch:
+                for row, audits in batch:
                     try:
                         with self._conn:
                             self._conn.execute(_INSERT, row)
+                            self._conn.executemany(_AUDIT, audits)
                         self.written += 1
                     except Exception:
                         log.exception("ledger dropped row %s", row[0])

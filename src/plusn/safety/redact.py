@@ -73,7 +73,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("TOKEN", "secret", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9_\-.=]{16,})"), group=1),
     Kind("PASSWORD", "secret", re.compile(
         r"(?i)(?:password|passwd|pwd|secret|口令|密码)\s*(?:is|为|是)?\s*[:=：]?\s*([^\s,;，；。'\"]{4,})"), group=1),
-    Kind("EMAIL", "pii", re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")),
+    Kind("EMAIL", "pii", re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")),
     Kind("ID_CARD", "pii", re.compile(_NOT_DIGIT_BEFORE + r"(\d{17}[\dXx])" + _NOT_DIGIT_AFTER),
          lambda v: valid_cn_id(v), group=1),
     Kind("BANK_CARD", "pii", re.compile(_NOT_DIGIT_BEFORE + r"((?:\d[ \-]?){12,18}\d)" + _NOT_DIGIT_AFTER),

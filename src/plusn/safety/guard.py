@@ -1,0 +1,91 @@
+"""The input guard and the passage screen, both on the shipped attack detector.
+
+The detector loads once per process (a few hundred kilobytes) on first use; a check costs
+about a tenth of a millisecond.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from ..errors import PlusnError
+from ..fleet.base import Backend, Composite, Generation, GenRequest, Usage, content_text
+from .audit import note
+from .detector import Detector
+
+if TYPE_CHECKING:
+    from ..config import SafetySettings
+
+
+class ContentBlocked(PlusnError):
+    """Input the safety policy blocks (HTTP 400, OpenAI's content-policy error type)."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "content_policy_violation"
+
+
+@functools.lru_cache(maxsize=1)
+def detector() -> Detector:
+    return Detector.load()
+
+
+def last_user_text(req: GenRequest) -> str:
+    if req.kind == "completion":
+        return req.prompt
+    users = [content_text(m.get("content")) for m in req.messages if m.get("role") == "user"]
+    return users[-1] if users else ""
+
+
+def check_input(req: GenRequest, policy: SafetySettings) -> str | None:
+    """Apply the input policy to a request. Returns a refusal to answer with, raises
+    :class:`ContentBlocked`, or returns None to serve the request."""
+    if policy.input == "allow":
+        return None
+    text = last_user_text(req)
+    if not text.strip():
+        return None
+    v = detector().check(text, policy.threshold)
+    if not v.attack:
+        return None
+    action = "blocked" if policy.input == "block" else "flagged"
+    note("input", category="attack", action=action, score=v.score, detail={"language": v.language,
+                                                                          "threshold": v.threshold})
+    if policy.input != "block":
+        return None
+    if policy.refusal:
+        return policy.refusal
+    raise ContentBlocked(f"the request was blocked by the safety policy (category: attack, score {v.score:.2f})",
+                         param="messages")
+
+
+def passage_screen(policy: SafetySettings) -> Callable[[str], Awaitable[str | None]]:
+    """A screen for retrieved passages: keep out text that reads as injected instructions."""
+
+    async def screen(text: str) -> str | None:
+        v = detector().check(text, policy.threshold)
+        if not v.attack:
+            return None
+        note("passage", category="injection", action="kept_out", score=v.score)
+        return f"looks like injected instructions (score {v.score:.2f})"
+
+    return screen
+
+
+class _Refusal(Composite):
+    """Answers with the configured refusal in the requested model's place; no model is called,
+    so nothing is used or charged."""
+
+    def __init__(self, inner: Backend, text: str) -> None:
+        super().__init__(inner.name, inner.settings, None, context=None)
+        self.text = text
+
+    async def generate(self, req: GenRequest) -> Generation:
+        return Generation(self.text, "content_filter", Usage(0, 0), self.name, [],
+                          {"safety": {"input": "blocked", "category": "attack", "refused": True}})
+
+
+def refusing(backend: Backend, text: str) -> Backend:
+    return _Refusal(backend, text)

@@ -1,0 +1,72 @@
+"""Redact PII and secrets before a request leaves for a remote model; restore them in the reply.
+
+Every backend whose ``capabilities.remote`` is true is wrapped when the fleet is built (unless
+``safety.redact_remote`` is off), so every path to it (a plain model, a cascade stage, a
+grounded route) is covered. What was redacted is recorded as a safety decision (kinds and
+counts only, never the values).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from ..fleet.base import Backend, Delta, GenRequest
+from .audit import note
+from .redact import StreamRestorer, Vault, redact
+
+
+def redact_request(req: GenRequest, vault: Vault) -> tuple[GenRequest, dict[str, int]]:
+    kinds: dict[str, int] = {}
+
+    def clean(text: str) -> str:
+        out, found = redact(text, vault)
+        for f in found:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        return out
+
+    if req.kind == "completion":
+        return dataclasses.replace(req, prompt=clean(req.prompt)), kinds
+    messages = []
+    for m in req.messages:
+        content = m.get("content")
+        if isinstance(content, str):
+            m = {**m, "content": clean(content)}
+        elif isinstance(content, list):
+            m = {**m, "content": [{**p, "text": clean(p["text"])} if isinstance(p, dict) and isinstance(
+                p.get("text"), str) else p for p in content]}
+        messages.append(m)
+    return dataclasses.replace(req, messages=messages), kinds
+
+
+class RedactingBackend(Backend):
+    """A remote backend seen through redaction; everything else is the inner backend's."""
+
+    def __init__(self, inner: Backend, *, restore: bool = True) -> None:
+        super().__init__(inner.name, inner.settings, inner.options, context=inner.context)
+        self.inner = inner
+        self.restore = restore
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
+        return getattr(self.inner, name)
+
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        vault = Vault()
+        clean, kinds = redact_request(req, vault)
+        if kinds:
+            note("redact", category="pii_or_secret", action="redacted", target=self.name,
+                 detail={k: v for k, v in sorted(kinds.items())})
+        restorer = StreamRestorer(vault) if (self.restore and vault.by_placeholder) else None
+        async for d in self.inner.stream(clean):
+            if restorer is not None:
+                d = dataclasses.replace(d, text=restorer.feed(d.text))
+                if d.finish_reason:
+                    d = dataclasses.replace(d, text=d.text + restorer.flush())
+            yield d

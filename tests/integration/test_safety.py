@@ -45,11 +45,11 @@ def recorded() -> Iterator[tuple[str, list[bytes]]]:
     bodies: list[bytes] = []
 
     class Proxy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             r = httpx.get(upstream + self.path, timeout=30)
             self._reply(r.status_code, r.content)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             bodies.append(body)
             r = httpx.post(upstream + self.path, content=body, headers={"content-type": "application/json"},

@@ -323,10 +323,11 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
 
 def _register() -> None:
     from .knowledge.cli import eval_retrieval_command, kb
-    from .safety.cli import eval_safety_command, safety
+    from .safety.cli import audit, eval_safety_command, safety
 
     main.add_command(kb)
     main.add_command(safety)
+    main.add_command(audit)
     eval_.add_command(eval_retrieval_command())
     eval_.add_command(eval_safety_command())
 

@@ -59,3 +59,59 @@ def eval_safety_command() -> click.Command:
             click.echo(f"wrote {json_path}")
 
     return eval_safety
+
+
+@click.command("audit")
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).")
+@click.option("--days", type=float, default=None, help="Only the last N days.")
+@click.option("--stage", type=click.Choice(["input", "output", "passage", "redact"]), default=None)
+@click.option("--action", default=None, help="e.g. blocked, flagged, redacted, kept_out.")
+@click.option("--key", "key_name", default=None, help="Only requests made with this API key (by name).")
+@click.option("--request", "request_id", default=None, help="One request's decisions.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def audit(config_path: str | None, days: float | None, stage: str | None, action: str | None, key_name: str | None,
+          request_id: str | None, limit: int, as_json: bool) -> None:
+    """Safety decisions from the audit log, newest first: who, what, category, score, action."""
+    import datetime as dt
+    import time
+
+    from ..config import load_settings
+    from ..store import connect
+
+    try:
+        settings = load_settings(config_path)
+    except PlusnError as exc:
+        raise click.ClickException(exc.message) from None
+    path = settings.ledger_path()
+    if not path.exists():
+        click.echo(f"no audit log yet ({path})")
+        return
+    where, args = [], []
+    for col, val in (("stage", stage), ("action", action), ("key_name", key_name), ("request_id", request_id)):
+        if val is not None:
+            where.append(f"{col} = ?")
+            args.append(val)
+    if days is not None:
+        where.append("ts >= ?")
+        args.append(time.time() - days * 86400)
+    sql = "SELECT ts, request_id, key_name, endpoint, model, stage, category, score, action, target, detail FROM audit"
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts DESC LIMIT ?"
+    conn = connect(path)
+    try:
+        rows = [dict(r) for r in conn.execute(sql, [*args, limit])]
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no safety decisions match")
+        return
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r["ts"]).strftime("%Y-%m-%d %H:%M:%S")
+        score = "" if r["score"] is None else f" score {r['score']:.2f}"
+        click.echo(f"{when}  {r['request_id']}  key={r['key_name'] or '-'}  {r['model'] or '-'}  {r['stage']}: "
+                   f"{r['category']} -> {r['action']}{score}" + (f"  {r['target']}" if r["target"] else "")
+                   + (f"  {r['detail']}" if r["detail"] not in (None, "null") else ""))

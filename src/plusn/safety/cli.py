@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -88,7 +89,8 @@ def audit(config_path: str | None, days: float | None, stage: str | None, action
     if not path.exists():
         click.echo(f"no audit log yet ({path})")
         return
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     for col, val in (("stage", stage), ("action", action), ("key_name", key_name), ("request_id", request_id)):
         if val is not None:
             where.append(f"{col} = ?")

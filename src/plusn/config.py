@@ -55,6 +55,10 @@ class SafetySettings(_Strict):
     restore: bool = True
     # Screen retrieved passages for injected instructions before they enter a prompt.
     screen_passages: bool = True
+    # Replies: block (stop the stream, finish_reason content_filter), flag or allow, against the
+    # built-in categories plus these: {name: {phrases: [...], regex: "..."}}.
+    output: Literal["block", "flag", "allow"] = "block"
+    categories: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class LedgerSettings(_Strict):

@@ -201,3 +201,28 @@ def test_plusn_audit_lists_the_decisions(client: TestClient) -> None:
     js = CliRunner().invoke(main, ["audit", "-c", str(path), "--json", "--stage", "redact", "--limit", "1"])
     rows = json.loads(js.output)
     assert rows and rows[0]["action"] == "redacted" and "PHONE" in rows[0]["detail"]
+
+
+def test_a_violating_stream_ends_cleanly_with_content_filter(tmp_path: Path) -> None:
+    words = "Sure. First you gather the parts. Then here is how to make a pipe bomb at home step by step and more"
+    cfg = write_config(tmp_path, {
+        "models": {"bad": {"type": "scripted", "replies": [words], "delay_s": 0.01},
+                   "ok": {"type": "scripted", "replies": ["Paris is the capital of France."]}},
+        "safety": {"categories": {"leak": {"phrases": ["project bluebird"]}}}})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        r = _ask(c, "bad", "tell me a story", stream=True, max_tokens=200)
+        events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: {")]
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
+        assert text and "pipe bomb" not in text  # the piece completing the phrase is never sent
+        finishes = [e["choices"][0]["finish_reason"] for e in events if e.get("choices")]
+        assert finishes[-1] == "content_filter"
+        assert events[-1]["error"]["code"] == "content_filter" and "violence" in events[-1]["error"]["message"]
+        assert r.text.rstrip().endswith("data: [DONE]")
+        assert _ask(c, "ok", "capital of France?", stream=True).text.count("content_filter") == 0
+        plain = _ask(c, "bad", "tell me a story", max_tokens=200)
+        assert plain.status_code == 400 and plain.json()["error"]["code"] == "content_filter"
+        custom = c.post("/v1/chat/completions", json={"model": "ok", "messages": [
+            {"role": "user", "content": "x"}]})
+        assert custom.status_code == 200
+        rows = ledger_rows(c)
+        assert rows[0]["error_type"] == "invalid_request_error:content_filter"

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
 from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage
 from ..ledger.store import Record
-from ..safety.guard import check_input, refusing
+from ..safety.guard import check_input, guard_output, refusing
 from .auth import Principal
 from .runtime import record, runtime
 
@@ -233,6 +233,9 @@ async def open_stream(
             # Headers are gone; end the stream with an error event a client can see.
             rec.error_type = exc.type if exc.code is None else f"{exc.type}:{exc.code}"
             meter(rec, backend, Usage(0, sent))
+            reason = getattr(exc, "finish_reason", None)
+            if reason:  # e.g. the output guard: say why the answer stops, then the error
+                yield sse(chunk(finish=reason))
             yield sse(exc.envelope())
             yield sse("[DONE]")
             return
@@ -292,6 +295,8 @@ async def answer(
     refusal = check_input(req, rt.settings.safety)
     if refusal is not None:
         backend = refusing(backend, refusal)
+    elif rt.settings.safety.output != "allow":
+        backend = guard_output(backend, rt.settings.safety)
     if check is not None:
         check(backend)
     if stream:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
 from ..fleet.base import Backend, Composite, Generation, GenRequest, Usage, content_text
@@ -89,3 +89,21 @@ class _Refusal(Composite):
 
 def refusing(backend: Backend, text: str) -> Backend:
     return _Refusal(backend, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _categories(key: str) -> Any:
+    import json
+
+    from .output import Categories
+
+    return Categories(json.loads(key))
+
+
+def guard_output(backend: Backend, policy: SafetySettings) -> Backend:
+    """The backend with its replies checked against the output categories."""
+    import json
+
+    from .output import OutputGuard
+
+    return OutputGuard(backend, _categories(json.dumps(policy.categories, sort_keys=True)), policy.output)

@@ -12,9 +12,9 @@ import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from ..fleet.base import Backend, Delta, GenRequest
+from ..fleet.base import Backend, Delta, Generation, GenRequest
 from .audit import note
-from .redact import StreamRestorer, Vault, redact
+from .redact import StreamRestorer, Vault, redact, restore
 
 
 def redact_request(req: GenRequest, vault: Vault) -> tuple[GenRequest, dict[str, int]]:
@@ -57,12 +57,23 @@ class RedactingBackend(Backend):
     def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
         return getattr(self.inner, name)
 
-    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+    def _redact(self, req: GenRequest) -> tuple[GenRequest, Vault]:
         vault = Vault()
         clean, kinds = redact_request(req, vault)
         if kinds:
             note("redact", category="pii_or_secret", action="redacted", target=self.name,
                  detail={k: v for k, v in sorted(kinds.items())})
+        return clean, vault
+
+    async def generate(self, req: GenRequest) -> Generation:
+        clean, vault = self._redact(req)
+        gen = await self.inner.generate(clean)
+        if self.restore and vault.by_placeholder:
+            gen = dataclasses.replace(gen, text=restore(gen.text, vault))
+        return gen
+
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        clean, vault = self._redact(req)
         restorer = StreamRestorer(vault) if (self.restore and vault.by_placeholder) else None
         async for d in self.inner.stream(clean):
             if restorer is not None:

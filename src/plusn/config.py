@@ -48,6 +48,8 @@ class SafetySettings(_Strict):
     input: Literal["block", "flag", "allow"] = "flag"
     # Override the shipped per-language thresholds (probability of an attack, 0..1).
     threshold: float | None = Field(None, gt=0, lt=1)
+    # The embedding model for the detector's second stage (borderline scores only); null: first stage only.
+    second_stage_model: str | None = "multilingual-e5-small"
     # A refusal to answer with instead of an error when input is blocked.
     refusal: str | None = None
     # Redact PII and secrets before any request reaches a backend marked remote; restore them in replies.

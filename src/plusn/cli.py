@@ -228,11 +228,13 @@ def _keystore(config_path: str | None) -> Any:
 @_config_option
 @click.option("--name", required=True, help="Who the key is for, e.g. team-a.")
 @click.option("--model", "models_", multiple=True, help="Limit the key to this model (repeatable).")
-def keys_create(config_path: str | None, name: str, models_: tuple[str, ...]) -> None:
+@click.option("--safety", type=click.Choice(["block", "flag", "allow"]), default=None,
+              help="This key's input policy (default: safety.input from the config).")
+def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], safety: str | None) -> None:
     """Create a key; it is shown once and stored hashed."""
     store = _keystore(config_path)
     try:
-        key = store.create(name, list(models_))
+        key = store.create(name, list(models_), safety)
     except PlusnError as exc:
         raise click.ClickException(exc.message) from None
     finally:
@@ -254,9 +256,9 @@ def keys_list(config_path: str | None) -> None:
     if not rows:
         click.echo("no keys: the gateway is open to anyone who can reach it")
         return
-    click.echo(_table([[r["name"], r["prefix"] + "…", ",".join(r["models"]) or "(all)",
+    click.echo(_table([[r["name"], r["prefix"] + "…", ",".join(r["models"]) or "(all)", r["safety"] or "(config)",
                         "revoked" if r["revoked"] else "active"] for r in rows],
-                      ["name", "key", "models", "state"]))
+                      ["name", "key", "models", "safety", "state"]))
 
 
 @keys.command("revoke")

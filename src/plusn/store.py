@@ -64,6 +64,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
     CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
     """,
+    # 4: a key's own safety policy for input (block / flag / allow); NULL follows the config.
+    """
+    ALTER TABLE api_keys ADD COLUMN safety TEXT;
+    """,
 ]
 
 

@@ -35,6 +35,8 @@ class Principal:
     key_id: str | None
     name: str | None
     models: frozenset[str] = field(default_factory=frozenset)
+    # The key's own input policy (block / flag / allow); None follows the config.
+    safety: str | None = None
 
     def check_model(self, model: str) -> None:
         if self.models and model not in self.models:
@@ -70,16 +72,19 @@ class KeyStore:
             self._conn.close()
             self._conn = None
 
-    def create(self, name: str, models: list[str] | None = None) -> str:
+    def create(self, name: str, models: list[str] | None = None, safety: str | None = None) -> str:
         """Create a key and return it; only its hash is kept."""
         if not name.strip():
             raise InvalidRequest("a key needs a non-empty name", param="name")
+        if safety not in (None, "block", "flag", "allow"):
+            raise InvalidRequest("safety must be block, flag or allow", param="safety")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._lock, self._db() as db:
             try:
                 db.execute(
-                    "INSERT INTO api_keys (id, name, prefix, hash, models, created) VALUES (?,?,?,?,?,?)",
-                    (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time()),
+                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety) VALUES (?,?,?,?,?,?,?)",
+                    (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time(),
+                     safety),
                 )
             except sqlite3.IntegrityError:
                 raise InvalidRequest(f"a key named {name!r} already exists", param="name") from None
@@ -97,7 +102,7 @@ class KeyStore:
     def list(self) -> list[dict[str, object]]:
         with self._lock:
             rows = self._db().execute(
-                "SELECT id, name, prefix, models, created, revoked FROM api_keys ORDER BY created"
+                "SELECT id, name, prefix, models, created, revoked, safety FROM api_keys ORDER BY created"
             ).fetchall()
         return [dict(r) | {"models": json.loads(r["models"])} for r in rows]
 
@@ -118,9 +123,9 @@ class KeyStore:
             return hit[1]
         with self._lock:
             row = self._db().execute(
-                "SELECT id, name, models FROM api_keys WHERE hash=? AND revoked IS NULL", (h,)
+                "SELECT id, name, models, safety FROM api_keys WHERE hash=? AND revoked IS NULL", (h,)
             ).fetchone()
-        p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"]))) if row else None
+        p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"])), row["safety"]) if row else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[h] = (now, p)

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
 from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage
 from ..ledger.store import Record
-from ..safety.guard import check_input, guard_output, refusing
+from ..safety.guard import check_input, guard_output, input_policy, refusing
 from .auth import Principal
 from .runtime import record, runtime
 
@@ -292,7 +292,7 @@ async def answer(
     req.session = request.headers.get("x-plusn-session") or None
     rt = runtime(request)
     backend = await rt.fleet.backend(model, req.kind)
-    refusal = await check_input(req, rt.settings.safety, rt.fleet.safety_embed())
+    refusal = await check_input(req, input_policy(rt.settings, model, who), rt.fleet.safety_embed())
     if refusal is not None:
         backend = refusing(backend, refusal)
     elif rt.settings.safety.output != "allow":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,6 +71,8 @@ class RouteSpec(BaseModel):
     datetime: bool = False
     timezone: str = "UTC"
     system: str | None = None  # an extra system instruction for this route
+    # This route's input policy (block / flag / allow), over safety.input; a key's own policy wins.
+    safety: Literal["block", "flag", "allow"] | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> RouteSpec:
@@ -83,7 +85,7 @@ class RouteSpec(BaseModel):
         return self.model if self.model is not None else f"cascade:{self.cascade}"
 
     def grounded(self, default_kb: str | None = None) -> bool:
-        return bool(self.kb(default_kb) or self.sql or self.datetime or self.system)
+        return bool(self.kb(default_kb) or self.sql or self.datetime or self.system or self.safety)
 
     def kb(self, default_kb: str | None = None) -> str | None:
         return self.knowledge or (default_kb if self.needs_retrieval else None)

@@ -118,3 +118,14 @@ def guard_output(backend: Backend, policy: SafetySettings) -> Backend:
     from .output import OutputGuard
 
     return OutputGuard(backend, _categories(json.dumps(policy.categories, sort_keys=True)), policy.output)
+
+
+def input_policy(settings: Any, model: str, who: Any) -> SafetySettings:
+    """The input policy for a request: the key's own, else the route's (for ``route:<name>``),
+    else the config's."""
+    policy: SafetySettings = settings.safety
+    action = getattr(who, "safety", None)
+    if action is None and model.startswith("route:"):
+        route = settings.routes.get(model.removeprefix("route:"))
+        action = route.safety if route is not None else None
+    return policy.model_copy(update={"input": action}) if action else policy

@@ -8,9 +8,9 @@ A linear model over hashed features, so a check costs well under a millisecond o
 
 A second stage reads meaning rather than surface: a logistic model on the multilingual-e5
 embedding of the text. It costs an embedding (10–30 ms on 2 cores), so it runs only on
-borderline first-stage scores, between a per-language ``low`` (below it, 99% of attacks held out
-for calibration score higher) and ``high`` (above it, at most 1% of benign prompts score). The
-two stages' log-odds are averaged.
+first-stage scores from a per-language ``low`` up (below it, where 99% of the attacks held out
+for calibration score higher, a prompt is clearly benign). The two stages' log-odds are
+averaged. Without an embedder the first stage decides alone, at its own threshold.
 
 Thresholds are calibrated per language: each lets through 99% of the benign prompts held out
 for calibration (≤ 1% false positives), measured when the model was trained
@@ -128,9 +128,10 @@ class Detector:
             q = self.combine(p, vector)
             return Verdict(q, q >= th, lang, th, 2)
         band = self.bands.get(lang)
-        if band is not None and self.second is not None:  # outside the band the first stage decides
-            th = threshold if threshold is not None else band[1]
-            return Verdict(p, p >= th, lang, th)
+        if band is not None and p < band[0]:  # below the band: clearly benign
+            return Verdict(p, False, lang, band[0])
+        if band is not None and p >= band[1]:  # above it: the first stage alone flags
+            return Verdict(p, True, lang, band[1])
         th = threshold if threshold is not None else self.first_thresholds.get(lang, 0.5)
         return Verdict(p, p >= th, lang, th)
 

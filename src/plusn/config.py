@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
-from .routing.spec import CascadeSpec, DispatchSpec, RouteSpec
+from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
 
 ENV_PREFIX = "PLUSN_"
 
@@ -126,6 +126,7 @@ class Settings(_Strict):
     # Named destinations for dispatch: a model or a cascade (later: skills, agents).
     routes: dict[str, RouteSpec] = Field(default_factory=dict)
     cascades: dict[str, CascadeSpec] = Field(default_factory=dict)
+    routers: dict[str, RouterSpec] = Field(default_factory=dict)
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     # Knowledge bases (documents to search) and SQL databases (facts to query), by name.
     safety: SafetySettings = Field(default_factory=SafetySettings)
@@ -293,6 +294,8 @@ def _check_references(s: Settings) -> None:
             raise ConfigError(f"unknown model {r.model!r}", file=s.source, key=f"routes.{name}.model")
         if r.cascade is not None and r.cascade not in s.cascades:
             raise ConfigError(f"unknown cascade {r.cascade!r}", file=s.source, key=f"routes.{name}.cascade")
+        if r.router is not None and r.router not in s.routers:
+            raise ConfigError(f"unknown router {r.router!r}", file=s.source, key=f"routes.{name}.router")
         if r.knowledge is not None and r.knowledge not in s.knowledge:
             raise ConfigError(f"unknown knowledge base {r.knowledge!r}; knowledge bases: "
                               f"{', '.join(s.knowledge) or '(none)'}", file=s.source, key=f"routes.{name}.knowledge")
@@ -301,6 +304,16 @@ def _check_references(s: Settings) -> None:
                               file=s.source, key=f"routes.{name}.sql")
         if r.sql is not None and r.sql_model is not None and r.sql_model not in models:
             raise ConfigError(f"unknown model {r.sql_model!r}", file=s.source, key=f"routes.{name}.sql_model")
+    for name, rt in s.routers.items():
+        for recorded, member in rt.models.items():
+            if member not in models:
+                raise ConfigError(f"unknown model {member!r} (for recorded {recorded!r})", file=s.source,
+                                  key=f"routers.{name}.models")
+        path = Path(os.path.expanduser(rt.outcomes))
+        if not path.is_absolute() and s.source.endswith((".yaml", ".yml")):
+            path = Path(s.source).parent / path
+        if not path.exists():
+            raise ConfigError(f"outcome file not found: {path}", file=s.source, key=f"routers.{name}.outcomes")
     for name, kb in s.knowledge.items():
         if kb.embedding_model not in models:
             raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..config import Capabilities, ModelSettings
-from ..errors import InvalidRequest
+from ..errors import ConfigError, InvalidRequest
 from ..fleet.base import Backend, EmbeddingBackend, Member
 from .cascade import CascadeBackend
 from .dispatch import DispatchBackend, first_chat_model
+from .router import LearnedRouterBackend
+from .spec import RouterSpec
 from .verifiers import AgreementVerifier, LogprobVerifier, VoteVerifier
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
         out[f"cascade:{name}"] = CascadeBackend(
             f"cascade:{name}", spec, fleet.run,
             _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members))
+    for name, router in s.routers.items():
+        out[f"router:{name}"] = build_router(fleet, name, router)
     grounded: dict[str, str] = {}  # route → the member that serves it
     for name, route in s.routes.items():
         if route.grounded(s.dispatch.knowledge):
@@ -56,8 +60,53 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
     return out
 
 
+def build_router(fleet: Fleet, name: str, spec: RouterSpec) -> LearnedRouterBackend:
+    """Train the router's success model on its outcome file; price models as the fleet does."""
+    from pathlib import Path
+
+    from ..fleet.replay import Outcomes, prompt_tokens_estimate
+    from .learned import SuccessModel
+
+    path = Path(spec.outcomes).expanduser()
+    if not path.is_absolute() and fleet.settings.source.endswith((".yaml", ".yml")):
+        path = Path(fleet.settings.source).parent / path
+    data = Outcomes.load(path)
+    recorded = [m for m in spec.models if m in data.models]
+    if len(recorded) < 2:
+        raise ConfigError(f"{path} records fewer than two of the router's models ({', '.join(spec.models)})",
+                          file=fleet.settings.source, key=f"routers.{name}.models")
+    rows = [r for r in data.rows if all(m in r["outcomes"] for m in recorded)]
+    import numpy as np
+
+    correct = np.array([[bool(r["outcomes"][m].get("correct")) for m in recorded] for r in rows])
+    success = SuccessModel.train([r["prompt"] for r in rows], correct, [spec.models[m] for m in recorded])
+    costs = {}
+    for m in recorded:
+        member = fleet.members[spec.models[m]]
+        tokens_in = float(np.mean([prompt_tokens_estimate(r["prompt"]) for r in rows]))
+        tokens_out = float(np.mean([int(r["outcomes"][m].get("output_tokens") or 0) for r in rows]))
+        price = member.settings.price
+        cost = price.cost(int(tokens_in), int(tokens_out))
+        # unpriced fleets fall back to the outcome file's own cost model (parameters x tokens)
+        costs[spec.models[m]] = cost if cost > 0 else data.params(m) * (tokens_in + tokens_out)
+    members = [fleet.members[spec.models[m]] for m in recorded]
+    return LearnedRouterBackend(
+        f"router:{name}", success, costs, spec.threshold, fleet.run,
+        _settings("router", spec.description or f"learned router over {', '.join(m.name for m in members)}", members))
+
+
 def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
-    """``cascade:name@X``: the same cascade with its verifier's threshold set to X."""
+    """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X."""
+    if isinstance(base, LearnedRouterBackend):
+        try:
+            value = float(knob)
+        except ValueError:
+            raise InvalidRequest(f"the threshold after '@' must be a number, not {knob!r}", param="model") from None
+        if not 0 < value < 1:
+            raise InvalidRequest("a router's threshold is a probability between 0 and 1", param="model")
+        return LearnedRouterBackend(f"{base.name}@{knob}", base.model, dict(zip(base.model.models, base.costs,
+                                                                                  strict=True)),
+                                    value, fleet.run, base.settings)
     if not isinstance(base, CascadeBackend):
         raise InvalidRequest(f"{base.name!r} has no threshold to set with '@'", param="model")
     try:

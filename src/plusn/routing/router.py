@@ -26,7 +26,8 @@ class LearnedRouterBackend(Composite):
         super().__init__(name, settings, None, context=None)
         self.model = model
         self.threshold = threshold
-        self._costs = np.array([costs[m] for m in model.models])
+        self.costs = [float(costs[m]) for m in model.models]
+        self._costs = np.array(self.costs)
         self._call = call
 
     def choose(self, req: GenRequest) -> tuple[str, dict[str, float]]:

@@ -50,12 +50,33 @@ class CascadeSpec(BaseModel):
         return list(dict.fromkeys(names))
 
 
+class RouterSpec(BaseModel):
+    """A learned cost-quality router, trained at start-up from recorded outcomes."""
+
+    model_config = ConfigDict(extra="forbid")
+    # An outcome file in the routing format (plusn eval routing reads the same).
+    outcomes: str
+    # Recorded model name → fleet model name; models not listed are left out.
+    models: dict[str, str]
+    # The quality/cost knob: the cheapest model predicted to succeed with at least this probability.
+    threshold: float = Field(0.7, gt=0, lt=1)
+    description: str = ""
+
+    @field_validator("models")
+    @classmethod
+    def _two(cls, v: dict[str, str]) -> dict[str, str]:
+        if len(v) < 2:
+            raise ValueError("a router needs at least two models to choose between")
+        return v
+
+
 class RouteSpec(BaseModel):
     """A named destination: one model, a cascade or a learned router."""
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = None
     cascade: str | None = None
+    router: str | None = None
     description: str = ""
     # Whether answers on this route should be grounded in a knowledge base (used by knowledge).
     needs_retrieval: bool = False
@@ -76,13 +97,15 @@ class RouteSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> RouteSpec:
-        if (self.model is None) == (self.cascade is None):
-            raise ValueError("a route needs exactly one of 'model' or 'cascade'")
+        if sum(x is not None for x in (self.model, self.cascade, self.router)) != 1:
+            raise ValueError("a route needs exactly one of 'model', 'cascade' or 'router'")
         return self
 
     def target(self) -> str:
-        """The model or cascade that writes the answer."""
-        return self.model if self.model is not None else f"cascade:{self.cascade}"
+        """The model, cascade or router that writes the answer."""
+        if self.model is not None:
+            return self.model
+        return f"cascade:{self.cascade}" if self.cascade is not None else f"router:{self.router}"
 
     def grounded(self, default_kb: str | None = None) -> bool:
         return bool(self.kb(default_kb) or self.sql or self.datetime or self.system or self.safety)

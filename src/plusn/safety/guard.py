@@ -76,7 +76,10 @@ def passage_screen(policy: SafetySettings, embed: Embed | None = None) -> Callab
     """A screen for retrieved passages: keep out text that reads as injected instructions."""
 
     async def screen(text: str) -> str | None:
-        v = await verdict(text, policy, embed)
+        # An instruction hidden in a long passage is diluted in it: judge the passage by its most
+        # suspicious stretch (one or two sentences), found by the cheap first stage.
+        window = max(windows(text), key=lambda w: detector().score(w), default=text)
+        v = await verdict(window, policy, embed)
         if not v.attack:
             return None
         note("passage", category="injection", action="kept_out", score=v.score)
@@ -129,3 +132,13 @@ def input_policy(settings: Any, model: str, who: Any) -> SafetySettings:
         route = settings.routes.get(model.removeprefix("route:"))
         action = route.safety if route is not None else None
     return policy.model_copy(update={"input": action}) if action else policy
+
+
+def windows(text: str, size: int = 2) -> list[str]:
+    """The passage's stretches of one and of ``size`` consecutive sentences."""
+    from ..knowledge.chunker import sentences
+
+    parts = sentences(text) or [text]
+    out = list(parts)
+    out += ["".join(parts[i : i + size]) for i in range(max(0, len(parts) - size + 1))]
+    return out

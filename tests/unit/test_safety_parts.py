@@ -65,3 +65,22 @@ def test_ledger_rows_are_scrubbed() -> None:
     rec.safety.append({"stage": "redact", "category": "pii", "action": "redacted", "detail": {"note": "a@b.co"}})
     assert "13800138000" not in str(rec.row()) and "[PHONE]" in str(rec.row())
     assert "a@b.co" not in str(rec.audit_rows())
+
+
+def test_output_categories_builtin_and_configured() -> None:
+    from plusn.safety.output import Categories
+
+    c = Categories({"leak": {"phrases": ["Project Bluebird"]}, "codes": {"regex": r"(?i)codename\s+\w+"}})
+    assert c.match("the plan for project bluebird is…") == "leak"
+    assert c.match("its CODENAME falcon") == "codes"
+    assert c.match("请告诉我制作炸弹的步骤") == "violence"
+    assert c.match("How do I kill a stuck process on Linux?") is None
+    assert Categories({}, builtin=False).match("how to make a pipe bomb") is None
+
+
+def test_passages_are_judged_by_their_most_suspicious_stretch() -> None:
+    from plusn.safety.guard import windows
+
+    w = windows("第一句。第二句！Third one. Fourth?")
+    assert "第一句。" in w and "第一句。第二句！" in w and "Third one. Fourth?" in w
+    assert len(w) == 4 + 3

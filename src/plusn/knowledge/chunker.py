@@ -81,7 +81,7 @@ def chunk(doc: Document, max_tokens: int = 256, overlap_sentences: int = 1) -> l
         for p in pieces:
             t = rough_tokens(p)
             if buf and size + t > budget:
-                chunks.append(Chunk(len(chunks), heading, _join(buf)))
+                chunks.append(Chunk(len(chunks), heading, join_sentences(buf)))
                 keep = buf[-overlap_sentences:] if overlap_sentences else []
                 if sum(rough_tokens(k) for k in keep) + t > budget:
                     keep = []
@@ -89,11 +89,11 @@ def chunk(doc: Document, max_tokens: int = 256, overlap_sentences: int = 1) -> l
             buf.append(p)
             size += t
         if buf:
-            chunks.append(Chunk(len(chunks), heading, _join(buf)))
+            chunks.append(Chunk(len(chunks), heading, join_sentences(buf)))
     return chunks
 
 
-def _join(parts: list[str]) -> str:
+def join_sentences(parts: list[str]) -> str:
     """Sentences back into text: no space between Chinese sentences, one between Latin ones."""
     out = parts[0]
     for p in parts[1:]:

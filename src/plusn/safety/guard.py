@@ -136,9 +136,9 @@ def input_policy(settings: Any, model: str, who: Any) -> SafetySettings:
 
 def windows(text: str, size: int = 2) -> list[str]:
     """The passage's stretches of one and of ``size`` consecutive sentences."""
-    from ..knowledge.chunker import sentences
+    from ..knowledge.chunker import join_sentences, sentences
 
     parts = sentences(text) or [text]
     out = list(parts)
-    out += ["".join(parts[i : i + size]) for i in range(max(0, len(parts) - size + 1))]
+    out += [join_sentences(parts[i : i + size]) for i in range(max(0, len(parts) - size + 1))]
     return out

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, ledger_rows, smollm2_path, write_config
+from conftest import ledger_rows, llama_server, write_config
 from fastapi.testclient import TestClient
 
 from plusn.config import load_settings
@@ -36,12 +33,11 @@ SECRETS = {
 @pytest.fixture(scope="module")
 def recorded() -> Iterator[tuple[str, list[bytes]]]:
     """llama_cpp.server serving SmolLM2, behind a proxy that keeps every request body it forwards."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "remote-smol"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    upstream = f"http://127.0.0.1:{port}"
+    with llama_server("remote-smol") as url:
+        yield from _recording_proxy(url.removesuffix("/v1"))
+
+
+def _recording_proxy(upstream: str) -> Iterator[tuple[str, list[bytes]]]:
     bodies: list[bytes] = []
 
     class Proxy(BaseHTTPRequestHandler):
@@ -69,20 +65,9 @@ def recorded() -> Iterator[tuple[str, list[bytes]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(upstream + "/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited")
-            time.sleep(0.1)
         yield f"http://127.0.0.1:{server.server_address[1]}/v1", bodies
     finally:
         server.shutdown()
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         cfg = Path(d) / "bench.yaml"
         config = {"data_dir": d, **CONFIG}
-        config["dispatch"] = {**CONFIG["dispatch"], "intent_cache_size": 0}  # type: ignore[dict-item]
+        e5 = CONFIG["models"]["multilingual-e5-small"]  # type: ignore[index]
+        config["models"] = {**CONFIG["models"], "multilingual-e5-small": {**e5, "query_cache_size": 0}}
         cfg.write_text(yaml.safe_dump(config, allow_unicode=True))
         settings = load_settings(cfg, environ={})
 

@@ -192,3 +192,7 @@ class EmbeddingBackend(Member, abc.ABC):
     @abc.abstractmethod
     async def embed(self, texts: list[str], *, kind: str = "passage") -> tuple[list[list[float]], int]:
         """Vectors for ``texts`` and the number of tokens consumed."""
+
+    def cached(self, text: str) -> bool:
+        """Whether this query's embedding is at hand already (backends with a cache say so)."""
+        return False

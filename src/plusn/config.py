@@ -63,6 +63,21 @@ class SafetySettings(_Strict):
     categories: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class SkillsSettings(_Strict):
+    """The prompt library; see docs/skills.md."""
+
+    # Skill files (YAML, or Markdown with front matter) and folders of them, after the starter library.
+    paths: list[str] = Field(default_factory=list)
+    # Serve the starter library (summarize, translate, extract-entities, sentiment, ...).
+    builtin: bool = True
+    # The model or route for skills that name none: default `auto` where there is one, else the first chat model.
+    default_model: str | None = None
+
+    def resolved(self, source: str) -> list[Path]:
+        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
+        return [p if p.is_absolute() else base / p for p in (Path(os.path.expanduser(x)) for x in self.paths)]
+
+
 class LedgerSettings(_Strict):
     # SQLite file; relative paths are taken from ``data_dir``.
     path: str = "plusn.db"
@@ -132,6 +147,7 @@ class Settings(_Strict):
     safety: SafetySettings = Field(default_factory=SafetySettings)
     knowledge: dict[str, KnowledgeSpec] = Field(default_factory=dict)
     sql: dict[str, SQLSpec] = Field(default_factory=dict)
+    skills: SkillsSettings = Field(default_factory=SkillsSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
 

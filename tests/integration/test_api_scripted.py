@@ -86,7 +86,10 @@ def test_completions_endpoint_and_base_models(client: TestClient) -> None:
 def test_models_lists_capabilities(client: TestClient) -> None:
     data = client.get("/v1/models").json()["data"]
     by_id = {m["id"]: m for m in data}
-    assert set(by_id) == {"echo", "slow", "broken", "cut", "base", "auto"}
+    # the fleet, the dispatcher and the starter skills
+    assert {n for n in by_id if not n.startswith("skill:")} == {"echo", "slow", "broken", "cut", "base", "auto"}
+    assert {"skill:summarize", "skill:translate", "skill:sentiment"} <= set(by_id)
+    assert by_id["skill:sentiment"]["plusn"]["type"] == "skill"
     assert by_id["base"]["plusn"]["base_model"] is True
     assert by_id["base"]["plusn"]["endpoints"] == ["completion"]
     assert client.get("/v1/models/echo").json()["id"] == "echo"

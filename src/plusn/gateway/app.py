@@ -13,7 +13,7 @@ from ..config import Settings
 from ..fleet.fleet import Fleet
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger
-from . import chat, completions, embeddings, errors, health, knowledge, models
+from . import chat, completions, embeddings, errors, health, knowledge, models, skills
 from .auth import KeyStore
 from .middleware import LedgerMiddleware
 from .runtime import Runtime
@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (chat, completions, embeddings, models, knowledge, health):
+    for module in (chat, completions, embeddings, models, knowledge, skills, health):
         app.include_router(module.router)
     app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
     return app

@@ -38,6 +38,9 @@ class Principal:
     # The key's own input policy (block / flag / allow); None follows the config.
     safety: str | None = None
 
+    def may_use(self, model: str) -> bool:
+        return not self.models or model in self.models
+
     def check_model(self, model: str) -> None:
         if self.models and model not in self.models:
             allowed = ", ".join(sorted(self.models))

@@ -271,6 +271,22 @@ async def open_stream(
     return EventStream(body(), plusn_headers(rec, backend, answered_by, first.route), cleanup)
 
 
+async def prepare(request: Request, who: Principal, model: str, req: GenRequest) -> Backend:
+    """Authorise the model, then the backend that will answer, behind the safety guards."""
+    rec = record(request)
+    rec.requested_model = model
+    who.check_model(model)
+    req.session = request.headers.get("x-plusn-session") or None
+    rt = runtime(request)
+    backend = await rt.fleet.backend(model, req.kind)
+    refusal = await check_input(req, input_policy(rt.settings, model, who), rt.fleet.safety_embed())
+    if refusal is not None:
+        return refusing(backend, refusal)
+    if rt.settings.safety.output != "allow":
+        return guard_output(backend, rt.settings.safety)
+    return backend
+
+
 async def answer(
     request: Request,
     who: Principal,
@@ -287,16 +303,7 @@ async def answer(
 ) -> Response:
     """The shared path of chat and completions: authorise, pick the backend, run, respond."""
     rec = record(request)
-    rec.requested_model = model
-    who.check_model(model)
-    req.session = request.headers.get("x-plusn-session") or None
-    rt = runtime(request)
-    backend = await rt.fleet.backend(model, req.kind)
-    refusal = await check_input(req, input_policy(rt.settings, model, who), rt.fleet.safety_embed())
-    if refusal is not None:
-        backend = refusing(backend, refusal)
-    elif rt.settings.safety.output != "allow":
-        backend = guard_output(backend, rt.settings.safety)
+    backend = await prepare(request, who, model, req)
     if check is not None:
         check(backend)
     if stream:

@@ -57,6 +57,9 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
             _settings("dispatcher", "rules, then intents, then the default route", []),
             embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
         )
+    from ..skills.build import build_skills
+
+    out.update(build_skills(fleet, out))
     return out
 
 

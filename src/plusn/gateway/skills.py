@@ -1,0 +1,82 @@
+"""Skills as JSON APIs.
+
+    GET  /v1/skills              the skills: description, variables, output schema, version
+    POST /v1/skills/{name}       {"input": {variable: value, ...}} → {"output": …, "version": …}
+
+The same skill answers chat as ``model="skill:<name>"``; both paths run the same backend,
+behind the same authorisation and safety guards, and leave one ledger row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
+
+from ..errors import InvalidRequest, NotFound
+from ..fleet.base import GenRequest
+from ..skills.backend import SkillBackend
+from .auth import Principal
+from .runtime import principal, record, runtime
+from .serving import generate_once, plusn_block, plusn_headers, prepare
+
+router = APIRouter()
+
+
+class SkillCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The variables; a plain string fills the skill's input variable.
+    input: dict[str, Any] | str
+    max_tokens: int | None = Field(None, gt=0)
+    temperature: float | None = Field(None, ge=0, le=2)
+    seed: int | None = None
+
+
+def _skills(request: Request) -> dict[str, SkillBackend]:
+    fleet = runtime(request).fleet
+    return {n.removeprefix("skill:"): m for n, m in fleet.members.items() if isinstance(m, SkillBackend)}
+
+
+def describe(b: SkillBackend) -> dict[str, Any]:
+    spec = b.skill.spec
+    return {"id": spec.name, "object": "skill", "model": f"skill:{spec.name}", "version": b.skill.version,
+            "description": spec.description, "tags": spec.tags, "input": spec.input_variable(),
+            "variables": {n: v.model_dump(exclude_defaults=True) for n, v in spec.variables.items()},
+            "output_schema": spec.output, "target": b.target}
+
+
+@router.get("/v1/skills")
+async def list_skills(request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    data = [describe(b) for name, b in sorted(_skills(request).items()) if who.may_use(f"skill:{name}")]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@router.post("/v1/skills/{name}")
+async def run_skill(name: str, body: SkillCall, request: Request,
+                    who: Principal = Depends(principal)) -> JSONResponse:
+    skill = _skills(request).get(name)
+    if skill is None:
+        raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")
+    given = body.input
+    if isinstance(given, str):
+        var = skill.skill.spec.input_variable()
+        if var is None:
+            raise InvalidRequest(f"skill {name!r} takes several variables; send 'input' as an object",
+                                 param="input")
+        given = {var: given}
+    variables = skill.variables(given)  # a 400 naming the variable, before anything runs
+    req = GenRequest("chat", [{"role": "user", "content": json.dumps(variables, ensure_ascii=False)}],
+                     max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed)
+    backend = await prepare(request, who, f"skill:{name}", req)
+    gen = await generate_once(request, backend, req)
+    route = gen.route or {}
+    output: Any = gen.text
+    if "skill" in route and skill.skill.spec.output is not None:
+        output = json.loads(gen.text)
+    payload = {"object": "skill.result", "skill": name, "version": skill.skill.version, "output": output,
+               "finish_reason": gen.finish_reason, "model": gen.model, "usage": gen.usage.as_dict(),
+               "plusn": plusn_block(record(request))}
+    return JSONResponse(payload, headers=plusn_headers(record(request), backend, gen.model, gen.route))

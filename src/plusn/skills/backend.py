@@ -1,0 +1,209 @@
+"""``model="skill:<name>"``: a skill served like a model, and the call behind ``POST /v1/skills``.
+
+The skill renders its messages (system, few-shot examples as earlier turns, the filled
+template), calls its model or route through the fleet, and, when it has an output schema,
+makes sure the answer satisfies it: by grammar where the model can enforce a schema, else by
+validating and retrying with the validation error shown to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..config import ModelSettings
+from ..errors import InvalidRequest, UpstreamError
+from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage, content_text
+from ..templating import TemplateProblem, render
+from .library import Skill
+
+Run = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+
+def parse_json(text: str) -> Any:
+    """The JSON value in a model's reply: the whole reply, a fenced block, or the first balanced
+    object or array in it (small models like to add a sentence around it)."""
+    text = text.strip()
+    candidates = [text, *(m.strip() for m in _FENCE.findall(text))]
+    for opener, closer in (("{", "}"), ("[", "]")):
+        span = _balanced(text, opener, closer)
+        if span is not None:
+            candidates.append(span)
+    for c in candidates:
+        try:
+            return json.loads(c)
+        except ValueError:
+            continue
+    raise ValueError("the reply holds no JSON value")
+
+
+def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    return [f"{'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:5]]
+
+
+def _balanced(text: str, opener: str, closer: str) -> str | None:
+    """The first balanced ``opener … closer`` span, skipping brackets inside JSON strings."""
+    start = text.find(opener)
+    if start == -1:
+        return None
+    depth, in_str, esc = 0, False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == opener:
+            depth += 1
+        elif ch == closer:
+            depth -= 1
+            if depth == 0:
+                return text[start : i + 1]
+    return None
+
+
+class SkillBackend(Composite):
+    def __init__(self, name: str, skill: Skill, target: str, run: Run, settings: ModelSettings, *,
+                 structured: bool) -> None:
+        super().__init__(name, settings, None, context=None)
+        self.skill = skill
+        self.target = target
+        self.run = run
+        self.structured = structured  # the target enforces a JSON schema by grammar
+
+    # --- variables -------------------------------------------------------------------------
+
+    def variables(self, given: dict[str, Any], param: str = "input") -> dict[str, Any]:
+        """Defaults filled, types checked; a missing or wrong variable is the client's 400."""
+        spec = self.skill.spec
+        unknown = set(given) - set(spec.variables)
+        if unknown:
+            raise InvalidRequest(f"skill {spec.name!r} has no variable {sorted(unknown)[0]!r}; it takes "
+                                 f"{', '.join(spec.variables) or 'none'}", param=f"{param}.{sorted(unknown)[0]}")
+        out: dict[str, Any] = {}
+        for name, var in spec.variables.items():
+            if name not in given or given[name] is None:
+                if var.default is not None or not var.required:
+                    out[name] = var.default
+                    continue
+                raise InvalidRequest(f"skill {spec.name!r} needs the variable {name!r}"
+                                     + (f" ({var.description})" if var.description else ""), param=f"{param}.{name}")
+            try:
+                out[name] = var.coerce(given[name])
+            except ValueError as exc:
+                raise InvalidRequest(f"variable {name!r}: {exc}", param=f"{param}.{name}") from None
+        return out
+
+    def variables_from_chat(self, req: GenRequest) -> dict[str, Any]:
+        """A chat's last user message is either a JSON object of variables or the input text."""
+        users = [m for m in req.messages if m.get("role") == "user"]
+        text = content_text(users[-1].get("content")) if users else req.prompt
+        stripped = text.strip()
+        if stripped.startswith("{"):
+            try:
+                given = json.loads(stripped)
+            except ValueError:
+                given = None
+            if isinstance(given, dict) and set(given) <= set(self.skill.spec.variables):
+                return self.variables(given, "messages")
+        name = self.skill.spec.input_variable()
+        if name is None:
+            raise InvalidRequest(f"skill {self.skill.name!r} takes several variables; send them as a JSON object "
+                                 f"({', '.join(self.skill.spec.variables)}) or use POST /v1/skills/{self.skill.name}",
+                                 param="messages")
+        return self.variables({name: text}, "messages")
+
+    # --- prompt ----------------------------------------------------------------------------
+
+    def _fill(self, variables: dict[str, Any]) -> str:
+        try:
+            return render(self.skill.spec.template, variables)
+        except TemplateProblem as exc:
+            raise InvalidRequest(f"skill {self.skill.name!r}: {exc}", param="input") from None
+
+    def messages(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        spec = self.skill.spec
+        out: list[dict[str, Any]] = []
+        system = render(spec.system, variables) if spec.system else ""
+        if spec.output is not None:
+            schema = json.dumps(spec.output, ensure_ascii=False)
+            system = f"{system}\n\nReply with one JSON value that satisfies this JSON schema, and nothing else:\n{schema}"
+        if system.strip():
+            out.append({"role": "system", "content": system.strip()})
+        for ex in spec.examples:
+            shot = {**{n: v.default for n, v in spec.variables.items()}, **ex.input}
+            answer = ex.output if isinstance(ex.output, str) else json.dumps(ex.output, ensure_ascii=False)
+            out += [{"role": "user", "content": self._fill(shot)}, {"role": "assistant", "content": answer}]
+        out.append({"role": "user", "content": self._fill(variables)})
+        return out
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def invoke(self, variables: dict[str, Any], base: GenRequest | None = None) -> tuple[Generation, Any]:
+        """Run the skill on checked variables: (the generation, the output value)."""
+        spec = self.skill.spec
+        messages = self.messages(variables)
+        req = GenRequest("chat", messages, max_tokens=spec.max_tokens or (base.max_tokens if base else None),
+                         temperature=spec.temperature if spec.temperature is not None else
+                         (base.temperature if base else None), seed=base.seed if base else None,
+                         session=base.session if base else None)
+        if spec.output is not None and self.structured:
+            req.response_format = {"type": "json_schema", "json_schema": {"name": spec.name, "schema": spec.output}}
+        calls: list[Call] = []
+        usage = Usage()
+        problems: list[str] = []
+        last: Generation | None = None
+        for attempt in range(1, spec.retries + 2):
+            gen, backend = await self.run(self.target, req)
+            last = gen
+            calls += gen.calls or [backend.call_of(gen.usage, f"attempt {attempt}")]
+            usage.prompt_tokens += gen.usage.prompt_tokens
+            usage.completion_tokens += gen.usage.completion_tokens
+            if spec.output is None:
+                output: Any = gen.text.strip()
+                return self._done(gen, output, gen.text.strip(), calls, usage, attempt, []), output
+            try:
+                output = parse_json(gen.text)
+                problems = schema_errors(output, spec.output)
+            except ValueError as exc:
+                problems = [str(exc)]
+            if not problems:
+                text = json.dumps(output, ensure_ascii=False)
+                return self._done(gen, output, text, calls, usage, attempt, []), output
+            # Show the model its answer and what is wrong with it, then ask again.
+            req = GenRequest("chat", [*req.messages, {"role": "assistant", "content": gen.text},
+                                      {"role": "user", "content": "That reply does not satisfy the schema: "
+                                       + "; ".join(problems) + ". Reply again with only the corrected JSON."}],
+                             max_tokens=req.max_tokens, temperature=req.temperature, seed=req.seed,
+                             response_format=req.response_format, session=req.session)
+        assert last is not None
+        raise UpstreamError(f"skill {spec.name!r}: the model's answer did not satisfy the output schema after "
+                            f"{spec.retries + 1} attempts ({'; '.join(problems)})", code="invalid_output")
+
+    def _done(self, gen: Generation, output: Any, text: str, calls: list[Call], usage: Usage, attempts: int,
+              problems: list[str]) -> Generation:
+        route: dict[str, Any] = {"route": self.name, "skill": self.skill.name, "version": self.skill.version,
+                                 "target": self.target, "attempts": attempts,
+                                 "enforced": "grammar" if self.structured and self.skill.spec.output else
+                                 "validated" if self.skill.spec.output else "none",
+                                 "answered_by": gen.model or self.target}
+        inner = gen.route or {}
+        for key in ("citations", "sql"):
+            if key in inner:
+                route[key] = inner[key]
+        return Generation(text, gen.finish_reason, usage, gen.model or self.target, calls, route)
+
+    async def generate(self, req: GenRequest) -> Generation:
+        gen, _ = await self.invoke(self.variables_from_chat(req), req)
+        return gen

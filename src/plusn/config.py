@@ -63,19 +63,31 @@ class SafetySettings(_Strict):
     categories: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class SkillsSettings(_Strict):
-    """The prompt library; see docs/skills.md."""
-
-    # Skill files (YAML, or Markdown with front matter) and folders of them, after the starter library.
+class _Paths(_Strict):
+    # Files and folders; relative paths are taken from the config file's folder.
     paths: list[str] = Field(default_factory=list)
+
+    def resolved(self, source: str) -> list[Path]:
+        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
+        return [p if p.is_absolute() else base / p for p in (Path(os.path.expanduser(x)) for x in self.paths)]
+
+
+class SkillsSettings(_Paths):
+    """The prompt library (skill files: YAML, or Markdown with front matter); see docs/skills.md."""
+
     # Serve the starter library (summarize, translate, extract-entities, sentiment, ...).
     builtin: bool = True
     # The model or route for skills that name none: default `auto` where there is one, else the first chat model.
     default_model: str | None = None
 
-    def resolved(self, source: str) -> list[Path]:
-        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
-        return [p if p.is_absolute() else base / p for p in (Path(os.path.expanduser(x)) for x in self.paths)]
+
+class AgentsSettings(_Paths):
+    """Agents, workflows and forms (one YAML file each); see docs/agents.md."""
+
+    # The model or route for agents that name none: default `auto` where there is one, else the first chat model.
+    default_model: str | None = None
+    # How long a workflow waits for the user's next turn before its state is dropped.
+    state_ttl_s: float = Field(7 * 86400, gt=0)
 
 
 class LedgerSettings(_Strict):
@@ -148,6 +160,7 @@ class Settings(_Strict):
     knowledge: dict[str, KnowledgeSpec] = Field(default_factory=dict)
     sql: dict[str, SQLSpec] = Field(default_factory=dict)
     skills: SkillsSettings = Field(default_factory=SkillsSettings)
+    agents: AgentsSettings = Field(default_factory=AgentsSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
 
@@ -177,6 +190,22 @@ def first_error(exc: ValidationError) -> Any:
     """The error to show: a misspelt key first, since it usually explains a missing one."""
     errors = exc.errors()
     return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+
+
+def file_error(exc: ValidationError, node: yaml.Node | None, source: str, offset: int = 0) -> ConfigError:
+    """A validation error of a YAML file (a skill, an agent) as a ConfigError naming the file,
+    the dotted key and the line (``offset``: lines before the YAML, as in front matter)."""
+    err = first_error(exc)
+    loc = tuple(err["loc"])
+    line = _line_of(node, loc)
+    at = f" (line {line + offset})" if line else ""
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    return ConfigError(f"{msg}{at}", file=source, key=".".join(map(str, loc)) or "<top>")
+
+
+def parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
+    """A YAML mapping and its node tree (for line numbers); errors name the file and line."""
+    return _parse(text, source)
 
 
 def _defaults_text() -> str:

@@ -68,6 +68,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN safety TEXT;
     """,
+    # 5: agents. A workflow paused for the user's answer, by conversation, so it resumes on the
+    # next turn, in any process, after a restart.
+    """
+    CREATE TABLE IF NOT EXISTS agent_state (
+        key TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        version TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS agent_state_updated ON agent_state(updated);
+    """,
 ]
 
 

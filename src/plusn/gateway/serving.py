@@ -67,7 +67,7 @@ def plusn_block(rec: Record) -> dict[str, Any]:
         block["calls"] = rec.extra.get("calls", [])
         # What the answer was grounded in, where clients look for it.
         if isinstance(route, dict):
-            for key in ("citations", "sql"):
+            for key in ("citations", "sql", "trace", "decision"):
                 if key in route:
                     block[key] = route[key]
     return block

@@ -60,6 +60,9 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
     from ..skills.build import build_skills
 
     out.update(build_skills(fleet, out))
+    from ..agents.build import build_agents
+
+    out.update(build_agents(fleet, out))
     return out
 
 

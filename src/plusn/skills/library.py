@@ -32,7 +32,7 @@ class Skill:
 
 def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, int]:
     """The mapping, its YAML node (for line numbers) and the line offset of the YAML in the file."""
-    from ..config import _parse as parse_yaml
+    from ..config import parse_yaml
 
     if source.endswith(".md"):
         lines = text.splitlines()
@@ -53,7 +53,7 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, in
 
 
 def load_file(path: Path) -> Skill:
-    from ..config import _line_of, first_error
+    from ..config import file_error
 
     source = str(path)
     try:
@@ -65,12 +65,7 @@ def load_file(path: Path) -> Skill:
     try:
         spec = SkillSpec.model_validate(data)
     except ValidationError as exc:
-        err = first_error(exc)
-        loc = tuple(err["loc"])
-        line = _line_of(node, loc)
-        at = f" (line {line + offset})" if line else ""
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"{msg}{at}", file=source, key=".".join(map(str, loc)) or "<top>") from None
+        raise file_error(exc, node, source, offset) from None
     return Skill(spec, spec.version(), source)
 
 

@@ -1,0 +1,88 @@
+"""Add ``agent:<name>`` to the fleet, one per agent file, after checking what each one uses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..config import Capabilities, ModelSettings
+from ..errors import ConfigError
+from ..fleet.base import Backend
+from .backend import AgentBackend
+from .library import Agent, load_agents
+from .state import StateStore
+
+if TYPE_CHECKING:
+    from ..fleet.fleet import Fleet
+
+
+def _check(agent: Agent, fleet: Fleet, known: dict[str, Backend], agents: dict[str, Agent]) -> None:
+    """Every model, skill, knowledge base, database and agent the file names exists."""
+    s = fleet.settings
+
+    def fail(msg: str, key: str) -> None:
+        raise ConfigError(msg, file=agent.source, key=key)
+
+    def chat(name: str, key: str) -> None:
+        m = known.get(name)
+        if not (isinstance(m, Backend) and m.capabilities.chat):
+            fail(f"no chat model or route named {name!r}", key)
+
+    spec = agent.spec
+    if spec.model is not None:
+        chat(spec.model, "model")
+    for i, t in enumerate(spec.tools):
+        key = f"tools[{i}]"
+        if t.kb is not None and t.kb not in s.knowledge:
+            fail(f"unknown knowledge base {t.kb!r}; knowledge bases: {', '.join(s.knowledge) or '(none)'}", key)
+        if t.db is not None and t.db not in s.sql:
+            fail(f"unknown SQL database {t.db!r}; databases: {', '.join(s.sql) or '(none)'}", key)
+        if t.skill is not None and f"skill:{t.skill}" not in known:
+            fail(f"unknown skill {t.skill!r}", key)
+        if t.agent is not None and t.agent not in agents:
+            fail(f"unknown agent {t.agent!r}", key)
+    for i, n in enumerate(spec.nodes):
+        for step in (n, n.step):
+            if step is None:
+                continue
+            if step.model is not None:
+                chat(step.model, f"nodes[{i}].model")
+            if step.skill is not None and f"skill:{step.skill}" not in known:
+                fail(f"unknown skill {step.skill!r}", f"nodes[{i}].skill")
+        if n.form is not None and n.form.extractor is not None:
+            chat(n.form.extractor, f"nodes[{i}].form.extractor" if spec.form is None else "form.extractor")
+
+
+def pick_model(agent: Agent, fleet: Fleet, known: dict[str, Backend]) -> str:
+    if agent.spec.model is not None:
+        return agent.spec.model
+    default = fleet.settings.agents.default_model
+    if default is not None:
+        if default not in known:
+            raise ConfigError(f"no chat model or route named {default!r}", file=fleet.settings.source,
+                              key="agents.default_model")
+        return default
+    if "auto" in known:
+        return "auto"
+    first = next((n for n, m in known.items() if isinstance(m, Backend) and m.capabilities.chat), None)
+    return first or ""
+
+
+def build_agents(fleet: Fleet, composites: dict[str, Backend]) -> dict[str, Backend]:
+    s = fleet.settings.agents
+    agents = load_agents(s.resolved(fleet.settings.source), fleet.settings.source)
+    if not agents:
+        return {}
+    known: dict[str, Backend] = {n: m for n, m in {**fleet.members, **composites}.items() if isinstance(m, Backend)}
+    store = StateStore(fleet.settings.ledger_path(), s.state_ttl_s)
+    out: dict[str, Backend] = {}
+    for name, agent in agents.items():
+        _check(agent, fleet, known, agents)
+        model = pick_model(agent, fleet, known)
+        needs_model = agent.spec.kind == "agent" or any(n.type == "llm" for n in agent.spec.nodes)
+        if needs_model and not model:
+            raise ConfigError("this agent calls a model, and the fleet has no chat model", file=agent.source,
+                              key="model")
+        caps = Capabilities(chat=True, completion=False, languages=[agent.spec.language])
+        settings = ModelSettings(type=agent.spec.kind, description=agent.spec.description, capabilities=caps)
+        out[f"agent:{name}"] = AgentBackend(f"agent:{name}", agent, model, fleet, settings, store)
+    return out

@@ -1,0 +1,323 @@
+"""The agent file: a tool-using agent, a workflow of nodes, or a form over a decision tree.
+
+One YAML file per agent. Which shape it is follows from its keys:
+
+- ``nodes:`` a workflow (waterfall, tree or loop) of model, skill, tool, branch, loop, map,
+  form/ask and answer nodes;
+- ``form:`` a slot-filling form over a decision tree (a workflow of one form node);
+- otherwise a tool-using agent: ``instructions`` and ``tools``, in a bounded loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..templating import TemplateProblem, check_expression, check_template
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+RESERVED = {"input", "messages", "today", "now", "item", "loop", "agent", "error"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _template(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            check_template(v)
+        except TemplateProblem as exc:
+            raise ValueError(str(exc)) from None
+    return v
+
+
+def _expression(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            check_expression(v)
+        except TemplateProblem as exc:
+            raise ValueError(str(exc)) from None
+    return v
+
+
+# --- tools ---------------------------------------------------------------------------------
+
+
+class ToolSpec(_Strict):
+    type: Literal["search", "sql", "http", "calculator", "skill", "agent", "clock"]
+    name: str | None = None  # how the model and the nodes call it; defaults from the type
+    description: str | None = None
+    kb: str | None = None  # search
+    k: int = Field(4, ge=1, le=20)
+    db: str | None = None  # sql
+    allow: list[str] = Field(default_factory=list)  # http: hosts, or "*.example.com"
+    methods: list[Literal["GET", "POST"]] = ["GET"]  # pydantic copies defaults
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    max_bytes: int = Field(200_000, gt=0)
+    skill: str | None = None  # skill
+    agent: str | None = None  # agent
+    timezone: str = "UTC"  # clock
+
+    @model_validator(mode="after")
+    def _needs(self) -> ToolSpec:
+        need = {"search": "kb", "sql": "db", "skill": "skill", "agent": "agent"}.get(self.type)
+        if need and getattr(self, need) is None:
+            raise ValueError(f"a {self.type} tool needs '{need}'")
+        if self.type == "http" and not self.allow:
+            raise ValueError("an http tool needs 'allow': the hosts it may reach")
+        return self
+
+    def tool_name(self) -> str:
+        if self.name:
+            return self.name
+        extra = self.kb or self.db or self.skill or self.agent
+        return f"{self.type}_{extra}".replace("-", "_") if extra else self.type
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+class Slot(_Strict):
+    type: Literal["string", "integer", "number", "boolean", "enum", "date"] = "string"
+    ask: str  # the question (a template over the values so far)
+    label: str | None = None  # a short human name, used in confirmations
+    # enum: canonical value → words that mean it (the value itself always counts)
+    options: dict[str, list[str]] | list[str] | None = None
+    pattern: str | None = None  # strings: the value must match (and is found anywhere in a message)
+    min: float | None = None
+    max: float | None = None
+    error: str | None = None  # said when the answer is not valid
+    aliases: list[str] = Field(default_factory=list)  # words that name this slot, for corrections
+    # booleans: more words that mean yes or no here ("已备案" / "没备案"), besides the common ones
+    # (not `yes`/`no`: YAML reads those keys as booleans)
+    yes_words: list[str] = Field(default_factory=list)
+    no_words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> Slot:
+        if self.type == "enum" and not self.options:
+            raise ValueError("an enum slot needs 'options'")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regex: {exc}") from None
+        _template(self.ask)
+        return self
+
+    def choices(self) -> dict[str, list[str]]:
+        if isinstance(self.options, dict):
+            return {str(k): [str(k), *map(str, v)] for k, v in self.options.items()}
+        return {str(o): [str(o)] for o in self.options or []}
+
+
+class Condition(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    if_: str = Field(alias="if")
+    then: TreeNode
+
+    _e = field_validator("if_")(_expression)
+
+
+class TreeNode(_Strict):
+    """A question (``slot`` with ``cases`` or ``when``) or a leaf (``decision``)."""
+
+    slot: str | None = None
+    cases: dict[str, TreeNode] = Field(default_factory=dict)
+    when: list[Condition] = Field(default_factory=list)
+    default: TreeNode | None = None
+    decision: str | None = None
+    answer: str | None = None  # the leaf's reply, a template over the values
+
+    @field_validator("cases", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        # YAML reads yes/no/true/false keys as booleans; the tree matches on text.
+        if isinstance(v, dict):
+            return {(str(k).lower() if isinstance(k, bool) else str(k)): x for k, x in v.items()}
+        return v
+
+    _a = field_validator("answer")(_template)
+
+    @model_validator(mode="after")
+    def _shape(self) -> TreeNode:
+        leaf = self.decision is not None
+        if leaf == (self.slot is not None):
+            raise ValueError("a tree node has either 'slot' (a question) or 'decision' (a leaf)")
+        if self.slot is not None and not (self.cases or self.when or self.default):
+            raise ValueError(f"the question on {self.slot!r} needs 'cases', 'when' or 'default'")
+        return self
+
+
+class FormSpec(_Strict):
+    slots: dict[str, Slot]
+    tree: TreeNode | None = None  # without a tree, every slot is asked in order
+    # A model that reads the value out of a free-form reply when the rules cannot.
+    extractor: str | None = None
+    # Confirm a corrected value ("已更正：…") before the next question.
+    confirm_corrections: bool = True
+
+    @model_validator(mode="after")
+    def _slots_known(self) -> FormSpec:
+        def walk(node: TreeNode, where: str) -> None:
+            if node.slot is not None and node.slot not in self.slots:
+                raise ValueError(f"{where} asks about {node.slot!r}, which is not a slot")
+            for k, sub in node.cases.items():
+                walk(sub, f"{where}.cases.{k}")
+            for i, c in enumerate(node.when):
+                walk(c.then, f"{where}.when[{i}]")
+            if node.default is not None:
+                walk(node.default, f"{where}.default")
+        if self.tree is not None:
+            walk(self.tree, "tree")
+        return self
+
+
+# --- workflow nodes -----------------------------------------------------------------------
+
+
+class Case(_Strict):
+    when: str
+    goto: str
+    _e = field_validator("when")(_expression)
+
+
+class Node(_Strict):
+    id: str
+    type: Literal["llm", "skill", "tool", "branch", "loop", "map", "form", "ask", "answer"]
+    next: str | None = None  # default: the node after this one
+    into: str | None = None  # the variable that receives the result
+    # llm
+    prompt: str | None = None
+    system: str | None = None
+    model: str | None = None
+    output: dict[str, Any] | None = None  # a JSON schema the model's answer must satisfy
+    max_tokens: int | None = Field(None, gt=0)
+    temperature: float | None = Field(None, ge=0, le=2)
+    # skill / tool
+    skill: str | None = None
+    tool: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)  # values may be templates
+    on_error: str | None = None  # a tool or skill error goes here instead of ending the run
+    # branch
+    cases: list[Case] = Field(default_factory=list)
+    default: str | None = None
+    # loop: run `do` (whose chain leads back here) until `until` holds, at most `max` times
+    do: str | None = None
+    until: str | None = None
+    max: int = Field(3, ge=1, le=100)
+    # map: run `step` for each item of `over` (an expression), `concurrency` at a time
+    over: str | None = None
+    step: Node | None = None
+    concurrency: int = Field(4, ge=1, le=32)
+    # form / ask
+    form: FormSpec | None = None
+    slot: str | None = None  # ask: the variable
+    ask: Slot | None = None
+    # answer
+    text: str | None = None
+
+    _t = field_validator("prompt", "system", "text")(_template)
+    _e = field_validator("until", "over")(_expression)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError("a node id is letters, digits, '_', '-' and '.'")
+        return v
+
+    @field_validator("into")
+    @classmethod
+    def _into(cls, v: str | None) -> str | None:
+        if v is not None and (v in RESERVED or not v.isidentifier()):
+            raise ValueError(f"{v!r} cannot be a variable name (reserved: {', '.join(sorted(RESERVED))})")
+        return v
+
+    @model_validator(mode="after")
+    def _needs(self) -> Node:
+        need = {"llm": ["prompt"], "skill": ["skill"], "tool": ["tool"], "branch": ["cases"],
+                "loop": ["do", "until"], "map": ["over", "step"], "form": ["form"], "ask": ["slot", "ask"],
+                "answer": ["text"]}[self.type]
+        for key in need:
+            if not getattr(self, key):
+                raise ValueError(f"a {self.type} node needs '{key}'")
+        if self.step is not None and self.step.type not in ("llm", "skill", "tool"):
+            raise ValueError("a map's step is an llm, skill or tool node")
+        return self
+
+
+class Limits(_Strict):
+    steps: int = Field(8, ge=1, le=200)  # model calls of the tool-using agent, per turn
+    nodes: int = Field(50, ge=1, le=10_000)  # nodes a workflow runs per turn (loops count each pass)
+    tokens: int = Field(20_000, ge=1)
+    seconds: float = Field(120.0, gt=0)
+
+
+class AgentSpec(_Strict):
+    name: str
+    description: str = ""
+    language: Literal["zh", "en"] = "en"  # of plusn's own words to the user (confirmations, errors)
+    model: str | None = None  # default for the agent loop and llm nodes: auto, else the first chat model
+    instructions: str = ""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    protocol: Literal["auto", "text", "openai"] = "auto"
+    limits: Limits = Field(default_factory=Limits)
+    nodes: list[Node] = Field(default_factory=list)
+    start: str | None = None
+    form: FormSpec | None = None
+
+    _t = field_validator("instructions")(_template)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError("an agent name is letters, digits, '_', '-' and '.'")
+        return v
+
+    @model_validator(mode="after")
+    def _graph(self) -> AgentSpec:
+        if self.form is not None and self.nodes:
+            raise ValueError("an agent has 'nodes' (a workflow) or 'form', not both")
+        if self.form is not None:
+            self.nodes = [Node(id="form", type="form", form=self.form, into="decision")]
+        tools = [t.tool_name() for t in self.tools]
+        dup = {t for t in tools if tools.count(t) > 1}
+        if dup:
+            raise ValueError(f"two tools are named {sorted(dup)[0]!r}; give one a 'name'")
+        ids = [n.id for n in self.nodes]
+        seen: set[str] = set()
+        for i, n in enumerate(self.nodes):
+            if n.id in seen:
+                raise ValueError(f"nodes[{i}]: the id {n.id!r} is used twice")
+            seen.add(n.id)
+        for i, n in enumerate(self.nodes):
+            targets = [n.next, n.default, n.do, n.on_error, *(c.goto for c in n.cases)]
+            for t in targets:
+                if t is not None and t not in ids:
+                    raise ValueError(f"nodes[{i}] ({n.id}) goes to {t!r}, which is not a node")
+            for step in (n, n.step):
+                if step is not None and step.tool is not None and step.tool not in tools:
+                    raise ValueError(f"nodes[{i}] ({n.id}) uses the tool {step.tool!r}, which is not in 'tools'")
+        if self.start is not None and self.start not in ids:
+            raise ValueError(f"start {self.start!r} is not a node")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "form" if self.form is not None else "workflow" if self.nodes else "agent"
+
+    def version(self) -> str:
+        canon = json.dumps(self.model_dump(mode="json", by_alias=True), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:12]
+
+
+Condition.model_rebuild()
+TreeNode.model_rebuild()
+Node.model_rebuild()

@@ -1,0 +1,291 @@
+"""Tools an agent or a workflow node can call.
+
+Every tool takes a JSON object of arguments and gives text for the model (and, where useful,
+data and citations). A tool that fails raises :class:`ToolError` with a message meant for the
+model or the user: the agent shows it to the model, a workflow to the user. It is never an
+HTTP error of the gateway. Text that comes from outside (passages, web pages) goes through the
+same passage screens as retrieval, so injected instructions do not reach a prompt.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import operator
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import PlusnError
+from .spec import ToolSpec
+
+if TYPE_CHECKING:
+    from ..fleet.fleet import Fleet
+
+Screen = Callable[[str], Awaitable[str | None]]
+MAX_DEPTH = 3  # agents calling agents
+
+
+class ToolError(Exception):
+    """A tool failed; the message is shown to the model or the user."""
+
+
+@dataclass
+class ToolResult:
+    text: str
+    data: Any = None
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[Any] = field(default_factory=list)  # model calls made inside (skills, agents), metered
+
+
+@dataclass
+class ToolContext:
+    fleet: Fleet
+    depth: int = 0
+    run_agent: Callable[[str, str, int], Awaitable[ToolResult]] | None = None
+
+
+class Tool:
+    def __init__(self, spec: ToolSpec) -> None:
+        self.spec = spec
+        self.name = spec.tool_name()
+
+    async def description(self, ctx: ToolContext) -> str:
+        return self.spec.description or ""
+
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        raise NotImplementedError
+
+    async def _screened(self, text: str, ctx: ToolContext) -> str | None:
+        for screen in ctx.fleet.screens:
+            reason = await screen(text)
+            if reason:
+                return reason
+        return None
+
+
+def _arg(args: dict[str, Any], name: str) -> str:
+    value = args.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ToolError(f"the argument {name!r} (text) is missing")
+    return value
+
+
+class Search(Tool):
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+
+    async def description(self, ctx: ToolContext) -> str:
+        return self.spec.description or f"Search the knowledge base {self.spec.kb!r}; gives numbered passages."
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        kb = await ctx.fleet.knowledge.get(str(self.spec.kb))
+        try:
+            hits = await kb.search(_arg(args, "query"), k=self.spec.k)
+        except PlusnError as exc:
+            raise ToolError(exc.message) from None
+        kept, cites = [], []
+        for h in hits:
+            if await self._screened(h.text, ctx):
+                continue
+            kept.append(h)
+            cites.append({**h.citation(len(kept)), "knowledge": self.spec.kb})
+        if not kept:
+            return ToolResult("No passages found.", [], [])
+        text = "\n\n".join(f"[{i}] ({h.heading or h.title}) {h.text}" for i, h in enumerate(kept, 1))
+        return ToolResult(text, [c["document"] for c in cites], cites)
+
+
+class SQL(Tool):
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"query": {"type": "string", "description": "one SELECT"}},
+                  "required": ["query"]}
+
+    async def description(self, ctx: ToolContext) -> str:
+        tool = ctx.fleet.knowledge.tool(str(self.spec.db))
+        head = self.spec.description or f"Run one read-only SELECT on the {tool.dialect} database {self.spec.db!r}."
+        return f"{head}\nSchema:\n{await tool.describe()}"
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        tool = ctx.fleet.knowledge.tool(str(self.spec.db))
+        try:
+            res = await tool.query(_arg(args, "query"))
+        except PlusnError as exc:
+            raise ToolError(exc.message) from None
+        data = res.as_dict()
+        if not res.rows:
+            return ToolResult("The query returned no rows.", data)
+        return ToolResult(json.dumps({"columns": res.columns, "rows": res.rows, "truncated": res.truncated},
+                                     ensure_ascii=False, default=str), data)
+
+
+class HTTP(Tool):
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"url": {"type": "string"}, "method": {"type": "string"},
+                                                   "body": {"type": "object"}}, "required": ["url"]}
+
+    async def description(self, ctx: ToolContext) -> str:
+        return self.spec.description or f"Fetch a URL (hosts: {', '.join(self.spec.allow)})."
+
+    def allowed(self, url: str) -> str:
+        """The URL if its host is on the allow-list; else :class:`ToolError`."""
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:
+            raise ToolError(f"not a URL: {url!r}") from None
+        if parts.scheme not in ("http", "https"):
+            raise ToolError("only http and https URLs can be fetched")
+        if parts.username or parts.password or not parts.hostname:
+            raise ToolError("the URL must name a host, without credentials")
+        host = parts.hostname.lower().rstrip(".")
+        for rule in self.spec.allow:
+            rule = rule.lower()
+            if host == rule or (rule.startswith("*.") and host.endswith(rule[1:])):
+                return url
+        raise ToolError(f"the host {host!r} is not on this tool's allow-list")
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        import httpx
+
+        url = self.allowed(_arg(args, "url"))
+        method = str(args.get("method") or "GET").upper()
+        if method not in self.spec.methods:
+            raise ToolError(f"method {method} is not allowed; use {', '.join(self.spec.methods)}")
+        body = args.get("body")
+        try:
+            async with httpx.AsyncClient(timeout=self.spec.timeout_s, follow_redirects=False, trust_env=False) as c:
+                for _ in range(4):  # each redirect is checked against the allow-list too
+                    r = await c.request(method, url, json=body if method == "POST" else None)
+                    if r.is_redirect and "location" in r.headers:
+                        url = self.allowed(str(r.url.join(r.headers["location"])))
+                        method, body = "GET", None
+                        continue
+                    break
+                else:
+                    raise ToolError("too many redirects")
+        except httpx.HTTPError as exc:
+            raise ToolError(f"the request failed: {type(exc).__name__}") from None
+        text = r.content[: self.spec.max_bytes].decode(r.encoding or "utf-8", errors="replace")
+        reason = await self._screened(text, ctx)
+        if reason:
+            raise ToolError(f"the response was kept out: it {reason}")
+        if r.status_code >= 400:
+            raise ToolError(f"HTTP {r.status_code} from {urllib.parse.urlsplit(url).hostname}: {text[:300]}")
+        return ToolResult(text, {"status": r.status_code, "url": url})
+
+
+_OPS: dict[type, Callable[..., Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow, ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
+_FUNCS: dict[str, Callable[..., Any]] = {"sqrt": math.sqrt, "abs": abs, "round": round, "min": min, "max": max,
+                                         "log": math.log, "exp": math.exp, "ceil": math.ceil, "floor": math.floor}
+
+
+def calculate(expression: str) -> float | int:
+    """Arithmetic only: numbers, + - * / // % **, parentheses and a few functions."""
+    expression = expression.replace("×", "*").replace("÷", "/").replace("^", "**").replace("，", ",")
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            left, right = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Pow) and abs(right) > 64:
+                raise ToolError("the exponent is too large")
+            return _OPS[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.operand))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS \
+                and not node.keywords:
+            return _FUNCS[node.func.id](*[ev(a) for a in node.args])
+        raise ToolError("only arithmetic is allowed (numbers, + - * / // % **, sqrt, abs, round, min, max, log)")
+
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        raise ToolError(f"not an arithmetic expression: {expression!r}") from None
+    try:
+        value = ev(tree)
+    except (ZeroDivisionError, OverflowError, ValueError) as exc:
+        raise ToolError(f"cannot compute: {exc}") from None
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
+
+
+class Calculator(Tool):
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}
+
+    async def description(self, ctx: ToolContext) -> str:
+        return self.spec.description or "Exact arithmetic, e.g. (1200 - 150) * 0.85."
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        value = calculate(_arg(args, "expression"))
+        return ToolResult(str(value), value)
+
+
+class Clock(Tool):
+    async def description(self, ctx: ToolContext) -> str:
+        return self.spec.description or f"The current date and time ({self.spec.timezone})."
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        from zoneinfo import ZoneInfo
+
+        now = datetime.now(ZoneInfo(self.spec.timezone))
+        return ToolResult(now.strftime("%Y-%m-%d %H:%M (%A), ") + self.spec.timezone, now.isoformat())
+
+
+class SkillTool(Tool):
+    def _backend(self, ctx: ToolContext) -> Any:
+        from ..skills.backend import SkillBackend
+
+        b = ctx.fleet.members.get(f"skill:{self.spec.skill}")
+        if not isinstance(b, SkillBackend):
+            raise ToolError(f"there is no skill {self.spec.skill!r}")
+        return b
+
+    async def description(self, ctx: ToolContext) -> str:
+        return self.spec.description or self._backend(ctx).skill.spec.description
+
+    def schema(self, ctx: ToolContext) -> dict[str, Any]:
+        spec = self._backend(ctx).skill.spec
+        return {"type": "object", "properties": {n: {"type": v.type, "description": v.description}
+                                                 for n, v in spec.variables.items()},
+                "required": [n for n, v in spec.variables.items() if v.required and v.default is None]}
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        b = self._backend(ctx)
+        try:
+            gen, output = await b.invoke(b.variables(args, "arguments"))
+        except PlusnError as exc:
+            raise ToolError(exc.message) from None
+        return ToolResult(gen.text, output, calls=list(gen.calls))
+
+
+class AgentTool(Tool):
+    parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+
+    async def description(self, ctx: ToolContext) -> str:
+        b = ctx.fleet.members.get(f"agent:{self.spec.agent}")
+        return self.spec.description or (b.settings.description if b is not None else "")
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        if ctx.depth >= MAX_DEPTH or ctx.run_agent is None:
+            raise ToolError(f"agents may call agents at most {MAX_DEPTH} deep")
+        return await ctx.run_agent(str(self.spec.agent), _arg(args, "input"), ctx.depth + 1)
+
+
+KINDS: dict[str, type[Tool]] = {"search": Search, "sql": SQL, "http": HTTP, "calculator": Calculator,
+                                "clock": Clock, "skill": SkillTool, "agent": AgentTool}
+
+
+def build(specs: list[ToolSpec]) -> dict[str, Tool]:
+    return {s.tool_name(): KINDS[s.type](s) for s in specs}
+
+
+def parameters(tool: Tool, ctx: ToolContext) -> dict[str, Any]:
+    return tool.schema(ctx) if isinstance(tool, SkillTool) else tool.parameters

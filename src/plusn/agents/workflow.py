@@ -1,0 +1,333 @@
+"""Running a workflow: nodes in order, with branches, bounded loops, parallel maps and forms.
+
+The state of a run is plain JSON (the variables, the node waiting for the user, loop counts,
+each form's values), so it can be stored between turns and survive a restart. One turn runs
+nodes until the workflow answers or a form or ask node waits for the user; the user's message
+of the turn is read by the first form it reaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import PlusnError
+from ..fleet.base import Call, GenRequest, Usage
+from ..skills.backend import parse_json, schema_errors
+from ..templating import TemplateProblem, evaluate, render
+from . import forms
+from .spec import AgentSpec, FormSpec, Node
+from .tools import Tool, ToolContext, ToolError
+
+FAILED = {"zh": "步骤“{node}”未能完成：{why}", "en": "The step {node!r} could not be completed: {why}"}
+TOO_LONG = {"zh": "流程在本轮运行的节点数超过上限（{n}），已停止。", "en": "The workflow ran more than {n} nodes in one turn and was stopped."}
+
+
+class StepFailed(Exception):
+    def __init__(self, node: str, why: str) -> None:
+        super().__init__(why)
+        self.node = node
+        self.why = why
+
+
+@dataclass
+class TurnResult:
+    text: str
+    waiting: str | None = None  # the node waiting for the user
+    finish_reason: str = "stop"
+    calls: list[Call] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+
+
+def new_state(text: str) -> dict[str, Any]:
+    return {"vars": {}, "input": text, "waiting": None, "loops": {}, "forms": {}, "done": False}
+
+
+class Workflow:
+    def __init__(self, spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: ToolContext) -> None:
+        self.spec = spec
+        self.model = model
+        self.tools = tools
+        self.ctx = ctx
+        self.nodes = {n.id: n for n in spec.nodes}
+        self.order = [n.id for n in spec.nodes]
+
+    def _following(self, node: Node) -> str | None:
+        if node.next is not None:
+            return node.next
+        i = self.order.index(node.id)
+        return self.order[i + 1] if i + 1 < len(self.order) else None
+
+    def _context(self, state: dict[str, Any], messages: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
+        now = datetime.now().astimezone()
+        return {**state["vars"], "input": state["input"], "messages": messages, "today": now.date().isoformat(),
+                "now": now.isoformat(timespec="minutes"), **more}
+
+    async def turn(self, state: dict[str, Any], text: str | None, messages: list[dict[str, Any]]) -> TurnResult:
+        out = TurnResult("")
+        node_id: str | None = state["waiting"] or self.spec.start or self.order[0]
+        state["waiting"] = None
+        unread = text  # the user's message, for the first form or ask node that runs
+        last_text = ""
+        ran = 0
+        while node_id is not None:
+            ran += 1
+            if ran > self.spec.limits.nodes:
+                out.text = TOO_LONG[self.spec.language].format(n=self.spec.limits.nodes)
+                out.finish_reason = "length"
+                out.trace.append({"type": "limit", "limit": "nodes", "value": self.spec.limits.nodes})
+                state["done"] = True
+                return out
+            node = self.nodes[node_id]
+            t0 = time.perf_counter()
+            entry: dict[str, Any] = {"node": node.id, "type": node.type}
+            out.trace.append(entry)
+            try:
+                nxt, said, wait = await self._run(node, state, messages, unread, out, entry)
+            except StepFailed as exc:
+                entry["error"] = exc.why
+                if node.on_error is not None:
+                    state["vars"]["error"] = exc.why
+                    node_id = node.on_error
+                    continue
+                out.text = FAILED[self.spec.language].format(node=exc.node, why=exc.why)
+                state["done"] = True
+                return out
+            finally:
+                entry["ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            if node.type in ("form", "ask"):
+                unread = None
+            if said is not None:
+                last_text = said
+            if wait:
+                state["waiting"] = node.id
+                out.text, out.waiting = said or "", node.id
+                return out
+            if node.type == "answer":
+                out.text = said or ""
+                state["done"] = True
+                return out
+            node_id = nxt
+        out.text = last_text
+        state["done"] = True
+        return out
+
+    async def _run(self, node: Node, state: dict[str, Any], messages: list[dict[str, Any]], unread: str | None,
+                   out: TurnResult, entry: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+        """(next node, text it produced, whether it waits for the user)."""
+        ctx = self._context(state, messages)
+        nxt = self._following(node)
+        if node.type in ("llm", "skill", "tool"):
+            value, said = await self._step(node, ctx, out, entry)
+            if node.into:
+                state["vars"][node.into] = value
+            return nxt, said, False
+        if node.type == "branch":
+            for case in node.cases:
+                if self._truth(node, case.when, ctx):
+                    entry["goto"] = case.goto
+                    return case.goto, None, False
+            entry["goto"] = node.default or nxt
+            return node.default or nxt, None, False
+        if node.type == "loop":
+            count = int(state["loops"].get(node.id, 0))
+            if count > 0 and self._truth(node, str(node.until), ctx):
+                entry.update(passes=count, until=True)
+                state["loops"].pop(node.id, None)
+                return nxt, None, False
+            if count >= node.max:
+                entry.update(passes=count, max_reached=True)
+                state["loops"].pop(node.id, None)
+                return nxt, None, False
+            state["loops"][node.id] = count + 1
+            state["vars"]["loop"] = {"pass": count + 1, "max": node.max}
+            entry["pass"] = count + 1
+            return node.do, None, False
+        if node.type == "map":
+            return nxt, await self._map(node, state, ctx, out, entry), False
+        if node.type in ("form", "ask"):
+            return await self._form(node, state, unread, out, entry)
+        assert node.type == "answer" and node.text is not None
+        return None, self._render(node, node.text, ctx), False
+
+    def _render(self, node: Node, source: str, ctx: dict[str, Any]) -> str:
+        try:
+            return render(source, ctx)
+        except TemplateProblem as exc:
+            raise StepFailed(node.id, str(exc)) from None
+
+    def _truth(self, node: Node, expression: str, ctx: dict[str, Any]) -> bool:
+        try:
+            return bool(evaluate(expression, ctx))
+        except TemplateProblem as exc:
+            raise StepFailed(node.id, str(exc)) from None
+
+    def _args(self, node: Node, args: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+        """Argument values: templates rendered; a lone ``{{ expr }}`` keeps its value's type."""
+        out: dict[str, Any] = {}
+        for k, v in args.items():
+            if isinstance(v, str) and v.strip().startswith("{{") and v.strip().endswith("}}") \
+                    and v.count("{{") == 1:
+                try:
+                    out[k] = evaluate(v.strip()[2:-2], ctx)
+                except TemplateProblem as exc:
+                    raise StepFailed(node.id, str(exc)) from None
+            elif isinstance(v, str):
+                out[k] = self._render(node, v, ctx)
+            else:
+                out[k] = v
+        return out
+
+    async def _step(self, node: Node, ctx: dict[str, Any], out: TurnResult,
+                    entry: dict[str, Any]) -> tuple[Any, str]:
+        """Run an llm, skill or tool step: (its value, its text)."""
+        if node.type == "tool":
+            tool = self.tools[str(node.tool)]
+            args = self._args(node, node.args, ctx)
+            entry.update(tool=tool.name, arguments=args)
+            try:
+                res = await tool.call(args, self.ctx)
+            except ToolError as exc:
+                raise StepFailed(node.id, str(exc)) from None
+            out.citations += res.citations
+            self._charge(out, res.calls)
+            entry["result"] = res.text[:300]
+            return {"text": res.text, "data": res.data, "citations": res.citations}, res.text
+        if node.type == "skill":
+            from ..skills.backend import SkillBackend
+
+            b = self.ctx.fleet.members.get(f"skill:{node.skill}")
+            if not isinstance(b, SkillBackend):
+                raise StepFailed(node.id, f"there is no skill {node.skill!r}")
+            args = self._args(node, node.args, ctx)
+            entry.update(skill=node.skill, version=b.skill.version)
+            try:
+                gen, value = await b.invoke(b.variables(args, "args"))
+            except PlusnError as exc:
+                raise StepFailed(node.id, exc.message) from None
+            self._charge(out, gen.calls)
+            return value, gen.text
+        # llm
+        model = node.model or self.model
+        messages = []
+        if node.system:
+            messages.append({"role": "system", "content": self._render(node, node.system, ctx)})
+        prompt = self._render(node, str(node.prompt), ctx)
+        if node.output is not None:
+            prompt += "\n\nReply with one JSON value that satisfies this JSON schema, and nothing else:\n" + \
+                json.dumps(node.output, ensure_ascii=False)
+        messages.append({"role": "user", "content": prompt})
+        entry["model"] = model
+        problems: list[str] = []
+        for attempt in (1, 2):
+            try:
+                gen, backend = await self.ctx.fleet.run(model, GenRequest(
+                    "chat", messages, max_tokens=node.max_tokens, temperature=node.temperature))
+            except PlusnError as exc:
+                raise StepFailed(node.id, exc.message) from None
+            self._charge(out, gen.calls or [backend.call_of(gen.usage, node.id)])
+            out.citations += (gen.route or {}).get("citations", [])
+            if node.output is None:
+                return gen.text.strip(), gen.text.strip()
+            try:
+                value = parse_json(gen.text)
+                problems = schema_errors(value, node.output)
+            except ValueError as exc:
+                problems = [str(exc)]
+            if not problems:
+                entry["attempts"] = attempt
+                return value, json.dumps(value, ensure_ascii=False)
+            messages = [*messages, {"role": "assistant", "content": gen.text},
+                        {"role": "user", "content": "That reply does not satisfy the schema: " + "; ".join(problems)
+                         + ". Reply again with only the corrected JSON."}]
+        raise StepFailed(node.id, "the model's answer did not satisfy the schema: " + "; ".join(problems))
+
+    def _charge(self, out: TurnResult, calls: list[Call]) -> None:
+        for c in calls:
+            out.calls.append(c)
+            out.usage.prompt_tokens += c.usage.prompt_tokens
+            out.usage.completion_tokens += c.usage.completion_tokens
+
+    async def _map(self, node: Node, state: dict[str, Any], ctx: dict[str, Any], out: TurnResult,
+                   entry: dict[str, Any]) -> str:
+        try:
+            items = evaluate(str(node.over), ctx)
+        except TemplateProblem as exc:
+            raise StepFailed(node.id, str(exc)) from None
+        if not isinstance(items, (list, tuple)):
+            raise StepFailed(node.id, f"'over' gave {type(items).__name__}, not a list")
+        assert node.step is not None
+        step = node.step
+        gate = asyncio.Semaphore(node.concurrency)
+
+        async def one(i: int, item: Any) -> tuple[Any, str]:
+            async with gate:
+                sub: dict[str, Any] = {"node": f"{node.id}[{i}]", "type": step.type}
+                res = await self._step(step, {**ctx, "item": item, "index": i}, out, sub)
+                return res
+
+        results = await asyncio.gather(*(one(i, x) for i, x in enumerate(items)))
+        entry["items"] = len(results)
+        values = [v for v, _ in results]
+        if node.into:
+            state["vars"][node.into] = values
+        return "\n\n".join(t for _, t in results)
+
+    async def _form(self, node: Node, state: dict[str, Any], unread: str | None, out: TurnResult,
+                    entry: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+        if node.form is not None:
+            spec = node.form
+        else:
+            assert node.ask is not None
+            spec = FormSpec(slots={str(node.slot): node.ask})
+        fs = forms.FormState.of(state["forms"].get(node.id))
+        extracted = await self._extract(spec, fs, unread, out) if unread else None
+        t = forms.turn(spec, fs, unread, self.spec.language, extracted)
+        state["forms"][node.id] = fs.as_dict()
+        entry.update({k: v for k, v in (("filled", t.filled), ("rejected", t.rejected)) if v})
+        if t.corrected:
+            entry["corrected"] = {k: {"from": a, "to": b} for k, (a, b) in t.corrected.items()}
+        if t.reply is not None:
+            entry["asked"] = t.asked
+            return None, t.reply, True
+        assert t.decision is not None
+        out.decision = t.decision
+        entry.update(decision=t.decision["decision"], path=t.decision["path"])
+        if node.type == "ask":
+            state["vars"][str(node.slot)] = fs.values[str(node.slot)]
+            return self._following(node), None, False
+        state["vars"][node.into or node.id] = t.decision
+        said = "\n".join([*t.decision["notes"], str(t.decision["answer"] or "")]).strip()
+        return self._following(node), said, False
+
+    async def _extract(self, spec: FormSpec, fs: forms.FormState, text: str, out: TurnResult) -> dict[str, Any] | None:
+        """Ask the extractor model for the asked slot when the rules cannot read the reply."""
+        if spec.extractor is None or fs.asked is None:
+            return None
+        found, _ = forms.recognise(spec, text, fs.asked, self.spec.language)
+        if fs.asked in found:
+            return None
+        slot = spec.slots[fs.asked]
+        kind = f"one of {list(slot.choices())}" if slot.type == "enum" else slot.type
+        prompt = (f"The user was asked: {render(slot.ask, dict(fs.values))}\nThe user replied: {text}\n"
+                  f'What is the answer, as {kind}? Reply with JSON only: {{"value": <the answer or null>}}')
+        try:
+            gen, backend = await self.ctx.fleet.run(spec.extractor, GenRequest(
+                "chat", [{"role": "user", "content": prompt}], max_tokens=64, temperature=0.0))
+        except PlusnError:
+            return None
+        self._charge(out, gen.calls or [backend.call_of(gen.usage, "extract")])
+        try:
+            value = parse_json(gen.text)
+        except ValueError:
+            return None
+        if isinstance(value, dict) and value.get("value") is not None:
+            return {fs.asked: value["value"]}
+        return None

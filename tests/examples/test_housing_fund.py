@@ -1,0 +1,135 @@
+"""examples/housing-fund through the real gateway: the form asks only for what is missing,
+accepts corrections, decides right on every branch of the policy tree, and a paused
+conversation survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ledger_rows
+from fastapi.testclient import TestClient
+
+from plusn.config import load_settings
+from plusn.gateway.app import create_app
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "housing-fund" / "plusn.yaml"
+MODEL = "agent:housing-fund"
+
+
+def settings(tmp_path: Path) -> Any:
+    # The form calls no model; a scripted one stands in for the default fleet so nothing loads.
+    return load_settings(EXAMPLE, environ={}, overrides={
+        "data_dir": str(tmp_path / "data"), "models": {"stand-in": {"type": "scripted"}}})
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings(tmp_path))) as c:
+        yield c
+
+
+class Conversation:
+    def __init__(self, client: TestClient, session: str | None = None) -> None:
+        self.client = client
+        self.messages: list[dict[str, str]] = []
+        self.session = session
+        self.asked: list[str | None] = []
+        self.block: dict[str, Any] = {}
+
+    def say(self, text: str) -> str:
+        self.messages.append({"role": "user", "content": text})
+        headers = {"x-plusn-session": self.session} if self.session else {}
+        r = self.client.post("/v1/chat/completions", json={"model": MODEL, "messages": self.messages},
+                             headers=headers)
+        assert r.status_code == 200, r.text
+        reply = r.json()["choices"][0]["message"]["content"]
+        self.messages.append({"role": "assistant", "content": reply})
+        self.block = r.json()["plusn"]
+        self.asked.append(self.block["route"].get("waiting_for"))
+        return str(reply)
+
+    @property
+    def decision(self) -> str | None:
+        return (self.block.get("decision") or {}).get("decision")
+
+
+# Every leaf of the tree: the turns, the slots asked (None: decided), the decision.
+BRANCHES = [
+    (["我退休了，想提取公积金"], [None], "可以提取"),
+    (["我想提取公积金", "买房", "是的，有发票"], ["purpose", "invoice", None], "可以提取"),
+    (["我买了房想提取公积金", "没有发票"], ["invoice", None], "暂不能提取"),
+    (["还房贷可以提取吗", "正常还款，没有逾期"], ["loan_normal", None], "可以提取"),
+    (["还房贷可以提取吗", "逾期了两个月"], ["loan_normal", None], "暂不能提取"),
+    (["我是本地户口，想用公积金付房租"], [None], "可以提取"),
+    (["我是外地户口，租房能提取吗", "已经备案了"], ["rent_filed", None], "可以提取"),
+    (["租房提取", "外地", "还没办备案"], ["hukou", "rent_filed", None], "暂不能提取"),
+    (["我离职了，本市户籍"], [None], "暂不能提取"),
+    (["我离职了", "外地户籍", "八个月"], ["hukou", "months", None], "可以提取"),
+    (["我辞职了，外地人", "3个月"], ["months", None], "暂不能提取"),
+]
+
+
+@pytest.mark.parametrize(("turns", "asked", "decision"), BRANCHES, ids=[b[0][0] for b in BRANCHES])
+def test_every_branch_of_the_tree(client: TestClient, turns: list[str], asked: list[str | None],
+                                  decision: str) -> None:
+    c = Conversation(client)
+    replies = [c.say(t) for t in turns]
+    assert c.asked == asked  # only what is missing, one question at a time
+    assert c.decision == decision
+    assert replies[-1].startswith(decision)
+    path = c.block["decision"]["path"]
+    assert path[0]["slot"] == "purpose" and path[-1]["value"] is not None
+    assert c.block["route"]["status"] == "done" and c.block["trace"][0]["type"] == "form"
+
+
+def test_a_correction_changes_the_path(client: TestClient) -> None:
+    c = Conversation(client)
+    c.say("我想租房提取公积金")
+    assert c.asked[-1] == "hukou"
+    c.say("外地")
+    assert c.asked[-1] == "rent_filed"
+    reply = c.say("不对，我是本地户口")
+    assert "已更正：户籍 → 本市" in reply
+    assert c.decision == "可以提取"  # 租房 + 本市 needs no filing: the question is dropped
+    assert [p["value"] for p in c.block["decision"]["path"]] == ["租房", "本市"]
+
+
+def test_a_correction_after_the_decision_reopens_the_form(client: TestClient) -> None:
+    c = Conversation(client)
+    c.say("我离职了，本市户籍")
+    assert c.decision == "暂不能提取"
+    reply = c.say("说错了，我是外地户籍")
+    assert "已更正" in reply and c.asked[-1] == "months"
+    c.say("10个月")
+    assert c.decision == "可以提取"
+
+
+def test_an_invalid_answer_is_explained_and_asked_again(client: TestClient) -> None:
+    c = Conversation(client)
+    c.say("我离职了，外地户口")
+    reply = c.say("很久了")
+    assert "不符合要求" in reply and c.asked[-1] == "months"
+    c.say("700个月")
+    assert "不能大于 600" in c.messages[-1]["content"]
+    c.say("7")
+    assert c.decision == "可以提取"
+
+
+def test_a_paused_form_survives_a_gateway_restart(tmp_path: Path) -> None:
+    for session in (None, "case-42"):
+        with TestClient(create_app(settings(tmp_path))) as first:
+            c = Conversation(first, session)
+            c.say("我想提取公积金")
+            c.say("租房")
+            assert c.asked == ["purpose", "hukou"]
+        with TestClient(create_app(settings(tmp_path))) as second:  # a new process would see the same
+            c.client = second
+            c.say("外地")
+            c.say("备案了")
+            assert c.decision == "可以提取"
+            assert c.block["route"]["resumed"] == "form"
+            rows = [r for r in ledger_rows(second) if r["route"] == MODEL]
+            assert rows and all(r["status"] == 200 for r in rows)

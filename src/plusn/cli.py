@@ -324,10 +324,14 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
 
 
 def _register() -> None:
+    from .agents.cli import agents
     from .knowledge.cli import eval_retrieval_command, kb
     from .safety.cli import audit, eval_safety_command, safety
+    from .skills.cli import skills
 
     main.add_command(kb)
+    main.add_command(skills)
+    main.add_command(agents)
     main.add_command(safety)
     main.add_command(audit)
     eval_.add_command(eval_retrieval_command())

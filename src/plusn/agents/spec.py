@@ -207,7 +207,8 @@ class Node(_Strict):
     # branch
     cases: list[Case] = Field(default_factory=list)
     default: str | None = None
-    # loop: run `do` (whose chain leads back here) until `until` holds, at most `max` times
+    # loop: placed after its body; runs the body again from `do` (whose chain leads back here)
+    # until `until` holds, the body running at most `max` times in all
     do: str | None = None
     until: str | None = None
     max: int = Field(3, ge=1, le=100)

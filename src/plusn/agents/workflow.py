@@ -137,18 +137,18 @@ class Workflow:
             entry["goto"] = node.default or nxt
             return node.default or nxt, None, False
         if node.type == "loop":
-            count = int(state["loops"].get(node.id, 0))
-            if count > 0 and self._truth(node, str(node.until), ctx):
-                entry.update(passes=count, until=True)
+            # The body (from `do`, leading back here) has run once before the first visit.
+            runs = int(state["loops"].get(node.id, 0)) + 1
+            state["vars"]["loop"] = {"runs": runs, "max": node.max}
+            entry["runs"] = runs
+            if self._truth(node, str(node.until), ctx):
                 state["loops"].pop(node.id, None)
                 return nxt, None, False
-            if count >= node.max:
-                entry.update(passes=count, max_reached=True)
+            if runs >= node.max:
+                entry["max_reached"] = True
                 state["loops"].pop(node.id, None)
                 return nxt, None, False
-            state["loops"][node.id] = count + 1
-            state["vars"]["loop"] = {"pass": count + 1, "max": node.max}
-            entry["pass"] = count + 1
+            state["loops"][node.id] = runs
             return node.do, None, False
         if node.type == "map":
             return nxt, await self._map(node, state, ctx, out, entry), False

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
+from ..templating import TemplateProblem, render
 from .spec import RuleSpec
 
 
@@ -26,6 +28,14 @@ class RuleHit:
     route: str | None
 
 
+def _keyword(keywords: list[str], norm: str, padded: str) -> str | None:
+    """The first keyword in the text: whole words for Latin text, substrings for CJK (no spaces)."""
+    for k in keywords:
+        if (f" {k} " in padded) if k.isascii() else (k in norm):
+            return k
+    return None
+
+
 class Rules:
     def __init__(self, specs: list[RuleSpec]) -> None:
         self._rules = [
@@ -39,12 +49,21 @@ class Rules:
         norm = normalise(text)
         padded = f" {norm} "
         for spec, keywords, regex, exact in self._rules:
+            why: str | None = None
+            groups: dict[str, Any] = {}
             if exact and norm in exact:
-                return RuleHit(spec.name, f"exact match {norm!r}", spec.answer, spec.route)
-            for k in keywords:
-                # whole words for Latin text; substring for CJK, which has no spaces
-                if (f" {k} " in padded) if k.isascii() else (k in norm):
-                    return RuleHit(spec.name, f"keyword {k!r}", spec.answer, spec.route)
-            if regex is not None and (m := regex.search(text)):
-                return RuleHit(spec.name, f"regex matched {m.group(0)[:40]!r}", spec.answer, spec.route)
+                why = f"exact match {norm!r}"
+            elif (k := _keyword(keywords, norm, padded)) is not None:
+                why = f"keyword {k!r}"
+            elif regex is not None and (m := regex.search(text)):
+                why, groups = f"regex matched {m.group(0)[:40]!r}", m.groupdict()
+            if why is None:
+                continue
+            answer = spec.answer
+            if answer is not None and ("{{" in answer or "{%" in answer):
+                try:
+                    answer = render(answer, {**spec.values, **groups, "text": text})
+                except TemplateProblem:
+                    continue  # e.g. a phrasing the lookup tables do not cover: leave it to the next stage
+            return RuleHit(spec.name, why, answer, spec.route)
         return None

@@ -71,12 +71,14 @@ class RouterSpec(BaseModel):
 
 
 class RouteSpec(BaseModel):
-    """A named destination: one model, a cascade or a learned router."""
+    """A named destination: one model, a cascade, a learned router, a skill or an agent."""
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = None
     cascade: str | None = None
     router: str | None = None
+    skill: str | None = None
+    agent: str | None = None
     description: str = ""
     # Whether answers on this route should be grounded in a knowledge base (used by knowledge).
     needs_retrieval: bool = False
@@ -97,15 +99,18 @@ class RouteSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> RouteSpec:
-        if sum(x is not None for x in (self.model, self.cascade, self.router)) != 1:
-            raise ValueError("a route needs exactly one of 'model', 'cascade' or 'router'")
+        if sum(x is not None for x in (self.model, self.cascade, self.router, self.skill, self.agent)) != 1:
+            raise ValueError("a route needs exactly one of 'model', 'cascade', 'router', 'skill' or 'agent'")
         return self
 
     def target(self) -> str:
-        """The model, cascade or router that writes the answer."""
+        """The model, cascade, router, skill or agent that writes the answer."""
         if self.model is not None:
             return self.model
-        return f"cascade:{self.cascade}" if self.cascade is not None else f"router:{self.router}"
+        for kind in ("cascade", "router", "skill", "agent"):
+            if getattr(self, kind) is not None:
+                return f"{kind}:{getattr(self, kind)}"
+        raise AssertionError("validated to have one target")
 
     def grounded(self, default_kb: str | None = None) -> bool:
         return bool(self.kb(default_kb) or self.sql or self.datetime or self.system or self.safety)
@@ -122,13 +127,23 @@ class RuleSpec(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     regex: str | None = None
     exact: list[str] = Field(default_factory=list)
+    # The answer may be a template: a regex's named groups are its variables, and `values` holds
+    # lookup tables, e.g. {"rooms": {"客厅": "living_room"}} for {{ rooms[room] }}.
     answer: str | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
     route: str | None = None
 
     @model_validator(mode="after")
     def _valid(self) -> RuleSpec:
         if not (self.keywords or self.regex or self.exact):
             raise ValueError("a rule needs keywords, regex or exact")
+        if self.answer is not None:
+            from ..templating import TemplateProblem, check_template
+
+            try:
+                check_template(self.answer)
+            except TemplateProblem as exc:
+                raise ValueError(f"answer: {exc}") from None
         if (self.answer is None) == (self.route is None):
             raise ValueError("a rule needs exactly one of 'answer' or 'route'")
         return self

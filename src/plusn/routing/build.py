@@ -64,10 +64,10 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
 
     out.update(build_agents(fleet, out))
     for name, route in s.routes.items():  # skills and agents exist only now
-        target = route.target()
-        if target.startswith(("skill:", "agent:")) and target not in out:
-            kind = target.split(":", 1)[0]
-            raise ConfigError(f"unknown {kind} {target.split(':', 1)[1]!r}", file=s.source, key=f"routes.{name}.{kind}")
+        dest = route.target()
+        if dest.startswith(("skill:", "agent:")) and dest not in out:
+            kind, _, what = dest.partition(":")
+            raise ConfigError(f"unknown {kind} {what!r}", file=s.source, key=f"routes.{name}.{kind}")
     return out
 
 

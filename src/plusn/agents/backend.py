@@ -86,6 +86,8 @@ class AgentBackend(Composite):
             route["decision"] = {k: res.decision[k] for k in ("decision", "path", "values")}
         if res.citations:
             route["citations"] = res.citations
+        if res.sql is not None:
+            route["sql"] = res.sql
         if depth == 0:
             after = [*messages, {"role": "assistant", "content": res.text}]
             new_keys = ([f"s:{self.name}:{session}"] if session else []) + [conversation_key(after)]

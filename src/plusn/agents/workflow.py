@@ -44,6 +44,7 @@ class TurnResult:
     trace: list[dict[str, Any]] = field(default_factory=list)
     citations: list[dict[str, Any]] = field(default_factory=list)
     decision: dict[str, Any] | None = None
+    sql: dict[str, Any] | None = None  # what a grounded route queried, for the response's plusn.sql
 
 
 def new_state(text: str) -> dict[str, Any]:
@@ -233,7 +234,11 @@ class Workflow:
             except PlusnError as exc:
                 raise StepFailed(node.id, exc.message) from None
             self._charge(out, gen.calls or [backend.call_of(gen.usage, node.id)])
-            out.citations += (gen.route or {}).get("citations", [])
+            inner = gen.route or {}
+            out.citations += inner.get("citations", [])
+            if "sql" in inner:
+                out.sql = inner["sql"]
+                entry["sql"] = inner["sql"].get("query")
             if node.output is None:
                 return gen.text.strip(), gen.text.strip()
             try:

@@ -101,8 +101,14 @@ class SQLTool:
         if self.kind not in ("sqlite", "postgresql", "postgres"):
             raise ConfigError("url must start with sqlite:/// or postgresql://", file=source, key=f"sql.{name}.url")
         self.dialect = "sqlite" if self.kind == "sqlite" else "postgres"
-        # sqlite:///relative/file.db or sqlite:////absolute/file.db, as SQLAlchemy spells them
-        self._path = Path(unquote(spec.url.split(":///", 1)[1])).resolve() if self.kind == "sqlite" else None
+        # sqlite:///relative/file.db or sqlite:////absolute/file.db, as SQLAlchemy spells them;
+        # a relative path is taken from the config file's folder, like every other path in it.
+        self._path = None
+        if self.kind == "sqlite":
+            path = Path(unquote(spec.url.split(":///", 1)[1]))
+            if not path.is_absolute() and source.endswith((".yaml", ".yml")):
+                path = Path(source).parent / path
+            self._path = path.resolve()
         self._schema: list[Table] | None = None
 
     # --- running ------------------------------------------------------------------------

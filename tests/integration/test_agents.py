@@ -5,6 +5,7 @@ workflow shapes (waterfall, branch, loop, map)."""
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,12 +62,47 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _ToolModel(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible server whose model speaks `tools`: it calls the calculator, then
+    answers with the tool's result. It keeps the bodies it received."""
+
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _ToolModel.bodies.append(body)
+        tool_msgs = [m for m in body["messages"] if m["role"] == "tool"]
+        if tool_msgs:
+            message: dict[str, Any] = {"role": "assistant", "content": f"It comes to {tool_msgs[-1]['content']}."}
+        else:
+            message = {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "call_1", "type": "function",
+                "function": {"name": "calculator", "arguments": json.dumps({"expression": "19.9 * 3"})}}]}
+        out = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
+                          "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                          "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    models = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ToolModel)
+    for srv in (server, models):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    FLEET["tool-model"] = {"type": "openai", "base_url": f"http://127.0.0.1:{models.server_port}/v1",
+                           "capabilities": {"tools": True}, "preload": False}
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    models.shutdown()
+    FLEET.pop("tool-model")
 
 
 def agents_dir(tmp_path: Path, web: str) -> Path:
@@ -75,6 +111,7 @@ def agents_dir(tmp_path: Path, web: str) -> Path:
     files: dict[str, Any] = {
         "shopper": {"description": "prices with exact arithmetic", "model": "planner",
                     "instructions": "You help with prices.", "tools": [{"type": "calculator"}]},
+        "native": {"model": "tool-model", "tools": [{"type": "calculator"}]},
         "stubborn": {"model": "stubborn", "tools": [{"type": "calculator"}], "limits": {"steps": 3}},
         "fetcher": {"model": "planner", "tools": [{"type": "http", "name": "fetch", "allow": ["127.0.0.1"]}]},
         "report": {"model": "writer", "nodes": [
@@ -146,6 +183,18 @@ def test_tool_agent_calls_a_tool_by_the_text_protocol(client: TestClient) -> Non
     row = next(r for r in ledger_rows(client) if r["id"] == body["plusn"]["request_id"])
     assert row["route"] == "agent:shopper" and row["served_models"] == ["planner", "planner"]
     assert [t["type"] for t in row["extra"]["route"]["trace"]] == ["model", "tool", "model"]
+
+
+def test_tool_agent_uses_openai_tools_where_the_model_has_them(client: TestClient) -> None:
+    _ToolModel.bodies.clear()
+    body = ask(client, "native", "three at 19.9 each?")
+    assert body["choices"][0]["message"]["content"] == "It comes to 59.7."
+    first, second = _ToolModel.bodies
+    assert first["tools"][0]["function"]["name"] == "calculator"
+    assert "CALL {" not in json.dumps(first["messages"])  # no text protocol for this model
+    assert second["messages"][-2]["tool_calls"][0]["id"] == "call_1"
+    assert second["messages"][-1] == {"role": "tool", "tool_call_id": "call_1", "content": "59.7"}
+    assert [t.get("protocol") for t in body["plusn"]["trace"] if t["type"] == "model"] == ["openai", "openai"]
 
 
 def test_a_tool_error_reaches_the_model_as_a_message(client: TestClient) -> None:

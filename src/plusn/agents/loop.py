@@ -98,12 +98,44 @@ async def tool_list(spec: AgentSpec, tools: dict[str, Tool], ctx: ToolContext) -
     return "\n".join(lines)
 
 
+def native_tools(spec: AgentSpec, model: str, ctx: ToolContext) -> bool:
+    """Whether to use OpenAI's ``tools`` (the model declares support) rather than the text protocol."""
+    if spec.protocol != "auto":
+        return spec.protocol == "openai"
+    member = ctx.fleet.members.get(model)
+    return bool(member is not None and member.capabilities.tools)
+
+
+async def openai_tools(tools: dict[str, Tool], ctx: ToolContext) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": n, "description": await t.description(ctx),
+                                              "parameters": parameters(t, ctx)}} for n, t in tools.items()]
+
+
+def _native_calls(gen: Any, tools: set[str]) -> list[tuple[str, ToolCall | None, str]]:
+    """(call id, the call or None when malformed, the raw name) for each OpenAI tool call."""
+    out = []
+    for i, c in enumerate(gen.tool_calls or []):
+        fn = c.get("function") or {}
+        name, raw = str(fn.get("name", "")), fn.get("arguments") or "{}"
+        try:
+            args = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            args = None
+        call = ToolCall(name, args) if name in tools and isinstance(args, dict) else None
+        out.append((str(c.get("id") or f"call_{i}"), call, name))
+    return out
+
+
 async def run_agent(spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: ToolContext,
                     messages: list[dict[str, Any]], context: dict[str, Any]) -> Outcome:
     """Run the loop on a conversation; the answer, or a clear note of the limit that stopped it."""
     out = Outcome("", model=model)
+    native = bool(tools) and native_tools(spec, model, ctx)
     system = render(spec.instructions, context) if spec.instructions else ""
-    if tools:
+    extra: dict[str, Any] = {}
+    if native:
+        extra = {"tools": await openai_tools(tools, ctx)}
+    elif tools:
         system = f"{system}\n\n{PROTOCOL.format(tools=await tool_list(spec, tools, ctx))}".strip()
     convo = ([{"role": "system", "content": system}] if system else []) + \
         [m for m in messages if m.get("role") != "system"]
@@ -116,40 +148,58 @@ async def run_agent(spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: To
             return _limit(out, "seconds", spec.limits.seconds, last, lang)
         t0 = time.perf_counter()
         try:
-            gen, backend = await asyncio.wait_for(ctx.fleet.run(model, GenRequest("chat", convo)), left)
+            gen, backend = await asyncio.wait_for(ctx.fleet.run(model, GenRequest("chat", convo, extra=extra)), left)
         except TimeoutError:
             return _limit(out, "seconds", spec.limits.seconds, last, lang)
         out.calls += gen.calls or [backend.call_of(gen.usage, f"step {step}")]
         out.usage.prompt_tokens += gen.usage.prompt_tokens
         out.usage.completion_tokens += gen.usage.completion_tokens
         out.model = gen.model or model
-        call = parse_call(gen.text, set(tools))
-        entry: dict[str, Any] = {"step": step, "type": "model", "model": out.model,
-                                 "ms": round((time.perf_counter() - t0) * 1000, 1)}
-        out.trace.append(entry)
-        if call is None:
-            entry["answer"] = True
+        if native:
+            calls = _native_calls(gen, set(tools))
+        else:
+            parsed = parse_call(gen.text, set(tools))
+            calls = [("", parsed, parsed.tool)] if parsed else []
+        out.trace.append({"step": step, "type": "model", "model": out.model, "protocol": "openai" if native else "text",
+                          "ms": round((time.perf_counter() - t0) * 1000, 1)})
+        if not calls:
+            out.trace[-1]["answer"] = True
             out.text = gen.text.strip()
             return out
-        last = gen.text.strip()
-        t1 = time.perf_counter()
-        tool_entry: dict[str, Any] = {"step": step, "type": "tool", "tool": call.tool, "arguments": call.arguments}
-        try:
-            res = await tools[call.tool].call(call.arguments, ctx)
-            result = res.text
-            out.citations += res.citations
-            out.calls += res.calls
-            tool_entry["result"] = result[:300]
-        except ToolError as exc:
-            result = f"ERROR: {exc}"
-            tool_entry["error"] = str(exc)
-        tool_entry["ms"] = round((time.perf_counter() - t1) * 1000, 1)
-        out.trace.append(tool_entry)
-        convo = [*convo, {"role": "assistant", "content": gen.text.strip()},
-                 {"role": "user", "content": f"RESULT of {call.tool}:\n{result}"}]
+        last = gen.text.strip() or json.dumps(gen.tool_calls, ensure_ascii=False)[:300]
+        results = [(cid, name, await _call_tool(call, name, tools, ctx, out)) for cid, call, name in calls]
+        if native:
+            convo = [*convo, {"role": "assistant", "content": gen.text or None, "tool_calls": gen.tool_calls},
+                     *({"role": "tool", "tool_call_id": cid, "content": result} for cid, _, result in results)]
+        else:
+            convo = [*convo, {"role": "assistant", "content": gen.text.strip()},
+                     {"role": "user", "content": f"RESULT of {results[0][1]}:\n{results[0][2]}"}]
         if out.usage.total_tokens >= spec.limits.tokens:
-            return _limit(out, "tokens", spec.limits.tokens, result, lang)
+            return _limit(out, "tokens", spec.limits.tokens, results[-1][2], lang)
     return _limit(out, "steps", spec.limits.steps, last, lang)
+
+
+async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], ctx: ToolContext,
+                     out: Outcome) -> str:
+    """Run one call; its result, or the error as text for the model. Traced either way."""
+    t1 = time.perf_counter()
+    entry: dict[str, Any] = {"type": "tool", "tool": name}
+    out.trace.append(entry)
+    if call is None:
+        entry["error"] = f"no tool {name!r} takes these arguments; tools: {', '.join(tools)}"
+        return f"ERROR: {entry['error']}"
+    entry["arguments"] = call.arguments
+    try:
+        res = await tools[call.tool].call(call.arguments, ctx)
+    except ToolError as exc:
+        entry["error"] = str(exc)
+        return f"ERROR: {exc}"
+    finally:
+        entry["ms"] = round((time.perf_counter() - t1) * 1000, 1)
+    out.citations += res.citations
+    out.calls += res.calls
+    entry["result"] = res.text[:300]
+    return res.text
 
 
 def _limit(out: Outcome, what: str, n: float, last: str, lang: str) -> Outcome:

@@ -17,6 +17,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import PlusnError
@@ -186,14 +187,15 @@ _FUNCS: dict[str, Callable[..., Any]] = {"sqrt": math.sqrt, "abs": abs, "round":
 
 
 def calculate(expression: str) -> float | int:
-    """Arithmetic only: numbers, + - * / // % **, parentheses and a few functions."""
+    """Arithmetic only: numbers, + - * / // % **, parentheses and a few functions. Decimal
+    arithmetic, so 19.9 * 3 is 59.7 (money sums must not pick up binary-float noise)."""
     expression = expression.replace("×", "*").replace("÷", "/").replace("^", "**").replace("，", ",")
 
     def ev(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return node.value
+            return Decimal(repr(node.value)) if isinstance(node.value, float) else Decimal(node.value)
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
             left, right = ev(node.left), ev(node.right)
             if isinstance(node.op, ast.Pow) and abs(right) > 64:
@@ -203,7 +205,12 @@ def calculate(expression: str) -> float | int:
             return _OPS[type(node.op)](ev(node.operand))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS \
                 and not node.keywords:
-            return _FUNCS[node.func.id](*[ev(a) for a in node.args])
+            args = [ev(a) for a in node.args]
+            if node.func.id in ("sqrt", "log", "exp"):
+                return Decimal(repr(_FUNCS[node.func.id](*map(float, args))))
+            if node.func.id == "round" and len(args) == 2:
+                return round(args[0], int(args[1]))
+            return Decimal(_FUNCS[node.func.id](*args))
         raise ToolError("only arithmetic is allowed (numbers, + - * / // % **, sqrt, abs, round, min, max, log)")
 
     try:
@@ -212,9 +219,13 @@ def calculate(expression: str) -> float | int:
         raise ToolError(f"not an arithmetic expression: {expression!r}") from None
     try:
         value = ev(tree)
-    except (ZeroDivisionError, OverflowError, ValueError) as exc:
-        raise ToolError(f"cannot compute: {exc}") from None
-    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
+    except ZeroDivisionError:
+        raise ToolError("cannot compute: division by zero") from None
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise ToolError(f"cannot compute: {exc or type(exc).__name__}") from None
+    if value == value.to_integral_value() and abs(value) < Decimal(10) ** 15:
+        return int(value)
+    return float(value)
 
 
 class Calculator(Tool):

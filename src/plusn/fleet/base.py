@@ -97,6 +97,9 @@ class Generation:
     model: str = ""
     calls: list[Call] = field(default_factory=list)
     route: dict[str, Any] | None = None
+    # OpenAI-style tool calls ({"id", "type": "function", "function": {"name", "arguments"}}) from
+    # a model that supports `tools`; agents read them, the text protocol serves the others.
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)

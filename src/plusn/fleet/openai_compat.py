@@ -154,9 +154,12 @@ class OpenAIBackend(Backend):
                 raise TypeError("text is not a string")
             finish = choice.get("finish_reason") or "stop"
             usage = self._usage(data.get("usage"), req, text or "")
+            calls = choice["message"].get("tool_calls") if req.kind == "chat" else None
+            if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) for c in calls)):
+                raise TypeError("tool_calls is not a list of objects")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise UpstreamError(f"upstream of model {self.name!r} sent an unexpected body") from exc
-        return Generation(text or "", str(finish), usage, self.name)
+        return Generation(text or "", str(finish), usage, self.name, tool_calls=calls or None)
 
     def _usage(self, raw: Any, req: GenRequest, text: str) -> Usage:
         if isinstance(raw, dict) and "prompt_tokens" in raw:

@@ -69,7 +69,11 @@ class RedactingBackend(Backend):
         clean, vault = self._redact(req)
         gen = await self.inner.generate(clean)
         if self.restore and vault.by_placeholder:
-            gen = dataclasses.replace(gen, text=restore(gen.text, vault))
+            calls = None
+            if gen.tool_calls:  # a tool's arguments may quote what was redacted
+                calls = [{**c, "function": {**c.get("function", {}), "arguments": restore(
+                    str(c.get("function", {}).get("arguments", "")), vault)}} for c in gen.tool_calls]
+            gen = dataclasses.replace(gen, text=restore(gen.text, vault), tool_calls=calls)
         return gen
 
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:

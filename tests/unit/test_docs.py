@@ -34,3 +34,38 @@ def test_yaml_examples_are_valid_configs(where: str, text: str, tmp_path: Path) 
         (tmp_path / rel).write_text("\n".join(json.dumps(x) for x in (header, row)) + "\n")
     settings = load_settings(path, environ={})
     assert settings.models, f"{where} configures no models"
+
+
+@pytest.mark.parametrize(("where", "text"), blocks("yaml skill"), ids=[w for w, _ in blocks("yaml skill")])
+def test_skill_examples_load(where: str, text: str, tmp_path: Path) -> None:
+    from plusn.skills.library import load_file
+
+    path = tmp_path / "skill.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_file(path).version
+
+
+@pytest.mark.parametrize(("where", "text"), blocks("yaml agent"), ids=[w for w, _ in blocks("yaml agent")])
+def test_agent_examples_load(where: str, text: str, tmp_path: Path) -> None:
+    from plusn.agents.library import load_file
+
+    path = tmp_path / "agent.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_file(path).version
+
+
+def test_the_form_in_the_docs_behaves_as_described(tmp_path: Path) -> None:
+    """docs/agents.md: one message fills two slots, and only the certificate is asked for."""
+    from plusn.agents import forms
+    from plusn.agents.library import load_file
+
+    text = next(t for w, t in blocks("yaml agent") if "leave-request" in t)
+    path = tmp_path / "agent.yaml"
+    path.write_text(text, encoding="utf-8")
+    spec = load_file(path).spec.form
+    assert spec is not None
+    state = forms.FormState()
+    turn = forms.turn(spec, state, "我生病了，要请两天", "zh")
+    assert state.values == {"kind": "病假", "days": 2} and turn.asked == "certificate"
+    turn = forms.turn(spec, state, "有证明", "zh")
+    assert turn.decision is not None and turn.decision["decision"] == "批准"

@@ -86,6 +86,46 @@ def smollm2_path() -> Path:
 
 
 @contextlib.contextmanager
+def plusn_serve(cfg: Path, cwd: Path, timeout_s: float = 120) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    """A real `plusn serve` process on a free port: (its URL, the line naming what it loaded, the
+    process). Its output is drained in the background so a full pipe never blocks it."""
+    import os
+    import re
+    import threading
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url, lines = None, []
+    deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.search(r"listening on (http://\S+)", line)
+            if m:
+                url = m.group(1)
+                break
+        if url is None:
+            pytest.fail("plusn serve did not start:\n" + "".join(lines))
+        loaded = proc.stdout.readline()
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+        yield url, loaded, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextlib.contextmanager
 def llama_server(alias: str) -> Iterator[str]:
     """A real OpenAI-compatible server (llama_cpp.server serving SmolLM2); yields its /v1 URL."""
     port = free_port()

@@ -133,3 +133,19 @@ def test_a_paused_form_survives_a_gateway_restart(tmp_path: Path) -> None:
             assert c.block["route"]["resumed"] == "form"
             rows = [r for r in ledger_rows(second) if r["route"] == MODEL]
             assert rows and all(r["status"] == 200 for r in rows)
+
+
+def test_agents_cli_runs_a_conversation_on_the_terminal(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from plusn.cli import main
+
+    cfg = tmp_path / "plusn.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8").replace("paths: [agents]", f"paths: [{EXAMPLE.parent / 'agents'}]")
+    cfg.write_text(text.replace("data_dir: .plusn/housing-fund", f"data_dir: {tmp_path / 'data'}"), encoding="utf-8")
+    res = CliRunner().invoke(main, ["agents", "run", "housing-fund", "-c", str(cfg)],
+                             input="我离职了\n外地户籍\n8个月\n")
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[-1].startswith("可以提取。外地户籍职工离职已满 8 个月")
+    listed = CliRunner().invoke(main, ["agents", "list", "-c", str(cfg)])
+    assert "agent:housing-fund" in listed.output and "6 slots" in listed.output

@@ -38,6 +38,9 @@ FLEET: dict[str, Any] = {
     "writer": {"type": "scripted", "replies": ["draft one", "draft two", "draft three"]},
     "judge": {"type": "scripted", "replies": ['{"score": 5, "advice": "more detail"}', '{"score": 9}']},
     "echo": {"type": "scripted", "replies": ["<{last_user}>"]},
+    # reads what the rules cannot: 魔都 is Shanghai
+    "reader": {"type": "scripted", "replies": ['{"value": null}'],
+               "rules": [{"match": "replied: 魔都", "reply": '{"value": "上海"}'}]},
 }
 
 
@@ -142,6 +145,11 @@ def agents_dir(tmp_path: Path, web: str) -> Path:
         "spin": {"model": "echo", "limits": {"nodes": 20}, "nodes": [
             {"id": "a", "type": "branch", "cases": [{"when": "true", "goto": "a"}]},
         ]},
+        "pick-city": {"language": "zh", "form": {
+            "extractor": "reader",
+            "slots": {"city": {"type": "enum", "ask": "去哪个城市？", "options": {"北京": ["帝都"], "上海": ["沪"]}}},
+            "tree": {"slot": "city", "cases": {"北京": {"decision": "北京办事处"}, "上海": {"decision": "上海办事处"}}},
+        }},
         "ask-city": {"model": "echo", "language": "en", "nodes": [
             {"id": "city", "type": "ask", "slot": "city", "ask": {"type": "string", "ask": "Which city?"}},
             {"id": "weather", "type": "llm", "prompt": "weather in {{ city }}", "into": "w"},
@@ -270,6 +278,21 @@ def test_ask_node_pauses_and_resumes(client: TestClient) -> None:
                {"role": "assistant", "content": "Which city?"}]
     second = ask(client, "ask-city", "Hangzhou", history)
     assert second["choices"][0]["message"]["content"] == "<weather in Hangzhou>"
+
+
+def test_the_extractor_model_reads_what_the_rules_cannot(client: TestClient) -> None:
+    first = ask(client, "pick-city", "我要出差")
+    assert first["choices"][0]["message"]["content"] == "去哪个城市？"
+    history = [{"role": "user", "content": "我要出差"}, {"role": "assistant", "content": "去哪个城市？"}]
+    # a reply nobody can read is asked again, with the choices
+    again = ask(client, "pick-city", "随便", history)
+    assert "请从以下选项中选择：上海 / 北京" in again["choices"][0]["message"]["content"]  # (safe_dump sorted the keys)
+    history += [{"role": "user", "content": "随便"}, {"role": "assistant", "content": again["choices"][0]["message"]["content"]}]
+    body = ask(client, "pick-city", "魔都", history)
+    assert body["choices"][0]["message"]["content"] == "上海办事处"
+    assert body["plusn"]["served_models"] == ["reader"]
+    # the first message can answer the first question too
+    assert ask(client, "pick-city", "魔都")["choices"][0]["message"]["content"] == "上海办事处"
 
 
 def test_streamed_agent_answer(client: TestClient) -> None:

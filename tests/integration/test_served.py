@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import write_config
+from conftest import plusn_serve, write_config
 
 pytestmark = [pytest.mark.server, pytest.mark.model]
 
@@ -47,33 +45,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         "knowledge": {"handbook": {}},
         "routes": {"hr": {"model": "smollm2-135m-instruct", "knowledge": "handbook"}},
     })
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = None
-    lines = []
-    deadline = time.monotonic() + 120
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
-            url = m.group(1)
-            break
-    if url is None:
-        proc.kill()
-        pytest.fail("plusn serve did not start:\n" + "".join(lines))
-    assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, route:hr, auto" in proc.stdout.readline()
-    # keep reading the server's output so a full pipe never blocks it
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    yield url, tmp / "data" / "plusn.db", proc
-    if proc.poll() is None:
-        proc.kill()
+    with plusn_serve(cfg, tmp) as (url, loaded, proc):
+        assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, route:hr, auto" \
+            in loaded
+        yield url, tmp / "data" / "plusn.db", proc
 
 
 @pytest.fixture

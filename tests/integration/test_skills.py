@@ -138,3 +138,21 @@ def test_skill_file_errors_name_file_key_and_line(tmp_path: Path, text: str, key
     with pytest.raises(ConfigError) as exc:
         load_file(f)
     assert exc.value.key == key and str(f) in str(exc.value) and f"line {line}" in str(exc.value)
+
+
+def test_skills_cli_list_and_run(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from plusn.cli import main
+
+    cfg = write_config(tmp_path, {"models": {"m": {"type": "scripted", "replies": [GOOD]}},
+                                  "skills": {"default_model": "m"}})
+    runner = CliRunner()
+    listed = runner.invoke(main, ["skills", "list", "-c", str(cfg)])
+    assert listed.exit_code == 0 and "sentiment" in listed.output and "-> m" in listed.output
+    ran = runner.invoke(main, ["skills", "run", "sentiment", "包装破了", "-c", str(cfg)])
+    assert ran.exit_code == 0, ran.output
+    out = json.loads(ran.output)
+    assert out["output"] == json.loads(GOOD) and out["attempts"] == 1
+    bad = runner.invoke(main, ["skills", "run", "nope", "x", "-c", str(cfg)])
+    assert bad.exit_code != 0 and "no skill named 'nope'" in bad.output

@@ -83,6 +83,7 @@ def build_agents(fleet: Fleet, composites: dict[str, Backend]) -> dict[str, Back
             raise ConfigError("this agent calls a model, and the fleet has no chat model", file=agent.source,
                               key="model")
         caps = Capabilities(chat=True, completion=False, languages=[agent.spec.language])
-        settings = ModelSettings(type=agent.spec.kind, description=agent.spec.description, capabilities=caps)
+        settings = ModelSettings(type=agent.spec.kind, description=agent.spec.description, capabilities=caps,
+                                 preload=False)  # nothing to load
         out[f"agent:{name}"] = AgentBackend(f"agent:{name}", agent, model, fleet, settings, store)
     return out

@@ -314,12 +314,15 @@ class Workflow:
 
     async def _extract(self, spec: FormSpec, fs: forms.FormState, text: str, out: TurnResult) -> dict[str, Any] | None:
         """Ask the extractor model for the asked slot when the rules cannot read the reply."""
-        if spec.extractor is None or fs.asked is None:
+        if spec.extractor is None:
             return None
-        found, _ = forms.recognise(spec, text, fs.asked, self.spec.language)
-        if fs.asked in found:
+        asked = fs.asked or forms.walk(spec, fs.values)[0]  # a first message may answer the first question
+        if asked is None:
             return None
-        slot = spec.slots[fs.asked]
+        found, _ = forms.recognise(spec, text, asked, self.spec.language)
+        if asked in found:
+            return None
+        slot = spec.slots[asked]
         kind = f"one of {list(slot.choices())}" if slot.type == "enum" else slot.type
         prompt = (f"The user was asked: {render(slot.ask, dict(fs.values))}\nThe user replied: {text}\n"
                   f'What is the answer, as {kind}? Reply with JSON only: {{"value": <the answer or null>}}')
@@ -334,5 +337,5 @@ class Workflow:
         except ValueError:
             return None
         if isinstance(value, dict) and value.get("value") is not None:
-            return {fs.asked: value["value"]}
+            return {asked: value["value"]}
         return None

@@ -56,7 +56,8 @@ def build_skills(fleet: Fleet, composites: dict[str, Backend]) -> dict[str, Back
         caps = Capabilities(chat=True, completion=False, languages=member.capabilities.languages,
                             remote=member.capabilities.remote, context_window=member.capabilities.context_window,
                             structured_output=skill.spec.output is not None)
-        settings = ModelSettings(type="skill", description=skill.spec.description, capabilities=caps)
+        settings = ModelSettings(type="skill", description=skill.spec.description, capabilities=caps,
+                                 preload=False)  # nothing to load
         out[f"skill:{name}"] = SkillBackend(f"skill:{name}", skill, target, fleet.run, settings,
                                             structured=member.capabilities.structured_output)
     return out

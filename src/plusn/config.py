@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -21,6 +21,7 @@ from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
 
 ENV_PREFIX = "PLUSN_"
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -201,6 +202,21 @@ def file_error(exc: ValidationError, node: yaml.Node | None, source: str, offset
     at = f" (line {line + offset})" if line else ""
     msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
     return ConfigError(f"{msg}{at}", file=source, key=".".join(map(str, loc)) or "<top>")
+
+
+def read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what}: {exc.strerror}", file=str(path)) from exc
+
+
+def validated(model: type[M], data: dict[str, Any], node: yaml.Node | None, source: str, offset: int = 0) -> M:
+    """``model`` from a YAML file's data; a ConfigError naming file, key and line if it does not fit."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise file_error(exc, node, source, offset) from None
 
 
 def parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:

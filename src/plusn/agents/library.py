@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ..errors import ConfigError
 from .spec import AgentSpec
 
@@ -27,20 +25,12 @@ class Agent:
 
 
 def load_file(path: Path) -> Agent:
-    from ..config import file_error, parse_yaml
+    from ..config import parse_yaml, read_text, validated
 
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the agent: {exc.strerror}", file=source) from exc
-    data, node = parse_yaml(text, source)
+    data, node = parse_yaml(read_text(path, "agent"), str(path))
     data.setdefault("name", path.stem)
-    try:
-        spec = AgentSpec.model_validate(data)
-    except ValidationError as exc:
-        raise file_error(exc, node, source) from None
-    return Agent(spec, spec.version(), source)
+    spec = validated(AgentSpec, data, node, str(path))
+    return Agent(spec, spec.version(), str(path))
 
 
 def agent_files(paths: list[Path], source: str = "<config>") -> list[Path]:

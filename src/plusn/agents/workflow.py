@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import PlusnError
 from ..fleet.base import Call, GenRequest, Usage
-from ..skills.backend import parse_json, schema_errors
+from ..skills.backend import SchemaFailure, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
 from .spec import AgentSpec, FormSpec, Node
@@ -226,33 +226,22 @@ class Workflow:
                 json.dumps(node.output, ensure_ascii=False)
         messages.append({"role": "user", "content": prompt})
         entry["model"] = model
-        problems: list[str] = []
-        for attempt in (1, 2):
-            try:
-                gen, backend = await self.ctx.fleet.run(model, GenRequest(
-                    "chat", messages, max_tokens=node.max_tokens, temperature=node.temperature))
-            except PlusnError as exc:
-                raise StepFailed(node.id, exc.message) from None
-            self._charge(out, gen.calls or [backend.call_of(gen.usage, node.id)])
-            inner = gen.route or {}
-            out.citations += inner.get("citations", [])
-            if "sql" in inner:
-                out.sql = inner["sql"]
-                entry["sql"] = inner["sql"].get("query")
-            if node.output is None:
-                return gen.text.strip(), gen.text.strip()
-            try:
-                value = parse_json(gen.text)
-                problems = schema_errors(value, node.output)
-            except ValueError as exc:
-                problems = [str(exc)]
-            if not problems:
-                entry["attempts"] = attempt
-                return value, json.dumps(value, ensure_ascii=False)
-            messages = [*messages, {"role": "assistant", "content": gen.text},
-                        {"role": "user", "content": "That reply does not satisfy the schema: " + "; ".join(problems)
-                         + ". Reply again with only the corrected JSON."}]
-        raise StepFailed(node.id, "the model's answer did not satisfy the schema: " + "; ".join(problems))
+        req = GenRequest("chat", messages, max_tokens=node.max_tokens, temperature=node.temperature)
+        try:
+            ans = await answer_json(self.ctx.fleet.run, model, req, node.output, retries=1)
+        except SchemaFailure as exc:
+            raise StepFailed(node.id, "the model's answer did not satisfy the schema: " + str(exc)) from None
+        except PlusnError as exc:
+            raise StepFailed(node.id, exc.message) from None
+        self._charge(out, ans.calls)
+        inner = ans.gen.route or {}
+        out.citations += inner.get("citations", [])
+        if "sql" in inner:
+            out.sql = inner["sql"]
+            entry["sql"] = inner["sql"].get("query")
+        if node.output is not None:
+            entry["attempts"] = ans.attempts
+        return ans.value, ans.text
 
     def _charge(self, out: TurnResult, calls: list[Call]) -> None:
         for c in calls:

@@ -8,9 +8,11 @@ validating and retrying with the validation error shown to the model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import ModelSettings
@@ -71,6 +73,51 @@ def _balanced(text: str, opener: str, closer: str) -> str | None:
             if depth == 0:
                 return text[start : i + 1]
     return None
+
+
+class SchemaFailure(ValueError):
+    def __init__(self, problems: list[str], attempts: int) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.attempts = attempts
+
+
+@dataclass
+class Answer:
+    gen: Generation
+    value: Any  # the parsed JSON with a schema, else the text
+    text: str
+    calls: list[Call]
+    usage: Usage
+    attempts: int
+
+
+async def answer_json(run: Run, target: str, req: GenRequest, schema: dict[str, Any] | None,
+                      retries: int) -> Answer:
+    """Call ``target``; with a schema, parse and check the answer, and on failure show the model
+    its answer and what is wrong with it and ask again, up to ``retries`` times."""
+    calls: list[Call] = []
+    usage = Usage()
+    problems: list[str] = []
+    for attempt in range(1, retries + 2):
+        gen, backend = await run(target, req)
+        calls += gen.calls or [backend.call_of(gen.usage, f"attempt {attempt}")]
+        usage.prompt_tokens += gen.usage.prompt_tokens
+        usage.completion_tokens += gen.usage.completion_tokens
+        if schema is None:
+            return Answer(gen, gen.text.strip(), gen.text.strip(), calls, usage, attempt)
+        try:
+            value = parse_json(gen.text)
+            problems = schema_errors(value, schema)
+        except ValueError as exc:
+            problems = [str(exc)]
+        if not problems:
+            return Answer(gen, value, json.dumps(value, ensure_ascii=False), calls, usage, attempt)
+        req = dataclasses.replace(req, messages=[
+            *req.messages, {"role": "assistant", "content": gen.text},
+            {"role": "user", "content": "That reply does not satisfy the schema: " + "; ".join(problems)
+             + ". Reply again with only the corrected JSON."}])
+    raise SchemaFailure(problems, retries + 1)
 
 
 class SkillBackend(Composite):
@@ -160,39 +207,15 @@ class SkillBackend(Composite):
                          session=base.session if base else None)
         if spec.output is not None and self.structured:
             req.response_format = {"type": "json_schema", "json_schema": {"name": spec.name, "schema": spec.output}}
-        calls: list[Call] = []
-        usage = Usage()
-        problems: list[str] = []
-        last: Generation | None = None
-        for attempt in range(1, spec.retries + 2):
-            gen, backend = await self.run(self.target, req)
-            last = gen
-            calls += gen.calls or [backend.call_of(gen.usage, f"attempt {attempt}")]
-            usage.prompt_tokens += gen.usage.prompt_tokens
-            usage.completion_tokens += gen.usage.completion_tokens
-            if spec.output is None:
-                output: Any = gen.text.strip()
-                return self._done(gen, output, gen.text.strip(), calls, usage, attempt, []), output
-            try:
-                output = parse_json(gen.text)
-                problems = schema_errors(output, spec.output)
-            except ValueError as exc:
-                problems = [str(exc)]
-            if not problems:
-                text = json.dumps(output, ensure_ascii=False)
-                return self._done(gen, output, text, calls, usage, attempt, []), output
-            # Show the model its answer and what is wrong with it, then ask again.
-            req = GenRequest("chat", [*req.messages, {"role": "assistant", "content": gen.text},
-                                      {"role": "user", "content": "That reply does not satisfy the schema: "
-                                       + "; ".join(problems) + ". Reply again with only the corrected JSON."}],
-                             max_tokens=req.max_tokens, temperature=req.temperature, seed=req.seed,
-                             response_format=req.response_format, session=req.session)
-        assert last is not None
-        raise UpstreamError(f"skill {spec.name!r}: the model's answer did not satisfy the output schema after "
-                            f"{spec.retries + 1} attempts ({'; '.join(problems)})", code="invalid_output")
+        try:
+            ans = await answer_json(self.run, self.target, req, spec.output, spec.retries)
+        except SchemaFailure as exc:
+            raise UpstreamError(f"skill {spec.name!r}: the model's answer did not satisfy the output schema after "
+                                f"{exc.attempts} attempts ({'; '.join(exc.problems)})", code="invalid_output") from None
+        return self._done(ans.gen, ans.value, ans.text, ans.calls, ans.usage, ans.attempts), ans.value
 
-    def _done(self, gen: Generation, output: Any, text: str, calls: list[Call], usage: Usage, attempts: int,
-              problems: list[str]) -> Generation:
+    def _done(self, gen: Generation, output: Any, text: str, calls: list[Call], usage: Usage,
+              attempts: int) -> Generation:
         route: dict[str, Any] = {"route": self.name, "skill": self.skill.name, "version": self.skill.version,
                                  "target": self.target, "attempts": attempts,
                                  "enforced": "grammar" if self.structured and self.skill.spec.output else

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from ..errors import ConfigError
 from .spec import SkillSpec
@@ -53,20 +52,12 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, in
 
 
 def load_file(path: Path) -> Skill:
-    from ..config import file_error
+    from ..config import read_text, validated
 
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the skill: {exc.strerror}", file=source) from exc
-    data, node, offset = _parse(text, source)
+    data, node, offset = _parse(read_text(path, "skill"), str(path))
     data.setdefault("name", path.stem)
-    try:
-        spec = SkillSpec.model_validate(data)
-    except ValidationError as exc:
-        raise file_error(exc, node, source, offset) from None
-    return Skill(spec, spec.version(), source)
+    spec = validated(SkillSpec, data, node, str(path), offset)
+    return Skill(spec, spec.version(), str(path))
 
 
 def _files(root: Path) -> list[Path]:

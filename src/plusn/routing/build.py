@@ -52,9 +52,16 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
     default_target = first_chat_model(generators)
     if s.routes or default_target is not None:
         embedder = fleet.members.get(s.dispatch.intent_model) if s.dispatch.intents else None
+        # What auto can do is what every model it may hand a request to can do (e.g. enforce a
+        # JSON schema by grammar); a route to a skill or an agent counts as unknown, so as no.
+        names = {grounded.get(n) or r.target() for n, r in s.routes.items()} | {default_target or ""}
+        targets = [fleet.members.get(n) or out.get(n) for n in names if n]
+        reachable = [t for t in targets if t is not None]
+        caps = _settings("dispatcher", "rules, then intents, then the default route", [])
+        caps.capabilities.structured_output = bool(reachable) and len(reachable) == len(targets) and all(
+            t.capabilities.structured_output for t in reachable)
         out["auto"] = DispatchBackend(
-            "auto", s.dispatch, s.routes, default_target or "", fleet.run,
-            _settings("dispatcher", "rules, then intents, then the default route", []),
+            "auto", s.dispatch, s.routes, default_target or "", fleet.run, caps,
             embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
         )
     from ..skills.build import build_skills

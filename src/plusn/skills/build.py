@@ -8,7 +8,7 @@ from ..config import Capabilities, ModelSettings
 from ..errors import ConfigError
 from ..fleet.base import Backend, Member
 from .backend import SkillBackend
-from .library import Skill, load_skills
+from .library import Skill, load_skills, starter_dir
 
 if TYPE_CHECKING:
     from ..fleet.fleet import Fleet
@@ -50,7 +50,11 @@ def build_skills(fleet: Fleet, composites: dict[str, Backend]) -> dict[str, Back
         return {}
     known = {**fleet.members, **composites}
     out: dict[str, Backend] = {}
+    has_chat = any(_chat(m) for m in known.values())
+    starter = str(starter_dir())
     for name, skill in skills.items():
+        if not has_chat and skill.source.startswith(starter):
+            continue  # e.g. an embeddings-only deployment: the starter library has nothing to run on
         target = pick_target(skill, fleet, composites)
         member = known[target]
         caps = Capabilities(chat=True, completion=False, languages=member.capabilities.languages,

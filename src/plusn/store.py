@@ -80,6 +80,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS agent_state_updated ON agent_state(updated);
     """,
+    # 6: every version of every skill the gateway has served, so an old one can still be called
+    # by its version (skill:<name>@<version>) after its file has changed.
+    """
+    CREATE TABLE IF NOT EXISTS skill_versions (
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    """,
 ]
 
 

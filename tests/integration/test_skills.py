@@ -156,3 +156,25 @@ def test_skills_cli_list_and_run(tmp_path: Path) -> None:
     assert out["output"] == json.loads(GOOD) and out["attempts"] == 1
     bad = runner.invoke(main, ["skills", "run", "nope", "x", "-c", str(cfg)])
     assert bad.exit_code != 0 and "no skill named 'nope'" in bad.output
+
+
+def test_an_old_version_stays_callable_after_the_file_changes(tmp_path: Path) -> None:
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    (skills / "greet.md").write_text(GREETING, encoding="utf-8")
+    cfg = write_config(tmp_path, {"models": FLEET, "skills": {"paths": ["skills"], "builtin": False}})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        v1 = c.post("/v1/skills/greet", json={"input": "Li"}).json()["version"]
+    (skills / "greet.md").write_text(GREETING.replace("Greet {{ name }}", "Welcome {{ name }}"), encoding="utf-8")
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:  # restarted with the new file
+        now = c.post("/v1/skills/greet", json={"input": "Li"}).json()
+        assert now["version"] != v1 and now["output"] == "echo: Welcome Li in a warm tone."
+        old = c.post("/v1/skills/greet", json={"input": "Li", "version": v1}).json()
+        assert old["version"] == v1 and old["output"] == "echo: Greet Li in a warm tone."
+        chat = c.post("/v1/chat/completions", json={"model": f"skill:greet@{v1}",
+                                                    "messages": [{"role": "user", "content": "Wang"}]})
+        assert chat.json()["choices"][0]["message"]["content"] == "echo: Greet Wang in a warm tone."
+        versions = c.get("/v1/skills/greet/versions").json()
+        assert versions["current"] == now["version"] and {v["version"] for v in versions["data"]} == {v1, now["version"]}
+        missing = c.post("/v1/skills/greet", json={"input": "Li", "version": "0" * 12})
+        assert missing.status_code == 404 and v1 in missing.json()["error"]["message"]

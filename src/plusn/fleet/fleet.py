@@ -79,6 +79,13 @@ class Fleet:
             if member.settings.preload:
                 await self._ensure_started(name)
                 loaded.append(name)
+        from ..skills.backend import SkillBackend
+
+        skills = [m.skill for m in self.members.values() if isinstance(m, SkillBackend)]
+        if skills:  # so that each version served stays callable by its version
+            from ..skills.versions import remember
+
+            await asyncio.to_thread(remember, self.settings.ledger_path(), skills)
         return loaded
 
     async def _ensure_started(self, name: str) -> Member:

@@ -39,10 +39,11 @@ class Principal:
     safety: str | None = None
 
     def may_use(self, model: str) -> bool:
-        return not self.models or model in self.models
+        # a threshold or version of a model ("router:x@0.8", "skill:y@<version>") is that model
+        return not self.models or model in self.models or model.rpartition("@")[0] in self.models
 
     def check_model(self, model: str) -> None:
-        if self.models and model not in self.models:
+        if not self.may_use(model):
             allowed = ", ".join(sorted(self.models))
             raise PermissionDenied(
                 f"this key may not use model {model!r}; it may use: {allowed}", param="model"

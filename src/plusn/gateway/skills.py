@@ -9,6 +9,7 @@ behind the same authorisation and safety guards, and leave one ledger row.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -30,6 +31,8 @@ class SkillCall(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The variables; a plain string fills the skill's input variable.
     input: dict[str, Any] | str
+    # A version this gateway has served (GET /v1/skills/{name}/versions); default: the current one.
+    version: str | None = Field(None, pattern=r"^[0-9a-f]{12}$")
     max_tokens: int | None = Field(None, gt=0)
     temperature: float | None = Field(None, ge=0, le=2)
     seed: int | None = None
@@ -54,12 +57,26 @@ async def list_skills(request: Request, who: Principal = Depends(principal)) -> 
     return JSONResponse({"object": "list", "data": data})
 
 
+@router.get("/v1/skills/{name}/versions")
+async def skill_versions(name: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+    from ..skills.versions import history
+
+    skill = _skills(request).get(name)
+    if skill is None or not who.may_use(f"skill:{name}"):
+        raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")
+    rows = await asyncio.to_thread(history, runtime(request).settings.ledger_path(), name)
+    return JSONResponse({"object": "list", "skill": name, "current": skill.skill.version, "data": rows})
+
+
 @router.post("/v1/skills/{name}")
 async def run_skill(name: str, body: SkillCall, request: Request,
                     who: Principal = Depends(principal)) -> JSONResponse:
     skill = _skills(request).get(name)
     if skill is None:
         raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")
+    model = f"skill:{name}" if body.version is None else f"skill:{name}@{body.version}"
+    if body.version is not None:
+        skill = skill.version_of(body.version, runtime(request).settings.ledger_path())
     given = body.input
     if isinstance(given, str):
         var = skill.skill.spec.input_variable()
@@ -70,7 +87,7 @@ async def run_skill(name: str, body: SkillCall, request: Request,
     variables = skill.variables(given)  # a 400 naming the variable, before anything runs
     req = GenRequest("chat", [{"role": "user", "content": json.dumps(variables, ensure_ascii=False)}],
                      max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed)
-    backend = await prepare(request, who, f"skill:{name}", req)
+    backend = await prepare(request, who, model, req)
     gen = await generate_once(request, backend, req)
     route = gen.route or {}
     output: Any = gen.text

@@ -114,7 +114,12 @@ def build_router(fleet: Fleet, name: str, spec: RouterSpec) -> LearnedRouterBack
 
 
 def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
-    """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X."""
+    """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X;
+    ``skill:name@V``: version V of the skill."""
+    from ..skills.backend import SkillBackend
+
+    if isinstance(base, SkillBackend):
+        return base.version_of(knob, fleet.settings.ledger_path())
     if isinstance(base, LearnedRouterBackend):
         try:
             value = float(knob)

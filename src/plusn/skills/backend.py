@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import ModelSettings
-from ..errors import InvalidRequest, UpstreamError
+from ..errors import InvalidRequest, ModelNotFound, UpstreamError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage, content_text
 from ..templating import TemplateProblem, render
 from .library import Skill
@@ -128,6 +128,20 @@ class SkillBackend(Composite):
         self.target = target
         self.run = run
         self.structured = structured  # the target enforces a JSON schema by grammar
+
+    def version_of(self, version: str, db: Any) -> SkillBackend:
+        """This skill as it was at ``version`` (any version the gateway has served)."""
+        if version == self.skill.version:
+            return self
+        from .versions import history, load
+
+        old = load(db, self.skill.name, version)
+        if old is None:
+            known = ", ".join(h["version"] for h in history(db, self.skill.name)) or self.skill.version
+            raise ModelNotFound(f"skill {self.skill.name!r} has no version {version!r}; versions: {known}",
+                                param="model")
+        return SkillBackend(f"skill:{self.skill.name}@{version}", old, self.target, self.run, self.settings,
+                            structured=self.structured)
 
     # --- variables -------------------------------------------------------------------------
 

@@ -119,6 +119,17 @@ class Price(_Strict):
         return (prompt_tokens * self.input_per_1k + completion_tokens * self.output_per_1k) / 1000
 
 
+class CircuitBreaker(_Strict):
+    """Stop calling a failing upstream for a while; see docs/resilience.md."""
+
+    # This many failures (5xx, timeouts, broken connections) within window_s open the circuit.
+    failures: int = Field(5, ge=1)
+    window_s: float = Field(30.0, gt=0)
+    # While open, calls fail at once (or go to the fallbacks); after open_s a health probe (or,
+    # for backends without one, a single trial request) decides whether it closes again.
+    open_s: float = Field(10.0, gt=0)
+
+
 class ModelSettings(BaseModel):
     """One model of the fleet. Keys beyond these belong to the backend ``type``."""
 
@@ -135,6 +146,18 @@ class ModelSettings(BaseModel):
     queue_timeout_s: float = Field(30.0, gt=0)
     # Load at start-up (True) or on the first request.
     preload: bool = True
+    # Resilience (docs/resilience.md). Retries of retryable errors (5xx, 429, timeouts, broken
+    # connections) before the first byte, with exponential backoff; null: the backend's default
+    # (2 for OpenAI-compatible servers, 0 for in-process models).
+    retries: int | None = Field(None, ge=0, le=10)
+    backoff_s: float = Field(0.2, ge=0)
+    backoff_max_s: float = Field(2.0, ge=0)
+    # Other models to try, in order, when this one still fails (before the first byte).
+    fallbacks: list[str] = Field(default_factory=list)
+    # Give up on a stream whose first token takes longer than this (then retry or fall back).
+    first_token_timeout_s: float | None = Field(None, gt=0)
+    # null: the backend's default (on for OpenAI-compatible servers); false: off.
+    circuit_breaker: CircuitBreaker | bool | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -365,6 +388,11 @@ def _check_references(s: Settings) -> None:
                               file=s.source, key=f"routes.{name}.sql")
         if r.sql is not None and r.sql_model is not None and r.sql_model not in models:
             raise ConfigError(f"unknown model {r.sql_model!r}", file=s.source, key=f"routes.{name}.sql_model")
+    for name, ms in s.models.items():
+        for fb in ms.fallbacks:
+            if fb not in models or fb == name:
+                raise ConfigError(f"fallback {fb!r} is not another model of the fleet", file=s.source,
+                                  key=f"models.{name}.fallbacks")
     for name, rt in s.routers.items():
         for recorded, member in rt.models.items():
             if member not in models:

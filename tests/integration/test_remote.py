@@ -90,7 +90,9 @@ def test_gateway_to_server_to_model(tmp_path: Path, upstream: str) -> None:
 
 def test_upstream_timeout_is_504(tmp_path: Path, blackhole: int) -> None:
     url = f"http://127.0.0.1:{blackhole}/v1"
-    with make_client(tmp_path, {"stuck": remote(url, timeouts={"connect": 1, "read": 0.5, "total": 5})}) as c:
+    # no retries, no breaker: this is about how a timeout is reported (resilience: test_faults.py)
+    with make_client(tmp_path, {"stuck": remote(url, timeouts={"connect": 1, "read": 0.5, "total": 5}, retries=0,
+                                                circuit_breaker=False)}) as c:
         r = c.post("/v1/chat/completions", json={"model": "stuck", "messages": [{"role": "user", "content": "x"}]})
         assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
         r = c.post("/v1/chat/completions", json={"model": "stuck", "stream": True,

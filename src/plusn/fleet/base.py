@@ -72,6 +72,8 @@ class GenRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     # The client's conversation id (x-plusn-session), for sticky routing.
     session: str | None = None
+    # Models that already failed this request: fallbacks skip them (so fallbacks cannot loop).
+    tried: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -121,6 +123,10 @@ class Member:
     extra: str | None = None
     #: Backend-specific settings model (pydantic) for the keys beyond ModelSettings.
     Options: Any = None
+    #: Resilience defaults (docs/resilience.md): an in-process model's errors are not transient,
+    #: a server's often are.
+    default_retries: int = 0
+    default_breaker: bool = False
 
     def __init__(self, name: str, settings: ModelSettings, options: Any, *, context: Any) -> None:
         self.name = name

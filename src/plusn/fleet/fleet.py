@@ -41,6 +41,8 @@ class Fleet:
                 from ..safety.remote import RedactingBackend
 
                 member = RedactingBackend(member, restore=settings.safety.restore)
+            if isinstance(member, Backend):
+                member = self._resilient(member, cls)
             self.members[name] = member
             self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
             self._start_locks[name] = asyncio.Lock()
@@ -59,6 +61,26 @@ class Fleet:
 
         for name, backend in build_composites(self).items():
             self.add(name, backend)
+
+    def _resilient(self, member: Backend, cls: type[Member]) -> Backend:
+        """The member behind retries, fallbacks and a circuit breaker, where any applies."""
+        from ..config import CircuitBreaker
+        from .resilience import Breaker, ResilientBackend
+
+        ms = member.settings
+        retries = cls.default_retries if ms.retries is None else ms.retries
+        spec = ms.circuit_breaker
+        if spec is None:
+            spec = cls.default_breaker
+        if spec is True:
+            spec = CircuitBreaker()
+        breaker = None
+        if isinstance(spec, CircuitBreaker):
+            inner = getattr(member, "inner", member)
+            breaker = Breaker(spec, getattr(inner, "probe", None))
+        if not (retries or ms.fallbacks or breaker or ms.first_token_timeout_s):
+            return member
+        return ResilientBackend(member, self, retries=retries, breaker=breaker)
 
     def add(self, name: str, backend: Member) -> None:
         """Add a composite member (its own members do their own queueing)."""
@@ -212,6 +234,7 @@ class Fleet:
                         "price": ms.price.model_dump(),
                         "max_concurrency": ms.max_concurrency,
                         "loaded": name in self._started,
+                        "circuit": getattr(member, "circuit", lambda: None)(),
                     },
                 }
             )

@@ -79,6 +79,8 @@ def _upstream_error(status: int, body: bytes, headers: httpx.Headers, name: str)
 class OpenAIBackend(Backend):
     Options = OpenAIOptions
     options: OpenAIOptions
+    default_retries = 2
+    default_breaker = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,6 +109,14 @@ class OpenAIBackend(Backend):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    async def probe(self) -> bool:
+        """The circuit breaker's health probe: does the server answer ``GET /models``?"""
+        try:
+            r = await self._client_or_fail().get("models", timeout=self.options.timeouts.connect)
+        except (httpx.HTTPError, PlusnError):
+            return False
+        return r.status_code < 500
 
     def _payload(self, req: GenRequest, stream: bool) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = dict(req.extra)

@@ -1,0 +1,274 @@
+"""Retries, fallbacks and a circuit breaker around a fleet member.
+
+The rule that decides everything: a request may be retried or moved to another model only
+until the first byte of its answer has gone to the client. Before that, retryable failures
+(upstream 5xx, 429, timeouts, broken connections) are retried with exponential backoff and then
+passed to the fallbacks in order; a stream whose first token is too slow counts as failed.
+After it, a failure ends the stream with a terminal error event (see the gateway), never with
+a silently short answer.
+
+The circuit breaker counts failures per model. Enough of them within a window open the
+circuit: calls fail at once (and go straight to the fallbacks) instead of piling onto a dead
+upstream. After a pause, the backend's health probe (``GET /models`` for OpenAI-compatible
+servers) or, without one, a single trial request decides whether it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..config import CircuitBreaker
+from ..errors import Overloaded, PlusnError, RateLimited, UpstreamError, UpstreamTimeout
+from .base import Backend, Delta, Generation, GenRequest
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
+
+RETRYABLE = (UpstreamError, UpstreamTimeout, Overloaded, RateLimited)
+
+
+class Breaker:
+    def __init__(self, spec: CircuitBreaker, probe: Callable[[], Awaitable[bool]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.spec = spec
+        self.probe = probe
+        self.clock = clock
+        self.state = "closed"
+        self.failures: deque[float] = deque()
+        self.opened = 0.0
+        self._trial = False
+
+    async def allow(self) -> bool:
+        if self.state == "closed":
+            return True
+        if self.clock() - self.opened < self.spec.open_s:
+            return False
+        if self.probe is not None:
+            healthy = False
+            try:
+                healthy = await self.probe()
+            except Exception:  # a probe that fails says the upstream is still down
+                healthy = False
+            if healthy:
+                self._close()
+                return True
+            self.opened = self.clock()
+            return False
+        if self._trial:  # one trial request at a time while half-open
+            return False
+        self.state, self._trial = "half_open", True
+        return True
+
+    def success(self) -> None:
+        if self.state != "closed":
+            self._close()
+
+    def failure(self) -> None:
+        now = self.clock()
+        if self.state == "half_open":
+            self.state, self.opened, self._trial = "open", now, False
+            return
+        self.failures.append(now)
+        while self.failures and now - self.failures[0] > self.spec.window_s:
+            self.failures.popleft()
+        if len(self.failures) >= self.spec.failures:
+            self.state, self.opened = "open", now
+            self.failures.clear()
+
+    def _close(self) -> None:
+        self.state, self._trial = "closed", False
+        self.failures.clear()
+
+
+def _describe(exc: PlusnError) -> str:
+    return f"{exc.code or exc.type}: {exc.message[:200]}"
+
+
+class ResilientBackend(Backend):
+    """A member with retries, fallbacks, a first-token timeout and a circuit breaker."""
+
+    def __init__(self, inner: Backend, fleet: Fleet, *, retries: int, breaker: Breaker | None) -> None:
+        super().__init__(inner.name, inner.settings, inner.options, context=inner.context)
+        self.inner = inner
+        self.fleet = fleet
+        self.retries = retries
+        self.breaker = breaker
+        s = inner.settings
+        self.fallbacks = list(s.fallbacks)
+        self.first_token_s = s.first_token_timeout_s
+        self.backoff_s, self.backoff_max_s = s.backoff_s, s.backoff_max_s
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
+        return getattr(self.inner, name)
+
+    def _wait(self, attempt: int, exc: PlusnError) -> float:
+        """Exponential backoff with jitter; a Retry-After is honoured up to the cap."""
+        base = self.backoff_s * (2 ** attempt) * (0.5 + random.random())
+        after = float(getattr(exc, "retry_after", 0.0) or 0.0)
+        return min(max(base, after), self.backoff_max_s)
+
+    async def _primary(self) -> AsyncGenerator[tuple[int, PlusnError | None], None]:
+        """Attempt numbers for the primary while the breaker allows; each caller reports back."""
+        for attempt in range(self.retries + 1):
+            if self.breaker is not None and not await self.breaker.allow():
+                yield attempt, Overloaded(f"model {self.name!r} is unavailable (circuit open)", retry_after=1,
+                                          code="circuit_open")
+                return
+            yield attempt, None
+
+    def _failed(self, exc: PlusnError) -> None:
+        if self.breaker is not None and not isinstance(exc, RateLimited):  # 429 is busy, not broken
+            self.breaker.failure()
+
+    def _ok(self) -> None:
+        if self.breaker is not None:
+            self.breaker.success()
+
+    async def generate(self, req: GenRequest) -> Generation:
+        tried: list[dict[str, Any]] = []
+        last: PlusnError | None = None
+        async for attempt, refused in self._primary():
+            if refused is not None:
+                last = refused
+                tried.append({"model": self.name, "error": _describe(refused)})
+                break
+            try:
+                gen = await self.inner.generate(req)
+            except RETRYABLE as exc:
+                self._failed(exc)
+                last = exc
+                tried.append({"model": self.name, "error": _describe(exc)})
+                if attempt < self.retries:
+                    await asyncio.sleep(self._wait(attempt, exc))
+                continue
+            self._ok()
+            return self._annotate(gen, tried, self.inner) if tried else gen
+        onward = dataclasses.replace(req, tried=req.tried | {self.name})
+        for name in self._alternates(req):
+            try:
+                gen, backend = await self.fleet.run(name, onward)
+            except RETRYABLE as exc:
+                last = exc
+                tried.append({"model": name, "error": _describe(exc)})
+                onward = dataclasses.replace(onward, tried=onward.tried | {name})
+                continue
+            return self._annotate(gen, tried, backend)
+        assert last is not None
+        raise last
+
+    def _alternates(self, req: GenRequest) -> list[str]:
+        return [n for n in self.fallbacks if n not in req.tried and n != self.name]
+
+    def _annotate(self, gen: Generation, tried: list[dict[str, Any]], backend: Backend) -> Generation:
+        """The answer, saying which model gave it after which failures (for the route block and ledger)."""
+        route = dict(gen.route or {})
+        route["resilience"] = {"failed": tried, "served_by": gen.model or backend.name}
+        calls = gen.calls or [backend.call_of(gen.usage, "fallback" if backend is not self.inner else "retry")]
+        return Generation(gen.text, gen.finish_reason, gen.usage, gen.model or backend.name, calls, route,
+                          gen.tool_calls)
+
+    async def _first(self, agen: AsyncGenerator[Delta, None]) -> Delta:
+        try:
+            if self.first_token_s is None:
+                return await agen.__anext__()
+            return await asyncio.wait_for(agen.__anext__(), self.first_token_s)
+        except TimeoutError:
+            raise UpstreamTimeout(f"model {self.name!r} sent no first token within {self.first_token_s:g}s",
+                                  code="first_token_timeout") from None
+        except StopAsyncIteration:
+            raise UpstreamError(f"model {self.name!r} ended its stream without a word") from None
+
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        tried: list[dict[str, Any]] = []
+        last: PlusnError | None = None
+        async for attempt, refused in self._primary():
+            if refused is not None:
+                last = refused
+                tried.append({"model": self.name, "error": _describe(refused)})
+                break
+            agen = self.inner.stream(req)
+            try:
+                first = await self._first(agen)
+            except RETRYABLE as exc:
+                await agen.aclose()
+                self._failed(exc)
+                last = exc
+                tried.append({"model": self.name, "error": _describe(exc)})
+                if attempt < self.retries:
+                    await asyncio.sleep(self._wait(attempt, exc))
+                continue
+            except BaseException:
+                await agen.aclose()
+                raise
+            self._ok()
+            async for d in self._relay(first, agen, tried, self.inner):
+                yield d
+            return
+        onward = dataclasses.replace(req, tried=req.tried | {self.name})
+        for name in self._alternates(req):
+            backend = await self.fleet.backend(name, req.kind)
+            async with self.fleet.limiters[name].slot():
+                agen = backend.stream(onward)
+                try:
+                    first = await self._first(agen)
+                except RETRYABLE as exc:
+                    await agen.aclose()
+                    last = exc
+                    tried.append({"model": name, "error": _describe(exc)})
+                    onward = dataclasses.replace(onward, tried=onward.tried | {name})
+                    continue
+                except BaseException:
+                    await agen.aclose()
+                    raise
+                async for d in self._relay(first, agen, tried, backend):
+                    yield d
+                return
+        assert last is not None
+        raise last
+
+    async def _relay(self, first: Delta, agen: AsyncGenerator[Delta, None], tried: list[dict[str, Any]],
+                     backend: Backend) -> AsyncGenerator[Delta, None]:
+        """The stream as it comes; after a retry or fallback, the first chunk carries the route and
+        the last one the call of the model that answered."""
+        try:
+            route = None
+            if tried:
+                route = dict(first.route or {})
+                route["resilience"] = {"failed": tried, "served_by": backend.name}
+            d: Delta | None = first
+            while d is not None:
+                if route is not None:
+                    if d is first:
+                        d = Delta(d.text, d.finish_reason, d.usage, d.calls, route)
+                    if d.usage is not None:
+                        calls = d.calls or [backend.call_of(d.usage, "fallback" if backend is not self.inner
+                                                            else "retry")]
+                        d = Delta(d.text, d.finish_reason, d.usage, calls, d.route or route)
+                yield d
+                if d.usage is not None:
+                    return
+                try:
+                    d = await agen.__anext__()
+                except StopAsyncIteration:
+                    return
+                except RETRYABLE as exc:  # too late to retry: the client gets a terminal error event
+                    if backend is self.inner:
+                        self._failed(exc)
+                    raise
+        finally:
+            await agen.aclose()
+
+    def circuit(self) -> str | None:
+        return self.breaker.state if self.breaker is not None else None

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from conftest import free_port, ledger_rows, llama_server, write_config
 from fastapi.testclient import TestClient
@@ -108,19 +107,37 @@ def test_unreachable_upstream_is_502(tmp_path: Path) -> None:
         assert r.status_code == 502 and r.json()["error"]["type"] == "upstream_error"
 
 
-def test_api_key_comes_from_the_environment(tmp_path: Path, upstream: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # llama_cpp.server started without --api_key accepts any key; the point is plusn sends it.
+def test_api_key_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
     seen: list[str | None] = []
 
-    async def hook(request: httpx.Request) -> None:
-        seen.append(request.headers.get("authorization"))
+    class Recorder(http.server.BaseHTTPRequestHandler):  # a real server that notes what it was sent
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("authorization"))
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": "ok"},
+                                            "finish_reason": "stop"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("UPSTREAM_KEY", "sk-local-test")
-    with make_client(tmp_path, {"big": remote(upstream, api_key_env="UPSTREAM_KEY")}) as c:
-        backend = c.app.state.plusn.fleet.members["big"]  # type: ignore[attr-defined]
-        backend._client.event_hooks["request"].append(hook)
-        r = c.post("/v1/chat/completions", json={"model": "big", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})
-        assert r.status_code == 200
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        with make_client(tmp_path, {"big": remote(url, api_key_env="UPSTREAM_KEY")}) as c:
+            r = c.post("/v1/chat/completions", json={"model": "big", "messages": [{"role": "user", "content": "hi"}]})
+            assert r.status_code == 200
+    finally:
+        server.shutdown()
     assert seen == ["Bearer sk-local-test"]
 
 

@@ -1,0 +1,154 @@
+"""Gateway speed: the same upstream called directly, through plusn, and through LiteLLM's proxy.
+
+    python bench/gateway.py [--requests 400] [--concurrency 32] [--litellm] [--json PATH]
+
+All on loopback, in one run: bench/upstream.py (a fast OpenAI-compatible server in its own
+process) is called
+
+- directly (the anchor),
+- through `plusn serve`,
+- through LiteLLM's proxy (with --litellm; installed into its own virtual environment under
+  ~/.cache/plusn/bench-litellm on first use, so it never touches plusn's).
+
+Added latency: sequential non-streamed requests, each path's latency minus the direct median,
+p50 and p99. Throughput: requests/s at a fixed concurrency. Paths alternate in rounds so drift on
+the machine hits them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from load import start
+
+ROOT = Path(__file__).parents[1]
+LITELLM_VENV = Path.home() / ".cache" / "plusn" / "bench-litellm"
+BODY = {"model": "fast", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 16}
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+async def sequential(url: str, model: str, n: int, headers: dict[str, str]) -> list[float]:
+    out = []
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as c:
+        for _ in range(5):  # warm the connection
+            await c.post("/v1/chat/completions", json={**BODY, "model": model})
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = await c.post("/v1/chat/completions", json={**BODY, "model": model})
+            out.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+    return out
+
+
+async def throughput(url: str, model: str, n: int, concurrency: int, headers: dict[str, str]) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=headers) as c:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate:
+                r = await c.post("/v1/chat/completions", json={**BODY, "model": model})
+                r.raise_for_status()
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - t0)
+
+
+def litellm_python() -> Path:
+    py = LITELLM_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "litellm[proxy]"], check=True)
+    return py
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--litellm", action="store_true", help="also measure LiteLLM's proxy")
+    ap.add_argument("--json", dest="json_path", default=None)
+    args = ap.parse_args()
+    procs: list[subprocess.Popen[str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        try:
+            up, up_url = start([sys.executable, str(ROOT / "bench" / "upstream.py")], tmpdir)
+            procs.append(up)
+            cfg = tmpdir / "plusn.yaml"
+            cfg.write_text(yaml.safe_dump({
+                "data_dir": str(tmpdir / "data"),
+                "models": {"fast": {"type": "openai", "base_url": up_url + "/v1", "max_concurrency": 1024,
+                                    "max_queue": 4096, "max_connections": 256,
+                                    "price": {"input_per_1k": 1, "output_per_1k": 1}}},
+                "safety": {"input": "allow", "output": "allow", "second_stage_model": None},
+                "skills": {"builtin": False},
+            }))
+            gw, gw_url = start([sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
+                               tmpdir, r"listening on (http://\S+)")
+            procs.append(gw)
+            paths: dict[str, tuple[str, str, dict[str, str]]] = {"direct": (up_url, "fast", {}),
+                                                                  "plusn": (gw_url, "fast", {})}
+            if args.litellm:
+                lcfg = tmpdir / "litellm.yaml"
+                lcfg.write_text(yaml.safe_dump({"model_list": [{"model_name": "fast", "litellm_params": {
+                    "model": "openai/fast", "api_base": up_url + "/v1", "api_key": "none"}}]}))
+                port = 41000 + os.getpid() % 1000
+                ll, _ = start([str(litellm_python()), "-m", "litellm.proxy.proxy_cli", "--config", str(lcfg), "--port",
+                               str(port), "--host", "127.0.0.1", "--num_workers", "1"], tmpdir,
+                              r"(Uvicorn running on http://\S+|Application startup complete)")
+                procs.append(ll)
+                paths["litellm"] = (f"http://127.0.0.1:{port}", "fast", {"authorization": "Bearer none"})
+            lat: dict[str, list[float]] = {k: [] for k in paths}
+            rps: dict[str, list[float]] = {k: [] for k in paths}
+            per = max(1, args.requests // args.rounds)
+            for _ in range(args.rounds):
+                for name, (url, model, headers) in paths.items():
+                    lat[name] += asyncio.run(sequential(url, model, per, headers))
+                    rps[name].append(asyncio.run(throughput(url, model, per, args.concurrency, headers)))
+        finally:
+            for p in procs:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    base = statistics.median(lat["direct"])
+    res: dict[str, Any] = {"requests": args.requests, "concurrency": args.concurrency,
+                           "direct": {"rps": round(statistics.median(rps["direct"]), 1),
+                                      "ms_p50": round(base, 3), "ms_p99": round(pct(lat["direct"], 0.99), 3)}}
+    for name in paths:
+        if name == "direct":
+            continue
+        res[name] = {"rps": round(statistics.median(rps[name]), 1),
+                     "added_ms_p50": round(statistics.median(lat[name]) - base, 3),
+                     "added_ms_p99": round(pct(lat[name], 0.99) - pct(lat["direct"], 0.99), 3)}
+    if "litellm" in res:
+        res["ratio_rps_vs_litellm"] = round(res["plusn"]["rps"] / res["litellm"]["rps"], 2)
+    print(json.dumps(res, indent=2))
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -44,8 +44,12 @@ def record(conn: HTTPConnection) -> Record:
     return rec
 
 
-def principal(conn: HTTPConnection) -> Principal:
-    """Authenticate the caller (401 on a bad key) and note it on the record."""
+async def principal(conn: HTTPConnection) -> Principal:
+    """Authenticate the caller (401 on a bad key) and note it on the record.
+
+    Async on purpose: FastAPI runs a sync dependency on its thread pool, a thread hop per
+    request. The key store answers from its cache almost always, and from SQLite in well under
+    a millisecond otherwise."""
     rt = runtime(conn)
     p = authenticate(conn.headers.get("authorization"), rt.keys, rt.admin_key)
     rec = record(conn)

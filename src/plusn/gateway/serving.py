@@ -109,11 +109,34 @@ async def race_disconnect(receive: Receive, aw: Awaitable[T]) -> tuple[bool, T |
 
 
 async def until_disconnect(request: Request, aw: Awaitable[T]) -> T:
-    """Await ``aw``, cancelling it if the client disconnects first."""
-    finished, result = await race_disconnect(request.receive, aw)
-    if not finished:
-        raise ClientDisconnected("the client disconnected before the answer was ready")
-    return result  # type: ignore[return-value]
+    """Await ``aw``, cancelling it if the client disconnects first.
+
+    The work runs in the request's own task and one watcher task cancels it when the client
+    goes: one task per request rather than two and an ``asyncio.wait``, which on the hot path
+    is a measurable share of what the gateway adds to each request.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    def on_disconnect(w: asyncio.Future[None]) -> None:
+        nonlocal gone
+        if not w.cancelled() and w.exception() is None:
+            gone = True
+            task.cancel()
+
+    watcher = asyncio.ensure_future(_wait_disconnect(request.receive))
+    watcher.add_done_callback(on_disconnect)
+    try:
+        return await aw
+    except asyncio.CancelledError:
+        if gone:
+            task.uncancel()
+            raise ClientDisconnected("the client disconnected before the answer was ready") from None
+        raise
+    finally:
+        watcher.remove_done_callback(on_disconnect)
+        watcher.cancel()
 
 
 async def generate_once(request: Request, backend: Backend, req: GenRequest) -> Generation:

@@ -7,8 +7,8 @@ and a wrong type becomes a 400 that names the parameter.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -158,7 +158,7 @@ class EmbeddingRequest(_Request):
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+    return f"{prefix}-{os.urandom(12).hex()}"  # 96 random bits; cheaper than a uuid4 on the hot path
 
 
 def chat_response(

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
-import uuid
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,7 +47,7 @@ class LedgerMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        rid = "req-" + uuid.uuid4().hex[:24]
+        rid = "req-" + os.urandom(12).hex()
         rec = Record(id=rid, endpoint=scope["path"])
         scope["plusn.record"] = rec
         limit = self.max_body_bytes

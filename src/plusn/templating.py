@@ -63,12 +63,20 @@ def check_expression(source: str) -> None:
 def render(source: str, context: dict[str, Any]) -> str:
     try:
         return str(_template(source).render(**context)).strip()
-    except TemplateError as exc:
-        raise TemplateProblem(f"cannot render: {exc}") from None
+    except TemplateProblem:
+        raise
+    except Exception as exc:
+        raise TemplateProblem(f"cannot render: {_why(exc)}") from None
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     try:
         return _expression(expression)(**context)
-    except TemplateError as exc:
-        raise TemplateProblem(f"cannot evaluate {expression!r}: {exc}") from None
+    except TemplateProblem:
+        raise
+    except Exception as exc:
+        raise TemplateProblem(f"cannot evaluate {expression!r}: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"

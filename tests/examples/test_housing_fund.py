@@ -69,6 +69,7 @@ BRANCHES = [
     (["我离职了，本市户籍"], [None], "暂不能提取"),
     (["我离职了", "外地户籍", "八个月"], ["hukou", "months", None], "可以提取"),
     (["我辞职了，外地人", "3个月"], ["months", None], "暂不能提取"),
+    (["我离职两年了，外地户籍"], [None], "可以提取"),
 ]
 
 
@@ -149,3 +150,48 @@ def test_agents_cli_runs_a_conversation_on_the_terminal(tmp_path: Path) -> None:
     assert res.output.splitlines()[-1].startswith("可以提取。外地户籍职工离职已满 8 个月")
     listed = CliRunner().invoke(main, ["agents", "list", "-c", str(cfg)])
     assert "agent:housing-fund" in listed.output and "6 slots" in listed.output
+
+
+def test_each_caller_has_its_own_conversation(client: TestClient) -> None:
+    keys = client.app.state.plusn.keys  # type: ignore[attr-defined]
+    a, b = keys.create("team-a"), keys.create("team-b")
+    for key in (a, b):  # the same words, the same session id, two callers
+        r = client.post("/v1/chat/completions", headers={"authorization": f"Bearer {key}", "x-plusn-session": "s1"},
+                        json={"model": MODEL, "messages": [{"role": "user", "content": "我想租房提取"}]})
+        assert r.json()["plusn"]["route"]["waiting_for"] == "hukou"
+    r = client.post("/v1/chat/completions", headers={"authorization": f"Bearer {a}", "x-plusn-session": "s1"},
+                    json={"model": MODEL, "messages": [{"role": "user", "content": "本市"}]})
+    assert r.json()["plusn"]["decision"]["values"] == {"purpose": "租房", "hukou": "本市"}
+    # b's conversation is untouched by a's answer, and a's values are not b's to see
+    r = client.post("/v1/chat/completions", headers={"authorization": f"Bearer {b}", "x-plusn-session": "s1"},
+                    json={"model": MODEL, "messages": [{"role": "user", "content": "外地"}]})
+    assert r.json()["plusn"]["route"]["waiting_for"] == "rent_filed"
+
+
+def test_same_opening_words_do_not_collide(client: TestClient) -> None:
+    one, two = Conversation(client), Conversation(client)
+    one.say("我想租房提取")
+    two.say("我想租房提取")
+    one.say("本市")
+    assert one.decision == "可以提取"
+    two.say("外地")  # still finds the state it paused in
+    assert two.asked[-1] == "rent_filed"
+
+
+def test_a_changed_agent_restarts_a_paused_conversation(tmp_path: Path) -> None:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    text = (EXAMPLE.parent / "agents" / "housing-fund.yaml").read_text(encoding="utf-8")
+    (agents / "housing-fund.yaml").write_text(text, encoding="utf-8")
+    cfg = settings(tmp_path).model_copy(update={"agents": settings(tmp_path).agents.model_copy(
+        update={"paths": [str(agents)]})})
+    with TestClient(create_app(cfg)) as c:
+        conv = Conversation(c)
+        conv.say("我离职了")
+        assert conv.asked[-1] == "hukou"
+    # the slot it waits on is renamed while the conversation is paused
+    (agents / "housing-fund.yaml").write_text(text.replace("hukou", "residence"), encoding="utf-8")
+    with TestClient(create_app(cfg)) as c:
+        conv.client = c
+        reply = conv.say("外地")
+        assert conv.block["route"]["restarted"] and reply.startswith("请问您提取住房公积金的原因")

@@ -116,7 +116,8 @@ def agents_dir(tmp_path: Path, web: str) -> Path:
                     "instructions": "You help with prices.", "tools": [{"type": "calculator"}]},
         "native": {"model": "tool-model", "tools": [{"type": "calculator"}]},
         "stubborn": {"model": "stubborn", "tools": [{"type": "calculator"}], "limits": {"steps": 3}},
-        "fetcher": {"model": "planner", "tools": [{"type": "http", "name": "fetch", "allow": ["127.0.0.1"]}]},
+        "fetcher": {"model": "planner", "tools": [{"type": "http", "name": "fetch",
+                                                   "allow": [f"127.0.0.1:{web.rsplit(':', 1)[1]}"]}]},
         "report": {"model": "writer", "nodes": [
             {"id": "draft", "type": "llm", "prompt": "Write about {{ input }}{% if review is defined %} "
                                                      "({{ review.advice }}){% endif %}", "into": "text"},

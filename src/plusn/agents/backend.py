@@ -8,17 +8,19 @@ answer after the decision), the form is reopened with its values and decides aga
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ..config import ModelSettings
-from ..fleet.base import Composite, Generation, GenRequest, content_text
+from ..fleet.base import Composite, Generation, GenRequest, Usage, content_text
 from ..routing.sticky import conversation_key
+from ..templating import TemplateProblem
 from . import forms
 from .library import Agent
 from .loop import run_agent
 from .state import StateStore
 from .tools import ToolContext, ToolResult, build
-from .workflow import Workflow, new_state
+from .workflow import FAILED, Workflow, new_state
 
 
 class AgentBackend(Composite):
@@ -30,6 +32,7 @@ class AgentBackend(Composite):
         self.fleet = fleet
         self.store = store
         self.tools = build(agent.spec.tools)
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _ctx(self, depth: int = 0) -> ToolContext:
         return ToolContext(self.fleet, depth, self._run_other)
@@ -49,9 +52,20 @@ class AgentBackend(Composite):
         self.store.close()
 
     async def generate(self, req: GenRequest) -> Generation:
-        return await self.answer(req.messages, req.session, 0)
+        return await self.answer(req.messages, req.session, 0, req.user)
 
-    async def answer(self, messages: list[dict[str, Any]], session: str | None, depth: int) -> Generation:
+    async def answer(self, messages: list[dict[str, Any]], session: str | None, depth: int,
+                     user: str | None = None) -> Generation:
+        try:
+            return await self._answer(messages, session, depth, user)
+        except TemplateProblem as exc:  # e.g. instructions that use a variable the request lacks
+            route = {"route": self.name, "agent": self.agent.name, "version": self.agent.version,
+                     "error": str(exc)}
+            text = FAILED[self.agent.spec.language].format(node="instructions", why=exc)
+            return Generation(text, "stop", Usage(), self.model, [], route)
+
+    async def _answer(self, messages: list[dict[str, Any]], session: str | None, depth: int,
+                      user: str | None) -> Generation:
         spec = self.agent.spec
         route: dict[str, Any] = {"route": self.name, "agent": spec.name, "version": self.agent.version,
                                  "kind": spec.kind}
@@ -64,10 +78,32 @@ class AgentBackend(Composite):
             if out.citations:
                 route["citations"] = out.citations
             return Generation(out.text, out.finish_reason, out.usage, out.model or self.model, out.calls, route)
-        keys = ([f"s:{self.name}:{session}"] if session else []) + \
-            ([conversation_key(messages[:-1])] if len(messages) > 1 else [])
+        # A conversation's state belongs to its caller: the caller's id is part of every key.
+        who = f"{user or '-'}:"
+        keys = ([f"s:{who}{session}"] if session else []) + \
+            ([who + conversation_key(messages[:-1])] if len(messages) > 1 else [])
+        if not keys:  # a new conversation: nothing stored to race on
+            return await self._turn(messages, session, depth, keys, who, text, route)
+        async with self._lock(keys):
+            return await self._turn(messages, session, depth, keys, who, text, route)
+
+    def _lock(self, keys: list[str]) -> asyncio.Lock:
+        """One turn at a time per conversation (in this process): the later waits for the earlier."""
+        key = keys[0]
+        lock = self._locks.get(key)
+        if lock is None:
+            if len(self._locks) > 10_000:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def _turn(self, messages: list[dict[str, Any]], session: str | None, depth: int, keys: list[str],
+                    who: str, text: str, route: dict[str, Any]) -> Generation:
+        spec = self.agent.spec
         found = await self.store.load(spec.name, keys) if depth == 0 else None
         state = found[1] if found is not None else None
+        if state is not None and not self._fits(state):
+            state, route["restarted"] = None, "the agent changed since this conversation paused"
         if state is not None and state.get("done"):
             state = self._reopen(state, text)
             route["reopened"] = state is not None
@@ -90,9 +126,26 @@ class AgentBackend(Composite):
             route["sql"] = res.sql
         if depth == 0:
             after = [*messages, {"role": "assistant", "content": res.text}]
-            new_keys = ([f"s:{self.name}:{session}"] if session else []) + [conversation_key(after)]
-            await self.store.save(spec.name, self.agent.version, new_keys, state, drop=keys)
+            new_keys = ([f"s:{who}{session}"] if session else []) + [who + conversation_key(after)]
+            # The earlier key is kept: a client that retries a turn, or another conversation that
+            # began with the same words, still finds the state it paused in (the TTL clears both).
+            await self.store.save(spec.name, self.agent.version, new_keys, state)
         return Generation(res.text, res.finish_reason, res.usage, self.model, res.calls, route)
+
+    def _fits(self, state: dict[str, Any]) -> bool:
+        """Whether a stored state still fits this agent (its file may have changed meanwhile)."""
+        nodes = {n.id: n for n in self.agent.spec.nodes}
+        waiting = state.get("waiting")
+        if waiting is not None and waiting not in nodes:
+            return False
+        for node_id, fs in (state.get("forms") or {}).items():
+            node = nodes.get(node_id)
+            slots = node.form.slots if node is not None and node.form is not None else \
+                {node.slot: node.ask} if node is not None and node.slot else None
+            if slots is None or not set((fs or {}).get("values") or {}) <= set(slots) \
+                    or ((fs or {}).get("asked") not in (None, *slots)):
+                return False
+        return True
 
     def _reopen(self, state: dict[str, Any], text: str) -> dict[str, Any] | None:
         """A finished run whose form the new message corrects, reopened at that form; else None."""
@@ -102,7 +155,7 @@ class AgentBackend(Composite):
             if node is None or node.form is None:
                 continue
             values = (fs or {}).get("values") or {}
-            found, _ = forms.recognise(node.form, text, None, self.agent.spec.language)
+            found, _ = forms.recognise(node.form, text, None, self.agent.spec.language, values)
             if any(k in values and values[k] != v for k, v in found.items()):
                 state.update(waiting=node_id, done=False, loops={})
                 state["forms"][node_id]["asked"] = None

@@ -11,6 +11,7 @@ yes/no words); a configured extractor model reads the long tail.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,12 +20,14 @@ from typing import Any
 from ..templating import TemplateProblem, evaluate, render
 from .spec import FormSpec, Slot, TreeNode
 
-_NUM = re.compile(r"(-?\d+(?:[.,]\d+)?)\s*(万|千|百|k|K|w|W)?")
+_NUM = re.compile(r"(?<![\d.])(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?![eE][+-]?\d)\s*(万|千|百|k|K|w|W)?")
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-# Negative words first: "不是" contains "是".
+# The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
 _NO = ("不是", "没有", "不可以", "不能", "不对", "不行", "无", "否", "没", "不", "no", "nope", "not", "false", "n")
-_YES = ("是的", "是", "有", "对", "可以", "能", "好的", "yes", "yeah", "yep", "true", "y", "sure")
+_YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没问题", "不错", "当然", "yes", "yeah", "yep", "true",
+        "y", "sure", "of course")
+_UNSURE = ("不知道", "不清楚", "不确定", "说不好", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
 _WORDISH = re.compile(r"^[a-z]+$")
 
 WORDS = {
@@ -81,49 +84,71 @@ _CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
 
 
 def _chinese_number(s: str) -> int | None:
-    """三 → 3, 十二 → 12, 两千五百 → 2500, 三万 → 30000 (the everyday forms)."""
-    total, section, digit = 0, 0, None
+    """三 → 3, 十二 → 12, 两千五百 → 2500, 三万 → 30000, 三万五 → 35000 (the everyday forms)."""
+    total, section, digit, last_unit = 0, 0, None, 1
     for ch in s:
         if ch in _CN_DIGIT:
             digit = _CN_DIGIT[ch]
         elif ch in _CN_UNIT:
             section += (1 if digit is None else digit) * _CN_UNIT[ch]
-            digit = None
+            digit, last_unit = None, _CN_UNIT[ch]
         elif ch == "万":
             total += (section + (digit or 0)) * 10_000
-            section, digit = 0, None
+            section, digit, last_unit = 0, None, 10_000
+    if digit is not None and last_unit >= 100 and section % last_unit == 0:
+        digit *= last_unit // 10  # 两千五 is 2500, 三万五 is 35000: a lone last digit is the next place down
     value = total + section + (digit or 0)
     return value if s else None
 
 
-def _number(text: str) -> float | None:
-    m = _NUM.search(text.replace("，", ","))
-    if not m:
+def _number(text: str, units: dict[str, float] | None = None) -> float | None:
+    """The first number in a reply, in Arabic or Chinese numerals, times a unit that follows it
+    when the slot has ``units`` (e.g. 年: 12 for a count of months)."""
+    text = text.replace("，", ",")
+    m = _NUM.search(text)
+    if m is not None:
+        value = float(m.group(1).replace(",", "")) * _SCALE.get(m.group(2) or "", 1)
+        end = m.end()
+    else:
         cn = _CN_NUM.search(text)
-        return float(_chinese_number(cn.group(0)) or 0) if cn else None
-    value = float(m.group(1).replace(",", ""))
-    return value * _SCALE.get(m.group(2) or "", 1)
+        if cn is None:
+            return None
+        value, end = float(_chinese_number(cn.group(0)) or 0), cn.end()
+        if text[: cn.start()].rstrip().endswith("负"):
+            value = -value
+    if units:
+        after = text[end:].lstrip()
+        for word, factor in sorted(units.items(), key=lambda x: -len(x[0])):
+            if after.startswith(word):
+                return value * factor
+    return value
 
 
-def _has(t: str, w: str) -> bool:
-    return bool(re.search(rf"\b{w}\b", t)) if _WORDISH.match(w) else w in t
+def _found(t: str, w: str) -> int:
+    """Where the word ``w`` occurs in ``t`` (whole words for Latin text), or -1."""
+    if _WORDISH.match(w.replace(" ", "").replace("'", "")):
+        m = re.search(rf"\b{re.escape(w)}\b", t)
+        return m.start() if m else -1
+    return t.find(w)
 
 
-def _yes_no(text: str, yes: list[str] = (), no: list[str] = ()) -> bool | None:  # type: ignore[assignment]
-    """Yes or no in a reply. The slot's own words count first, then a reply that starts with a
-    yes/no word ("是的，没有逾期" is yes), then any negative word, then any positive one."""
+def _yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
+    """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
+    first; then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at
+    the very start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
-    own = [(len(w), value) for words, value in ((no, False), (yes, True)) for w in words if w.lower() in t]
+    own = [(len(w), value) for words, value in ((no or [], False), (yes or [], True)) for w in words
+           if w.lower() in t]
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
         return max(own, key=lambda x: x[0])[1]
-    starts = sorted([(w, False) for w in _NO] + [(w, True) for w in _YES], key=lambda x: -len(x[0]))
-    for w, value in starts:
-        if t.startswith(w) and (not _WORDISH.match(w) or re.match(rf"{w}\b", t)):
-            return value
-    for words, value in ((_NO, False), (_YES, True)):
-        if any(_has(t, w) for w in words):
-            return value
-    return None
+    if any(_found(t, w) >= 0 for w in _UNSURE):
+        return None
+    hits = [(at == 0, len(w), value) for words, value in ((_NO, False), (_YES, True)) for w in words
+            if (at := _found(t, w)) >= 0]
+    if not hits:
+        return None
+    starts = [h for h in hits if h[0]]
+    return max(starts or hits, key=lambda h: h[1])[2]
 
 
 def _options_in(slot: Slot, text: str) -> list[str]:
@@ -133,15 +158,18 @@ def _options_in(slot: Slot, text: str) -> list[str]:
     found: list[str] = []
     taken = [False] * len(t)
     for w, canon in words:
-        start = t.find(w)
-        while start != -1:
+        if not w:
+            continue
+        # Latin words match whole words only ("local" is not in "locally"); CJK has no spaces.
+        starts = [m.start() for m in re.finditer(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])", t)] \
+            if w.isascii() else [m.start() for m in re.finditer(re.escape(w), t)]
+        for start in starts:
             span = range(start, start + len(w))
             if not any(taken[i] for i in span):
                 for i in span:
                     taken[i] = True
                 if canon not in found:
                     found.append(canon)
-            start = t.find(w, start + 1)
     return found
 
 
@@ -150,11 +178,12 @@ def validate(slot: Slot, value: Any, lang: str) -> Any:
     w = _words(lang)
     if slot.type in ("integer", "number"):
         if isinstance(value, str):
-            n = _number(value)
+            n = _number(value, slot.units)
             if n is None:
                 raise Invalid(w["number"])
             value = n
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or abs(value) > 1e15:
             raise Invalid(w["number"])
         value = round(value) if slot.type == "integer" else float(value)
         if slot.min is not None and value < slot.min:
@@ -172,7 +201,9 @@ def validate(slot: Slot, value: Any, lang: str) -> Any:
             raise Invalid(w["yesno"])
         return value
     if slot.type == "enum":
-        hits = [value] if value in slot.choices() else _options_in(slot, str(value))
+        if not isinstance(value, (str, int, float)):
+            raise Invalid(w["choose"].format(options=" / ".join(slot.choices())))
+        hits = [str(value)] if str(value) in slot.choices() else _options_in(slot, str(value))
         if len(hits) != 1:
             raise Invalid(w["choose"].format(options=" / ".join(slot.choices())))
         return hits[0]
@@ -196,8 +227,24 @@ def _fmt(n: float) -> str:
     return str(int(n)) if float(n).is_integer() else str(n)
 
 
-def recognise(spec: FormSpec, text: str, asked: str | None, lang: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(values recognised in the message, slots whose answer was invalid: why)."""
+def _pattern_in(pattern: str, text: str) -> str | None:
+    """The first match of a slot's pattern inside a message, not cut out of a longer run of
+    letters or digits (a 6-digit code is not the middle of a phone number)."""
+    core = pattern[1:] if pattern.startswith("^") else pattern
+    if core.endswith("$") and not core.endswith("\\$"):
+        core = core[:-1]
+    try:
+        m = re.search(rf"(?<![0-9A-Za-z])(?:{core})(?![0-9A-Za-z])", text)
+    except re.error:
+        return None
+    return m.group(0) if m else None
+
+
+def recognise(spec: FormSpec, text: str, asked: str | None, lang: str,
+              values: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(values recognised in the message, slots whose answer was invalid: why); ``values`` are
+    the answers so far, to tell a correction from a repetition."""
+    values = values or {}
     found: dict[str, Any] = {}
     rejected: dict[str, str] = {}
     for name, slot in spec.slots.items():
@@ -207,10 +254,11 @@ def recognise(spec: FormSpec, text: str, asked: str | None, lang: str) -> tuple[
             hits = _options_in(slot, text)
             if len(hits) == 1:
                 found[name] = hits[0]
-        elif slot.type == "string" and slot.pattern is not None:
-            m = re.search(slot.pattern.strip("^$"), text)
-            if m:
-                found[name] = m.group(0)
+        elif slot.type == "string" and slot.pattern is not None and slot.aliases:
+            # a pattern is looked for in any message only near a word that names the slot
+            m = _pattern_in(slot.pattern, text)
+            if m is not None and any(a in text for a in slot.aliases):
+                found[name] = m
         elif slot.aliases:
             for alias in slot.aliases:
                 at = text.find(alias)
@@ -220,13 +268,12 @@ def recognise(spec: FormSpec, text: str, asked: str | None, lang: str) -> tuple[
                     break
     if asked is not None and asked in spec.slots:
         slot = spec.slots[asked]
-        if found and slot.type == "boolean":
+        if slot.type == "boolean" and any(values.get(k) != v for k, v in found.items()):
             # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question.
             return found, rejected
         raw: Any = text
         if slot.type == "string" and slot.pattern is not None:
-            m = re.search(slot.pattern.strip("^$"), text)
-            raw = m.group(0) if m else text
+            raw = _pattern_in(slot.pattern, text) or text
         try:
             found[asked] = validate(slot, raw, lang)
         except Invalid as exc:
@@ -252,7 +299,7 @@ def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode |
             return node.slot, None, path
         value = values[node.slot]
         path.append({"slot": node.slot, "label": spec.slots[node.slot].label or node.slot, "value": value})
-        key = str(value).lower() if isinstance(value, bool) else str(value)
+        key = str(value).lower() if isinstance(value, bool) else _fmt(value) if isinstance(value, float) else str(value)
         nxt = node.cases.get(key)
         if nxt is None:
             for c in node.when:
@@ -274,7 +321,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
     out = Turn()
     w = _words(lang)
     if text:
-        found, rejected = recognise(spec, text, state.asked, lang)
+        found, rejected = recognise(spec, text, state.asked, lang, state.values)
         if extracted:
             for name, value in extracted.items():
                 if name not in found and name in spec.slots:

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import PlusnError
 from ..fleet.base import Call, GenRequest, Usage
 from ..templating import render
 from .spec import AgentSpec
 from .tools import Tool, ToolContext, ToolError, parameters
 
+log = logging.getLogger("plusn.agents")
 PROTOCOL = """You can use these tools:
 {tools}
 
@@ -30,7 +33,7 @@ To use a tool, reply with exactly one line and nothing else:
 CALL {{"tool": "<tool name>", "arguments": {{...}}}}
 You will get the result, and may call another tool. When you can answer, reply with the answer only."""
 
-_CALL = re.compile(r"CALL\s*:?\s*(\{.*\})", re.S)
+_CALL = re.compile(r"^\s*CALL\s*:?\s*(\{.*\})", re.S | re.M)
 _TAGGED = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 
 
@@ -58,6 +61,10 @@ def parse_call(text: str, tools: set[str]) -> ToolCall | None:
         except ValueError:
             continue
         if not isinstance(obj, dict):
+            continue
+        # {"tool": ...} is a call; {"name": ...} only with its arguments, since an ordinary JSON
+        # answer may well have a "name" field.
+        if "tool" not in obj and not ({"arguments", "args", "parameters"} & set(obj)):
             continue
         name = obj.get("tool") or obj.get("name")
         args = obj.get("arguments", obj.get("args", obj.get("parameters", {})))
@@ -194,6 +201,13 @@ async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], c
     except ToolError as exc:
         entry["error"] = str(exc)
         return f"ERROR: {exc}"
+    except PlusnError as exc:
+        entry["error"] = exc.message
+        return f"ERROR: {exc.message}"
+    except Exception as exc:
+        log.exception("tool %s failed", name)
+        entry["error"] = f"the tool failed ({type(exc).__name__})"
+        return f"ERROR: {entry['error']}"
     finally:
         entry["ms"] = round((time.perf_counter() - t1) * 1000, 1)
     out.citations += res.citations

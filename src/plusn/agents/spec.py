@@ -93,6 +93,8 @@ class Slot(_Strict):
     max: float | None = None
     error: str | None = None  # said when the answer is not valid
     aliases: list[str] = Field(default_factory=list)  # words that name this slot, for corrections
+    # numbers: a unit word after the number scales it, e.g. {年: 12, 个月: 1} for a count of months
+    units: dict[str, float] = Field(default_factory=dict)
     # booleans: more words that mean yes or no here ("已备案" / "没备案"), besides the common ones
     # (not `yes`/`no`: YAML reads those keys as booleans)
     yes_words: list[str] = Field(default_factory=list)

@@ -141,11 +141,18 @@ class HTTP(Tool):
         if parts.username or parts.password or not parts.hostname:
             raise ToolError("the URL must name a host, without credentials")
         host = parts.hostname.lower().rstrip(".")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise ToolError("the URL's port is not valid") from None
         for rule in self.spec.allow:
-            rule = rule.lower()
-            if host == rule or (rule.startswith("*.") and host.endswith(rule[1:])):
+            # "host", "*.example.com", or either with ":port"; without a port only 80 and 443
+            rule_host, _, rule_port = rule.lower().rstrip(".").partition(":")
+            ports = {int(rule_port)} if rule_port.isdigit() else {80, 443}
+            if (host == rule_host or (rule_host.startswith("*.") and host.endswith(rule_host[1:]))) \
+                    and port in ports:
                 return url
-        raise ToolError(f"the host {host!r} is not on this tool's allow-list")
+        raise ToolError(f"the host {host}:{port} is not on this tool's allow-list")
 
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         import httpx
@@ -158,23 +165,31 @@ class HTTP(Tool):
         try:
             async with httpx.AsyncClient(timeout=self.spec.timeout_s, follow_redirects=False, trust_env=False) as c:
                 for _ in range(4):  # each redirect is checked against the allow-list too
-                    r = await c.request(method, url, json=body if method == "POST" else None)
-                    if r.is_redirect and "location" in r.headers:
-                        url = self.allowed(str(r.url.join(r.headers["location"])))
-                        method, body = "GET", None
-                        continue
+                    async with c.stream(method, url, json=body if method == "POST" else None) as r:
+                        if r.is_redirect and "location" in r.headers:
+                            url = self.allowed(str(r.url.join(r.headers["location"])))
+                            method, body = "GET", None
+                            continue
+                        content = b""
+                        async for piece in r.aiter_bytes():  # never more than max_bytes in memory
+                            content += piece
+                            if len(content) >= self.spec.max_bytes:
+                                break
+                        status, encoding = r.status_code, r.encoding
                     break
                 else:
                     raise ToolError("too many redirects")
-        except httpx.HTTPError as exc:
+        except ToolError:
+            raise
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise ToolError(f"the request failed: {type(exc).__name__}") from None
-        text = r.content[: self.spec.max_bytes].decode(r.encoding or "utf-8", errors="replace")
+        text = content[: self.spec.max_bytes].decode(encoding or "utf-8", errors="replace")
         reason = await self._screened(text, ctx)
         if reason:
             raise ToolError(f"the response was kept out: it {reason}")
-        if r.status_code >= 400:
-            raise ToolError(f"HTTP {r.status_code} from {urllib.parse.urlsplit(url).hostname}: {text[:300]}")
-        return ToolResult(text, {"status": r.status_code, "url": url})
+        if status >= 400:
+            raise ToolError(f"HTTP {status} from {urllib.parse.urlsplit(url).hostname}: {text[:300]}")
+        return ToolResult(text, {"status": status, "url": url})
 
 
 _OPS: dict[type, Callable[..., Any]] = {
@@ -190,6 +205,8 @@ def calculate(expression: str) -> float | int:
     """Arithmetic only: numbers, + - * / // % **, parentheses and a few functions. Decimal
     arithmetic, so 19.9 * 3 is 59.7 (money sums must not pick up binary-float noise)."""
     expression = expression.replace("×", "*").replace("÷", "/").replace("^", "**").replace("，", ",")
+    if len(expression) > 500:
+        raise ToolError("the expression is too long (500 characters at most)")
 
     def ev(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
@@ -215,14 +232,16 @@ def calculate(expression: str) -> float | int:
 
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, ValueError):
         raise ToolError(f"not an arithmetic expression: {expression!r}") from None
     try:
         value = ev(tree)
     except ZeroDivisionError:
         raise ToolError("cannot compute: division by zero") from None
-    except (ArithmeticError, ValueError, TypeError) as exc:
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
         raise ToolError(f"cannot compute: {exc or type(exc).__name__}") from None
+    if not value.is_finite() or abs(value) > Decimal(10) ** 100:
+        raise ToolError("cannot compute: the result is too large")
     if value == value.to_integral_value() and abs(value) < Decimal(10) ** 15:
         return int(value)
     return float(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from . import forms
 from .spec import AgentSpec, FormSpec, Node
 from .tools import Tool, ToolContext, ToolError
 
+log = logging.getLogger("plusn.agents")
 FAILED = {"zh": "步骤“{node}”未能完成：{why}", "en": "The step {node!r} could not be completed: {why}"}
 TOO_LONG = {"zh": "流程在本轮运行的节点数超过上限（{n}），已停止。", "en": "The workflow ran more than {n} nodes in one turn and was stopped."}
 
@@ -197,6 +199,11 @@ class Workflow:
                 res = await tool.call(args, self.ctx)
             except ToolError as exc:
                 raise StepFailed(node.id, str(exc)) from None
+            except PlusnError as exc:
+                raise StepFailed(node.id, exc.message) from None
+            except Exception as exc:
+                log.exception("tool %s failed", tool.name)
+                raise StepFailed(node.id, f"the tool {tool.name!r} failed ({type(exc).__name__})") from None
             out.citations += res.citations
             self._charge(out, res.calls)
             entry["result"] = res.text[:300]
@@ -264,10 +271,15 @@ class Workflow:
         async def one(i: int, item: Any) -> tuple[Any, str]:
             async with gate:
                 sub: dict[str, Any] = {"node": f"{node.id}[{i}]", "type": step.type}
-                res = await self._step(step, {**ctx, "item": item, "index": i}, out, sub)
-                return res
+                out.trace.append(sub)
+                return await self._step(step, {**ctx, "item": item, "index": i}, out, sub)
 
-        results = await asyncio.gather(*(one(i, x) for i, x in enumerate(items)))
+        try:
+            async with asyncio.TaskGroup() as group:  # one failure cancels the items still running
+                tasks = [group.create_task(one(i, x)) for i, x in enumerate(items)]
+        except* StepFailed as failed:
+            raise failed.exceptions[0] from None
+        results = [t.result() for t in tasks]
         entry["items"] = len(results)
         values = [v for v, _ in results]
         if node.into:
@@ -283,7 +295,10 @@ class Workflow:
             spec = FormSpec(slots={str(node.slot): node.ask})
         fs = forms.FormState.of(state["forms"].get(node.id))
         extracted = await self._extract(spec, fs, unread, out) if unread else None
-        t = forms.turn(spec, fs, unread, self.spec.language, extracted)
+        try:
+            t = forms.turn(spec, fs, unread, self.spec.language, extracted)
+        except TemplateProblem as exc:  # a question or answer template that does not render
+            raise StepFailed(node.id, str(exc)) from None
         state["forms"][node.id] = fs.as_dict()
         entry.update({k: v for k, v in (("filled", t.filled), ("rejected", t.rejected)) if v})
         if t.corrected:

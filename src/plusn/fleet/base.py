@@ -72,6 +72,9 @@ class GenRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     # The client's conversation id (x-plusn-session), for sticky routing.
     session: str | None = None
+    # Who is asking (the API key's id; None when the gateway is open): a paused workflow belongs
+    # to its caller, so another caller cannot resume or read it.
+    user: str | None = None
     # Models that already failed this request: fallbacks skip them (so fallbacks cannot loop).
     tried: frozenset[str] = frozenset()
 

@@ -300,6 +300,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     rec.requested_model = model
     who.check_model(model)
     req.session = request.headers.get("x-plusn-session") or None
+    req.user = who.key_id
     rt = runtime(request)
     backend = await rt.fleet.backend(model, req.kind)
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.fleet.safety_embed())

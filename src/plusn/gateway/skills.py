@@ -75,6 +75,8 @@ async def run_skill(name: str, body: SkillCall, request: Request,
     if skill is None:
         raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")
     model = f"skill:{name}" if body.version is None else f"skill:{name}@{body.version}"
+    record(request).requested_model = model
+    who.check_model(model)  # before anything about the skill is told
     if body.version is not None:
         skill = skill.version_of(body.version, runtime(request).settings.ledger_path())
     given = body.input

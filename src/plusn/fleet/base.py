@@ -181,6 +181,23 @@ class Backend(Member, abc.ABC):
         return Call(self.name, usage, self.settings.price.cost(usage.prompt_tokens, usage.completion_tokens), note)
 
 
+class Wrapper(Backend):
+    """A backend seen through a layer (redaction, resilience); everything else is the inner one's."""
+
+    def __init__(self, inner: Backend) -> None:
+        super().__init__(inner.name, inner.settings, inner.options, context=inner.context)
+        self.inner = inner
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
+        return getattr(self.inner, name)
+
+
 class Composite(Backend):
     """A backend made of backends that decides on whole answers (a cascade, a router).
 

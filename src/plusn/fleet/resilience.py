@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import CircuitBreaker
 from ..errors import Overloaded, PlusnError, RateLimited, UpstreamError, UpstreamTimeout
-from .base import Backend, Delta, Generation, GenRequest
+from .base import Backend, Delta, Generation, GenRequest, Wrapper
 
 if TYPE_CHECKING:
     from .fleet import Fleet
@@ -90,12 +90,11 @@ def _describe(exc: PlusnError) -> str:
     return f"{exc.code or exc.type}: {exc.message[:200]}"
 
 
-class ResilientBackend(Backend):
+class ResilientBackend(Wrapper):
     """A member with retries, fallbacks, a first-token timeout and a circuit breaker."""
 
     def __init__(self, inner: Backend, fleet: Fleet, *, retries: int, breaker: Breaker | None) -> None:
-        super().__init__(inner.name, inner.settings, inner.options, context=inner.context)
-        self.inner = inner
+        super().__init__(inner)
         self.fleet = fleet
         self.retries = retries
         self.breaker = breaker
@@ -103,15 +102,6 @@ class ResilientBackend(Backend):
         self.fallbacks = list(s.fallbacks)
         self.first_token_s = s.first_token_timeout_s
         self.backoff_s, self.backoff_max_s = s.backoff_s, s.backoff_max_s
-
-    async def start(self) -> None:
-        await self.inner.start()
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
-        return getattr(self.inner, name)
 
     def _wait(self, attempt: int, exc: PlusnError) -> float:
         """Exponential backoff with jitter; a Retry-After is honoured up to the cap."""
@@ -132,6 +122,13 @@ class ResilientBackend(Backend):
         if self.breaker is not None and not isinstance(exc, RateLimited):  # 429 is busy, not broken
             self.breaker.failure()
 
+    async def _attempt_failed(self, exc: PlusnError, attempt: int, tried: list[dict[str, Any]]) -> None:
+        """Count a failed attempt of the primary, note it, and wait before the next one."""
+        self._failed(exc)
+        tried.append({"model": self.name, "error": _describe(exc)})
+        if attempt < self.retries:
+            await asyncio.sleep(self._wait(attempt, exc))
+
     def _ok(self) -> None:
         if self.breaker is not None:
             self.breaker.success()
@@ -147,11 +144,8 @@ class ResilientBackend(Backend):
             try:
                 gen = await self.inner.generate(req)
             except RETRYABLE as exc:
-                self._failed(exc)
                 last = exc
-                tried.append({"model": self.name, "error": _describe(exc)})
-                if attempt < self.retries:
-                    await asyncio.sleep(self._wait(attempt, exc))
+                await self._attempt_failed(exc, attempt, tried)
                 continue
             self._ok()
             return self._annotate(gen, tried, self.inner) if tried else gen
@@ -203,11 +197,8 @@ class ResilientBackend(Backend):
                 first = await self._first(agen)
             except RETRYABLE as exc:
                 await agen.aclose()
-                self._failed(exc)
                 last = exc
-                tried.append({"model": self.name, "error": _describe(exc)})
-                if attempt < self.retries:
-                    await asyncio.sleep(self._wait(attempt, exc))
+                await self._attempt_failed(exc, attempt, tried)
                 continue
             except BaseException:
                 await agen.aclose()

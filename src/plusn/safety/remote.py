@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator
-from typing import Any
 
-from ..fleet.base import Backend, Delta, Generation, GenRequest
+from ..fleet.base import Backend, Delta, Generation, GenRequest, Wrapper
 from .audit import note
 from .redact import StreamRestorer, Vault, redact, restore
 
@@ -40,22 +39,12 @@ def redact_request(req: GenRequest, vault: Vault) -> tuple[GenRequest, dict[str,
     return dataclasses.replace(req, messages=messages), kinds
 
 
-class RedactingBackend(Backend):
+class RedactingBackend(Wrapper):
     """A remote backend seen through redaction; everything else is the inner backend's."""
 
     def __init__(self, inner: Backend, *, restore: bool = True) -> None:
-        super().__init__(inner.name, inner.settings, inner.options, context=inner.context)
-        self.inner = inner
+        super().__init__(inner)
         self.restore = restore
-
-    async def start(self) -> None:
-        await self.inner.start()
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
-        return getattr(self.inner, name)
 
     def _redact(self, req: GenRequest) -> tuple[GenRequest, Vault]:
         vault = Vault()

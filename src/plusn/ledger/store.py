@@ -117,8 +117,9 @@ class Ledger:
         self._thread.start()
 
     def add(self, record: Record) -> None:
-        """Queue a row (and its audit rows); never blocks."""
-        self._q.put((record.row(), record.audit_rows()))
+        """Queue a finished request's record; never blocks. Its row (JSON, PII scrubbing) is built
+        on the writer thread, off the event loop."""
+        self._q.put(record)
 
     def _run(self) -> None:
         assert self._conn is not None
@@ -137,7 +138,12 @@ class Ledger:
                 elif isinstance(item, threading.Event):
                     flushed.append(item)
                 else:
-                    batch.append(item)
+                    try:
+                        batch.append((item.row(), item.audit_rows()))
+                    except Exception:  # an unrepresentable extra must not cost the row: book it bare
+                        log.exception("ledger could not build the row of %s; booking it without extra", item.id)
+                        item.extra, item.safety = {"error": "row_build_failed"}, []
+                        batch.append((item.row(), []))
                 if len(batch) >= 1000:
                     break
                 try:

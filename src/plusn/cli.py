@@ -233,11 +233,27 @@ def _keystore(config_path: str | None) -> Any:
 @click.option("--model", "models_", multiple=True, help="Limit the key to this model (repeatable).")
 @click.option("--safety", type=click.Choice(["block", "flag", "allow"]), default=None,
               help="This key's input policy (default: safety.input from the config).")
-def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], safety: str | None) -> None:
+@click.option("--team", default=None, help="A team of limits.teams, whose limits the key shares.")
+@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests per minute.")
+@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens per minute.")
+@click.option("--max-concurrency", type=click.IntRange(min=1), default=None, help="Requests at once.")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Spending allowed per --budget-period, in the deployment's currency.")
+@click.option("--budget-period", type=click.Choice(["day", "month", "total"]), default="month", show_default=True)
+def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], safety: str | None, team: str | None,
+                rpm: int | None, tpm: int | None, max_concurrency: int | None, budget: float | None,
+                budget_period: str) -> None:
     """Create a key; it is shown once and stored hashed."""
+    from .limits.spec import LimitSpec
+
+    settings = _load(config_path)
+    if team is not None and team not in settings.limits.teams:
+        raise click.BadParameter(f"no team {team!r} in limits.teams of {settings.source}", param_hint="--team")
+    limits = LimitSpec(rpm=rpm, tpm=tpm, max_concurrency=max_concurrency, budget=budget,
+                       budget_period=budget_period)
     store = _keystore(config_path)
     try:
-        key = store.create(name, list(models_), safety)
+        key = store.create(name, list(models_), safety, team, limits)
     except PlusnError as exc:
         raise click.ClickException(exc.message) from None
     finally:
@@ -260,8 +276,9 @@ def keys_list(config_path: str | None) -> None:
         click.echo("no keys: the gateway is open to anyone who can reach it")
         return
     click.echo(_table([[r["name"], r["prefix"] + "…", ",".join(r["models"]) or "(all)", r["safety"] or "(config)",
+                        r["team"] or "-", " ".join(f"{k}={v}" for k, v in r["limits"].items()) or "-",
                         "revoked" if r["revoked"] else "active"] for r in rows],
-                      ["name", "key", "models", "safety", "state"]))
+                      ["name", "key", "models", "safety", "team", "limits", "state"]))
 
 
 @keys.command("revoke")

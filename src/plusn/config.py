@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
+from .limits.spec import LimitsSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
 
 ENV_PREFIX = "PLUSN_"
@@ -185,6 +186,7 @@ class Settings(_Strict):
     sql: dict[str, SQLSpec] = Field(default_factory=dict)
     skills: SkillsSettings = Field(default_factory=SkillsSettings)
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
 

@@ -92,6 +92,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (name, version)
     );
     """,
+    # 7: limits. A key's team and its own limits (rpm, tpm, max_concurrency, budget) as JSON.
+    """
+    ALTER TABLE api_keys ADD COLUMN team TEXT;
+    ALTER TABLE api_keys ADD COLUMN limits TEXT;
+    CREATE INDEX IF NOT EXISTS ledger_key_ts ON ledger(key_id, ts);
+    """,
 ]
 
 

@@ -13,6 +13,7 @@ from ..config import Settings
 from ..fleet.fleet import Fleet
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger
+from ..limits.gate import Limits, ledger_seed
 from . import chat, completions, embeddings, errors, health, knowledge, models, skills
 from .auth import KeyStore
 from .middleware import LedgerMiddleware
@@ -31,7 +32,8 @@ def create_app(settings: Settings) -> FastAPI:
         ledger.open()
         keys = KeyStore(settings.ledger_path())
         metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()))
-        rt = Runtime(settings, fleet, ledger, metrics, keys)
+        limits = Limits(settings.limits, ledger_seed(settings.ledger_path()))
+        rt = Runtime(settings, fleet, ledger, metrics, keys, limits)
         app.state.plusn = rt
         try:
             app.state.loaded = await fleet.start()
@@ -42,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
             await fleet.close()
             ledger.close()  # drains every queued row
             keys.close()
+            await limits.close()
 
     app = FastAPI(
         title="plusn",

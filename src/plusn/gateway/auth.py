@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AuthenticationError, InvalidRequest, PermissionDenied
+from ..limits.spec import LimitSpec
 from ..store import connect
 
 KEY_PREFIX = "pn-"
@@ -37,6 +38,9 @@ class Principal:
     models: frozenset[str] = field(default_factory=frozenset)
     # The key's own input policy (block / flag / allow); None follows the config.
     safety: str | None = None
+    # The key's team (whose limits it shares) and its own limits; see plusn.limits.
+    team: str | None = None
+    limits: LimitSpec | None = None
 
     def may_use(self, model: str) -> bool:
         # a threshold or version of a model ("router:x@0.8", "skill:y@<version>") is that model
@@ -76,7 +80,8 @@ class KeyStore:
             self._conn.close()
             self._conn = None
 
-    def create(self, name: str, models: list[str] | None = None, safety: str | None = None) -> str:
+    def create(self, name: str, models: list[str] | None = None, safety: str | None = None,
+               team: str | None = None, limits: LimitSpec | None = None) -> str:
         """Create a key and return it; only its hash is kept."""
         if not name.strip():
             raise InvalidRequest("a key needs a non-empty name", param="name")
@@ -86,9 +91,10 @@ class KeyStore:
         with self._lock, self._db() as db:
             try:
                 db.execute(
-                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety) VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety, team, limits) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)",
                     (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time(),
-                     safety),
+                     safety, team, limits.model_dump_json(exclude_none=True) if limits and not limits.empty() else None),
                 )
             except sqlite3.IntegrityError:
                 raise InvalidRequest(f"a key named {name!r} already exists", param="name") from None
@@ -106,9 +112,9 @@ class KeyStore:
     def list(self) -> list[dict[str, object]]:
         with self._lock:
             rows = self._db().execute(
-                "SELECT id, name, prefix, models, created, revoked, safety FROM api_keys ORDER BY created"
+                "SELECT id, name, prefix, models, created, revoked, safety, team, limits FROM api_keys ORDER BY created"
             ).fetchall()
-        return [dict(r) | {"models": json.loads(r["models"])} for r in rows]
+        return [dict(r) | {"models": json.loads(r["models"]), "limits": json.loads(r["limits"] or "{}")} for r in rows]
 
     def any_active(self) -> bool:
         now = time.monotonic()
@@ -127,9 +133,10 @@ class KeyStore:
             return hit[1]
         with self._lock:
             row = self._db().execute(
-                "SELECT id, name, models, safety FROM api_keys WHERE hash=? AND revoked IS NULL", (h,)
+                "SELECT id, name, models, safety, team, limits FROM api_keys WHERE hash=? AND revoked IS NULL", (h,)
             ).fetchone()
-        p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"])), row["safety"]) if row else None
+        p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"])), row["safety"], row["team"],
+                      LimitSpec.model_validate_json(row["limits"]) if row["limits"] else None) if row else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[h] = (now, p)

@@ -108,6 +108,12 @@ class LedgerMiddleware:
                 scope["app"].state.plusn.finish(rec)
             except Exception:  # the row must not take the response down with it
                 log.exception("could not book request %s", rid)
+            if rec.ticket is not None:  # release the caller's slot; book the tokens and money used
+                try:
+                    await scope["app"].state.plusn.limits.settle(
+                        rec.ticket, rec.prompt_tokens + rec.completion_tokens, rec.cost)
+                except Exception:
+                    log.exception("could not settle the limits of request %s", rid)
 
 
 def _json_content_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

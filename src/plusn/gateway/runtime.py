@@ -11,6 +11,7 @@ from ..config import Settings
 from ..fleet.fleet import Fleet
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger, Record
+from ..limits.gate import Limits
 from .auth import KeyStore, Principal, authenticate
 
 
@@ -21,6 +22,7 @@ class Runtime:
     ledger: Ledger
     metrics: Metrics
     keys: KeyStore
+    limits: Limits
     ready: bool = False
 
     @property
@@ -54,4 +56,6 @@ async def principal(conn: HTTPConnection) -> Principal:
     p = authenticate(conn.headers.get("authorization"), rt.keys, rt.admin_key)
     rec = record(conn)
     rec.key_id, rec.key_name = p.key_id, p.name
+    # One request against the caller's requests-per-minute and concurrency; settled when it ends.
+    rec.ticket = await rt.limits.admit(rec.id, p.key_id, p.team, p.limits)
     return p

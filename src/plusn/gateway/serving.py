@@ -294,6 +294,21 @@ async def open_stream(
     return EventStream(body(), plusn_headers(rec, backend, answered_by, first.route), cleanup)
 
 
+def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
+    """Tokens and cost this request may reach: its prompt plus max_tokens (or the configured
+    reserve), at this model's price, or the fleet's dearest for a route that chooses a model."""
+    from ..fleet.base import content_text, rough_tokens
+
+    text = req.prompt if req.kind == "completion" else " ".join(content_text(m.get("content")) for m in req.messages)
+    prompt = len(rough_tokens(text)) + 4 * len(req.messages)
+    completion = req.max_tokens or rt.settings.limits.reserve_completion_tokens
+    price = backend.settings.price
+    reference = rt.fleet.reference()
+    if backend.name not in rt.settings.models and reference is not None:  # a composite: it may pick the dearest
+        price = reference.settings.price
+    return prompt + completion, price.cost(prompt, completion)
+
+
 async def prepare(request: Request, who: Principal, model: str, req: GenRequest) -> Backend:
     """Authorise the model, then the backend that will answer, behind the safety guards."""
     rec = record(request)
@@ -303,6 +318,9 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     req.user = who.key_id
     rt = runtime(request)
     backend = await rt.fleet.backend(model, req.kind)
+    if rec.ticket is not None:  # the tokens and money this request may use, against TPM and budget
+        tokens, cost = _upper_bound(rt, backend, req)
+        await rt.limits.reserve(rec.ticket, tokens, cost)
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.fleet.safety_embed())
     if refusal is not None:
         return refusing(backend, refusal)

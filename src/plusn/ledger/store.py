@@ -54,6 +54,8 @@ class Record:
     route: str | None = None
     # What the answer would have cost on the reference (largest) model.
     reference_cost: float | None = None
+    # The limits admission of this request (plusn.limits.gate.Ticket), settled when it ends.
+    ticket: Any = None
     # Safety decisions taken while serving it (see plusn.safety.audit); written to the audit table.
     safety: list[dict[str, Any]] = field(default_factory=list)
 

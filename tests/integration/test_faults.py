@@ -148,3 +148,45 @@ def test_fallbacks_that_point_at_each_other_do_not_loop(client: TestClient, upst
     assert r.status_code in (502, 503)
     counts = seen(upstream)
     assert counts[f"fail-502-{client.tag}"] == 1 and counts[f"fail-503-{client.tag}"] == 1  # type: ignore[attr-defined]
+
+
+def test_killing_the_upstream_mid_stream_ends_every_stream_cleanly(tmp_path: Path) -> None:
+    up = subprocess.Popen([sys.executable, str(ROOT / "bench" / "upstream.py")], stdout=subprocess.PIPE, text=True)
+    assert up.stdout is not None
+    m = re.search(r"(http://\S+)", up.stdout.readline())
+    assert m
+    cfg = write_config(tmp_path, {"models": {"dripping": model(m.group(1), "drip-100", retries=0)},
+                                  "safety": {"output": "allow"}, "skills": {"builtin": False}})
+    try:
+        with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+            import threading
+
+            results: list[tuple[int, list[Any], str]] = []
+
+            def stream() -> None:
+                r = c.post("/v1/chat/completions", json={"model": "dripping", "stream": True, "max_tokens": 40,
+                                                         "messages": MSG})
+                results.append((r.status_code, events(r), r.text))
+
+            threads = [threading.Thread(target=stream) for _ in range(5)]
+            for t in threads:
+                t.start()
+            time.sleep(0.6)  # a few words are out
+            up.kill()
+            for t in threads:
+                t.join(timeout=30)
+            assert len(results) == 5
+            streamed = [ev for status, ev, _ in results if ev]
+            assert streamed  # some streams were under way when the upstream died
+            for ev in streamed:  # those end with an error event, never as a short answer
+                assert ev[-1] == "[DONE]" and ev[-2]["error"]["type"] == "upstream_error"
+                assert not any(isinstance(e, dict) and e.get("choices") and e["choices"][0].get("finish_reason")
+                               for e in ev)
+            for status, ev, text in results:  # any that had not started got a plain 502
+                assert ev or (status == 502 and "upstream" in text)
+            rows = ledger_rows(c)
+            assert len(rows) == 5 and all(r["error_type"] == "upstream_error:upstream_error" for r in rows)
+    finally:
+        if up.poll() is None:
+            up.kill()
+        up.wait(timeout=10)

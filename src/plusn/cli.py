@@ -76,7 +76,7 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
         sock = server.servers[0].sockets[0].getsockname()
         click.echo(f"plusn listening on http://{sock[0]}:{sock[1]}  (config: {settings.source})")
         click.echo(f"models loaded: {', '.join(app.state.loaded) or '(none)'}")
-        click.echo(f"ledger: {settings.ledger_path()}", err=False)
+        click.echo(f"ledger: {settings.state_db()}", err=False)
         sys.stdout.flush()
 
     async def run() -> None:
@@ -197,14 +197,14 @@ def usage(config_path: str | None, by: tuple[str, ...], days: int | None, saving
 
     settings = _load(config_path)
     if savings:
-        rows = savings_report(settings.ledger_path(), days)
+        rows = savings_report(settings.state_db(), days)
     else:
-        rows = usage_report(settings.ledger_path(), by or ("day", "key", "model"), days)
+        rows = usage_report(settings.state_db(), by or ("day", "key", "model"), days)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo(f"no requests in the ledger yet ({settings.ledger_path()})")
+        click.echo(f"no requests in the ledger yet ({settings.state_db()})")
         return
     cols = list(rows[0])
     click.echo(_table([[_fmt(r[c]) for c in cols] for r in rows], cols))
@@ -224,7 +224,7 @@ def keys() -> None:
 def _keystore(config_path: str | None) -> Any:
     from .gateway.auth import KeyStore
 
-    return KeyStore(_load(config_path).ledger_path())
+    return KeyStore(_load(config_path).state_db())
 
 
 @keys.command("create")

@@ -169,6 +169,9 @@ class Settings(_Strict):
     """The whole configuration of one plusn deployment."""
 
     data_dir: str = ".plusn"
+    # The state database (ledger, keys, audit, paused workflows) in Postgres, e.g.
+    # postgresql://plusn@db.internal/plusn (or PLUSN_DATABASE_URL); default: SQLite under data_dir.
+    database_url: str | None = None
     # Where assembled model files are cached; shared by every data_dir on the machine.
     models_dir: str = "~/.cache/plusn/models"
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -204,6 +207,12 @@ class Settings(_Strict):
     def ledger_path(self) -> Path:
         p = Path(os.path.expanduser(self.ledger.path))
         return p if p.is_absolute() else self.data_path() / p
+
+    def state_db(self) -> Any:
+        """The state database: Postgres at ``database_url``, else the SQLite file ``ledger_path()``."""
+        from .store import Database
+
+        return Database(self.database_url or self.ledger_path())
 
     def models_path(self) -> Path:
         return Path(os.path.expanduser(self.models_dir)).resolve()

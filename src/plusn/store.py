@@ -1,9 +1,22 @@
-"""The embedded state database: one SQLite file in WAL mode, with numbered migrations."""
+"""The state database: one SQLite file in WAL mode (the default) or Postgres, with numbered
+migrations.
+
+Everything that keeps state (the ledger, API keys, the audit log, paused workflows, skill
+versions) reaches it through :func:`connect`, which gives a connection with sqlite3's small
+API for either: ``execute`` / ``executemany`` with ``?`` placeholders, rows readable by name
+and by position, and ``with conn:`` as one transaction. The SQL the callers write is the common
+part of both dialects (``ON CONFLICT`` upserts, ``CASE`` sums); the migrations are written for
+SQLite and their few type names are translated for Postgres here.
+"""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 # Each entry upgrades the schema by one version; never edit one that has shipped. Each runs in
 # one transaction with the version bump (BEGIN IMMEDIATE), so two processes opening a new
@@ -101,8 +114,31 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+class Database:
+    """Where the state lives: a SQLite file, or a Postgres URL (``database_url`` /
+    ``PLUSN_DATABASE_URL``)."""
+
+    def __init__(self, target: Path | str) -> None:
+        self.target = target
+        self.postgres = isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+    def exists(self) -> bool:
+        return True if self.postgres else Path(self.target).exists()
+
+    def __str__(self) -> str:  # for messages: never the password
+        return re.sub(r"://([^:@/]+):[^@/]+@", r"://\1:***@", str(self.target))
+
+
+def as_database(target: Database | Path | str) -> Database:
+    return target if isinstance(target, Database) else Database(target)
+
+
+def connect(target: Database | Path | str, *, readonly: bool = False) -> Any:
     """Open the state database, creating and migrating it unless ``readonly``."""
+    db = as_database(target)
+    if db.postgres:
+        return _PgConnection(str(db.target), migrate_first=not readonly)
+    path = Path(db.target)
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -135,3 +171,112 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+# --- Postgres --------------------------------------------------------------------------------
+
+_PG_TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGSERIAL PRIMARY KEY"),
+             (re.compile(r"\bREAL\b"), "DOUBLE PRECISION")]  # Postgres REAL is 4 bytes: too few for a timestamp
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def _pg_sql(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class Row:
+    """A row readable by name and by position, like sqlite3.Row."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        self._names = {n: i for i, n in enumerate(names)}
+        self._values = tuple(values)
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._values[key if isinstance(key, int) else self._names[key]]
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = [c.name for c in cursor.description or []]
+
+    def make(values: Sequence[Any]) -> Row:
+        return Row(names, values)
+
+    return make
+
+
+class _PgConnection:
+    """psycopg behind sqlite3's API (what plusn's callers use of it)."""
+
+    def __init__(self, url: str, *, migrate_first: bool = True) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            from .errors import MissingDependency
+
+            raise MissingDependency("a Postgres database needs psycopg: pip install 'plusn[postgres]'") from exc
+        # autocommit: a lone statement commits itself (no connection left idle in a transaction);
+        # ``with conn:`` makes a block one transaction, as sqlite3 does.
+        self._conn = psycopg.connect(url, row_factory=_row_factory, autocommit=True)
+        self._tx: list[Any] = []
+        if migrate_first:
+            with _migrate_lock:
+                if url not in _migrated:
+                    _pg_migrate(self._conn)
+                    _migrated.add(url)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(_pg_sql(sql), tuple(params))
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Any:
+        rows = [tuple(r) for r in seq]
+        cur = self._conn.cursor()
+        if rows:
+            cur.executemany(_pg_sql(sql), rows)
+        return cur
+
+    def commit(self) -> None:  # statements outside ``with`` are committed already
+        pass
+
+    def __enter__(self) -> _PgConnection:
+        tx = self._conn.transaction()
+        tx.__enter__()
+        self._tx.append(tx)
+        return self
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:  # sqlite3's meaning: commit or roll back, stay open
+        self._tx.pop().__exit__(kind, value, tb)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _pg_migrate(conn: Any) -> int:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(4242)")  # one migrator at a time, across processes
+        conn.execute("CREATE TABLE IF NOT EXISTS plusn_schema (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM plusn_schema").fetchone()
+        version = row[0] if row else 0
+        if row is None:
+            conn.execute("INSERT INTO plusn_schema (version) VALUES (0)")
+        while version < len(MIGRATIONS):
+            for stmt in MIGRATIONS[version].split(";"):
+                if stmt.strip():
+                    sql = stmt
+                    for rx, repl in _PG_TYPES:
+                        sql = rx.sub(repl, sql)
+                    conn.execute(sql)
+            version += 1
+            conn.execute("UPDATE plusn_schema SET version = %s", (version,))
+    return version

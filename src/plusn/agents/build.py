@@ -73,7 +73,7 @@ def build_agents(fleet: Fleet, composites: dict[str, Backend]) -> dict[str, Back
     if not agents:
         return {}
     known: dict[str, Backend] = {n: m for n, m in {**fleet.members, **composites}.items() if isinstance(m, Backend)}
-    store = StateStore(fleet.settings.ledger_path(), s.state_ttl_s)
+    store = StateStore(fleet.settings.state_db(), s.state_ttl_s)
     out: dict[str, Backend] = {}
     for name, agent in agents.items():
         _check(agent, fleet, known, agents)

@@ -12,14 +12,13 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ..store import connect
 
 
 class StateStore:
-    def __init__(self, path: Path, ttl_s: float = 7 * 86400) -> None:
+    def __init__(self, path: Any, ttl_s: float = 7 * 86400) -> None:
         self.path = path
         self.ttl_s = ttl_s
         self._conn: Any = None
@@ -46,8 +45,9 @@ class StateStore:
             db = self._db()
             with db:
                 db.executemany("DELETE FROM agent_state WHERE key = ?", [(k,) for k in drop if k not in keys])
-                db.executemany("INSERT OR REPLACE INTO agent_state (key, agent, version, state, updated) "
-                               "VALUES (?, ?, ?, ?, ?)", [(k, agent, version, blob, now) for k in keys])
+                db.executemany("INSERT INTO agent_state (key, agent, version, state, updated) "
+                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET agent = excluded.agent, "
+                               "version = excluded.version, state = excluded.state, updated = excluded.updated", [(k, agent, version, blob, now) for k in keys])
                 db.execute("DELETE FROM agent_state WHERE updated < ?", (now - self.ttl_s,))
 
     async def load(self, agent: str, keys: list[str]) -> tuple[str, dict[str, Any]] | None:

@@ -107,7 +107,7 @@ class Fleet:
         if skills:  # so that each version served stays callable by its version
             from ..skills.versions import remember
 
-            await asyncio.to_thread(remember, self.settings.ledger_path(), skills)
+            await asyncio.to_thread(remember, self.settings.state_db(), skills)
         return loaded
 
     async def _ensure_started(self, name: str) -> Member:

@@ -28,11 +28,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ledger = Ledger(settings.ledger_path(), settings.ledger.flush_interval_s)
+        ledger = Ledger(settings.state_db(), settings.ledger.flush_interval_s)
         ledger.open()
-        keys = KeyStore(settings.ledger_path())
+        keys = KeyStore(settings.state_db())
         metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()))
-        limits = Limits(settings.limits, ledger_seed(settings.ledger_path()))
+        limits = Limits(settings.limits, ledger_seed(settings.state_db()))
         rt = Runtime(settings, fleet, ledger, metrics, keys, limits)
         app.state.plusn = rt
         try:

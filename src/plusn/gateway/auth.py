@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from ..errors import AuthenticationError, InvalidRequest, PermissionDenied
 from ..limits.spec import LimitSpec
@@ -63,14 +63,14 @@ class KeyStore:
 
     CACHE_S = 2.0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Any) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._any: tuple[float, bool] = (0.0, False)
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> Any:
         if self._conn is None:
             self._conn = connect(self.path)
         return self._conn
@@ -96,7 +96,9 @@ class KeyStore:
                     (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time(),
                      safety, team, limits.model_dump_json(exclude_none=True) if limits and not limits.empty() else None),
                 )
-            except sqlite3.IntegrityError:
+            except Exception as exc:  # sqlite3's IntegrityError or psycopg's UniqueViolation
+                if not isinstance(exc, sqlite3.IntegrityError) and "Unique" not in type(exc).__name__:
+                    raise
                 raise InvalidRequest(f"a key named {name!r} already exists", param="name") from None
         self._any = (0.0, False)
         return key

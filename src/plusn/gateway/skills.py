@@ -64,7 +64,7 @@ async def skill_versions(name: str, request: Request, who: Principal = Depends(p
     skill = _skills(request).get(name)
     if skill is None or not who.may_use(f"skill:{name}"):
         raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")
-    rows = await asyncio.to_thread(history, runtime(request).settings.ledger_path(), name)
+    rows = await asyncio.to_thread(history, runtime(request).settings.state_db(), name)
     return JSONResponse({"object": "list", "skill": name, "current": skill.skill.version, "data": rows})
 
 
@@ -78,7 +78,7 @@ async def run_skill(name: str, body: SkillCall, request: Request,
     record(request).requested_model = model
     who.check_model(model)  # before anything about the skill is told
     if body.version is not None:
-        skill = skill.version_of(body.version, runtime(request).settings.ledger_path())
+        skill = skill.version_of(body.version, runtime(request).settings.state_db())
     given = body.input
     if isinstance(given, str):
         var = skill.skill.spec.input_variable()

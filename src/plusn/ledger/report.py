@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from ..store import connect
+from ..store import as_database, connect
 
 _GROUPS = {
-    "day": "date(ts, 'unixepoch')",
+    "day": "date(ts, 'unixepoch')",  # Postgres: see _groups
     "key": "COALESCE(key_name, '(none)')",
     "model": "COALESCE(NULLIF(REPLACE(REPLACE(REPLACE(served_models, '[', ''), ']', ''), '\"', ''), ''), requested_model, '-')",
 }
 
 
-def usage_report(path: Path, by: Iterable[str], days: int | None = None) -> list[dict[str, Any]]:
+def usage_report(path: Any, by: Iterable[str], days: int | None = None) -> list[dict[str, Any]]:
     """Requests, errors, tokens and cost grouped by any of day, key and model."""
     by = list(dict.fromkeys(by))
     for b in by:
@@ -24,13 +23,16 @@ def usage_report(path: Path, by: Iterable[str], days: int | None = None) -> list
             raise ValueError(f"cannot group by {b!r}")
     if not path.exists():
         return []
-    cols = ", ".join(f"{_GROUPS[b]} AS {b}" for b in by)
+    groups = dict(_GROUPS)
+    if as_database(path).postgres:
+        groups["day"] = "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    cols = ", ".join(f"{groups[b]} AS {b}" for b in by)
     where, params = "", []
     if days is not None:
         where, params = "WHERE ts >= ?", [time.time() - days * 86400]
     sql = (
         f"SELECT {cols}{',' if cols else ''} COUNT(*) AS requests, "
-        "SUM(status >= 400) AS errors, SUM(prompt_tokens) AS tokens_in, "
+        "SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, SUM(prompt_tokens) AS tokens_in, "
         "SUM(completion_tokens) AS tokens_out, SUM(cost) AS cost "
         f"FROM ledger {where} "
         + (f"GROUP BY {', '.join(by)} ORDER BY {', '.join(by)}" if by else "")
@@ -42,7 +44,7 @@ def usage_report(path: Path, by: Iterable[str], days: int | None = None) -> list
         conn.close()
 
 
-def savings_report(path: Path, days: int | None = None) -> list[dict[str, Any]]:
+def savings_report(path: Any, days: int | None = None) -> list[dict[str, Any]]:
     """By route: what traffic cost, what it would have cost on the reference model, the saving."""
     if not path.exists():
         return []

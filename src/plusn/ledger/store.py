@@ -13,7 +13,6 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..store import connect
@@ -25,7 +24,9 @@ _COLUMNS = [
     "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra", "route",
     "reference_cost",
 ]
-_INSERT = f"INSERT OR REPLACE INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+# A retried batch must not fail on rows it already wrote (the same SQL in SQLite and Postgres).
+_INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+           "ON CONFLICT (id) DO NOTHING")
 _AUDIT = ("INSERT INTO audit (ts, request_id, key_name, endpoint, model, stage, category, score, action, target, "
           "detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 
@@ -105,7 +106,7 @@ _STOP = object()
 class Ledger:
     """Batches rows to SQLite from a writer thread."""
 
-    def __init__(self, path: Path, flush_interval_s: float = 0.2) -> None:
+    def __init__(self, path: Any, flush_interval_s: float = 0.2) -> None:
         self.path = path
         self.flush_interval_s = flush_interval_s
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -203,7 +204,7 @@ class Ledger:
             self._conn = None
 
 
-def read_rows(path: Path, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+def read_rows(path: Any, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     """Ledger rows as dicts (newest last)."""
     if not path.exists():
         return []

@@ -119,7 +119,7 @@ def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
     from ..skills.backend import SkillBackend
 
     if isinstance(base, SkillBackend):
-        return base.version_of(knob, fleet.settings.ledger_path())
+        return base.version_of(knob, fleet.settings.state_db())
     if isinstance(base, LearnedRouterBackend):
         try:
             value = float(knob)

@@ -85,7 +85,7 @@ def audit(config_path: str | None, days: float | None, stage: str | None, action
         settings = load_settings(config_path)
     except PlusnError as exc:
         raise click.ClickException(exc.message) from None
-    path = settings.ledger_path()
+    path = settings.state_db()
     if not path.exists():
         click.echo(f"no audit log yet ({path})")
         return

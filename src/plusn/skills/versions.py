@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from ..store import connect
@@ -17,20 +16,21 @@ from .library import Skill
 from .spec import SkillSpec
 
 
-def remember(db: Path, skills: list[Skill]) -> None:
+def remember(db: Any, skills: list[Skill]) -> None:
     """Record the versions being served (a version seen before keeps its first date)."""
     conn = connect(db)
     try:
         with conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO skill_versions (name, version, spec, source, first_seen) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO skill_versions (name, version, spec, source, first_seen) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name, version) DO NOTHING",
                 [(s.name, s.version, json.dumps(s.spec.model_dump(mode="json"), ensure_ascii=False), s.source,
                   time.time()) for s in skills])
     finally:
         conn.close()
 
 
-def load(db: Path, name: str, version: str) -> Skill | None:
+def load(db: Any, name: str, version: str) -> Skill | None:
     if not db.exists():
         return None
     conn = connect(db)
@@ -45,7 +45,7 @@ def load(db: Path, name: str, version: str) -> Skill | None:
     return Skill(spec, version, row["source"])
 
 
-def history(db: Path, name: str) -> list[dict[str, Any]]:
+def history(db: Any, name: str) -> list[dict[str, Any]]:
     if not db.exists():
         return []
     conn = connect(db)

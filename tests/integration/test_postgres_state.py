@@ -1,0 +1,108 @@
+"""The state database on a real Postgres (started by pgserver): the ledger, keys, paused
+workflows and skill versions, and N gateway processes sharing it with Redis behind one limit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import plusn_serve, write_config
+from fastapi.testclient import TestClient
+
+from plusn.config import load_settings
+from plusn.gateway.app import create_app
+from plusn.gateway.auth import KeyStore
+from plusn.ledger.report import usage_report
+from plusn.ledger.store import read_rows
+from plusn.limits.spec import LimitSpec
+from plusn.store import Database, connect
+
+pgserver = pytest.importorskip("pgserver")
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def pg_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    srv = pgserver.get_server(Path(tmp_path_factory.mktemp("pgstate")), cleanup_mode="stop")
+    yield srv
+    srv.cleanup()
+
+
+@pytest.fixture
+def dsn(pg_root: object, request: pytest.FixtureRequest) -> str:
+    """A fresh database per test on the shared server."""
+    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    pg_root.psql(f"DROP DATABASE IF EXISTS {name};")  # type: ignore[attr-defined]
+    pg_root.psql(f"CREATE DATABASE {name};")  # type: ignore[attr-defined]
+    uri: str = pg_root.get_uri(name)  # type: ignore[attr-defined]
+    return uri
+
+
+def test_ledger_keys_and_reports_live_in_postgres(tmp_path: Path, dsn: str) -> None:
+    cfg = write_config(tmp_path, {"database_url": dsn, "models": {"echo": {"type": "scripted", "replies": ["hi"],
+                                                                           "price": {"input_per_1k": 1}}}})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        key = c.app.state.plusn.keys.create("team-a", limits=LimitSpec(rpm=100))  # type: ignore[attr-defined]
+        h = {"authorization": f"Bearer {key}"}
+        assert c.post("/v1/chat/completions", headers=h, json={
+            "model": "echo", "messages": [{"role": "user", "content": "hello"}]}).status_code == 200
+        assert c.post("/v1/chat/completions", json={"model": "echo", "messages": []}).status_code == 401
+        c.app.state.plusn.ledger.flush()  # type: ignore[attr-defined]
+    db = Database(dsn)
+    rows = read_rows(db)
+    assert [(r["status"], r["key_name"]) for r in rows] == [(200, "team-a"), (401, None)]
+    assert rows[0]["cost"] > 0 and rows[0]["served_models"] == ["echo"]
+    report = usage_report(db, ["day", "key"])
+    assert sum(r["requests"] for r in report) == 2 and sum(r["errors"] for r in report) == 1
+    assert not (tmp_path / "data" / "plusn.db").exists()  # nothing went to SQLite
+    conn = connect(db)
+    try:
+        assert conn.execute("SELECT version FROM plusn_schema").fetchone()[0] >= 7
+    finally:
+        conn.close()
+    assert KeyStore(db).list()[0]["limits"] == {"rpm": 100, "budget_period": "month"}
+
+
+def test_paused_forms_and_skill_versions_live_in_postgres(tmp_path: Path, dsn: str) -> None:
+    cfg = write_config(tmp_path, {"database_url": dsn, "models": {"stand-in": {"type": "scripted"}},
+                                  "agents": {"paths": [str(EXAMPLES / "housing-fund" / "agents")]}})
+    history = [{"role": "user", "content": "我想提取公积金"}]
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        r = c.post("/v1/chat/completions", json={"model": "agent:housing-fund", "messages": history})
+        history.append({"role": "assistant", "content": r.json()["choices"][0]["message"]["content"]})
+        versions = c.get("/v1/skills/summarize/versions").json()["data"]
+        assert len(versions) == 1
+    history.append({"role": "user", "content": "退休了"})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:  # restarted: the state is in Postgres
+        r = c.post("/v1/chat/completions", json={"model": "agent:housing-fund", "messages": history})
+        assert r.json()["plusn"]["decision"]["decision"] == "可以提取"
+
+
+@pytest.mark.server
+def test_gateways_sharing_postgres_and_redis(tmp_path: Path, dsn: str, redis_url: str) -> None:
+    """The scale-out recipe: N processes, one Postgres, one Redis; one ledger and one limit."""
+    from test_limits import codes, race, steady_minute
+
+    cfg = tmp_path / "plusn.yaml"
+    cfg.write_text(yaml.safe_dump({"database_url": dsn, "data_dir": str(tmp_path / "data"),
+                                   "models": {"echo": {"type": "scripted", "replies": ["hi"]}},
+                                   "skills": {"builtin": False}, "limits": {"redis_url": redis_url}}), encoding="utf-8")
+    store = KeyStore(Database(dsn))
+    key = store.create("shared", limits=LimitSpec(rpm=9))
+    store.close()
+    h = {"authorization": f"Bearer {key}"}
+    with plusn_serve(cfg, tmp_path) as (u1, _, _), plusn_serve(cfg, tmp_path) as (u2, _, _), \
+            plusn_serve(cfg, tmp_path) as (u3, _, _):
+        steady_minute()
+
+        async def all_three() -> list[object]:
+            parts = await asyncio.gather(race(u1, h, 8), race(u2, h, 8), race(u3, h, 8))
+            return [r for p in parts for r in p]
+
+        rs = asyncio.run(all_three())
+    assert codes(rs) == [200] * 9 + [429] * 15  # type: ignore[arg-type]
+    rows = read_rows(Database(dsn))  # the processes have stopped: every row is in
+    assert len(rows) == 24 and sorted(r["status"] for r in rows) == [200] * 9 + [429] * 15

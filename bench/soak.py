@@ -85,6 +85,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--warmup", type=float, default=60)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--input-policy", choices=["flag", "block", "allow"], default="flag",
+                    help="safety.input: the attack detector runs on every request unless allow")
     ap.add_argument("--json", dest="json_path", default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +98,7 @@ def main() -> None:
             "models": {"fast": {"type": "openai", "base_url": up_url + "/v1", "max_concurrency": 256},
                        "bad": {"type": "openai", "base_url": up_url + "/v1", "upstream_model": "fail-500",
                                "retries": 0, "circuit_breaker": False}},
-            "safety": {"second_stage_model": None},  # the detector's first stage runs on every request
+            "safety": {"second_stage_model": None, "input": args.input_policy},
             "skills": {"builtin": False},
         }))
         gw, gw_url = start([sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],

@@ -92,3 +92,18 @@ def test_example_config_is_valid() -> None:
     s = load_settings(example, environ={})
     assert any(m.capabilities.remote for m in s.models.values())
     assert any(not m.capabilities.remote for m in s.models.values())
+
+
+def test_thresholds_in_model_names_do_not_grow_the_fleet_without_end(tmp_path: Path) -> None:
+    from plusn.fleet.fleet import Fleet
+
+    cfg = tmp_path / "plusn.yaml"
+    cfg.write_text(
+        "models:\n  small: {type: scripted}\n  large: {type: scripted}\n"
+        "cascades:\n  math: {stages: [small, large], verifier: {type: agreement, min_votes: 1}}\n",
+        encoding="utf-8")
+    fleet = Fleet(load_settings(cfg, environ={}))
+    for i in range(Fleet.MAX_KNOBBED + 50):
+        fleet._lookup(f"cascade:math@{i + 1}")
+    assert len([n for n in fleet.members if "@" in n]) == Fleet.MAX_KNOBBED
+    assert "cascade:math@1" not in fleet.members and f"cascade:math@{Fleet.MAX_KNOBBED + 50}" in fleet.members

@@ -26,6 +26,8 @@ class FleetContext:
 
 
 class Fleet:
+    MAX_KNOBBED = 256  # routes with a threshold or version in their name (router:x@0.8), kept at once
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.members: dict[str, Member] = {}
@@ -155,6 +157,14 @@ class Fleet:
 
             base, _, knob = name.rpartition("@")
             if isinstance(self.members.get(base), Backend):
+                # Clients choose these names, so keep only the most recent few: a stream of
+                # made-up thresholds must not grow the fleet without end.
+                knobbed = [n for n in self.members if "@" in n]
+                if len(knobbed) >= self.MAX_KNOBBED:
+                    for old in knobbed[: len(knobbed) - self.MAX_KNOBBED + 1]:
+                        if self.limiters[old].running == 0:
+                            del self.members[old], self.limiters[old], self._start_locks[old]
+                            self._started.discard(old)
                 self.add(name, with_knob(self.members[base], knob, self))
                 member = self.members[name]
         if member is None:

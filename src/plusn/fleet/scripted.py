@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
@@ -48,7 +49,8 @@ class ScriptedBackend(Backend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turn = 0
-        self.received: list[GenRequest] = []
+        # The latest requests, for tests to inspect (bounded: a demo may run for days).
+        self.received: deque[GenRequest] = deque(maxlen=1000)
         self.cancelled = 0
         self.completed = 0
 

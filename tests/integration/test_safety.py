@@ -182,7 +182,7 @@ def test_a_refusal_instead_of_an_error(tmp_path: Path) -> None:
         body = r.json()
         assert r.status_code == 200 and body["choices"][0]["message"]["content"] == "抱歉，这个请求我不能协助。"
         assert body["choices"][0]["finish_reason"] == "content_filter"
-        assert c.app.state.plusn.fleet.members["local"].received == []  # type: ignore[attr-defined]
+        assert len(c.app.state.plusn.fleet.members["local"].received) == 0  # type: ignore[attr-defined]
 
 
 def test_plusn_audit_lists_the_decisions(client: TestClient) -> None:

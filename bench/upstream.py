@@ -87,6 +87,7 @@ async def chat(request: Request) -> Response:
                                           "finish_reason": None}]}
             yield f"data: {json.dumps(chunk)}\n\n"
         if kind == "cut":
+            await asyncio.sleep(0.05)  # let the words reach the client before the connection goes
             raise Cut()  # uvicorn drops the connection: the client sees the stream end unfinished
         yield f"data: {json.dumps({**head, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
         yield f"data: {json.dumps({**head, 'choices': [], 'usage': _usage(len(words))})}\n\n"

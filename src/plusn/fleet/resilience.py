@@ -125,9 +125,13 @@ class ResilientBackend(Wrapper):
     async def _attempt_failed(self, exc: PlusnError, attempt: int, tried: list[dict[str, Any]]) -> None:
         """Count a failed attempt of the primary, note it, and wait before the next one."""
         self._failed(exc)
-        tried.append({"model": self.name, "error": _describe(exc)})
+        self._noted(exc, tried)
         if attempt < self.retries:
             await asyncio.sleep(self._wait(attempt, exc))
+
+    def _noted(self, exc: PlusnError, tried: list[dict[str, Any]]) -> PlusnError:
+        tried.append({"model": self.name, "error": _describe(exc)})
+        return exc
 
     def _ok(self) -> None:
         if self.breaker is not None:
@@ -137,9 +141,8 @@ class ResilientBackend(Wrapper):
         tried: list[dict[str, Any]] = []
         last: PlusnError | None = None
         async for attempt, refused in self._primary():
-            if refused is not None:
-                last = refused
-                tried.append({"model": self.name, "error": _describe(refused)})
+            if refused is not None:  # the circuit is open: straight to the fallbacks
+                last = self._noted(refused, tried)
                 break
             try:
                 gen = await self.inner.generate(req)
@@ -188,9 +191,8 @@ class ResilientBackend(Wrapper):
         tried: list[dict[str, Any]] = []
         last: PlusnError | None = None
         async for attempt, refused in self._primary():
-            if refused is not None:
-                last = refused
-                tried.append({"model": self.name, "error": _describe(refused)})
+            if refused is not None:  # the circuit is open: straight to the fallbacks
+                last = self._noted(refused, tried)
                 break
             agen = self.inner.stream(req)
             try:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
-from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage
+from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage, content_text, rough_tokens
 from ..ledger.store import Record
 from ..safety.guard import check_input, guard_output, input_policy, refusing
 from .auth import Principal
@@ -297,8 +297,6 @@ async def open_stream(
 def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
     """Tokens and cost this request may reach: its prompt plus max_tokens (or the configured
     reserve), at this model's price, or the fleet's dearest for a route that chooses a model."""
-    from ..fleet.base import content_text, rough_tokens
-
     text = req.prompt if req.kind == "completion" else " ".join(content_text(m.get("content")) for m in req.messages)
     prompt = len(rough_tokens(text)) + 4 * len(req.messages)
     completion = req.max_tokens or rt.settings.limits.reserve_completion_tokens

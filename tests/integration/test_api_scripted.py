@@ -206,6 +206,7 @@ def test_health_ready_and_metrics(client: TestClient) -> None:
     assert f'plusn_tokens_total{{direction="output",model="echo"}} {out:.1f}' in text
     assert 'plusn_queue_depth{model="slow"} 0.0' in text
     assert "plusn_time_to_first_token_seconds" in text
+    assert "\nplusn_ledger_backlog " in text
 
 
 def test_response_format_needs_a_capable_model(client: TestClient) -> None:

@@ -24,6 +24,33 @@ def test_rows_are_written_and_close_drains_the_queue(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_large_batches_keep_every_row_and_audit_once(tmp_path: Path) -> None:
+    """Batches larger than one INSERT statement's share are split, and a rewritten batch (a retry
+    after a busy database) adds nothing twice."""
+    from plusn.ledger.store import _AUDIT, _INSERT, _insert
+    from plusn.store import connect
+
+    db = tmp_path / "l.db"
+    ledger = Ledger(db, flush_interval_s=5)
+    records = [Record(id=f"r{i}", endpoint="/v1/chat/completions", status=200, prompt_tokens=i,
+                      safety=[{"stage": "input", "category": "jailbreak", "action": "flag", "score": 0.9}] * (i % 2))
+               for i in range(1234)]
+    for r in records:
+        ledger.add(r)
+    assert ledger.backlog == 1234  # not opened yet: everything waits
+    ledger.open()
+    ledger.close()
+    conn = connect(db)
+    assert conn.execute("SELECT COUNT(*), SUM(prompt_tokens) FROM ledger").fetchone()[:] == (1234, sum(range(1234)))
+    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 617
+    with conn:
+        _insert(conn, _INSERT, [r.row() for r in records[:700]])
+    assert conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 1234
+    with conn:
+        _insert(conn, _AUDIT, [])
+    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 617
+
+
 def test_usage_report_groups_by_key_and_model(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     ledger = Ledger(db)

@@ -31,7 +31,8 @@ def create_app(settings: Settings) -> FastAPI:
         ledger = Ledger(settings.state_db(), settings.ledger.flush_interval_s)
         ledger.open()
         keys = KeyStore(settings.state_db())
-        metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()))
+        metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()),
+                          lambda: ledger.backlog)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
         rt = Runtime(settings, fleet, ledger, metrics, keys, limits)
         app.state.plusn = rt

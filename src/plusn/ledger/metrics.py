@@ -41,8 +41,19 @@ class _QueueCollector(Collector):
         yield running
 
 
+class _BacklogCollector(Collector):
+    """Ledger rows queued but not yet written: a writer falling behind shows here before in memory."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        yield GaugeMetricFamily("plusn_ledger_backlog", "Ledger rows waiting for the writer", value=self._read())
+
+
 class Metrics:
-    def __init__(self, queue_reader: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
+    def __init__(self, queue_reader: Callable[[], Iterable[tuple[str, int, int]]],
+                 ledger_backlog: Callable[[], int] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -60,6 +71,8 @@ class Metrics:
         self.tokens = Counter("plusn_tokens", "Tokens by model and direction", ["model", "direction"], registry=r)
         self.cost = Counter("plusn_cost", "Cost in the configured currency", ["model"], registry=r)
         r.register(_QueueCollector(queue_reader))
+        if ledger_backlog is not None:
+            r.register(_BacklogCollector(ledger_backlog))
 
     def observe(self, rec: Record) -> None:
         endpoint = _endpoint_label(rec.endpoint)

@@ -25,10 +25,26 @@ _COLUMNS = [
     "reference_cost",
 ]
 # A retried batch must not fail on rows it already wrote (the same SQL in SQLite and Postgres).
-_INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-           "ON CONFLICT (id) DO NOTHING")
+_INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES {{values}} ON CONFLICT (id) DO NOTHING", len(_COLUMNS))
 _AUDIT = ("INSERT INTO audit (ts, request_id, key_name, endpoint, model, stage, category, score, action, target, "
-          "detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+          "detail) VALUES {values}", 11)
+# Rows per INSERT statement: 500 x 18 parameters stays under SQLite's 32,766 and Postgres's 65,535.
+_ROWS_PER_STATEMENT = 500
+
+
+def _insert(conn: Any, statement: tuple[str, int], rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` with multi-row VALUES statements rather than ``executemany``.
+
+    Why: sqlite3 releases the GIL around every step, and ``executemany`` steps once per row. While
+    the event loop keeps the GIL busy, each release costs the writer thread a switch interval
+    (5 ms), so under load it wrote a few hundred rows a second and its queue grew without bound
+    (the soak's memory growth). One statement per chunk is one step for the whole chunk.
+    """
+    sql, width = statement
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start:start + _ROWS_PER_STATEMENT]
+        values = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
+        conn.execute(sql.format(values=values), [v for row in chunk for v in row])
 
 
 @dataclass
@@ -119,6 +135,11 @@ class Ledger:
         self._thread = threading.Thread(target=self._run, name="plusn-ledger", daemon=True)
         self._thread.start()
 
+    @property
+    def backlog(self) -> int:
+        """Records queued and not yet written (approximate; for the metrics)."""
+        return self._q.qsize()
+
     def add(self, record: Record) -> None:
         """Queue a finished request's record; never blocks. Its row (JSON, PII scrubbing) is built
         on the writer thread, off the event loop."""
@@ -163,8 +184,8 @@ class Ledger:
         for attempt in range(5):
             try:
                 with self._conn:
-                    self._conn.executemany(_INSERT, [row for row, _ in batch])
-                    self._conn.executemany(_AUDIT, [a for _, audits in batch for a in audits])
+                    _insert(self._conn, _INSERT, [row for row, _ in batch])
+                    _insert(self._conn, _AUDIT, [a for _, audits in batch for a in audits])
                 self.written += len(batch)
                 return
             except sqlite3.OperationalError:  # locked or busy: worth retrying
@@ -176,8 +197,8 @@ class Ledger:
                 for row, audits in batch:
                     try:
                         with self._conn:
-                            self._conn.execute(_INSERT, row)
-                            self._conn.executemany(_AUDIT, audits)
+                            _insert(self._conn, _INSERT, [row])
+                            _insert(self._conn, _AUDIT, audits)
                         self.written += 1
                     except Exception:
                         log.exception("ledger dropped row %s", row[0])

@@ -345,6 +345,7 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
 
 def _register() -> None:
     from .agents.cli import agents
+    from .evals.cli import eval_run_command
     from .knowledge.cli import eval_retrieval_command, kb
     from .safety.cli import audit, eval_safety_command, safety
     from .skills.cli import skills
@@ -356,6 +357,7 @@ def _register() -> None:
     main.add_command(audit)
     eval_.add_command(eval_retrieval_command())
     eval_.add_command(eval_safety_command())
+    eval_.add_command(eval_run_command)
 
 
 _register()

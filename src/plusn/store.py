@@ -111,6 +111,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE api_keys ADD COLUMN limits TEXT;
     CREATE INDEX IF NOT EXISTS ledger_key_ts ON ledger(key_id, ts);
     """,
+    # 8: evaluation-arena runs (plusn eval run), kept so the console can show their reports.
+    """
+    CREATE TABLE IF NOT EXISTS arena_runs (
+        id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        suite TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS arena_runs_ts ON arena_runs(ts);
+    """,
 ]
 
 

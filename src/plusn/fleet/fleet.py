@@ -175,6 +175,10 @@ class Fleet:
             )
         return member
 
+    def member(self, name: str) -> Member:
+        """The member serving ``name`` (not started); ModelNotFound names the available ones."""
+        return self._lookup(name)
+
     async def backend(self, name: str, kind: str) -> Backend:
         """The started generation backend for ``name`` that can serve ``kind`` requests."""
         member = self._lookup(name)

@@ -1,0 +1,91 @@
+"""``plusn eval run SUITE.yaml``: the arena from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import load_settings
+from ..errors import PlusnError
+
+
+def _bar(total_hint: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(desc=total_hint, unit="answer", leave=False)
+
+
+@click.command("run")
+@click.argument("suite_path", metavar="SUITE.yaml", type=click.Path(exists=True, dir_okay=False))
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="plusn config (default: the suite's `config:`, else $PLUSN_CONFIG, else the embedded defaults).")
+@click.option("--html", "html_path", default=None, help="Write the HTML report here (default: SUITE-report.html).")
+@click.option("--json", "json_path", default=None, help="Write the whole result as JSON here.")
+@click.option("--no-save", is_flag=True, help="Do not keep the run in the state database (the console lists kept runs).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_run_command(suite_path: str, config_path: str | None, html_path: str | None, json_path: str | None,
+                     no_save: bool, no_progress: bool) -> None:
+    """Run a task suite live: every contestant answers every task; quality, cost, latency, win rates."""
+    from ..fleet.fleet import Fleet
+    from . import arena, report, runs
+
+    try:
+        suite, _, folder = arena.load_suite(suite_path)
+        if config_path is None and suite.config:
+            config_path = str(folder / suite.config)
+        settings = load_settings(config_path)
+    except PlusnError as exc:
+        raise click.ClickException(exc.message) from None
+
+    bar = None if no_progress else _bar(f"arena {suite.name}")
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    async def job() -> dict[str, Any]:
+        fleet = Fleet(settings)
+        try:
+            return await arena.run_suite(fleet, suite_path, progress)
+        finally:
+            await fleet.close()
+
+    try:
+        result = asyncio.run(job())
+    except PlusnError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(summary_table(result))
+    out = Path(html_path or Path(suite_path).with_name(Path(suite_path).stem + "-report.html"))
+    out.write_text(report.render(result), encoding="utf-8")
+    click.echo(f"report: {out}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        click.echo(f"wrote {json_path}")
+    if not no_save:
+        runs.save(settings.state_db(), result)
+        click.echo(f"kept as run {result['id']} (console: /ui/#/arena)")
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    front = set(result["pareto"])
+    width = max(len(b["name"]) for b in result["contestants"]) + 2
+    lines = [f"{result['suite']}: {result['tasks']} tasks, metric {result['metric']}",
+             f"{'contestant':<{width}} {'quality':>8} {'cost':>10} {'p50 ms':>8} {'errors':>6}  frontier"]
+    for b in sorted(result["contestants"], key=lambda b: -b["quality"]):
+        lines.append(f"{b['name']:<{width}} {b['quality']:>8.3f} {b['cost']:>10.6f} {b['latency_ms_p50']:>8.0f} "
+                     f"{b['errors']:>6}  {'*' if b['name'] in front else ''}")
+    names = [b["name"] for b in result["contestants"]]
+    lines.append("pairwise win rate (row beats column):")
+    for a in names:
+        lines.append(f"  {a:<{width}} " + " ".join(
+            f"{'-':>6}" if a == b else f"{result['pairwise'][a][b]:>6.0%}" for b in names))
+    return "\n".join(lines)

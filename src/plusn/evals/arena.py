@@ -236,14 +236,14 @@ def _pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     v = sorted(values)
-    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
+    return v[min(len(v) - 1, round(q * (len(v) - 1)))]
 
 
 def pareto(points: dict[str, tuple[float, float]]) -> list[str]:
     """The names on the quality-cost frontier: no other is at least as good for at most the cost."""
     front: list[str] = []
     best = float("-inf")
-    for name, (cost, quality) in sorted(points.items(), key=lambda kv: (kv[1][0], -kv[1][1])):
+    for name, (_cost, quality) in sorted(points.items(), key=lambda kv: (kv[1][0], -kv[1][1])):
         if quality > best:
             front.append(name)
             best = quality

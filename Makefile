@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.plusn-installed
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint browser bench clean
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "plusn needs Python >= 3.11; run: make PYTHON=python3.11 ...")'
@@ -30,9 +30,14 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || { echo "the browser tests need Debian's chromium package: apt-get install chromium" >&2; exit 1; }
+
 # pytest exits 5 when it collects nothing: for this project that is a broken suite, not a pass.
-test: lint
-	@$(BIN)/python -m pytest; rc=$$?; \
+test: lint browser
+	@PLUSN_REQUIRE_BROWSER=1 $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: install

@@ -174,6 +174,39 @@ def test_streaming_through_auto_reports_the_route(client: TestClient) -> None:
     assert "After careful work: 42." in text and '"route"' in text
 
 
+def test_auto_passes_the_chosen_models_stream_through(client: TestClient) -> None:
+    """A plain model behind auto streams piece by piece (not one decided block), the route rides
+    on the stream, and the ledger names the model that answered."""
+    import json
+
+    with client.stream("POST", CHAT, json={"model": "auto", "messages": user("tell me a joke"), "stream": True,
+                                           "stream_options": {"include_usage": True}}) as r:
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    pieces = [c["choices"][0]["delta"].get("content") for c in events if c["choices"]]
+    assert len([p for p in pieces if p]) > 1 and "".join(p for p in pieces if p) == "The answer is 4."
+    block = events[-1]["plusn"]
+    assert block["route"]["route"] == "chitchat" and block["served_models"] == ["small-a"]
+    assert events[-1]["usage"]["completion_tokens"] > 0
+    row = ledger_rows(client)[-1]
+    assert row["served_models"] == ["small-a"] and row["route"] == "chitchat" and row["cost"] > 0
+
+
+def test_a_streamed_escalation_keeps_the_follow_up_sticky(client: TestClient) -> None:
+    first = user("This is hard: what is 40 plus 3?")
+    with client.stream("POST", CHAT, json={"model": "auto", "messages": first, "stream": True}) as r:
+        text = r.read().decode()
+    assert "After careful work: 42." in text  # the cascade answers as one decided block
+    follow = [*first, {"role": "assistant", "content": "After careful work: 42."},
+              {"role": "user", "content": "tell me a joke"}]
+    with client.stream("POST", CHAT, json={"model": "auto", "messages": follow, "stream": True}) as r:
+        assert r.headers["x-plusn-model"] == "large"
+        text = r.read().decode()
+    import json
+
+    last = json.loads([line for line in text.splitlines() if line.startswith("data: {")][-1][6:])
+    assert [s["stage"] for s in last["plusn"]["route"]["stages"]] == ["sticky"]
+
+
 def test_savings_against_the_largest_model_by_route(client: TestClient) -> None:
     from click.testing import CliRunner
 

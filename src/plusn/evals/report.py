@@ -57,12 +57,17 @@ def scatter(board: list[dict[str, Any]], front: list[str], width: int = 640, hei
     line = " ".join(f"{x(by_name[n]['cost_per_task']):.1f},{y(by_name[n]['quality']):.1f}" for n in front)
     if len(front) > 1:
         parts.append(f'<polyline points="{line}" fill="none" stroke="#1a7f37" stroke-width="2" stroke-dasharray="6 4"/>')
+    placed: list[tuple[float, float]] = []
     for i, b in enumerate(board):
         cx, cy = x(b["cost_per_task"]), y(b["quality"])
         colour = _COLOURS[i % len(_COLOURS)]
         anchor, dx = ("end", -10) if cx > pad_l + w * 0.7 else ("start", 10)
+        ly = cy - 8
+        while any(abs(ly - py) < 14 and abs(cx - px) < 120 for px, py in placed):  # labels must not overlap
+            ly += 15
+        placed.append((cx, ly))
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="{colour}" stroke="#fff" stroke-width="2"/>'
-                     f'<text x="{cx + dx:.1f}" y="{cy - 8:.1f}" text-anchor="{anchor}">{escape(b["name"])}</text>')
+                     f'<text x="{cx + dx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">{escape(b["name"])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

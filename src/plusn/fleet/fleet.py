@@ -6,12 +6,13 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import Settings
 from ..errors import InvalidRequest, ModelNotFound
-from .base import Backend, EmbeddingBackend, Generation, GenRequest, Member
+from .base import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member
 from .limiter import Limiter
 from .registry import validate_model
 
@@ -95,6 +96,13 @@ class Fleet:
         backend = await self.backend(name, req.kind)
         async with self.limiters[name].slot():
             return await backend.generate(req), backend
+
+    async def run_stream(self, name: str, req: GenRequest) -> AsyncGenerator[tuple[Backend, Delta], None]:
+        """Stream a member by name, holding one of its slots until the stream ends."""
+        backend = await self.backend(name, req.kind)
+        async with self.limiters[name].slot():
+            async for delta in backend.stream(req):
+                yield backend, delta
 
     async def start(self) -> list[str]:
         """Start the members marked ``preload``; return their names."""

@@ -14,7 +14,7 @@ from ..fleet.fleet import Fleet
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger
 from ..limits.gate import Limits, ledger_seed
-from . import chat, completions, embeddings, errors, health, knowledge, models, skills
+from . import chat, completions, console, embeddings, errors, health, knowledge, models, skills
 from .auth import KeyStore
 from .middleware import LedgerMiddleware
 from .runtime import Runtime
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (chat, completions, embeddings, models, knowledge, skills, health):
+    for module in (chat, completions, embeddings, models, knowledge, skills, health, console):
         app.include_router(module.router)
     app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
     return app

@@ -70,6 +70,8 @@ def plusn_block(rec: Record) -> dict[str, Any]:
             for key in ("citations", "sql", "trace", "decision"):
                 if key in route:
                     block[key] = route[key]
+    if rec.safety:  # what the guards decided (never the text they matched)
+        block["safety"] = [{k: d.get(k) for k in ("stage", "category", "action", "score")} for d in rec.safety]
     return block
 
 

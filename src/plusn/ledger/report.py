@@ -15,7 +15,7 @@ _GROUPS = {
 }
 
 
-def usage_report(path: Any, by: Iterable[str], days: int | None = None) -> list[dict[str, Any]]:
+def usage_report(path: Any, by: Iterable[str], days: float | None = None) -> list[dict[str, Any]]:
     """Requests, errors, tokens and cost grouped by any of day, key and model."""
     by = list(dict.fromkeys(by))
     for b in by:

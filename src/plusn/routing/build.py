@@ -63,6 +63,7 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
         out["auto"] = DispatchBackend(
             "auto", s.dispatch, s.routes, default_target or "", fleet.run, caps,
             embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
+            stream_call=fleet.run_stream,
         )
     from ..skills.build import build_skills
 

@@ -7,12 +7,14 @@ with the whole conversation, and the response's ``plusn.route`` says what happen
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from ..fleet.base import (
     Backend,
     Call,
     Composite,
+    Delta,
     EmbeddingBackend,
     Generation,
     GenRequest,
@@ -27,11 +29,14 @@ from .rules import Rules
 from .spec import DispatchSpec, RouteSpec
 from .sticky import StickyStore, conversation_key
 
+# Stream a member by name through the fleet (its limiter held while the stream lasts).
+MemberStream = Callable[[str, GenRequest], AsyncIterator[tuple[Backend, Delta]]]
+
 
 class DispatchBackend(Composite):
     def __init__(self, name: str, spec: DispatchSpec, routes: dict[str, RouteSpec], default_target: str,
                  call: MemberCall, settings: Any, embedder: EmbeddingBackend | None = None,
-                 served_by: dict[str, str] | None = None) -> None:
+                 served_by: dict[str, str] | None = None, stream_call: MemberStream | None = None) -> None:
         super().__init__(name, settings, spec, context=None)
         self.spec = spec
         self.routes = routes
@@ -40,6 +45,7 @@ class DispatchBackend(Composite):
         self.default_target = default_target
         self.sticky = StickyStore(spec.sticky_ttl_s, spec.sticky_max_sessions) if spec.sticky else None
         self._call = call
+        self._stream_call = stream_call
         self._embedder = embedder
         # Grounded routes are served by their route:<name> member, which then calls the target.
         self._served_by = served_by or {}
@@ -115,24 +121,66 @@ class DispatchBackend(Composite):
     def _target(self, route: str) -> str:
         return self._served_by.get(route) or self.routes[route].target()
 
-    async def generate(self, req: GenRequest) -> Generation:
-        route, target, stages, answer = await self.decide(req)
+    def _block(self, route: str | None, target: str, stages: list[dict[str, Any]]) -> dict[str, Any]:
         block: dict[str, Any] = {"dispatcher": self.name, "route": route, "target": target, "stages": stages}
         if route is not None:
             block["needs_retrieval"] = self.routes[route].needs_retrieval
-        if answer is not None:  # a rule answered: no model is called
-            block["reason"] = stages[-1]["reason"]
-            usage = Usage(0, len(rough_tokens(answer)))
-            return Generation(answer, "stop", usage, target, [Call(target, usage, 0.0, "rule")], block)
-        gen, backend = await self._call(target, req)
-        inner = dict(gen.route or {})
+        block["reason"] = stages[-1].get("reason") or f"intent {stages[-1].get('intent')!r}"
+        return block
+
+    @staticmethod
+    def _merge(block: dict[str, Any], inner: dict[str, Any] | None) -> dict[str, Any]:
+        inner = dict(inner or {})
         if "stages" in inner:  # the cascade's own stages, kept apart from the dispatch stages
             block["cascade_stages"] = inner.pop("stages")
         block.update({k: v for k, v in inner.items() if k not in block})
-        block["reason"] = stages[-1].get("reason") or f"intent {stages[-1].get('intent')!r}"
+        return block
+
+    @staticmethod
+    def _rule_answer(target: str, answer: str, block: dict[str, Any]) -> Generation:
+        usage = Usage(0, len(rough_tokens(answer)))
+        return Generation(answer, "stop", usage, target, [Call(target, usage, 0.0, "rule")], block)
+
+    async def generate(self, req: GenRequest) -> Generation:
+        route, target, stages, answer = await self.decide(req)
+        block = self._block(route, target, stages)
+        if answer is not None:  # a rule answered: no model is called
+            return self._rule_answer(target, answer, block)
+        gen, backend = await self._call(target, req)
+        self._merge(block, gen.route)
         calls = gen.calls or [backend.call_of(gen.usage)]
         self._remember(req, gen, target, stages)
         return Generation(gen.text, gen.finish_reason, gen.usage, gen.model, calls, block)
+
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        """The chosen route's own stream, passed through as it arrives (the decision comes first)."""
+        if self._stream_call is None:
+            async for d in super().stream(req):
+                yield d
+            return
+        route, target, stages, answer = await self.decide(req)
+        block = self._block(route, target, stages)
+        if answer is not None:
+            gen = self._rule_answer(target, answer, block)
+            yield Delta(gen.text, route=block)
+            yield Delta("", "stop", gen.usage, calls=gen.calls, route=block)
+            return
+        parts: list[str] = []
+        first = True
+        async for backend, d in self._stream_call(target, req):
+            self._merge(block, d.route)
+            block.setdefault("answered_by", backend.name)  # a cascade says which of its models it was
+            parts.append(d.text)
+            if d.usage is None:
+                # The route block rides on the first delta, where the gateway reads it.
+                yield Delta(d.text, d.finish_reason, route=block if first else None)
+                first = False
+                continue
+            calls = d.calls or [backend.call_of(d.usage)]
+            answered = calls[-1].model if calls else backend.name
+            gen = Generation("".join(parts), d.finish_reason or "stop", d.usage, answered, calls, block)
+            self._remember(req, gen, target, stages)
+            yield Delta(d.text, d.finish_reason, d.usage, calls=calls, route=block)
 
     def _remember(self, req: GenRequest, gen: Generation, target: str, stages: list[dict[str, Any]]) -> None:
         """Pin the conversation when it escalated (or was already pinned)."""

@@ -54,6 +54,17 @@ def test_agent_examples_load(where: str, text: str, tmp_path: Path) -> None:
     assert load_file(path).version
 
 
+@pytest.mark.parametrize(("where", "text"), blocks("yaml suite"), ids=[w for w, _ in blocks("yaml suite")])
+def test_arena_suite_examples_load(where: str, text: str, tmp_path: Path) -> None:
+    from plusn.evals.arena import load_suite
+
+    (tmp_path / "suite.yaml").write_text(text, encoding="utf-8")
+    tasks = "\n".join(b for w, b in blocks("json") if w.startswith("arena.md"))
+    (tmp_path / "tasks.jsonl").write_text(tasks, encoding="utf-8")
+    suite, loaded, _ = load_suite(tmp_path / "suite.yaml")
+    assert len(suite.contestants) == 4 and len(loaded) == 3 and loaded[0]["metric"] == "numeric"
+
+
 def test_the_form_in_the_docs_behaves_as_described(tmp_path: Path) -> None:
     """docs/agents.md: one message fills two slots, and only the certificate is asked for."""
     from plusn.agents import forms

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,8 +15,10 @@ from ..fleet.fleet import Fleet
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger
 from ..limits.gate import Limits, ledger_seed
+from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from . import chat, completions, console, embeddings, errors, health, knowledge, models, skills
 from .auth import KeyStore
+from .body import openapi_bodies
 from .middleware import LedgerMiddleware
 from .runtime import Runtime
 
@@ -57,4 +60,13 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (chat, completions, embeddings, models, knowledge, skills, health, console):
         app.include_router(module.router)
     app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:  # the hot endpoints parse their own bodies (see .body)
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_bodies(default_openapi(), [ChatCompletionRequest, CompletionRequest,
+                                                                    EmbeddingRequest])
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import InvalidRequest
 from ..fleet.base import Backend
 from ..protocol import ChatCompletionRequest, chat_chunk, chat_response, new_id
-from .auth import Principal
+from .body import body_schema, parse
 from .runtime import principal
 from .serving import answer
 
 router = APIRouter()
 
 
-@router.post("/v1/chat/completions", response_model=None)
-async def chat_completions(
-    body: ChatCompletionRequest, request: Request, who: Principal = Depends(principal)
-) -> Response:
+@router.post("/v1/chat/completions", response_model=None, openapi_extra=body_schema(ChatCompletionRequest))
+async def chat_completions(request: Request) -> Response:
+    who = await principal(request)  # the key first: a bad key is a 401 whatever the body
+    body = await parse(request, ChatCompletionRequest)
     req = body.to_gen()
 
     def check(backend: Backend) -> None:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..protocol import CompletionRequest, completion_chunk, completion_response, new_id
-from .auth import Principal
+from .body import body_schema, parse
 from .runtime import principal
 from .serving import answer
 
 router = APIRouter()
 
 
-@router.post("/v1/completions", response_model=None)
-async def completions(
-    body: CompletionRequest, request: Request, who: Principal = Depends(principal)
-) -> Response:
+@router.post("/v1/completions", response_model=None, openapi_extra=body_schema(CompletionRequest))
+async def completions(request: Request) -> Response:
+    who = await principal(request)
+    body = await parse(request, CompletionRequest)
     return await answer(
         request, who, model=body.model, req=body.to_gen(), stream=body.stream,
         include_usage=bool(body.stream_options and body.stream_options.include_usage),

@@ -5,21 +5,23 @@ from __future__ import annotations
 import base64
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from ..errors import InvalidRequest
 from ..fleet.base import Usage
 from ..protocol import EmbeddingRequest
-from .auth import Principal
+from .body import body_schema, parse
 from .runtime import principal, record, runtime
 from .serving import plusn_block, until_disconnect
 
 router = APIRouter()
 
 
-@router.post("/v1/embeddings")
-async def embeddings(body: EmbeddingRequest, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
+@router.post("/v1/embeddings", openapi_extra=body_schema(EmbeddingRequest))
+async def embeddings(request: Request) -> JSONResponse:
+    who = await principal(request)
+    body = await parse(request, EmbeddingRequest)
     rec = record(request)
     rec.requested_model = body.model
     who.check_model(body.model)

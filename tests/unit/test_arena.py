@@ -87,6 +87,10 @@ models:
     price: {{input_per_1k: 0.01, output_per_1k: 0.01}}
     rules: [{{match: "France", reply: "Paris"}}, {{match: "Japan", reply: "Tokyo"}}, {{match: "2\\\\+2", reply: "4"}}]
   broken: {{type: scripted, fail: upstream, retries: 0, circuit_breaker: false}}
+  base:
+    type: scripted
+    capabilities: {{chat: false, completion: true}}
+    replies: ["Paris"]
   judge:
     type: scripted
     rules: [{{match: "Candidate answer: (Paris|Tokyo|4)\\\\b", reply: "CORRECT"}}]
@@ -153,3 +157,27 @@ def test_plusn_eval_run_writes_the_report_and_keeps_the_run(tmp_path: Path) -> N
         tmp_path, "name: x\ntasks: tasks.jsonl\nconfig: plusn.yaml\ncontestants: [nosuch]\n",
         [{"prompt": "q", "reference": "r"}])), "--no-progress"])
     assert bad.exit_code != 0 and "contestant 'nosuch'" in bad.output and "Available models" in bad.output
+
+
+def test_a_base_model_gets_a_template_and_stops_before_the_next_question(tmp_path: Path) -> None:
+    from plusn.fleet.fleet import Fleet
+
+    cfg = tmp_path / "plusn.yaml"
+    cfg.write_text(CONFIG.format(data=tmp_path / "data"), encoding="utf-8")
+    suite = _suite(tmp_path, "name: b\ntasks: tasks.jsonl\ncontestants:\n"
+                             "  - base\n  - {name: templated, model: base, template: \"Question: {prompt}\\nAnswer:\"}\n",
+                   [{"prompt": "capital of France?", "reference": "Paris"}])
+
+    async def go() -> list[object]:
+        fleet = Fleet(load_settings(cfg, environ={}))
+        try:
+            res = await arena.run_suite(fleet, suite)
+            assert [b["quality"] for b in res["contestants"]] == [1.0, 1.0]
+            return list(fleet.members["base"].received)
+        finally:
+            await fleet.close()
+
+    plain, templated = asyncio.run(go())
+    assert plain.prompt == "Q: capital of France?\nA:" and plain.stop == ["\n\n", "\nQ:"]  # type: ignore[attr-defined]
+    assert templated.prompt == "Question: capital of France?\nAnswer:"  # type: ignore[attr-defined]
+    assert templated.stop == ["\n\n", "\nQuestion:"]  # type: ignore[attr-defined]

@@ -175,8 +175,10 @@ class Arena:
                 req = GenRequest(kind="chat", messages=messages)
             else:
                 template = c.template or "Q: {prompt}\nA:"
+                # A base model goes on to write the next question itself: stop where it would start.
+                lead = template.split("{prompt}")[0].strip()
                 req = GenRequest(kind="completion", prompt=template.replace("{prompt}", _prompt_text(task)),
-                                 stop=c.stop or ["\nQ:", "\n\n"])
+                                 stop=c.stop or ["\n\n", *(["\n" + lead] if lead else [])])
             req.max_tokens = c.max_tokens or s.max_tokens
             req.temperature = s.temperature if c.temperature is None else c.temperature
             gen = await backend.generate(req)

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import from_json
 
 from ..errors import (
     InvalidRequest,
@@ -54,6 +55,16 @@ class OpenAIOptions(BaseModel):
 
 
 _RETRY_AFTER_DEFAULT = 1.0
+
+
+def _loads(raw: str | bytes) -> Any:
+    """JSON from an upstream: pydantic-core's parser (several times faster on the hot path),
+    else Python's, which also reads what some servers send that is not strictly valid (a lone
+    surrogate escape from a token cut mid-character)."""
+    try:
+        return from_json(raw)
+    except ValueError:
+        return json.loads(raw)
 
 
 def _upstream_error(status: int, body: bytes, headers: Any, name: str) -> PlusnError:
@@ -167,7 +178,7 @@ class OpenAIBackend(Backend):
         if status >= 400:
             raise _upstream_error(status, raw, headers, self.name)
         try:
-            data = json.loads(raw)
+            data = _loads(raw)
             choice = data["choices"][0]
             text = choice["message"]["content"] if req.kind == "chat" else choice["text"]
             if text is not None and not isinstance(text, str):
@@ -235,7 +246,7 @@ class OpenAIBackend(Backend):
     def _parse_event(self, data: str, kind: str) -> list[tuple[str | None, str | None, Any]]:
         """(text, finish_reason, usage) for each choice of one SSE event; junk is an UpstreamError."""
         try:
-            chunk = json.loads(data)
+            chunk = _loads(data)
         except ValueError:
             return []  # comments and keep-alives that are not JSON
         if not isinstance(chunk, dict):

@@ -109,14 +109,15 @@ class ResilientBackend(Wrapper):
         after = float(getattr(exc, "retry_after", 0.0) or 0.0)
         return min(max(base, after), self.backoff_max_s)
 
-    async def _primary(self) -> AsyncGenerator[tuple[int, PlusnError | None], None]:
-        """Attempt numbers for the primary while the breaker allows; each caller reports back."""
-        for attempt in range(self.retries + 1):
-            if self.breaker is not None and not await self.breaker.allow():
-                yield attempt, Overloaded(f"model {self.name!r} is unavailable (circuit open)", retry_after=1,
-                                          code="circuit_open")
-                return
-            yield attempt, None
+    async def _refused(self) -> PlusnError | None:
+        """Why the primary may not be tried now (its circuit is open), or None.
+
+        A plain coroutine rather than an async generator of attempts: leaving an ``async for``
+        early (every successful call does) hands the generator to the loop to close, a task per
+        request on the hot path."""
+        if self.breaker is not None and not await self.breaker.allow():
+            return Overloaded(f"model {self.name!r} is unavailable (circuit open)", retry_after=1, code="circuit_open")
+        return None
 
     def _failed(self, exc: PlusnError) -> None:
         if self.breaker is not None and not isinstance(exc, RateLimited):  # 429 is busy, not broken
@@ -140,7 +141,8 @@ class ResilientBackend(Wrapper):
     async def generate(self, req: GenRequest) -> Generation:
         tried: list[dict[str, Any]] = []
         last: PlusnError | None = None
-        async for attempt, refused in self._primary():
+        for attempt in range(self.retries + 1):
+            refused = await self._refused()
             if refused is not None:  # the circuit is open: straight to the fallbacks
                 last = self._noted(refused, tried)
                 break
@@ -190,7 +192,8 @@ class ResilientBackend(Wrapper):
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         tried: list[dict[str, Any]] = []
         last: PlusnError | None = None
-        async for attempt, refused in self._primary():
+        for attempt in range(self.retries + 1):
+            refused = await self._refused()
             if refused is not None:  # the circuit is open: straight to the fallbacks
                 last = self._noted(refused, tried)
                 break

@@ -12,8 +12,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
+from pydantic_core import to_json
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
@@ -354,4 +355,6 @@ async def answer(
         return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first)
     gen = await generate_once(request, backend, req)
     payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))
-    return JSONResponse(payload, headers=plusn_headers(rec, backend, gen.model if gen.route else None, gen.route))
+    # pydantic-core writes the JSON several times faster than json.dumps (same UTF-8 output).
+    return Response(to_json(payload), media_type="application/json",
+                    headers=plusn_headers(rec, backend, gen.model if gen.route else None, gen.route))

@@ -171,6 +171,9 @@ def test_the_dashboard_matches_the_ledger(browser: Any, server: dict[str, Any]) 
     in_ledger = dict(conn.execute(f"SELECT COALESCE(route, requested_model, '-'), COUNT(*) FROM ledger WHERE {traffic} "
                                   "GROUP BY 1").fetchall())
     assert by_route == in_ledger
+    page.locator("#dash-chart summary").click()  # the figures behind the chart, by hour
+    per_hour = [int(r.locator("td").nth(1).inner_text().replace(",", "")) for r in page.locator("#dash-chart tbody tr").all()]
+    assert sum(per_hour) == requests
     _shot(page, "console-dashboard.png")
     page.close()
 

@@ -285,7 +285,12 @@ async function showDashboard() {
       `p95 ${d.latency_ms.p95 ?? "–"} · p99 ${d.latency_ms.p99 ?? "–"} ms`, "latency"),
     card("Escalation rate", pct(d.escalation.rate), `${d.escalation.escalated} of ${d.escalation.cascade_requests} cascaded`, "escalation"),
     card("Safety events", int(d.safety.reduce((a, s) => a + s.events, 0)), null, "safety"));
-  $("dash-chart").replaceChildren(d.series.length ? barChart(d.series, d.bucket_s) : h("p", { class: "muted" }, "No traffic yet."));
+  const when = (t) => new Date(t * 1000).toISOString().slice(0, d.bucket_s < 86400 ? 16 : 10).replace("T", " ");
+  $("dash-chart").replaceChildren(...(d.series.length ? [barChart(d.series, d.bucket_s),
+    h("details", {}, h("summary", {}, `Requests, cost and savings by ${d.bucket_s < 86400 ? "hour" : "day"} (UTC)`),
+      h("div", { class: "wrap" }, table(["From", "Requests", "Errors", "Cost", "Saved", "Saved %"],
+        d.series.map((x) => [when(x.t), int(x.requests), int(x.errors), money(x.cost), money(x.saved), `${x.saved_pct}%`]),
+        [1, 2, 3, 4, 5])))] : [h("p", { class: "muted" }, "No traffic yet.")]));
   $("dash-routes").replaceChildren(table(["Route", "Requests", "Errors", "Cost", "Saved", "Saved %", "Escalated"],
     d.routes.map((r) => [r.route, int(r.requests), int(r.errors), money(r.cost), money(r.saved), `${r.saved_pct}%`, int(r.escalated)]),
     [1, 2, 3, 4, 5, 6]));

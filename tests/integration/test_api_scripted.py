@@ -299,3 +299,18 @@ def test_non_ascii_model_names_work(tmp_path: Any) -> None:
         assert unquote(r.headers["x-plusn-model"]) == "通义"
         with c.stream("POST", CHAT, json=chat_body(model="通义", stream=True)) as s:
             assert s.status_code == 200 and s.read()
+
+
+def test_the_openapi_schema_describes_the_bodies_the_hot_endpoints_parse_themselves(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    for path, model in (("/v1/chat/completions", "ChatCompletionRequest"), ("/v1/completions", "CompletionRequest"),
+                        ("/v1/embeddings", "EmbeddingRequest")):
+        body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{model}"}
+        assert "properties" in schema["components"]["schemas"][model]
+    assert "Message" in schema["components"]["schemas"]  # what the chat body refers to
+    # and the same bodies are refused with the same envelope as before
+    r = client.post(CHAT, json={"model": "echo", "messages": [{"role": "wizard", "content": "x"}]})
+    assert r.status_code == 400 and r.json()["error"]["param"].startswith("messages[0]")
+    r = client.post(CHAT, content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"

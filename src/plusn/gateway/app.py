@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from .. import __version__
 from ..config import Settings
@@ -59,6 +60,13 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for module in (chat, completions, embeddings, models, knowledge, skills, health, console):
         app.include_router(module.router)
+    # The hot endpoints again, as plain Starlette routes in front of FastAPI's: the same handler
+    # functions (they take only the request and parse their own bodies, see .body), without
+    # FastAPI's per-request dependency solving and exit stacks. Errors still go through the one
+    # set of handlers installed above; FastAPI's routes remain for the OpenAPI schema.
+    app.router.routes[:0] = [Route(path, handler, methods=["POST"]) for path, handler in (
+        ("/v1/chat/completions", chat.chat_completions), ("/v1/completions", completions.completions),
+        ("/v1/embeddings", embeddings.embeddings))]
     app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
     default_openapi = app.openapi
 

@@ -193,7 +193,8 @@ _migrate_lock = threading.Lock()
 
 
 def _pg_sql(sql: str) -> str:
-    return sql.replace("?", "%s")
+    # psycopg reads every % as a placeholder: a literal one (LIKE '%x') is written %%.
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class Row:
@@ -256,6 +257,11 @@ class _PgConnection:
         if rows:
             cur.executemany(_pg_sql(sql), rows)
         return cur
+
+    @property
+    def broken(self) -> bool:
+        """The server has gone (restart, failover, a terminated backend): open a new connection."""
+        return bool(self._conn.closed or self._conn.broken)
 
     def commit(self) -> None:  # statements outside ``with`` are committed already
         pass

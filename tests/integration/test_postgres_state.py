@@ -66,6 +66,45 @@ def test_ledger_keys_and_reports_live_in_postgres(tmp_path: Path, dsn: str) -> N
     assert KeyStore(db).list()[0]["limits"] == {"rpm": 100, "budget_period": "month"}
 
 
+def test_dashboard_and_arena_runs_on_postgres(tmp_path: Path, dsn: str) -> None:
+    """The console's SQL (LIKE patterns, JSON paths, hour buckets) runs on Postgres too."""
+    from plusn.evals import runs
+    from plusn.ledger.dashboard import dashboard
+
+    cfg = write_config(tmp_path, {"database_url": dsn, "models": {
+        "small": {"type": "scripted", "replies": ["It is 4"], "price": {"input_per_1k": 1}},
+        "big": {"type": "scripted", "replies": ["5"], "price": {"input_per_1k": 10}}},
+        "cascades": {"c": {"stages": ["small", "big"], "verifier": {"type": "agreement", "min_votes": 2}}}})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        for model in ("small", "cascade:c", "cascade:c"):
+            assert c.post("/v1/chat/completions", json={
+                "model": model, "messages": [{"role": "user", "content": "2+2?"}]}).status_code == 200
+        c.app.state.plusn.ledger.flush()  # type: ignore[attr-defined]
+    d = dashboard(Database(dsn), days=1)
+    assert d["total"]["requests"] == 3 and sum(x["requests"] for x in d["series"]) == 3
+    assert d["escalation"] == {"cascade_requests": 2, "escalated": 2, "rate": 1.0}
+    assert d["latency_ms"]["p50"] is not None
+    runs.save(Database(dsn), {"id": "r1", "ts": 1.0, "suite": "s", "tasks": 0, "contestants": [], "pareto": []})
+    assert runs.recent(Database(dsn))[0]["id"] == "r1" and runs.load(Database(dsn), "r1") is not None
+
+
+def test_the_ledger_writer_reconnects_after_postgres_drops_it(dsn: str, pg_root: object) -> None:
+    from plusn.ledger.store import Ledger, Record
+
+    ledger = Ledger(Database(dsn))
+    ledger.open()
+    ledger.add(Record(id="before", endpoint="/v1/chat/completions", status=200))
+    ledger.flush()
+    name = dsn.split("?")[0].rsplit("/", 1)[1]
+    out = pg_root.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "  # type: ignore[attr-defined]
+                       "AND pid <> pg_backend_pid();")
+    assert " t\n" in out  # the writer's connection was there, and is gone
+    for i in range(3):
+        ledger.add(Record(id=f"after-{i}", endpoint="/v1/chat/completions", status=200))
+    ledger.close()
+    assert sorted(r["id"] for r in read_rows(Database(dsn))) == ["after-0", "after-1", "after-2", "before"]
+
+
 def test_paused_forms_and_skill_versions_live_in_postgres(tmp_path: Path, dsn: str) -> None:
     cfg = write_config(tmp_path, {"database_url": dsn, "models": {"stand-in": {"type": "scripted"}},
                                   "agents": {"paths": [str(EXAMPLES / "housing-fund" / "agents")]}})

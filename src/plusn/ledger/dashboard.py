@@ -17,8 +17,8 @@ _TRAFFIC = ("(endpoint IN ('/v1/chat/completions', '/v1/completions', '/v1/embed
 def _dialect(db: Any) -> dict[str, str]:
     if as_database(db).postgres:
         return {"bucket": "floor(ts / {size}) * {size}",
-                "escalations": "COALESCE((extra::jsonb #>> '{{route,escalations}}')::int, 0)",
-                "cascade": "(extra::jsonb #>> '{{route,cascade}}') IS NOT NULL"}
+                "escalations": "COALESCE((extra::jsonb #>> '{route,escalations}')::int, 0)",
+                "cascade": "(extra::jsonb #>> '{route,cascade}') IS NOT NULL"}
     return {"bucket": "CAST(ts / {size} AS INTEGER) * {size}",
             "escalations": "COALESCE(json_extract(extra, '$.route.escalations'), 0)",
             "cascade": "json_extract(extra, '$.route.cascade') IS NOT NULL"}

@@ -6,6 +6,7 @@ never waits on the disk; :meth:`Ledger.close` drains the queue on shutdown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -41,8 +42,11 @@ def _insert(conn: Any, statement: tuple[str, int], rows: list[tuple[Any, ...]]) 
     (the soak's memory growth). One statement per chunk is one step for the whole chunk.
     """
     sql, width = statement
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start:start + _ROWS_PER_STATEMENT]
+    per = _ROWS_PER_STATEMENT
+    if isinstance(conn, sqlite3.Connection):  # SQLite before 3.32 allows only 999 parameters
+        per = max(1, min(per, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    for start in range(0, len(rows), per):
+        chunk = rows[start:start + per]
         values = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
         conn.execute(sql.format(values=values), [v for row in chunk for v in row])
 
@@ -181,17 +185,22 @@ class Ledger:
 
     def _write(self, batch: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -> None:
         assert self._conn is not None
-        for attempt in range(5):
+        for attempt in range(30):  # about a minute: long enough for a database restart or failover
             try:
                 with self._conn:
                     _insert(self._conn, _INSERT, [row for row, _ in batch])
                     _insert(self._conn, _AUDIT, [a for _, audits in batch for a in audits])
                 self.written += len(batch)
                 return
-            except sqlite3.OperationalError:  # locked or busy: worth retrying
-                log.warning("ledger write failed (attempt %d); retrying", attempt + 1, exc_info=True)
+            except sqlite3.OperationalError as exc:  # locked or busy: worth retrying
+                if attempt >= 4:
+                    break
+                log.warning("ledger write failed (attempt %d): %s; retrying", attempt + 1, exc)
                 time.sleep(0.2 * (attempt + 1))
             except Exception:
+                if self._reconnected():
+                    time.sleep(min(0.2 * (attempt + 1), 2.0))
+                    continue
                 # One bad row must not cost the batch, nor kill the writer: write them one by one.
                 log.exception("ledger batch failed; writing its rows one at a time")
                 for row, audits in batch:
@@ -204,6 +213,22 @@ class Ledger:
                         log.exception("ledger dropped row %s", row[0])
                 return
         log.error("ledger lost %d rows after retries", len(batch))
+
+    def _reconnected(self) -> bool:
+        """After the database dropped the connection (a Postgres restart, a failover), open a new
+        one; True when the write is worth trying again."""
+        if not getattr(self._conn, "broken", False):
+            return False
+        log.warning("ledger lost its database connection; reconnecting")
+        try:
+            fresh = connect(self.path)
+        except Exception as exc:  # still down: keep the rows and try again
+            log.warning("ledger cannot reconnect yet: %s", exc)
+            return True
+        with contextlib.suppress(Exception):
+            self._conn.close()  # type: ignore[union-attr]
+        self._conn = fresh
+        return True
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every row queued so far is written (for tests and the CLI)."""

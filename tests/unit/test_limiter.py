@@ -73,3 +73,22 @@ def test_cancelled_waiter_does_not_leak_a_slot() -> None:
         assert lim.running == 0 and lim.queued == 0
 
     asyncio.run(scenario())
+
+
+def test_a_half_open_trial_that_says_nothing_frees_the_breaker() -> None:
+    """A trial request ending in a 429 (or a 400, or the client leaving) reports neither success
+    nor failure; the breaker must still let the next request try, rather than stay shut."""
+    from plusn.config import CircuitBreaker
+    from plusn.fleet.resilience import Breaker
+
+    now = [0.0]
+    b = Breaker(CircuitBreaker(failures=1, window_s=10, open_s=5), clock=lambda: now[0])
+    b.failure()
+    assert b.state == "open" and not asyncio.run(b.allow())
+    now[0] = 6.0
+    assert asyncio.run(b.allow())  # the one trial
+    assert not asyncio.run(b.allow())  # while it runs, no second one
+    b.settle()  # it ended without a verdict
+    assert asyncio.run(b.allow())  # so another may try
+    b.success()
+    assert b.state == "closed"

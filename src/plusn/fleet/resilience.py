@@ -69,6 +69,11 @@ class Breaker:
         if self.state != "closed":
             self._close()
 
+    def settle(self) -> None:
+        """A trial that ended without saying whether the upstream works (a 429, a 4xx, the
+        client leaving) frees the half-open slot, so the next request can try."""
+        self._trial = False
+
     def failure(self) -> None:
         now = self.clock()
         if self.state == "half_open":
@@ -134,6 +139,10 @@ class ResilientBackend(Wrapper):
         tried.append({"model": self.name, "error": _describe(exc)})
         return exc
 
+    def _settle(self) -> None:
+        if self.breaker is not None:
+            self.breaker.settle()
+
     def _ok(self) -> None:
         if self.breaker is not None:
             self.breaker.success()
@@ -152,6 +161,8 @@ class ResilientBackend(Wrapper):
                 last = exc
                 await self._attempt_failed(exc, attempt, tried)
                 continue
+            finally:
+                self._settle()
             self._ok()
             return self._annotate(gen, tried, self.inner) if tried else gen
         onward = dataclasses.replace(req, tried=req.tried | {self.name})
@@ -208,6 +219,8 @@ class ResilientBackend(Wrapper):
             except BaseException:
                 await agen.aclose()
                 raise
+            finally:
+                self._settle()
             self._ok()
             async for d in self._relay(first, agen, tried, self.inner):
                 yield d

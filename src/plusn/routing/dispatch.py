@@ -167,20 +167,28 @@ class DispatchBackend(Composite):
             return
         parts: list[str] = []
         first = True
-        async for backend, d in self._stream_call(target, req):
-            self._merge(block, d.route)
-            block.setdefault("answered_by", backend.name)  # a cascade says which of its models it was
-            parts.append(d.text)
-            if d.usage is None:
-                # The route block rides on the first delta, where the gateway reads it.
-                yield Delta(d.text, d.finish_reason, route=block if first else None)
-                first = False
-                continue
-            calls = d.calls or [backend.call_of(d.usage)]
-            answered = calls[-1].model if calls else backend.name
-            gen = Generation("".join(parts), d.finish_reason or "stop", d.usage, answered, calls, block)
-            self._remember(req, gen, target, stages)
-            yield Delta(d.text, d.finish_reason, d.usage, calls=calls, route=block)
+        inner = self._stream_call(target, req)
+        try:
+            async for backend, d in inner:
+                self._merge(block, d.route)
+                # the model that answers: a cascade names it; after a fallback, the resilience layer does
+                served = ((d.route or {}).get("resilience") or {}).get("served_by")
+                block["answered_by"] = served or block.get("answered_by") or backend.name
+                parts.append(d.text)
+                if d.usage is None:
+                    # The route block rides on the first delta, where the gateway reads it.
+                    yield Delta(d.text, d.finish_reason, route=block if first else None)
+                    first = False
+                    continue
+                calls = d.calls or [backend.call_of(d.usage)]
+                if calls:
+                    block["answered_by"] = calls[-1].model
+                gen = Generation("".join(parts), d.finish_reason or "stop", d.usage, block["answered_by"], calls, block)
+                self._remember(req, gen, target, stages)
+                yield Delta(d.text, d.finish_reason, d.usage, calls=calls, route=block)
+        finally:
+            # Closed here, not by the loop's finalizer: the target's slot frees at once on a disconnect.
+            await inner.aclose()  # type: ignore[attr-defined]
 
     def _remember(self, req: GenRequest, gen: Generation, target: str, stages: list[dict[str, Any]]) -> None:
         """Pin the conversation when it escalated (or was already pinned)."""

@@ -44,8 +44,12 @@ def test_the_page_and_its_files_are_served(setup: tuple[TestClient, str, str]) -
     assert page.status_code == 200 and "<title>plusn console</title>" in page.text
     js = c.get("/ui/static/app.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
-    for bad in ("../__init__.py", "..%2F__init__.py", "nope.js", "app.py"):
+    # only the console's own files, by name and type: the package's Python is never served
+    for bad in ("nope.js", "__init__.py", "app.js.map"):
         assert c.get(f"/ui/static/{bad}").status_code == 404
+    from plusn.gateway.console import _file
+
+    assert _file("../__init__.py").status_code == 404 and _file("..\\app.js").status_code == 404
 
 
 def test_admin_sees_everything_a_key_sees_its_own(setup: tuple[TestClient, str, str]) -> None:
@@ -89,6 +93,11 @@ def test_arena_runs_are_listed_and_rendered(setup: tuple[TestClient, str, str]) 
 
     c, alice, _ = setup
     assert c.get("/v1/arena/runs", headers=_as(alice)).json() == {"data": []}
+    from plusn.gateway.auth import KeyStore
+
+    ks = KeyStore(c.app.state.plusn.settings.state_db())  # type: ignore[attr-defined]
+    narrow = ks.create("narrow", models=["slow"])  # may not call echo, the run's contestant
+    ks.close()
     result = {"id": "r1", "ts": 1.0, "suite": "demo", "description": "", "metric": "exact", "judge": None, "tasks": 1,
               "contestants": [{"name": "echo", "model": "echo", "quality": 1.0, "cost": 0.1, "cost_per_task": 0.1,
                                "latency_ms_p50": 1.0, "latency_ms_p95": 1.0, "errors": 0, "tokens_in": 1,
@@ -101,5 +110,8 @@ def test_arena_runs_are_listed_and_rendered(setup: tuple[TestClient, str, str]) 
     page = c.get("/v1/arena/runs/r1/report", headers=_as(alice))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text  # answers are escaped
+    # a key limited to other models sees neither the run nor its answers
+    assert c.get("/v1/arena/runs", headers=_as(narrow)).json() == {"data": []}
+    assert c.get("/v1/arena/runs/r1/report", headers=_as(narrow)).status_code == 404
     missing = c.get("/v1/arena/runs/nope", headers=_as(alice))
     assert missing.status_code == 404 and "GET /v1/arena/runs" in missing.json()["error"]["message"]

@@ -23,6 +23,9 @@ from plusn.evals import arena, metrics, report, runs
     ("contains", "I think it is Paris.", "paris", {}, 1.0),
     ("contains", "首都是北京。", ["Beijing", "北京"], {}, 1.0),
     ("contains", "Lyon", "Paris", {}, 0.0),
+    ("contains", "The answer is 14", 4, {}, 0.0),  # a whole number, not a digit inside one
+    ("contains", "I do not know", "no", {}, 0.0),  # a whole word
+    ("contains", "It has 4 legs.", 4, {}, 1.0),
     ("numeric", "so the answer is 1,234.0", 1234, {}, 1.0),
     ("numeric", "about 12 or 13", "12", {}, 0.0),  # the last number counts
     ("numeric", "no number here", 3, {}, 0.0),
@@ -45,6 +48,7 @@ def test_judge_verdicts_and_the_frontier() -> None:
     assert arena.judge_verdict("Incorrect.") == 0.0  # not read as "correct"
     assert arena.judge_verdict("错误") == 0.0 and arena.judge_verdict("正确") == 1.0
     assert arena.judge_verdict("maybe") is None
+    assert arena.judge_verdict("Not correct.") == 0.0 and arena.judge_verdict("不对") == 0.0
     points = {"cheap": (0.1, 0.5), "mid": (0.5, 0.8), "waste": (0.9, 0.7), "big": (1.0, 0.9), "free": (0.0, 0.2)}
     assert arena.pareto(points) == ["free", "cheap", "mid", "big"]
 
@@ -71,6 +75,19 @@ def test_suite_errors_name_the_file_and_key(tmp_path: Path) -> None:
     (tmp_path / "suite.yaml").write_text("name: s\ntasks: tasks.jsonl\ncontestants: [a, a]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="contestant names must differ"):
         arena.load_suite(tmp_path / "suite.yaml")
+    (tmp_path / "suite.yaml").write_text("name: s\ntasks: tasks.jsonl\ncontestants: [{model: a, template: 'Q:'}]\n")
+    with pytest.raises(ConfigError, match=r"contestants\.0: .*must contain \{prompt\}"):
+        arena.load_suite(tmp_path / "suite.yaml")
+    # every task line is checked before any model is called, and named by its line
+    (tmp_path / "suite.yaml").write_text("name: s\ntasks: tasks.jsonl\ncontestants: [a]\n", encoding="utf-8")
+    for line, message in [('{"messages": [], "reference": "r"}', "messages: must be a non-empty list"),
+                          ('{"messages": [{"role": "system", "content": "x"}], "reference": "r"}', "needs a user"),
+                          ('{"prompt": "q", "reference": "r", "metric": "json_field"}', "needs a field"),
+                          ('{"prompt": "q", "reference": "(", "metric": "regex"}', "not a regular expression"),
+                          ('{"prompt": "q", "reference": "?"}', "nothing could match it")]:
+        (tmp_path / "tasks.jsonl").write_text('{"prompt": "ok", "reference": "r"}\n' + line + "\n")
+        with pytest.raises(ConfigError, match=rf"tasks\.jsonl:2: .*{message}"):
+            arena.load_suite(tmp_path / "suite.yaml")
 
 
 CONFIG = """
@@ -126,7 +143,7 @@ def test_a_run_scores_costs_and_ranks_every_contestant(tmp_path: Path) -> None:
     assert board["broken"]["quality"] == 0 and board["broken"]["errors"] == 3
     assert 0 < board["small"]["cost"] < board["big"]["cost"]
     assert res["pairwise"]["big"]["small"] == pytest.approx(5 / 6)  # type: ignore[index]
-    assert res["pareto"] == ["broken", "small", "big"]  # broken costs nothing: dominated by no one
+    assert res["pareto"] == ["small", "big"]  # broken costs nothing because it answered nothing: not a choice
     # the judge read the candidate's answer; the numeric task was scored without it
     items = res["items"]  # type: ignore[assignment]
     assert items[0]["results"]["big"]["judge"] == "CORRECT" and "judge" not in items[2]["results"]["big"]
@@ -157,6 +174,17 @@ def test_plusn_eval_run_writes_the_report_and_keeps_the_run(tmp_path: Path) -> N
         tmp_path, "name: x\ntasks: tasks.jsonl\nconfig: plusn.yaml\ncontestants: [nosuch]\n",
         [{"prompt": "q", "reference": "r"}])), "--no-progress"])
     assert bad.exit_code != 0 and "contestant 'nosuch'" in bad.output and "Available models" in bad.output
+    no_judge = CliRunner().invoke(main, ["eval", "run", str(_suite(
+        tmp_path, "name: x\ntasks: tasks.jsonl\nconfig: plusn.yaml\nmetric: judge\njudge: nosuch\ncontestants: [small]\n",
+        [{"prompt": "q", "reference": "r"}])), "--no-progress"])
+    assert no_judge.exit_code != 0 and "judge: The model 'nosuch' does not exist" in no_judge.output
+    # a report path that cannot be written: a clear error, and the run is kept
+    unwritable = CliRunner().invoke(main, ["eval", "run", str(_suite(
+        tmp_path, "name: y\ntasks: tasks.jsonl\nconfig: plusn.yaml\ncontestants: [small]\n",
+        [{"prompt": "capital of France?", "reference": "Paris"}])), "--no-progress", "--html",
+        str(tmp_path / "no" / "such" / "dir" / "r.html")])
+    assert unwritable.exit_code != 0 and "cannot write" in unwritable.output and "Traceback" not in unwritable.output
+    assert "y" in [r["suite"] for r in runs.recent(tmp_path / "data" / "plusn.db")]
 
 
 def test_a_base_model_gets_a_template_and_stops_before_the_next_question(tmp_path: Path) -> None:

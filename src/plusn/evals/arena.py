@@ -52,6 +52,8 @@ class Contestant(BaseModel):
     @model_validator(mode="after")
     def _label(self) -> Contestant:
         self.name = self.name or self.model
+        if self.template is not None and "{prompt}" not in self.template:
+            raise ValueError("a template must contain {prompt}, where the task's prompt goes")
         return self
 
 
@@ -118,18 +120,48 @@ def load_suite(path: str | Path) -> tuple[Suite, list[dict[str, Any]], Path]:
             task = json.loads(line)
         except ValueError as exc:
             raise ConfigError(f"{task_path}:{n}: not JSON: {exc}") from None
-        if not isinstance(task, dict) or not ("prompt" in task or "messages" in task) or "reference" not in task:
-            raise ConfigError(f"{task_path}:{n}: a task needs 'prompt' (or 'messages') and 'reference'")
-        metric = task.get("metric", suite.metric)
-        if metric not in metrics.NAMES:
-            raise ConfigError(f"{task_path}:{n}: metric: unknown {metric!r}; choose one of {', '.join(metrics.NAMES)}")
-        if metric == metrics.JUDGE and not suite.judge:
+        problem = _task_problem(task, suite)
+        if problem:
+            raise ConfigError(f"{task_path}:{n}: {problem}")
+        if task.get("metric", suite.metric) == metrics.JUDGE and not suite.judge:
             raise ConfigError(f"{path}: judge: the judge metric needs a judge model")
         task.setdefault("id", str(n))
         tasks.append(task)
     if not tasks:
         raise ConfigError(f"{task_path}: no tasks")
     return suite, tasks, path.parent
+
+
+def _task_problem(task: Any, suite: Suite) -> str | None:
+    """What is wrong with one task line, found before any model is called."""
+    if not isinstance(task, dict) or "reference" not in task:
+        return "a task needs 'prompt' (or 'messages') and 'reference'"
+    if "prompt" in task:
+        if not isinstance(task["prompt"], str) or not task["prompt"].strip():
+            return "prompt: must be a non-empty string"
+    elif "messages" in task:
+        msgs = task["messages"]
+        if not (isinstance(msgs, list) and msgs and all(isinstance(m, dict) and isinstance(m.get("role"), str)
+                                                       and "content" in m for m in msgs)):
+            return "messages: must be a non-empty list of {role, content} objects"
+        if not any(m["role"] == "user" for m in msgs):
+            return "messages: needs a user message"
+    else:
+        return "a task needs 'prompt' (or 'messages') and 'reference'"
+    metric = task.get("metric", suite.metric)
+    if metric not in metrics.NAMES:
+        return f"metric: unknown {metric!r}; choose one of {', '.join(metrics.NAMES)}"
+    if metric == "json_field" and not task.get("field"):
+        return "field: the json_field metric needs a field (a dotted path)"
+    if metric == "regex":
+        try:
+            re.compile(task.get("pattern") or str(task["reference"]))
+        except re.error as exc:
+            return f"pattern: not a regular expression: {exc}"
+    if metric != metrics.JUDGE and not metrics.normalise(str(task["reference"])) and not isinstance(
+            task["reference"], list) and metric not in ("regex", "json_field"):
+        return "reference: empty once case and punctuation are folded; nothing could match it"
+    return None
 
 
 def _prompt_text(task: dict[str, Any]) -> str:
@@ -146,7 +178,7 @@ _JUDGE_SYSTEM = ("You grade answers against a reference. Reply with exactly one 
 def judge_verdict(text: str) -> float | None:
     """1.0 for CORRECT, 0.0 for INCORRECT (also 正确 / 错误), None when the judge said neither."""
     t = text.strip().upper()
-    if re.search(r"\bINCORRECT\b|不正确|错误", t):
+    if re.search(r"\bINCORRECT\b|\bNOT\b|不正确|错误|不对", t):  # "not correct" is a no
         return 0.0
     if re.search(r"\bCORRECT\b|正确", t):
         return 1.0
@@ -172,7 +204,7 @@ class Arena:
                 messages = list(task.get("messages") or [{"role": "user", "content": task["prompt"]}])
                 if s.system and not any(m.get("role") == "system" for m in messages):
                     messages.insert(0, {"role": "system", "content": s.system})
-                req = GenRequest(kind="chat", messages=messages)
+                req = GenRequest(kind="chat", messages=messages, stop=c.stop)
             else:
                 template = c.template or "Q: {prompt}\nA:"
                 # A base model goes on to write the next question itself: stop where it would start.
@@ -199,10 +231,10 @@ class Arena:
             out["score"] = metrics.METRICS[metric](out["answer"], task["reference"], field=task.get("field"),
                                                    pattern=task.get("pattern"))
             return
-        judge = await self.fleet.backend(str(self.suite.judge), "chat")
         ask = (f"Question: {_prompt_text(task)}\nReference answer: {task['reference']}\n"
                f"Candidate answer: {out['answer']}\nIs the candidate answer correct?")
         try:
+            judge = await self.fleet.backend(str(self.suite.judge), "chat")
             gen = await judge.generate(GenRequest(kind="chat", max_tokens=8, temperature=0.0, messages=[
                 {"role": "system", "content": _JUDGE_SYSTEM}, {"role": "user", "content": ask}]))
         except PlusnError as exc:
@@ -283,7 +315,8 @@ def summarise(suite: Suite, tasks: list[dict[str, Any]], results: dict[str, list
     return {
         "id": uuid.uuid4().hex[:12], "ts": time.time(), "suite": suite.name, "description": suite.description,
         "metric": suite.metric, "judge": suite.judge, "tasks": n, "contestants": board, "pairwise": pairwise,
-        "pareto": pareto({b["name"]: (b["cost"], b["quality"]) for b in board}), "items": items,
+        # a contestant whose every answer failed costs nothing because it did nothing: not a choice
+        "pareto": pareto({b["name"]: (b["cost"], b["quality"]) for b in board if b["errors"] < n}), "items": items,
     }
 
 
@@ -295,4 +328,12 @@ async def run_suite(fleet: Any, path: str | Path, progress: Progress | None = No
             fleet.member(c.model)
         except PlusnError as exc:
             raise InvalidRequest(f"{path}: contestant {c.name!r}: {exc.message}", param="model") from None
+    if suite.judge:
+        try:
+            judge = fleet.member(suite.judge)
+        except PlusnError as exc:
+            raise InvalidRequest(f"{path}: judge: {exc.message}", param="judge") from None
+        if not judge.capabilities.chat:
+            raise InvalidRequest(f"{path}: judge: model {suite.judge!r} cannot chat; choose a chat model",
+                                 param="judge")
     return await Arena(fleet, suite, tasks).run(progress)

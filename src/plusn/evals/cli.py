@@ -64,14 +64,20 @@ def eval_run_command(suite_path: str, config_path: str | None, html_path: str | 
         if bar is not None:
             bar.close()
     click.echo(summary_table(result))
-    out = Path(html_path or Path(suite_path).with_name(Path(suite_path).stem + "-report.html"))
-    out.write_text(report.render(result), encoding="utf-8")
-    click.echo(f"report: {out}")
-    if json_path:
-        Path(json_path).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-        click.echo(f"wrote {json_path}")
+    # The run first: a report path that cannot be written must not cost the answers.
     if not no_save:
         runs.save(settings.state_db(), result)
+    out = Path(html_path or Path(suite_path).with_name(Path(suite_path).stem + "-report.html"))
+    try:
+        if json_path:
+            Path(json_path).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+            click.echo(f"wrote {json_path}")
+        out.write_text(report.render(result), encoding="utf-8")
+        click.echo(f"report: {out}")
+    except OSError as exc:
+        kept = "" if no_save else f"; the run is kept as {result['id']}, see /ui/#/arena"
+        raise click.ClickException(f"cannot write {exc.filename}: {exc.strerror}{kept}") from None
+    if not no_save:
         click.echo(f"kept as run {result['id']} (console: /ui/#/arena)")
 
 

@@ -54,10 +54,16 @@ def exact(answer: str, reference: Any, **_: Any) -> float:
 
 
 def contains(answer: str, reference: Any, **_: Any) -> float:
-    """The reference (or any of a list of references) appears in the answer."""
+    """The reference (or any of a list of references) appears in the answer as a whole word or
+    number: 4 is not found in 14, nor "no" in "not"; Chinese, written without spaces, is found
+    anywhere."""
     refs = reference if isinstance(reference, list) else [reference]
     got = normalise(answer)
-    return float(any(normalise(str(r)) in got for r in refs if str(r).strip()))
+    for r in refs:
+        want = normalise(str(r))
+        if want and re.search(rf"(?<![0-9a-z]){re.escape(want)}(?![0-9a-z])", got):
+            return 1.0
+    return 0.0
 
 
 def numeric(answer: str, reference: Any, *, tolerance: float = 1e-6, **_: Any) -> float:

@@ -95,29 +95,36 @@ async def keys_and_usage(request: Request, days: float = Query(30, gt=0, le=366)
     return {"keys": [{k: v for k, v in key.items() if k != "hash"} for key in keys], "usage": usage, "days": days}
 
 
+def _may_see(who: Principal, run: dict[str, Any]) -> bool:
+    """A run holds every contestant's answers: a key limited to some models sees only runs whose
+    contestants it may call itself."""
+    return _is_admin(who) or all(who.may_use(c["model"]) for c in run.get("contestants", []))
+
+
 @router.get("/v1/arena/runs")
 async def arena_runs(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     from ..evals import runs
 
-    return {"data": await asyncio.to_thread(runs.recent, runtime(request).settings.state_db())}
+    found = await asyncio.to_thread(runs.recent, runtime(request).settings.state_db())
+    return {"data": [r for r in found if _may_see(who, r)]}
 
 
-async def _run(request: Request, run_id: str) -> dict[str, Any]:
+async def _run(request: Request, run_id: str, who: Principal) -> dict[str, Any]:
     from ..evals import runs
 
     result = await asyncio.to_thread(runs.load, runtime(request).settings.state_db(), run_id)
-    if result is None:
+    if result is None or not _may_see(who, result):  # not there, or not yours: the same answer
         raise NotFound(f"no arena run {run_id!r}; see GET /v1/arena/runs")
     return result
 
 
 @router.get("/v1/arena/runs/{run_id}")
 async def arena_run(request: Request, run_id: str, who: Principal = Depends(principal)) -> dict[str, Any]:
-    return await _run(request, run_id)
+    return await _run(request, run_id, who)
 
 
 @router.get("/v1/arena/runs/{run_id}/report", response_class=HTMLResponse)
 async def arena_report(request: Request, run_id: str, who: Principal = Depends(principal)) -> HTMLResponse:
     from ..evals.report import render
 
-    return HTMLResponse(render(await _run(request, run_id)))
+    return HTMLResponse(render(await _run(request, run_id, who)))

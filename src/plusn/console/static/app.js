@@ -38,7 +38,8 @@ async function api(path, { method = "GET", body, raw = false } = {}) {
   return raw ? r : r.json();
 }
 
-const money = (v) => (v ? Number(v).toPrecision(4).replace(/\.?0+$/, "") : "0");
+// Four significant digits, trailing zeros after the point dropped (never those of 1000).
+const money = (v) => (v ? Number(Number(v).toPrecision(4)).toLocaleString("en", { maximumFractionDigits: 12, useGrouping: false }) : "0");
 const int = (v) => Number(v || 0).toLocaleString("en");
 const pct = (v) => `${(100 * Number(v || 0)).toFixed(1)}%`;
 
@@ -79,8 +80,10 @@ function showSignIn(message = "") {
 const VIEWS = { chat: showChat, dashboard: showDashboard, knowledge: showKnowledge, catalogue: showCatalogue,
   keys: showKeys, arena: showArena };
 
-function route() {
+function route(ev) {
   if (!state.me) return;
+  // Only "#/view" addresses are views; the skip link's "#main" must not navigate away.
+  if (location.hash && !location.hash.startsWith("#/")) return;
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1] || "chat";
   const view = VIEWS[name] ? name : "chat";
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
@@ -88,6 +91,11 @@ function route() {
     if (a.dataset.view === view) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   });
   VIEWS[view]().catch(report);
+  if (ev && view !== "chat") {  // a navigation: say where we are to screen readers and keyboards
+    const heading = document.querySelector(`#view-${view} h1`);
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
 }
 
 function report(err) {
@@ -400,7 +408,8 @@ async function showArena() {
       const best = [...r.contestants].sort((a, b) => b.quality - a.quality)[0];
       return [r.suite, new Date(r.ts * 1000).toLocaleString(), int(r.tasks), `${best.name} ${best.quality.toFixed(3)}`,
         (r.pareto || []).join(" → "),
-        h("button", { type: "button", class: "secondary", "data-run": r.id, onclick: () => openRun(r.id).catch(report) }, "Open report")];
+        h("button", { type: "button", class: "secondary", "data-run": r.id, "aria-label": `Open report: ${r.suite}`,
+          onclick: () => openRun(r.id).catch(report) }, "Open report")];
     }))
     : h("p", { class: "muted" }, "No runs yet. Run: plusn eval run examples/arena/suite.yaml"));
 }

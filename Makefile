@@ -30,10 +30,12 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here);
+# the CJK fonts let its screenshots show Chinese text.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
-	  || { echo "the browser tests need Debian's chromium package: apt-get install chromium" >&2; exit 1; }
+	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; } || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; } \
+	  || { echo "the browser tests need Debian's chromium and fonts-noto-cjk packages: apt-get install chromium fonts-noto-cjk" >&2; exit 1; }
 
 # pytest exits 5 when it collects nothing: for this project that is a broken suite, not a pass.
 test: lint browser

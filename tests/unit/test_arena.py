@@ -150,6 +150,7 @@ def test_a_run_scores_costs_and_ranks_every_contestant(tmp_path: Path) -> None:
 
     page = report.render(res)  # type: ignore[arg-type]
     assert page.count("<circle") == 3 and "<polyline" in page  # three points, the frontier joined
+    assert "The judge (judge) cost" in page
     assert re.search(r"<td>big ★</td>", page) and "83%" in page  # big beats small 5/6 of the time
 
     db = tmp_path / "data" / "plusn.db"

@@ -115,6 +115,14 @@ def _items(result: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _judge_cost(result: dict[str, Any]) -> str:
+    spent = sum(b.get("judge_cost", 0.0) for b in result["contestants"])
+    if not result.get("judge"):
+        return ""
+    return (f"<p class=muted>The judge ({escape(result['judge'])}) cost {_money(spent)} in all, "
+            "not counted in the contestants' cost.</p>")
+
+
 def render(result: dict[str, Any]) -> str:
     """The whole report page."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(result["ts"]))
@@ -126,7 +134,7 @@ def render(result: dict[str, Any]) -> str:
         f"<h1>Arena: {escape(result['suite'])}</h1>"
         f"<p class=muted>{escape(result.get('description') or '')} {result['tasks']} tasks · metric: "
         f"{escape(result['metric'])}{judge} · {when} · run {escape(result['id'])}</p>"
-        f"<h2>Board</h2>{_board(result)}"
+        f"<h2>Board</h2>{_board(result)}{_judge_cost(result)}"
         f"<h2>Quality against cost</h2><figure>{scatter(result['contestants'], result['pareto'])}</figure>"
         f"<h2>Pairwise win rate</h2>{_pairwise(result)}"
         f"<h2>Answers</h2>{_items(result)}"

@@ -56,6 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="One OpenAI-compatible endpoint over a 1+N fleet of models.",
         lifespan=lifespan,
+        # plusn meters every request itself (the ledger, Prometheus at /metrics); FastAPI's own
+        # OpenTelemetry layer would only look, on every request, for providers plusn never sets.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     for module in (chat, completions, embeddings, models, knowledge, skills, health, console):

@@ -25,9 +25,9 @@ class Runtime:
     limits: Limits
     ready: bool = False
 
-    @property
-    def admin_key(self) -> str | None:
-        return os.environ.get(self.settings.auth.admin_key_env) or None
+    def __post_init__(self) -> None:
+        # Read once at start-up, as the rest of the settings are (not from the environment per request).
+        self.admin_key: str | None = os.environ.get(self.settings.auth.admin_key_env) or None
 
     def finish(self, rec: Record) -> None:
         """Book a finished request: one ledger row and its metrics."""

@@ -66,18 +66,26 @@ async def drive(url: str, seconds: float, warmup: float, concurrency: int, pid: 
             except aiohttp.ClientError:
                 errors += 1
 
-    async def sampler() -> None:
+    backlog: list[float] = []
+
+    async def sampler(c: aiohttp.ClientSession) -> None:
         while time.monotonic() < stop:
             samples.append((time.monotonic() - t0, rss_mb(pid)))
+            # the ledger writer must keep up: its queue is where the memory went when it did not
+            async with c.get("/metrics") as m:
+                for line in (await m.text()).splitlines():
+                    if line.startswith("plusn_ledger_backlog "):
+                        backlog.append(float(line.split()[1]))
             await asyncio.sleep(min(5.0, max(0.5, seconds / 60)))
 
     async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=concurrency)) as c:
-        await asyncio.gather(sampler(), *(client(c) for _ in range(concurrency)))
+        await asyncio.gather(sampler(c), *(client(c) for _ in range(concurrency)))
     after_warmup = [m for t, m in samples if t >= warmup] or [m for _, m in samples]
     base, end = after_warmup[0], sum(m for _, m in samples[-3:]) / len(samples[-3:])
     return {"seconds": seconds, "warmup_s": warmup, "requests": sent, "errors": errors,
             "rss_mb_after_warmup": round(base, 1), "rss_mb_end": round(end, 1),
-            "rss_growth_pct": round(100 * (end - base) / base, 2), "rss_samples": len(samples)}
+            "rss_growth_pct": round(100 * (end - base) / base, 2), "rss_samples": len(samples),
+            "ledger_backlog_max": max(backlog, default=0.0)}
 
 
 def main() -> None:

@@ -199,7 +199,6 @@ class Arena:
         try:
             # Chat where the model can; a base model gets the task through a prompt template.
             chat = c.template is None and self.fleet.member(c.model).capabilities.chat
-            backend = await self.fleet.backend(c.model, "chat" if chat else "completion")
             if chat:
                 messages = list(task.get("messages") or [{"role": "user", "content": task["prompt"]}])
                 if s.system and not any(m.get("role") == "system" for m in messages):
@@ -213,7 +212,8 @@ class Arena:
                                  stop=c.stop or ["\n\n", *(["\n" + lead] if lead else [])])
             req.max_tokens = c.max_tokens or s.max_tokens
             req.temperature = s.temperature if c.temperature is None else c.temperature
-            gen = await backend.generate(req)
+            # through the fleet's slots, as the gateway calls it: a local model answers one at a time
+            gen, backend = await self.fleet.run(c.model, req)
         except PlusnError as exc:
             return {"answer": "", "error": exc.message, "cost": 0.0, "latency_ms": (time.perf_counter() - t0) * 1000,
                     "tokens_in": 0, "tokens_out": 0, "models": []}
@@ -234,9 +234,9 @@ class Arena:
         ask = (f"Question: {_prompt_text(task)}\nReference answer: {task['reference']}\n"
                f"Candidate answer: {out['answer']}\nIs the candidate answer correct?")
         try:
-            judge = await self.fleet.backend(str(self.suite.judge), "chat")
-            gen = await judge.generate(GenRequest(kind="chat", max_tokens=8, temperature=0.0, messages=[
-                {"role": "system", "content": _JUDGE_SYSTEM}, {"role": "user", "content": ask}]))
+            gen, judge = await self.fleet.run(str(self.suite.judge), GenRequest(
+                kind="chat", max_tokens=8, temperature=0.0,
+                messages=[{"role": "system", "content": _JUDGE_SYSTEM}, {"role": "user", "content": ask}]))
         except PlusnError as exc:
             out["score"], out["judge"] = 0.0, f"judge failed: {exc.message}"
             return

@@ -132,6 +132,11 @@ def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: 
     assert answer.locator("[data-kind=route]").inner_text() == "route: math"
     assert answer.locator("[data-kind=escalations]").inner_text() == "escalated ×1"
     assert "large" in answer.locator("[data-kind=model]").inner_text()
+    answer.get_by_text("How it was routed").click()  # the stages, read aloud
+    how = answer.locator(".route-details li").all_inner_texts()
+    assert how[0].startswith("rule sums")
+    assert how[1].startswith("cascade stage 1: small, medium answered 4 / 5 → escalated")
+    assert how[2].startswith("cascade stage 2: large answered 4 → accepted")
     # the follow-up of a conversation that escalated stays on the escalated tier (sticky)
     box.fill("and 3 plus 3?")
     box.press("Enter")
@@ -139,6 +144,7 @@ def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: 
     follow = page.locator(".msg.assistant").last
     assert follow.locator("[data-kind=stages]").inner_text() == "by: sticky"
     assert follow.locator("[data-kind=model]").inner_text() == "model: large"
+    _shot(page, "console-playground.png")
     # a new conversation starts afresh: a greeting is answered by a rule, at no cost
     page.get_by_role("button", name="New conversation").click()
     box.fill("hello")
@@ -148,7 +154,6 @@ def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: 
     assert greeting.locator(".text").inner_text() == "Hello! How can I help?"
     assert greeting.locator("[data-kind=cost]").inner_text() == "cost: 0"
     assert greeting.locator("[data-kind=stages]").inner_text() == "by: rule"
-    _shot(page, "console-playground.png")
     page.close()
 
 

@@ -155,6 +155,27 @@ function metaTags(block, usage) {
   return tags;
 }
 
+// The route block read aloud: each dispatch stage with its reason, each cascade stage with the
+// models' final answers and the verifier's verdict.
+function routeDetails(block) {
+  const r = (block && block.route) || {};
+  const lines = [];
+  // Through auto, `stages` are the dispatcher's and a cascade's own are `cascade_stages`;
+  // a cascade called by name has only its own, as `stages`.
+  for (const st of r.dispatcher && Array.isArray(r.stages) ? r.stages : []) {
+    const what = st.stage === "intent" ? `intent ${st.intent} (p=${st.probability})` : st.rule ? `rule ${st.rule}` : st.stage;
+    lines.push(`${what}${st.reason ? `: ${st.reason}` : ""}`);
+  }
+  const cascade = r.cascade_stages || (!r.dispatcher && r.cascade ? r.stages : null) || [];
+  for (const st of cascade) {
+    lines.push(`cascade stage ${st.stage}: ${(st.models || []).join(", ")} answered ${(st.answers || []).join(" / ")}`
+      + ` → ${st.accepted ? "accepted" : "escalated"}${st.verdict ? ` (${st.verdict})` : ""}`);
+  }
+  if (!lines.length) return null;
+  return h("details", { class: "route-details" }, h("summary", {}, "How it was routed"),
+    h("ol", {}, lines.map((l) => h("li", {}, l))));
+}
+
 function citations(block) {
   const cites = (block && block.citations) || [];
   if (!cites.length) return null;
@@ -231,6 +252,8 @@ async function send(ev) {
     if (finish && finish !== "stop") meta.append(h("span", { class: "tag warn" }, `finish: ${finish}`));
     const cites = citations(block);
     if (cites) item.append(cites);
+    const how = routeDetails(block);
+    if (how) item.append(how);
     state.history.push({ role: "assistant", content: answer });
   } catch (err) {
     state.history.pop();

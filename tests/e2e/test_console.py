@@ -224,6 +224,24 @@ def test_a_document_is_uploaded_and_found(browser: Any, server: dict[str, Any]) 
     page.close()
 
 
+def test_the_console_speaks_chinese(browser: Any, server: dict[str, Any]) -> None:
+    page = _page(browser, server)
+    page.get_by_role("button", name="中文").click()
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    page.get_by_role("link", name="仪表盘").click()  # the navigation, in Chinese
+    page.wait_for_selector("#view-dashboard:not([hidden]) [data-figure=requests]")
+    assert page.locator("#dash-title").inner_text() == "仪表盘"
+    assert page.locator("[data-figure=requests] .muted").first.inner_text() == "请求数"
+    assert "路由" in page.locator("#dash-routes thead").inner_text()
+    _shot(page, "console-dashboard-zh.png")
+    page.reload()  # the choice is remembered
+    page.wait_for_selector("#view-dashboard:not([hidden])")
+    assert page.get_by_role("link", name="仪表盘").is_visible()
+    page.get_by_role("button", name="English").click()
+    assert page.locator("#dash-title").inner_text() == "Dashboard"
+    page.close()
+
+
 def test_narrow_screen_and_keyboard_only(browser: Any, server: dict[str, Any]) -> None:
     page = _page(browser, server, width=390, height=844)
     # nothing wider than the screen

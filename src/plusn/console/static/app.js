@@ -6,6 +6,60 @@ const $ = (id) => document.getElementById(id);
 const KEY = "plusn.key";
 const state = { key: sessionStorage.getItem(KEY) || "", me: null, models: [], history: [], session: null };
 
+// Chinese for the console's own words (model names, routes and data stay as they are). The
+// language follows the browser's until the header button picks one, remembered on this device.
+const ZH = {
+  "Skip to content": "跳到正文", "Sections": "栏目", "Playground": "对话试验场", "Dashboard": "仪表盘",
+  "Knowledge": "知识库", "Catalogue": "目录", "Keys & usage": "密钥与用量", "Arena": "竞技场", "Sign out": "退出",
+  "Sign in": "登录", "API key": "API 密钥", "Use an API key (": "使用 API 密钥（",
+  ") or the admin key. It is kept in this tab only.": "）或管理员密钥登录。密钥只保存在当前标签页中。",
+  "Model or route": "模型或路由", "New conversation": "新对话", "Message": "消息", "Send": "发送",
+  "Ask something. Enter sends, Shift+Enter starts a new line.": "请输入问题。Enter 发送，Shift+Enter 换行。",
+  "Period": "时间范围", "last 24 hours": "最近 24 小时", "last 7 days": "最近 7 天", "last 30 days": "最近 30 天",
+  "Refresh": "刷新", "Over time": "随时间变化", "By route": "按路由", "Safety events": "安全事件",
+  "Knowledge bases": "知识库", "Knowledge base": "知识库", "Search": "检索", "Search, e.g. 公积金 提取": "检索，例如：公积金 提取",
+  "Add documents (txt, md, html, pdf, docx)": "添加文档（txt、md、html、pdf、docx）", "Upload": "上传",
+  "Keys and usage": "密钥与用量", "Runs of ": "", ", newest first.": " 的运行记录，最新的在前。",
+  "Requests": "请求数", "Cost": "费用", "Saved": "节省", "Latency p50": "延迟 p50", "Escalation rate": "升级率",
+  "From": "起始", "Errors": "错误", "Saved %": "节省比例", "Route": "路由", "Escalated": "已升级", "Stage": "阶段",
+  "Category": "类别", "Action": "处理", "Events": "次数", "Documents": "文档", "Chunks": "片段", "Fusion": "融合",
+  "Description": "说明", "Id": "标识", "Type": "类型", "Endpoints": "接口", "Price in/out per 1k": "每千 token 输入/输出价格",
+  "Skill": "技能", "Version": "版本", "Target": "目标", "Key": "密钥", "Prefix": "前缀", "Team": "团队", "Models": "模型",
+  "Limits": "限额", "Status": "状态", "Caller": "调用方", "Tokens in": "输入 token", "Tokens out": "输出 token",
+  "Suite": "评测集", "When": "时间", "Tasks": "任务数", "Best quality": "最高质量", "Frontier": "前沿",
+  "Open report": "打开报告", "How it was routed": "路由过程", "No traffic yet.": "暂无流量。",
+  "No safety decisions in this period.": "这段时间没有安全决策。", "No skills.": "没有技能。",
+  "No knowledge bases configured (see docs/knowledge.md).": "尚未配置知识库（见 docs/knowledge.md）。",
+  "Models, routes and agents": "模型、路由与智能体", "Skills": "技能", "Usage by caller": "按调用方统计的用量",
+  "all traffic": "全部流量", "your key's traffic": "本密钥的流量",
+};
+let lang = localStorage.getItem("plusn.lang") || ((navigator.language || "").startsWith("zh") ? "zh" : "en");
+const tr = (text) => (lang === "zh" && ZH[text] !== undefined ? ZH[text] : text);
+const say = (en, zh) => (lang === "zh" ? zh : en);  // a sentence with figures in it, in both languages
+const originals = new Map();
+
+function translatePage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest("[data-dynamic]")) continue;  // the views fill these, through tr()
+    if (!originals.has(n)) originals.set(n, n.nodeValue);
+    const en = originals.get(n);
+    const key = en.trim();
+    if (key && ZH[key] !== undefined) n.nodeValue = lang === "zh" ? en.replace(key, ZH[key]) : en;
+  }
+  for (const el of document.querySelectorAll("[placeholder], nav[aria-label]")) {
+    for (const attr of ["placeholder", "aria-label"]) {
+      if (!el.hasAttribute(attr)) continue;
+      const store = attr === "placeholder" ? "enPlaceholder" : "enLabel";  // the English, kept for switching back
+      if (!el.dataset[store]) el.dataset[store] = el.getAttribute(attr);
+      el.setAttribute(attr, tr(el.dataset[store]));
+    }
+  }
+  $("lang").textContent = lang === "zh" ? "English" : "中文";
+  $("lang").setAttribute("lang", lang === "zh" ? "en" : "zh-CN");
+}
+
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -45,7 +99,7 @@ const pct = (v) => `${(100 * Number(v || 0)).toFixed(1)}%`;
 
 function table(head, rows, numeric = []) {
   return h("table", {},
-    h("thead", {}, h("tr", {}, head.map((c, i) => h("th", { scope: "col", class: numeric.includes(i) ? "num" : null }, c)))),
+    h("thead", {}, h("tr", {}, head.map((c, i) => h("th", { scope: "col", class: numeric.includes(i) ? "num" : null }, tr(c))))),
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h("td", { class: numeric.includes(i) ? "num" : null }, c))))));
 }
 
@@ -172,7 +226,7 @@ function routeDetails(block) {
       + ` → ${st.accepted ? "accepted" : "escalated"}${st.verdict ? ` (${st.verdict})` : ""}`);
   }
   if (!lines.length) return null;
-  return h("details", { class: "route-details" }, h("summary", {}, "How it was routed"),
+  return h("details", { class: "route-details" }, h("summary", {}, tr("How it was routed")),
     h("ol", {}, lines.map((l) => h("li", {}, l))));
 }
 
@@ -305,29 +359,32 @@ async function showDashboard() {
   const days = $("dash-days").value;
   const d = await api(`/v1/console/dashboard?days=${days}`);
   const t = d.total;
-  $("dash-scope").textContent = d.scope === "key" ? "your key's traffic" : "all traffic";
+  $("dash-scope").textContent = tr(d.scope === "key" ? "your key's traffic" : "all traffic");
   const card = (name, value, note, id) => h("div", { class: "card", "data-figure": id },
-    h("span", { class: "muted" }, name), h("span", { class: "value" }, value), note ? h("span", { class: "muted" }, note) : null);
+    h("span", { class: "muted" }, tr(name)), h("span", { class: "value" }, value), note ? h("span", { class: "muted" }, note) : null);
   $("dash-cards").replaceChildren(
-    card("Requests", int(t.requests), `${int(t.errors)} errors`, "requests"),
-    card("Cost", money(t.cost), `${int(t.tokens_in)} in / ${int(t.tokens_out)} out tokens`, "cost"),
-    card("Saved", money(t.saved), `${t.saved_pct}% against the largest model`, "saved"),
+    card("Requests", int(t.requests), say(`${int(t.errors)} errors`, `${int(t.errors)} 个错误`), "requests"),
+    card("Cost", money(t.cost), say(`${int(t.tokens_in)} in / ${int(t.tokens_out)} out tokens`,
+      `输入 ${int(t.tokens_in)} / 输出 ${int(t.tokens_out)} token`), "cost"),
+    card("Saved", money(t.saved), say(`${t.saved_pct}% against the largest model`, `相对最大模型节省 ${t.saved_pct}%`), "saved"),
     card("Latency p50", d.latency_ms.p50 === null ? "–" : `${d.latency_ms.p50} ms`,
       `p95 ${d.latency_ms.p95 ?? "–"} · p99 ${d.latency_ms.p99 ?? "–"} ms`, "latency"),
-    card("Escalation rate", pct(d.escalation.rate), `${d.escalation.escalated} of ${d.escalation.cascade_requests} cascaded`, "escalation"),
+    card("Escalation rate", pct(d.escalation.rate), say(`${d.escalation.escalated} of ${d.escalation.cascade_requests} cascaded`,
+      `级联请求 ${d.escalation.cascade_requests} 个，升级 ${d.escalation.escalated} 个`), "escalation"),
     card("Safety events", int(d.safety.reduce((a, s) => a + s.events, 0)), null, "safety"));
   const when = (t) => new Date(t * 1000).toISOString().slice(0, d.bucket_s < 86400 ? 16 : 10).replace("T", " ");
   $("dash-chart").replaceChildren(...(d.series.length ? [barChart(d.series, d.bucket_s),
-    h("details", {}, h("summary", {}, `Requests, cost and savings by ${d.bucket_s < 86400 ? "hour" : "day"} (UTC)`),
+    h("details", {}, h("summary", {}, say(`Requests, cost and savings by ${d.bucket_s < 86400 ? "hour" : "day"} (UTC)`,
+      `按${d.bucket_s < 86400 ? "小时" : "天"}统计的请求、费用与节省（UTC）`)),
       h("div", { class: "wrap" }, table(["From", "Requests", "Errors", "Cost", "Saved", "Saved %"],
         d.series.map((x) => [when(x.t), int(x.requests), int(x.errors), money(x.cost), money(x.saved), `${x.saved_pct}%`]),
-        [1, 2, 3, 4, 5])))] : [h("p", { class: "muted" }, "No traffic yet.")]));
+        [1, 2, 3, 4, 5])))] : [h("p", { class: "muted" }, tr("No traffic yet."))]));
   $("dash-routes").replaceChildren(table(["Route", "Requests", "Errors", "Cost", "Saved", "Saved %", "Escalated"],
     d.routes.map((r) => [r.route, int(r.requests), int(r.errors), money(r.cost), money(r.saved), `${r.saved_pct}%`, int(r.escalated)]),
     [1, 2, 3, 4, 5, 6]));
   $("dash-safety").replaceChildren(d.safety.length
     ? table(["Stage", "Category", "Action", "Events"], d.safety.map((s) => [s.stage, s.category, s.action, int(s.events)]), [3])
-    : h("p", { class: "muted" }, "No safety decisions in this period."));
+    : h("p", { class: "muted" }, tr("No safety decisions in this period.")));
 }
 
 // ---- knowledge ----
@@ -337,7 +394,7 @@ async function showKnowledge() {
   $("kb-list").replaceChildren(kbs.length
     ? table(["Knowledge base", "Documents", "Chunks", "Fusion", "Description"],
       kbs.map((k) => [k.id, int(k.documents), int(k.chunks), k.fusion || "", k.description || ""]), [1, 2])
-    : h("p", { class: "muted" }, "No knowledge bases configured (see docs/knowledge.md)."));
+    : h("p", { class: "muted" }, tr("No knowledge bases configured (see docs/knowledge.md).")));
   const select = $("kb-name");
   const current = select.value;
   select.replaceChildren(...kbs.map((k) => h("option", { value: k.id }, k.id)));
@@ -388,13 +445,13 @@ async function showCatalogue() {
     m.plusn && m.plusn.price ? `${m.plusn.price.input_per_1k} / ${m.plusn.price.output_per_1k}` : "",
     (m.plusn && m.plusn.description) || ""]);
   $("catalogue").replaceChildren(
-    h("h2", {}, "Models, routes and agents"),
+    h("h2", {}, tr("Models, routes and agents")),
     h("div", { class: "wrap" }, table(["Id", "Type", "Endpoints", "Price in/out per 1k", "Description"], rows)),
-    h("h2", {}, "Skills"),
+    h("h2", {}, tr("Skills")),
     skills.length
       ? h("div", { class: "wrap" }, table(["Skill", "Version", "Target", "Description"],
         skills.map((s) => [s.id, s.version, s.target, s.description])))
-      : h("p", { class: "muted" }, "No skills."));
+      : h("p", { class: "muted" }, tr("No skills.")));
 }
 
 async function showKeys() {
@@ -410,7 +467,7 @@ async function showKeys() {
       d.keys.map((k) => [k.name, k.prefix, k.team || "", (k.models || []).join(", ") || "all",
         Object.entries(k.limits || {}).map(([a, b]) => `${a} ${b}`).join(", ") || "–", k.revoked ? "revoked" : "active",
         int((usage[k.name] || {}).requests), money((usage[k.name] || {}).cost)]), [6, 7])),
-    h("h2", {}, "Usage by caller"),
+    h("h2", {}, tr("Usage by caller")),
     h("div", { class: "wrap" }, table(["Caller", "Requests", "Errors", "Tokens in", "Tokens out", "Cost"],
       d.usage.map((u) => [u.key, int(u.requests), int(u.errors), int(u.tokens_in), int(u.tokens_out), money(u.cost)]),
       [1, 2, 3, 4, 5])));
@@ -432,7 +489,7 @@ async function showArena() {
       return [r.suite, new Date(r.ts * 1000).toLocaleString(), int(r.tasks), `${best.name} ${best.quality.toFixed(3)}`,
         (r.pareto || []).join(" → "),
         h("button", { type: "button", class: "secondary", "data-run": r.id, "aria-label": `Open report: ${r.suite}`,
-          onclick: () => openRun(r.id).catch(report) }, "Open report")];
+          onclick: () => openRun(r.id).catch(report) }, tr("Open report"))];
     }))
     : h("p", { class: "muted" }, "No runs yet. Run: plusn eval run examples/arena/suite.yaml"));
 }
@@ -454,6 +511,14 @@ $("dash-days").addEventListener("change", () => showDashboard().catch(report));
 $("dash-refresh").addEventListener("click", () => showDashboard().catch(report));
 $("kb-search").addEventListener("submit", (ev) => kbSearch(ev).catch(report));
 $("kb-upload").addEventListener("submit", (ev) => kbUpload(ev).catch(report));
+
+$("lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh";
+  localStorage.setItem("plusn.lang", lang);
+  translatePage();
+  route();
+});
+translatePage();
 
 // An open gateway (no keys yet) lets the console in without one; otherwise ask.
 signIn(state.key).catch(() => showSignIn(state.key ? "That key was not accepted." : ""));

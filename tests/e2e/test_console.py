@@ -112,6 +112,15 @@ def test_a_wrong_key_is_refused_with_a_message(browser: Any, server: dict[str, A
     page.close()
 
 
+def _say(page: Any, text: str, answers: int) -> Any:
+    """Send a message from the keyboard; the last answer, once there are ``answers`` finished ones."""
+    box = page.get_by_label("Message")
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_function(f"() => document.querySelectorAll('.msg.assistant:not([aria-busy])').length === {answers}")
+    return page.locator(".msg.assistant").last
+
+
 def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: dict[str, Any]) -> None:
     page = _page(browser, server)
     assert page.locator("#chat-model").input_value() == "auto"
@@ -124,10 +133,7 @@ def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: 
     page.wait_for_selector(".msg.assistant:not([aria-busy]) [data-kind=route]")
     assert page.locator(".msg.assistant .text").last.inner_text() == "The answer is 4."
     assert page.locator(".msg.assistant [data-kind=route]").last.inner_text() == "route: chitchat"
-    box.fill("what is 2 plus 2?")
-    box.press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('.msg.assistant:not([aria-busy])').length === 2")
-    answer = page.locator(".msg.assistant").last
+    answer = _say(page, "what is 2 plus 2?", 2)
     assert answer.locator(".text").inner_text() == "2 plus 2 is 4."
     assert answer.locator("[data-kind=route]").inner_text() == "route: math"
     assert answer.locator("[data-kind=escalations]").inner_text() == "escalated ×1"
@@ -138,19 +144,13 @@ def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: 
     assert how[1].startswith("cascade stage 1: small, medium answered 4 / 5 → escalated")
     assert how[2].startswith("cascade stage 2: large answered 4 → accepted")
     # the follow-up of a conversation that escalated stays on the escalated tier (sticky)
-    box.fill("and 3 plus 3?")
-    box.press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('.msg.assistant:not([aria-busy])').length === 3")
-    follow = page.locator(".msg.assistant").last
+    follow = _say(page, "and 3 plus 3?", 3)
     assert follow.locator("[data-kind=stages]").inner_text() == "by: sticky"
     assert follow.locator("[data-kind=model]").inner_text() == "model: large"
     _shot(page, "console-playground.png")
     # a new conversation starts afresh: a greeting is answered by a rule, at no cost
     page.get_by_role("button", name="New conversation").click()
-    box.fill("hello")
-    box.press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('.msg.assistant:not([aria-busy])').length === 1")
-    greeting = page.locator(".msg.assistant").last
+    greeting = _say(page, "hello", 1)
     assert greeting.locator(".text").inner_text() == "Hello! How can I help?"
     assert greeting.locator("[data-kind=cost]").inner_text() == "cost: 0"
     assert greeting.locator("[data-kind=stages]").inner_text() == "by: rule"

@@ -11,12 +11,7 @@ import click
 
 from ..config import load_settings
 from ..errors import PlusnError
-
-
-def _bar(total_hint: str) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(desc=total_hint, unit="answer", leave=False)
+from .progress import Bar
 
 
 @click.command("run")
@@ -41,18 +36,12 @@ def eval_run_command(suite_path: str, config_path: str | None, html_path: str | 
     except PlusnError as exc:
         raise click.ClickException(exc.message) from None
 
-    bar = None if no_progress else _bar(f"arena {suite.name}")
-
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+    bar = Bar(not no_progress, f"arena {suite.name}", "answer")
 
     async def job() -> dict[str, Any]:
         fleet = Fleet(settings)
         try:
-            return await arena.run_suite(fleet, suite_path, progress)
+            return await arena.run_suite(fleet, suite_path, bar.update)
         finally:
             await fleet.close()
 
@@ -61,8 +50,7 @@ def eval_run_command(suite_path: str, config_path: str | None, html_path: str | 
     except PlusnError as exc:
         raise click.ClickException(exc.message) from None
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     click.echo(summary_table(result))
     # The run first: a report path that cannot be written must not cost the answers.
     if not no_save:

@@ -26,6 +26,7 @@ from ..knowledge.base import KnowledgeBase, Record, documents, ndcg, recall
 from ..knowledge.readers import Section
 from ..knowledge.spec import KnowledgeSpec
 from ..knowledge.store import SQLiteStore
+from .progress import Bar
 
 
 def _fold(qid: str) -> int:
@@ -53,7 +54,7 @@ async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progres
     kb = KnowledgeBase(root.name, KnowledgeSpec(), store, embedder)
     records = [Record(str(d["_id"]), str(d.get("title") or ""), [Section([], str(d["text"]))],
                       hashlib.sha256(f"{d.get('title')}\n{d['text']}".encode()).hexdigest()) for d in corpus]
-    bar = _Bar(progress, "ingesting", "chunk")
+    bar = Bar(progress, "ingesting", "chunk")
     report = await kb.ingest(records, progress=bar.update)
     bar.close()
     # The throughput of the build that made this index (a reused index embeds nothing now).
@@ -67,7 +68,7 @@ async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progres
     judged = [q for q in queries if str(q["_id"]) in qrels]
     texts = [str(q["text"]) for q in judged]
     vectors = await kb.embed_queries(texts)
-    bar = _Bar(progress, "searching", "query")
+    bar = Bar(progress, "searching", "query")
     cands = []
     for n, (text, vec) in enumerate(zip(texts, vectors, strict=True), 1):
         cands.append(kb.candidates(text, vec))
@@ -138,28 +139,4 @@ def report(res: dict[str, Any]) -> str:
               "ingest throughput: " + (f"{res['ingest_chunks_per_s']:.1f} chunks/s"
                                        if res["ingest_chunks_per_s"] else "unknown")]
     return "\n".join(lines)
-
-
-class _Bar:
-    """A tqdm bar driven by (done, total), or nothing."""
-
-    def __init__(self, enabled: bool, desc: str, unit: str) -> None:
-        self._tqdm: Any = None
-        self._n = 0
-        if enabled:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm(desc=desc, unit=unit, leave=False)
-
-    def update(self, n: int, total: int) -> None:
-        if self._tqdm is None:
-            return
-        if self._tqdm.total != total:
-            self._tqdm.total = total
-        self._tqdm.update(n - self._n)
-        self._n = n
-
-    def close(self) -> None:
-        if self._tqdm is not None:
-            self._tqdm.close()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from plusn.safety.audit import collecting, note
-from plusn.safety.detector import Detector, language
+from plusn.safety.detector import DIM, Bank, Detector, Second, features, language
 from plusn.safety.redact import StreamRestorer, Vault, find, luhn, redact, restore, valid_cn_id
 
 
@@ -48,6 +50,27 @@ def test_the_shipped_detector_loads_and_separates_clear_cases() -> None:
     assert attack.attack and attack.language == "en"
     assert d.score("What is the capital of France?") < attack.score
     assert language("公积金怎么提取？") == "zh" and language("Hello there, my good friend 你") == "en"
+
+
+def test_each_language_is_read_by_its_own_models_and_survives_a_round_trip(tmp_path) -> None:
+    en_w, zh_w = np.zeros(DIM, np.float32), np.zeros(DIM, np.float32)
+    idx, _ = features("zyx")
+    en_w[idx] = 5.0  # only the English model knows "zyx"
+    unit = np.eye(4, dtype=np.float32)
+    bank = Bank(unit, np.array([1, 1, 0, 0]))  # attacks lie along axes 0 and 1
+    second = Second(np.zeros(4, np.float32), 0.0, (1.0, 1.0, 1.0), (4.0, 0.0))
+    det = Detector({"zh": (zh_w, 0.0), "en": (en_w, 0.0)}, {"zh": 0.5, "en": 0.5}, {"seen": []},
+                   second={"zh": second}, bank=bank, bands={"zh": (0.1, 1.0)})
+    assert det.score("zyx zyx") > 0.9 and det.score("zyx 这是中文句子里的词") == 0.5
+    assert bank.margin(np.array([1, 0, 0, 0], np.float32), k=1) == 1.0  # at an attack, away from benign
+    near_attack, near_benign = np.array([1.0, 0.2, 0, 0]), np.array([0, 0, 1.0, 0.2])
+    assert det.combine("zh", 0.5, near_attack) > 0.9 > 0.1 > det.combine("zh", 0.5, near_benign)
+    assert det.check("这是中文句子", vector=near_attack).attack and det.check("这是中文句子", vector=near_attack).stages == 2
+    assert not det.has_second("en") and det.check("zyx", vector=near_attack).stages == 1
+    det.save(tmp_path / "d.npz")
+    back = Detector.load(tmp_path / "d.npz")
+    assert abs(back.score("zyx zyx") - det.score("zyx zyx")) < 1e-3
+    assert abs(back.combine("zh", 0.5, near_attack) - det.combine("zh", 0.5, near_attack)) < 1e-2
 
 
 def test_decisions_are_collected_only_inside_a_request() -> None:

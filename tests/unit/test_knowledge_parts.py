@@ -103,6 +103,27 @@ def test_fts_query_quotes_every_word() -> None:
     assert fts_query("？？") is None
 
 
+def test_words_in_most_chunks_of_a_large_base_are_left_out_of_keyword_queries(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from plusn.knowledge import store as store_mod
+
+    s = SQLiteStore(tmp_path / "kb.sqlite")
+    for n in range(20):  # 的 and 公司 are in every chunk; 年假 in one
+        s.put(f"d{n}", "1", "", {}, [(0, "", f"公司的第{n}号通知" + ("，年假十五天" if n == 7 else ""))],
+              np.ones((1, 3), np.float32))
+    assert s.common_words() == frozenset()  # a small base: every word counts
+    monkeypatch.setattr(store_mod, "COMMON_MIN_CHUNKS", 10)
+    s.put("d0", "2", "", {}, [(0, "", "公司的第0号通知")], np.ones((1, 3), np.float32))  # a write refreshes the cache
+    assert {"的", "公司"} <= s.common_words() and "年假" not in s.common_words()
+    q = fts_query("公司的年假", s.common_words())
+    assert q and '"公司"' not in q and '"的"' not in q and "年" in q
+    assert fts_query("公司的", s.common_words()) == '"公司" OR "的"'  # nothing else left: keep them
+    hits = s.bm25("公司的年假有几天", 5)
+    assert s.fetch([hits[0][0]])[hits[0][0]].source == "d7"
+
+
 def test_sqlite_store_replaces_deletes_and_filters(tmp_path: Path) -> None:
     import numpy as np
 

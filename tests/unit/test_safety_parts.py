@@ -107,3 +107,4 @@ def test_passages_are_judged_by_their_most_suspicious_stretch() -> None:
     w = windows("第一句。第二句！Third one. Fourth?")
     assert "第一句。" in w and "第一句。第二句！" in w and "Third one. Fourth?" in w
     assert len(w) == 4 + 3
+

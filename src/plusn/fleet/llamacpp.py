@@ -90,6 +90,9 @@ class LlamaCppBackend(Backend):
             )
 
     async def start(self) -> None:
+        from .threads import one_blas_thread
+
+        one_blas_thread()  # llama.cpp's threads need the cores when numpy's products are done
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._pool, self._load)
 

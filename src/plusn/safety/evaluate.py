@@ -51,6 +51,9 @@ def _deployed(det: Detector, text: str, first: float, vector: Any) -> float:
 
 
 def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
+    from ..fleet.threads import one_blas_thread
+
+    one_blas_thread()  # as the gateway runs it: BLAS threads would slow the embeddings timed here
     det = detector or Detector.load()
     seen = set(det.info.get("seen", []))
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

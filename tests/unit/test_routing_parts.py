@@ -101,3 +101,17 @@ def test_sticky_store_expires_and_is_bounded() -> None:
     k1 = conversation_key([{"role": "user", "content": "x"}])
     assert k1 == conversation_key([{"role": "user", "content": "x", "name": "ignored"}])
     assert k1 != conversation_key([{"role": "user", "content": "y"}])
+
+
+def test_outcome_files_are_read_as_json_lines_even_with_unicode_line_separators(tmp_path) -> None:
+    import json
+
+    from plusn.fleet.replay import Outcomes
+
+    rows = [{"header": True, "task": "t", "models": {"m": {"params_b": 1}}},
+            {"id": "1", "prompt": "第一行\u2028第二行", "outcomes": {"m": {"correct": True, "answer": "a\u2029b",
+                                                                         "output_tokens": 3}}}]
+    path = tmp_path / "o.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = Outcomes.load(path)
+    assert len(out.rows) == 1 and out.by_model["m"]["第一行\u2028第二行"].answer == "a\u2029b"

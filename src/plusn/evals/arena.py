@@ -110,7 +110,7 @@ def load_suite(path: str | Path) -> tuple[Suite, list[dict[str, Any]], Path]:
     task_path = (path.parent / suite.tasks).resolve()
     tasks: list[dict[str, Any]] = []
     try:
-        lines = task_path.read_text(encoding="utf-8").splitlines()
+        lines = task_path.read_text(encoding="utf-8").split("\n")
     except OSError as exc:
         raise ConfigError(f"{path}: tasks: cannot read {task_path}: {exc.strerror}") from None
     for n, line in enumerate(lines, 1):

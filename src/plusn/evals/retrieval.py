@@ -34,8 +34,8 @@ def _fold(qid: str) -> int:
 
 
 def load_beir(root: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, int]]]:
-    corpus = [json.loads(line) for line in (root / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    queries = [json.loads(line) for line in (root / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    corpus = [json.loads(line) for line in (root / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line.strip()]
+    queries = [json.loads(line) for line in (root / "queries.jsonl").read_text(encoding="utf-8").split("\n")
                if line.strip()]
     qrels: dict[str, dict[str, int]] = {}
     with (root / "qrels.tsv").open(encoding="utf-8") as f:

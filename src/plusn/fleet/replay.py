@@ -51,7 +51,8 @@ class Outcomes:
         header: dict[str, Any] = {}
         rows: list[dict[str, Any]] = []
         try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
+            # JSON Lines ends records at "\n" only: splitlines() would also cut at U+2028 inside a string.
+            lines = Path(path).read_text(encoding="utf-8").split("\n")
         except OSError as exc:
             raise ConfigError(f"cannot read outcome file: {exc.strerror}", file=str(path)) from exc
         for n, line in enumerate(lines, 1):

@@ -144,7 +144,7 @@ def kb_calibrate(config_path: str | None, name: str, judged: Path) -> None:
     (a list of sources means grade 1 each). Sources are what `kb search --json` shows as "document".
     """
     rows = []
-    for n, line in enumerate(judged.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(judged.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -56,7 +56,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
     one_blas_thread()  # as the gateway runs it: BLAS threads would slow the embeddings timed here
     det = detector or Detector.load()
     seen = set(det.info.get("seen", []))
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
     held = [r for r in rows if text_hash(r["text"]) not in seen]
     embed = None
     if det.second:

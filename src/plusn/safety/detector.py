@@ -167,10 +167,12 @@ class Detector:
         total = sum(x / sc for x, sc in zip(self.signals(lang, first, vector), s.scales, strict=True))
         return _sigmoid(s.platt[0] * total + s.platt[1])
 
-    def check(self, text: str, threshold: float | None = None, vector: np.ndarray | None = None) -> Verdict:
-        """First stage only, or both when ``vector`` (the text's e5 query embedding) is given."""
+    def check(self, text: str, threshold: float | None = None, vector: np.ndarray | None = None,
+              first: float | None = None) -> Verdict:
+        """First stage only, or both when ``vector`` (the text's e5 query embedding) is given;
+        ``first`` is the first stage's score when the caller has it already."""
         lang = language(text)
-        p = self.score(text)
+        p = self.score(text) if first is None else first
         if vector is not None and self.has_second(lang):
             th = threshold if threshold is not None else self.thresholds.get(lang, 0.5)
             q = self.combine(lang, p, vector)

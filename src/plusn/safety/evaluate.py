@@ -77,7 +77,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         inside = det.needs_second(r["text"], p)
         first.append(p)
         deployed.append(_deployed(det, r["text"], p, vector))
-        decided.append(det.check(r["text"], vector=vector if inside else None).attack)
+        decided.append(det.check(r["text"], vector=vector if inside else None, first=p).attack)
         lat1.append((t1 - t0) * 1000)
         lat.append(((t1 - t0) + ((t2 - t1) if inside else 0.0)) * 1000)
         if r["label"] == 0:

@@ -45,9 +45,10 @@ Embed = Callable[[str], Awaitable[Any]]
 async def verdict(text: str, policy: SafetySettings, embed: Embed | None) -> Verdict:
     """Both stages where the first is borderline and an embedder is at hand, else the first."""
     det = detector()
-    if embed is not None and det.needs_second(text, det.score(text)):
-        return det.check(text, policy.threshold, vector=await embed(text[:2000]))
-    return det.check(text, policy.threshold)
+    first = det.score(text)
+    if embed is not None and det.needs_second(text, first):
+        return det.check(text, policy.threshold, vector=await embed(text[:2000]), first=first)
+    return det.check(text, policy.threshold, first=first)
 
 
 async def check_input(req: GenRequest, policy: SafetySettings, embed: Embed | None = None) -> str | None:

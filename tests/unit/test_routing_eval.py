@@ -55,3 +55,48 @@ def test_eval_routing_cli_writes_json_and_plot(tmp_path: Path) -> None:
     assert {"accuracy", "cost_fraction"} <= set(res["test"])
     assert (tmp_path / "r.png").stat().st_size > 1000
     assert "plusn cascade" in r.output and "oracle" in r.output
+
+
+def make_letter_outcomes(path: Path, n: int = 400, seed: int = 2, latex: bool = False) -> Path:
+    """Multiple choice (answers are letters) or formulas (two formulas share their last number)."""
+    rng = random.Random(seed)
+    models = {"tiny": (1.0, 0.6), "small": (3.0, 0.75), "big": (60.0, 0.93)}
+    lines = [json.dumps({"header": True, "task": "choice", "models": {m: {"params_b": p} for m, (p, _) in models.items()}})]
+    for i in range(n):
+        gold = rng.randrange(4)
+
+        def say(k: int) -> str:
+            return f"\\frac{{{k + 1}}}{{7}}" if latex else "ABCD"[k]
+
+        outcomes = {}
+        for m, (_p, acc) in models.items():
+            ok = rng.random() < acc
+            k = gold if ok else rng.choice([x for x in range(4) if x != gold])
+            outcomes[m] = {"correct": ok, "answer": say(k), "output_tokens": rng.randint(5, 40)}
+        lines.append(json.dumps({"id": f"q{i}", "prompt": f"Question {i}", "gold": say(gold), "outcomes": outcomes}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_answers_that_are_not_numbers_are_compared_as_text(tmp_path: Path) -> None:
+    for latex in (False, True):
+        res = routing.evaluate(make_letter_outcomes(tmp_path / f"c{latex}.jsonl", latex=latex), progress=False,
+                               budget=0.9)
+        ex = res["extractor"]
+        # letters have no number at all; the formulas all end in 7, so numbers would agree on wrong answers
+        assert ex["type"] == "text" and ex["scores"]["last_number"] < ex["scores"]["text@1"]
+        t = res["test"]
+        # agreement of the two cheap models lets about half the questions stop early
+        assert t["mean_calls"] < 2.7 and t["cost_fraction"] < 0.75
+        assert t["accuracy"] >= 0.95 * res["best_single"]["accuracy"]
+
+
+def test_the_outcome_file_can_say_how_answers_compare(tmp_path: Path) -> None:
+    path = make_outcomes(tmp_path / "o.jsonl", n=200)
+    lines = path.read_text().split("\n")
+    header = json.loads(lines[0])
+    header["extract"] = {"type": "regex", "pattern": r"answer is (\d+)"}
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]))
+    res = routing.evaluate(path, progress=False)
+    assert res["extractor"]["type"] == "regex" and res["extractor"]["chosen_by"] == "the outcome file"
+    assert res["extractor"]["scores"] == {}

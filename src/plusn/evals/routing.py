@@ -108,7 +108,14 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
     if len(train) < 10 or len(test) < 10:
         raise ValueError(f"{path}: too few rows to split ({len(outcomes.rows)})")
     replay = Replay.of(outcomes)
-    extractor = Extractor(type=outcomes.header.get("extract", "last_number"))
+    # The outcome file may say how to compare answers ("extract": a type or an extractor's
+    # fields); otherwise the comparison is chosen on the training half.
+    declared = outcomes.header.get("extract")
+    if declared is not None:
+        extractor = Extractor.model_validate({"type": declared} if isinstance(declared, str) else declared)
+        extractor_scores: dict[str, float] = {}
+    else:
+        extractor, extractor_scores = fitting.choose_extractor(train, models)
 
     # --- train ---------------------------------------------------------------------------
     t_train = fitting.Table.build(train, models, extractor, replay.cost)
@@ -196,6 +203,8 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
         "baselines": {"random_mix": random_mix, "knn_router": knn, "learned_router": live["learned_router"],
                       "oracle": oracle},
         "verifier": verifier.model_dump(),
+        "extractor": {**extractor.model_dump(exclude_none=True), "chosen_by": "the outcome file" if declared is not None
+                      else "agreement separation on the training half", "scores": extractor_scores},
         "sweep": live["sweep"],
     }
 
@@ -233,8 +242,9 @@ def seed_summary(path: str | Path, seeds: int, budget: float) -> str:
 def fitted_cascade(res: dict[str, Any]) -> dict[str, Any]:
     """The chosen cascade as config: stages, the measured verifier, the chosen threshold."""
     t = res["test"]
+    ex = {k: v for k, v in res.get("extractor", {}).items() if k not in ("chosen_by", "scores")}
     spec = fitting.to_spec(t["sequence"], fitting.BayesVerifier.model_validate(res["verifier"]), t["threshold"],
-                           Extractor(), note=f"fitted by plusn eval routing on {Path(res['data']).name} "
+                           Extractor.model_validate(ex), note=f"fitted by plusn eval routing on {Path(res['data']).name} "
                                              f"(budget {res['budget']:g})")
     return spec.model_dump(mode="json", exclude_defaults=False)
 
@@ -256,6 +266,15 @@ class _Bar:
             self._bar.close()
 
 
+def _describe(ex: dict[str, Any]) -> str:
+    kind = {"last_number": "their last number", "json_field": f"JSON field {ex.get('field')!r}",
+            "regex": f"regex {ex.get('pattern')!r}"}.get(ex["type"], "whole text" + (
+                " (exact)" if ex.get("similarity") == 1.0 else f" (similarity >= {ex.get('similarity')})"))
+    why = ex.get("chosen_by", "")
+    scores = ", ".join(f"{k} {v:+.3f}" for k, v in ex.get("scores", {}).items())
+    return f"{kind}, chosen by {why}" + (f" ({scores})" if scores else "")
+
+
 def report(res: dict[str, Any]) -> str:
     """The human-readable table."""
     lines = [
@@ -275,6 +294,7 @@ def report(res: dict[str, Any]) -> str:
     lines += [
         "",
         f"chosen route: ladder {' -> '.join(t['sequence'])}",
+        f"  answers compared by {_describe(res['extractor'])}",
         f"  accept when P(answer right) >= {t['threshold']:g}; mean calls {t['mean_calls']:.2f}; "
         f"{t['largest_model_rate']:.1%} of requests reached {res['largest']['model']}",
         f"accuracy vs best single ({res['best_single']['model']}): {t['accuracy_vs_best_single']:.4f}",

@@ -2,6 +2,9 @@
 
 Everything is estimated from the training rows; nothing is tuned to one task:
 
+- how final answers are compared, when the outcome file does not say: the extractor under which
+  two answers agree most often when both are right and least often otherwise
+  (:func:`choose_extractor`), so numbers, letters and free-form answers all work;
 - the ladder is every model, cheapest first (by mean cost per call on the training rows);
 - the verifier is a :class:`BayesVerifier` whose parameters are measured: each model's accuracy
   and how often two wrong answers coincide;
@@ -26,7 +29,11 @@ from .extract import Extractor
 from .spec import CascadeSpec
 from .verifiers import Answer, BayesVerifier
 
-__all__ = ["BayesVerifier", "Table", "choose_threshold", "fit_verifier", "sweep", "to_spec"]
+__all__ = ["BayesVerifier", "Table", "choose_extractor", "choose_threshold", "fit_verifier", "sweep", "to_spec"]
+
+# Candidate ways to compare answers: the last number (arithmetic), and the whole answer,
+# normalised, exactly (choice letters, words, formulas) or by similarity (short phrases).
+EXTRACTORS = (Extractor(type="last_number"), Extractor(type="text", similarity=1.0), Extractor(type="text"))
 
 CostFn = Callable[[dict[str, Any], str], float]
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9993, 0.9995, 0.9997,
@@ -68,6 +75,33 @@ class Table:
     def ladder(self) -> list[int]:
         """Every model, cheapest first."""
         return [int(i) for i in np.argsort(self.cost.mean(axis=0), kind="stable")]
+
+
+def agreement_separation(rows: Sequence[dict[str, Any]], models: list[str], extractor: Extractor) -> float:
+    """How well "the extracted answers agree" tells pairs of right answers from the rest:
+    P(agree | both right) - P(agree | not both right), over every pair of models on every row.
+    An answer that cannot be extracted agrees with nothing."""
+    hits = [0, 0]  # agreeing pairs: both right, not both right
+    totals = [0, 0]
+    for row in rows:
+        outs = [row["outcomes"][m] for m in models]
+        finals = [extractor.extract(o.get("answer")) for o in outs]
+        for i in range(len(outs)):
+            for j in range(i + 1, len(outs)):
+                k = 0 if outs[i].get("correct") and outs[j].get("correct") else 1
+                totals[k] += 1
+                hits[k] += extractor.same(finals[i], finals[j])
+    if not totals[0] or not totals[1]:
+        return 0.0
+    return hits[0] / totals[0] - hits[1] / totals[1]
+
+
+def choose_extractor(rows: Sequence[dict[str, Any]], models: list[str]) -> tuple[Extractor, dict[str, float]]:
+    """The candidate extractor that separates best on these (training) rows, and every score."""
+    scores = [(agreement_separation(rows, models, e), i) for i, e in enumerate(EXTRACTORS)]
+    best = max(scores, key=lambda s: (s[0], -s[1]))[1]  # ties go to the earlier, simpler candidate
+    names = [f"{e.type}" + (f"@{e.similarity:g}" if e.type == "text" else "") for e in EXTRACTORS]
+    return EXTRACTORS[best], {n: round(v, 4) for (v, _), n in zip(scores, names, strict=True)}
 
 
 def collision_rate(t: Table) -> float:

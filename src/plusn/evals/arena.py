@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import jsonl
 from ..errors import ConfigError, InvalidRequest, PlusnError
 from ..fleet.base import GenRequest
 from . import metrics
@@ -110,7 +111,7 @@ def load_suite(path: str | Path) -> tuple[Suite, list[dict[str, Any]], Path]:
     task_path = (path.parent / suite.tasks).resolve()
     tasks: list[dict[str, Any]] = []
     try:
-        lines = task_path.read_text(encoding="utf-8").split("\n")
+        lines = jsonl.read_lines(task_path)
     except OSError as exc:
         raise ConfigError(f"{path}: tasks: cannot read {task_path}: {exc.strerror}") from None
     for n, line in enumerate(lines, 1):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
-import json
 import statistics
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import jsonl
 from ..fleet.base import EmbeddingBackend
 from ..knowledge import fusion
 from ..knowledge.base import KnowledgeBase, Record, documents, ndcg, recall
@@ -34,9 +34,8 @@ def _fold(qid: str) -> int:
 
 
 def load_beir(root: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, int]]]:
-    corpus = [json.loads(line) for line in (root / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line.strip()]
-    queries = [json.loads(line) for line in (root / "queries.jsonl").read_text(encoding="utf-8").split("\n")
-               if line.strip()]
+    corpus = jsonl.read(root / "corpus.jsonl")
+    queries = jsonl.read(root / "queries.jsonl")
     qrels: dict[str, dict[str, int]] = {}
     with (root / "qrels.tsv").open(encoding="utf-8") as f:
         reader = csv.reader(f, delimiter="\t")

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import jsonl
 from ..errors import ConfigError, UpstreamError
 from .base import Backend, Delta, GenRequest, Usage, content_text
 
@@ -51,8 +52,7 @@ class Outcomes:
         header: dict[str, Any] = {}
         rows: list[dict[str, Any]] = []
         try:
-            # JSON Lines ends records at "\n" only: splitlines() would also cut at U+2028 inside a string.
-            lines = Path(path).read_text(encoding="utf-8").split("\n")
+            lines = jsonl.read_lines(path)
         except OSError as exc:
             raise ConfigError(f"cannot read outcome file: {exc.strerror}", file=str(path)) from exc
         for n, line in enumerate(lines, 1):

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .. import jsonl
 from ..config import Settings, load_settings
 from ..errors import PlusnError
 
@@ -144,7 +145,7 @@ def kb_calibrate(config_path: str | None, name: str, judged: Path) -> None:
     (a list of sources means grade 1 each). Sources are what `kb search --json` shows as "document".
     """
     rows = []
-    for n, line in enumerate(judged.read_text(encoding="utf-8").split("\n"), 1):
+    for n, line in enumerate(jsonl.read_lines(judged), 1):
         if not line.strip():
             continue
         try:

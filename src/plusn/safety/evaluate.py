@@ -11,7 +11,6 @@ are reported beside it.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import jsonl
 from .detector import Detector, language
 from .train import text_hash, threshold_at
 
@@ -57,7 +57,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
     one_blas_thread()  # as the gateway runs it: BLAS threads would slow the embeddings timed here
     det = detector or Detector.load()
     seen = set(det.info.get("seen", []))
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    rows = jsonl.read(path)
     held = [r for r in rows if text_hash(r["text"]) not in seen]
     embed = None
     if det.second:

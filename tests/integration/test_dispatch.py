@@ -28,7 +28,12 @@ FLEET: dict[str, Any] = {
 CONFIG: dict[str, Any] = {
     "models": FLEET,
     "cascades": {"math": {"stages": [["small-a", "small-b"], "large"], "verifier": {"type": "agreement", "min_votes": 2},
-                          "extract": {"type": "last_number"}}},
+                          "extract": {"type": "last_number"}},
+                 # the measured verifier, paced to spend a fifth of what always calling large would
+                 "paced": {"stages": ["small-a", "small-b", "large"], "extract": {"type": "last_number"},
+                           "verifier": {"type": "bayes", "accuracy": {"small-a": 0.7, "small-b": 0.8, "large": 0.95},
+                                        "collide": 0.05, "threshold": 0.99},
+                           "budget": {"share": 0.2}}},
     "routes": {
         "math": {"cascade": "math"},
         "chitchat": {"model": "small-a"},
@@ -164,6 +169,20 @@ def test_threshold_in_the_model_name(client: TestClient) -> None:
     body = ask(client, user("easy: 2+2"), model="cascade:math@3").json()
     assert body["plusn"]["route"]["escalations"] == 1
     assert ask(client, user("x"), model="cascade:math@lots").status_code == 400
+
+
+def test_a_paced_cascade_reports_its_budget_and_a_fixed_threshold_turns_pacing_off(client: TestClient) -> None:
+    # two agreeing cheap answers: P(4 is right) = 0.9989 under the measured accuracies
+    first = ask(client, user("easy: what is 2+2"), model="cascade:paced").json()["plusn"]["route"]
+    assert first["escalations"] == 1 and first["budget"]["share"] == 0.2
+    # that request spent a sliver of large's price, so the pacer asks for more certainty next time
+    assert first["budget"]["spent_share"] < 0.2 and first["budget"]["threshold"] > 0.99
+    hard = ask(client, user("This is hard: what is 40 plus 2?"), model="cascade:paced").json()["plusn"]["route"]
+    assert hard["answered_by"] == "large" and hard["budget"]["spent_share"] > first["budget"]["spent_share"]
+    # a threshold in the name is a fixed operating point: a single cheap answer (P = 0.7) is enough
+    fixed = ask(client, user("easy: what is 2+2"), model="cascade:paced@0.6").json()["plusn"]["route"]
+    assert fixed["escalations"] == 0 and "budget" not in fixed
+    assert ask(client, user("x"), model="cascade:paced@1.5").status_code == 400
 
 
 def test_streaming_through_auto_reports_the_route(client: TestClient) -> None:

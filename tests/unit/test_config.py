@@ -107,3 +107,25 @@ def test_thresholds_in_model_names_do_not_grow_the_fleet_without_end(tmp_path: P
         fleet._lookup(f"cascade:math@{i + 1}")
     assert len([n for n in fleet.members if "@" in n]) == Fleet.MAX_KNOBBED
     assert "cascade:math@1" not in fleet.members and f"cascade:math@{Fleet.MAX_KNOBBED + 50}" in fleet.members
+
+
+@pytest.mark.parametrize(("cascade", "large_price", "key", "says"), [
+    ({"verifier": {"type": "agreement"}, "budget": {"share": 0.2}}, True, "cascades.math",
+     "pacing moves the bayes verifier's threshold"),
+    ({"verifier": {"type": "bayes"}, "budget": {"share": 0.2, "reference": "huge"}}, True,
+     "cascades.math.budget.reference", "unknown model 'huge'"),
+    ({"verifier": {"type": "bayes"}, "budget": {"share": 0.2}}, False, "cascades.math.budget",
+     "'large' has no price"),
+    ({"verifier": {"type": "bayes"}, "budget": {"share": 1.5}}, True, "cascades.math.budget.share", "1"),
+])
+def test_a_cascade_budget_is_checked_at_config_time(tmp_path: Path, cascade: dict, large_price: bool, key: str,
+                                                    says: str) -> None:
+    large: dict = {"type": "scripted"}
+    if large_price:
+        large["price"] = {"input_per_1k": 1.0, "output_per_1k": 2.0}
+    path = write_config(tmp_path, {"models": {"small": {"type": "scripted"}, "large": large},
+                                   "cascades": {"math": {"stages": ["small", "large"], **cascade}}})
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    msg = str(info.value)
+    assert str(path) in msg and key in msg and says in msg, msg

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from plusn.cli import main
+from plusn.config import ModelSettings, Price
 from plusn.evals import routing
+from plusn.fleet.base import GenRequest
+from plusn.fleet.replay import Outcomes
+from plusn.routing.cascade import CascadeBackend
+from plusn.routing.pacing import Pacer
+from plusn.routing.spec import BudgetSpec, CascadeSpec
+from plusn.routing.verifiers import BayesVerifier
 
 
 def make_outcomes(path: Path, n: int = 400, seed: int = 1) -> Path:
@@ -32,7 +41,7 @@ def make_outcomes(path: Path, n: int = 400, seed: int = 1) -> Path:
 
 
 def test_eval_routing_beats_always_large(tmp_path: Path) -> None:
-    res = routing.evaluate(make_outcomes(tmp_path / "o.jsonl"), budget=0.9, progress=False)
+    res = routing.evaluate(make_outcomes(tmp_path / "o.jsonl"), budget=0.75, progress=False)
     assert res["largest"]["model"] == "big" and res["split"]["train"] + res["split"]["test"] == 400
     t = res["test"]
     # about 30% of questions get two agreeing cheap answers (wrong answers never coincide
@@ -81,7 +90,7 @@ def make_letter_outcomes(path: Path, n: int = 400, seed: int = 2, latex: bool = 
 def test_answers_that_are_not_numbers_are_compared_as_text(tmp_path: Path) -> None:
     for latex in (False, True):
         res = routing.evaluate(make_letter_outcomes(tmp_path / f"c{latex}.jsonl", latex=latex), progress=False,
-                               budget=0.9)
+                               budget=0.55)
         ex = res["extractor"]
         # letters have no number at all; the formulas all end in 7, so numbers would agree on wrong answers
         assert ex["type"] == "text" and ex["scores"]["last_number"] < ex["scores"]["text@1"]
@@ -100,3 +109,65 @@ def test_the_outcome_file_can_say_how_answers_compare(tmp_path: Path) -> None:
     res = routing.evaluate(path, progress=False)
     assert res["extractor"]["type"] == "regex" and res["extractor"]["chosen_by"] == "the outcome file"
     assert res["extractor"]["scores"] == {}
+
+
+def _paced_run(path: Path, start: float, budget: dict | None) -> tuple[float, CascadeBackend]:
+    """Replay every row through a two-stage bayes cascade (tiny+small, then big); the cost
+    fraction against always calling big, and the cascade."""
+    outcomes = Outcomes.load(path)
+    replay = routing.Replay.of(outcomes)
+    verifier = BayesVerifier(accuracy={"tiny": 0.55, "small": 0.7, "big": 0.93}, collide=0.01, threshold=start)
+    spec = CascadeSpec(stages=[["tiny", "small"], "big"], verifier=verifier, extract={"type": "last_number"},
+                       budget=budget)
+    cascade = CascadeBackend("c", spec, replay.call, ModelSettings(type="composite"),
+                             reference_price=replay.backends["big"].settings.price)
+    spent = 0.0
+    for row in outcomes.rows:
+        gen = asyncio.run(cascade.generate(GenRequest(kind="chat", messages=[{"role": "user", "content": row["prompt"]}])))
+        spent += sum(c.cost for c in gen.calls)
+    big = sum(replay.cost(row, "big") for row in outcomes.rows)
+    return spent / big, cascade
+
+
+@pytest.mark.parametrize("start", [0.5, 0.999999])
+def test_a_paced_cascade_spends_its_share_whatever_threshold_it_starts_from(tmp_path: Path, start: float) -> None:
+    path = make_outcomes(tmp_path / "o.jsonl", n=600)
+    fixed, _ = _paced_run(path, start, None)
+    paced, cascade = _paced_run(path, start, {"share": 0.5, "rate": 0.3})
+    # 0.5 accepts any answer of the cheap pair (about 7% of big's cost); 0.999999 calls big on
+    # everything (over 100%). Paced, both end near the half asked for (the posteriors here take
+    # only a few values, so the pacer alternates between them), as the pacer itself sees it.
+    assert (fixed < 0.1) if start == 0.5 else (fixed > 1.0)
+    assert abs(paced - 0.5) < 0.15, paced
+    assert cascade.pacer is not None and abs(cascade.pacer.describe()["spent_share"] - paced) < 0.05
+
+
+def test_pacer_moves_the_threshold_by_what_each_request_spends() -> None:
+    price = Price(input_per_1k=1000, output_per_1k=1000)  # 1 per token
+    pacer = Pacer(BudgetSpec(share=0.2, rate=0.5), "big", price, threshold_start=0.99)
+    # the reference answered: 10 prompt + 90 completion tokens = 100; this request spent 100 (share 1.0)
+    pacer.observe(100.0, 10, [("tiny", 30), ("big", 90)])
+    looser = pacer.threshold()
+    assert looser < 0.99 and pacer.length_ratio() == 3.0  # big answered 3x as long as the first stage
+    # the reference was not called: its cost is estimated as 10 + 3.0 x 20 = 70; spending 7 is under 20%
+    pacer.observe(7.0, 10, [("tiny", 20)])
+    assert pacer.threshold() > looser
+    assert pacer.describe() == {"share": 0.2, "spent_share": round(107 / 170, 4), "threshold": round(pacer.threshold(), 6)}
+    # a fitted ratio is used as given; the threshold never passes its bounds
+    fitted = Pacer(BudgetSpec(share=0.2, rate=2.0, reference_length_ratio=1.5), "big", price, threshold_start=0.9)
+    for _ in range(50):
+        fitted.observe(0.0, 10, [("tiny", 20)])
+    assert fitted.length_ratio() == 1.5 and fitted.threshold() == pytest.approx(1 - 1e-6)
+
+
+def test_eval_routing_paces_the_test_half_and_reports_the_fixed_threshold_too(tmp_path: Path) -> None:
+    path = make_outcomes(tmp_path / "o.jsonl", n=400)
+    res = routing.evaluate(path, budget=0.6, progress=False)
+    t, fixed = res["test"], res["fixed_threshold"]
+    assert t["pacing"]["share"] == 0.6 and t["reference_length_ratio"] > 0
+    assert abs(t["cost_fraction"] - 0.6) <= abs(fixed["cost_fraction"] - 0.6) + 0.05
+    off = routing.evaluate(path, budget=0.6, progress=False, pacing=False)
+    assert off["test"]["pacing"] is None and off["test"]["cost_fraction"] == fixed["cost_fraction"]
+    spec = routing.fitted_cascade(res)
+    assert spec["budget"]["share"] == 0.6 and spec["budget"]["reference"] == "big"
+    assert CascadeSpec.model_validate(spec).reference() == "big"

@@ -71,9 +71,9 @@ def _request(prompt: str) -> GenRequest:
 
 
 async def _run(backend: Backend, rows: list[dict[str, Any]], tick: Callable[[], None],
-               largest: str = "") -> tuple[float, float, list[int], float]:
+               largest: str = "", watch: Callable[[], None] | None = None) -> tuple[float, float, list[int], float]:
     """(accuracy, total cost, calls per row, share of rows that reached ``largest``) of a
-    backend on rows, scored by the record."""
+    backend on rows, in order, scored by the record; ``watch`` runs after each row."""
     correct, cost, calls, reached = 0, 0.0, [], 0
     for row in rows:
         gen = await backend.generate(_request(row["prompt"]))
@@ -81,6 +81,8 @@ async def _run(backend: Backend, rows: list[dict[str, Any]], tick: Callable[[], 
         cost += sum(c.cost for c in gen.calls)
         calls.append(len(gen.calls))
         reached += any(c.model == largest for c in gen.calls)
+        if watch is not None:
+            watch()
         tick()
     return correct / len(rows), cost, calls, reached / len(rows)
 
@@ -96,11 +98,14 @@ def _auc(points: Iterable[tuple[float, float]]) -> float:
     return area + best * (1.0 - prev)
 
 
-def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress: bool = True) -> dict[str, Any]:
+def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress: bool = True,
+             pacing: bool = True) -> dict[str, Any]:
     """Train on one half, measure on the other; everything the report and --json need.
 
-    ``budget`` is the knob: the most a route may spend, as a fraction of always calling the
-    most expensive model, measured on the training half.
+    ``budget`` is the knob: the share of always calling the most expensive model that the
+    cascade may spend. The threshold that spends it on the training half is the starting point;
+    with ``pacing`` the cascade then follows its own spending on the test rows, in order, as it
+    would live (routing/pacing.py). Without, the training threshold stays fixed.
     """
     outcomes = Outcomes.load(path)
     models = list(outcomes.models)
@@ -121,6 +126,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
     t_train = fitting.Table.build(train, models, extractor, replay.cost)
     mean_cost = dict(zip(models, t_train.cost.mean(axis=0).tolist(), strict=True))
     largest = max(models, key=lambda m: (outcomes.params(m), mean_cost[m]))
+    li = models.index(largest)
     verifier = fitting.fit_verifier(t_train)
     ladder = t_train.ladder()
     train_points = fitting.sweep(t_train, ladder, verifier)
@@ -131,13 +137,19 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
 
     # --- test ----------------------------------------------------------------------------
     t_test = fitting.Table.build(test, models, extractor, replay.cost)
-    li = models.index(largest)
     ref_cost = float(t_test.cost[:, li].sum())
     single = {m: {"accuracy": float(t_test.correct[:, i].mean()), "cost_fraction": float(t_test.cost[:, i].sum() / ref_cost)}
               for i, m in enumerate(models)}
     best_single = max(single, key=lambda m: single[m]["accuracy"])
     thresholds = sorted({*fitting.THRESHOLDS, chosen_th})
-    bar = _Bar(len(test) * (len(thresholds) + 1), progress)
+    bar = _Bar(len(test) * (len(thresholds) + 1 + pacing), progress)
+    # How long the largest model's answers are against the first stage's, on the training half:
+    # the pacer's estimate of what calling the largest would have cost on a request it did not.
+    first_tokens = sum(int(r["outcomes"][sequence[0]]["output_tokens"] or 0) for r in train)
+    ref_tokens = sum(int(r["outcomes"][largest]["output_tokens"] or 0) for r in train)
+    ratio = round(ref_tokens / first_tokens, 4) if first_tokens and ref_tokens else None
+    paced = fitting.to_spec(sequence, verifier, chosen_th, extractor, note=f"fitted ladder, paced to {budget:g}",
+                            budget={"share": budget, "reference": largest, "reference_length_ratio": ratio})
 
     async def run_all() -> dict[str, Any]:
         out: dict[str, Any] = {"sweep": []}
@@ -149,7 +161,22 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
                      "largest_model_rate": reached, "mean_calls": float(np.mean(calls))}
             out["sweep"].append(point)
             if th == chosen_th:
-                out["chosen"] = point
+                out["fixed"] = out["chosen"] = point
+        if pacing:
+            cascade = CascadeBackend("fitted, paced", paced, replay.call, _composite_settings(),
+                                     reference_price=replay.backends[largest].settings.price)
+            assert cascade.pacer is not None
+            seen: list[float] = []
+            acc, cost, calls, reached = await _run(cascade, test, bar.update, largest,
+                                                   watch=lambda: seen.append(cascade.pacer.threshold()))  # type: ignore[union-attr]
+            out["chosen"] = {"threshold": chosen_th, "accuracy": acc, "cost_fraction": cost / ref_cost,
+                             "largest_model_rate": reached, "mean_calls": float(np.mean(calls)),
+                             "pacing": {"share": budget, "rate": paced.budget.rate,  # type: ignore[union-attr]
+                                        "threshold_start": chosen_th, "threshold_end": seen[-1],
+                                        # the share spent as the pacer saw it (its estimate of the reference)
+                                        "estimated_share": cascade.pacer.describe()["spent_share"],
+                                        "threshold_p10_p90": [float(np.quantile(seen, 0.1)),
+                                                              float(np.quantile(seen, 0.9))]}}
         costs = {m: mean_cost[m] for m in models}
         router = LearnedRouterBackend("learned-router", success, costs, router_th, replay.call, _composite_settings())
         acc, cost, _, _ = await _run(router, test, bar.update)
@@ -193,7 +220,9 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
         "test": {"accuracy": chosen["accuracy"], "cost_fraction": chosen["cost_fraction"],
                  "largest_model_rate": chosen["largest_model_rate"], "mean_calls": chosen["mean_calls"],
                  "threshold": chosen_th, "sequence": sequence,
-                 "accuracy_vs_best_single": chosen["accuracy"] / single[best_single]["accuracy"]},
+                 "accuracy_vs_best_single": chosen["accuracy"] / single[best_single]["accuracy"],
+                 "pacing": chosen.get("pacing"), "reference_length_ratio": ratio},
+        "fixed_threshold": {k: live["fixed"][k] for k in ("threshold", "accuracy", "cost_fraction")},
         "largest": {"model": largest, **single[largest]},
         "best_single": {"model": best_single, **single[best_single]},
         "single": single,
@@ -223,12 +252,12 @@ def _router_threshold(p: np.ndarray, t: fitting.Table, budget_cost: float) -> fl
     return best[0]
 
 
-def seed_summary(path: str | Path, seeds: int, budget: float) -> str:
+def seed_summary(path: str | Path, seeds: int, budget: float, pacing: bool = True) -> str:
     """The chosen point on each of several splits: how much the figure depends on the split."""
     lines = [f"{'seed':>4s} {'acc/best':>9s} {'cost':>7s} {'>=99% at <=20%':>15s}"]
     ratios, costs, passed = [], [], 0
     for sd in range(seeds):
-        res = evaluate(path, seed=sd, budget=budget, progress=False)
+        res = evaluate(path, seed=sd, budget=budget, progress=False, pacing=pacing)
         r, c = res["test"]["accuracy_vs_best_single"], res["test"]["cost_fraction"]
         ok = r >= 0.99 and c <= 0.2
         ratios.append(r)
@@ -243,9 +272,13 @@ def fitted_cascade(res: dict[str, Any]) -> dict[str, Any]:
     """The chosen cascade as config: stages, the measured verifier, the chosen threshold."""
     t = res["test"]
     ex = {k: v for k, v in res.get("extractor", {}).items() if k not in ("chosen_by", "scores")}
+    budget = None
+    if t.get("pacing"):
+        budget = {"share": res["budget"], "reference": res["largest"]["model"],
+                  "reference_length_ratio": t.get("reference_length_ratio")}
     spec = fitting.to_spec(t["sequence"], fitting.BayesVerifier.model_validate(res["verifier"]), t["threshold"],
                            Extractor.model_validate(ex), note=f"fitted by plusn eval routing on {Path(res['data']).name} "
-                                             f"(budget {res['budget']:g})")
+                                             f"(budget {res['budget']:g})", budget=budget)
     return spec.model_dump(mode="json", exclude_defaults=False)
 
 
@@ -285,7 +318,13 @@ def report(res: dict[str, Any]) -> str:
         f"{'-' * 44} {'-' * 9} {'-' * 8}",
     ]
     t = res["test"]
-    lines.append(f"{'plusn cascade (budget ' + format(res['budget'], 'g') + ')':44s} {t['accuracy']:9.4f} {t['cost_fraction']:8.4f}")
+    paced = ", paced" if t.get("pacing") else ""
+    lines.append(f"{'plusn cascade (budget ' + format(res['budget'], 'g') + paced + ')':44s} "
+                 f"{t['accuracy']:9.4f} {t['cost_fraction']:8.4f}")
+    if t.get("pacing"):
+        f = res["fixed_threshold"]
+        lines.append(f"{'plusn cascade (threshold fixed at ' + format(f['threshold'], '.4g') + ')':44s} "
+                     f"{f['accuracy']:9.4f} {f['cost_fraction']:8.4f}")
     for name, b in res["baselines"].items():
         lines.append(f"{name.replace('_', ' '):44s} {b['accuracy']:9.4f} {b['cost_fraction']:8.4f}")
     for m, s in sorted(res["single"].items(), key=lambda kv: kv[1]["cost_fraction"]):
@@ -295,8 +334,11 @@ def report(res: dict[str, Any]) -> str:
         "",
         f"chosen route: ladder {' -> '.join(t['sequence'])}",
         f"  answers compared by {_describe(res['extractor'])}",
-        f"  accept when P(answer right) >= {t['threshold']:g}; mean calls {t['mean_calls']:.2f}; "
-        f"{t['largest_model_rate']:.1%} of requests reached {res['largest']['model']}",
+        f"  accept when P(answer right) >= {t['threshold']:.4g}" + (
+            f", paced to spend {t['pacing']['share']:g} of {res['largest']['model']}: the threshold moved within "
+            f"{t['pacing']['threshold_p10_p90'][0]:.4g}..{t['pacing']['threshold_p10_p90'][1]:.4g} (p10..p90), "
+            f"ending at {t['pacing']['threshold_end']:.4g}" if t.get("pacing") else ""),
+        f"  mean calls {t['mean_calls']:.2f}; {t['largest_model_rate']:.1%} of requests reached {res['largest']['model']}",
         f"accuracy vs best single ({res['best_single']['model']}): {t['accuracy_vs_best_single']:.4f}",
         f"cost vs always {res['largest']['model']}: {t['cost_fraction']:.4f}",
         f"area under the quality-cost curve: {res['auc']:.4f}",

@@ -11,7 +11,7 @@ from .cascade import CascadeBackend
 from .dispatch import DispatchBackend, first_chat_model
 from .router import LearnedRouterBackend
 from .spec import RouterSpec
-from .verifiers import AgreementVerifier, LogprobVerifier, VoteVerifier
+from .verifiers import AgreementVerifier, BayesVerifier, LogprobVerifier, VoteVerifier
 
 if TYPE_CHECKING:
     from ..fleet.fleet import Fleet
@@ -32,9 +32,11 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
     out: dict[str, Backend] = {}
     for name, spec in s.cascades.items():
         members = [fleet.members[m] for m in spec.members()]
+        reference = spec.reference()
         out[f"cascade:{name}"] = CascadeBackend(
             f"cascade:{name}", spec, fleet.run,
-            _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members))
+            _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members),
+            reference_price=fleet.members[reference].settings.price if reference else None)
     for name, router in s.routers.items():
         out[f"router:{name}"] = build_router(fleet, name, router)
     grounded: dict[str, str] = {}  # route → the member that serves it
@@ -115,8 +117,8 @@ def build_router(fleet: Fleet, name: str, spec: RouterSpec) -> LearnedRouterBack
 
 
 def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
-    """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X;
-    ``skill:name@V``: version V of the skill."""
+    """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X (a
+    fixed threshold: a cascade's budget pacing is off); ``skill:name@V``: version V of the skill."""
     from ..skills.backend import SkillBackend
 
     if isinstance(base, SkillBackend):
@@ -138,7 +140,11 @@ def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
     except ValueError:
         raise InvalidRequest(f"the threshold after '@' must be a number, not {knob!r}", param="model") from None
     v: Any = base.spec.verifier
-    if isinstance(v, VoteVerifier):
+    if isinstance(v, BayesVerifier):
+        if not 0 <= value <= 1:
+            raise InvalidRequest("a bayes verifier's threshold is a probability between 0 and 1", param="model")
+        v = v.model_copy(update={"threshold": value})
+    elif isinstance(v, VoteVerifier):
         v = v.model_copy(update={"threshold": value})
     elif isinstance(v, AgreementVerifier):
         v = v.model_copy(update={"min_votes": max(1, int(value))})
@@ -146,5 +152,5 @@ def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
         v = v.model_copy(update={"min_logprob": value})
     else:
         raise InvalidRequest(f"the {v.type} verifier of {base.name!r} has no threshold", param="model")
-    spec = base.spec.model_copy(update={"verifier": v})
+    spec = base.spec.model_copy(update={"verifier": v, "budget": None})
     return CascadeBackend(f"{base.name}@{knob}", spec, fleet.run, base.settings)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import PlusnError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
+from .pacing import Pacer
 from .spec import CascadeSpec, StageSpec
 from .verifiers import Answer, BayesVerifier, JudgeVerifier, Verdict, VoteVerifier
 
@@ -24,10 +25,23 @@ MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
 class CascadeBackend(Composite):
     """Runs a :class:`CascadeSpec` over members reached through ``call``."""
 
-    def __init__(self, name: str, spec: CascadeSpec, call: MemberCall, settings: Any) -> None:
+    def __init__(self, name: str, spec: CascadeSpec, call: MemberCall, settings: Any,
+                 reference_price: Any = None) -> None:
         super().__init__(name, settings, spec, context=None)
         self.spec = spec
         self._call = call
+        # With a budget, the bayes threshold follows the spending (see pacing.py); the
+        # reference's price comes from the fleet's config of that model.
+        self.pacer: Pacer | None = None
+        reference = spec.reference()
+        if spec.budget is not None and reference is not None and reference_price is not None:
+            assert isinstance(spec.verifier, BayesVerifier)  # validated by CascadeSpec
+            self.pacer = Pacer(spec.budget, reference, reference_price, spec.verifier.threshold)
+
+    def _verifier(self) -> Any:
+        if self.pacer is None:
+            return self.spec.verifier
+        return self.spec.verifier.model_copy(update={"threshold": self.pacer.threshold()})
 
     async def _stage(self, stage: StageSpec, req: GenRequest) -> list[tuple[Generation, Backend]]:
         jobs = []
@@ -46,6 +60,7 @@ class CascadeBackend(Composite):
         replies: list[Generation] = []
         calls: list[Call] = []
         trail: list[dict[str, Any]] = []
+        verifier = self._verifier()  # one threshold for the whole request, even while pacing moves it
         for i, stage in enumerate(spec.stages):
             last = i == len(spec.stages) - 1
             done = await self._stage(stage, req)
@@ -54,8 +69,8 @@ class CascadeBackend(Composite):
                 calls.append(backend.call_of(gen.usage))
                 replies.append(gen)
                 answers.append(Answer(backend.name, gen.text, spec.extract.extract(gen.text)))
-            verdict = self.spec.verifier.judge(answers, spec.extract) if not isinstance(
-                spec.verifier, JudgeVerifier) else await self._judge(req, answers[-1], calls)
+            verdict = verifier.judge(answers, spec.extract) if not isinstance(
+                verifier, JudgeVerifier) else await self._judge(req, answers[-1], calls)
             accepted = verdict.accept or last
             note = "accepted" if verdict.accept else ("final stage" if last else "escalated")
             for c in calls[first_new:]:
@@ -68,6 +83,10 @@ class CascadeBackend(Composite):
                 usage = Usage(sum(c.usage.prompt_tokens for c in calls), sum(c.usage.completion_tokens for c in calls))
                 route = {"cascade": self.name, "stages": trail, "escalations": i,
                          "answered_by": chosen[1], "reason": verdict.reason}
+                if self.pacer is not None:
+                    self.pacer.observe(sum(c.cost for c in calls), calls[0].usage.prompt_tokens,
+                                       [(c.model, c.usage.completion_tokens) for c in calls])
+                    route["budget"] = self.pacer.describe()
                 return Generation(chosen[0].text, chosen[0].finish_reason, usage, chosen[1], calls, route)
         raise AssertionError("unreachable: the last stage always answers")
 

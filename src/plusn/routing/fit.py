@@ -170,10 +170,11 @@ def choose_threshold(points: list[tuple[float, float, float]], budget_cost: floa
 
 
 def to_spec(seq: Sequence[str], verifier: BayesVerifier, threshold: float, extractor: Extractor,
-            note: str = "") -> CascadeSpec:
+            note: str = "", budget: dict[str, Any] | None = None) -> CascadeSpec:
     return CascadeSpec(
         stages=[{"models": [m]} for m in seq],
         verifier=verifier.model_copy(update={"threshold": threshold}),
         extract=extractor,
+        budget=budget,
         description=note,
     )

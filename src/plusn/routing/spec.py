@@ -18,6 +18,20 @@ class StageSpec(BaseModel):
     temperature: float = Field(0.7, ge=0, le=2)
 
 
+class BudgetSpec(BaseModel):
+    """``budget:`` on a cascade: spend ``share`` of what ``reference`` would cost."""
+
+    model_config = ConfigDict(extra="forbid")
+    share: float = Field(gt=0, le=1)
+    # The model whose cost is the yardstick; default: the last stage's last model.
+    reference: str | None = None
+    # How fast the threshold follows the spending (per request, on the log(1 - threshold) scale).
+    rate: float = Field(0.1, gt=0, le=2)
+    # How long the reference's answers are against the first stage's on the same request (plusn
+    # eval routing fits it); unset, it is learned from the requests the reference answers.
+    reference_length_ratio: float | None = Field(None, gt=0)
+
+
 class CascadeSpec(BaseModel):
     """``stages`` run in order; after each, ``verifier`` accepts the answer or escalates."""
 
@@ -25,6 +39,9 @@ class CascadeSpec(BaseModel):
     stages: list[StageSpec] = Field(min_length=1)
     verifier: VerifierSpec = Field(default_factory=AgreementVerifier)
     extract: Extractor = Field(default_factory=Extractor)
+    # Spend a share of what always calling the reference model would cost, by moving the
+    # threshold as traffic flows (routing/pacing.py); needs the bayes verifier.
+    budget: BudgetSpec | None = None
     description: str = ""
 
     @field_validator("stages", mode="before")
@@ -42,6 +59,19 @@ class CascadeSpec(BaseModel):
             else:
                 out.append(s)
         return out
+
+    @model_validator(mode="after")
+    def _paced(self) -> CascadeSpec:
+        if self.budget is not None and self.verifier.type != "bayes":
+            raise ValueError(f"budget: pacing moves the bayes verifier's threshold; this cascade's verifier is "
+                             f"{self.verifier.type!r}")
+        return self
+
+    def reference(self) -> str | None:
+        """The model a budget is measured against."""
+        if self.budget is None:
+            return None
+        return self.budget.reference or self.stages[-1].models[-1]
 
     def members(self) -> list[str]:
         names = [m for s in self.stages for m in s.models]

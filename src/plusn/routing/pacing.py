@@ -1,0 +1,93 @@
+"""Budget pacing: move a cascade's acceptance threshold so that it spends a set share of what
+always calling a reference model (usually the largest) would cost.
+
+A threshold chosen offline spends whatever the live traffic makes it spend: on easier traffic
+less than the budget, on harder traffic more. The pacer watches the money as requests finish
+and nudges the threshold, on the scale of ``log(1 - threshold)``, by
+
+    rate x (spent - share x reference cost) / mean reference cost
+
+so each request that spends more than its share loosens the threshold a little and each that
+spends less tightens it. This is stochastic approximation of the one root that matters (spent
+= share x reference), the same idea as pacing an advertising budget.
+
+It sees only what a live cascade sees: the calls it paid for, their tokens and the reference
+model's price. The reference's cost for a request it did not call is estimated from the
+request's prompt tokens and the first stage's answer length times a length ratio: the fitted
+``reference_length_ratio``, else the ratio on the requests the reference did answer. (The
+reference's own mean answer length would overshoot: it is called on the hardest requests, whose
+answers are longest; the ratio between two models' lengths on the same request moves less.)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .spec import BudgetSpec
+
+if TYPE_CHECKING:
+    from ..config import Price
+
+__all__ = ["Pacer"]
+
+# The threshold stays within [1 - 10^-6, 1/2]: stricter cannot be told apart on real data,
+# looser accepts coin flips.
+LOWEST_U = math.log(1e-6)
+HIGHEST_U = math.log(0.5)
+
+
+@dataclass
+class Pacer:
+    """The live state of one paced cascade (per process)."""
+
+    spec: BudgetSpec
+    reference: str  # the model name the reference's completions are recorded under
+    price: Price
+    threshold_start: float
+    u: float = field(init=False)
+    spent: float = 0.0
+    reference_cost: float = 0.0
+    requests: int = 0
+    _lengths: tuple[float, float] = (0.0, 0.0)  # on requests the reference answered: its tokens, the first's
+
+    def __post_init__(self) -> None:
+        self.u = _clamp(math.log(max(1.0 - self.threshold_start, 1e-12)))
+
+    def threshold(self) -> float:
+        return 1.0 - math.exp(self.u)
+
+    def length_ratio(self) -> float:
+        if self.spec.reference_length_ratio is not None:
+            return self.spec.reference_length_ratio
+        ref, first = self._lengths
+        return ref / first if first > 0 else 1.0
+
+    def observe(self, spent: float, prompt_tokens: int, completions: list[tuple[str, int]]) -> None:
+        """One finished request: what it cost, its prompt tokens, and each call's (model,
+        completion tokens), first stage first."""
+        first = completions[0][1] if completions else 0
+        answered = [tokens for model, tokens in completions if model == self.reference]
+        if answered:
+            self._lengths = (self._lengths[0] + answered[-1], self._lengths[1] + first)
+            expected = float(answered[-1])
+        else:
+            expected = self.length_ratio() * first
+        ref = self.price.cost(prompt_tokens, round(expected))
+        self.requests += 1
+        self.spent += spent
+        self.reference_cost += ref
+        mean_ref = self.reference_cost / self.requests
+        if mean_ref > 0:
+            self.u = _clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref)
+
+    def describe(self) -> dict[str, float]:
+        """For the route block: the share asked for, the share spent so far, the threshold now."""
+        return {"share": self.spec.share,
+                "spent_share": round(self.spent / self.reference_cost, 4) if self.reference_cost else 0.0,
+                "threshold": round(self.threshold(), 6)}
+
+
+def _clamp(u: float) -> float:
+    return min(max(u, LOWEST_U), HIGHEST_U)

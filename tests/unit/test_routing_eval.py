@@ -153,18 +153,21 @@ def test_pacer_moves_the_threshold_by_what_each_request_spends() -> None:
     pacer.observe(7.0, 10, [("tiny", 20)])
     assert pacer.threshold() > looser
     assert pacer.describe() == {"share": 0.2, "spent_share": round(107 / 170, 4), "threshold": round(pacer.threshold(), 6)}
-    # a fitted ratio is used as given; the threshold never passes its bounds
-    fitted = Pacer(BudgetSpec(share=0.2, rate=2.0, reference_length_ratio=1.5), "big", price, threshold_start=0.9)
+    # a fitted answer length is used as given (10 + 40 = 50; spending 10 is exactly the share),
+    # and the threshold never passes its bounds
+    fitted = Pacer(BudgetSpec(share=0.2, rate=2.0, reference_output_tokens=40), "big", price, threshold_start=0.9)
+    fitted.observe(10.0, 10, [("tiny", 20)])
+    assert fitted.threshold() == pytest.approx(0.9)
     for _ in range(50):
         fitted.observe(0.0, 10, [("tiny", 20)])
-    assert fitted.length_ratio() == 1.5 and fitted.threshold() == pytest.approx(1 - 1e-6)
+    assert fitted.threshold() == pytest.approx(1 - 1e-6)
 
 
 def test_eval_routing_paces_the_test_half_and_reports_the_fixed_threshold_too(tmp_path: Path) -> None:
     path = make_outcomes(tmp_path / "o.jsonl", n=400)
     res = routing.evaluate(path, budget=0.6, progress=False)
     t, fixed = res["test"], res["fixed_threshold"]
-    assert t["pacing"]["share"] == 0.6 and t["reference_length_ratio"] > 0
+    assert t["pacing"]["share"] == 0.6 and 20 <= t["reference_output_tokens"] <= 80
     assert abs(t["cost_fraction"] - 0.6) <= abs(fixed["cost_fraction"] - 0.6) + 0.05
     off = routing.evaluate(path, budget=0.6, progress=False, pacing=False)
     assert off["test"]["pacing"] is None and off["test"]["cost_fraction"] == fixed["cost_fraction"]

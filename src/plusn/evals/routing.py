@@ -143,13 +143,11 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
     best_single = max(single, key=lambda m: single[m]["accuracy"])
     thresholds = sorted({*fitting.THRESHOLDS, chosen_th})
     bar = _Bar(len(test) * (len(thresholds) + 1 + pacing), progress)
-    # How long the largest model's answers are against the first stage's, on the training half:
-    # the pacer's estimate of what calling the largest would have cost on a request it did not.
-    first_tokens = sum(int(r["outcomes"][sequence[0]]["output_tokens"] or 0) for r in train)
-    ref_tokens = sum(int(r["outcomes"][largest]["output_tokens"] or 0) for r in train)
-    ratio = round(ref_tokens / first_tokens, 4) if first_tokens and ref_tokens else None
+    # The largest model's mean answer length on the training half: the pacer's estimate of what
+    # calling it would have cost on a request it did not.
+    ref_tokens = round(float(np.mean([int(r["outcomes"][largest]["output_tokens"] or 0) for r in train])), 1) or None
     paced = fitting.to_spec(sequence, verifier, chosen_th, extractor, note=f"fitted ladder, paced to {budget:g}",
-                            budget={"share": budget, "reference": largest, "reference_length_ratio": ratio})
+                            budget={"share": budget, "reference": largest, "reference_output_tokens": ref_tokens})
 
     async def run_all() -> dict[str, Any]:
         out: dict[str, Any] = {"sweep": []}
@@ -221,7 +219,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
                  "largest_model_rate": chosen["largest_model_rate"], "mean_calls": chosen["mean_calls"],
                  "threshold": chosen_th, "sequence": sequence,
                  "accuracy_vs_best_single": chosen["accuracy"] / single[best_single]["accuracy"],
-                 "pacing": chosen.get("pacing"), "reference_length_ratio": ratio},
+                 "pacing": chosen.get("pacing"), "reference_output_tokens": ref_tokens},
         "fixed_threshold": {k: live["fixed"][k] for k in ("threshold", "accuracy", "cost_fraction")},
         "largest": {"model": largest, **single[largest]},
         "best_single": {"model": best_single, **single[best_single]},
@@ -275,7 +273,7 @@ def fitted_cascade(res: dict[str, Any]) -> dict[str, Any]:
     budget = None
     if t.get("pacing"):
         budget = {"share": res["budget"], "reference": res["largest"]["model"],
-                  "reference_length_ratio": t.get("reference_length_ratio")}
+                  "reference_output_tokens": t.get("reference_output_tokens")}
     spec = fitting.to_spec(t["sequence"], fitting.BayesVerifier.model_validate(res["verifier"]), t["threshold"],
                            Extractor.model_validate(ex), note=f"fitted by plusn eval routing on {Path(res['data']).name} "
                                              f"(budget {res['budget']:g})", budget=budget)

@@ -12,11 +12,13 @@ spends less tightens it. This is stochastic approximation of the one root that m
 = share x reference), the same idea as pacing an advertising budget.
 
 It sees only what a live cascade sees: the calls it paid for, their tokens and the reference
-model's price. The reference's cost for a request it did not call is estimated from the
-request's prompt tokens and the first stage's answer length times a length ratio: the fitted
-``reference_length_ratio``, else the ratio on the requests the reference did answer. (The
-reference's own mean answer length would overshoot: it is called on the hardest requests, whose
-answers are longest; the ratio between two models' lengths on the same request moves less.)
+model's price. The reference's cost for a request it did not call is its price for the
+request's prompt tokens plus an answer of ``reference_output_tokens`` (measured offline on every
+request of a sample, as ``plusn eval routing`` does). Without that figure, the answer length is
+the first stage's times the ratio between the two on the requests the reference did answer.
+(The mean of the reference's own answers here would overshoot: it is called on the hardest
+requests, whose answers are longest; the ratio between two models on the same request moves
+less. On GSM8K the offline mean was within 2% on 9 of 10 test halves, the ratio within 7%.)
 """
 
 from __future__ import annotations
@@ -59,8 +61,6 @@ class Pacer:
         return 1.0 - math.exp(self.u)
 
     def length_ratio(self) -> float:
-        if self.spec.reference_length_ratio is not None:
-            return self.spec.reference_length_ratio
         ref, first = self._lengths
         return ref / first if first > 0 else 1.0
 
@@ -72,6 +72,8 @@ class Pacer:
         if answered:
             self._lengths = (self._lengths[0] + answered[-1], self._lengths[1] + first)
             expected = float(answered[-1])
+        elif self.spec.reference_output_tokens is not None:
+            expected = self.spec.reference_output_tokens
         else:
             expected = self.length_ratio() * first
         ref = self.price.cost(prompt_tokens, round(expected))

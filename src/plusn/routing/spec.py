@@ -27,9 +27,10 @@ class BudgetSpec(BaseModel):
     reference: str | None = None
     # How fast the threshold follows the spending (per request, on the log(1 - threshold) scale).
     rate: float = Field(0.1, gt=0, le=2)
-    # How long the reference's answers are against the first stage's on the same request (plusn
-    # eval routing fits it); unset, it is learned from the requests the reference answers.
-    reference_length_ratio: float | None = Field(None, gt=0)
+    # The reference's mean answer length in tokens, as measured on every request of a sample
+    # (plusn eval routing fits it). Unset, the pacer uses the first stage's answer length times
+    # the ratio between the two on the requests the reference did answer.
+    reference_output_tokens: float | None = Field(None, gt=0)
 
 
 class CascadeSpec(BaseModel):

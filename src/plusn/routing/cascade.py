@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
 from .pacing import Pacer
 from .spec import CascadeSpec, StageSpec
 from .verifiers import Answer, BayesVerifier, JudgeVerifier, Verdict, VoteVerifier
+
+if TYPE_CHECKING:
+    from ..config import Price
 
 # Call a member by name through the fleet (its limiter, its start-up), returning its answer.
 MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
@@ -26,7 +29,7 @@ class CascadeBackend(Composite):
     """Runs a :class:`CascadeSpec` over members reached through ``call``."""
 
     def __init__(self, name: str, spec: CascadeSpec, call: MemberCall, settings: Any,
-                 reference_price: Any = None) -> None:
+                 reference_price: Price | None = None) -> None:
         super().__init__(name, settings, spec, context=None)
         self.spec = spec
         self._call = call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from pathlib import Path
@@ -174,3 +175,32 @@ def test_eval_routing_paces_the_test_half_and_reports_the_fixed_threshold_too(tm
     spec = routing.fitted_cascade(res)
     assert spec["budget"]["share"] == 0.6 and spec["budget"]["reference"] == "big"
     assert CascadeSpec.model_validate(spec).reference() == "big"
+
+
+def test_the_training_threshold_is_searched_over_the_posteriors_seen_not_a_fixed_grid() -> None:
+    import numpy as np
+
+    from plusn.routing import fit
+
+    # five models of rising accuracy and price whose wrong answers often coincide: the
+    # posteriors take many values, between the points of any fixed grid
+    rng = np.random.default_rng(3)
+    acc, price = np.array([0.5, 0.6, 0.7, 0.8, 0.95]), np.array([1.0, 2.0, 4.0, 8.0, 60.0])
+    correct = rng.random((400, 5)) < acc
+    answers = np.where(correct, 0, rng.integers(1, 4, (400, 5)))
+    table = fit.Table([f"m{i}" for i in range(5)], answers, correct, np.tile(price, (400, 1)))
+    verifier, ladder = fit.fit_verifier(table), table.ladder()
+    grid = fit.sweep(table, ladder, verifier, fit.THRESHOLDS)
+    fine = fit.sweep(table, ladder, verifier)
+    assert {th for th, _, _ in grid} <= {th for th, _, _ in fine} and len(fine) > len(grid)
+    # a budget between two neighbouring costs of the grid: the grid falls back to the lower one,
+    # the posteriors seen offer a point in between
+    costs = sorted({c for _, _, c in grid})
+    gaps = [(lo, hi) for lo, hi in itertools.pairwise(costs) if any(lo < c < hi for _, _, c in fine)]
+    assert gaps
+    lo, hi = max(gaps, key=lambda g: g[1] - g[0])
+    inside = [c for _, _, c in fine if lo < c < hi]
+    budget = max(inside)
+    cost_of = {th: c for th, _, c in fine}
+    assert cost_of[fit.choose_threshold(grid, budget)] == lo
+    assert cost_of[fit.choose_threshold(fine, budget)] == budget

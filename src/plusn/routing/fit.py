@@ -35,6 +35,8 @@ __all__ = ["BayesVerifier", "Table", "choose_extractor", "choose_threshold", "fi
 # normalised, exactly (choice letters, words, formulas) or by similarity (short phrases).
 EXTRACTORS = (Extractor(type="last_number"), Extractor(type="text", similarity=1.0), Extractor(type="text"))
 
+# At most this many candidate thresholds from the posteriors seen in training.
+FINE = 400
 CostFn = Callable[[dict[str, Any], str], float]
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9993, 0.9995, 0.9997,
               0.9998, 0.9999, 1.0)
@@ -142,9 +144,16 @@ def posteriors(t: Table, seq: Sequence[int], verifier: BayesVerifier) -> tuple[n
 
 
 def sweep(t: Table, seq: Sequence[int], verifier: BayesVerifier,
-          thresholds: Sequence[float] = THRESHOLDS) -> list[tuple[float, float, float]]:
-    """(threshold, accuracy, mean cost) of the ladder at each threshold; the last step always answers."""
+          thresholds: Sequence[float] | None = None) -> list[tuple[float, float, float]]:
+    """(threshold, accuracy, mean cost) of the ladder at each threshold; the last step always
+    answers. Without ``thresholds``, every distinct posterior seen is a candidate (thinned to
+    at most ``FINE`` by quantile), so the cost curve has no gaps a fixed grid would leave."""
     prob, ok = posteriors(t, seq, verifier)
+    if thresholds is None:
+        seen = np.unique(prob[:, :-1])
+        if len(seen) > FINE:
+            seen = np.unique(np.quantile(seen, np.linspace(0, 1, FINE)))
+        thresholds = sorted({*THRESHOLDS, *(float(x) for x in seen if 0.5 <= x < 1.0)})
     cum = np.cumsum(t.cost[:, list(seq)], axis=1)
     rows = np.arange(len(prob))
     out = []

@@ -363,7 +363,8 @@ def plot(res: dict[str, Any], path: str | Path) -> bool:
     for name, b in res["baselines"].items():
         ax.scatter(b["cost_fraction"], b["accuracy"], marker="^", label=name.replace("_", " "))
     t = res["test"]
-    ax.scatter(t["cost_fraction"], t["accuracy"], s=120, facecolors="none", edgecolors="red", label="chosen point")
+    ax.scatter(t["cost_fraction"], t["accuracy"], s=120, facecolors="none", edgecolors="red",
+               label="chosen point" + (" (paced)" if t.get("pacing") else ""))
     ax.set_xscale("log")
     ax.set_xlabel("cost fraction of always calling the largest model (log)")
     ax.set_ylabel("accuracy (test split)")

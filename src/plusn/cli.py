@@ -306,7 +306,7 @@ def eval_() -> None:
               help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
 @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
 @click.option("--plot", "plot_path", default=None, help="PNG plot path (default: next to --json, or routing.png).")
-@click.option("--budget", type=float, default=0.18, show_default=True,
+@click.option("--budget", type=click.FloatRange(0, 1, min_open=True), default=0.18, show_default=True,
               help="The knob: the most a route may spend, as a fraction of always calling the most expensive model.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
 @click.option("--write-cascade", "cascade_path", default=None,

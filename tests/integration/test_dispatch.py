@@ -178,7 +178,8 @@ def test_a_paced_cascade_reports_its_budget_and_a_fixed_threshold_turns_pacing_o
     # that request spent a sliver of large's price, so the pacer asks for more certainty next time
     assert first["budget"]["spent_share"] < 0.2 and first["budget"]["threshold"] > 0.99
     hard = ask(client, user("This is hard: what is 40 plus 2?"), model="cascade:paced").json()["plusn"]["route"]
-    assert hard["answered_by"] == "large" and hard["budget"]["spent_share"] > first["budget"]["spent_share"]
+    # that one needed large, and spent more than its share: the pacer loosens again
+    assert hard["answered_by"] == "large" and hard["budget"]["threshold"] < first["budget"]["threshold"]
     # a threshold in the name is a fixed operating point: a single cheap answer (P = 0.7) is enough
     fixed = ask(client, user("easy: what is 2+2"), model="cascade:paced@0.6").json()["plusn"]["route"]
     assert fixed["escalations"] == 0 and "budget" not in fixed

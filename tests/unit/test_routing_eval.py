@@ -169,7 +169,11 @@ def test_eval_routing_paces_the_test_half_and_reports_the_fixed_threshold_too(tm
     res = routing.evaluate(path, budget=0.6, progress=False)
     t, fixed = res["test"], res["fixed_threshold"]
     assert t["pacing"]["share"] == 0.6 and 20 <= t["reference_output_tokens"] <= 80
-    assert abs(t["cost_fraction"] - 0.6) <= abs(fixed["cost_fraction"] - 0.6) + 0.05
+    # the training threshold that fits 60% is the loosest, which accepts the tiny model's answer
+    # (2% of the cost); paced, the test half spends what was asked, alternating between that and
+    # escalating disagreements, and is far more accurate for it
+    assert fixed["cost_fraction"] < 0.1 and abs(t["cost_fraction"] - 0.6) < 0.05
+    assert t["accuracy"] > fixed["accuracy"] + 0.2
     off = routing.evaluate(path, budget=0.6, progress=False, pacing=False)
     assert off["test"]["pacing"] is None and off["test"]["cost_fraction"] == fixed["cost_fraction"]
     spec = routing.fitted_cascade(res)

@@ -147,7 +147,8 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
     # calling it would have cost on a request it did not.
     ref_tokens = round(float(np.mean([int(r["outcomes"][largest]["output_tokens"] or 0) for r in train])), 1) or None
     paced = fitting.to_spec(sequence, verifier, chosen_th, extractor, note=f"fitted ladder, paced to {budget:g}",
-                            budget={"share": budget, "reference": largest, "reference_output_tokens": ref_tokens})
+                            budget={"share": budget, "reference": largest, "reference_output_tokens": ref_tokens}) \
+        if pacing else None
 
     async def run_all() -> dict[str, Any]:
         out: dict[str, Any] = {"sweep": []}
@@ -160,7 +161,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
             out["sweep"].append(point)
             if th == chosen_th:
                 out["fixed"] = out["chosen"] = point
-        if pacing:
+        if paced is not None:
             cascade = CascadeBackend("fitted, paced", paced, replay.call, _composite_settings(),
                                      reference_price=replay.backends[largest].settings.price)
             assert cascade.pacer is not None
@@ -170,7 +171,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
             out["chosen"] = {"threshold": chosen_th, "accuracy": acc, "cost_fraction": cost / ref_cost,
                              "largest_model_rate": reached, "mean_calls": float(np.mean(calls)),
                              "pacing": {"share": budget, "rate": paced.budget.rate,  # type: ignore[union-attr]
-                                        "threshold_start": chosen_th, "threshold_end": seen[-1],
+                                        "threshold_start": cascade.pacer.threshold_start, "threshold_end": seen[-1],
                                         # the share spent as the pacer saw it (its estimate of the reference)
                                         "estimated_share": cascade.pacer.describe()["spent_share"],
                                         "threshold_p10_p90": [float(np.quantile(seen, 0.1)),

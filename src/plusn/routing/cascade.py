@@ -58,10 +58,27 @@ class CascadeBackend(Composite):
         return list(await asyncio.gather(*jobs))
 
     async def generate(self, req: GenRequest) -> Generation:
+        calls: list[Call] = []
+        try:
+            gen = await self._decide(req, calls)
+        except BaseException:
+            self._pace(calls)  # what a failed request paid for counts against the budget too
+            raise
+        if self.pacer is not None and gen.route is not None:
+            self._pace(calls)
+            gen.route["budget"] = self.pacer.describe()
+        return gen
+
+    def _pace(self, calls: list[Call]) -> None:
+        if self.pacer is not None and calls:
+            self.pacer.observe(sum(c.cost for c in calls), calls[0].usage.prompt_tokens,
+                               [(c.model, c.usage.completion_tokens) for c in calls])
+
+    async def _decide(self, req: GenRequest, calls: list[Call]) -> Generation:
+        """Run the stages until the verifier accepts; ``calls`` collects every paid call."""
         spec = self.spec
         answers: list[Answer] = []
         replies: list[Generation] = []
-        calls: list[Call] = []
         trail: list[dict[str, Any]] = []
         verifier = self._verifier()  # one threshold for the whole request, even while pacing moves it
         for i, stage in enumerate(spec.stages):
@@ -86,10 +103,6 @@ class CascadeBackend(Composite):
                 usage = Usage(sum(c.usage.prompt_tokens for c in calls), sum(c.usage.completion_tokens for c in calls))
                 route = {"cascade": self.name, "stages": trail, "escalations": i,
                          "answered_by": chosen[1], "reason": verdict.reason}
-                if self.pacer is not None:
-                    self.pacer.observe(sum(c.cost for c in calls), calls[0].usage.prompt_tokens,
-                                       [(c.model, c.usage.completion_tokens) for c in calls])
-                    route["budget"] = self.pacer.describe()
                 return Generation(chosen[0].text, chosen[0].finish_reason, usage, chosen[1], calls, route)
         raise AssertionError("unreachable: the last stage always answers")
 

@@ -146,14 +146,18 @@ def posteriors(t: Table, seq: Sequence[int], verifier: BayesVerifier) -> tuple[n
 def sweep(t: Table, seq: Sequence[int], verifier: BayesVerifier,
           thresholds: Sequence[float] | None = None) -> list[tuple[float, float, float]]:
     """(threshold, accuracy, mean cost) of the ladder at each threshold; the last step always
-    answers. Without ``thresholds``, every distinct posterior seen is a candidate (thinned to
-    at most ``FINE`` by quantile), so the cost curve has no gaps a fixed grid would leave."""
+    answers. Without ``thresholds``, the candidates lie between the distinct posteriors seen
+    (thinned to at most ``FINE`` by quantile), so the cost curve has no gaps a fixed grid
+    would leave; each sits halfway, on the log(1 - p) scale, between two posteriors, so no
+    answer's posterior is right on the cut-off."""
     prob, ok = posteriors(t, seq, verifier)
     if thresholds is None:
         seen = np.unique(prob[:, :-1])
+        seen = seen[(seen >= 0.5) & (seen < 1.0)]
         if len(seen) > FINE:
             seen = np.unique(np.quantile(seen, np.linspace(0, 1, FINE)))
-        thresholds = sorted({*THRESHOLDS, *(float(x) for x in seen if 0.5 <= x < 1.0)})
+        u = np.log1p(-seen)
+        thresholds = sorted({*THRESHOLDS, *(float(x) for x in -np.expm1((u[:-1] + u[1:]) / 2))})
     cum = np.cumsum(t.cost[:, list(seq)], axis=1)
     rows = np.arange(len(prob))
     out = []

@@ -34,10 +34,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Pacer"]
 
-# The threshold stays within [1 - 10^-6, 1/2]: stricter cannot be told apart on real data,
-# looser accepts coin flips.
+# The threshold stays within [1/2, 1 - 10^-6]: looser accepts coin flips, stricter cannot be
+# told apart on real data.
 LOWEST_U = math.log(1e-6)
 HIGHEST_U = math.log(0.5)
+# The running sum may go this far past those bounds, so spending that the bounds stopped the
+# threshold from answering is still owed: when the only cheaper choice is the cheapest answer,
+# alternating between it and escalation lands on the share instead of above it.
+SLACK = 3.0
 
 
 @dataclass
@@ -56,9 +60,10 @@ class Pacer:
 
     def __post_init__(self) -> None:
         self.u = _clamp(math.log(max(1.0 - self.threshold_start, 1e-12)))
+        self.threshold_start = self.threshold()  # as clamped
 
     def threshold(self) -> float:
-        return 1.0 - math.exp(self.u)
+        return 1.0 - math.exp(_clamp(self.u))
 
     def length_ratio(self) -> float:
         ref, first = self._lengths
@@ -82,7 +87,7 @@ class Pacer:
         self.reference_cost += ref
         mean_ref = self.reference_cost / self.requests
         if mean_ref > 0:
-            self.u = _clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref)
+            self.u = _clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref, SLACK)
 
     def describe(self) -> dict[str, float]:
         """For the route block: the share asked for, the share spent so far, the threshold now."""
@@ -91,5 +96,5 @@ class Pacer:
                 "threshold": round(self.threshold(), 6)}
 
 
-def _clamp(u: float) -> float:
-    return min(max(u, LOWEST_U), HIGHEST_U)
+def _clamp(u: float, slack: float = 0.0) -> float:
+    return min(max(u, LOWEST_U - slack), HIGHEST_U + slack)

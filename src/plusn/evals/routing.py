@@ -164,16 +164,17 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
         if paced is not None:
             cascade = CascadeBackend("fitted, paced", paced, replay.call, _composite_settings(),
                                      reference_price=replay.backends[largest].settings.price)
-            assert cascade.pacer is not None
+            pacer = cascade.pacer
+            assert pacer is not None
             seen: list[float] = []
             acc, cost, calls, reached = await _run(cascade, test, bar.update, largest,
-                                                   watch=lambda: seen.append(cascade.pacer.threshold()))  # type: ignore[union-attr]
+                                                   watch=lambda: seen.append(pacer.threshold()))
             out["chosen"] = {"threshold": chosen_th, "accuracy": acc, "cost_fraction": cost / ref_cost,
                              "largest_model_rate": reached, "mean_calls": float(np.mean(calls)),
-                             "pacing": {"share": budget, "rate": paced.budget.rate,  # type: ignore[union-attr]
-                                        "threshold_start": cascade.pacer.threshold_start, "threshold_end": seen[-1],
+                             "pacing": {"share": budget, "rate": pacer.spec.rate,
+                                        "threshold_start": pacer.threshold_start, "threshold_end": seen[-1],
                                         # the share spent as the pacer saw it (its estimate of the reference)
-                                        "estimated_share": cascade.pacer.describe()["spent_share"],
+                                        "estimated_share": pacer.describe()["spent_share"],
                                         "threshold_p10_p90": [float(np.quantile(seen, 0.1)),
                                                               float(np.quantile(seen, 0.9))]}}
         costs = {m: mean_cost[m] for m in models}

@@ -115,3 +115,20 @@ def test_outcome_files_are_read_as_json_lines_even_with_unicode_line_separators(
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     out = Outcomes.load(path)
     assert len(out.rows) == 1 and out.by_model["m"]["第一行\u2028第二行"].answer == "a\u2029b"
+
+
+def test_an_outcome_row_without_every_model_is_named_by_its_line(tmp_path) -> None:
+    import json
+
+    import pytest
+
+    from plusn.errors import ConfigError
+    from plusn.fleet.replay import Outcomes
+
+    rows = [{"header": True, "models": {"a": {"params_b": 1}, "b": {"params_b": 2}}},
+            {"id": "1", "prompt": "p1", "outcomes": {"a": {"correct": True}, "b": {"correct": False}}},
+            {"id": "2", "prompt": "p2", "outcomes": {"a": {"correct": True}}}]
+    path = tmp_path / "o.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(ConfigError, match=r"o.jsonl.*line 3 has no outcome for model 'b'"):
+        Outcomes.load(path)

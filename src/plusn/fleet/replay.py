@@ -51,6 +51,7 @@ class Outcomes:
     def load(cls, path: str | Path) -> Outcomes:
         header: dict[str, Any] = {}
         rows: list[dict[str, Any]] = []
+        numbers: list[int] = []  # each row's line, for errors
         try:
             lines = jsonl.read_lines(path)
         except OSError as exc:
@@ -64,12 +65,20 @@ class Outcomes:
                 raise ConfigError(f"line {n} is not JSON", file=str(path)) from exc
             if obj.get("header"):
                 header = obj
-            elif "prompt" in obj and "outcomes" in obj:
+            elif "prompt" in obj and isinstance(obj.get("outcomes"), dict):
                 rows.append(obj)
+                numbers.append(n)
             else:
                 raise ConfigError(f"line {n} has no 'prompt' and 'outcomes'", file=str(path))
         if not rows:
             raise ConfigError("no outcome rows", file=str(path))
+        # Every row records every model (the header's, else the first row's): a replayed cascade
+        # may call any of them on any prompt.
+        models = list(header.get("models") or rows[0]["outcomes"])
+        for n, row in zip(numbers, rows, strict=True):
+            missing = [m for m in models if not isinstance(row["outcomes"].get(m), dict)]
+            if missing:
+                raise ConfigError(f"line {n} has no outcome for model {missing[0]!r}", file=str(path))
         return cls(header, rows)
 
     def params(self, model: str) -> float:

@@ -211,7 +211,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = 0.18, progress:
               "cost_fraction": float(t_test.cost[np.arange(len(test)), oracle_pick].sum() / ref_cost)}
 
     frontier_pts = sorted({(round(p["cost_fraction"], 6), round(p["accuracy"], 6)) for p in live["sweep"]})
-    reach = [c for c, a in frontier_pts if a >= single[largest]["accuracy"]]
+    reach = [c for c, a in frontier_pts if a >= round(single[largest]["accuracy"], 6)]  # both rounded alike
     return {
         "data": str(path),
         "task": outcomes.header.get("task"),

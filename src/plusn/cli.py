@@ -306,53 +306,48 @@ def eval_() -> None:
               help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
 @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
 @click.option("--plot", "plot_path", default=None, help="PNG plot path (default: next to --json, or routing.png).")
-@click.option("--budget", type=click.FloatRange(0, 1, min_open=True), default=0.18, show_default=True,
+@click.option("--budget", type=click.FloatRange(0, 1, min_open=True), default=0.19, show_default=True,
               help="The knob: the most a route may spend, as a fraction of always calling the most expensive model.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
-@click.option("--write-cascade", "cascade_path", default=None,
-              help="Write the fitted cascade here as YAML, ready for the `cascades:` section of a config.")
 @click.option("--seeds", type=int, default=1, show_default=True,
               help="Repeat over this many split seeds (0..N-1) and summarise how stable the result is.")
-@click.option("--no-pacing", is_flag=True,
-              help="Keep the threshold fitted on the training half instead of pacing the test half to the budget.")
+@click.option("--no-pacing", is_flag=True, help="Keep the fitted knob instead of pacing the test half to the budget.")
+@click.option("--no-embedding", is_flag=True, help="Predict success from character n-grams only.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
-                 cascade_path: str | None, seeds: int, no_pacing: bool, no_progress: bool) -> None:
-    """Fit routes on a training split and replay the test split through them."""
-    from .evals import routing
-
-    if seeds > 1:
-        click.echo(routing.seed_summary(data, seeds, budget, pacing=not no_pacing))
-        return
+                 seeds: int, no_pacing: bool, no_embedding: bool, no_progress: bool) -> None:
+    """Fit a policy on a training split, as `plusn routes fit` does, and replay the test split through it."""
+    from .evals import routing, routing_report
 
     try:
-        res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress, pacing=not no_pacing)
+        if seeds > 1:
+            click.echo(routing.seed_summary(data, seeds, budget, pacing=not no_pacing, embedding=not no_embedding))
+            return
+        res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress, pacing=not no_pacing,
+                               embedding=not no_embedding)
     except (PlusnError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(routing.report(res))
+    click.echo(routing_report.report(res))
     if json_path:
         Path(json_path).write_text(json.dumps(res, indent=2))
         click.echo(f"wrote {json_path}")
     png = plot_path or (str(Path(json_path).with_suffix(".png")) if json_path else "routing.png")
-    if routing.plot(res, png):
+    if routing_report.plot(res, png):
         click.echo(f"plot: {png}")
     else:
         click.echo("no plot: install matplotlib (pip install 'plusn[eval]')")
-    if cascade_path:
-        import yaml
-
-        Path(cascade_path).write_text(yaml.safe_dump(routing.fitted_cascade(res), allow_unicode=True, sort_keys=False))
-        click.echo(f"fitted cascade: {cascade_path} (model names as recorded; rename them to your fleet's)")
 
 
 def _register() -> None:
     from .agents.cli import agents
     from .evals.cli import eval_run_command
     from .knowledge.cli import eval_retrieval_command, kb
+    from .routing.cli import routes
     from .safety.cli import audit, eval_safety_command, safety
     from .skills.cli import skills
 
     main.add_command(kb)
+    main.add_command(routes)
     main.add_command(skills)
     main.add_command(agents)
     main.add_command(safety)

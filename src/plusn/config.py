@@ -349,6 +349,8 @@ def load_settings(
         except OSError as exc:
             raise ConfigError(f"cannot read the config file: {exc.strerror}", file=source) from exc
         user, node = _parse(text, source)
+        for extra in _includes(user, source):
+            data = _merge(data, extra)
         data = _merge(data, user)
     data = _merge(data, _env_overrides(environ))
     if overrides:
@@ -374,6 +376,27 @@ def load_settings(
         validate_model(name, model, source)
     _check_references(settings)
     return settings
+
+
+def _includes(user: dict[str, Any], source: str) -> list[dict[str, Any]]:
+    """``include: [file, ...]``: config files merged before this one (paths relative to it), e.g.
+    a route written by ``plusn routes fit``."""
+    paths = user.pop("include", None) or []
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ConfigError("include must be a file name or a list of them", file=source, key="include")
+    out = []
+    for p in paths:
+        path = Path(os.path.expanduser(p))
+        if not path.is_absolute():
+            path = Path(source).parent / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read included file {path}: {exc.strerror}", file=source, key="include") from exc
+        out.append(_parse(text, str(path))[0])
+    return out
 
 
 def _check_references(s: Settings) -> None:
@@ -414,15 +437,33 @@ def _check_references(s: Settings) -> None:
                 raise ConfigError(f"fallback {fb!r} is not another model of the fleet", file=s.source,
                                   key=f"models.{name}.fallbacks")
     for name, rt in s.routers.items():
-        for recorded, member in rt.models.items():
+        for member in rt.members():
             if member not in models:
-                raise ConfigError(f"unknown model {member!r} (for recorded {recorded!r})", file=s.source,
-                                  key=f"routers.{name}.models")
-        path = Path(os.path.expanduser(rt.outcomes))
-        if not path.is_absolute() and s.source.endswith((".yaml", ".yml")):
-            path = Path(s.source).parent / path
-        if not path.exists():
-            raise ConfigError(f"outcome file not found: {path}", file=s.source, key=f"routers.{name}.outcomes")
+                raise ConfigError(f"unknown model {member!r}; models: {', '.join(models) or '(none)'}",
+                                  file=s.source, key=f"routers.{name}.predictor.models")
+        missing = [m for m in rt.models() if m not in rt.costs]
+        if missing:
+            raise ConfigError(f"no cost for {missing[0]!r}", file=s.source, key=f"routers.{name}.costs")
+        if rt.embedding_model is not None and rt.embedding_model not in models:
+            raise ConfigError(f"unknown embedding model {rt.embedding_model!r}", file=s.source,
+                              key=f"routers.{name}.embedding_model")
+        if rt.predictor.get("embedding") and rt.embedding_model is None:
+            raise ConfigError("the predictor reads the prompt's embedding: name the fleet's embedding model",
+                              file=s.source, key=f"routers.{name}.embedding_model")
+        if rt.budget is not None:
+            ref = rt.budget.reference or max(rt.models(), key=lambda m: rt.costs.get(m, 0.0))
+            if ref not in models:
+                raise ConfigError(f"unknown model {ref!r}", file=s.source, key=f"routers.{name}.budget.reference")
+    for name, c in s.cascades.items():
+        if c.start is None:
+            continue
+        starter = s.routers.get(c.start.router)
+        if starter is None:
+            raise ConfigError(f"unknown router {c.start.router!r}", file=s.source, key=f"cascades.{name}.start.router")
+        unknown = [st.models[0] for st in c.stages if st.models[0] not in starter.models()]
+        if unknown:
+            raise ConfigError(f"router {c.start.router!r} predicts nothing for {unknown[0]!r}", file=s.source,
+                              key=f"cascades.{name}.start.router")
     for name, kb in s.knowledge.items():
         if kb.embedding_model not in models:
             raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,

@@ -1,47 +1,62 @@
-"""A learned router from config: trained at start-up on recorded outcomes, served as router:<name>."""
+"""Routes written by `plusn routes fit` load in the gateway and `auto` serves them: one config of
+each candidate family, over scripted members priced as a real fleet would be."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import random
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from conftest import write_config
 from fastapi.testclient import TestClient
 
+from plusn.cli import main
 from plusn.config import load_settings
 from plusn.errors import ConfigError
 from plusn.gateway.app import create_app
 
+FAMILIES = ("single", "router", "knn", "cascade", "ladder", "route-then-cascade")
 
-def _outcomes(path: Path) -> Path:
-    """Recorded outcomes: the small model gets arithmetic right and proofs wrong; the big one both."""
-    lines = [json.dumps({"header": True, "task": "toy", "models": {"tiny-1b": {"params_b": 1}, "huge-70b": {"params_b": 70}}})]
-    for i in range(120):
+
+def outcomes(path: Path, n: int = 240, seed: int = 5) -> Path:
+    """Three recorded models: the small one gets sums right and proofs wrong, the mid one is right
+    on most of both, the big one on nearly all."""
+    rng = random.Random(seed)
+    models = {"tiny-1b": 1, "mid-8b": 8, "huge-70b": 70}
+    lines = [json.dumps({"header": True, "task": "toy", "models": {m: {"params_b": p} for m, p in models.items()}})]
+    for i in range(n):
         hard = i % 2 == 0
         prompt = f"Prove that the sequence {i} converges and justify each step" if hard else f"What is {i} plus {i + 3}?"
-        lines.append(json.dumps({"id": str(i), "prompt": prompt, "gold": "x", "outcomes": {
-            "tiny-1b": {"correct": not hard, "answer": "x", "output_tokens": 20},
-            "huge-70b": {"correct": True, "answer": "x", "output_tokens": 40}}}))
+        gold = str(2 * i + 3)
+        acc = {"tiny-1b": 0.1 if hard else 0.95, "mid-8b": 0.6 if hard else 0.9, "huge-70b": 0.97}
+        out = {}
+        for m, a in acc.items():
+            ok = rng.random() < a
+            out[m] = {"correct": ok, "answer": gold if ok else str(rng.randint(10_000, 99_999)),
+                      "output_tokens": 20 + 10 * (m == "huge-70b")}
+        lines.append(json.dumps({"id": str(i), "prompt": prompt, "gold": gold, "outcomes": out}))
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def _config(tmp: Path, **router: object) -> dict:
-    return {"models": {"small": {"type": "scripted", "replies": ["small says hi"],
-                                 "price": {"input_per_1k": 0.1, "output_per_1k": 0.1}},
-                       "large": {"type": "scripted", "replies": ["large says hi"],
-                                 "price": {"input_per_1k": 7, "output_per_1k": 7}}},
-            "routers": {"math": {"outcomes": str(_outcomes(tmp / "out.jsonl")),
-                                 "models": {"tiny-1b": "small", "huge-70b": "large"}, "threshold": 0.7, **router}},
-            "routes": {"math": {"router": "math"}}}
+FLEET = {"small": {"type": "scripted", "replies": ["41"], "price": {"input_per_1k": 0.1, "output_per_1k": 0.1}},
+         "medium": {"type": "scripted", "replies": ["41"], "price": {"input_per_1k": 0.8, "output_per_1k": 0.8}},
+         "large": {"type": "scripted", "replies": ["43"], "price": {"input_per_1k": 7, "output_per_1k": 7}}}
+MAP = ["--map", "tiny-1b=small", "--map", "mid-8b=medium", "--map", "huge-70b=large"]
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(load_settings(write_config(tmp_path, _config(tmp_path)), environ={}))) as c:
-        yield c
+def fit(tmp: Path, family: str, budget: float = 0.6) -> Path:
+    fleet = write_config(tmp, {"models": FLEET})
+    out = tmp / f"{family}.yaml"
+    r = CliRunner().invoke(main, ["routes", "fit", "--data", str(outcomes(tmp / "o.jsonl")), "--config", str(fleet),
+                                  *MAP, "--budget", str(budget), "--family", family, "--no-embedding",
+                                  "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert f"chosen: {family}" in r.output and "why:" in r.output
+    return out
 
 
 def ask(c: TestClient, model: str, text: str) -> dict:
@@ -50,26 +65,59 @@ def ask(c: TestClient, model: str, text: str) -> dict:
     return r.json()
 
 
-def test_the_router_sends_each_prompt_to_the_cheapest_model_predicted_to_succeed(client: TestClient) -> None:
-    easy = ask(client, "router:math", "What is 250 plus 253?")
-    hard = ask(client, "router:math", "Prove that the sequence 999 converges and justify each step")
-    assert easy["plusn"]["served_models"] == ["small"] and hard["plusn"]["served_models"] == ["large"]
-    route = easy["plusn"]["route"]
-    assert route["chosen"] == "small" and route["predicted_success"] >= 0.7 and set(route["predicted"]) == {
-        "small", "large"}
-    assert hard["plusn"]["route"]["predicted"]["small"] < 0.7
-    # the knob in the model name: demand near-certainty and even the easy prompt goes to the large model
-    strict = ask(client, "router:math@0.999", "What is 250 plus 253?")
-    assert strict["plusn"]["served_models"] == ["large"]
-    assert "router:math" in [m["id"] for m in client.get("/v1/models").json()["data"]]
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_written_by_routes_fit_is_served_by_auto(tmp_path: Path, family: str) -> None:
+    route = fit(tmp_path, family)
+    written = yaml.safe_load(route.read_text())
+    assert written["dispatch"]["default_route"] == "fitted"
+    # recorded names became fleet members, and costs are the fleet's prices
+    text = yaml.safe_dump(written)
+    assert "huge-70b" not in text and "tiny-1b" not in text
+    cfg = write_config(tmp_path, {"models": FLEET, "include": [route.name]})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        body = ask(c, "auto", "What is 250 plus 253?")
+        info = body["plusn"]
+        assert info["route"]["route"] == "fitted"
+        served = info["served_models"]
+        assert served and set(served) <= {"small", "medium", "large"}
+        if family == "single":
+            assert written["routes"]["fitted"]["model"] in served
+        elif family in ("router", "knn"):
+            r = info["route"]
+            assert r["policy"] == f"{'logistic' if family == 'router' else 'knn'} router"
+            assert set(r["predicted"]) == {"small", "medium", "large"} and "budget" in r
+            # the sum goes to a cheap member; a proof is predicted harder for the small one
+            hard = ask(c, "auto", "Prove that the sequence 999 converges and justify each step")["plusn"]["route"]
+            assert hard["predicted"]["small"] < r["predicted"]["small"]
+        else:
+            assert "cascade_stages" in info["route"] or "stages" in info["route"]
+            if family == "route-then-cascade":
+                assert info["route"]["policy"] == "route-then-cascade" and "start" in info["route"]
+        names = [m["id"] for m in c.get("/v1/models").json()["data"]]
+        assert "auto" in names
 
 
-def test_router_config_errors_name_the_key(tmp_path: Path) -> None:
-    cfg = _config(tmp_path)
-    cfg["routers"]["math"]["models"]["huge-70b"] = "nope"
-    with pytest.raises(ConfigError, match=r"routers\.math\.models"):
-        load_settings(write_config(tmp_path, cfg), environ={})
-    cfg = _config(tmp_path)
-    cfg["routers"]["math"]["outcomes"] = str(tmp_path / "missing.jsonl")
-    with pytest.raises(ConfigError, match=r"routers\.math\.outcomes"):
-        load_settings(write_config(tmp_path, cfg), environ={})
+def test_a_router_with_a_broken_config_names_the_key(tmp_path: Path) -> None:
+    route = fit(tmp_path, "router")
+    data = yaml.safe_load(route.read_text())
+    data["routers"]["fitted"]["predictor"]["models"][0] = "nope"
+    route.write_text(yaml.safe_dump(data))
+    cfg = write_config(tmp_path, {"models": FLEET, "include": [route.name]})
+    with pytest.raises(ConfigError, match=r"routers\.fitted\.predictor\.models"):
+        load_settings(cfg, environ={})
+    data["routers"]["fitted"]["predictor"]["kind"] = "magic"
+    route.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"routers\.fitted\.predictor"):
+        load_settings(cfg, environ={})
+    with pytest.raises(ConfigError, match=r"include"):
+        load_settings(write_config(tmp_path, {"models": FLEET, "include": ["missing.yaml"]}), environ={})
+
+
+def test_routes_fit_checks_the_map_against_the_file_and_the_fleet(tmp_path: Path) -> None:
+    fleet = write_config(tmp_path, {"models": {**FLEET, "free": {"type": "scripted", "replies": ["x"]}}})
+    data = str(outcomes(tmp_path / "o.jsonl"))
+    for pair, says in (("nobody=small", "records no model 'nobody'"), ("tiny-1b=ghost", "'ghost' is not a model"),
+                       ("tiny-1b=free", "has no price")):
+        r = CliRunner().invoke(main, ["routes", "fit", "--data", data, "--config", str(fleet), "--map", pair,
+                                      "--no-embedding", "--out", str(tmp_path / "x.yaml")])
+        assert r.exit_code != 0 and says in r.output, r.output

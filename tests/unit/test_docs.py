@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -26,12 +25,11 @@ def blocks(lang: str) -> list[tuple[str, str]]:
 def test_yaml_examples_are_valid_configs(where: str, text: str, tmp_path: Path) -> None:
     path = tmp_path / "example.yaml"
     path.write_text(text, encoding="utf-8")
-    for rel in re.findall(r"outcomes: (\S+)", text):  # a router's recorded outcomes, two models
-        header = {"header": True, "models": {"Qwen2-7B-Instruct": {"params_b": 7}, "Qwen2-72B-Instruct": {"params_b": 72}}}
-        row = {"id": "1", "prompt": "1+1?", "outcomes": {m: {"correct": True, "answer": "2", "output_tokens": 3}
-                                                         for m in header["models"]}}
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text("\n".join(json.dumps(x) for x in (header, row)) + "\n")
+    # a file a block includes (a route written by `plusn routes fit`; tests/integration/
+    # test_router.py serves real ones) exists, empty, beside it
+    for rel in re.findall(r"include: \[([^\]]+)\]", text):
+        for name in rel.split(","):
+            (tmp_path / name.strip()).write_text("{}\n", encoding="utf-8")
     settings = load_settings(path, environ={})
     assert settings.models, f"{where} configures no models"
 

@@ -9,12 +9,11 @@ dense retrieval, the safety bank) is small enough for one thread.
 
 from __future__ import annotations
 
-import functools
 
-
-@functools.cache
 def one_blas_thread() -> bool:
-    """Limit BLAS to one thread for this process; False when threadpoolctl is not installed."""
+    """Limit BLAS to one thread for this process; False when threadpoolctl is not installed.
+    Not cached: a library loaded since the last call (scipy's BLAS, when routes are fitted)
+    starts with a thread per core again."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - a core dependency

@@ -9,6 +9,7 @@ from ..errors import ConfigError, InvalidRequest
 from ..fleet.base import Backend, EmbeddingBackend, Member
 from .cascade import CascadeBackend
 from .dispatch import DispatchBackend, first_chat_model
+from .estimator import Embed
 from .router import LearnedRouterBackend
 from .spec import RouterSpec
 from .verifiers import AgreementVerifier, BayesVerifier, LogprobVerifier, VoteVerifier
@@ -30,15 +31,20 @@ def _settings(kind: str, description: str, members: list[Member]) -> ModelSettin
 def build_composites(fleet: Fleet) -> dict[str, Backend]:
     s = fleet.settings
     out: dict[str, Backend] = {}
+    for name, router in s.routers.items():  # before cascades: a cascade may start with one
+        out[f"router:{name}"] = build_router(fleet, name, router)
     for name, spec in s.cascades.items():
         members = [fleet.members[m] for m in spec.members()]
         reference = spec.reference()
+        start = None
+        if spec.start is not None:
+            start_router = out[f"router:{spec.start.router}"]
+            assert isinstance(start_router, LearnedRouterBackend)  # checked by the config
+            start = start_router.estimator
         out[f"cascade:{name}"] = CascadeBackend(
             f"cascade:{name}", spec, fleet.run,
             _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members),
-            reference_price=fleet.members[reference].settings.price if reference else None)
-    for name, router in s.routers.items():
-        out[f"router:{name}"] = build_router(fleet, name, router)
+            reference_price=fleet.members[reference].settings.price if reference else None, start=start)
     grounded: dict[str, str] = {}  # route → the member that serves it
     for name, route in s.routes.items():
         if route.grounded(s.dispatch.knowledge):
@@ -81,39 +87,34 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
     return out
 
 
+def embedder_call(fleet: Fleet, name: str | None) -> Embed | None:
+    """A query embedding of one text by the fleet's embedding model ``name``."""
+    if name is None:
+        return None
+
+    async def embed(text: str) -> list[float]:
+        backend = await fleet.embedder(name)
+        vectors, _ = await backend.embed([text], kind="query")
+        return vectors[0]
+
+    return embed
+
+
 def build_router(fleet: Fleet, name: str, spec: RouterSpec) -> LearnedRouterBackend:
-    """Train the router's success model on its outcome file; price models as the fleet does."""
-    from pathlib import Path
-
-    from ..fleet.replay import Outcomes, prompt_tokens_estimate
-    from .learned import SuccessModel
-
-    path = Path(spec.outcomes).expanduser()
-    if not path.is_absolute() and fleet.settings.source.endswith((".yaml", ".yml")):
-        path = Path(fleet.settings.source).parent / path
-    data = Outcomes.load(path)
-    recorded = [m for m in spec.models if m in data.models]
-    if len(recorded) < 2:
-        raise ConfigError(f"{path} records fewer than two of the router's models ({', '.join(spec.models)})",
-                          file=fleet.settings.source, key=f"routers.{name}.models")
-    rows = [r for r in data.rows if all(m in r["outcomes"] for m in recorded)]
-    import numpy as np
-
-    correct = np.array([[bool(r["outcomes"][m].get("correct")) for m in recorded] for r in rows])
-    success = SuccessModel.train([r["prompt"] for r in rows], correct, [spec.models[m] for m in recorded])
-    costs = {}
-    for m in recorded:
-        member = fleet.members[spec.models[m]]
-        tokens_in = float(np.mean([prompt_tokens_estimate(r["prompt"]) for r in rows]))
-        tokens_out = float(np.mean([int(r["outcomes"][m].get("output_tokens") or 0) for r in rows]))
-        price = member.settings.price
-        cost = price.cost(int(tokens_in), int(tokens_out))
-        # unpriced fleets fall back to the outcome file's own cost model (parameters x tokens)
-        costs[spec.models[m]] = cost if cost > 0 else data.params(m) * (tokens_in + tokens_out)
-    members = [fleet.members[spec.models[m]] for m in recorded]
-    return LearnedRouterBackend(
-        f"router:{name}", success, costs, spec.threshold, fleet.run,
-        _settings("router", spec.description or f"learned router over {', '.join(m.name for m in members)}", members))
+    """The router from its fitted weights (nothing is trained here); paced when it has a budget."""
+    members = [fleet.members[m] for m in spec.models()]
+    reference = None
+    if spec.budget is not None:
+        reference = spec.budget.reference or max(spec.models(), key=lambda m: spec.costs.get(m, 0.0))
+    try:
+        return LearnedRouterBackend(
+            f"router:{name}", spec, fleet.run,
+            _settings("router", spec.description or f"learned router over {', '.join(m.name for m in members)}",
+                      members),
+            embed=embedder_call(fleet, spec.embedding_model),
+            reference_price=fleet.members[reference].settings.price if reference else None)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=fleet.settings.source, key=f"routers.{name}") from None
 
 
 def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
@@ -130,9 +131,7 @@ def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
             raise InvalidRequest(f"the threshold after '@' must be a number, not {knob!r}", param="model") from None
         if not 0 < value < 1:
             raise InvalidRequest("a router's threshold is a probability between 0 and 1", param="model")
-        return LearnedRouterBackend(f"{base.name}@{knob}", base.model, dict(zip(base.model.models, base.costs,
-                                                                                  strict=True)),
-                                    value, fleet.run, base.settings)
+        return base.with_threshold(f"{base.name}@{knob}", value)
     if not isinstance(base, CascadeBackend):
         raise InvalidRequest(f"{base.name!r} has no threshold to set with '@'", param="model")
     try:
@@ -153,4 +152,4 @@ def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
     else:
         raise InvalidRequest(f"the {v.type} verifier of {base.name!r} has no threshold", param="model")
     spec = base.spec.model_copy(update={"verifier": v, "budget": None})
-    return CascadeBackend(f"{base.name}@{knob}", spec, fleet.run, base.settings)
+    return CascadeBackend(f"{base.name}@{knob}", spec, fleet.run, base.settings, start=base.starter)

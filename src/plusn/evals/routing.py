@@ -174,6 +174,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = DEFAULT_BUDGET,
     fit = pipeline.fit_policy(train, models, outcomes.header, replay.cost, budget, train_vectors, seed=seed)
     config = to_config(fit.policy, "fitted", budget=budget if pacing else None,
                        reference_output_tokens=fit.reference_output_tokens,
+                       output_ratios=fit.output_ratios,
                        embedding_model=EMBEDDER if fit.embedding else None)
     embed = None
     if vec is not None:

@@ -62,7 +62,7 @@ class CascadeBackend(Composite):
         chances = dict(zip(self.starter.models, p.tolist(), strict=True))
         rungs = [s.models[0] for s in self.spec.stages]
         clears = [i for i, m in enumerate(rungs) if chances.get(m, 0.0) >= self.spec.start.threshold]
-        first = clears[0] if clears else max(range(len(rungs)), key=lambda i: chances.get(rungs[i], 0.0))
+        first = clears[0] if clears else 0  # as routing/policies.py start_rung
         note = {"start": rungs[first], "start_threshold": self.spec.start.threshold,
                 "predicted": {m: round(v, 4) for m, v in chances.items()}}
         return first, chances, note
@@ -97,7 +97,8 @@ class CascadeBackend(Composite):
     def _pace(self, calls: list[Call]) -> None:
         if self.pacer is not None and calls:
             self.pacer.observe(sum(c.cost for c in calls), calls[0].usage.prompt_tokens,
-                               [(c.model, c.usage.completion_tokens) for c in calls])
+                               [(c.model, c.usage.completion_tokens) for c in calls],
+                               move=calls[0].note != "fallback")
 
     async def _fallback(self, model: str, req: GenRequest, calls: list[Call]) -> Generation:
         """The budget is spent and the threshold is at its loosest: the fallback answers alone."""

@@ -101,6 +101,7 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
         raise click.ClickException(str(exc)) from None
     config = to_config(fit.policy, name, names=names, budget=budget,
                        reference_output_tokens=fit.reference_output_tokens,
+                       output_ratios=fit.output_ratios,
                        embedding_model=embedder if fit.embedding else None,
                        note=f"fitted by plusn routes fit on {Path(data).name}, budget {budget:g}")
     if not no_default:

@@ -94,8 +94,8 @@ def refit(t: Table, X: np.ndarray, folds: Folds, point: Point, floor: Point | No
 
 
 def to_config(fp: FittedPolicy, name: str, *, names: dict[str, str] | None = None, budget: float | None = None,
-              reference_output_tokens: float | None = None, embedding_model: str | None = None,
-              note: str = "") -> dict[str, Any]:
+              reference_output_tokens: float | None = None, output_ratios: dict[str, float] | None = None,
+              embedding_model: str | None = None, note: str = "") -> dict[str, Any]:
     """The policy as plusn config: a route named ``name`` and what it needs, with recorded model
     names replaced by fleet members (``names``)."""
     rename = (lambda m: names.get(m, m)) if names else (lambda m: m)
@@ -109,6 +109,8 @@ def to_config(fp: FittedPolicy, name: str, *, names: dict[str, str] | None = Non
         paced = {"share": budget, "reference": rename(fp.reference)}
         if reference_output_tokens:
             paced["reference_output_tokens"] = round(reference_output_tokens, 1)
+        if output_ratios:
+            paced["output_ratios"] = {rename(m): r for m, r in output_ratios.items() if m in fp.models}
         if fp.floor is not None:
             paced["fallback"] = rename(fp.floor)
     out: dict[str, Any] = {"routes": {name: {"description": desc}}}

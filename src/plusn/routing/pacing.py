@@ -14,7 +14,7 @@ spends less tightens it. This is stochastic approximation of the one root that m
 It sees only what a live cascade sees: the calls it paid for, their tokens and the reference
 model's price. The reference's cost for a request it did not call is its price for the
 request's prompt tokens plus an answer of ``reference_output_tokens`` (measured offline on every
-request of a sample, as ``plusn eval routing`` does). Without that figure, the answer length is
+request of a sample, as ``plusn routes fit`` does), on every request, the ones it answered too. Without that figure, the answer length is
 the first stage's times the ratio between the two on the requests the reference did answer.
 (The mean of the reference's own answers here would overshoot: it is called on the hardest
 requests, whose answers are longest; the ratio between two models on the same request moves
@@ -83,16 +83,27 @@ class Pacer:
         ref, first = self._lengths
         return ref / first if first > 0 else 1.0
 
-    def observe(self, spent: float, prompt_tokens: int, completions: list[tuple[str, int]]) -> None:
+    def observe(self, spent: float, prompt_tokens: int, completions: list[tuple[str, int]],
+                move: bool = True) -> None:
         """One finished request: what it cost, its prompt tokens, and each call's (model,
-        completion tokens), first stage first."""
+        completion tokens), first stage first. ``move=False`` (a request the fallback served)
+        counts the money but leaves the threshold: that request says nothing about it."""
         first = completions[0][1] if completions else 0
         answered = [tokens for model, tokens in completions if model == self.reference]
         if answered:
             self._lengths = (self._lengths[0] + answered[-1], self._lengths[1] + first)
-            expected = float(answered[-1])
+        ratios = self.spec.output_ratios
+        scaled = [ratios[model] * tokens for model, tokens in completions if model in ratios and model != self.reference]
+        if scaled:
+            # from this request's own answers: tracks traffic easier or harder than the sample's
+            expected = sum(scaled) / len(scaled)
         elif self.spec.reference_output_tokens is not None:
+            # the offline mean on every request, even those the reference answered: its real
+            # answers come from the hardest requests, and mixing them in would overstate what it
+            # costs, so the policy would overspend
             expected = self.spec.reference_output_tokens
+        elif answered:
+            expected = float(answered[-1])
         else:
             expected = self.length_ratio() * first
         ref = self.price.cost(prompt_tokens, round(expected))
@@ -100,7 +111,7 @@ class Pacer:
         self.spent += spent
         self.reference_cost += ref
         mean_ref = self.reference_cost / self.requests
-        if mean_ref > 0:
+        if move and mean_ref > 0:
             self.u = self._clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref, SLACK)
 
     def describe(self) -> dict[str, float]:

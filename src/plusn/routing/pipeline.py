@@ -40,6 +40,7 @@ class FitResult:
     embedding: bool
     reference: str
     reference_output_tokens: float | None
+    output_ratios: dict[str, float]  # the reference's answer length per token of each model's
     seconds: float
 
     def report(self) -> dict[str, Any]:
@@ -84,6 +85,8 @@ def fit_policy(rows: Sequence[dict[str, Any]], models: list[str], header: dict[s
     if family is not None:
         why = f"the {family} family was asked for; " + why
     policy = refit(t, X, folds, chosen, floor, extractor, vectors is not None)
-    ref_tokens = float(np.mean([int(r["outcomes"][policy.reference].get("output_tokens") or 0) for r in rows]))
+    tokens = {m: float(np.mean([int(r["outcomes"][m].get("output_tokens") or 0) for r in rows])) for m in models}
+    ref_tokens = tokens[policy.reference]
+    ratios = {m: round(ref_tokens / n, 4) for m, n in tokens.items() if n > 0 and m != policy.reference}
     return FitResult(policy, sel.best_per_family(points, budget), floor, why, folds.auc, extractor, scores, declared,
-                     vectors is not None, policy.reference, ref_tokens or None, time.perf_counter() - t0)
+                     vectors is not None, policy.reference, ref_tokens or None, ratios, time.perf_counter() - t0)

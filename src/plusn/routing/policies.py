@@ -139,10 +139,11 @@ def router_curve(p: np.ndarray, correct: np.ndarray, cost: np.ndarray, order: np
 
 def start_rung(p: np.ndarray, start_threshold: float) -> np.ndarray:
     """Route-then-cascade's first rung per row: the cheapest rung predicted to succeed with at
-    least ``start_threshold``, else the most likely rung (never above it: climbing is the
-    verifier's job)."""
+    least ``start_threshold``, else the first (climbing is the verifier's job, and the verifier's
+    threshold is what a budget paces: a start the pacer cannot move would be a cost it cannot
+    hold)."""
     clears = p >= start_threshold
-    return np.where(clears.any(axis=1), clears.argmax(axis=1), p.argmax(axis=1))
+    return np.asarray(clears.argmax(axis=1))  # 0 where nothing clears
 
 
 def route_cascade_curve(answers: np.ndarray, correct: np.ndarray, cost: np.ndarray, p: np.ndarray,

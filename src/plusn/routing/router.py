@@ -50,7 +50,9 @@ class LearnedRouterBackend(Composite):
 
     async def generate(self, req: GenRequest) -> Generation:
         pacer = self.pacer
-        if pacer is not None and pacer.over_budget() and self.spec.budget and self.spec.budget.fallback:
+        fallback = pacer is not None and pacer.over_budget() and self.spec.budget and self.spec.budget.fallback
+        if fallback:
+            assert pacer is not None and self.spec.budget is not None and self.spec.budget.fallback is not None
             target, threshold = self.spec.budget.fallback, pacer.threshold()
             predicted: dict[str, float] = {}
             pacer.fallbacks += 1
@@ -64,6 +66,7 @@ class LearnedRouterBackend(Composite):
                                  "threshold": round(threshold, 6), "chosen": target,
                                  "predicted_success": predicted.get(target), "predicted": predicted, "reason": reason}
         if pacer is not None:
-            pacer.observe(calls[0].cost, gen.usage.prompt_tokens, [(backend.name, gen.usage.completion_tokens)])
+            pacer.observe(calls[0].cost, gen.usage.prompt_tokens, [(backend.name, gen.usage.completion_tokens)],
+                          move=not fallback)
             route["budget"] = pacer.describe()
         return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, calls, route)

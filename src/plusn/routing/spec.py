@@ -32,6 +32,11 @@ class BudgetSpec(BaseModel):
     # (plusn routes fit measures it). Unset, the pacer uses the first stage's answer length times
     # the ratio between the two on the requests the reference did answer.
     reference_output_tokens: float | None = Field(None, gt=0)
+    # How long the reference's answers are per token of each model's, measured on every request
+    # of a sample (routes fit writes it). With it, the reference's answer to a request is
+    # estimated from the answers the request did get, so easier or harder traffic than the
+    # sample's is priced as such.
+    output_ratios: dict[str, float] = Field(default_factory=dict)
     # The loosest threshold the pacer may set (a cascade's verifier: 0.5 by default; a router's
     # or a route-then-cascade's may go lower).
     min_threshold: float = Field(0.5, ge=0, lt=1)

@@ -106,7 +106,7 @@ def to_config(fp: FittedPolicy, name: str, *, names: dict[str, str] | None = Non
     desc = f"{fp.family}: {label}" + (f" ({note})" if note else "")
     paced = None
     if budget is not None and fp.family != "single":
-        paced = {"share": budget, "reference": rename(fp.reference)}
+        paced = {"share": budget, "mode": "cap", "reference": rename(fp.reference)}
         if reference_output_tokens:
             paced["reference_output_tokens"] = round(reference_output_tokens, 1)
         if output_ratios:

@@ -5,7 +5,7 @@ A threshold chosen offline spends whatever the live traffic makes it spend: on e
 less than the budget, on harder traffic more. The pacer watches the money as requests finish
 and nudges the threshold, on the scale of ``log(1 - threshold)``, by
 
-    rate x (spent - share x reference cost) / mean reference cost
+    rate x (spent - share x reference cost) / (share x mean reference cost)
 
 so each request that spends more than its share loosens the threshold a little and each that
 spends less tightens it. This is stochastic approximation of the one root that matters (spent
@@ -62,11 +62,16 @@ class Pacer:
 
     def __post_init__(self) -> None:
         self.highest_u = math.log(1.0 - self.spec.min_threshold)
+        self.lowest_u = LOWEST_U
         self.u = self._clamp(math.log(max(1.0 - self.threshold_start, 1e-12)))
+        self._u_start = self.u
+        if self.spec.mode == "cap":
+            self.lowest_u = min(self.u, self.highest_u)
         self.threshold_start = self.threshold()  # as clamped
 
     def _clamp(self, u: float, slack: float = 0.0) -> float:
-        return min(max(u, LOWEST_U - slack), self.highest_u + slack)
+        lowest = self.lowest_u - (slack if self.spec.mode == "target" else 0.0)
+        return min(max(u, lowest), self.highest_u + slack)
 
     def threshold(self) -> float:
         return 1.0 - math.exp(self._clamp(self.u))
@@ -77,7 +82,13 @@ class Pacer:
         ``HARD_CAP`` past the share whatever the threshold (the pacer moves a little per request;
         this keeps a slow start or a run of hard requests from overspending meanwhile)."""
         owed = self.spec.share * self.reference_cost
-        return (self.u >= self.highest_u and self.spent > owed) or self.spent > (1 + HARD_CAP) * owed
+        if self.u >= self.highest_u and self.spent > owed:
+            return True
+        # one request to the reference is allowed on top, so a single dear request early on
+        # does not hand the next ones to the fallback; over a few hundred requests that adds
+        # under 2% to HARD_CAP
+        burst = self.reference_cost / self.requests if self.requests else 0.0
+        return self.spent > (1 + HARD_CAP) * owed + burst
 
     def length_ratio(self) -> float:
         ref, first = self._lengths
@@ -111,8 +122,19 @@ class Pacer:
         self.spent += spent
         self.reference_cost += ref
         mean_ref = self.reference_cost / self.requests
-        if move and mean_ref > 0:
-            self.u = self._clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref, SLACK)
+        if mean_ref <= 0:
+            return
+        allowed = self.spec.share * mean_ref  # what one request may spend
+        if self.spec.mode == "cap":
+            # never stricter than fitted; looser by `rate` for each request's allowance the
+            # spending is past the share, beyond one request to the reference (a single dear
+            # request early on is not a trend); back to the fitted threshold as the debt clears
+            excess = max(0.0, self.spent - self.spec.share * self.reference_cost - mean_ref)
+            self.u = self._clamp(self._u_start + self.spec.rate * excess / allowed)
+        elif move:
+            # relative to what the request was allowed, so a drift of a few percent is undone
+            # in tens of requests whatever the share is
+            self.u = self._clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / allowed, SLACK)
 
     def describe(self) -> dict[str, float]:
         """For the route block: the share asked for, the share spent so far, the threshold now."""

@@ -23,6 +23,10 @@ class BudgetSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     share: float = Field(gt=0, le=1)
+    # "target": move the threshold both ways to spend the share; "cap": never stricter than the
+    # fitted threshold, only looser when spending runs over (what routes fit writes: its
+    # threshold is already the most accurate within the budget, on cross-validation).
+    mode: Literal["target", "cap"] = "target"
     # The model whose cost is the yardstick; default: a cascade's last stage's last model, a
     # router's most expensive model.
     reference: str | None = None

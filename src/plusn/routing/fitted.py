@@ -106,7 +106,11 @@ def to_config(fp: FittedPolicy, name: str, *, names: dict[str, str] | None = Non
     desc = f"{fp.family}: {label}" + (f" ({note})" if note else "")
     paced = None
     if budget is not None and fp.family != "single":
-        paced = {"share": budget, "mode": "cap", "reference": rename(fp.reference)}
+        # A router's knob is capped at what cross-validation chose (spending the whole share
+        # made it swing between cheap and dear models); a verifier's threshold targets the
+        # share, which buys accuracy where the test traffic is cheaper than training's.
+        mode = "cap" if fp.family in ("router", "knn") else "target"
+        paced = {"share": budget, "mode": mode, "reference": rename(fp.reference)}
         if reference_output_tokens:
             paced["reference_output_tokens"] = round(reference_output_tokens, 1)
         if output_ratios:

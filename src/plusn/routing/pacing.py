@@ -5,7 +5,7 @@ A threshold chosen offline spends whatever the live traffic makes it spend: on e
 less than the budget, on harder traffic more. The pacer watches the money as requests finish
 and nudges the threshold, on the scale of ``log(1 - threshold)``, by
 
-    rate x (spent - share x reference cost) / (share x mean reference cost)
+    rate x (spent - share x reference cost) / mean reference cost
 
 so each request that spends more than its share loosens the threshold a little and each that
 spends less tightens it. This is stochastic approximation of the one root that matters (spent
@@ -132,9 +132,7 @@ class Pacer:
             excess = max(0.0, self.spent - self.spec.share * self.reference_cost - mean_ref)
             self.u = self._clamp(self._u_start + self.spec.rate * excess / allowed)
         elif move:
-            # relative to what the request was allowed, so a drift of a few percent is undone
-            # in tens of requests whatever the share is
-            self.u = self._clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / allowed, SLACK)
+            self.u = self._clamp(self.u + self.spec.rate * (spent - self.spec.share * ref) / mean_ref, SLACK)
 
     def describe(self) -> dict[str, float]:
         """For the route block: the share asked for, the share spent so far, the threshold now."""

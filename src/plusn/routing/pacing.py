@@ -43,6 +43,7 @@ LOWEST_U = math.log(1e-6)
 SLACK = 3.0
 # How far past its share a paced policy may spend before its fallback takes over.
 HARD_CAP = 0.02
+BURST = 50
 
 
 @dataclass
@@ -84,10 +85,9 @@ class Pacer:
         owed = self.spec.share * self.reference_cost
         if self.u >= self.highest_u and self.spent > owed:
             return True
-        # one request to the reference is allowed on top, so a single dear request early on
-        # does not hand the next ones to the fallback; over a few hundred requests that adds
-        # under 2% to HARD_CAP
-        burst = self.reference_cost / self.requests if self.requests else 0.0
+        # for the first BURST requests, one request to the reference is allowed on top, so a
+        # single dear request early on does not hand the next ones to the fallback
+        burst = self.reference_cost / self.requests if 0 < self.requests < BURST else 0.0
         return self.spent > (1 + HARD_CAP) * owed + burst
 
     def length_ratio(self) -> float:

@@ -454,6 +454,10 @@ def _check_references(s: Settings) -> None:
             ref = rt.budget.reference or max(rt.models(), key=lambda m: rt.costs.get(m, 0.0))
             if ref not in models:
                 raise ConfigError(f"unknown model {ref!r}", file=s.source, key=f"routers.{name}.budget.reference")
+            price = s.models[ref].price
+            if not (price.input_per_1k or price.output_per_1k):
+                raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
+                                  f"set models.{ref}.price", file=s.source, key=f"routers.{name}.budget")
     for name, c in s.cascades.items():
         if c.start is None:
             continue

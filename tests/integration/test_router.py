@@ -89,6 +89,9 @@ def test_each_family_written_by_routes_fit_is_served_by_auto(tmp_path: Path, fam
             # the sum goes to a cheap member; a proof is predicted harder for the small one
             hard = ask(c, "auto", "Prove that the sequence 999 converges and justify each step")["plusn"]["route"]
             assert hard["predicted"]["small"] < r["predicted"]["small"]
+            # a fixed operating point per request: the strictest threshold sends the sum up too
+            strict = ask(c, "router:fitted@0.999", "What is 250 plus 253?")["plusn"]["route"]
+            assert strict["threshold"] == 0.999 and "budget" not in strict
         else:
             assert "cascade_stages" in info["route"] or "stages" in info["route"]
             if family == "route-then-cascade":

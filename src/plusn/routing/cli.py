@@ -94,7 +94,8 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
             return outcomes.params(model) * (prompt_tokens_estimate(row["prompt"]) + tokens_out)
         return settings.models[names[model]].price.cost(prompt_tokens_estimate(row["prompt"]), tokens_out)
 
-    embedder = None if no_embedding else (fleet_embedder(settings, embedding_model) or "multilingual-e5-small")
+    # n-grams only when the fleet has no embedding model the router could read prompts with
+    embedder = None if no_embedding else fleet_embedder(settings, embedding_model)
     vectors = None
     if embedder is not None and embeddings.available():
         click.echo(f"embedding {len(outcomes.rows)} prompts (cached after the first time)...", err=True)

@@ -30,7 +30,7 @@ class SuccessEstimator:
         if predictor.embedding and embed is None:
             raise ValueError("the predictor reads the prompt's embedding, but no embedding model is configured")
         self.predictor = predictor
-        self._embed = embed
+        self.embed = embed
 
     @property
     def models(self) -> list[str]:
@@ -40,6 +40,6 @@ class SuccessEstimator:
         """Each model's P(success) for this request."""
         text = prompt_of(req)
         vectors = None
-        if self.predictor.embedding and self._embed is not None:
-            vectors = np.array([await self._embed(text)])
+        if self.predictor.embedding and self.embed is not None:
+            vectors = np.array([await self.embed(text)])
         return np.asarray(self.predictor.predict(design([text], vectors))[0])

@@ -81,7 +81,11 @@ def posteriors(answers: np.ndarray, correct: np.ndarray, acc: np.ndarray, collid
         lead = score.argmax(axis=1)
         any_valid = valid.any(axis=1)
         prob[:, s] = np.where(any_valid, np.exp(score[rows, lead] - top) / z, 0.0)
-        ok[:, s] = any_valid & (same[rows, lead] & correct[:, : s + 1]).any(axis=1)
+        # the cascade answers with the latest reply in the leading group (cascade._choose), and
+        # with the latest reply of all when no answer could be extracted
+        members = same[rows, lead]
+        latest = s - np.argmax(members[:, ::-1], axis=1)
+        ok[:, s] = np.where(any_valid, correct[rows, latest], correct[:, s])
     return prob, ok
 
 

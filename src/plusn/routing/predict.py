@@ -96,12 +96,13 @@ class KnnPredictor:
 
     @classmethod
     def of(cls, models: list[str], X: np.ndarray, correct: np.ndarray, k: int, embedding: bool) -> KnnPredictor:
-        return cls(models, _unit(X), correct.astype(float), k, embedding)
+        return cls(models, _unit(X).astype(np.float32).astype(float), correct.astype(float), k, embedding)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        sims = _unit(X) @ self.vectors.T
+        # float32, as the config stores the vectors, so fitting and serving find the same neighbours
+        sims = _unit(X).astype(np.float32) @ self.vectors.astype(np.float32).T
         k = min(self.k, len(self.vectors))
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         prior = self.correct.mean(axis=0)
         # one pseudo-neighbour at the model's overall accuracy keeps k small from saying 0 or 1
         return np.asarray((self.correct[nearest].sum(axis=1) + prior) / (k + 1))
@@ -109,14 +110,14 @@ class KnnPredictor:
     def to_config(self) -> dict[str, Any]:
         N, F = self.vectors.shape
         return {"kind": "knn", "models": self.models, "features": F, "embedding": self.embedding, "k": self.k,
-                "rows": N, "vectors": _b64(self.vectors, "<f2"),
+                "rows": N, "vectors": _b64(self.vectors),
                 "correct": base64.b64encode(np.packbits(self.correct.astype(bool), axis=None).tobytes()).decode()}
 
     @classmethod
     def from_config(cls, d: dict[str, Any]) -> KnnPredictor:
         N, F, M = int(d["rows"]), int(d["features"]), len(d["models"])
         bits = np.unpackbits(np.frombuffer(base64.b64decode(d["correct"]), dtype=np.uint8))[: N * M]
-        return cls(list(d["models"]), _unit(_unb64(d["vectors"], (N, F), "<f2")), bits.reshape(N, M).astype(float),
+        return cls(list(d["models"]), _unit(_unb64(d["vectors"], (N, F))), bits.reshape(N, M).astype(float),
                    int(d["k"]), bool(d["embedding"]))
 
 

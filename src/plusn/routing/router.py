@@ -36,10 +36,8 @@ class LearnedRouterBackend(Composite):
 
     def with_threshold(self, name: str, threshold: float) -> LearnedRouterBackend:
         """The same router at a fixed threshold (pacing off)."""
-        twin = LearnedRouterBackend(name, self.spec.model_copy(update={"threshold": threshold}), self._call,
-                                    self.settings, paced=False)
-        twin.estimator = self.estimator
-        return twin
+        return LearnedRouterBackend(name, self.spec.model_copy(update={"threshold": threshold}), self._call,
+                                    self.settings, embed=self.estimator.embed, paced=False)
 
     async def choose(self, req: GenRequest) -> tuple[str, dict[str, float], float]:
         """(model, every model's predicted chance, the threshold used)."""

@@ -22,8 +22,10 @@ from .verifiers import BayesVerifier
 __all__ = ["Table", "choose_extractor", "collision_rate", "fit_verifier"]
 
 # Candidate ways to compare answers: the last number (arithmetic), and the whole answer,
-# normalised, exactly (choice letters, words, formulas) or by similarity (short phrases).
-EXTRACTORS = (Extractor(type="last_number"), Extractor(type="text", similarity=1.0), Extractor(type="text"))
+# normalised, exactly (choice letters, words, formulas, code values).
+# (Similar-text matching is left out: it is not transitive, so which answers agree would depend
+# on which models a cascade asked and in what order.)
+EXTRACTORS = (Extractor(type="last_number"), Extractor(type="text", similarity=1.0))
 
 CostFn = Callable[[dict[str, Any], str], float]
 

@@ -197,3 +197,15 @@ def test_at_its_loosest_and_over_budget_the_pacer_hands_requests_to_the_fallback
     assert spent <= 0.03 * 1.05
     unguarded, _ = _paced_run(path, 0.5, {"share": 0.03, "rate": 0.5})
     assert unguarded > 0.05  # without a fallback the cascade cannot get under its cheapest stage
+
+
+def test_answers_recorded_as_json_numbers_compare_like_text(tmp_path: Path) -> None:
+    path = make_outcomes(tmp_path / "o.jsonl", n=120)
+    lines = path.read_text().split("\n")
+    rows = [json.loads(x) for x in lines[1:] if x]
+    for r in rows:
+        for out in r["outcomes"].values():
+            out["answer"] = int(out["answer"].split()[-1])
+    path.write_text("\n".join([lines[0], *(json.dumps(r) for r in rows)]) + "\n")
+    res = routing.evaluate(path, progress=False, embedding=False)
+    assert res["extractor"]["type"] == "last_number" and res["test"]["accuracy"] > 0.5

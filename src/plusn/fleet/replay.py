@@ -45,7 +45,9 @@ class Outcomes:
         for row in rows:
             for m, out in row["outcomes"].items():
                 if m in self.by_model:
-                    self.by_model[m][row["prompt"]] = Recorded(out.get("answer"), int(out.get("output_tokens") or 0))
+                    answer = out.get("answer")  # a file may record 42 rather than "42"
+                    self.by_model[m][row["prompt"]] = Recorded(None if answer is None else str(answer),
+                                                               int(out.get("output_tokens") or 0))
 
     @classmethod
     def load(cls, path: str | Path) -> Outcomes:

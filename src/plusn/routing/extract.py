@@ -29,10 +29,12 @@ class Extractor(BaseModel):
     # text: two normalised answers agree at or above this similarity (0..1)
     similarity: float = Field(0.9, ge=0, le=1)
 
-    def extract(self, text: str | None) -> str | None:
+    def extract(self, text: str | float | None) -> str | None:
         """The normalised final answer, or None when there is none."""
         if text is None:
             return None
+        if not isinstance(text, str):  # an outcome file may record 42 rather than "42"
+            text = str(text)
         if self.type == "last_number":
             return last_number(text)
         if self.type == "json_field":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..config import ModelSettings, Price
-from ..fleet.base import Backend, Generation, GenRequest
+from ..fleet.base import Backend, Delta, Generation, GenRequest
 from ..fleet.replay import Outcomes, ReplayBackend, prompt_tokens_estimate
 from ..routing import pipeline
 from ..routing import table as fitting
@@ -111,8 +111,10 @@ class _Single(Backend):
         return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, [backend.call_of(gen.usage)],
                           {"policy": "single", "chosen": backend.name})
 
-    def stream(self, req: GenRequest) -> Any:  # pragma: no cover - the eval never streams
-        raise NotImplementedError("the routing eval does not stream")
+    async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
+        gen = await self.generate(req)
+        yield Delta(gen.text)
+        yield Delta("", gen.finish_reason, gen.usage)
 
 
 async def _run(backend: Backend, rows: list[dict[str, Any]], tick: Callable[[], None], largest: str

@@ -19,8 +19,7 @@ what is selected is what ships. The families:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,19 +33,6 @@ class Outcome:
 
     ok: np.ndarray  # bool, R
     cost: np.ndarray  # float, R
-
-
-@dataclass
-class Curve:
-    """A candidate policy and its knob: one :class:`Outcome` per knob value."""
-
-    family: str
-    label: str
-    params: dict[str, Any]
-    knobs: list[float]
-    ok: np.ndarray  # bool, K x R
-    cost: np.ndarray  # float, K x R
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def clip(p: np.ndarray) -> np.ndarray:

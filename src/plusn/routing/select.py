@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,6 @@ class Point:
     accuracy: float
     cost: float  # share of what always calling the reference model costs
     spread: float  # standard deviation of the accuracy over folds
-    ok: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
 
     def summary(self) -> dict[str, Any]:
         return {"family": self.family, "policy": self.label, "knob": self.knob,
@@ -107,7 +106,7 @@ def _points(family: str, label: str, params: dict[str, Any], knobs: list[float],
     for k, knob in enumerate(knobs):
         per_fold = [ok[k, rows].mean() for _, rows in folds.by_fold()]
         out.append(Point(family, label, params, knob, float(ok[k].mean()), float(cost[k].mean() / ref),
-                         float(np.std(per_fold)), ok[k]))
+                         float(np.std(per_fold))))
     return out
 
 

@@ -87,7 +87,7 @@ class KnnPredictor:
     """Each model's (smoothed) accuracy on the ``k`` nearest training prompts by cosine."""
 
     models: list[str]
-    vectors: np.ndarray  # N x F, unit rows
+    vectors: np.ndarray  # N x F, unit rows, float32 as the config stores them
     correct: np.ndarray  # N x M, 0/1
     k: int
     embedding: bool
@@ -96,11 +96,11 @@ class KnnPredictor:
 
     @classmethod
     def of(cls, models: list[str], X: np.ndarray, correct: np.ndarray, k: int, embedding: bool) -> KnnPredictor:
-        return cls(models, _unit(X).astype(np.float32).astype(float), correct.astype(float), k, embedding)
+        return cls(models, _unit(X).astype(np.float32), correct.astype(float), k, embedding)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         # float32, as the config stores the vectors, so fitting and serving find the same neighbours
-        sims = _unit(X).astype(np.float32) @ self.vectors.astype(np.float32).T
+        sims = _unit(X).astype(np.float32) @ self.vectors.T
         k = min(self.k, len(self.vectors))
         nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         prior = self.correct.mean(axis=0)
@@ -117,7 +117,7 @@ class KnnPredictor:
     def from_config(cls, d: dict[str, Any]) -> KnnPredictor:
         N, F, M = int(d["rows"]), int(d["features"]), len(d["models"])
         bits = np.unpackbits(np.frombuffer(base64.b64decode(d["correct"]), dtype=np.uint8))[: N * M]
-        return cls(list(d["models"]), _unit(_unb64(d["vectors"], (N, F))), bits.reshape(N, M).astype(float),
+        return cls(list(d["models"]), _unit(_unb64(d["vectors"], (N, F))).astype(np.float32), bits.reshape(N, M).astype(float),
                    int(d["k"]), bool(d["embedding"]))
 
 

@@ -199,6 +199,27 @@ def test_at_its_loosest_and_over_budget_the_pacer_hands_requests_to_the_fallback
     assert unguarded > 0.05  # without a fallback the cascade cannot get under its cheapest stage
 
 
+def test_a_fallback_that_is_a_stage_caps_the_cascade_there_instead_of_answering_alone(tmp_path: Path) -> None:
+    path = make_outcomes(tmp_path / "o.jsonl", n=200)
+    outcomes = Outcomes.load(path)
+    replay = routing.Replay.of(outcomes)
+    verifier = BayesVerifier(accuracy={"tiny": 0.55, "small": 0.7, "big": 0.93}, collide=0.01, threshold=0.999)
+    spec = CascadeSpec(stages=["tiny", "small", "big"], verifier=verifier, extract={"type": "last_number"},
+                       budget={"share": 0.05, "rate": 0.1, "fallback": "small"})
+    cascade = CascadeBackend("c", spec, replay.call, ModelSettings(type="composite"),
+                             reference_price=replay.backends["big"].settings.price)
+    capped = []
+    for row in outcomes.rows:
+        gen = asyncio.run(cascade.generate(GenRequest(kind="chat", messages=[{"role": "user", "content": row["prompt"]}])))
+        if gen.route is not None and "budget_ceiling" in gen.route:
+            capped.append(gen)
+    # over budget, the stages still run, cheapest first, but never past the fallback's
+    assert capped and len(capped) == cascade.pacer.fallbacks
+    assert all(gen.route["budget_ceiling"] == "small" for gen in capped)
+    assert all(c.model != "big" for gen in capped for c in gen.calls)
+    assert all(gen.calls[0].model == "tiny" for gen in capped)  # not the fallback alone
+
+
 def test_answers_recorded_as_json_numbers_compare_like_text(tmp_path: Path) -> None:
     path = make_outcomes(tmp_path / "o.jsonl", n=120)
     lines = path.read_text().split("\n")

@@ -202,6 +202,7 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = DEFAULT_BUDGET,
         pacer = getattr(backend, "pacer", None)
         state = None if pacer is None else {"share": budget, "fallbacks": pacer.fallbacks,
                                             "fallback_rate": pacer.fallbacks / len(test),
+                                            "fallback_how": _fallback_how(backend),
                                             "threshold_start": pacer.threshold_start,
                                             "threshold_end": pacer.threshold(),
                                             "estimated_share": pacer.describe()["spent_share"]}
@@ -211,6 +212,17 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = DEFAULT_BUDGET,
     bar.close()
     return _result(path, outcomes, seed, budget, train, test, t_test, ref_cost, fit, config, fixed, paced,
                    pacing_state)
+
+
+def _fallback_how(backend: Backend) -> str:
+    """How a request is served once the budget has run out (see CascadeBackend.generate)."""
+    spec = getattr(backend, "spec", None)
+    budget = getattr(spec, "budget", None)
+    if budget is None or budget.fallback is None:
+        return "by nothing cheaper"
+    if isinstance(backend, CascadeBackend) and backend.stage_of(budget.fallback) is not None:
+        return f"by the cascade stopping at {budget.fallback}"
+    return f"by {budget.fallback} alone"
 
 
 def _result(path: str | Path, outcomes: Outcomes, seed: int, budget: float, train: list[dict[str, Any]],

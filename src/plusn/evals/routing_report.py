@@ -57,9 +57,10 @@ def report(res: dict[str, Any]) -> str:
     lines += ["",
               f"mean calls {t['mean_calls']:.2f}; {t['largest_model_rate']:.1%} of requests reached {res['largest']['model']}"]
     if paced:
+        spent = (f"the budget ran out on {paced['fallbacks']} requests ({paced['fallback_rate']:.1%}), "
+                 f"served {paced['fallback_how']}") if paced["fallbacks"] else "the budget never ran out"
         lines.append(f"paced to {paced['share']:g}: threshold {paced['threshold_start']:.4g} -> "
-                     f"{paced['threshold_end']:.4g}; the budget ran out and the fallback served "
-                     f"{paced['fallbacks']} requests ({paced['fallback_rate']:.1%})")
+                     f"{paced['threshold_end']:.4g}; {spent}")
     lines += [f"accuracy vs best single ({res['best_single']['model']}): {t['accuracy_vs_best_single']:.4f}",
               f"cost vs always {res['largest']['model']}: {t['cost_fraction']:.4f}"]
     return "\n".join(lines)

@@ -81,47 +81,61 @@ class CascadeBackend(Composite):
     async def generate(self, req: GenRequest) -> Generation:
         calls: list[Call] = []
         fallback = self.spec.budget.fallback if self.spec.budget is not None else None
+        spent = self.pacer is not None and fallback is not None and self.pacer.over_budget()
         try:
-            if self.pacer is not None and fallback is not None and self.pacer.over_budget():
-                gen = await self._fallback(fallback, req, calls)
-            else:
+            if not spent:
                 gen = await self._decide(req, calls)
+            else:
+                assert self.pacer is not None and fallback is not None
+                self.pacer.fallbacks += 1
+                # When the fallback is one of the stages, the cascade still runs, but stops there:
+                # its cheap stages answer most requests, so the debt is repaid quickly and the
+                # answers stay better than the fallback's alone. (Serving the fallback alone,
+                # often nearly as dear as the share, repaid it so slowly that it answered most
+                # of a test half.)
+                ceiling = self.stage_of(fallback)
+                gen = await (self._fallback(fallback, req, calls) if ceiling is None
+                             else self._decide(req, calls, ceiling))
         except BaseException:
-            self._pace(calls)  # what a failed request paid for counts against the budget too
+            self._pace(calls, not spent)  # what a failed request paid for counts against the budget too
             raise
         if self.pacer is not None and gen.route is not None:
-            self._pace(calls)
+            self._pace(calls, not spent)
             gen.route["budget"] = self.pacer.describe()
         return gen
 
-    def _pace(self, calls: list[Call]) -> None:
+    def stage_of(self, model: str) -> int | None:
+        """The index of the stage that is this model alone, if there is one."""
+        return next((i for i, s in enumerate(self.spec.stages) if s.models == [model]), None)
+
+    def _pace(self, calls: list[Call], move: bool) -> None:
         if self.pacer is not None and calls:
             self.pacer.observe(sum(c.cost for c in calls), calls[0].usage.prompt_tokens,
-                               [(c.model, c.usage.completion_tokens) for c in calls],
-                               move=calls[0].note != "fallback")
+                               [(c.model, c.usage.completion_tokens) for c in calls], move=move)
 
     async def _fallback(self, model: str, req: GenRequest, calls: list[Call]) -> Generation:
         """The budget is spent and the threshold is at its loosest: the fallback answers alone."""
-        assert self.pacer is not None
-        self.pacer.fallbacks += 1
         gen, backend = await self._call(model, req)
         calls.append(backend.call_of(gen.usage, "fallback"))
         route = {"cascade": self.name, "stages": [], "escalations": 0, "answered_by": backend.name,
                  "reason": f"budget spent at the loosest threshold: the fallback {model} answers"}
         return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, calls, route)
 
-    async def _decide(self, req: GenRequest, calls: list[Call]) -> Generation:
-        """Run the stages until the verifier accepts; ``calls`` collects every paid call."""
+    async def _decide(self, req: GenRequest, calls: list[Call], ceiling: int | None = None) -> Generation:
+        """Run the stages until the verifier accepts; ``calls`` collects every paid call. With a
+        ``ceiling`` (the budget is spent), no stage after that one runs."""
         spec = self.spec
+        stages = spec.stages if ceiling is None else spec.stages[:ceiling + 1]
         answers: list[Answer] = []
         replies: list[Generation] = []
         trail: list[dict[str, Any]] = []
         first, predicted, start_note = await self._first_stage(req)
         verifier = self._verifier(predicted)  # one threshold for the whole request, even while pacing moves it
-        for i, stage in enumerate(spec.stages):
+        first = min(first, len(stages) - 1)
+        for i, stage in enumerate(stages):
             if i < first:
                 continue
-            last = i == len(spec.stages) - 1
+            last = i == len(stages) - 1
             done = await self._stage(stage, req)
             first_new = len(calls)
             for gen, backend in done:
@@ -145,6 +159,8 @@ class CascadeBackend(Composite):
                 if start_note is not None:
                     route["policy"] = "route-then-cascade"
                     route["start"] = start_note
+                if ceiling is not None:
+                    route["budget_ceiling"] = stages[-1].models[0]
                 return Generation(chosen[0].text, chosen[0].finish_reason, usage, chosen[1], calls, route)
         raise AssertionError("unreachable: the last stage always answers")
 

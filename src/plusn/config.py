@@ -192,6 +192,8 @@ class Settings(_Strict):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
+    # the file each included entry ("routes.x") came from, when not the config file itself
+    origins: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @field_validator("models")
     @classmethod
@@ -277,13 +279,14 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
     return data, node
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> dict[str, Any]:
+def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "",
+           fleet: Literal["replace", "merge"] = "replace") -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        if path == "" and key == "models":
+        if path == "" and key == "models" and fleet == "replace":
             out[key] = value  # a user's fleet replaces the default fleet
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, f"{path}.{key}")
+            out[key] = _merge(out[key], value, f"{path}.{key}", fleet)
         else:
             out[key] = value
     return out
@@ -342,6 +345,7 @@ def load_settings(
         path = environ["PLUSN_CONFIG"]
     data, _ = _parse(_defaults_text(), "<embedded defaults>")
     source, node = "<embedded defaults>", None
+    origins: dict[str, tuple[str, yaml.Node | None]] = {}
     if path is not None:
         source = str(path)
         try:
@@ -349,9 +353,12 @@ def load_settings(
         except OSError as exc:
             raise ConfigError(f"cannot read the config file: {exc.strerror}", file=source) from exc
         user, node = _parse(text, source)
-        for extra in _includes(user, source):
-            data = _merge(data, extra)
-        data = _merge(data, user)
+        included = _includes(user, source, (str(Path(source).resolve()),))
+        layer: dict[str, Any] = {}
+        for _, extra, _ in included:  # the user's files merge among themselves, fleets too
+            layer = _merge(layer, extra, fleet="merge")
+        data = _merge(data, _merge(layer, user, fleet="merge"))
+        origins = _origins(included, user)
     data = _merge(data, _env_overrides(environ))
     if overrides:
         data = _merge(data, overrides)
@@ -361,6 +368,8 @@ def load_settings(
         err = first_error(exc)
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "<top>"
+        # an entry that came from an included file is reported in that file
+        source, node = origins.get(".".join(str(p) for p in loc[:2]), (source, node))
         line = _line_of(node, loc) if node is not None else None
         at = f" (line {line})" if line else ""
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
@@ -374,28 +383,58 @@ def load_settings(
 
     for name, model in settings.models.items():
         validate_model(name, model, source)
-    _check_references(settings)
+    settings.origins = {k: f for k, (f, _) in origins.items()}
+    try:
+        _check_references(settings)
+    except ConfigError as exc:
+        where = settings.origins.get(".".join((exc.key or "").split(".")[:2]))
+        if where is None:
+            raise
+        raise ConfigError(exc.detail, file=where, key=exc.key) from exc
     return settings
 
 
-def _includes(user: dict[str, Any], source: str) -> list[dict[str, Any]]:
+def _includes(user: dict[str, Any], source: str, seen: tuple[str, ...]
+              ) -> list[tuple[str, dict[str, Any], yaml.Node | None]]:
     """``include: [file, ...]``: config files merged before this one (paths relative to it), e.g.
-    a route written by ``plusn routes fit``."""
+    a route written by ``plusn routes fit``. An included file may include others; each comes
+    before the file that includes it. Returns (file, data, YAML tree) in merge order."""
     paths = user.pop("include", None) or []
     if isinstance(paths, str):
         paths = [paths]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise ConfigError("include must be a file name or a list of them", file=source, key="include")
-    out = []
+    out: list[tuple[str, dict[str, Any], yaml.Node | None]] = []
     for p in paths:
         path = Path(os.path.expanduser(p))
         if not path.is_absolute():
             path = Path(source).parent / path
+        if str(path.resolve()) in seen:
+            raise ConfigError(f"{path} includes itself, through {' -> '.join(seen)}", file=source, key="include")
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read included file {path}: {exc.strerror}", file=source, key="include") from exc
-        out.append(_parse(text, str(path))[0])
+        data, node = _parse(text, str(path))
+        out += _includes(data, str(path), (*seen, str(path.resolve())))
+        out.append((str(path), data, node))
+    return out
+
+
+def _origins(included: list[tuple[str, dict[str, Any], yaml.Node | None]], user: dict[str, Any]
+             ) -> dict[str, tuple[str, yaml.Node | None]]:
+    """Which file each entry (``routes.x``, ``cascades.y``...) last came from, for the entries
+    the including file does not set itself: errors in them are reported there."""
+    out: dict[str, tuple[str, yaml.Node | None]] = {}
+    for path, data, node in included:
+        for section, entries in data.items():
+            if isinstance(entries, dict):
+                for name in entries:
+                    out[f"{section}.{name}"] = (path, node)
+    for section, entries in user.items():
+        if isinstance(entries, dict):
+            for name in entries:
+                out.pop(f"{section}.{name}", None)
     return out
 
 

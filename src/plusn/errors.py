@@ -146,6 +146,7 @@ class ConfigError(PlusnError):
         super().__init__(where + message, param=key)
         self.file = file
         self.key = key
+        self.detail = message  # without the file and the key
 
 
 class MissingDependency(ConfigError):

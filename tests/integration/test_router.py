@@ -124,6 +124,16 @@ def test_routes_fit_checks_the_map_against_the_file_and_the_fleet(tmp_path: Path
         r = CliRunner().invoke(main, ["routes", "fit", "--data", data, "--config", str(fleet), "--map", pair,
                                       "--no-embedding", "--out", str(tmp_path / "x.yaml")])
         assert r.exit_code != 0 and says in r.output, r.output
+    # without --map, the file's own cost model needs every model's size
+    unsized = tmp_path / "unsized.jsonl"
+    lines = Path(data).read_text().splitlines()
+    header = json.loads(lines[0])
+    header["models"]["mid-8b"] = {}
+    unsized.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    r = CliRunner().invoke(main, ["routes", "fit", "--data", str(unsized), "--config", str(fleet), "--no-embedding",
+                                  "--out", str(tmp_path / "x.yaml")])
+    assert r.exit_code != 0 and "no params_b for 'mid-8b'" in r.output, r.output
+    assert not (tmp_path / "x.yaml").exists()
 
 
 @pytest.mark.server

@@ -129,3 +129,33 @@ def test_a_cascade_budget_is_checked_at_config_time(tmp_path: Path, cascade: dic
         load_settings(path, environ={})
     msg = str(info.value)
     assert str(path) in msg and key in msg and says in msg, msg
+
+
+def test_included_files_merge_first_and_their_errors_name_them(tmp_path: Path) -> None:
+    (tmp_path / "routes").mkdir()
+    # a file that includes another: both come before the file that includes them
+    (tmp_path / "routes" / "models.yaml").write_text("models:\n  small: {type: scripted}\n")
+    (tmp_path / "routes" / "route.yaml").write_text(
+        "include: models.yaml\nroutes:\n  fitted: {model: small}\n  mine: {model: small}\n")
+    path = write_config(tmp_path, {"include": ["routes/route.yaml"], "models": {"big": {"type": "scripted"}},
+                                   "routes": {"mine": {"model": "big"}}})
+    s = load_settings(path, environ={})
+    assert set(s.models) == {"small", "big"} and s.routes["mine"].model == "big"
+    assert s.origins == {"models.small": str(tmp_path / "routes" / "models.yaml"),
+                         "routes.fitted": str(tmp_path / "routes" / "route.yaml")}
+    # a bad value and a dangling reference are reported in the file that holds them
+    (tmp_path / "routes" / "route.yaml").write_text("routes:\n  fitted:\n    model: nowhere\n")
+    with pytest.raises(ConfigError, match=r"route\.yaml: routes\.fitted\.model: unknown model"):
+        load_settings(path, environ={})
+    (tmp_path / "routes" / "route.yaml").write_text("routes:\n  fitted:\n    model: small\n    knob: 1\n")
+    with pytest.raises(ConfigError, match=r"route\.yaml: routes\.fitted\.knob: unknown key") as info:
+        load_settings(path, environ={})
+    assert "line 4" in str(info.value)
+
+
+def test_a_file_that_includes_itself_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("include: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("include: a.yaml\n")
+    path = write_config(tmp_path, {"include": "a.yaml"})
+    with pytest.raises(ConfigError, match=r"b\.yaml: include: .*a\.yaml includes itself"):
+        load_settings(path, environ={})

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..config import ModelSettings, Price
+from ..errors import ConfigError
 from ..fleet.base import Backend, Delta, Generation, GenRequest
 from ..fleet.replay import Outcomes, ReplayBackend, prompt_tokens_estimate
 from ..routing import pipeline
@@ -164,6 +165,9 @@ def evaluate(path: str | Path, *, seed: int = 0, budget: float = DEFAULT_BUDGET,
     it would live (routing/pacing.py); the fixed-knob point is reported beside it.
     """
     outcomes = Outcomes.load(path)
+    if unsized := outcomes.unsized():
+        raise ConfigError(f"the header gives no params_b for {', '.join(map(repr, unsized))}: the cost model "
+                          f"(size x tokens) cannot price it", file=str(path), key="models")
     models = list(outcomes.models)
     train, test = split(outcomes.rows, seed)
     if len(train) < 10 or len(test) < 10:

@@ -87,6 +87,11 @@ class Outcomes:
         """The model's size in billions of parameters (1.0 when the header gives none)."""
         return float(self.models.get(model, {}).get("params_b") or 1.0)
 
+    def unsized(self) -> list[str]:
+        """The models whose size the header does not give: the file's own cost model (size x
+        tokens) cannot price them."""
+        return [m for m, meta in self.models.items() if not (meta or {}).get("params_b")]
+
 
 class ReplayOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -86,6 +86,10 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
         raise click.ClickException(str(exc)) from None
     recorded = list(outcomes.models)
     names = parse_map(pairs, recorded, settings) if pairs else None
+    if names is None and (unsized := outcomes.unsized()):
+        raise click.UsageError(f"{data}: the header gives no params_b for {', '.join(map(repr, unsized))}, so "
+                               f"the file's cost model cannot price it; add it, or map the models to priced "
+                               f"fleet members with --map")
     models = [m for m in recorded if names is None or m in names]
 
     def cost(row: dict[str, Any], model: str) -> float:

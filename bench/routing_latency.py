@@ -42,9 +42,9 @@ from typing import Any
 
 import yaml
 
-from plusn.config import load_settings
 from plusn.fleet.base import GenRequest
 from plusn.fleet.fleet import Fleet
+from plusn.load_config import load_settings
 from plusn.routing.estimator import prompt_of
 
 # Distinct, everyday requests of the lengths people type into an assistant (none is an intent

@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))  # for tests/fakes.py
 
-from plusn.config import Settings, load_settings
+from plusn.config import Settings
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 SCRIPTED_FLEET: dict[str, Any] = {
     "echo": {

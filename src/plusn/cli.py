@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import Settings, load_settings
+from .config import Settings
 from .errors import PlusnError
+from .load_config import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

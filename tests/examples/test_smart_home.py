@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "smart-home"
 SCHEMA = Draft202012Validator(__import__("yaml").safe_load(

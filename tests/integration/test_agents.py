@@ -16,9 +16,9 @@ import yaml
 from conftest import ledger_rows, write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.errors import ConfigError
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 CALC = 'CALL {"tool": "calculator", "arguments": {"expression": "(1200 - 150) * 0.85"}}'
 

@@ -287,8 +287,8 @@ def test_metric_labels_stay_bounded(client: TestClient) -> None:
 def test_non_ascii_model_names_work(tmp_path: Any) -> None:
     from conftest import write_config
 
-    from plusn.config import load_settings
     from plusn.gateway.app import create_app
+    from plusn.load_config import load_settings
 
     settings = load_settings(write_config(tmp_path, {"models": {"通义": {"type": "scripted"}}}), environ={})
     with TestClient(create_app(settings)) as c:

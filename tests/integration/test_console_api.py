@@ -9,8 +9,8 @@ import pytest
 from conftest import SCRIPTED_FLEET, ledger_rows, write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 ADMIN = "console-admin-key-0123456789"
 CHAT = "/v1/chat/completions"

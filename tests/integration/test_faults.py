@@ -18,8 +18,8 @@ import pytest
 from conftest import ledger_rows, write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 ROOT = Path(__file__).parents[2]
 MSG = [{"role": "user", "content": "hi"}]

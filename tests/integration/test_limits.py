@@ -16,9 +16,9 @@ import yaml
 from conftest import ledger_rows, plusn_serve, write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
 from plusn.limits.spec import LimitSpec
+from plusn.load_config import load_settings
 
 FLEET = {
     "echo": {"type": "scripted", "replies": ["one two three four"], "price": {"input_per_1k": 10, "output_per_1k": 10}},

@@ -8,8 +8,8 @@ import pytest
 from conftest import write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 pytestmark = pytest.mark.model
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 pytestmark = pytest.mark.model
 SMOL = "smollm2-135m-instruct"

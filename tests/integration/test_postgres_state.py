@@ -12,12 +12,12 @@ import yaml
 from conftest import plusn_serve, write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.gateway.app import create_app
 from plusn.gateway.auth import KeyStore
 from plusn.ledger.report import usage_report
 from plusn.ledger.store import read_rows
 from plusn.limits.spec import LimitSpec
+from plusn.load_config import load_settings
 from plusn.store import Database, connect
 
 pgserver = pytest.importorskip("pgserver")

@@ -14,9 +14,9 @@ from conftest import write_config
 from fastapi.testclient import TestClient
 
 from plusn.cli import main
-from plusn.config import load_settings
 from plusn.errors import ConfigError
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 FAMILIES = ("single", "router", "knn", "cascade", "ladder", "route-then-cascade")
 

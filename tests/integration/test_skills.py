@@ -12,9 +12,9 @@ import pytest
 from conftest import ledger_rows, write_config
 from fastapi.testclient import TestClient
 
-from plusn.config import load_settings
 from plusn.errors import ConfigError
 from plusn.gateway.app import create_app
+from plusn.load_config import load_settings
 
 GOOD = '{"label": "negative", "confidence": 0.9, "reason": "包装破损"}'
 

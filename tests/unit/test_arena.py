@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from plusn.cli import main
-from plusn.config import load_settings
 from plusn.errors import ConfigError
 from plusn.evals import arena, metrics, report, runs
+from plusn.load_config import load_settings
 
 
 @pytest.mark.parametrize(("metric", "answer", "reference", "extra", "want"), [

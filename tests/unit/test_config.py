@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from conftest import write_config
 
-from plusn.config import load_settings
 from plusn.errors import ConfigError, MissingDependency
 from plusn.fleet import registry
+from plusn.load_config import load_settings
 
 
 def test_embedded_defaults_serve_the_bundled_models() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from plusn.config import load_settings
+from plusn.load_config import load_settings
 
 ROOT = Path(__file__).parents[2]
 DOCS = [ROOT / "README.md", ROOT / "README.zh-CN.md", *sorted((ROOT / "docs").glob("*.md"))]

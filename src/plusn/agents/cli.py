@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ..config import load_settings
 from ..errors import ConfigError, PlusnError
+from ..load_config import load_settings
 from ..skills.cli import with_fleet
 
 _config = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,

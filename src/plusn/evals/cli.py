@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from ..config import load_settings
 from ..errors import PlusnError
+from ..load_config import load_settings
 from .progress import Bar
 
 

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 import click
 
 from .. import jsonl
-from ..config import Settings, load_settings
+from ..config import Settings
 from ..errors import PlusnError
+from ..load_config import load_settings
 
 T = TypeVar("T")
 

@@ -8,9 +8,10 @@ from typing import Any
 import click
 import yaml
 
-from ..config import Settings, load_settings
+from ..config import Settings
 from ..errors import PlusnError
 from ..fleet.replay import Outcomes, prompt_tokens_estimate
+from ..load_config import load_settings
 from . import embeddings, pipeline
 from .fitted import to_config
 from .select import FAMILIES

@@ -78,7 +78,7 @@ def audit(config_path: str | None, days: float | None, stage: str | None, action
     import datetime as dt
     import time
 
-    from ..config import load_settings
+    from ..load_config import load_settings
     from ..store import connect
 
     try:

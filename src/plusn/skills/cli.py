@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..config import load_settings
 from ..errors import PlusnError
+from ..load_config import load_settings
 
 T = TypeVar("T")
 

@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from plusn.assemble import assemble
 from plusn.fleet.base import GenRequest
 from plusn.fleet.fleet import Fleet
 from plusn.load_config import load_settings
@@ -190,7 +191,7 @@ def count_engine_calls(member: Any) -> list[int]:
 
 async def decision_run(settings: Any, n: int) -> tuple[list[float], list[float]]:
     """Anchor and decision, query by query, the intent cache off (every query embedded)."""
-    fleet = Fleet(settings)
+    fleet = assemble(settings).fleet
     await fleet.start()
     auto = fleet.members["auto"]
     embedder = fleet.members["multilingual-e5-small"]
@@ -212,7 +213,7 @@ async def decision_run(settings: Any, n: int) -> tuple[list[float], list[float]]
 
 async def repeats(settings: Any) -> list[float]:
     """A message asked before: the cached embedding is reused (a second fleet, cache on)."""
-    fleet = Fleet(settings)
+    fleet = assemble(settings).fleet
     await fleet.start()
     auto = fleet.members["auto"]
     out = []
@@ -287,7 +288,7 @@ async def long_run(fleet: Fleet, k: int) -> dict[int, dict[str, list[float]]]:
 
 
 async def fitted_run(settings: Any, n: int, k: int) -> tuple[dict[str, Any], dict[int, dict[str, list[float]]]]:
-    fleet = Fleet(settings)
+    fleet = assemble(settings).fleet
     await fleet.start()
     try:
         return await start_run(fleet, n), await long_run(fleet, k)

@@ -95,7 +95,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, 
     with TestClient(create_app(settings)) as c:
         import asyncio
 
-        kb = asyncio.run(c.app.state.plusn.fleet.knowledge.get("handbook"))  # type: ignore[attr-defined]
+        kb = asyncio.run(c.app.state.plusn.knowledge.get("handbook"))  # type: ignore[attr-defined]
         report = asyncio.run(kb.ingest_files([docs]))
         assert report.added == 1 and report.chunks >= 3
         yield c, tmp

@@ -116,7 +116,7 @@ models:
 
 
 def test_a_run_scores_costs_and_ranks_every_contestant(tmp_path: Path) -> None:
-    from plusn.fleet.fleet import Fleet
+    from plusn.assemble import assemble
 
     cfg = tmp_path / "plusn.yaml"
     cfg.write_text(CONFIG.format(data=tmp_path / "data"), encoding="utf-8")
@@ -127,7 +127,7 @@ def test_a_run_scores_costs_and_ranks_every_contestant(tmp_path: Path) -> None:
                     {"prompt": "2+2?", "reference": 4, "metric": "numeric"}])
 
     async def go() -> dict[str, object]:
-        fleet = Fleet(load_settings(cfg, environ={}))
+        fleet = assemble(load_settings(cfg, environ={})).fleet
         try:
             seen: list[tuple[int, int]] = []
             res = await arena.run_suite(fleet, suite, lambda d, t: seen.append((d, t)))
@@ -189,7 +189,7 @@ def test_plusn_eval_run_writes_the_report_and_keeps_the_run(tmp_path: Path) -> N
 
 
 def test_a_base_model_gets_a_template_and_stops_before_the_next_question(tmp_path: Path) -> None:
-    from plusn.fleet.fleet import Fleet
+    from plusn.assemble import assemble
 
     cfg = tmp_path / "plusn.yaml"
     cfg.write_text(CONFIG.format(data=tmp_path / "data"), encoding="utf-8")
@@ -198,7 +198,7 @@ def test_a_base_model_gets_a_template_and_stops_before_the_next_question(tmp_pat
                    [{"prompt": "capital of France?", "reference": "Paris"}])
 
     async def go() -> list[object]:
-        fleet = Fleet(load_settings(cfg, environ={}))
+        fleet = assemble(load_settings(cfg, environ={})).fleet
         try:
             res = await arena.run_suite(fleet, suite)
             assert [b["quality"] for b in res["contestants"]] == [1.0, 1.0]

@@ -95,6 +95,7 @@ def test_example_config_is_valid() -> None:
 
 
 def test_thresholds_in_model_names_do_not_grow_the_fleet_without_end(tmp_path: Path) -> None:
+    from plusn.assemble import assemble
     from plusn.fleet.fleet import Fleet
 
     cfg = tmp_path / "plusn.yaml"
@@ -102,7 +103,7 @@ def test_thresholds_in_model_names_do_not_grow_the_fleet_without_end(tmp_path: P
         "models:\n  small: {type: scripted}\n  large: {type: scripted}\n"
         "cascades:\n  math: {stages: [small, large], verifier: {type: agreement, min_votes: 1}}\n",
         encoding="utf-8")
-    fleet = Fleet(load_settings(cfg, environ={}))
+    fleet = assemble(load_settings(cfg, environ={})).fleet
     for i in range(Fleet.MAX_KNOBBED + 50):
         fleet._lookup(f"cascade:math@{i + 1}")
     assert len([n for n in fleet.members if "@" in n]) == Fleet.MAX_KNOBBED

@@ -19,30 +19,28 @@ from . import forms
 from .library import Agent
 from .loop import run_agent
 from .state import StateStore
-from .tools import ToolContext, ToolResult, build
+from .tools import AgentEnv, ToolContext, ToolError, ToolResult, build
 from .workflow import FAILED, Workflow, new_state
 
 
 class AgentBackend(Composite):
-    def __init__(self, name: str, agent: Agent, model: str, fleet: Any, settings: ModelSettings,
+    def __init__(self, name: str, agent: Agent, model: str, env: AgentEnv, settings: ModelSettings,
                  store: StateStore) -> None:
         super().__init__(name, settings, None, context=None)
         self.agent = agent
         self.model = model
-        self.fleet = fleet
+        self.env = env
         self.store = store
         self.tools = build(agent.spec.tools)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _ctx(self, depth: int = 0) -> ToolContext:
-        return ToolContext(self.fleet, depth, self._run_other)
+        return ToolContext(self.env, depth, self._run_other)
 
     async def _run_other(self, name: str, text: str, depth: int) -> ToolResult:
         """The ``agent`` tool: another agent, one turn, without stored state."""
-        other = self.fleet.members.get(f"agent:{name}")
+        other = self.env.lookup(f"agent:{name}")
         if not isinstance(other, AgentBackend):
-            from .tools import ToolError
-
             raise ToolError(f"there is no agent {name!r}")
         gen = await other.answer([{"role": "user", "content": text}], None, depth)
         return ToolResult(gen.text, (gen.route or {}).get("decision"), list((gen.route or {}).get("citations", [])),

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
-from ..config import Capabilities, ModelSettings
+from ..config import Capabilities, ModelSettings, Settings
 from ..errors import ConfigError
-from ..fleet.base import Backend
+from ..fleet.base import Backend, Member
 from .backend import AgentBackend
 from .library import Agent, load_agents
 from .state import StateStore
-
-if TYPE_CHECKING:
-    from ..fleet.fleet import Fleet
+from .tools import AgentEnv
 
 
-def _check(agent: Agent, fleet: Fleet, known: dict[str, Backend], agents: dict[str, Agent]) -> None:
+def _check(agent: Agent, s: Settings, known: dict[str, Backend], agents: dict[str, Agent]) -> None:
     """Every model, skill, knowledge base, database and agent the file names exists."""
-    s = fleet.settings
 
     def fail(msg: str, key: str) -> None:
         raise ConfigError(msg, file=agent.source, key=key)
@@ -52,13 +49,13 @@ def _check(agent: Agent, fleet: Fleet, known: dict[str, Backend], agents: dict[s
             chat(n.form.extractor, f"nodes[{i}].form.extractor" if spec.form is None else "form.extractor")
 
 
-def pick_model(agent: Agent, fleet: Fleet, known: dict[str, Backend]) -> str:
+def pick_model(agent: Agent, settings: Settings, known: dict[str, Backend]) -> str:
     if agent.spec.model is not None:
         return agent.spec.model
-    default = fleet.settings.agents.default_model
+    default = settings.agents.default_model
     if default is not None:
         if default not in known:
-            raise ConfigError(f"no chat model or route named {default!r}", file=fleet.settings.source,
+            raise ConfigError(f"no chat model or route named {default!r}", file=settings.source,
                               key="agents.default_model")
         return default
     if "auto" in known:
@@ -67,23 +64,24 @@ def pick_model(agent: Agent, fleet: Fleet, known: dict[str, Backend]) -> str:
     return first or ""
 
 
-def build_agents(fleet: Fleet, composites: dict[str, Backend]) -> dict[str, Backend]:
-    s = fleet.settings.agents
-    agents = load_agents(s.resolved(fleet.settings.source), fleet.settings.source)
+def build_agents(settings: Settings, members: Mapping[str, Member], env: AgentEnv) -> dict[str, Backend]:
+    """``agent:<name>`` for each agent file; ``members``: everything built so far, by name."""
+    s = settings.agents
+    agents = load_agents(s.resolved(settings.source), settings.source)
     if not agents:
         return {}
-    known: dict[str, Backend] = {n: m for n, m in {**fleet.members, **composites}.items() if isinstance(m, Backend)}
-    store = StateStore(fleet.settings.state_db(), s.state_ttl_s)
+    known: dict[str, Backend] = {n: m for n, m in members.items() if isinstance(m, Backend)}
+    store = StateStore(settings.state_db(), s.state_ttl_s)
     out: dict[str, Backend] = {}
     for name, agent in agents.items():
-        _check(agent, fleet, known, agents)
-        model = pick_model(agent, fleet, known)
+        _check(agent, settings, known, agents)
+        model = pick_model(agent, settings, known)
         needs_model = agent.spec.kind == "agent" or any(n.type == "llm" for n in agent.spec.nodes)
         if needs_model and not model:
             raise ConfigError("this agent calls a model, and the fleet has no chat model", file=agent.source,
                               key="model")
         caps = Capabilities(chat=True, completion=False, languages=[agent.spec.language])
-        settings = ModelSettings(type=agent.spec.kind, description=agent.spec.description, capabilities=caps,
-                                 preload=False)  # nothing to load
-        out[f"agent:{name}"] = AgentBackend(f"agent:{name}", agent, model, fleet, settings, store)
+        agent_settings = ModelSettings(type=agent.spec.kind, description=agent.spec.description, capabilities=caps,
+                                       preload=False)  # nothing to load
+        out[f"agent:{name}"] = AgentBackend(f"agent:{name}", agent, model, env, agent_settings, store)
     return out

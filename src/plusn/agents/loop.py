@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import PlusnError
 from ..fleet.base import Call, GenRequest, Usage
+from ..skills.backend import parse_json
 from ..templating import render
 from .spec import AgentSpec
 from .tools import Tool, ToolContext, ToolError, parameters
@@ -45,7 +46,6 @@ class ToolCall:
 
 def parse_call(text: str, tools: set[str]) -> ToolCall | None:
     """The tool call in a model's reply, or None when the reply is an answer."""
-    from ..skills.backend import parse_json
 
     t = text.strip()
     candidates = []
@@ -109,7 +109,7 @@ def native_tools(spec: AgentSpec, model: str, ctx: ToolContext) -> bool:
     """Whether to use OpenAI's ``tools`` (the model declares support) rather than the text protocol."""
     if spec.protocol != "auto":
         return spec.protocol == "openai"
-    member = ctx.fleet.members.get(model)
+    member = ctx.env.lookup(model)
     return bool(member is not None and member.capabilities.tools)
 
 
@@ -155,7 +155,7 @@ async def run_agent(spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: To
             return _limit(out, "seconds", spec.limits.seconds, last, lang)
         t0 = time.perf_counter()
         try:
-            gen, backend = await asyncio.wait_for(ctx.fleet.run(model, GenRequest("chat", convo, extra=extra)), left)
+            gen, backend = await asyncio.wait_for(ctx.env.run(model, GenRequest("chat", convo, extra=extra)), left)
         except TimeoutError:
             return _limit(out, "seconds", spec.limits.seconds, last, lang)
         out.calls += gen.calls or [backend.call_of(gen.usage, f"step {step}")]

@@ -18,15 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..errors import PlusnError
+from ..fleet.base import Member, RunMember
+from ..knowledge.grounding import Screen
+from ..knowledge.manager import Knowledge
+from ..skills.backend import SkillBackend
 from .spec import ToolSpec
 
-if TYPE_CHECKING:
-    from ..fleet.fleet import Fleet
-
-Screen = Callable[[str], Awaitable[str | None]]
 MAX_DEPTH = 3  # agents calling agents
 
 
@@ -43,8 +43,19 @@ class ToolResult:
 
 
 @dataclass
+class AgentEnv:
+    """What agents reach in the deployment: members by name (looked up when used, so agents
+    may name agents built after them), calls to them, knowledge and the passage screens."""
+
+    run: RunMember
+    lookup: Callable[[str], Member | None]
+    knowledge: Knowledge
+    screens: list[Screen]
+
+
+@dataclass
 class ToolContext:
-    fleet: Fleet
+    env: AgentEnv
     depth: int = 0
     run_agent: Callable[[str, str, int], Awaitable[ToolResult]] | None = None
 
@@ -63,7 +74,7 @@ class Tool:
         raise NotImplementedError
 
     async def _screened(self, text: str, ctx: ToolContext) -> str | None:
-        for screen in ctx.fleet.screens:
+        for screen in ctx.env.screens:
             reason = await screen(text)
             if reason:
                 return reason
@@ -84,7 +95,7 @@ class Search(Tool):
         return self.spec.description or f"Search the knowledge base {self.spec.kb!r}; gives numbered passages."
 
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        kb = await ctx.fleet.knowledge.get(str(self.spec.kb))
+        kb = await ctx.env.knowledge.get(str(self.spec.kb))
         try:
             hits = await kb.search(_arg(args, "query"), k=self.spec.k)
         except PlusnError as exc:
@@ -106,12 +117,12 @@ class SQL(Tool):
                   "required": ["query"]}
 
     async def description(self, ctx: ToolContext) -> str:
-        tool = ctx.fleet.knowledge.tool(str(self.spec.db))
+        tool = ctx.env.knowledge.tool(str(self.spec.db))
         head = self.spec.description or f"Run one read-only SELECT on the {tool.dialect} database {self.spec.db!r}."
         return f"{head}\nSchema:\n{await tool.describe()}"
 
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        tool = ctx.fleet.knowledge.tool(str(self.spec.db))
+        tool = ctx.env.knowledge.tool(str(self.spec.db))
         try:
             res = await tool.query(_arg(args, "query"))
         except PlusnError as exc:
@@ -271,9 +282,7 @@ class Clock(Tool):
 
 class SkillTool(Tool):
     def _backend(self, ctx: ToolContext) -> Any:
-        from ..skills.backend import SkillBackend
-
-        b = ctx.fleet.members.get(f"skill:{self.spec.skill}")
+        b = ctx.env.lookup(f"skill:{self.spec.skill}")
         if not isinstance(b, SkillBackend):
             raise ToolError(f"there is no skill {self.spec.skill!r}")
         return b
@@ -300,7 +309,7 @@ class AgentTool(Tool):
     parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
 
     async def description(self, ctx: ToolContext) -> str:
-        b = ctx.fleet.members.get(f"agent:{self.spec.agent}")
+        b = ctx.env.lookup(f"agent:{self.spec.agent}")
         return self.spec.description or (b.settings.description if b is not None else "")
 
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:

@@ -211,7 +211,7 @@ class Workflow:
         if node.type == "skill":
             from ..skills.backend import SkillBackend
 
-            b = self.ctx.fleet.members.get(f"skill:{node.skill}")
+            b = self.ctx.env.lookup(f"skill:{node.skill}")
             if not isinstance(b, SkillBackend):
                 raise StepFailed(node.id, f"there is no skill {node.skill!r}")
             args = self._args(node, node.args, ctx)
@@ -235,7 +235,7 @@ class Workflow:
         entry["model"] = model
         req = GenRequest("chat", messages, max_tokens=node.max_tokens, temperature=node.temperature)
         try:
-            ans = await answer_json(self.ctx.fleet.run, model, req, node.output, retries=1)
+            ans = await answer_json(self.ctx.env.run, model, req, node.output, retries=1)
         except SchemaFailure as exc:
             raise StepFailed(node.id, "the model's answer did not satisfy the schema: " + str(exc)) from None
         except PlusnError as exc:
@@ -331,7 +331,7 @@ class Workflow:
         prompt = (f"The user was asked: {render(slot.ask, dict(fs.values))}\nThe user replied: {text}\n"
                   f'What is the answer, as {kind}? Reply with JSON only: {{"value": <the answer or null>}}')
         try:
-            gen, backend = await self.ctx.fleet.run(spec.extractor, GenRequest(
+            gen, backend = await self.ctx.env.run(spec.extractor, GenRequest(
                 "chat", [{"role": "user", "content": prompt}], max_tokens=64, temperature=0.0))
         except PlusnError:
             return None

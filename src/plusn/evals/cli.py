@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..assemble import deployed
 from ..errors import PlusnError
 from ..load_config import load_settings
 from .progress import Bar
@@ -25,7 +26,6 @@ from .progress import Bar
 def eval_run_command(suite_path: str, config_path: str | None, html_path: str | None, json_path: str | None,
                      no_save: bool, no_progress: bool) -> None:
     """Run a task suite live: every contestant answers every task; quality, cost, latency, win rates."""
-    from ..fleet.fleet import Fleet
     from . import arena, report, runs
 
     try:
@@ -39,11 +39,8 @@ def eval_run_command(suite_path: str, config_path: str | None, html_path: str | 
     bar = Bar(not no_progress, f"arena {suite.name}", "answer")
 
     async def job() -> dict[str, Any]:
-        fleet = Fleet(settings)
-        try:
-            return await arena.run_suite(fleet, suite_path, bar.update)
-        finally:
-            await fleet.close()
+        async with deployed(settings) as d:
+            return await arena.run_suite(d.fleet, suite_path, bar.update)
 
     try:
         result = asyncio.run(job())

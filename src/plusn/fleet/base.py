@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..config import Capabilities, ModelSettings
 
@@ -225,3 +226,19 @@ class EmbeddingBackend(Member, abc.ABC):
     def cached(self, text: str) -> bool:
         """Whether this query's embedding is at hand already (backends with a cache say so)."""
         return False
+
+
+# Call or stream a member by name, holding one of its slots: how composites reach members.
+RunMember = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
+StreamMember = Callable[[str, GenRequest], AsyncGenerator[tuple[Backend, Delta], None]]
+
+
+class Members(Protocol):
+    """The fleet as a member sees it: call another member, or stream from it while holding one
+    of its slots (resilience's fallbacks, composites)."""
+
+    async def run(self, name: str, req: GenRequest) -> tuple[Generation, Backend]: ...
+
+    async def backend(self, name: str, kind: str) -> Backend: ...
+
+    def slot(self, name: str) -> AbstractAsyncContextManager[None]: ...

@@ -1,4 +1,5 @@
-"""The fleet: every configured model, built through the registry, with its limiter."""
+"""The fleet: the registry of a deployment's members (models and what is built from them), each
+with its limiter."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,6 @@ from ..config import Settings
 from ..errors import InvalidRequest, ModelNotFound
 from .base import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member
 from .limiter import Limiter
-from .registry import validate_model
 
 log = logging.getLogger("plusn.fleet")
 
@@ -26,64 +27,39 @@ class FleetContext:
     settings: Settings
 
 
+# ``name@knob`` → the member ``name`` with its knob set (a threshold, a version): routing and
+# skills know what a knob means; the fleet only keeps the result.
+Knob = Callable[[Member, str], Backend]
+
+
 class Fleet:
+    """The registry of a deployment's members: it looks them up, starts them once, runs and
+    streams them while holding one of their slots, and holds their limiters. What the members
+    are, and what is built from them, is assembled elsewhere (``plusn.assemble``)."""
+
     MAX_KNOBBED = 256  # routes with a threshold or version in their name (router:x@0.8), kept at once
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self) -> None:
         self.members: dict[str, Member] = {}
         self.limiters: dict[str, Limiter] = {}
         self.created = int(time.time())
+        self.knob: Knob | None = None
         self._started: set[str] = set()
         self._start_locks: dict[str, asyncio.Lock] = {}
-        ctx = FleetContext(settings)
-        for name, ms in settings.models.items():
-            cls, options = validate_model(name, ms, settings.source)
-            member = cls(name, ms, options, context=ctx)
-            if ms.capabilities.remote and settings.safety.redact_remote and isinstance(member, Backend):
-                from ..safety.remote import RedactingBackend
 
-                member = RedactingBackend(member, restore=settings.safety.restore)
-            if isinstance(member, Backend):
-                member = self._resilient(member, cls)
-            self.members[name] = member
-            self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
-            self._start_locks[name] = asyncio.Lock()
-        # Knowledge bases and SQL databases open on first use; passage screens are added by
-        # whatever guards the deployment (the safety layer), and run before a passage enters a prompt.
-        from ..knowledge.manager import Knowledge
-
-        self.knowledge = Knowledge(settings, self)
-        self.screens: list[Any] = []
-        if settings.safety.screen_passages:
-            from ..safety.guard import passage_screen
-
-            self.screens.append(passage_screen(settings.safety, self.safety_embed()))
-        # Routes made of models (auto, cascade:<name>, route:<name>) come after the models they use.
-        from ..routing.build import build_composites
-
-        for name, backend in build_composites(self).items():
-            self.add(name, backend)
-
-    def _resilient(self, member: Backend, cls: type[Member]) -> Backend:
-        """The member behind retries, fallbacks and a circuit breaker, where any applies."""
-        from ..config import CircuitBreaker
-        from .resilience import Breaker, ResilientBackend
-
+    def add_model(self, name: str, member: Member) -> None:
+        """Add a model, queued by its own settings' limits."""
         ms = member.settings
-        retries = cls.default_retries if ms.retries is None else ms.retries
-        spec = ms.circuit_breaker
-        if spec is None:
-            spec = cls.default_breaker
-        if spec is True:
-            spec = CircuitBreaker()
-        breaker = None
-        if isinstance(spec, CircuitBreaker):
-            inner = getattr(member, "inner", member)
-            breaker = Breaker(spec, getattr(inner, "probe", None))
-        if not (retries or ms.fallbacks or breaker or ms.first_token_timeout_s):
-            return member
-        return ResilientBackend(member, self, retries=retries, breaker=breaker)
+        self.members[name] = member
+        self.limiters[name] = Limiter(name, ms.max_concurrency, ms.max_queue, ms.queue_timeout_s)
+        self._start_locks[name] = asyncio.Lock()
+
+    def remove(self, name: str) -> None:
+        """Forget a member (a rebuilt route replaces it); requests holding it finish as they are."""
+        del self.members[name], self.limiters[name], self._start_locks[name]
+        self._started.discard(name)
+        for knobbed in [n for n in self.members if n.startswith(name + "@")]:
+            self.remove(knobbed)
 
     def add(self, name: str, backend: Member) -> None:
         """Add a composite member (its own members do their own queueing)."""
@@ -111,13 +87,6 @@ class Fleet:
             if member.settings.preload:
                 await self._ensure_started(name)
                 loaded.append(name)
-        from ..skills.backend import SkillBackend
-
-        skills = [m.skill for m in self.members.values() if isinstance(m, SkillBackend)]
-        if skills:  # so that each version served stays callable by its version
-            from ..skills.versions import remember
-
-            await asyncio.to_thread(remember, self.settings.state_db(), skills)
         return loaded
 
     async def _ensure_started(self, name: str) -> Member:
@@ -132,22 +101,11 @@ class Fleet:
                 log.info("loaded %s in %.2fs", name, time.perf_counter() - t0)
         return member
 
-    def safety_embed(self) -> Any:
-        """The safety detector's second-stage embedder (a query embedding of one text), if configured
-        and in the fleet."""
-        name = self.settings.safety.second_stage_model
-        if name is None or not isinstance(self.members.get(name), EmbeddingBackend):
-            return None
-
-        async def embed(text: str) -> Any:
-            backend = await self.embedder(name)
-            vectors, _ = await backend.embed([text], kind="query")
-            return vectors[0]
-
-        return embed
+    def slot(self, name: str) -> AbstractAsyncContextManager[None]:
+        """One of ``name``'s slots, for a caller that streams from its backend itself."""
+        return self.limiters[name].slot()
 
     async def close(self) -> None:
-        self.knowledge.close()
         for name in list(self._started):
             try:
                 await self.members[name].close()
@@ -160,9 +118,7 @@ class Fleet:
 
     def _lookup(self, name: str) -> Member:
         member = self.members.get(name)
-        if member is None and "@" in name:
-            from ..routing.build import with_knob
-
+        if member is None and "@" in name and self.knob is not None:
             base, _, knob = name.rpartition("@")
             if isinstance(self.members.get(base), Backend):
                 # Clients choose these names, so keep only the most recent few: a stream of
@@ -173,7 +129,7 @@ class Fleet:
                         if self.limiters[old].running == 0:
                             del self.members[old], self.limiters[old], self._start_locks[old]
                             self._started.discard(old)
-                self.add(name, with_knob(self.members[base], knob, self))
+                self.add(name, self.knob(self.members[base], knob))
                 member = self.members[name]
         if member is None:
             available = ", ".join(self.names()) or "(none)"

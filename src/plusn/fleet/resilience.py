@@ -21,14 +21,11 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import CircuitBreaker
 from ..errors import Overloaded, PlusnError, RateLimited, UpstreamError, UpstreamTimeout
-from .base import Backend, Delta, Generation, GenRequest, Wrapper
-
-if TYPE_CHECKING:
-    from .fleet import Fleet
+from .base import Backend, Delta, Generation, GenRequest, Members, Wrapper
 
 RETRYABLE = (UpstreamError, UpstreamTimeout, Overloaded, RateLimited)
 
@@ -98,9 +95,9 @@ def _describe(exc: PlusnError) -> str:
 class ResilientBackend(Wrapper):
     """A member with retries, fallbacks, a first-token timeout and a circuit breaker."""
 
-    def __init__(self, inner: Backend, fleet: Fleet, *, retries: int, breaker: Breaker | None) -> None:
+    def __init__(self, inner: Backend, fleet: Members, *, retries: int, breaker: Breaker | None) -> None:
         super().__init__(inner)
-        self.fleet = fleet
+        self.fleet = fleet  # where the fallbacks are reached
         self.retries = retries
         self.breaker = breaker
         s = inner.settings
@@ -228,7 +225,7 @@ class ResilientBackend(Wrapper):
         onward = dataclasses.replace(req, tried=req.tried | {self.name})
         for name in self._alternates(req):
             backend = await self.fleet.backend(name, req.kind)
-            async with self.fleet.limiters[name].slot():
+            async with self.fleet.slot(name):
                 agen = backend.stream(onward)
                 try:
                     first = await self._first(agen)

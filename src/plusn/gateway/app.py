@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from .. import __version__
+from ..assemble import assemble
 from ..config import Settings
-from ..fleet.fleet import Fleet
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger
 from ..limits.gate import Limits, ledger_seed
@@ -28,7 +28,8 @@ log = logging.getLogger("plusn.gateway")
 
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
-    fleet = Fleet(settings)  # validates every model now; loading waits for the lifespan
+    deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
+    fleet = deployment.fleet
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,15 +39,15 @@ def create_app(settings: Settings) -> FastAPI:
         metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()),
                           lambda: ledger.backlog)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
-        rt = Runtime(settings, fleet, ledger, metrics, keys, limits)
+        rt = Runtime(deployment, ledger, metrics, keys, limits)
         app.state.plusn = rt
         try:
-            app.state.loaded = await fleet.start()
+            app.state.loaded = await deployment.start()
             rt.ready = True
             yield
         finally:
             rt.ready = False
-            await fleet.close()
+            await deployment.close()
             ledger.close()  # drains every queued row
             keys.close()
             await limits.close()

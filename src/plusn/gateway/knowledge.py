@@ -91,7 +91,7 @@ async def list_kbs(request: Request, who: Principal = Depends(principal)) -> JSO
     for name, spec in rt.settings.knowledge.items():
         if who.models and f"kb:{name}" not in who.models:
             continue
-        kb = await rt.fleet.knowledge.get(name)
+        kb = await rt.knowledge.get(name)
         data.append({"id": name, "object": "knowledge_base", "description": spec.description, **kb.store.stats(),
                      "fusion": kb.fusion_params.label})
     return JSONResponse({"object": "list", "data": data})
@@ -100,7 +100,7 @@ async def list_kbs(request: Request, who: Principal = Depends(principal)) -> JSO
 @router.post("/v1/kb/{kb}/search")
 async def search(kb: str, body: SearchBody, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     _check(who, request, kb)
-    base = await runtime(request).fleet.knowledge.get(kb)
+    base = await runtime(request).knowledge.get(kb)
     filters: dict[str, Any] | None = body.filters
     hits = await until_disconnect(request, base.search(body.query, k=body.k, mode=body.mode, filters=filters))
     rec = record(request)
@@ -114,7 +114,7 @@ async def search(kb: str, body: SearchBody, request: Request, who: Principal = D
 async def ingest(kb: str, body: IngestBody, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     _check(who, request, kb)
     records = [_record(d, i) for i, d in enumerate(body.documents)]
-    base = await runtime(request).fleet.knowledge.get(kb)
+    base = await runtime(request).knowledge.get(kb)
     # Not raced against a disconnect: an ingest that was started finishes, document by document.
     report = await base.ingest(records)
     rec = record(request)
@@ -125,7 +125,7 @@ async def ingest(kb: str, body: IngestBody, request: Request, who: Principal = D
 @router.delete("/v1/kb/{kb}/documents")
 async def delete(kb: str, source: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     _check(who, request, kb)
-    base = await runtime(request).fleet.knowledge.get(kb)
+    base = await runtime(request).knowledge.get(kb)
     if not base.store.delete([source]):
         raise NotFound(f"no document {source!r} in knowledge base {kb!r}", param="source")
     return JSONResponse({"object": "kb.document.deleted", "kb": kb, "source": source, "deleted": True})

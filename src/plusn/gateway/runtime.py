@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
+from ..assemble import Deployment
 from ..config import Settings
 from ..fleet.fleet import Fleet
+from ..knowledge.manager import Knowledge
 from ..ledger.metrics import Metrics
 from ..ledger.store import Ledger, Record
 from ..limits.gate import Limits
@@ -17,13 +19,24 @@ from .auth import KeyStore, Principal, authenticate
 
 @dataclass
 class Runtime:
-    settings: Settings
-    fleet: Fleet
+    deployment: Deployment
     ledger: Ledger
     metrics: Metrics
     keys: KeyStore
     limits: Limits
     ready: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.deployment.settings
+
+    @property
+    def fleet(self) -> Fleet:
+        return self.deployment.fleet
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.deployment.knowledge
 
     def __post_init__(self) -> None:
         # Read once at start-up, as the rest of the settings are (not from the environment per request).

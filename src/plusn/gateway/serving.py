@@ -322,7 +322,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     if rec.ticket is not None:  # the tokens and money this request may use, against TPM and budget
         tokens, cost = _upper_bound(rt, backend, req)
         await rt.limits.reserve(rec.ticket, tokens, cost)
-    refusal = await check_input(req, input_policy(rt.settings, model, who), rt.fleet.safety_embed())
+    refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())
     if refusal is not None:
         return refusing(backend, refusal)
     if rt.settings.safety.output != "allow":

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import jsonl
+from ..assemble import assemble, deployed
 from ..config import Settings
 from ..errors import PlusnError
 from ..load_config import load_settings
@@ -28,19 +29,11 @@ def _settings(config_path: str | None) -> Settings:
 
 def _with_kb(config_path: str | None, name: str, job: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``job(kb)`` with the knowledge base open, its embedder started, and everything closed after."""
-    from ..fleet.fleet import Fleet
-    from .manager import Knowledge
-
     settings = _settings(config_path)
 
     async def run() -> T:
-        fleet = Fleet(settings)
-        knowledge = Knowledge(settings, fleet)
-        try:
-            return await job(await knowledge.get(name))
-        finally:
-            knowledge.close()
-            await fleet.close()
+        async with deployed(settings) as d:
+            return await job(await d.knowledge.get(name))
 
     try:
         return asyncio.run(run())
@@ -175,7 +168,6 @@ def eval_retrieval_command() -> click.Command:
                        embedding_model: str, no_progress: bool) -> None:
         """BM25, dense and fused retrieval side by side: nDCG@10, Recall@10, latency, ingest speed."""
         from ..evals import retrieval
-        from ..fleet.fleet import Fleet
 
         settings = _settings(config_path)
         if index is None:
@@ -186,7 +178,7 @@ def eval_retrieval_command() -> click.Command:
                 Path(f"{index}{suffix}").unlink(missing_ok=True)
 
         async def embedder() -> Any:
-            return await Fleet(settings).embedder(embedding_model)
+            return await assemble(settings).fleet.embedder(embedding_model)
 
         try:
             emb = asyncio.run(embedder())

@@ -16,16 +16,14 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import InvalidRequest
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage, content_text, rough_tokens
+from ..routing.spec import RouteSpec
 from .base import Hit
-
-if TYPE_CHECKING:
-    from ..routing.spec import RouteSpec
-    from .manager import Knowledge
+from .manager import Knowledge
 
 MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
 # A passage screen returns None to let a passage in, or the reason it is kept out.

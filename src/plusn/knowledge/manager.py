@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from ..config import Settings
 from ..errors import NotFound
+from ..fleet.base import EmbeddingBackend
 from .base import KnowledgeBase, Store
+from .pgstore import PostgresStore
 from .spec import KnowledgeSpec
 from .sql import SQLTool
+from .store import SQLiteStore
 
-if TYPE_CHECKING:
-    from ..fleet.fleet import Fleet
+# The started embedding model of that name (the fleet's).
+Embedder = Callable[[str], Awaitable[EmbeddingBackend]]
 
 
 def open_store(settings: Settings, name: str, spec: KnowledgeSpec) -> Store:
     if spec.store == "postgres":
-        from .pgstore import PostgresStore
-
         assert spec.dsn is not None
         return PostgresStore(spec.dsn, name)
-    from .store import SQLiteStore
-
     return SQLiteStore(settings.data_path() / "kb" / f"{name}.sqlite")
 
 
 class Knowledge:
     """Knowledge bases are opened on first use (their embedder starts with them)."""
 
-    def __init__(self, settings: Settings, fleet: Fleet) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
-        self.fleet = fleet
+        self.embedder = embedder
         self._open: dict[str, KnowledgeBase] = {}
         self.sql = {name: SQLTool(name, spec, settings.source) for name, spec in settings.sql.items()}
 
@@ -44,7 +43,7 @@ class Knowledge:
             if spec is None:
                 known = ", ".join(self.settings.knowledge) or "(none configured)"
                 raise NotFound(f"knowledge base {name!r} not found; knowledge bases: {known}")
-            embedder = await self.fleet.embedder(spec.embedding_model)
+            embedder = await self.embedder(spec.embedding_model)
             kb = self._open[name] = KnowledgeBase(name, spec, open_store(self.settings, name, spec), embedder)
         return kb
 

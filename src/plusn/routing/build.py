@@ -1,21 +1,22 @@
-"""Build the composite routes of a fleet from config: ``cascade:<name>`` and ``auto``."""
+"""Build the routes of a deployment from config: routers, cascades, grounded routes and ``auto``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from ..config import Capabilities, ModelSettings
+from ..config import Capabilities, ModelSettings, Settings
 from ..errors import ConfigError, InvalidRequest
-from ..fleet.base import Backend, EmbeddingBackend, Member
+from ..fleet.base import Backend, EmbeddingBackend, Member, RunMember, StreamMember
+from ..knowledge.grounding import GroundedBackend, Screen
+from ..knowledge.manager import Embedder, Knowledge
 from .cascade import CascadeBackend
 from .dispatch import DispatchBackend, first_chat_model
 from .estimator import Embed
 from .router import LearnedRouterBackend
 from .spec import RouterSpec
 from .verifiers import AgreementVerifier, BayesVerifier, LogprobVerifier, VoteVerifier
-
-if TYPE_CHECKING:
-    from ..fleet.fleet import Fleet
 
 
 def _settings(kind: str, description: str, members: list[Member]) -> ModelSettings:
@@ -28,13 +29,27 @@ def _settings(kind: str, description: str, members: list[Member]) -> ModelSettin
     return ModelSettings(type=kind, description=description, capabilities=caps)
 
 
-def build_composites(fleet: Fleet) -> dict[str, Backend]:
-    s = fleet.settings
+@dataclass
+class RouteParts:
+    """What routes are built from: the members so far by name, calls to them, the embedding
+    models, and for grounded routes the knowledge and the passage screens."""
+
+    members: Mapping[str, Member]
+    run: RunMember
+    stream: StreamMember
+    embedder: Embedder
+    knowledge: Knowledge
+    screens: list[Screen]
+
+
+def build_routes(s: Settings, p: RouteParts) -> dict[str, Backend]:
+    """``router:<name>``, ``cascade:<name>``, ``route:<name>`` (grounded) and ``auto``, in an order
+    where each finds what it uses."""
     out: dict[str, Backend] = {}
     for name, router in s.routers.items():  # before cascades: a cascade may start with one
-        out[f"router:{name}"] = build_router(fleet, name, router)
+        out[f"router:{name}"] = build_router(s, p, name, router)
     for name, spec in s.cascades.items():
-        members = [fleet.members[m] for m in spec.members()]
+        members = [p.members[m] for m in spec.members()]
         reference = spec.reference()
         start = None
         if spec.start is not None:
@@ -42,88 +57,80 @@ def build_composites(fleet: Fleet) -> dict[str, Backend]:
             assert isinstance(start_router, LearnedRouterBackend)  # checked by the config
             start = start_router.estimator
         out[f"cascade:{name}"] = CascadeBackend(
-            f"cascade:{name}", spec, fleet.run,
+            f"cascade:{name}", spec, p.run,
             _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members),
-            reference_price=fleet.members[reference].settings.price if reference else None, start=start)
+            reference_price=p.members[reference].settings.price if reference else None, start=start)
     grounded: dict[str, str] = {}  # route → the member that serves it
     for name, route in s.routes.items():
         if route.grounded(s.dispatch.knowledge):
-            from ..knowledge.grounding import GroundedBackend
-
-            target = fleet.members.get(route.target()) or out.get(route.target())
+            target = p.members.get(route.target()) or out.get(route.target())
             out[f"route:{name}"] = GroundedBackend(
-                f"route:{name}", route, route.target(), route.kb(s.dispatch.knowledge), fleet.knowledge, fleet.run,
+                f"route:{name}", route, route.target(), route.kb(s.dispatch.knowledge), p.knowledge, p.run,
                 _settings("grounded", route.description or f"{name}: grounded answers from {route.target()}",
-                          [target] if target is not None else []), screens=fleet.screens)
+                          [target] if target is not None else []), screens=p.screens)
             grounded[name] = f"route:{name}"
-    generators = {n: m for n, m in fleet.members.items() if isinstance(m, Backend)}
+    generators = {n: m for n, m in p.members.items() if isinstance(m, Backend)}
     default_target = first_chat_model(generators)
     if s.routes or default_target is not None:
-        embedder = fleet.members.get(s.dispatch.intent_model) if s.dispatch.intents else None
+        embedder = p.members.get(s.dispatch.intent_model) if s.dispatch.intents else None
         # What auto can do is what every model it may hand a request to can do (e.g. enforce a
         # JSON schema by grammar); a route to a skill or an agent counts as unknown, so as no.
         names = {grounded.get(n) or r.target() for n, r in s.routes.items()} | {default_target or ""}
-        targets = [fleet.members.get(n) or out.get(n) for n in names if n]
+        targets = [p.members.get(n) or out.get(n) for n in names if n]
         reachable = [t for t in targets if t is not None]
         caps = _settings("dispatcher", "rules, then intents, then the default route", [])
         caps.capabilities.structured_output = bool(reachable) and len(reachable) == len(targets) and all(
             t.capabilities.structured_output for t in reachable)
         out["auto"] = DispatchBackend(
-            "auto", s.dispatch, s.routes, default_target or "", fleet.run, caps,
+            "auto", s.dispatch, s.routes, default_target or "", p.run, caps,
             embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
-            stream_call=fleet.run_stream,
+            stream_call=p.stream,
         )
-    from ..skills.build import build_skills
-
-    out.update(build_skills(fleet, out))
-    from ..agents.build import build_agents
-
-    out.update(build_agents(fleet, out))
-    for name, route in s.routes.items():  # skills and agents exist only now
-        dest = route.target()
-        if dest.startswith(("skill:", "agent:")) and dest not in out:
-            kind, _, what = dest.partition(":")
-            raise ConfigError(f"unknown {kind} {what!r}", file=s.source, key=f"routes.{name}.{kind}")
     return out
 
 
-def embedder_call(fleet: Fleet, name: str | None) -> Embed | None:
+def check_targets(s: Settings, served: Mapping[str, Member]) -> None:
+    """Every route to a skill or an agent names one that was built (they come after routes)."""
+    for name, route in s.routes.items():
+        dest = route.target()
+        if dest.startswith(("skill:", "agent:")) and dest not in served:
+            kind, _, what = dest.partition(":")
+            raise ConfigError(f"unknown {kind} {what!r}", file=s.source, key=f"routes.{name}.{kind}")
+
+
+def embedder_call(embedder: Embedder, name: str | None) -> Embed | None:
     """A query embedding of one text by the fleet's embedding model ``name``."""
     if name is None:
         return None
 
     async def embed(text: str) -> list[float]:
-        backend = await fleet.embedder(name)
+        backend = await embedder(name)
         vectors, _ = await backend.embed([text], kind="query")
         return vectors[0]
 
     return embed
 
 
-def build_router(fleet: Fleet, name: str, spec: RouterSpec) -> LearnedRouterBackend:
+def build_router(s: Settings, p: RouteParts, name: str, spec: RouterSpec) -> LearnedRouterBackend:
     """The router from its fitted weights (nothing is trained here); paced when it has a budget."""
-    members = [fleet.members[m] for m in spec.models()]
+    members = [p.members[m] for m in spec.models()]
     reference = None
     if spec.budget is not None:
         reference = spec.budget.reference or max(spec.models(), key=lambda m: spec.costs.get(m, 0.0))
     try:
         return LearnedRouterBackend(
-            f"router:{name}", spec, fleet.run,
+            f"router:{name}", spec, p.run,
             _settings("router", spec.description or f"learned router over {', '.join(m.name for m in members)}",
                       members),
-            embed=embedder_call(fleet, spec.embedding_model),
-            reference_price=fleet.members[reference].settings.price if reference else None)
+            embed=embedder_call(p.embedder, spec.embedding_model),
+            reference_price=p.members[reference].settings.price if reference else None)
     except ValueError as exc:
-        raise ConfigError(str(exc), file=fleet.settings.source, key=f"routers.{name}") from None
+        raise ConfigError(str(exc), file=s.source, key=f"routers.{name}") from None
 
 
-def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
+def with_knob(base: Member, knob: str, run: RunMember) -> Backend:
     """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X (a
-    fixed threshold: a cascade's budget pacing is off); ``skill:name@V``: version V of the skill."""
-    from ..skills.backend import SkillBackend
-
-    if isinstance(base, SkillBackend):
-        return base.version_of(knob, fleet.settings.state_db())
+    fixed threshold: a cascade's budget pacing is off)."""
     if isinstance(base, LearnedRouterBackend):
         try:
             value = float(knob)
@@ -152,4 +159,4 @@ def with_knob(base: Member, knob: str, fleet: Fleet) -> Backend:
     else:
         raise InvalidRequest(f"the {v.type} verifier of {base.name!r} has no threshold", param="model")
     spec = base.spec.model_copy(update={"verifier": v, "budget": None})
-    return CascadeBackend(f"{base.name}@{knob}", spec, fleet.run, base.settings, start=base.starter)
+    return CascadeBackend(f"{base.name}@{knob}", spec, run, base.settings, start=base.starter)

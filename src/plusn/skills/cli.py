@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..assemble import deployed
 from ..errors import PlusnError
 from ..load_config import load_settings
 
@@ -18,14 +19,9 @@ T = TypeVar("T")
 
 def with_fleet(config_path: str | None, job: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``job(fleet)`` on the configured fleet (models start on first use), closing it after."""
-    from ..fleet.fleet import Fleet
-
     async def run() -> T:
-        fleet = Fleet(load_settings(config_path))
-        try:
-            return await job(fleet)
-        finally:
-            await fleet.close()
+        async with deployed(load_settings(config_path)) as d:
+            return await job(d.fleet)
 
     try:
         return asyncio.run(run())

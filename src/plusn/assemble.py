@@ -1,0 +1,167 @@
+"""The composition root: what a deployment is built from, in order.
+
+1. the members: each configured model through the backend registry, behind redaction when it
+   is remote and behind retries, fallbacks and a circuit breaker where any applies;
+2. the fleet: the registry that looks members up, starts, runs and streams them;
+3. knowledge (bases and SQL databases, opened on first use) and the safety screens;
+4. routes (routers, cascades, grounded routes, ``auto``), then skills, then agents.
+
+Every builder gets the narrow parts it uses (call a member, look a name up, embed), never the
+whole deployment. The gateway, the CLI commands, the evals and the benches build through
+:func:`assemble`; :meth:`Deployment.rebuild_routes` runs step 4 again on a running deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .agents.build import build_agents
+from .agents.tools import AgentEnv
+from .config import CircuitBreaker, Settings
+from .fleet.base import Backend, EmbeddingBackend, Member
+from .fleet.fleet import Fleet, FleetContext
+from .fleet.registry import validate_model
+from .fleet.resilience import Breaker, ResilientBackend
+from .knowledge.grounding import Screen
+from .knowledge.manager import Knowledge
+from .routing.build import RouteParts, build_routes, check_targets, with_knob
+from .safety.guard import passage_screen
+from .safety.remote import RedactingBackend
+from .skills.backend import SkillBackend
+from .skills.build import build_skills
+from .skills.versions import remember
+
+
+@dataclass
+class Deployment:
+    """One deployment, assembled: its settings, the fleet serving every name, its knowledge
+    and its passage screens."""
+
+    settings: Settings
+    fleet: Fleet
+    knowledge: Knowledge
+    screens: list[Screen] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # the names step 4 added, for a rebuild
+
+    async def start(self) -> list[str]:
+        """Start the members marked ``preload`` (their names are returned), and record each
+        skill version served, so that it stays callable by its version."""
+        loaded = await self.fleet.start()
+        skills = [m.skill for m in self.fleet.members.values() if isinstance(m, SkillBackend)]
+        if skills:
+            await asyncio.to_thread(remember, self.settings.state_db(), skills)
+        return loaded
+
+    async def close(self) -> None:
+        self.knowledge.close()
+        await self.fleet.close()
+
+    def safety_embed(self) -> Any:
+        """The safety detector's second-stage embedder (a query embedding of one text), if
+        configured and in the fleet."""
+        name = self.settings.safety.second_stage_model
+        if name is None or not isinstance(self.fleet.members.get(name), EmbeddingBackend):
+            return None
+        fleet = self.fleet
+
+        async def embed(text: str) -> Any:
+            backend = await fleet.embedder(name)
+            vectors, _ = await backend.embed([text], kind="query")
+            return vectors[0]
+
+        return embed
+
+    def rebuild_routes(self, settings: Settings) -> None:
+        """Step 4 again, from ``settings`` whose models are unchanged (e.g. refitted routes):
+        the new routes, skills and agents replace the old ones as a whole."""
+        for name in self.routes:
+            self.fleet.remove(name)
+        self.settings = settings
+        self.routes = build_served(settings, self.fleet, self.knowledge, self.screens)
+
+
+def build_members(settings: Settings, fleet: Fleet) -> dict[str, Member]:
+    """Step 1: each configured model, wrapped as it must be. Resilience reaches its fallbacks
+    through ``fleet``, which holds them once they are added."""
+    ctx = FleetContext(settings)
+    out: dict[str, Member] = {}
+    for name, ms in settings.models.items():
+        cls, options = validate_model(name, ms, settings.source)
+        member = cls(name, ms, options, context=ctx)
+        if isinstance(member, Backend):
+            if ms.capabilities.remote and settings.safety.redact_remote:
+                member = RedactingBackend(member, restore=settings.safety.restore)
+            member = resilient(member, cls, fleet)
+        out[name] = member
+    return out
+
+
+def resilient(member: Backend, cls: type[Member], fleet: Fleet) -> Backend:
+    """The member behind retries, fallbacks and a circuit breaker, where any applies."""
+    ms = member.settings
+    retries = cls.default_retries if ms.retries is None else ms.retries
+    spec = ms.circuit_breaker
+    if spec is None:
+        spec = cls.default_breaker
+    if spec is True:
+        spec = CircuitBreaker()
+    breaker = None
+    if isinstance(spec, CircuitBreaker):
+        inner = getattr(member, "inner", member)
+        breaker = Breaker(spec, getattr(inner, "probe", None))
+    if not (retries or ms.fallbacks or breaker or ms.first_token_timeout_s):
+        return member
+    return ResilientBackend(member, fleet, retries=retries, breaker=breaker)
+
+
+def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens: list[Screen]) -> list[str]:
+    """Step 4: routes, then skills, then agents, each added to the fleet as it is built (a
+    later one may use an earlier one). Returns the names added."""
+    added: list[str] = []
+
+    def add(built: dict[str, Backend]) -> None:
+        for name, backend in built.items():
+            fleet.add(name, backend)
+            added.append(name)
+
+    add(build_routes(settings, RouteParts(fleet.members, fleet.run, fleet.run_stream, fleet.embedder,
+                                          knowledge, screens)))
+    add(build_skills(settings, fleet.members, fleet.run))
+    add(build_agents(settings, fleet.members, AgentEnv(fleet.run, fleet.members.get, knowledge, screens)))
+    check_targets(settings, fleet.members)
+    return added
+
+
+def assemble(settings: Settings) -> Deployment:
+    """Build a deployment from its settings; nothing is loaded or started yet."""
+    fleet = Fleet()
+    for name, member in build_members(settings, fleet).items():  # 1, 2
+        fleet.add_model(name, member)
+    knowledge = Knowledge(settings, fleet.embedder)  # 3
+    deployment = Deployment(settings, fleet, knowledge)
+
+    def knob(member: Member, value: str) -> Backend:  # name@knob: a skill's version, else a threshold
+        if isinstance(member, SkillBackend):
+            return member.version_of(value, deployment.settings.state_db())
+        return with_knob(member, value, fleet.run)
+
+    fleet.knob = knob
+    if settings.safety.screen_passages:
+        deployment.screens.append(passage_screen(settings.safety, deployment.safety_embed()))
+    deployment.routes = build_served(settings, fleet, knowledge, deployment.screens)  # 4
+    return deployment
+
+
+@asynccontextmanager
+async def deployed(settings: Settings) -> AsyncIterator[Deployment]:
+    """A deployment for one job (a CLI command, an eval, a bench): members start on first use,
+    and everything is closed after."""
+    deployment = assemble(settings)
+    try:
+        yield deployment
+    finally:
+        await deployment.close()

@@ -1,0 +1,39 @@
+"""The composition root builds a deployment in order, and its routes can be rebuilt in place."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from conftest import write_config
+
+from plusn.assemble import assemble
+from plusn.fleet.base import GenRequest
+from plusn.load_config import load_settings
+
+MODELS = {"small": {"type": "scripted", "replies": ["small says 4"]},
+          "large": {"type": "scripted", "replies": ["large says 4"]}}
+
+
+def test_routes_are_rebuilt_on_a_running_deployment_and_the_models_stay(tmp_path: Path) -> None:
+    first = load_settings(write_config(tmp_path, {
+        "models": MODELS, "skills": {"builtin": False},
+        "cascades": {"math": {"stages": ["small", "large"], "verifier": {"type": "agreement", "min_votes": 1}}},
+        "routes": {"sums": {"cascade": "math"}}}), environ={})
+    d = assemble(first)
+    small = d.fleet.members["small"]
+    assert {"cascade:math", "auto"} <= set(d.routes) and "small" not in d.routes
+    gen, _ = asyncio.run(d.fleet.run("cascade:math", GenRequest("chat", [{"role": "user", "content": "2+2?"}])))
+    assert gen.text == "small says 4"
+    d.fleet.member("cascade:math@2")  # a knobbed variant goes with its base
+    (tmp_path / "second").mkdir()
+    second = load_settings(write_config(tmp_path / "second", {
+        "models": MODELS, "skills": {"builtin": False},
+        "cascades": {"strict": {"stages": ["small", "large"], "verifier": {"type": "agreement", "min_votes": 2}}},
+        "routes": {"sums": {"cascade": "strict"}}}), environ={})
+    d.rebuild_routes(second)
+    assert "cascade:math" not in d.fleet.members and "cascade:math@2" not in d.fleet.members
+    assert "cascade:strict" in d.fleet.members and d.fleet.members["small"] is small
+    gen, _ = asyncio.run(d.fleet.run("auto", GenRequest("chat", [{"role": "user", "content": "2+2?"}])))
+    assert gen.route is not None and gen.route["cascade"] == "cascade:strict"
+    asyncio.run(d.close())

@@ -13,9 +13,20 @@ from typing import Any, TypeVar
 
 import click
 
+from .agents.cli import agents
 from .config import Settings
 from .errors import PlusnError
+from .evals import routing, routing_report
+from .evals.cli import eval_run_command
+from .gateway.app import create_app
+from .gateway.auth import KeyStore
+from .knowledge.cli import eval_retrieval_command, kb
+from .ledger.report import savings_report, usage_report
+from .limits.spec import LimitSpec
 from .load_config import load_settings
+from .routing.cli import routes
+from .safety.cli import audit, eval_safety_command, safety
+from .skills.cli import skills
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,8 +61,6 @@ def main() -> None:
 def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     """Run the gateway."""
     import uvicorn
-
-    from .gateway.app import create_app
 
     settings = _load(config_path)
     if host is not None:
@@ -194,8 +203,6 @@ def models(config_path: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def usage(config_path: str | None, by: tuple[str, ...], days: int | None, savings: bool, as_json: bool) -> None:
     """Tokens and cost from the ledger, by key, model and day."""
-    from .ledger.report import savings_report, usage_report
-
     settings = _load(config_path)
     if savings:
         rows = savings_report(settings.state_db(), days)
@@ -223,8 +230,6 @@ def keys() -> None:
 
 
 def _keystore(config_path: str | None) -> Any:
-    from .gateway.auth import KeyStore
-
     return KeyStore(_load(config_path).state_db())
 
 
@@ -245,8 +250,6 @@ def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], sa
                 rpm: int | None, tpm: int | None, max_concurrency: int | None, budget: float | None,
                 budget_period: str) -> None:
     """Create a key; it is shown once and stored hashed."""
-    from .limits.spec import LimitSpec
-
     settings = _load(config_path)
     if team is not None and team not in settings.limits.teams:
         raise click.BadParameter(f"no team {team!r} in limits.teams of {settings.source}", param_hint="--team")
@@ -318,8 +321,6 @@ def eval_() -> None:
 def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
                  seeds: int, no_pacing: bool, no_embedding: bool, no_progress: bool) -> None:
     """Fit a policy on a training split, as `plusn routes fit` does, and replay the test split through it."""
-    from .evals import routing, routing_report
-
     try:
         if seeds > 1:
             click.echo(routing.seed_summary(data, seeds, budget, pacing=not no_pacing, embedding=not no_embedding))
@@ -340,13 +341,6 @@ def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget
 
 
 def _register() -> None:
-    from .agents.cli import agents
-    from .evals.cli import eval_run_command
-    from .knowledge.cli import eval_retrieval_command, kb
-    from .routing.cli import routes
-    from .safety.cli import audit, eval_safety_command, safety
-    from .skills.cli import skills
-
     main.add_command(kb)
     main.add_command(routes)
     main.add_command(skills)

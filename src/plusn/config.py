@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .limits.spec import LimitsSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
+from .store import Database
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -205,8 +206,6 @@ class Settings(_Strict):
 
     def state_db(self) -> Any:
         """The state database: Postgres at ``database_url``, else the SQLite file ``ledger_path()``."""
-        from .store import Database
-
         return Database(self.database_url or self.ledger_path())
 
     def models_path(self) -> Path:

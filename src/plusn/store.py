@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import MissingDependency
+
 # Each entry upgrades the schema by one version; never edit one that has shipped. Each runs in
 # one transaction with the version bump (BEGIN IMMEDIATE), so two processes opening a new
 # database at once cannot both apply it.
@@ -235,8 +237,6 @@ class _PgConnection:
         try:
             import psycopg
         except ImportError as exc:
-            from .errors import MissingDependency
-
             raise MissingDependency("a Postgres database needs psycopg: pip install 'plusn[postgres]'") from exc
         # autocommit: a lone statement commits itself (no connection left idle in a transaction);
         # ``with conn:`` makes a block one transaction, as sqlite3 does.

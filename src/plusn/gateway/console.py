@@ -21,6 +21,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ..errors import NotFound, PermissionDenied
+from ..evals import runs
+from ..evals.report import render
+from ..ledger.dashboard import dashboard
+from ..ledger.report import usage_report
 from .auth import ADMIN, ANONYMOUS, Principal
 from .runtime import principal, runtime
 
@@ -77,8 +81,6 @@ async def me(who: Principal = Depends(principal)) -> dict[str, Any]:
 @router.get("/v1/console/dashboard")
 async def dashboard_figures(request: Request, days: float = Query(7, gt=0, le=366),
                             who: Principal = Depends(principal)) -> dict[str, Any]:
-    from ..ledger.dashboard import dashboard
-
     key = None if _is_admin(who) else who.key_id
     return await asyncio.to_thread(dashboard, runtime(request).settings.state_db(), days=days, key_id=key)
 
@@ -86,8 +88,6 @@ async def dashboard_figures(request: Request, days: float = Query(7, gt=0, le=36
 @router.get("/v1/console/keys")
 async def keys_and_usage(request: Request, days: float = Query(30, gt=0, le=366),
                          who: Principal = Depends(principal)) -> dict[str, Any]:
-    from ..ledger.report import usage_report
-
     _admin(who)
     rt = runtime(request)
     keys = await asyncio.to_thread(rt.keys.list)
@@ -103,15 +103,11 @@ def _may_see(who: Principal, run: dict[str, Any]) -> bool:
 
 @router.get("/v1/arena/runs")
 async def arena_runs(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
-    from ..evals import runs
-
     found = await asyncio.to_thread(runs.recent, runtime(request).settings.state_db())
     return {"data": [r for r in found if _may_see(who, r)]}
 
 
 async def _run(request: Request, run_id: str, who: Principal) -> dict[str, Any]:
-    from ..evals import runs
-
     result = await asyncio.to_thread(runs.load, runtime(request).settings.state_db(), run_id)
     if result is None or not _may_see(who, result):  # not there, or not yours: the same answer
         raise NotFound(f"no arena run {run_id!r}; see GET /v1/arena/runs")
@@ -125,6 +121,4 @@ async def arena_run(request: Request, run_id: str, who: Principal = Depends(prin
 
 @router.get("/v1/arena/runs/{run_id}/report", response_class=HTMLResponse)
 async def arena_report(request: Request, run_id: str, who: Principal = Depends(principal)) -> HTMLResponse:
-    from ..evals.report import render
-
     return HTMLResponse(render(await _run(request, run_id, who)))

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from ..errors import InvalidRequest, NotFound
 from ..fleet.base import GenRequest
 from ..skills.backend import SkillBackend
+from ..skills.versions import history
 from .auth import Principal
 from .runtime import principal, record, runtime
 from .serving import generate_once, plusn_block, plusn_headers, prepare
@@ -59,8 +60,6 @@ async def list_skills(request: Request, who: Principal = Depends(principal)) -> 
 
 @router.get("/v1/skills/{name}/versions")
 async def skill_versions(name: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
-    from ..skills.versions import history
-
     skill = _skills(request).get(name)
     if skill is None or not who.may_use(f"skill:{name}"):
         raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")

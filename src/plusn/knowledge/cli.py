@@ -15,6 +15,7 @@ from .. import jsonl
 from ..assemble import assemble, deployed
 from ..config import Settings
 from ..errors import PlusnError
+from ..evals import retrieval
 from ..load_config import load_settings
 
 T = TypeVar("T")
@@ -167,8 +168,6 @@ def eval_retrieval_command() -> click.Command:
     def eval_retrieval(config_path: str | None, data: Path, json_path: str | None, index: Path | None, fresh: bool,
                        embedding_model: str, no_progress: bool) -> None:
         """BM25, dense and fused retrieval side by side: nDCG@10, Recall@10, latency, ingest speed."""
-        from ..evals import retrieval
-
         settings = _settings(config_path)
         if index is None:
             digest = hashlib.sha256((data / "corpus.jsonl").read_bytes()).hexdigest()[:12]

@@ -14,6 +14,8 @@ import threading
 import unicodedata
 from typing import Any
 
+from ..errors import MissingDependency
+
 _jieba: Any = None
 _lock = threading.Lock()
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -33,8 +35,6 @@ def _segmenter() -> Any:
                 try:
                     import jieba
                 except ImportError as exc:
-                    from ..errors import MissingDependency
-
                     raise MissingDependency("Chinese word segmentation needs jieba: pip install 'plusn[knowledge]'") \
                         from exc
 

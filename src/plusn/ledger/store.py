@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..safety.redact import redact
 from ..store import connect
 
 log = logging.getLogger("plusn.ledger")
@@ -102,8 +103,6 @@ class Record:
 
 def _scrub(obj: Any) -> Any:
     """The same structure with PII and secrets in its strings replaced by their kind."""
-    from ..safety.redact import redact
-
     if isinstance(obj, str):
         return redact(obj)[0]
     if isinstance(obj, dict):

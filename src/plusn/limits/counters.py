@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import MissingDependency
+
 
 @dataclass(frozen=True)
 class Want:
@@ -151,8 +153,6 @@ class RedisCounters:
         try:
             import redis.asyncio as redis
         except ImportError as exc:
-            from ..errors import MissingDependency
-
             raise MissingDependency("limits.redis_url needs the redis client: pip install 'plusn[redis]'") from exc
 
         self.client: Any = redis.from_url(url)

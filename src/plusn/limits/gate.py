@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RateLimited
+from ..store import connect
 from .counters import Counters, MemoryCounters, RedisCounters, Want
 from .spec import LimitSpec, LimitsSettings
 
@@ -158,8 +159,6 @@ def period_start(spec: LimitSpec, now: dt.datetime | None = None) -> float:
 def ledger_seed(path: Any) -> Seed:
     """What a key or team has spent this period, from the ledger (for budgets after a restart)."""
     import asyncio
-
-    from ..store import connect
 
     def spent(scope: str, spec: LimitSpec) -> float:
         kind, _, name = scope.partition(":")

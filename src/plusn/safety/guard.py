@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
 from ..fleet.base import Backend, Composite, Generation, GenRequest, Usage, content_text
+from ..knowledge.chunker import join_sentences, sentences
 from .audit import note
 from .detector import Detector, Verdict
+from .output import Categories, OutputGuard
 
 if TYPE_CHECKING:
     from ..config import SafetySettings
@@ -110,16 +112,12 @@ def refusing(backend: Backend, text: str) -> Backend:
 def _categories(key: str) -> Any:
     import json
 
-    from .output import Categories
-
     return Categories(json.loads(key))
 
 
 def guard_output(backend: Backend, policy: SafetySettings) -> Backend:
     """The backend with its replies checked against the output categories."""
     import json
-
-    from .output import OutputGuard
 
     return OutputGuard(backend, _categories(json.dumps(policy.categories, sort_keys=True)), policy.output)
 
@@ -137,8 +135,6 @@ def input_policy(settings: Any, model: str, who: Any) -> SafetySettings:
 
 def windows(text: str, size: int = 2) -> list[str]:
     """The passage's stretches of one and of ``size`` consecutive sentences."""
-    from ..knowledge.chunker import join_sentences, sentences
-
     parts = sentences(text) or [text]
     out = list(parts)
     out += [join_sentences(parts[i : i + size]) for i in range(max(0, len(parts) - size + 1))]

@@ -20,6 +20,7 @@ from ..errors import InvalidRequest, ModelNotFound, UpstreamError
 from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage, content_text
 from ..templating import TemplateProblem, render
 from .library import Skill
+from .versions import history, load
 
 Run = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
@@ -133,8 +134,6 @@ class SkillBackend(Composite):
         """This skill as it was at ``version`` (any version the gateway has served)."""
         if version == self.skill.version:
             return self
-        from .versions import history, load
-
         old = load(db, self.skill.name, version)
         if old is None:
             known = ", ".join(h["version"] for h in history(db, self.skill.name)) or self.skill.version

@@ -12,7 +12,9 @@ import click
 
 from ..assemble import deployed
 from ..errors import PlusnError
+from ..gateway.skills import describe
 from ..load_config import load_settings
+from .backend import SkillBackend
 
 T = TypeVar("T")
 
@@ -43,9 +45,6 @@ def skills() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_skills(config_path: str | None, as_json: bool) -> None:
     """The skills, their versions and variables."""
-    from ..gateway.skills import describe
-    from .backend import SkillBackend
-
     async def job(fleet: Any) -> list[dict[str, Any]]:
         return [describe(m) for m in fleet.members.values() if isinstance(m, SkillBackend)]
 
@@ -68,8 +67,6 @@ def list_skills(config_path: str | None, as_json: bool) -> None:
 def run_skill(config_path: str | None, name: str, text: str | None, pairs: tuple[str, ...],
               input_json: str | None) -> None:
     """Run a skill once. TEXT (or stdin, with '-') fills its input variable."""
-    from .backend import SkillBackend
-
     given: dict[str, Any] = json.loads(input_json) if input_json else {}
     for p in pairs:
         if "=" not in p:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from ..config import parse_yaml, read_text, validated
 from ..errors import ConfigError
 from .spec import SkillSpec
 
@@ -31,8 +32,6 @@ class Skill:
 
 def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, int]:
     """The mapping, its YAML node (for line numbers) and the line offset of the YAML in the file."""
-    from ..config import parse_yaml
-
     if source.endswith(".md"):
         lines = text.splitlines()
         if not lines or lines[0].strip() != "---":
@@ -52,8 +51,6 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, in
 
 
 def load_file(path: Path) -> Skill:
-    from ..config import read_text, validated
-
     data, node, offset = _parse(read_text(path, "skill"), str(path))
     data.setdefault("name", path.stem)
     spec = validated(SkillSpec, data, node, str(path), offset)

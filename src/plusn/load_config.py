@@ -168,6 +168,13 @@ def _origins(included: list[tuple[str, dict[str, Any], yaml.Node | None]], user:
 
 def _check_references(s: Settings) -> None:
     """Every route, cascade and rule names something that exists."""
+    _check_cascades(s)
+    _check_routes(s)
+    _check_routers(s)
+    _check_dispatch(s)
+
+
+def _check_cascades(s: Settings) -> None:
     models = set(s.models)
     for name, c in s.cascades.items():
         for m in c.members():
@@ -183,6 +190,20 @@ def _check_references(s: Settings) -> None:
             if not (price.input_per_1k or price.output_per_1k):
                 raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
                                   f"set models.{ref}.price", file=s.source, key=f"cascades.{name}.budget")
+    for name, c in s.cascades.items():
+        if c.start is None:
+            continue
+        starter = s.routers.get(c.start.router)
+        if starter is None:
+            raise ConfigError(f"unknown router {c.start.router!r}", file=s.source, key=f"cascades.{name}.start.router")
+        unknown = [st.models[0] for st in c.stages if st.models[0] not in starter.models()]
+        if unknown:
+            raise ConfigError(f"router {c.start.router!r} predicts nothing for {unknown[0]!r}", file=s.source,
+                              key=f"cascades.{name}.start.router")
+
+
+def _check_routes(s: Settings) -> None:
+    models = set(s.models)
     for name, r in s.routes.items():
         if r.model is not None and r.model not in models:
             raise ConfigError(f"unknown model {r.model!r}", file=s.source, key=f"routes.{name}.model")
@@ -203,6 +224,17 @@ def _check_references(s: Settings) -> None:
             if fb not in models or fb == name:
                 raise ConfigError(f"fallback {fb!r} is not another model of the fleet", file=s.source,
                                   key=f"models.{name}.fallbacks")
+    for name, r in s.routes.items():
+        if r.timezone != "UTC":
+            try:
+                ZoneInfo(r.timezone)
+            except (KeyError, ValueError):
+                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
+                                  file=s.source, key=f"routes.{name}.timezone") from None
+
+
+def _check_routers(s: Settings) -> None:
+    models = set(s.models)
     for name, rt in s.routers.items():
         for member in rt.members():
             if member not in models:
@@ -225,16 +257,11 @@ def _check_references(s: Settings) -> None:
             if not (price.input_per_1k or price.output_per_1k):
                 raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
                                   f"set models.{ref}.price", file=s.source, key=f"routers.{name}.budget")
-    for name, c in s.cascades.items():
-        if c.start is None:
-            continue
-        starter = s.routers.get(c.start.router)
-        if starter is None:
-            raise ConfigError(f"unknown router {c.start.router!r}", file=s.source, key=f"cascades.{name}.start.router")
-        unknown = [st.models[0] for st in c.stages if st.models[0] not in starter.models()]
-        if unknown:
-            raise ConfigError(f"router {c.start.router!r} predicts nothing for {unknown[0]!r}", file=s.source,
-                              key=f"cascades.{name}.start.router")
+
+
+def _check_dispatch(s: Settings) -> None:
+    """Knowledge bases' embedders, and every route the dispatcher names."""
+    models = set(s.models)
     for name, kb in s.knowledge.items():
         if kb.embedding_model not in models:
             raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,
@@ -242,13 +269,6 @@ def _check_references(s: Settings) -> None:
     d = s.dispatch
     if d.knowledge is not None and d.knowledge not in s.knowledge:
         raise ConfigError(f"unknown knowledge base {d.knowledge!r}", file=s.source, key="dispatch.knowledge")
-    for name, r in s.routes.items():
-        if r.timezone != "UTC":
-            try:
-                ZoneInfo(r.timezone)
-            except (KeyError, ValueError):
-                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
-                                  file=s.source, key=f"routes.{name}.timezone") from None
     for i, rule in enumerate(d.rules):
         if rule.route is not None and rule.route not in s.routes:
             raise ConfigError(f"unknown route {rule.route!r}", file=s.source, key=f"dispatch.rules[{i}].route")

@@ -183,13 +183,7 @@ def _check_cascades(s: Settings) -> None:
                                   file=s.source, key=f"cascades.{name}")
         ref = c.reference()
         if ref is not None:
-            if ref not in models:
-                raise ConfigError(f"unknown model {ref!r}; models: {', '.join(models) or '(none)'}",
-                                  file=s.source, key=f"cascades.{name}.budget.reference")
-            price = s.models[ref].price
-            if not (price.input_per_1k or price.output_per_1k):
-                raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
-                                  f"set models.{ref}.price", file=s.source, key=f"cascades.{name}.budget")
+            _check_budget_reference(s, ref, f"cascades.{name}.budget")
     for name, c in s.cascades.items():
         if c.start is None:
             continue
@@ -200,6 +194,17 @@ def _check_cascades(s: Settings) -> None:
         if unknown:
             raise ConfigError(f"router {c.start.router!r} predicts nothing for {unknown[0]!r}", file=s.source,
                               key=f"cascades.{name}.start.router")
+
+
+def _check_budget_reference(s: Settings, ref: str, key: str) -> None:
+    """A budget is a share of what its reference model would cost: a model of the fleet, priced."""
+    if ref not in s.models:
+        raise ConfigError(f"unknown model {ref!r}; models: {', '.join(s.models) or '(none)'}",
+                          file=s.source, key=f"{key}.reference")
+    price = s.models[ref].price
+    if not (price.input_per_1k or price.output_per_1k):
+        raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
+                          f"set models.{ref}.price", file=s.source, key=key)
 
 
 def _check_routes(s: Settings) -> None:
@@ -251,12 +256,7 @@ def _check_routers(s: Settings) -> None:
                               file=s.source, key=f"routers.{name}.embedding_model")
         if rt.budget is not None:
             ref = rt.budget.reference or max(rt.models(), key=lambda m: rt.costs.get(m, 0.0))
-            if ref not in models:
-                raise ConfigError(f"unknown model {ref!r}", file=s.source, key=f"routers.{name}.budget.reference")
-            price = s.models[ref].price
-            if not (price.input_per_1k or price.output_per_1k):
-                raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
-                                  f"set models.{ref}.price", file=s.source, key=f"routers.{name}.budget")
+            _check_budget_reference(s, ref, f"routers.{name}.budget")
 
 
 def _check_dispatch(s: Settings) -> None:

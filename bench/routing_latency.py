@@ -43,8 +43,8 @@ from typing import Any
 import yaml
 
 from plusn.assemble import assemble
-from plusn.fleet.base import GenRequest
-from plusn.fleet.fleet import Fleet
+from plusn.fleet.backend import GenRequest
+from plusn.fleet.roster import Fleet
 from plusn.load_config import load_settings
 from plusn.routing.estimator import prompt_of
 

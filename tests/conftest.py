@@ -66,7 +66,7 @@ def client(scripted_settings: Settings) -> Iterator[TestClient]:
 
 def ledger_rows(client: TestClient) -> list[dict[str, Any]]:
     """Every ledger row so far, after the writer has caught up."""
-    from plusn.ledger.store import read_rows
+    from plusn.ledger.writer import read_rows
 
     rt = client.app.state.plusn  # type: ignore[attr-defined]
     rt.ledger.flush()

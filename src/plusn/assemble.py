@@ -4,7 +4,8 @@
    is remote and behind retries, fallbacks and a circuit breaker where any applies;
 2. the fleet: the registry that looks members up, starts, runs and streams them;
 3. knowledge (bases and SQL databases, opened on first use) and the safety screens;
-4. routes (routers, cascades, grounded routes, ``auto``), then skills, then agents.
+4. what is served under a name: routes (routers, cascades, grounded routes, ``auto``), then
+   skills, then agents, in the order of the table :data:`SERVED`.
 
 Every builder gets the narrow parts it uses (call a member, look a name up, embed), never the
 whole deployment. The gateway, the CLI commands, the evals and the benches build through
@@ -14,25 +15,33 @@ whole deployment. The gateway, the CLI commands, the evals and the benches build
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .agents.build import build_agents
+from .agents.build_agents import build_agents
 from .agents.tools import AgentEnv
 from .config import CircuitBreaker, Settings
-from .fleet.base import Backend, EmbeddingBackend, Member
-from .fleet.fleet import Fleet, FleetContext
-from .fleet.registry import validate_model
+from .fleet.backend import Backend, EmbeddingBackend, Member, query_embed
+from .fleet.model_types import validate_model
 from .fleet.resilience import Breaker, ResilientBackend
+from .fleet.roster import Fleet, FleetContext
+from .knowledge.catalog import Knowledge
 from .knowledge.grounding import Screen
-from .knowledge.manager import Knowledge
-from .routing.build import RouteParts, build_routes, check_targets, with_knob
+from .routing.build_routes import (
+    RouteParts,
+    build_auto,
+    build_cascades,
+    build_grounded,
+    build_routers,
+    check_targets,
+    with_knob,
+)
 from .safety.guard import passage_screen
 from .safety.remote import RedactingBackend
 from .skills.backend import SkillBackend
-from .skills.build import build_skills
+from .skills.build_skills import build_skills
 from .skills.versions import remember
 
 
@@ -66,14 +75,7 @@ class Deployment:
         name = self.settings.safety.second_stage_model
         if name is None or not isinstance(self.fleet.members.get(name), EmbeddingBackend):
             return None
-        fleet = self.fleet
-
-        async def embed(text: str) -> Any:
-            backend = await fleet.embedder(name)
-            vectors, _ = await backend.embed([text], kind="query")
-            return vectors[0]
-
-        return embed
+        return query_embed(self.fleet.embedder, name)
 
     def rebuild_routes(self, settings: Settings) -> None:
         """Step 4 again, from ``settings`` whose models are unchanged (e.g. refitted routes):
@@ -118,20 +120,31 @@ def resilient(member: Backend, cls: type[Member], fleet: Fleet) -> Backend:
     return ResilientBackend(member, fleet, retries=retries, breaker=breaker)
 
 
-def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens: list[Screen]) -> list[str]:
-    """Step 4: routes, then skills, then agents, each added to the fleet as it is built (a
-    later one may use an earlier one). Returns the names added."""
-    added: list[str] = []
+# Builds what is served under one kind of name from the settings and the parts built so far.
+Builder = Callable[[Settings, RouteParts], dict[str, Backend]]
 
-    def add(built: dict[str, Backend]) -> None:
-        for name, backend in built.items():
+# Everything served under a model name besides the configured models (step 1), by prefix, in
+# build order: each builder sees what the rows above it added. A new kind is one row here.
+SERVED: list[tuple[str, Builder]] = [
+    ("router:", build_routers),
+    ("cascade:", build_cascades),  # may start with a router's estimate
+    ("route:", build_grounded),  # grounded answers over a model, router or cascade
+    ("auto", build_auto),  # rules, intents, default: hands requests to any of the above
+    ("skill:", lambda s, p: build_skills(s, p.members, p.run)),  # a prompt on a model or route
+    ("agent:", lambda s, p: build_agents(s, p.members, AgentEnv(p.run, p.members.get, p.knowledge, p.screens))),
+]
+
+
+def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens: list[Screen]) -> list[str]:
+    """Step 4: each row of :data:`SERVED`, added to the fleet as it is built. Returns the names
+    added."""
+    parts = RouteParts(fleet.members, fleet.run, fleet.run_stream, fleet.embedder, knowledge, screens)
+    added: list[str] = []
+    for prefix, build in SERVED:
+        for name, backend in build(settings, parts).items():
+            assert name.startswith(prefix), (prefix, name)  # a builder serves its own kind only
             fleet.add(name, backend)
             added.append(name)
-
-    add(build_routes(settings, RouteParts(fleet.members, fleet.run, fleet.run_stream, fleet.embedder,
-                                          knowledge, screens)))
-    add(build_skills(settings, fleet.members, fleet.run))
-    add(build_agents(settings, fleet.members, AgentEnv(fleet.run, fleet.members.get, knowledge, screens)))
     check_targets(settings, fleet.members)
     return added
 

@@ -10,11 +10,11 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .database import Database
 from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .limits.spec import LimitsSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
-from .store import Database
 
 M = TypeVar("M", bound=BaseModel)
 

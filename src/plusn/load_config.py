@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from .config import Settings, _line_of, _parse, first_error
 from .errors import ConfigError
-from .fleet.registry import validate_model
+from .fleet.model_types import validate_model
 
 ENV_PREFIX = "PLUSN_"
 

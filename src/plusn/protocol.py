@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import InvalidRequest
-from .fleet.base import GenRequest, Usage
+from .fleet.backend import GenRequest, Usage
 
 
 def _lone_surrogate(value: Any) -> bool:

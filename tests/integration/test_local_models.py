@@ -106,7 +106,7 @@ def test_multilingual_embeddings_rank_by_meaning(client: TestClient) -> None:
 
 
 def test_every_call_leaves_exactly_one_ledger_row(client: TestClient) -> None:
-    from plusn.ledger.store import read_rows
+    from plusn.ledger.writer import read_rows
 
     rt = client.app.state.plusn  # type: ignore[attr-defined]
     rt.ledger.flush()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from plusn.knowledge import fusion
-from plusn.knowledge.pgstore import PostgresStore
+from plusn.knowledge.postgres_store import PostgresStore
 
 pgserver = pytest.importorskip("pgserver")
 

@@ -12,13 +12,13 @@ import yaml
 from conftest import plusn_serve, write_config
 from fastapi.testclient import TestClient
 
+from plusn.database import Database, connect
 from plusn.gateway.app import create_app
 from plusn.gateway.auth import KeyStore
 from plusn.ledger.report import usage_report
-from plusn.ledger.store import read_rows
+from plusn.ledger.writer import read_rows
 from plusn.limits.spec import LimitSpec
 from plusn.load_config import load_settings
-from plusn.store import Database, connect
 
 pgserver = pytest.importorskip("pgserver")
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -89,18 +89,18 @@ def test_dashboard_and_arena_runs_on_postgres(tmp_path: Path, dsn: str) -> None:
 
 
 def test_the_ledger_writer_reconnects_after_postgres_drops_it(dsn: str, pg_root: object) -> None:
-    from plusn.ledger.store import Ledger, Record
+    from plusn.ledger.writer import Ledger, RequestRecord
 
     ledger = Ledger(Database(dsn))
     ledger.open()
-    ledger.add(Record(id="before", endpoint="/v1/chat/completions", status=200))
+    ledger.add(RequestRecord(id="before", endpoint="/v1/chat/completions", status=200))
     ledger.flush()
     name = dsn.split("?")[0].rsplit("/", 1)[1]
     out = pg_root.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "  # type: ignore[attr-defined]
                        "AND pid <> pg_backend_pid();")
     assert " t\n" in out  # the writer's connection was there, and is gone
     for i in range(3):
-        ledger.add(Record(id=f"after-{i}", endpoint="/v1/chat/completions", status=200))
+        ledger.add(RequestRecord(id=f"after-{i}", endpoint="/v1/chat/completions", status=200))
     ledger.close()
     assert sorted(r["id"] for r in read_rows(Database(dsn))) == ["after-0", "after-1", "after-2", "before"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import write_config
 
 from plusn.assemble import assemble
-from plusn.fleet.base import GenRequest
+from plusn.fleet.backend import GenRequest
 from plusn.load_config import load_settings
 
 MODELS = {"small": {"type": "scripted", "replies": ["small says 4"]},

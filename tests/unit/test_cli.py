@@ -9,7 +9,7 @@ from conftest import SCRIPTED_FLEET, write_config
 
 from plusn.cli import main
 from plusn.gateway.auth import KeyStore, hash_key
-from plusn.ledger.store import Ledger, Record
+from plusn.ledger.writer import Ledger, RequestRecord
 
 
 def test_config_check_ok_and_error(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_usage_reads_the_ledger(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, {"models": SCRIPTED_FLEET})
     ledger = Ledger(tmp_path / "data" / "plusn.db")
     ledger.open()
-    ledger.add(Record(id="1", endpoint="/v1/chat/completions", served_models=["echo"], status=200,
+    ledger.add(RequestRecord(id="1", endpoint="/v1/chat/completions", served_models=["echo"], status=200,
                       prompt_tokens=11, completion_tokens=7, cost=0.025))
     ledger.close()
     r = CliRunner().invoke(main, ["usage", "--config", str(cfg), "--by", "model"])

@@ -6,7 +6,7 @@ import pytest
 from conftest import write_config
 
 from plusn.errors import ConfigError, MissingDependency
-from plusn.fleet import registry
+from plusn.fleet import model_types
 from plusn.load_config import load_settings
 
 
@@ -77,14 +77,14 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_missing_optional_dependency_names_the_extra(tmp_path: Path) -> None:
-    registry.register("needs-absent", "fakes:NeedsAbsentPackage")
+    model_types.register("needs-absent", "fakes:NeedsAbsentPackage")
     try:
         path = write_config(tmp_path, {"models": {"m": {"type": "needs-absent"}}})
         with pytest.raises(MissingDependency) as info:
             load_settings(path, environ={})
         assert "plusn[imaginary]" in str(info.value) and "models.m.type" in str(info.value)
     finally:
-        registry.BACKEND_TYPES.pop("needs-absent")
+        model_types.BACKEND_TYPES.pop("needs-absent")
 
 
 def test_example_config_is_valid() -> None:
@@ -96,7 +96,7 @@ def test_example_config_is_valid() -> None:
 
 def test_thresholds_in_model_names_do_not_grow_the_fleet_without_end(tmp_path: Path) -> None:
     from plusn.assemble import assemble
-    from plusn.fleet.fleet import Fleet
+    from plusn.fleet.roster import Fleet
 
     cfg = tmp_path / "plusn.yaml"
     cfg.write_text(

@@ -14,7 +14,7 @@ from plusn.knowledge.grounding import extract_sql, invented_numbers, now_line
 from plusn.knowledge.readers import Document, Section, read
 from plusn.knowledge.spec import SQLSpec
 from plusn.knowledge.sql import SQLTool, UnsafeSQL, validate
-from plusn.knowledge.store import SQLiteStore, fts_query
+from plusn.knowledge.sqlite_store import SQLiteStore, fts_query
 from plusn.knowledge.text import rough_tokens, words
 
 
@@ -107,7 +107,7 @@ def test_words_in_most_chunks_of_a_large_base_are_left_out_of_keyword_queries(tm
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
-    from plusn.knowledge import store as store_mod
+    from plusn.knowledge import sqlite_store as store_mod
 
     s = SQLiteStore(tmp_path / "kb.sqlite")
     for n in range(20):  # 的 and 公司 are in every chunk; 年假 in one
@@ -257,7 +257,7 @@ def test_the_rerank_hook_reorders_hits(tmp_path: Path) -> None:
 
     import numpy as np
 
-    from plusn.knowledge.base import KnowledgeBase
+    from plusn.knowledge.knowledge_base import KnowledgeBase
     from plusn.knowledge.spec import KnowledgeSpec
 
     class Flat:  # an embedder that sees every text alike: the order comes from BM25 and the hook

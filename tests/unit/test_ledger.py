@@ -4,7 +4,7 @@ import sqlite3
 from pathlib import Path
 
 from plusn.ledger.report import usage_report
-from plusn.ledger.store import Ledger, Record, read_rows
+from plusn.ledger.writer import Ledger, RequestRecord, read_rows
 
 
 def test_rows_are_written_and_close_drains_the_queue(tmp_path: Path) -> None:
@@ -12,7 +12,7 @@ def test_rows_are_written_and_close_drains_the_queue(tmp_path: Path) -> None:
     ledger = Ledger(db, flush_interval_s=5)  # long interval: only close() can flush in time
     ledger.open()
     for i in range(250):
-        r = Record(id=f"r{i}", endpoint="/v1/chat/completions", requested_model="m", served_models=["m"],
+        r = RequestRecord(id=f"r{i}", endpoint="/v1/chat/completions", requested_model="m", served_models=["m"],
                    status=200, prompt_tokens=3, completion_tokens=4, cost=0.5)
         ledger.add(r)
     ledger.close()
@@ -27,12 +27,12 @@ def test_rows_are_written_and_close_drains_the_queue(tmp_path: Path) -> None:
 def test_large_batches_keep_every_row_and_audit_once(tmp_path: Path) -> None:
     """Batches larger than one INSERT statement's share are split, and a rewritten batch (a retry
     after a busy database) adds nothing twice."""
-    from plusn.ledger.store import _AUDIT, _INSERT, _insert
-    from plusn.store import connect
+    from plusn.database import connect
+    from plusn.ledger.writer import _AUDIT, _INSERT, _insert
 
     db = tmp_path / "l.db"
     ledger = Ledger(db, flush_interval_s=5)
-    records = [Record(id=f"r{i}", endpoint="/v1/chat/completions", status=200, prompt_tokens=i,
+    records = [RequestRecord(id=f"r{i}", endpoint="/v1/chat/completions", status=200, prompt_tokens=i,
                       safety=[{"stage": "input", "category": "jailbreak", "action": "flag", "score": 0.9}] * (i % 2))
                for i in range(1234)]
     for r in records:
@@ -56,9 +56,9 @@ def test_usage_report_groups_by_key_and_model(tmp_path: Path) -> None:
     ledger = Ledger(db)
     ledger.open()
     for i, (key, model) in enumerate([("a", "m1"), ("a", "m1"), ("b", "m2")]):
-        ledger.add(Record(id=str(i), endpoint="/v1/x", key_name=key, served_models=[model], status=200,
+        ledger.add(RequestRecord(id=str(i), endpoint="/v1/x", key_name=key, served_models=[model], status=200,
                           prompt_tokens=10, completion_tokens=5, cost=1.0))
-    ledger.add(Record(id="bad", endpoint="/v1/x", key_name="a", requested_model="zzz", status=404))
+    ledger.add(RequestRecord(id="bad", endpoint="/v1/x", key_name="a", requested_model="zzz", status=404))
     ledger.close()
     rows = usage_report(db, ["key", "model"])
     by = {(r["key"], r["model"]): r for r in rows}

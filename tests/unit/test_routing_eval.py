@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from plusn.cli import main
 from plusn.config import ModelSettings, Price
 from plusn.evals import routing
-from plusn.fleet.base import GenRequest
+from plusn.fleet.backend import GenRequest
 from plusn.fleet.replay import Outcomes
 from plusn.routing.cascade import CascadeBackend
 from plusn.routing.pacing import Pacer

@@ -82,9 +82,9 @@ def test_decisions_are_collected_only_inside_a_request() -> None:
 
 
 def test_ledger_rows_are_scrubbed() -> None:
-    from plusn.ledger.store import Record
+    from plusn.ledger.writer import RequestRecord
 
-    rec = Record(id="r1", endpoint="/v1/chat/completions", extra={"route": {"answers": ["call 13800138000"]}})
+    rec = RequestRecord(id="r1", endpoint="/v1/chat/completions", extra={"route": {"answers": ["call 13800138000"]}})
     rec.safety.append({"stage": "redact", "category": "pii", "action": "redacted", "detail": {"note": "a@b.co"}})
     assert "13800138000" not in str(rec.row()) and "[PHONE]" in str(rec.row())
     assert "a@b.co" not in str(rec.audit_rows())

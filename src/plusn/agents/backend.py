@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from ..config import ModelSettings
-from ..fleet.base import Composite, Generation, GenRequest, Usage, content_text
+from ..fleet.backend import Composite, Generation, GenRequest, Usage, content_text
 from ..routing.sticky import conversation_key
 from ..templating import TemplateProblem
 from . import forms

@@ -10,14 +10,10 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError, PlusnError
-from ..load_config import load_settings
-from ..skills.cli import with_fleet
+from ..cli_shared import clear_errors, config_option, settings_for, with_fleet
+from ..errors import ConfigError
 from .backend import AgentBackend
 from .library import agent_files, load_agents, load_file
-
-_config = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
-                       help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).")
 
 
 @click.group()
@@ -26,14 +22,12 @@ def agents() -> None:
 
 
 @agents.command("list")
-@_config
+@config_option
 def list_agents(config_path: str | None) -> None:
     """The agents in the config's agents.paths."""
-    try:
-        settings = load_settings(config_path)
+    settings = settings_for(config_path)
+    with clear_errors():
         found = load_agents(settings.agents.resolved(settings.source), settings.source)
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
     for a in found.values():
         s = a.spec
         extra = f"{len(s.nodes)} nodes" if s.kind == "workflow" else f"{len(s.tools)} tools" if s.kind == "agent" \
@@ -42,16 +36,14 @@ def list_agents(config_path: str | None) -> None:
 
 
 @agents.command("validate")
-@_config
+@config_option
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(config_path: str | None, files: tuple[Path, ...]) -> None:
     """Check agent files (default: the config's agents.paths): each error names file, line and key."""
     if not files:
-        try:
-            settings = load_settings(config_path)
+        settings = settings_for(config_path)
+        with clear_errors():
             paths = agent_files(settings.agents.resolved(settings.source), settings.source)
-        except PlusnError as exc:
-            raise click.ClickException(exc.message) from None
     else:
         paths = agent_files(list(files))
     bad = 0
@@ -77,7 +69,7 @@ async def _noop(fleet: Any) -> None:
 
 
 @agents.command("run")
-@_config
+@config_option
 @click.argument("name")
 @click.argument("text", required=False)
 @click.option("--session", default=None, help="Continue this conversation (its state is kept between runs).")

@@ -6,39 +6,23 @@ without starting anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import parse_yaml, read_text, validated
+from ..config import parse_yaml, read_text
 from ..errors import ConfigError
+from ..yaml_library import Entry, definition_files, entry
 from .spec import AgentSpec
 
-
-@dataclass(frozen=True)
-class Agent:
-    spec: AgentSpec
-    version: str
-    source: str
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
+Agent = Entry[AgentSpec]
 
 
 def load_file(path: Path) -> Agent:
     data, node = parse_yaml(read_text(path, "agent"), str(path))
-    data.setdefault("name", path.stem)
-    spec = validated(AgentSpec, data, node, str(path))
-    return Agent(spec, spec.version(), str(path))
+    return entry(AgentSpec, path, data, node)
 
 
 def agent_files(paths: list[Path], source: str = "<config>") -> list[Path]:
-    out: list[Path] = []
-    for root in paths:
-        if not root.exists():
-            raise ConfigError(f"no such agent file or folder: {root}", file=source, key="agents.paths")
-        out += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml"))
-    return out
+    return definition_files(paths, (".yaml", ".yml"), source=source, key="agents.paths", what="agent")
 
 
 def load_agents(paths: list[Path], source: str = "<config>") -> dict[str, Agent]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PlusnError
-from ..fleet.base import Call, GenRequest, Usage
+from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import parse_json
 from ..templating import render
 from .spec import AgentSpec

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..store import connect
+from ..database import connect
 
 
 class StateStore:

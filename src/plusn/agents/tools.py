@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from ..errors import PlusnError
-from ..fleet.base import Member, RunMember
+from ..fleet.backend import Member, RunMember
+from ..knowledge.catalog import Knowledge
 from ..knowledge.grounding import Screen
-from ..knowledge.manager import Knowledge
 from ..skills.backend import SkillBackend
 from .spec import ToolSpec
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import PlusnError
-from ..fleet.base import Call, GenRequest, Usage
+from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .. import jsonl
 from ..errors import ConfigError, InvalidRequest, PlusnError
-from ..fleet.base import GenRequest
+from ..fleet.backend import GenRequest
 from . import metrics
 
 Progress = Callable[[int, int], None]

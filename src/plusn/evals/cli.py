@@ -1,22 +1,104 @@
-"""``plusn eval run SUITE.yaml``: the arena from the command line."""
+"""``plusn eval …``: every measurement on your own data, in one group: routing (recorded
+outcomes), retrieval (BEIR sets), safety (labelled prompts) and run (a live task suite)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..assemble import deployed
-from ..errors import PlusnError
-from ..load_config import load_settings
-from . import arena, report, runs
+from ..assemble import assemble
+from ..cli_shared import clear_errors, config_option, run_on_deployment, settings_for, write_json
+from ..safety.detector import Detector
+from . import arena, report, retrieval, routing, routing_report, runs, safety
 from .progress import Bar
 
 
-@click.command("run")
+@click.group("eval")
+def eval_group() -> None:
+    """Measure routes, retrieval, safety and models on your own data."""
+
+
+@eval_group.command("routing")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
+@click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
+@click.option("--plot", "plot_path", default=None, help="PNG plot path (default: next to --json, or routing.png).")
+@click.option("--budget", type=click.FloatRange(0, 1, min_open=True), default=0.19, show_default=True,
+              help="The knob: the most a route may spend, as a fraction of always calling the most expensive model.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the 50/50 train/test split.")
+@click.option("--seeds", type=int, default=1, show_default=True,
+              help="Repeat over this many split seeds (0..N-1) and summarise how stable the result is.")
+@click.option("--no-pacing", is_flag=True, help="Keep the fitted knob instead of pacing the test half to the budget.")
+@click.option("--no-embedding", is_flag=True, help="Predict success from character n-grams only.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_routing(data: str, json_path: str | None, plot_path: str | None, budget: float, seed: int,
+                 seeds: int, no_pacing: bool, no_embedding: bool, no_progress: bool) -> None:
+    """Fit a policy on a training split, as `plusn routes fit` does, and replay the test split through it."""
+    with clear_errors(ValueError):  # a malformed outcome file
+        if seeds > 1:
+            click.echo(routing.seed_summary(data, seeds, budget, pacing=not no_pacing, embedding=not no_embedding))
+            return
+        res = routing.evaluate(data, seed=seed, budget=budget, progress=not no_progress, pacing=not no_pacing,
+                               embedding=not no_embedding)
+    click.echo(routing_report.report(res))
+    write_json(json_path, res)
+    png = plot_path or (str(Path(json_path).with_suffix(".png")) if json_path else "routing.png")
+    if routing_report.plot(res, png):
+        click.echo(f"plot: {png}")
+    else:
+        click.echo("no plot: install matplotlib (pip install 'plusn[eval]')")
+
+
+@eval_group.command("retrieval")
+@config_option
+@click.option("--data", "data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A BEIR-format folder: corpus.jsonl, queries.jsonl, qrels.tsv.")
+@click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
+@click.option("--index", "index", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Index file (default: under data_dir/eval/, reused while the corpus is unchanged).")
+@click.option("--fresh", is_flag=True, help="Rebuild the index (measures ingest throughput anew).")
+@click.option("--embedding-model", default="multilingual-e5-small", show_default=True)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def eval_retrieval(config_path: str | None, data: Path, json_path: str | None, index: Path | None, fresh: bool,
+                   embedding_model: str, no_progress: bool) -> None:
+    """BM25, dense and fused retrieval side by side: nDCG@10, Recall@10, latency, ingest speed."""
+    settings = settings_for(config_path)
+    if index is None:
+        digest = hashlib.sha256((data / "corpus.jsonl").read_bytes()).hexdigest()[:12]
+        index = settings.data_path() / "eval" / f"{data.name}-{digest}.sqlite"
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{index}{suffix}").unlink(missing_ok=True)
+
+    async def embedder() -> Any:
+        return await assemble(settings).fleet.embedder(embedding_model)
+
+    with clear_errors():
+        emb = asyncio.run(embedder())
+        res = retrieval.evaluate(data, emb, index=index, progress=not no_progress)
+    click.echo(retrieval.report(res))
+    write_json(json_path, res)
+
+
+@eval_group.command("safety")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSONL rows {"text", "label": 1 attack | 0 benign, "lang"?, "kind"?}.')
+@click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
+@click.option("--model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A detector file (default: the one that ships with plusn).")
+def eval_safety(data: Path, json_path: str | None, model: Path | None) -> None:
+    """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind."""
+    res = safety.evaluate(data, Detector.load(model) if model else None)
+    click.echo(safety.report(res))
+    write_json(json_path, res)
+
+
+@eval_group.command("run")
 @click.argument("suite_path", metavar="SUITE.yaml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
               help="plusn config (default: the suite's `config:`, else $PLUSN_CONFIG, else the embedded defaults).")
@@ -24,27 +106,19 @@ from .progress import Bar
 @click.option("--json", "json_path", default=None, help="Write the whole result as JSON here.")
 @click.option("--no-save", is_flag=True, help="Do not keep the run in the state database (the console lists kept runs).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def eval_run_command(suite_path: str, config_path: str | None, html_path: str | None, json_path: str | None,
-                     no_save: bool, no_progress: bool) -> None:
+def eval_run(suite_path: str, config_path: str | None, html_path: str | None, json_path: str | None,
+             no_save: bool, no_progress: bool) -> None:
     """Run a task suite live: every contestant answers every task; quality, cost, latency, win rates."""
-    try:
+    with clear_errors():
         suite, _, folder = arena.load_suite(suite_path)
-        if config_path is None and suite.config:
-            config_path = str(folder / suite.config)
-        settings = load_settings(config_path)
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
+    if config_path is None and suite.config:
+        config_path = str(folder / suite.config)
+    settings = settings_for(config_path)
 
     bar = Bar(not no_progress, f"arena {suite.name}", "answer")
 
-    async def job() -> dict[str, Any]:
-        async with deployed(settings) as d:
-            return await arena.run_suite(d.fleet, suite_path, bar.update)
-
     try:
-        result = asyncio.run(job())
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
+        result = run_on_deployment(settings, lambda d: arena.run_suite(d.fleet, suite_path, bar.update))
     finally:
         bar.close()
     click.echo(summary_table(result))

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from .. import jsonl
-from ..fleet.base import EmbeddingBackend
+from ..fleet.backend import EmbeddingBackend
 from ..knowledge import fusion
-from ..knowledge.base import KnowledgeBase, Record, documents, ndcg, recall
+from ..knowledge.knowledge_base import IngestDocument, KnowledgeBase, documents, ndcg, recall
 from ..knowledge.readers import Section
 from ..knowledge.spec import KnowledgeSpec
-from ..knowledge.store import SQLiteStore
+from ..knowledge.sqlite_store import SQLiteStore
 from .progress import Bar
 
 
@@ -51,7 +51,7 @@ async def _evaluate(root: Path, embedder: EmbeddingBackend, index: Path, progres
     corpus, queries, qrels = load_beir(root)
     store = SQLiteStore(index)
     kb = KnowledgeBase(root.name, KnowledgeSpec(), store, embedder)
-    records = [Record(str(d["_id"]), str(d.get("title") or ""), [Section([], str(d["text"]))],
+    records = [IngestDocument(str(d["_id"]), str(d.get("title") or ""), [Section([], str(d["text"]))],
                       hashlib.sha256(f"{d.get('title')}\n{d['text']}".encode()).hexdigest()) for d in corpus]
     bar = Bar(progress, "ingesting", "chunk")
     report = await kb.ingest(records, progress=bar.update)

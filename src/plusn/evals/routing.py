@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import ModelSettings, Price
 from ..errors import ConfigError
-from ..fleet.base import Backend, Delta, Generation, GenRequest
+from ..fleet.backend import Backend, Delta, Generation, GenRequest
 from ..fleet.replay import Outcomes, ReplayBackend, prompt_tokens_estimate
 from ..routing import pipeline
 from ..routing import table as fitting
@@ -78,7 +78,7 @@ class Replay:
 def policy_backend(config: dict[str, Any], route: str, call: Callable[..., Any], price: Callable[[str], Price],
                    embed: Embed | None, paced: bool = True) -> Backend:
     """The backend serving ``route`` of a config written by :func:`~plusn.routing.fitted.to_config`,
-    built as the gateway builds it (routing/build.py), over ``call``."""
+    built as the gateway builds it (routing/build_routes.py), over ``call``."""
     settings = ModelSettings(type="composite")
     spec = config["routes"][route]
     routers = {}

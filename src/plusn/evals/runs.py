@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..store import connect
+from ..database import connect
 
 # What the console's list shows of each run, without loading every answer.
 _SUMMARY_KEYS = ("id", "ts", "suite", "description", "metric", "tasks", "contestants", "pareto")

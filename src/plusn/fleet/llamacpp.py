@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError, InvalidRequest, MissingDependency, UpstreamError
-from .base import Backend, Delta, GenRequest, Usage
+from .backend import Backend, Delta, GenRequest, Usage
 from .threads import one_blas_thread
 
 

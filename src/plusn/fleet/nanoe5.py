@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InvalidRequest, MissingDependency
-from .base import EmbeddingBackend
+from .backend import EmbeddingBackend
 from .threads import one_blas_thread
 
 

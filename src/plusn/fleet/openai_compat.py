@@ -29,7 +29,7 @@ from ..errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from .base import Backend, Delta, Generation, GenRequest, Usage, rough_tokens
+from .backend import Backend, Delta, Generation, GenRequest, Usage, rough_tokens
 
 
 class Timeouts(BaseModel):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .. import jsonl
 from ..errors import ConfigError, UpstreamError
-from .base import Backend, Delta, GenRequest, Usage, content_text
+from .backend import Backend, Delta, GenRequest, Usage, content_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,14 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any
+from contextlib import AsyncExitStack
+from typing import Any, TypeVar
 
 from ..config import CircuitBreaker
 from ..errors import Overloaded, PlusnError, RateLimited, UpstreamError, UpstreamTimeout
-from .base import Backend, Delta, Generation, GenRequest, Members, Wrapper
+from .backend import Backend, Delta, Generation, GenRequest, Members, Wrapper
+
+T = TypeVar("T")
 
 RETRYABLE = (UpstreamError, UpstreamTimeout, Overloaded, RateLimited)
 
@@ -144,7 +147,12 @@ class ResilientBackend(Wrapper):
         if self.breaker is not None:
             self.breaker.success()
 
-    async def generate(self, req: GenRequest) -> Generation:
+    async def _first_answer(self, req: GenRequest, primary: Callable[[], Awaitable[T]],
+                            other: Callable[[str, GenRequest], Awaitable[tuple[T, Backend]]]
+                            ) -> tuple[T, Backend, list[dict[str, Any]]]:
+        """The one retry loop, for answers and streams alike: the primary while its circuit
+        allows and retries remain, then each fallback once. Returns what answered, who, and the
+        failures before it."""
         tried: list[dict[str, Any]] = []
         last: PlusnError | None = None
         for attempt in range(self.retries + 1):
@@ -153,7 +161,7 @@ class ResilientBackend(Wrapper):
                 last = self._noted(refused, tried)
                 break
             try:
-                gen = await self.inner.generate(req)
+                result = await primary()
             except RETRYABLE as exc:
                 last = exc
                 await self._attempt_failed(exc, attempt, tried)
@@ -161,19 +169,23 @@ class ResilientBackend(Wrapper):
             finally:
                 self._settle()
             self._ok()
-            return self._annotate(gen, tried, self.inner) if tried else gen
+            return result, self.inner, tried
         onward = dataclasses.replace(req, tried=req.tried | {self.name})
         for name in self._alternates(req):
             try:
-                gen, backend = await self.fleet.run(name, onward)
+                result, backend = await other(name, onward)
             except RETRYABLE as exc:
                 last = exc
                 tried.append({"model": name, "error": _describe(exc)})
                 onward = dataclasses.replace(onward, tried=onward.tried | {name})
                 continue
-            return self._annotate(gen, tried, backend)
+            return result, backend, tried
         assert last is not None
         raise last
+
+    async def generate(self, req: GenRequest) -> Generation:
+        gen, backend, tried = await self._first_answer(req, lambda: self.inner.generate(req), self.fleet.run)
+        return self._annotate(gen, tried, backend) if tried else gen
 
     def _alternates(self, req: GenRequest) -> list[str]:
         return [n for n in self.fallbacks if n not in req.tried and n != self.name]
@@ -197,52 +209,29 @@ class ResilientBackend(Wrapper):
         except StopAsyncIteration:
             raise UpstreamError(f"model {self.name!r} ended its stream without a word") from None
 
+    async def _open(self, backend: Backend, req: GenRequest) -> tuple[Delta, AsyncGenerator[Delta, None]]:
+        """A stream and its first chunk; the stream is closed if that fails."""
+        agen = backend.stream(req)
+        try:
+            return await self._first(agen), agen
+        except BaseException:
+            await agen.aclose()
+            raise
+
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
-        tried: list[dict[str, Any]] = []
-        last: PlusnError | None = None
-        for attempt in range(self.retries + 1):
-            refused = await self._refused()
-            if refused is not None:  # the circuit is open: straight to the fallbacks
-                last = self._noted(refused, tried)
-                break
-            agen = self.inner.stream(req)
-            try:
-                first = await self._first(agen)
-            except RETRYABLE as exc:
-                await agen.aclose()
-                last = exc
-                await self._attempt_failed(exc, attempt, tried)
-                continue
-            except BaseException:
-                await agen.aclose()
-                raise
-            finally:
-                self._settle()
-            self._ok()
-            async for d in self._relay(first, agen, tried, self.inner):
+        async with AsyncExitStack() as held:  # a fallback's slot, held until its stream ends
+
+            async def other(name: str, onward: GenRequest) -> tuple[tuple[Delta, AsyncGenerator[Delta, None]], Backend]:
+                backend = await self.fleet.backend(name, req.kind)
+                async with AsyncExitStack() as attempt:
+                    await attempt.enter_async_context(self.fleet.slot(name))
+                    opened = await self._open(backend, onward)
+                    held.push_async_callback(attempt.pop_all().aclose)  # kept: this one answers
+                return opened, backend
+
+            (first, agen), backend, tried = await self._first_answer(req, lambda: self._open(self.inner, req), other)
+            async for d in self._relay(first, agen, tried, backend):
                 yield d
-            return
-        onward = dataclasses.replace(req, tried=req.tried | {self.name})
-        for name in self._alternates(req):
-            backend = await self.fleet.backend(name, req.kind)
-            async with self.fleet.slot(name):
-                agen = backend.stream(onward)
-                try:
-                    first = await self._first(agen)
-                except RETRYABLE as exc:
-                    await agen.aclose()
-                    last = exc
-                    tried.append({"model": name, "error": _describe(exc)})
-                    onward = dataclasses.replace(onward, tried=onward.tried | {name})
-                    continue
-                except BaseException:
-                    await agen.aclose()
-                    raise
-                async for d in self._relay(first, agen, tried, backend):
-                    yield d
-                return
-        assert last is not None
-        raise last
 
     async def _relay(self, first: Delta, agen: AsyncGenerator[Delta, None], tried: list[dict[str, Any]],
                      backend: Backend) -> AsyncGenerator[Delta, None]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Overloaded, UpstreamError, UpstreamTimeout
-from .base import Backend, Delta, GenRequest, Usage, content_text, rough_tokens
+from .backend import Backend, Delta, GenRequest, Usage, content_text, rough_tokens
 
 
 class Rule(BaseModel):

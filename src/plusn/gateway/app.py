@@ -14,7 +14,7 @@ from .. import __version__
 from ..assemble import assemble
 from ..config import Settings
 from ..ledger.metrics import Metrics
-from ..ledger.store import Ledger
+from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from . import chat, completions, console, embeddings, errors, health, knowledge, models, skills

@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..database import connect
 from ..errors import AuthenticationError, InvalidRequest, PermissionDenied
 from ..limits.spec import LimitSpec
-from ..store import connect
 
 KEY_PREFIX = "pn-"
 

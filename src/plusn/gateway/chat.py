@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import InvalidRequest
-from ..fleet.base import Backend
+from ..fleet.backend import Backend
 from ..protocol import ChatCompletionRequest, chat_chunk, chat_response, new_id
 from .body import body_schema, parse
 from .runtime import principal

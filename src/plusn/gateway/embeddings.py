@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from ..errors import InvalidRequest
-from ..fleet.base import Usage
+from ..fleet.backend import Usage
 from ..protocol import EmbeddingRequest
 from .body import body_schema, parse
 from .runtime import principal, record, runtime
@@ -23,7 +23,7 @@ async def embeddings(request: Request) -> JSONResponse:
     who = await principal(request)
     body = await parse(request, EmbeddingRequest)
     rec = record(request)
-    rec.requested_model = body.model
+    rec.asked_for(body.model)
     who.check_model(body.model)
     rt = runtime(request)
     embedder = await rt.fleet.embedder(body.model)
@@ -36,9 +36,7 @@ async def embeddings(request: Request) -> JSONResponse:
             param="dimensions",
         )
     usage = Usage(tokens, 0)
-    rec.served_models.append(embedder.name)
-    rec.prompt_tokens = tokens
-    rec.cost = embedder.settings.price.cost(tokens, 0)
+    rec.charge(embedder.name, tokens, 0, embedder.settings.price.cost(tokens, 0))
     data = []
     for i, v in enumerate(vectors):
         emb: list[float] | str = v

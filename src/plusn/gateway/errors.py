@@ -20,7 +20,7 @@ log = logging.getLogger("plusn.gateway")
 def _respond(request: Request, exc: PlusnError) -> Response:
     rec = request.scope.get("plusn.record")
     if rec is not None:
-        rec.status, rec.error_type = exc.status, exc.type if exc.code is None else f"{exc.type}:{exc.code}"
+        rec.failed(exc.type if exc.code is None else f"{exc.type}:{exc.code}", exc.status)
     # ASCII-escaped, so a message quoting the client's own bad input can always be encoded.
     return Response(json.dumps(exc.envelope()), status_code=exc.status, headers=exc.headers,
                     media_type="application/json")
@@ -83,7 +83,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         rec = request.scope.get("plusn.record")
         if rec is not None and isinstance(exc.body, dict) and isinstance(exc.body.get("model"), str):
-            rec.requested_model = exc.body["model"][:200]
+            rec.asked_for(exc.body["model"])
         return _respond(request, validation_to_error(exc))
 
     @app.exception_handler(StarletteHTTPException)

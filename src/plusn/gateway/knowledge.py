@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import JSONResponse
 
 from ..errors import InvalidRequest, NotFound
-from ..knowledge.base import Record
+from ..knowledge.knowledge_base import IngestDocument
 from ..knowledge.readers import SUFFIXES, Section, read
 from .auth import Principal
 from .runtime import principal, record, runtime
@@ -58,10 +58,10 @@ class IngestBody(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1, max_length=1000)
 
 
-def _record(doc: DocumentIn, index: int) -> Record:
+def _record(doc: DocumentIn, index: int) -> IngestDocument:
     if doc.text is not None:
         data = doc.text.encode("utf-8")
-        return Record(doc.source, doc.title or PurePosixPath(doc.source).stem, [Section([], doc.text)],
+        return IngestDocument(doc.source, doc.title or PurePosixPath(doc.source).stem, [Section([], doc.text)],
                       hashlib.sha256(data).hexdigest(), dict(doc.meta))
     try:
         data = base64.b64decode(doc.content_base64 or "", validate=True)
@@ -72,12 +72,12 @@ def _record(doc: DocumentIn, index: int) -> Record:
         raise InvalidRequest(f"cannot tell the file type of {doc.source!r}; name it with one of {', '.join(SUFFIXES)}",
                              param=f"documents[{index}].source")
     parsed = read(path, data)
-    return Record(doc.source, doc.title or parsed.title, parsed.sections, hashlib.sha256(data).hexdigest(),
+    return IngestDocument(doc.source, doc.title or parsed.title, parsed.sections, hashlib.sha256(data).hexdigest(),
                   {**doc.meta, "type": path.suffix.lower().lstrip(".")})
 
 
 def _check(who: Principal, request: Request, kb: str) -> None:
-    record(request).requested_model = f"kb:{kb}"
+    record(request).asked_for(f"kb:{kb}")
     if kb not in runtime(request).settings.knowledge:
         known = ", ".join(runtime(request).settings.knowledge) or "(none configured)"
         raise NotFound(f"knowledge base {kb!r} not found; knowledge bases: {known}", param="kb")
@@ -104,7 +104,7 @@ async def search(kb: str, body: SearchBody, request: Request, who: Principal = D
     filters: dict[str, Any] | None = body.filters
     hits = await until_disconnect(request, base.search(body.query, k=body.k, mode=body.mode, filters=filters))
     rec = record(request)
-    rec.served_models.append(base.embedder.name)
+    rec.charge(base.embedder.name, 0, 0, 0.0)  # the query's embedding; its tokens are not counted
     return JSONResponse({"object": "list", "kb": kb, "data": [h.citation(i, 400) | {"text": h.text, "scores": h.scores}
                                                            for i, h in enumerate(hits, 1)],
                          "plusn": plusn_block(rec)})
@@ -118,7 +118,7 @@ async def ingest(kb: str, body: IngestBody, request: Request, who: Principal = D
     # Not raced against a disconnect: an ingest that was started finishes, document by document.
     report = await base.ingest(records)
     rec = record(request)
-    rec.served_models.append(base.embedder.name)
+    rec.charge(base.embedder.name, 0, 0, 0.0)  # the passages' embeddings; their tokens are not counted
     return JSONResponse({"object": "kb.ingest", "kb": kb, **report.as_dict(), "plusn": plusn_block(rec)})
 
 

@@ -10,14 +10,14 @@ import asyncio
 import json
 import logging
 import os
-import time
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge, PlusnError
-from ..ledger.store import Record
+from ..ledger.writer import RequestRecord
 from ..safety.audit import collecting
+from .admission import settle
 
 log = logging.getLogger("plusn.gateway")
 
@@ -48,7 +48,7 @@ class LedgerMiddleware:
             await self.app(scope, receive, send)
             return
         rid = "req-" + os.urandom(12).hex()
-        rec = Record(id=rid, endpoint=scope["path"])
+        rec = RequestRecord(id=rid, endpoint=scope["path"])
         scope["plusn.record"] = rec
         limit = self.max_body_bytes
         started = False
@@ -57,8 +57,7 @@ class LedgerMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if not rec.status:
-                    rec.status = message["status"]
+                rec.responded(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 message = {**message, "headers": headers}
@@ -90,30 +89,20 @@ class LedgerMiddleware:
                 await self.app(scope, receive_wrapper, send_wrapper)
         except _BodyTooLarge:
             exc = PayloadTooLarge(too_large)
-            rec.status, rec.error_type = exc.status, exc.type
+            rec.failed(exc.type, exc.status)
             if not started:
                 await send_error(send, exc, rid)
         except BaseException as exc:
             # The app's handlers answer every PlusnError; anything here is a bug or a cancel.
-            if not rec.status or rec.status < 400:
-                rec.status = 499 if _is_cancel(exc) else 500
-            rec.error_type = rec.error_type or type(exc).__name__
+            rec.crashed(499 if _is_cancel(exc) else 500, type(exc).__name__)
             raise
         finally:
-            rec.latency_ms = (time.perf_counter() - rec.t0) * 1000
-            if not rec.status:
-                rec.status = 499  # nothing was sent: the client left first
-                rec.error_type = rec.error_type or "client_disconnected"
+            rec.ended()
             try:
                 scope["app"].state.plusn.finish(rec)
             except Exception:  # the row must not take the response down with it
                 log.exception("could not book request %s", rid)
-            if rec.ticket is not None:  # release the caller's slot; book the tokens and money used
-                try:
-                    await scope["app"].state.plusn.limits.settle(
-                        rec.ticket, rec.prompt_tokens + rec.completion_tokens, rec.cost)
-                except Exception:
-                    log.exception("could not settle the limits of request %s", rid)
+            await settle(scope, rec)  # release the caller's slot; book the tokens and money used
 
 
 def _json_content_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

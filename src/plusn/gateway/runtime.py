@@ -9,11 +9,12 @@ from starlette.requests import HTTPConnection
 
 from ..assemble import Deployment
 from ..config import Settings
-from ..fleet.fleet import Fleet
-from ..knowledge.manager import Knowledge
+from ..fleet.roster import Fleet
+from ..knowledge.catalog import Knowledge
 from ..ledger.metrics import Metrics
-from ..ledger.store import Ledger, Record
+from ..ledger.writer import Ledger, RequestRecord
 from ..limits.gate import Limits
+from .admission import admit
 from .auth import KeyStore, Principal, authenticate
 
 
@@ -42,7 +43,7 @@ class Runtime:
         # Read once at start-up, as the rest of the settings are (not from the environment per request).
         self.admin_key: str | None = os.environ.get(self.settings.auth.admin_key_env) or None
 
-    def finish(self, rec: Record) -> None:
+    def finish(self, rec: RequestRecord) -> None:
         """Book a finished request: one ledger row and its metrics."""
         self.ledger.add(rec)
         self.metrics.observe(rec)
@@ -53,9 +54,9 @@ def runtime(conn: HTTPConnection) -> Runtime:
     return rt
 
 
-def record(conn: HTTPConnection) -> Record:
+def record(conn: HTTPConnection) -> RequestRecord:
     """The ledger record the middleware opened for this request."""
-    rec: Record = conn.scope["plusn.record"]
+    rec: RequestRecord = conn.scope["plusn.record"]
     return rec
 
 
@@ -68,7 +69,6 @@ async def principal(conn: HTTPConnection) -> Principal:
     rt = runtime(conn)
     p = authenticate(conn.headers.get("authorization"), rt.keys, rt.admin_key)
     rec = record(conn)
-    rec.key_id, rec.key_name = p.key_id, p.name
-    # One request against the caller's requests-per-minute and concurrency; settled when it ends.
-    rec.ticket = await rt.limits.admit(rec.id, p.key_id, p.team, p.limits)
+    rec.caller(p.key_id, p.name)
+    await admit(conn, rt.limits, rec.id, p)
     return p

@@ -18,9 +18,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
-from ..fleet.base import Backend, Call, Delta, Generation, GenRequest, Usage, content_text, rough_tokens
-from ..ledger.store import Record
+from ..fleet.backend import Backend, Call, Delta, Generation, GenRequest, Usage, content_text, rough_tokens
+from ..ledger.writer import RequestRecord
 from ..safety.guard import check_input, guard_output, input_policy, refusing
+from .admission import admitted, reserve
 from .auth import Principal
 from .runtime import record, runtime
 
@@ -28,25 +29,21 @@ T = TypeVar("T")
 log = logging.getLogger("plusn.gateway")
 
 
-def meter(rec: Record, backend: Backend, usage: Usage, calls: list[Call] | None = None,
+def meter(rec: RequestRecord, backend: Backend, usage: Usage, calls: list[Call] | None = None,
           route: dict[str, Any] | None = None, reference: Backend | None = None) -> None:
     """Charge a request's backend calls to its record: one call, or each call of a composite;
     and note what the answer would have cost on the reference model."""
     if calls is None:
         calls = [backend.call_of(usage)]
-    rec.route = _route_name(route) or backend.name
+    reference_cost = None
     if reference is not None and calls:
         answer = calls[-1].usage  # the call whose answer the client got
-        rec.reference_cost = reference.settings.price.cost(answer.prompt_tokens, answer.completion_tokens)
+        reference_cost = reference.settings.price.cost(answer.prompt_tokens, answer.completion_tokens)
     for c in calls:
-        rec.served_models.append(c.model)
-        rec.prompt_tokens += c.usage.prompt_tokens
-        rec.completion_tokens += c.usage.completion_tokens
-        rec.cost += c.cost
-    if route is not None:
-        rec.extra["route"] = route
-        if len(calls) > 1 or route:
-            rec.extra["calls"] = [c.as_dict() for c in calls]
+        rec.charge(c.model, c.usage.prompt_tokens, c.usage.completion_tokens, c.cost)
+    shown = route is not None and (len(calls) > 1 or bool(route))
+    rec.routed(_route_name(route) or backend.name, route, [c.as_dict() for c in calls] if shown else None,
+               reference_cost)
 
 
 def _route_name(route: dict[str, Any] | None) -> str | None:
@@ -55,7 +52,7 @@ def _route_name(route: dict[str, Any] | None) -> str | None:
     return str(route.get("route") or route.get("cascade") or route.get("router") or route.get("target") or "")
 
 
-def plusn_block(rec: Record) -> dict[str, Any]:
+def plusn_block(rec: RequestRecord) -> dict[str, Any]:
     """The ``plusn`` block each response carries: what served it, how, and what it cost."""
     block: dict[str, Any] = {
         "request_id": rec.id,
@@ -76,7 +73,7 @@ def plusn_block(rec: Record) -> dict[str, Any]:
     return block
 
 
-def plusn_headers(rec: Record, backend: Backend, answered_by: str | None = None,
+def plusn_headers(rec: RequestRecord, backend: Backend, answered_by: str | None = None,
                   route: dict[str, Any] | None = None) -> dict[str, str]:
     # Header values must be Latin-1; a model may well be called 通义千问.
     headers = {"x-plusn-model": urllib.parse.quote(answered_by or backend.name, safe="")}
@@ -210,7 +207,7 @@ async def open_stream(
 ) -> EventStream:
     """Start a streamed generation; errors before the first token still get a real status."""
     rec = record(request)
-    rec.stream = True
+    rec.streaming()
     stack = AsyncExitStack()
     gen = backend.stream(req)
 
@@ -231,70 +228,77 @@ async def open_stream(
         await cleanup()
         raise
 
+    events = _events(rec, backend, gen, first, chunk, include_usage, role_chunk, runtime(request).fleet.reference(),
+                     cleanup)
+
+    answered_by = (first.route or {}).get("answered_by") if first.route else None
+    return EventStream(events, plusn_headers(rec, backend, answered_by, first.route), cleanup)
+
+
+async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delta, None], first: Delta,
+                  chunk: ChunkFn, include_usage: bool, role_chunk: dict[str, Any] | None, reference: Backend | None,
+                  cleanup: Callable[[], Awaitable[None]]) -> AsyncGenerator[bytes, None]:
+    """The SSE events of a stream that has started: each token, then the usage and the plusn
+    block; an error after the first byte ends it with an error event, never a short answer."""
     # Every content event is the same JSON but for its text: render it once and splice
     # each token's text in, which keeps per-token work off the event loop.
     head, tail_ = sse(chunk(text="\x00")).split(b'"\\u0000"')
-
-    async def body() -> AsyncGenerator[bytes, None]:
-        finish, usage, sent = "stop", None, 0
-        calls: list[Call] | None = None
-        try:
-            if role_chunk is not None:
-                yield sse(role_chunk)
-            delta: Delta | None = first
-            while delta is not None:
-                if delta.text:
-                    rec.mark_first_token()
-                    sent += 1
-                    yield head + json.dumps(delta.text, ensure_ascii=False).encode() + tail_
-                if delta.finish_reason:
-                    finish = delta.finish_reason
-                if delta.usage is not None:
-                    usage = delta.usage
-                    calls = delta.calls
-                delta = await gen.__anext__() if delta.usage is None else None
-        except StopAsyncIteration:
-            pass
-        except PlusnError as exc:
-            # Headers are gone; end the stream with an error event a client can see.
-            rec.error_type = exc.type if exc.code is None else f"{exc.type}:{exc.code}"
-            meter(rec, backend, Usage(0, sent))
-            reason = getattr(exc, "finish_reason", None)
-            if reason:  # e.g. the output guard: say why the answer stops, then the error
-                yield sse(chunk(finish=reason))
-            yield sse(exc.envelope())
-            yield sse("[DONE]")
-            return
-        except (asyncio.CancelledError, GeneratorExit):
-            rec.status, rec.error_type = 499, "client_disconnected"
-            meter(rec, backend, Usage(0, sent))
-            raise
-        except Exception as exc:  # a bug or a malformed upstream: still end the stream cleanly
-            log.exception("stream from %s failed", backend.name)
-            err = UpstreamError(f"the stream from model {backend.name!r} failed: {type(exc).__name__}")
-            rec.error_type = f"{err.type}:{err.code}"
-            meter(rec, backend, Usage(0, sent))
-            yield sse(err.envelope())
-            yield sse("[DONE]")
-            return
-        finally:
-            await cleanup()
-        meter(rec, backend, usage or Usage(0, sent), calls, first.route, runtime(request).fleet.reference())
-        last = chunk(finish=finish)
-        if include_usage:
-            yield sse(last)
-            tail = chunk()
-            tail["choices"] = []
-            tail["usage"] = (usage or Usage(0, sent)).as_dict()
-            tail["plusn"] = plusn_block(rec)
-            yield sse(tail)
-        else:
-            last["plusn"] = plusn_block(rec)
-            yield sse(last)
+    finish, usage, sent = "stop", None, 0
+    calls: list[Call] | None = None
+    try:
+        if role_chunk is not None:
+            yield sse(role_chunk)
+        delta: Delta | None = first
+        while delta is not None:
+            if delta.text:
+                rec.mark_first_token()
+                sent += 1
+                yield head + json.dumps(delta.text, ensure_ascii=False).encode() + tail_
+            if delta.finish_reason:
+                finish = delta.finish_reason
+            if delta.usage is not None:
+                usage = delta.usage
+                calls = delta.calls
+            delta = await gen.__anext__() if delta.usage is None else None
+    except StopAsyncIteration:
+        pass
+    except PlusnError as exc:
+        # Headers are gone; end the stream with an error event a client can see.
+        rec.failed(exc.type if exc.code is None else f"{exc.type}:{exc.code}")
+        meter(rec, backend, Usage(0, sent))
+        reason = getattr(exc, "finish_reason", None)
+        if reason:  # e.g. the output guard: say why the answer stops, then the error
+            yield sse(chunk(finish=reason))
+        yield sse(exc.envelope())
         yield sse("[DONE]")
-
-    answered_by = (first.route or {}).get("answered_by") if first.route else None
-    return EventStream(body(), plusn_headers(rec, backend, answered_by, first.route), cleanup)
+        return
+    except (asyncio.CancelledError, GeneratorExit):
+        rec.failed("client_disconnected", 499)
+        meter(rec, backend, Usage(0, sent))
+        raise
+    except Exception as exc:  # a bug or a malformed upstream: still end the stream cleanly
+        log.exception("stream from %s failed", backend.name)
+        err = UpstreamError(f"the stream from model {backend.name!r} failed: {type(exc).__name__}")
+        rec.failed(f"{err.type}:{err.code}")
+        meter(rec, backend, Usage(0, sent))
+        yield sse(err.envelope())
+        yield sse("[DONE]")
+        return
+    finally:
+        await cleanup()
+    meter(rec, backend, usage or Usage(0, sent), calls, first.route, reference)
+    last = chunk(finish=finish)
+    if include_usage:
+        yield sse(last)
+        tail = chunk()
+        tail["choices"] = []
+        tail["usage"] = (usage or Usage(0, sent)).as_dict()
+        tail["plusn"] = plusn_block(rec)
+        yield sse(tail)
+    else:
+        last["plusn"] = plusn_block(rec)
+        yield sse(last)
+    yield sse("[DONE]")
 
 
 def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
@@ -312,16 +316,14 @@ def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float
 
 async def prepare(request: Request, who: Principal, model: str, req: GenRequest) -> Backend:
     """Authorise the model, then the backend that will answer, behind the safety guards."""
-    rec = record(request)
-    rec.requested_model = model
+    record(request).asked_for(model)
     who.check_model(model)
     req.session = request.headers.get("x-plusn-session") or None
     req.user = who.key_id
     rt = runtime(request)
     backend = await rt.fleet.backend(model, req.kind)
-    if rec.ticket is not None:  # the tokens and money this request may use, against TPM and budget
-        tokens, cost = _upper_bound(rt, backend, req)
-        await rt.limits.reserve(rec.ticket, tokens, cost)
+    if admitted(request):  # the tokens and money this request may use, against TPM and budget
+        await reserve(request, *_upper_bound(rt, backend, req))
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())
     if refusal is not None:
         return refusing(backend, refusal)

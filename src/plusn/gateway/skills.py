@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from ..errors import InvalidRequest, NotFound
-from ..fleet.base import GenRequest
+from ..fleet.backend import GenRequest
 from ..skills.backend import SkillBackend
 from ..skills.versions import history
 from .auth import Principal
@@ -74,7 +74,7 @@ async def run_skill(name: str, body: SkillCall, request: Request,
     if skill is None:
         raise NotFound(f"no skill named {name!r}; GET /v1/skills lists them", param="name")
     model = f"skill:{name}" if body.version is None else f"skill:{name}@{body.version}"
-    record(request).requested_model = model
+    record(request).asked_for(model)
     who.check_model(model)  # before anything about the skill is told
     if body.version is not None:
         skill = skill.version_of(body.version, runtime(request).settings.state_db())

@@ -1,9 +1,7 @@
-"""``plusn kb …`` and ``plusn eval retrieval``: knowledge bases from the command line."""
+"""``plusn kb …``: knowledge bases from the command line."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,38 +10,19 @@ from typing import Any, TypeVar
 import click
 
 from .. import jsonl
-from ..assemble import assemble, deployed
-from ..config import Settings
-from ..errors import PlusnError
-from ..evals import retrieval
-from ..load_config import load_settings
+from ..assemble import Deployment
+from ..cli_shared import config_option, run_on_deployment, settings_for
 
 T = TypeVar("T")
 
 
-def _settings(config_path: str | None) -> Settings:
-    try:
-        return load_settings(config_path)
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
-
-
 def _with_kb(config_path: str | None, name: str, job: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``job(kb)`` with the knowledge base open, its embedder started, and everything closed after."""
-    settings = _settings(config_path)
 
-    async def run() -> T:
-        async with deployed(settings) as d:
-            return await job(await d.knowledge.get(name))
+    async def on_kb(d: Deployment) -> T:
+        return await job(await d.knowledge.get(name))
 
-    try:
-        return asyncio.run(run())
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
-
-
-config_option = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
-                             help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).")
+    return run_on_deployment(settings_for(config_path), on_kb)
 
 
 @click.group("kb")
@@ -152,41 +131,3 @@ def kb_calibrate(config_path: str | None, name: str, judged: Path) -> None:
             raise click.ClickException(f"{judged}:{n}: expected {{\"query\", \"relevant\"}}: {exc}") from None
     params = _with_kb(config_path, name, lambda base: base.calibrate(rows))
     click.echo(f"{name}: fusion {params.label} from {params.calibrated_on} judged queries ({params.note})")
-
-
-def eval_retrieval_command() -> click.Command:
-    @click.command("retrieval")
-    @config_option
-    @click.option("--data", "data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-                  help="A BEIR-format folder: corpus.jsonl, queries.jsonl, qrels.tsv.")
-    @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
-    @click.option("--index", "index", default=None, type=click.Path(dir_okay=False, path_type=Path),
-                  help="Index file (default: under data_dir/eval/, reused while the corpus is unchanged).")
-    @click.option("--fresh", is_flag=True, help="Rebuild the index (measures ingest throughput anew).")
-    @click.option("--embedding-model", default="multilingual-e5-small", show_default=True)
-    @click.option("--no-progress", is_flag=True, help="No progress bars.")
-    def eval_retrieval(config_path: str | None, data: Path, json_path: str | None, index: Path | None, fresh: bool,
-                       embedding_model: str, no_progress: bool) -> None:
-        """BM25, dense and fused retrieval side by side: nDCG@10, Recall@10, latency, ingest speed."""
-        settings = _settings(config_path)
-        if index is None:
-            digest = hashlib.sha256((data / "corpus.jsonl").read_bytes()).hexdigest()[:12]
-            index = settings.data_path() / "eval" / f"{data.name}-{digest}.sqlite"
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{index}{suffix}").unlink(missing_ok=True)
-
-        async def embedder() -> Any:
-            return await assemble(settings).fleet.embedder(embedding_model)
-
-        try:
-            emb = asyncio.run(embedder())
-            res = retrieval.evaluate(data, emb, index=index, progress=not no_progress)
-        except PlusnError as exc:
-            raise click.ClickException(exc.message) from None
-        click.echo(retrieval.report(res))
-        if json_path:
-            Path(json_path).write_text(json.dumps(res, indent=2, ensure_ascii=False))
-            click.echo(f"wrote {json_path}")
-
-    return eval_retrieval

@@ -20,10 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import InvalidRequest
-from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage, content_text, rough_tokens
+from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Usage, content_text, rough_tokens
 from ..routing.spec import RouteSpec
-from .base import Hit
-from .manager import Knowledge
+from .catalog import Knowledge
+from .knowledge_base import Hit
 
 MemberCall = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
 # A passage screen returns None to let a passage in, or the reason it is kept out.

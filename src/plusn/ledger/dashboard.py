@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..store import as_database, connect
+from ..database import as_database, connect
 
 # Model traffic, as opposed to reading the catalogue or the dashboard itself.
 _TRAFFIC = ("(endpoint IN ('/v1/chat/completions', '/v1/completions', '/v1/embeddings') "

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .store import Record
+from .writer import RequestRecord
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -74,7 +74,7 @@ class Metrics:
         if ledger_backlog is not None:
             r.register(_BacklogCollector(ledger_backlog))
 
-    def observe(self, rec: Record) -> None:
+    def observe(self, rec: RequestRecord) -> None:
         endpoint = _endpoint_label(rec.endpoint)
         # Only served models become labels: a client's made-up model name must not grow the series.
         model = ",".join(rec.served_models) or "-"

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..store import as_database, connect
+from ..database import as_database, connect
 
 _GROUPS = {
     "day": "date(ts, 'unixepoch')",  # Postgres: see _groups

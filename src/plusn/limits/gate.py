@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..database import connect
 from ..errors import RateLimited
-from ..store import connect
 from .counters import Counters, MemoryCounters, RedisCounters, Want
 from .spec import LimitSpec, LimitsSettings
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
-from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage
+from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Usage
 from .estimator import SuccessEstimator
 from .pacing import Pacer
 from .spec import CascadeSpec, StageSpec

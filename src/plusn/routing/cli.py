@@ -8,10 +8,9 @@ from typing import Any
 import click
 import yaml
 
+from ..cli_shared import clear_errors, config_option, settings_for
 from ..config import Settings
-from ..errors import PlusnError
 from ..fleet.replay import Outcomes, prompt_tokens_estimate
-from ..load_config import load_settings
 from . import embeddings, pipeline
 from .fitted import to_config
 from .select import FAMILIES
@@ -67,8 +66,7 @@ def routes() -> None:
 @click.option("--map", "pairs", multiple=True, metavar="RECORDED=MEMBER",
               help="Serve recorded model RECORDED with fleet member MEMBER (repeatable); costs are then the "
                    "fleet's prices. Without --map, the file's own cost model and model names are used.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="The fleet's config (default: $PLUSN_CONFIG, else the embedded defaults).")
+@config_option
 @click.option("--name", default="fitted", show_default=True, help="The route's name (served as route and in auto).")
 @click.option("--embedding-model", default=None, help="The fleet's embedding model the router reads prompts with.")
 @click.option("--no-embedding", is_flag=True, help="Predict from character n-grams only.")
@@ -80,11 +78,9 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
                 embedding_model: str | None, no_embedding: bool, family: str | None, no_default: bool,
                 out_path: str) -> None:
     """Choose and fit the policy for a task by cross-validation, and write it as config."""
-    try:
-        settings = load_settings(config_path)
+    settings = settings_for(config_path)
+    with clear_errors():
         outcomes = Outcomes.load(data)
-    except PlusnError as exc:
-        raise click.ClickException(str(exc)) from None
     recorded = list(outcomes.models)
     names = parse_map(pairs, recorded, settings) if pairs else None
     if names is None and (unsized := outcomes.unsized()):
@@ -107,10 +103,8 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
         member = settings.models.get(embedder)
         variant = str((member.options if member else {}).get("variant", embeddings.VARIANT))
         vectors = embeddings.embed_prompts([r["prompt"] for r in outcomes.rows], variant=variant)
-    try:
+    with clear_errors(ValueError):  # e.g. too few rows to cross-validate
         fit = pipeline.fit_policy(outcomes.rows, models, outcomes.header, cost, budget, vectors, family=family)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
     config = to_config(fit.policy, name, names=names, budget=budget,
                        reference_output_tokens=fit.reference_output_tokens,
                        output_ratios=fit.output_ratios,

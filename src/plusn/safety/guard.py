@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
-from ..fleet.base import Backend, Composite, Generation, GenRequest, Usage, content_text
+from ..fleet.backend import Backend, Composite, Generation, GenRequest, Usage, content_text
 from ..knowledge.chunker import join_sentences, sentences
 from .audit import note
 from .detector import Detector, Verdict

@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..errors import PlusnError
-from ..fleet.base import Backend, Delta, Generation, GenRequest
+from ..fleet.backend import Backend, Delta, Generation, GenRequest
 from .audit import note
 
 # Deliberately narrow: phrases with no everyday reading. Deployments add their own.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncGenerator
 
-from ..fleet.base import Backend, Delta, Generation, GenRequest, Wrapper
+from ..fleet.backend import Backend, Delta, Generation, GenRequest, Wrapper
 from .audit import note
 from .redact import StreamRestorer, Vault, redact, restore
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import ModelSettings
 from ..errors import InvalidRequest, ModelNotFound, UpstreamError
-from ..fleet.base import Backend, Call, Composite, Generation, GenRequest, Usage, content_text
+from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Usage, content_text
 from ..templating import TemplateProblem, render
 from .library import Skill
 from .versions import history, load

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from ..assemble import deployed
-from ..errors import PlusnError
+from ..cli_shared import config_option, with_fleet
 from ..gateway.skills import describe
-from ..load_config import load_settings
 from .backend import SkillBackend
-
-T = TypeVar("T")
-
-
-def with_fleet(config_path: str | None, job: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``job(fleet)`` on the configured fleet (models start on first use), closing it after."""
-    async def run() -> T:
-        async with deployed(load_settings(config_path)) as d:
-            return await job(d.fleet)
-
-    try:
-        return asyncio.run(run())
-    except PlusnError as exc:
-        raise click.ClickException(exc.message) from None
-
-
-_config = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
-                       help="YAML config file (default: $PLUSN_CONFIG, else the embedded defaults).")
 
 
 @click.group()
@@ -41,7 +19,7 @@ def skills() -> None:
 
 
 @skills.command("list")
-@_config
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_skills(config_path: str | None, as_json: bool) -> None:
     """The skills, their versions and variables."""
@@ -59,7 +37,7 @@ def list_skills(config_path: str | None, as_json: bool) -> None:
 
 
 @skills.command("run")
-@_config
+@config_option
 @click.argument("name")
 @click.argument("text", required=False)
 @click.option("--var", "-v", "pairs", multiple=True, metavar="NAME=VALUE", help="A variable (repeatable).")

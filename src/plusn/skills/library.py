@@ -7,27 +7,18 @@ deployment can override a starter skill). Errors name the file, the key and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..config import parse_yaml, read_text, validated
+from ..config import parse_yaml, read_text
 from ..errors import ConfigError
+from ..yaml_library import Entry, definition_files, entry
 from .spec import SkillSpec
 
-
-@dataclass(frozen=True)
-class Skill:
-    spec: SkillSpec
-    version: str
-    source: str
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
+Skill = Entry[SkillSpec]
 
 
 def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, int]:
@@ -52,15 +43,7 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None, in
 
 def load_file(path: Path) -> Skill:
     data, node, offset = _parse(read_text(path, "skill"), str(path))
-    data.setdefault("name", path.stem)
-    spec = validated(SkillSpec, data, node, str(path), offset)
-    return Skill(spec, spec.version(), str(path))
-
-
-def _files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml", ".md") and p.is_file())
+    return entry(SkillSpec, path, data, node, offset)
 
 
 def starter_dir() -> Path:
@@ -71,10 +54,7 @@ def load_skills(paths: list[Path], *, builtin: bool = True, source: str = "<conf
     """Every skill, by name: the starter library first, then ``paths`` (files or folders) in order."""
     roots = ([starter_dir()] if builtin else []) + paths
     out: dict[str, Skill] = {}
-    for root in roots:
-        if not root.exists():
-            raise ConfigError(f"no such skill file or folder: {root}", file=source, key="skills.paths")
-        for f in _files(root):
-            skill = load_file(f)
-            out[skill.name] = skill
+    for f in definition_files(roots, (".yaml", ".yml", ".md"), source=source, key="skills.paths", what="skill"):
+        skill = load_file(f)
+        out[skill.name] = skill
     return out

@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from ..store import connect
+from ..database import connect
 from .library import Skill
 from .spec import SkillSpec
 

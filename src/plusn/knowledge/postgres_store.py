@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependency, UpstreamError
-from .store import StoredChunk
+from .sqlite_store import StoredChunk
 from .text import words
 
 SCHEMA = """

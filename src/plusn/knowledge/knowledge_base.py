@@ -16,12 +16,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import ConfigError, InvalidRequest
-from ..fleet.base import EmbeddingBackend
+from ..fleet.backend import EmbeddingBackend
 from . import fusion
 from .chunker import Chunk, chunk
 from .readers import SUFFIXES, Document, Section, read
 from .spec import KnowledgeSpec
-from .store import StoredChunk
+from .sqlite_store import StoredChunk
 
 # How many candidates each retriever contributes before fusion.
 CANDIDATES = 100
@@ -68,7 +68,7 @@ class Hit:
 
 
 @dataclass
-class Record:
+class IngestDocument:
     """One document to ingest, already read: a file, an API upload, or an eval corpus row."""
 
     source: str
@@ -143,7 +143,7 @@ class KnowledgeBase:
         if missing:
             raise InvalidRequest(f"no such file or folder: {', '.join(str(m) for m in missing)}")
         known = self.store.fingerprints()
-        records: list[Record] = []
+        records: list[IngestDocument] = []
         report = IngestReport()
         for f, source in found:
             data = f.read_bytes()
@@ -156,7 +156,7 @@ class KnowledgeBase:
             except InvalidRequest as exc:
                 report.failed[source] = exc.message
                 continue
-            records.append(Record(source, doc.title, doc.sections, sha,
+            records.append(IngestDocument(source, doc.title, doc.sections, sha,
                                   {**(meta or {}), "path": source, "type": f.suffix.lower().lstrip(".")}))
         gone: list[str] = []
         if delete_missing:
@@ -169,7 +169,7 @@ class KnowledgeBase:
         sub.deleted = self.store.delete(gone) if gone else 0
         return sub
 
-    async def ingest(self, records: Sequence[Record], *, progress: Callable[[int, int], None] | None = None,
+    async def ingest(self, records: Sequence[IngestDocument], *, progress: Callable[[int, int], None] | None = None,
                      known: dict[str, str] | None = None) -> IngestReport:
         """Chunk, embed (batched, shortest first) and store records; one transaction per document."""
         loop = asyncio.get_running_loop()
@@ -308,8 +308,8 @@ class KnowledgeBase:
         return out
 
 
-def _groups(items: list[tuple[Record, list[Chunk]]], size: int) -> list[list[tuple[Record, list[Chunk]]]]:
-    out: list[list[tuple[Record, list[Chunk]]]] = [[]]
+def _groups(items: list[tuple[IngestDocument, list[Chunk]]], size: int) -> list[list[tuple[IngestDocument, list[Chunk]]]]:
+    out: list[list[tuple[IngestDocument, list[Chunk]]]] = [[]]
     n = 0
     for item in items:
         if n >= size:

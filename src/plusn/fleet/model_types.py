@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ..config import ModelSettings, first_error
 from ..errors import ConfigError
-from .base import Member
+from .backend import Member
 
 BACKEND_TYPES: dict[str, str] = {
     "llamacpp": "plusn.fleet.llamacpp:LlamaCppBackend",

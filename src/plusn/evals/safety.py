@@ -20,8 +20,8 @@ import numpy as np
 
 from .. import jsonl
 from ..fleet.threads import one_blas_thread
-from .detector import Detector, language
-from .train import text_hash, threshold_at
+from ..safety.detector import Detector, language
+from ..safety.train import text_hash, threshold_at
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from ..config import Settings
 from ..errors import NotFound
-from ..fleet.base import EmbeddingBackend
-from .base import KnowledgeBase, Store
-from .pgstore import PostgresStore
+from ..fleet.backend import Embedder
+from .knowledge_base import KnowledgeBase, Store
+from .postgres_store import PostgresStore
 from .spec import KnowledgeSpec
 from .sql import SQLTool
-from .store import SQLiteStore
-
-# The started embedding model of that name (the fleet's).
-Embedder = Callable[[str], Awaitable[EmbeddingBackend]]
+from .sqlite_store import SQLiteStore
 
 
 def open_store(settings: Settings, name: str, spec: KnowledgeSpec) -> Store:

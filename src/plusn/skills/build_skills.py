@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ..config import Capabilities, ModelSettings, Settings
 from ..errors import ConfigError
-from ..fleet.base import Backend, Member, RunMember
+from ..fleet.backend import Backend, Member, RunMember
 from .backend import SkillBackend
 from .library import Skill, load_skills, starter_dir
 

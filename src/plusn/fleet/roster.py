@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import InvalidRequest, ModelNotFound
-from .base import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member
+from .backend import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member
 from .limiter import Limiter
 
 log = logging.getLogger("plusn.fleet")

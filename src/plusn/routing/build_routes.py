@@ -1,4 +1,5 @@
-"""Build the routes of a deployment from config: routers, cascades, grounded routes and ``auto``."""
+"""The builders of the routes a deployment serves: routers, cascades, grounded routes and ``auto``
+(``assemble.SERVED`` lists them in build order)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import Any
 
 from ..config import Capabilities, ModelSettings, Settings
 from ..errors import ConfigError, InvalidRequest
-from ..fleet.base import Backend, EmbeddingBackend, Member, RunMember, StreamMember
+from ..fleet.backend import Backend, Embedder, EmbeddingBackend, Member, RunMember, StreamMember, query_embed
+from ..knowledge.catalog import Knowledge
 from ..knowledge.grounding import GroundedBackend, Screen
-from ..knowledge.manager import Embedder, Knowledge
 from .cascade import CascadeBackend
 from .dispatch import DispatchBackend, first_chat_model
-from .estimator import Embed
 from .router import LearnedRouterBackend
 from .spec import RouterSpec
 from .verifiers import AgreementVerifier, BayesVerifier, LogprobVerifier, VoteVerifier
@@ -31,8 +31,9 @@ def _settings(kind: str, description: str, members: list[Member]) -> ModelSettin
 
 @dataclass
 class RouteParts:
-    """What routes are built from: the members so far by name, calls to them, the embedding
-    models, and for grounded routes the knowledge and the passage screens."""
+    """What routes are built from: the members so far by name (a live view: each kind sees the
+    kinds built before it), calls to them, the embedding models, and for grounded routes the
+    knowledge and the passage screens."""
 
     members: Mapping[str, Member]
     run: RunMember
@@ -42,51 +43,65 @@ class RouteParts:
     screens: list[Screen]
 
 
-def build_routes(s: Settings, p: RouteParts) -> dict[str, Backend]:
-    """``router:<name>``, ``cascade:<name>``, ``route:<name>`` (grounded) and ``auto``, in an order
-    where each finds what it uses."""
+def build_routers(s: Settings, p: RouteParts) -> dict[str, Backend]:
+    """``router:<name>`` for each learned router."""
+    return {f"router:{name}": build_router(s, p, name, router) for name, router in s.routers.items()}
+
+
+def build_cascades(s: Settings, p: RouteParts) -> dict[str, Backend]:
+    """``cascade:<name>`` for each cascade; one may start with a router's estimate."""
     out: dict[str, Backend] = {}
-    for name, router in s.routers.items():  # before cascades: a cascade may start with one
-        out[f"router:{name}"] = build_router(s, p, name, router)
     for name, spec in s.cascades.items():
         members = [p.members[m] for m in spec.members()]
         reference = spec.reference()
         start = None
         if spec.start is not None:
-            start_router = out[f"router:{spec.start.router}"]
+            start_router = p.members[f"router:{spec.start.router}"]
             assert isinstance(start_router, LearnedRouterBackend)  # checked by the config
             start = start_router.estimator
         out[f"cascade:{name}"] = CascadeBackend(
             f"cascade:{name}", spec, p.run,
             _settings("cascade", spec.description or f"cascade over {', '.join(spec.members())}", members),
             reference_price=p.members[reference].settings.price if reference else None, start=start)
-    grounded: dict[str, str] = {}  # route → the member that serves it
+    return out
+
+
+def build_grounded(s: Settings, p: RouteParts) -> dict[str, Backend]:
+    """``route:<name>`` for each route that answers from knowledge (a knowledge base, SQL or
+    the date), over the model or route it names."""
+    out: dict[str, Backend] = {}
     for name, route in s.routes.items():
         if route.grounded(s.dispatch.knowledge):
-            target = p.members.get(route.target()) or out.get(route.target())
+            target = p.members.get(route.target())
             out[f"route:{name}"] = GroundedBackend(
                 f"route:{name}", route, route.target(), route.kb(s.dispatch.knowledge), p.knowledge, p.run,
                 _settings("grounded", route.description or f"{name}: grounded answers from {route.target()}",
                           [target] if target is not None else []), screens=p.screens)
-            grounded[name] = f"route:{name}"
+    return out
+
+
+def build_auto(s: Settings, p: RouteParts) -> dict[str, Backend]:
+    """``auto``: rules, then intents, then the default route; absent when there is nothing to
+    dispatch to."""
     generators = {n: m for n, m in p.members.items() if isinstance(m, Backend)}
     default_target = first_chat_model(generators)
-    if s.routes or default_target is not None:
-        embedder = p.members.get(s.dispatch.intent_model) if s.dispatch.intents else None
-        # What auto can do is what every model it may hand a request to can do (e.g. enforce a
-        # JSON schema by grammar); a route to a skill or an agent counts as unknown, so as no.
-        names = {grounded.get(n) or r.target() for n, r in s.routes.items()} | {default_target or ""}
-        targets = [p.members.get(n) or out.get(n) for n in names if n]
-        reachable = [t for t in targets if t is not None]
-        caps = _settings("dispatcher", "rules, then intents, then the default route", [])
-        caps.capabilities.structured_output = bool(reachable) and len(reachable) == len(targets) and all(
-            t.capabilities.structured_output for t in reachable)
-        out["auto"] = DispatchBackend(
-            "auto", s.dispatch, s.routes, default_target or "", p.run, caps,
-            embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
-            stream_call=p.stream,
-        )
-    return out
+    if not s.routes and default_target is None:
+        return {}
+    grounded = {n: f"route:{n}" for n in s.routes if f"route:{n}" in p.members}  # route → who serves it
+    embedder = p.members.get(s.dispatch.intent_model) if s.dispatch.intents else None
+    # What auto can do is what every model it may hand a request to can do (e.g. enforce a
+    # JSON schema by grammar); a route to a skill or an agent counts as unknown, so as no.
+    names = {grounded.get(n) or r.target() for n, r in s.routes.items()} | {default_target or ""}
+    targets = [p.members.get(n) for n in names if n]
+    reachable = [t for t in targets if t is not None]
+    caps = _settings("dispatcher", "rules, then intents, then the default route", [])
+    caps.capabilities.structured_output = bool(reachable) and len(reachable) == len(targets) and all(
+        t.capabilities.structured_output for t in reachable)
+    return {"auto": DispatchBackend(
+        "auto", s.dispatch, s.routes, default_target or "", p.run, caps,
+        embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
+        stream_call=p.stream,
+    )}
 
 
 def check_targets(s: Settings, served: Mapping[str, Member]) -> None:
@@ -96,19 +111,6 @@ def check_targets(s: Settings, served: Mapping[str, Member]) -> None:
         if dest.startswith(("skill:", "agent:")) and dest not in served:
             kind, _, what = dest.partition(":")
             raise ConfigError(f"unknown {kind} {what!r}", file=s.source, key=f"routes.{name}.{kind}")
-
-
-def embedder_call(embedder: Embedder, name: str | None) -> Embed | None:
-    """A query embedding of one text by the fleet's embedding model ``name``."""
-    if name is None:
-        return None
-
-    async def embed(text: str) -> list[float]:
-        backend = await embedder(name)
-        vectors, _ = await backend.embed([text], kind="query")
-        return vectors[0]
-
-    return embed
 
 
 def build_router(s: Settings, p: RouteParts, name: str, spec: RouterSpec) -> LearnedRouterBackend:
@@ -122,7 +124,7 @@ def build_router(s: Settings, p: RouteParts, name: str, spec: RouterSpec) -> Lea
             f"router:{name}", spec, p.run,
             _settings("router", spec.description or f"learned router over {', '.join(m.name for m in members)}",
                       members),
-            embed=embedder_call(p.embedder, spec.embedding_model),
+            embed=query_embed(p.embedder, spec.embedding_model),
             reference_price=p.members[reference].settings.price if reference else None)
     except ValueError as exc:
         raise ConfigError(str(exc), file=s.source, key=f"routers.{name}") from None
@@ -131,20 +133,16 @@ def build_router(s: Settings, p: RouteParts, name: str, spec: RouterSpec) -> Lea
 def with_knob(base: Member, knob: str, run: RunMember) -> Backend:
     """``cascade:name@X`` / ``router:name@X``: the same route with its threshold set to X (a
     fixed threshold: a cascade's budget pacing is off)."""
-    if isinstance(base, LearnedRouterBackend):
-        try:
-            value = float(knob)
-        except ValueError:
-            raise InvalidRequest(f"the threshold after '@' must be a number, not {knob!r}", param="model") from None
-        if not 0 < value < 1:
-            raise InvalidRequest("a router's threshold is a probability between 0 and 1", param="model")
-        return base.with_threshold(f"{base.name}@{knob}", value)
-    if not isinstance(base, CascadeBackend):
+    if not isinstance(base, (LearnedRouterBackend, CascadeBackend)):
         raise InvalidRequest(f"{base.name!r} has no threshold to set with '@'", param="model")
     try:
         value = float(knob)
     except ValueError:
         raise InvalidRequest(f"the threshold after '@' must be a number, not {knob!r}", param="model") from None
+    if isinstance(base, LearnedRouterBackend):
+        if not 0 < value < 1:
+            raise InvalidRequest("a router's threshold is a probability between 0 and 1", param="model")
+        return base.with_threshold(f"{base.name}@{knob}", value)
     v: Any = base.spec.verifier
     if isinstance(v, BayesVerifier):
         if not 0 <= value <= 1:

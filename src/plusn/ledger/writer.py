@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..database import connect
 from ..safety.redact import redact
-from ..store import connect
 
 log = logging.getLogger("plusn.ledger")
 
@@ -53,7 +53,7 @@ def _insert(conn: Any, statement: tuple[str, int], rows: list[tuple[Any, ...]]) 
 
 
 @dataclass
-class Record:
+class RequestRecord:
     """What the gateway learns about one request while serving it."""
 
     id: str
@@ -76,10 +76,62 @@ class Record:
     route: str | None = None
     # What the answer would have cost on the reference (largest) model.
     reference_cost: float | None = None
-    # The limits admission of this request (plusn.limits.gate.Ticket), settled when it ends.
-    ticket: Any = None
     # Safety decisions taken while serving it (see plusn.safety.audit); written to the audit table.
     safety: list[dict[str, Any]] = field(default_factory=list)
+
+    # What happens to a request is written here, by these methods only: the gateway's modules
+    # say what happened, and the record keeps its fields consistent.
+
+    def caller(self, key_id: str | None, key_name: str | None) -> None:
+        self.key_id, self.key_name = key_id, key_name
+
+    def asked_for(self, model: str) -> None:
+        self.requested_model = model[:200]
+
+    def streaming(self) -> None:
+        self.stream = True
+
+    def charge(self, model: str, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
+        """One model call made for this request."""
+        self.served_models.append(model)
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.cost += cost
+
+    def routed(self, route: str, block: dict[str, Any] | None, calls: list[dict[str, Any]] | None,
+               reference_cost: float | None) -> None:
+        """How a route served it: its name, its ``plusn.route`` block and calls, and what the
+        answer would have cost on the reference model."""
+        self.route = route
+        self.reference_cost = reference_cost
+        if block is not None:
+            self.extra["route"] = block
+        if calls is not None:
+            self.extra["calls"] = calls
+
+    def failed(self, error_type: str, status: int | None = None) -> None:
+        """An error; ``status`` when it decides the response's (not after the headers went)."""
+        if status is not None:
+            self.status = status
+        self.error_type = error_type
+
+    def responded(self, status: int) -> None:
+        """The response's status, as its headers go (an error noted before keeps its own)."""
+        if not self.status:
+            self.status = status
+
+    def crashed(self, status: int, error_type: str) -> None:
+        """An exception no handler answered (a bug, or a cancel): an error noted before stays."""
+        if not self.status or self.status < 400:
+            self.status = status
+        self.error_type = self.error_type or error_type
+
+    def ended(self) -> None:
+        """The request is over: its latency, and a status for one that never answered."""
+        self.latency_ms = (time.perf_counter() - self.t0) * 1000
+        if not self.status:
+            self.status = 499  # nothing was sent: the client left first
+            self.error_type = self.error_type or "client_disconnected"
 
     def mark_first_token(self) -> None:
         if self.ttft_ms is None:
@@ -143,7 +195,7 @@ class Ledger:
         """Records queued and not yet written (approximate; for the metrics)."""
         return self._q.qsize()
 
-    def add(self, record: Record) -> None:
+    def add(self, record: RequestRecord) -> None:
         """Queue a finished request's record; never blocks. Its row (JSON, PII scrubbing) is built
         on the writer thread, off the event loop."""
         self._q.put(record)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ..config import Capabilities, ModelSettings, Settings
 from ..errors import ConfigError
-from ..fleet.base import Backend, Member
+from ..fleet.backend import Backend, Member
 from .backend import AgentBackend
 from .library import Agent, load_agents
 from .state import StateStore

@@ -231,6 +231,22 @@ class EmbeddingBackend(Member, abc.ABC):
 # Call or stream a member by name, holding one of its slots: how composites reach members.
 RunMember = Callable[[str, GenRequest], Awaitable[tuple[Generation, Backend]]]
 StreamMember = Callable[[str, GenRequest], AsyncGenerator[tuple[Backend, Delta], None]]
+# The started embedding model of that name; and a query embedding of one text.
+Embedder = Callable[[str], Awaitable[EmbeddingBackend]]
+EmbedQuery = Callable[[str], Awaitable[list[float]]]
+
+
+def query_embed(embedder: Embedder, name: str | None) -> EmbedQuery | None:
+    """A query embedding of one text by the embedding model ``name`` (None: no model named)."""
+    if name is None:
+        return None
+
+    async def embed(text: str) -> list[float]:
+        backend = await embedder(name)
+        vectors, _ = await backend.embed([text], kind="query")
+        return vectors[0]
+
+    return embed
 
 
 class Members(Protocol):

@@ -18,6 +18,7 @@ from .config import Settings
 from .errors import PlusnError
 from .evals import routing, routing_report
 from .evals.cli import eval_run_command
+from .evals.forms_cli import eval_forms_command
 from .gateway.app import create_app
 from .gateway.auth import KeyStore
 from .knowledge.cli import eval_retrieval_command, kb
@@ -350,6 +351,7 @@ def _register() -> None:
     eval_.add_command(eval_retrieval_command())
     eval_.add_command(eval_safety_command())
     eval_.add_command(eval_run_command)
+    eval_.add_command(eval_forms_command)
 
 
 _register()

@@ -131,7 +131,7 @@ def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens
     add(build_routes(settings, RouteParts(fleet.members, fleet.run, fleet.run_stream, fleet.embedder,
                                           knowledge, screens)))
     add(build_skills(settings, fleet.members, fleet.run))
-    add(build_agents(settings, fleet.members, AgentEnv(fleet.run, fleet.members.get, knowledge, screens)))
+    add(build_agents(settings, fleet.members, AgentEnv(fleet.run, fleet.members.get, knowledge, screens, fleet.embedder)))
     check_targets(settings, fleet.members)
     return added
 

@@ -125,7 +125,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
     readings of the embedding pass; ``extracted``: the extractor model's values."""
     out = Turn()
     if text:
-        got = read(spec, text, state.asked, lang, state.values, expected_slot(spec, state))
+        got = _read(spec, state, text, lang)
         for name, r in (meaning or {}).items():
             if name not in got.found or not got.found[name].sure and r.sure:
                 got.found[name] = r
@@ -143,6 +143,26 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         _apply(state, got, asked, out)
         out.rejected = got.rejected
     return _next(spec, state, out, lang)
+
+
+def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
+    """The message's facts. After a confirmation question the user may answer the question
+    that comes next instead, so the message is read as an answer to that one, and separately
+    for a value of the slot being confirmed (its answer under ``state.asked``)."""
+    if not state.confirming or state.asked is None:
+        return read(spec, text, state.asked, lang, state.values, expected_slot(spec, state))
+    own = read(spec, text, state.asked, lang, state.values).found.get(state.asked)
+    if _plain_yes_no(text) is not None:
+        got = read(spec, text, None, lang, state.values)  # "是的" answers the confirmation, not the next question
+    else:
+        rest = {k: v for k, v in state.believed().items() if k != state.asked}
+        after = walk(spec, {**rest, state.asked: state.guesses.get(state.asked)})[0]
+        got = read(spec, text, after, lang, state.values)
+        got.rejected.clear()  # no answer to a question not yet asked is not an invalid one
+    got.found.pop(state.asked, None)
+    if own is not None:
+        got.found[state.asked] = own
+    return got
 
 
 def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
@@ -171,8 +191,8 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
 
 def _plain_yes_no(text: str) -> bool | None:
     """A yes or no that is the reply itself or opens it ("对", "不是，…"), not one inside a clause."""
-    first = text[slice(*clause_spans(text)[0])]
-    return yes_no(first) if len(first.strip()) <= 6 else None
+    first = text[slice(*clause_spans(text)[0])].strip()
+    return yes_no(first) if len(first) <= 3 else None
 
 
 def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:

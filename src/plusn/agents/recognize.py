@@ -28,7 +28,7 @@ from typing import Any
 
 from .answers import NO, YES, Invalid, fmt, option_spans, pattern_in, validate, words, yes_no
 from .quantities import convert, quantities, slot_unit
-from .spec import FormSpec, Slot
+from .spec import FormSpec, Slot, TreeNode
 
 # Words that say the user is correcting an earlier answer.
 CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其实是", "其实", "改成", "改为", "更正", "纠正",
@@ -106,7 +106,30 @@ def cue_words(spec: FormSpec, name: str) -> list[str]:
         for b in own[i + 1:]:
             found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1) if a[j:j + n] in b}
     found = {w for w in found if len(w) >= 2 and w not in options and not _generic(w)} | named
+    if slot.type in ("integer", "number"):
+        found |= _branch_words(spec, name)
     return sorted((w for w in found if w), key=len, reverse=True)
+
+
+def _branch_words(spec: FormSpec, name: str) -> set[str]:
+    """The words of the options whose branch of the tree asks about ``name``: a number said with
+    辞职 counts for the months asked only on the 离职 branch. (Numbers only: "我在本市租房"
+    names a branch, not where the household is registered.)"""
+    out: set[str] = set()
+
+    def visit(node: TreeNode | None, trail: list[tuple[str, str]]) -> None:
+        if node is None or node.slot is None:
+            return
+        if node.slot == name:
+            for parent, key in trail:
+                out.update(spec.slots[parent].choices().get(key, []) if spec.slots[parent].type == "enum" else [])
+        for key, sub in node.cases.items():
+            visit(sub, [*trail, (node.slot, key)])
+        for sub in [*(c.then for c in node.when), node.default]:
+            visit(sub, trail)
+
+    visit(spec.tree, [])
+    return out
 
 
 def _specific(slot: Slot, word: str) -> bool:

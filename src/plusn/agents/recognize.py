@@ -72,6 +72,12 @@ def _clause_of(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
     return next(((s, e) for s, e in spans if s <= at < e), (0, 0))
 
 
+def _topic(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    """The clause of ``at`` with the one before: "户口在老家，不是本市的" names its topic first."""
+    i = next((i for i, (s, e) in enumerate(spans) if s <= at < e), 0)
+    return spans[max(0, i - 1)][0], spans[i][1]
+
+
 def negated(text: str, start: int, clause_start: int) -> bool:
     """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
     before = text[max(clause_start, start - 4):start]
@@ -145,8 +151,9 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
     neg: list[str] = []
     for canon, s, e in option_spans(slot, text):
         cs, ce = _clause_of(spans, s)
+        ts, te = _topic(spans, s)
         word = text[s:e]
-        if not (answering or _specific(slot, word) or any(c in text[cs:ce] for c in cues)):
+        if not (answering or _specific(slot, word) or any(c in text[ts:te] for c in cues)):
             continue  # a mention, not an answer ("我在本市工作")
         (neg if negated(text, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
@@ -166,12 +173,22 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     if not asked:
         return None
     value = yes_no(text)
+    cues = cue_words(spec, name)
     if value is None:
-        return None
+        # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
+        # ("登记过了" is yes, "发票暂时还没有" no)
+        spans = clause_spans(text)
+        at = [(text.find(c), c) for c in cues if c in text]
+        if not at:
+            return None
+        start = min(at)[0]
+        cs, ce = _clause_of(spans, start)
+        after = text[start:ce]
+        return Reading(not (negated(text, start, cs) or any(n in after for n in _NEGATORS)))
     core = _PUNCT.sub("", t)
     opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
-    if len(core) <= _SHORT or opens or any(c in text for c in cue_words(spec, name)):
+    if len(core) <= _SHORT or opens or any(c in text for c in cues):
         return Reading(value)
     return None  # a yes/no word inside a sentence about something else ("在本市没有自有住房")
 
@@ -228,6 +245,11 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             out.found[name] = r
     if asked is not None and asked in spec.slots:
         _read_asked(spec, asked, text, lang, values, out)
+    numbers = [n for n, r in out.found.items() if spec.slots[n].type in ("integer", "number")]
+    if any(out.found[n].sure for n in numbers):  # the quantity was said for that slot, not guessed for another
+        for n in numbers:
+            if not out.found[n].sure:
+                del out.found[n]
     return out
 
 

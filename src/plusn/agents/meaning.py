@@ -11,8 +11,9 @@ short Chinese texts), so they are **centred**: the mean embedding of the form's 
 The match is **calibrated** per slot against the form itself, with an explicit "not this slot":
 the form's other texts (the other slots' words, every question and label) are scored against
 the slot's options the same way, and they are what an utterance that is *not* about the slot
-looks like. An utterance is read as an option only when it beats them: above most of them is a
-guess, to be confirmed; above all of them, by a clear margin over the runner-up, is sure.
+looks like. An utterance is read as an option only when it beats most of them, by a margin over
+the runner-up that they rarely reach. Even then it is a guess, confirmed before a decision
+rests on it: a small model is sometimes clearly wrong.
 """
 
 from __future__ import annotations
@@ -135,8 +136,9 @@ class Meaning:
         (top, best), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
         if best < slot.guess or best - second < slot.margin / 2:
             return None
-        sure = best >= slot.sure and best - second >= slot.margin
-        return Reading(top, sure=sure, source="meaning")
+        # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
+        # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
+        return Reading(top, sure=False, source="meaning")
 
     async def explain(self, spec: FormSpec, name: str, text: str) -> dict[str, Any]:
         """The scores and bounds behind a reading (for tuning a form's synonyms)."""

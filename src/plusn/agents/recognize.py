@@ -176,7 +176,8 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     cues = cue_words(spec, name)
     if value is None:
         # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
-        # ("登记过了" is yes, "发票暂时还没有" no)
+        # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
+        # slot to say no without a negator
         spans = clause_spans(text)
         at = [(text.find(c), c) for c in cues if c in text]
         if not at:
@@ -184,7 +185,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         start = min(at)[0]
         cs, ce = _clause_of(spans, start)
         after = text[start:ce]
-        return Reading(not (negated(text, start, cs) or any(n in after for n in _NEGATORS)))
+        return Reading(not (negated(text, start, cs) or any(n in after for n in _NEGATORS)), sure=False)
     core = _PUNCT.sub("", t)
     opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
@@ -205,8 +206,8 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
             continue
         cs, ce = _clause_of(spans, q.start)
         cued = any(c in text[cs:ce] for c in cues)
-        if not (asked or cued or q.unit is not None):
-            continue
+        if not (asked or cued or q.unit is not None and unit is not None):
+            continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         try:
             value = validate(slot, value, lang)
         except Invalid:

@@ -46,7 +46,7 @@ async def run(config: Path, data: list[Path], tmp: str) -> dict[str, Any]:
     embedded_ms: list[float] = []
     anchor_ms: list[float] = []
     async with deployed(settings) as d:
-        embedder = await d.fleet.embedder("multilingual-e5-small")
+        embedder: Any = await d.fleet.embedder("multilingual-e5-small")
         engine = embedder._model  # the engine itself: the anchor runs it directly, past any cache
         for warm in {dlg.agent for dlg in dialogues}:  # the form's prototypes, embedded once
             await d.fleet.run(f"agent:{warm}", GenRequest("chat", [{"role": "user", "content": "你好"}]))

@@ -5,7 +5,6 @@ dialogues with the embedding turned off show where the gain comes from."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

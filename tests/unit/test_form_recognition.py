@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from plusn.agents import forms
 from plusn.agents.quantities import convert, quantities
 from plusn.agents.recognize import cue_words, read
-from plusn.agents.spec import FormSpec, Slot
+from plusn.agents.spec import FormSpec
 from plusn.cli import main
 from plusn.evals.forms import score
 

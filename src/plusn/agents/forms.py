@@ -127,7 +127,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
     if text:
         got = _read(spec, state, text, lang)
         for name, r in (meaning or {}).items():
-            if name not in got.found or not got.found[name].sure and r.sure:
+            if name not in got.found or (not got.found[name].sure and r.sure):
                 got.found[name] = r
                 got.rejected.pop(name, None)
         for name, value in (extracted or {}).items():
@@ -177,7 +177,7 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
         reply = _plain_yes_no(text)
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
-        elif r is not None and r.value == guess or reply is True or reply is None and got.found:
+        elif (r is not None and r.value == guess) or reply is True or (reply is None and got.found):
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again

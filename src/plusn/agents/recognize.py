@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answers import NO, YES, Invalid, fmt, option_spans, pattern_in, validate, words, yes_no
+from .answers import NO, YES, Invalid, option_spans, pattern_in, validate, words, yes_no
 from .quantities import convert, quantities, slot_unit
 from .spec import FormSpec, Slot, TreeNode
 
@@ -131,8 +131,9 @@ def _branch_words(spec: FormSpec, name: str) -> set[str]:
                 out.update(spec.slots[parent].choices().get(key, []) if spec.slots[parent].type == "enum" else [])
         for key, sub in node.cases.items():
             visit(sub, [*trail, (node.slot, key)])
-        for sub in [*(c.then for c in node.when), node.default]:
-            visit(sub, trail)
+        for then in (c.then for c in node.when):
+            visit(then, trail)
+        visit(node.default, trail)
 
     visit(spec.tree, [])
     return out
@@ -150,7 +151,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
     pos: list[str] = []
     neg: list[str] = []
     for canon, s, e in option_spans(slot, text):
-        cs, ce = _clause_of(spans, s)
+        cs, _ = _clause_of(spans, s)
         ts, te = _topic(spans, s)
         word = text[s:e]
         if not (answering or _specific(slot, word) or any(c in text[ts:te] for c in cues)):
@@ -206,7 +207,7 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
             continue
         cs, ce = _clause_of(spans, q.start)
         cued = any(c in text[cs:ce] for c in cues)
-        if not (asked or cued or q.unit is not None and unit is not None):
+        if not (asked or cued or (q.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         try:
             value = validate(slot, value, lang)
@@ -296,6 +297,3 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
     else:
         out.rejected[asked] = why
 
-
-def describe(value: Any) -> str:
-    return fmt(value) if isinstance(value, float) else str(value)

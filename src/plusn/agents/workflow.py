@@ -352,7 +352,7 @@ class Workflow:
         if asked is None:
             return None
         got = read(spec, text, fs.asked, self.spec.language, fs.values, asked)
-        if asked in got.found and got.found[asked].sure or asked in meant and meant[asked].sure:
+        if (asked in got.found and got.found[asked].sure) or (asked in meant and meant[asked].sure):
             return None
         req = extraction_request(spec, asked, render(spec.slots[asked].ask, dict(fs.values)), text)
         try:

@@ -131,7 +131,8 @@ SERVED: list[tuple[str, Builder]] = [
     ("route:", build_grounded),  # grounded answers over a model, router or cascade
     ("auto", build_auto),  # rules, intents, default: hands requests to any of the above
     ("skill:", lambda s, p: build_skills(s, p.members, p.run)),  # a prompt on a model or route
-    ("agent:", lambda s, p: build_agents(s, p.members, AgentEnv(p.run, p.members.get, p.knowledge, p.screens))),
+    ("agent:", lambda s, p: build_agents(s, p.members, AgentEnv(p.run, p.members.get, p.knowledge, p.screens,
+                                                                p.embedder))),
 ]
 
 

@@ -18,6 +18,8 @@ from ..templating import TemplateProblem
 from . import forms
 from .library import Agent
 from .loop import run_agent
+from .meaning import Embed, Meaning
+from .recognize import read
 from .state import StateStore
 from .tools import AgentEnv, ToolContext, ToolError, ToolResult, build
 from .workflow import FAILED, Workflow, new_state
@@ -25,7 +27,7 @@ from .workflow import FAILED, Workflow, new_state
 
 class AgentBackend(Composite):
     def __init__(self, name: str, agent: Agent, model: str, env: AgentEnv, settings: ModelSettings,
-                 store: StateStore) -> None:
+                 store: StateStore, embeddings: dict[str, str] | None = None) -> None:
         super().__init__(name, settings, None, context=None)
         self.agent = agent
         self.model = model
@@ -33,6 +35,19 @@ class AgentBackend(Composite):
         self.store = store
         self.tools = build(agent.spec.tools)
         self._locks: dict[str, asyncio.Lock] = {}
+        # form node → its matcher by meaning (one per embedding model, so prototypes are embedded once)
+        by_model = {m: Meaning(self._embed_with(m)) for m in set((embeddings or {}).values())} \
+            if env.embedder is not None else {}
+        self.meanings = {node: by_model[m] for node, m in (embeddings or {}).items() if m in by_model}
+
+    def _embed_with(self, model: str) -> Embed:
+        async def embed(texts: list[str]) -> list[list[float]]:
+            assert self.env.embedder is not None
+            backend = await self.env.embedder(model)
+            vectors, _ = await backend.embed(texts, kind="query")
+            return vectors
+
+        return embed
 
     def _ctx(self, depth: int = 0) -> ToolContext:
         return ToolContext(self.env, depth, self._run_other)
@@ -109,7 +124,7 @@ class AgentBackend(Composite):
             state = new_state(text)
         else:
             route["resumed"] = state.get("waiting") or "form"
-        flow = Workflow(spec, self.model, self.tools, self._ctx(depth))
+        flow = Workflow(spec, self.model, self.tools, self._ctx(depth), self.meanings)
         res = await flow.turn(state, text, messages)
         route.update(trace=res.trace, status="waiting" if res.waiting else "done")
         if res.waiting:
@@ -146,17 +161,24 @@ class AgentBackend(Composite):
         return True
 
     def _reopen(self, state: dict[str, Any], text: str) -> dict[str, Any] | None:
-        """A finished run whose form the new message corrects, reopened at that form; else None."""
+        """A finished run whose form the new message adds to or corrects, reopened at that form
+        (it decides again and says whether the outcome changed); None when the message reads as
+        nothing for it, or as a new question (another answer to the tree's first question, with
+        no word of correction), which starts a new run."""
         nodes = {n.id: n for n in self.agent.spec.nodes}
         for node_id, fs in state.get("forms", {}).items():
             node = nodes.get(node_id)
             if node is None or node.form is None:
                 continue
-            values = (fs or {}).get("values") or {}
-            found, _ = forms.recognise(node.form, text, None, self.agent.spec.language, values)
-            if any(k in values and values[k] != v for k, v in found.items()):
+            form = forms.FormState.of(fs)
+            root = node.form.tree.slot if node.form.tree is not None else None
+            got = read(node.form, text, None, self.agent.spec.language, form.values, root)
+            if root in got.found and got.found[root].value != form.values.get(root) and not got.correction:
+                return None
+            if any(form.values.get(k) != r.value for k, r in got.found.items()):
                 state.update(waiting=node_id, done=False, loops={})
-                state["forms"][node_id]["asked"] = None
+                form.asked, form.confirming, form.conflict = None, False, None
+                state["forms"][node_id] = form.as_dict()
                 return state
         return None
 

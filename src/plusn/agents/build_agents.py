@@ -6,14 +6,15 @@ from collections.abc import Mapping
 
 from ..config import Capabilities, ModelSettings, Settings
 from ..errors import ConfigError
-from ..fleet.backend import Backend, Member
+from ..fleet.backend import Backend, EmbeddingBackend, Member
 from .backend import AgentBackend
 from .library import Agent, load_agents
 from .state import StateStore
 from .tools import AgentEnv
 
 
-def _check(agent: Agent, s: Settings, known: dict[str, Backend], agents: dict[str, Agent]) -> None:
+def _check(agent: Agent, s: Settings, known: dict[str, Backend], agents: dict[str, Agent],
+           known_members: Mapping[str, Member]) -> None:
     """Every model, skill, knowledge base, database and agent the file names exists."""
 
     def fail(msg: str, key: str) -> None:
@@ -47,6 +48,23 @@ def _check(agent: Agent, s: Settings, known: dict[str, Backend], agents: dict[st
                 fail(f"unknown skill {step.skill!r}", f"nodes[{i}].skill")
         if n.form is not None and n.form.extractor is not None:
             chat(n.form.extractor, f"nodes[{i}].form.extractor" if spec.form is None else "form.extractor")
+        if n.form is not None and n.form.embedding not in ("auto", "none") and \
+                not isinstance(known_members.get(n.form.embedding), EmbeddingBackend):
+            fail(f"no embedding model named {n.form.embedding!r}",
+                 f"nodes[{i}].form.embedding" if spec.form is None else "form.embedding")
+
+
+def embeddings(agent: Agent, members: Mapping[str, Member]) -> dict[str, str]:
+    """The embedding model of each form node that matches by meaning: its own, or with "auto"
+    the fleet's first embedding model; a form without one reads by rules alone."""
+    first = next((n for n, m in members.items() if isinstance(m, EmbeddingBackend)), None)
+    out = {}
+    for n in agent.spec.nodes:
+        if n.form is not None and n.form.embedding != "none":
+            name = first if n.form.embedding == "auto" else n.form.embedding
+            if name is not None:
+                out[n.id] = name
+    return out
 
 
 def pick_model(agent: Agent, settings: Settings, known: dict[str, Backend]) -> str:
@@ -74,7 +92,7 @@ def build_agents(settings: Settings, members: Mapping[str, Member], env: AgentEn
     store = StateStore(settings.state_db(), s.state_ttl_s)
     out: dict[str, Backend] = {}
     for name, agent in agents.items():
-        _check(agent, settings, known, agents)
+        _check(agent, settings, known, agents, members)
         model = pick_model(agent, settings, known)
         needs_model = agent.spec.kind == "agent" or any(n.type == "llm" for n in agent.spec.nodes)
         if needs_model and not model:
@@ -83,5 +101,6 @@ def build_agents(settings: Settings, members: Mapping[str, Member], env: AgentEn
         caps = Capabilities(chat=True, completion=False, languages=[agent.spec.language])
         agent_settings = ModelSettings(type=agent.spec.kind, description=agent.spec.description, capabilities=caps,
                                        preload=False)  # nothing to load
-        out[f"agent:{name}"] = AgentBackend(f"agent:{name}", agent, model, env, agent_settings, store)
+        out[f"agent:{name}"] = AgentBackend(f"agent:{name}", agent, model, env, agent_settings, store,
+                                            embeddings(agent, members))
     return out

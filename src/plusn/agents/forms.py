@@ -1,64 +1,57 @@
-"""Slot filling over a decision tree.
+"""Slot filling over a decision tree: what the form believes, and what it says next.
 
-Each turn the form reads the user's message for every fact it can recognise, not only the one
-it asked about, so a user who says everything at once is asked nothing more, and a user who
-changes an answer ("不对，是外地户口") is corrected. Then it walks the policy tree from the
-root: the first question whose slot is still unknown is asked; a leaf is the decision, returned
-with the path taken. Recognition is by rules (options and their synonyms, patterns, numbers,
-yes/no words); a configured extractor model reads the long tail.
+Each turn the form reads the user's message for every fact it states (:mod:`.recognize` by
+rules, :mod:`.meaning` by embeddings for the answer the rules cannot read, a configured
+extractor model for the long tail), then decides what the facts are worth:
+
+- **a new value for a filled slot** replaces the old one only when the user corrects ("不对",
+  "说错了", "其实是", "actually") or answers the question just asked about it; otherwise the
+  form asks which is right;
+- **a guess** (a match by meaning, a number with no word naming its slot) is confirmed before
+  any decision rests on it ("您是说提取原因：租房，对吗？"); a user who passes over the
+  confirmation, answering something else without contradicting it, has confirmed it;
+- **a decision** is given only when every slot on the path is known with confidence. After it,
+  a fact the user adds updates it, and the form says whether the outcome changed.
+
+Then it walks the policy tree from the root: the first question whose slot is still unknown is
+asked; a leaf is the decision, returned with the path taken.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
-import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from ..templating import TemplateProblem, evaluate, render
-from .spec import FormSpec, Slot, TreeNode
+from .answers import Invalid, fmt, show, validate, words, yes_no
+from .recognize import Read, Reading, clause_spans, read
+from .spec import FormSpec, TreeNode
 
-_NUM = re.compile(r"(?<![\d.])(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?![eE][+-]?\d)\s*(万|千|百|k|K|w|W)?")
-_SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-# The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
-_NO = ("不是", "没有", "不可以", "不能", "不对", "不行", "无", "否", "没", "不", "no", "nope", "not", "false", "n")
-_YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没问题", "不错", "当然", "yes", "yeah", "yep", "true",
-        "y", "sure", "of course")
-_UNSURE = ("不知道", "不清楚", "不确定", "说不好", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
-_WORDISH = re.compile(r"^[a-z]+$")
-
-WORDS = {
-    "zh": {"corrected": "已更正：{label} → {value}。", "invalid": "这个回答不符合要求：{why}。",
-           "number": "需要一个数字", "range_low": "不能小于 {n}", "range_high": "不能大于 {n}",
-           "choose": "请从以下选项中选择：{options}", "yesno": "请回答“是”或“否”", "date": "请按 2024-05-01 的格式给出日期",
-           "pattern": "格式不正确"},
-    "en": {"corrected": "Noted: {label} is now {value}.", "invalid": "That answer does not work: {why}.",
-           "number": "a number is needed", "range_low": "it cannot be less than {n}",
-           "range_high": "it cannot be more than {n}", "choose": "please choose one of: {options}",
-           "yesno": "please answer yes or no", "date": "please give the date as 2024-05-01",
-           "pattern": "the format is not right"},
-}
-
-
-class Invalid(ValueError):
-    pass
+__all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
 
 
 @dataclass
 class FormState:
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # the answers known with confidence
     asked: str | None = None  # the slot the last question was about
+    guesses: dict[str, Any] = field(default_factory=dict)  # values read with low confidence, to confirm
+    confirming: bool = False  # the last question asked to confirm guesses[asked]
+    conflict: Any = None  # the last question asked which of two values of ``asked`` is right: the new one
+    decided: str | None = None  # the decision already given in this conversation
 
     def as_dict(self) -> dict[str, Any]:
-        return {"values": self.values, "asked": self.asked}
+        return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
+                "conflict": self.conflict, "decided": self.decided}
 
     @classmethod
     def of(cls, d: dict[str, Any] | None) -> FormState:
         d = d or {}
-        return cls(dict(d.get("values") or {}), d.get("asked"))
+        return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
+                   bool(d.get("confirming")), d.get("conflict"), d.get("decided"))
+
+    def believed(self) -> dict[str, Any]:
+        """The values the tree is walked with: the sure ones and the guesses still to confirm."""
+        return {**self.guesses, **self.values}
 
 
 @dataclass
@@ -71,214 +64,15 @@ class Turn:
     filled: dict[str, Any] = field(default_factory=dict)
     corrected: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
-
-
-def _words(lang: str) -> dict[str, str]:
-    return WORDS.get(lang, WORDS["en"])
-
-
-_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-             "九": 9}
-_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
-_CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
-
-
-def _chinese_number(s: str) -> int | None:
-    """三 → 3, 十二 → 12, 两千五百 → 2500, 三万 → 30000, 三万五 → 35000 (the everyday forms)."""
-    total, section, digit, last_unit = 0, 0, None, 1
-    for ch in s:
-        if ch in _CN_DIGIT:
-            digit = _CN_DIGIT[ch]
-        elif ch in _CN_UNIT:
-            section += (1 if digit is None else digit) * _CN_UNIT[ch]
-            digit, last_unit = None, _CN_UNIT[ch]
-        elif ch == "万":
-            total += (section + (digit or 0)) * 10_000
-            section, digit, last_unit = 0, None, 10_000
-    if digit is not None and last_unit >= 100 and section % last_unit == 0:
-        digit *= last_unit // 10  # 两千五 is 2500, 三万五 is 35000: a lone last digit is the next place down
-    value = total + section + (digit or 0)
-    return value if s else None
-
-
-def _number(text: str, units: dict[str, float] | None = None) -> float | None:
-    """The first number in a reply, in Arabic or Chinese numerals, times a unit that follows it
-    when the slot has ``units`` (e.g. 年: 12 for a count of months)."""
-    text = text.replace("，", ",")
-    m = _NUM.search(text)
-    if m is not None:
-        value = float(m.group(1).replace(",", "")) * _SCALE.get(m.group(2) or "", 1)
-        end = m.end()
-    else:
-        cn = _CN_NUM.search(text)
-        if cn is None:
-            return None
-        value, end = float(_chinese_number(cn.group(0)) or 0), cn.end()
-        if text[: cn.start()].rstrip().endswith("负"):
-            value = -value
-    if units:
-        after = text[end:].lstrip()
-        for word, factor in sorted(units.items(), key=lambda x: -len(x[0])):
-            if after.startswith(word):
-                return value * factor
-    return value
-
-
-def _found(t: str, w: str) -> int:
-    """Where the word ``w`` occurs in ``t`` (whole words for Latin text), or -1."""
-    if _WORDISH.match(w.replace(" ", "").replace("'", "")):
-        m = re.search(rf"\b{re.escape(w)}\b", t)
-        return m.start() if m else -1
-    return t.find(w)
-
-
-def _yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
-    """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
-    first; then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at
-    the very start winning ties ("是的，没有逾期" is yes)."""
-    t = text.strip().lower()
-    own = [(len(w), value) for words, value in ((no or [], False), (yes or [], True)) for w in words
-           if w.lower() in t]
-    if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
-        return max(own, key=lambda x: x[0])[1]
-    if any(_found(t, w) >= 0 for w in _UNSURE):
-        return None
-    hits = [(at == 0, len(w), value) for words, value in ((_NO, False), (_YES, True)) for w in words
-            if (at := _found(t, w)) >= 0]
-    if not hits:
-        return None
-    starts = [h for h in hits if h[0]]
-    return max(starts or hits, key=lambda h: h[1])[2]
-
-
-def _options_in(slot: Slot, text: str) -> list[str]:
-    """The canonical options whose words occur in the text (longest words first, no overlaps)."""
-    t = text.lower()
-    words = sorted(((w.lower(), canon) for canon, ws in slot.choices().items() for w in ws), key=lambda x: -len(x[0]))
-    found: list[str] = []
-    taken = [False] * len(t)
-    for w, canon in words:
-        if not w:
-            continue
-        # Latin words match whole words only ("local" is not in "locally"); CJK has no spaces.
-        starts = [m.start() for m in re.finditer(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])", t)] \
-            if w.isascii() else [m.start() for m in re.finditer(re.escape(w), t)]
-        for start in starts:
-            span = range(start, start + len(w))
-            if not any(taken[i] for i in span):
-                for i in span:
-                    taken[i] = True
-                if canon not in found:
-                    found.append(canon)
-    return found
-
-
-def validate(slot: Slot, value: Any, lang: str) -> Any:
-    """The value in its slot's type, or :class:`Invalid` with what is wrong, in the form's language."""
-    w = _words(lang)
-    if slot.type in ("integer", "number"):
-        if isinstance(value, str):
-            n = _number(value, slot.units)
-            if n is None:
-                raise Invalid(w["number"])
-            value = n
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or abs(value) > 1e15:
-            raise Invalid(w["number"])
-        value = round(value) if slot.type == "integer" else float(value)
-        if slot.min is not None and value < slot.min:
-            raise Invalid(w["range_low"].format(n=_fmt(slot.min)))
-        if slot.max is not None and value > slot.max:
-            raise Invalid(w["range_high"].format(n=_fmt(slot.max)))
-        return value
-    if slot.type == "boolean":
-        if isinstance(value, str):
-            yn = _yes_no(value, slot.yes_words, slot.no_words)
-            if yn is None:
-                raise Invalid(w["yesno"])
-            value = yn
-        if not isinstance(value, bool):
-            raise Invalid(w["yesno"])
-        return value
-    if slot.type == "enum":
-        if not isinstance(value, (str, int, float)):
-            raise Invalid(w["choose"].format(options=" / ".join(slot.choices())))
-        hits = [str(value)] if str(value) in slot.choices() else _options_in(slot, str(value))
-        if len(hits) != 1:
-            raise Invalid(w["choose"].format(options=" / ".join(slot.choices())))
-        return hits[0]
-    if slot.type == "date":
-        m = _DATE.search(str(value))
-        try:
-            if not m:
-                raise ValueError
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        except ValueError:
-            raise Invalid(w["date"]) from None
-    text = str(value).strip()
-    if slot.pattern is not None and not re.fullmatch(slot.pattern, text):
-        raise Invalid(w["pattern"])
-    if not text:
-        raise Invalid(w["pattern"])
-    return text
-
-
-def _fmt(n: float) -> str:
-    return str(int(n)) if float(n).is_integer() else str(n)
-
-
-def _pattern_in(pattern: str, text: str) -> str | None:
-    """The first match of a slot's pattern inside a message, not cut out of a longer run of
-    letters or digits (a 6-digit code is not the middle of a phone number)."""
-    core = pattern[1:] if pattern.startswith("^") else pattern
-    if core.endswith("$") and not core.endswith("\\$"):
-        core = core[:-1]
-    try:
-        m = re.search(rf"(?<![0-9A-Za-z])(?:{core})(?![0-9A-Za-z])", text)
-    except re.error:
-        return None
-    return m.group(0) if m else None
+    guessed: dict[str, Any] = field(default_factory=dict)
+    confirmed: dict[str, Any] = field(default_factory=dict)
 
 
 def recognise(spec: FormSpec, text: str, asked: str | None, lang: str,
               values: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """(values recognised in the message, slots whose answer was invalid: why); ``values`` are
-    the answers so far, to tell a correction from a repetition."""
-    values = values or {}
-    found: dict[str, Any] = {}
-    rejected: dict[str, str] = {}
-    for name, slot in spec.slots.items():
-        if name == asked:
-            continue
-        if slot.type == "enum":
-            hits = _options_in(slot, text)
-            if len(hits) == 1:
-                found[name] = hits[0]
-        elif slot.type == "string" and slot.pattern is not None and slot.aliases:
-            # a pattern is looked for in any message only near a word that names the slot
-            m = _pattern_in(slot.pattern, text)
-            if m is not None and any(a in text for a in slot.aliases):
-                found[name] = m
-        elif slot.aliases:
-            for alias in slot.aliases:
-                at = text.find(alias)
-                if at != -1:
-                    with contextlib.suppress(Invalid):
-                        found[name] = validate(slot, text[at + len(alias):at + len(alias) + 24], lang)
-                    break
-    if asked is not None and asked in spec.slots:
-        slot = spec.slots[asked]
-        if slot.type == "boolean" and any(values.get(k) != v for k, v in found.items()):
-            # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question.
-            return found, rejected
-        raw: Any = text
-        if slot.type == "string" and slot.pattern is not None:
-            raw = _pattern_in(slot.pattern, text) or text
-        try:
-            found[asked] = validate(slot, raw, lang)
-        except Invalid as exc:
-            rejected[asked] = str(exc)
-    return found, rejected
+    """(values the rules read with confidence in the message, slots whose answer was invalid: why)."""
+    got = read(spec, text, asked, lang, values)
+    return {k: r.value for k, r in got.found.items() if r.sure}, got.rejected
 
 
 def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode | None, list[dict[str, Any]]]:
@@ -299,7 +93,7 @@ def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode |
             return node.slot, None, path
         value = values[node.slot]
         path.append({"slot": node.slot, "label": spec.slots[node.slot].label or node.slot, "value": value})
-        key = str(value).lower() if isinstance(value, bool) else _fmt(value) if isinstance(value, float) else str(value)
+        key = str(value).lower() if isinstance(value, bool) else fmt(value) if isinstance(value, float) else str(value)
         nxt = node.cases.get(key)
         if nxt is None:
             for c in node.when:
@@ -314,55 +108,149 @@ def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode |
     return None, None, path  # no case matched and there is no default
 
 
+
+def expected_slot(spec: FormSpec, state: FormState) -> str | None:
+    """The slot a message answers when it answers no question: the one the form would ask next,
+    or, once the form has decided, the tree's first (a message after a decision is about it)."""
+    if state.asked:
+        return None
+    need = walk(spec, state.believed())[0]
+    return need if need is not None or spec.tree is None else spec.tree.slot
+
+
 def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
-         extracted: dict[str, Any] | None = None) -> Turn:
+         extracted: dict[str, Any] | None = None, meaning: dict[str, Reading] | None = None) -> Turn:
     """Read one user message (None on the first turn of a workflow that reached the form with
-    nothing to read), update the values and say what comes next."""
+    nothing to read), update what the form believes and say what comes next. ``meaning``: the
+    readings of the embedding pass; ``extracted``: the extractor model's values."""
     out = Turn()
-    w = _words(lang)
     if text:
-        found, rejected = recognise(spec, text, state.asked, lang, state.values)
-        if extracted:
-            for name, value in extracted.items():
-                if name not in found and name in spec.slots:
-                    try:
-                        found[name] = validate(spec.slots[name], value, lang)
-                        rejected.pop(name, None)
-                    except Invalid:
-                        pass
-        for name, value in found.items():
-            old = state.values.get(name)
-            if name in state.values and old != value:
-                out.corrected[name] = (old, value)
-            elif name not in state.values:
-                out.filled[name] = value
-            state.values[name] = value
-        out.rejected = rejected
-    need, leaf, path = walk(spec, state.values)
+        got = _read(spec, state, text, lang)
+        for name, r in (meaning or {}).items():
+            if name not in got.found or (not got.found[name].sure and r.sure):
+                got.found[name] = r
+                got.rejected.pop(name, None)
+        for name, value in (extracted or {}).items():
+            if name in spec.slots and (name not in got.found or not got.found[name].sure):
+                try:  # the model's answer to the question is taken; what else it read is confirmed first
+                    v = validate(spec.slots[name], value, lang)
+                except Invalid:
+                    continue
+                got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
+                got.rejected.pop(name, None)
+        asked = state.asked
+        _settle(state, text, got, out)
+        _apply(state, got, asked, out)
+        out.rejected = got.rejected
+    return _next(spec, state, out, lang)
+
+
+def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
+    """The message's facts. After a confirmation question the user may answer the question
+    that comes next instead, so the message is read as an answer to that one, and separately
+    for a value of the slot being confirmed (its answer under ``state.asked``)."""
+    if not state.confirming or state.asked is None:
+        return read(spec, text, state.asked, lang, state.values, expected_slot(spec, state))
+    own = read(spec, text, state.asked, lang, state.values).found.get(state.asked)
+    if _plain_yes_no(text) is not None:
+        got = read(spec, text, None, lang, state.values)  # "是的" answers the confirmation, not the next question
+    else:
+        rest = {k: v for k, v in state.believed().items() if k != state.asked}
+        after = walk(spec, {**rest, state.asked: state.guesses.get(state.asked)})[0]
+        got = read(spec, text, after, lang, state.values)
+        got.rejected.clear()  # no answer to a question not yet asked is not an invalid one
+    got.found.pop(state.asked, None)
+    if own is not None:
+        got.found[state.asked] = own
+    return got
+
+
+def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
+    """The answer to a confirmation or to "which is right?", if the last question was one."""
+    name = state.asked
+    if name is None or not (state.confirming or state.conflict is not None):
+        return
+    r = got.found.pop(name, None)
+    got.rejected.pop(name, None)
+    if state.confirming:
+        guess = state.guesses.pop(name, None)
+        reply = _plain_yes_no(text)
+        if r is not None and r.sure:
+            out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
+        elif (r is not None and r.value == guess) or reply is True or (reply is None and got.found):
+            out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
+        elif reply is None and guess is not None:
+            state.guesses[name] = guess  # nothing said about it: ask again
+    elif r is not None and r.sure:
+        old = state.values.get(name)
+        state.values[name] = r.value
+        if old != r.value:
+            out.corrected[name] = (old, r.value)
+    state.confirming, state.conflict = False, None
+
+
+def _plain_yes_no(text: str) -> bool | None:
+    """A yes or no that is the reply itself or opens it ("对", "不是，…"), not one inside a clause."""
+    first = text[slice(*clause_spans(text)[0])].strip()
+    return yes_no(first) if len(first) <= 3 else None
+
+
+def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
+    for name, r in got.found.items():
+        old = state.values.get(name)
+        if name not in state.values:
+            if r.sure:
+                out.filled[name] = state.values[name] = r.value
+                state.guesses.pop(name, None)
+            elif state.guesses.get(name) != r.value:
+                out.guessed[name] = state.guesses[name] = r.value
+        elif old == r.value or not r.sure:
+            state.guesses.pop(name, None)  # a repetition, or a guess that cannot overturn an answer
+        elif name == asked or got.correction:
+            out.corrected[name] = (old, r.value)
+            state.values[name] = r.value
+        else:  # a different value, said in passing: which is right?
+            state.asked, state.conflict = name, r.value
+
+
+def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
+    w = words(lang)
     notes = []
     if spec.confirm_corrections:
         for name, (_, new) in out.corrected.items():
-            notes.append(w["corrected"].format(label=spec.slots[name].label or name, value=_show(new, lang)))
+            notes.append(w["corrected"].format(label=spec.slots[name].label or name, value=show(new, lang)))
+    if state.conflict is not None and state.asked in spec.slots:
+        slot = spec.slots[state.asked]
+        q = w["conflict"].format(label=slot.label or state.asked, old=show(state.values.get(state.asked), lang),
+                                 new=show(state.conflict, lang))
+        return _ask(out, notes, q, state.asked)
+    need, leaf, path = walk(spec, state.believed())
+    guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
+    if guess is not None:
+        state.asked, state.confirming = guess, True
+        slot = spec.slots[guess]
+        return _ask(out, notes, w["confirm"].format(label=slot.label or guess, value=show(state.guesses[guess], lang)),
+                    guess)
     if need is not None:
         if need in out.rejected:
             notes.append(w["invalid"].format(why=out.rejected[need]))
         state.asked = need
-        question = render(spec.slots[need].ask, dict(state.values))
-        out.reply = "\n".join([*notes, question])
-        out.asked = need
-        return out
+        return _ask(out, notes, render(spec.slots[need].ask, dict(state.values)), need)
     state.asked = None
     if leaf is None:
         out.decision = {"decision": None, "path": path, "values": dict(state.values), "answer": None,
                         "notes": notes}
         return out
+    if state.decided is not None and (out.filled or out.corrected or out.confirmed):
+        notes.append(w["unchanged" if state.decided == leaf.decision else "changed"])
+    state.decided = leaf.decision
     answer = render(leaf.answer, {**state.values, "decision": leaf.decision}) if leaf.answer else leaf.decision
     out.decision = {"decision": leaf.decision, "path": path, "values": dict(state.values), "answer": answer,
                     "notes": notes}
     return out
 
 
-def _show(value: Any, lang: str) -> str:
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    return _fmt(value) if isinstance(value, float) else str(value)
+def _ask(out: Turn, notes: list[str], question: str, slot: str) -> Turn:
+    out.reply = "\n".join([*notes, question])
+    out.asked = slot
+    return out

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..templating import TemplateProblem, check_expression, check_template
+from .quantities import UNITS
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED = {"input", "messages", "today", "now", "item", "loop", "agent", "error"}
@@ -95,6 +96,9 @@ class Slot(_Strict):
     aliases: list[str] = Field(default_factory=list)  # words that name this slot, for corrections
     # numbers: a unit word after the number scales it, e.g. {年: 12, 个月: 1} for a count of months
     units: dict[str, float] = Field(default_factory=dict)
+    # numbers: the unit the slot counts in (年, 月, 周, 天); every duration is read in it, so that
+    # 一年半 is 18 for 月 and 一周 is 7 for 天 (default: the word of `units` whose factor is 1)
+    unit: str | None = None
     # booleans: more words that mean yes or no here ("已备案" / "没备案"), besides the common ones
     # (not `yes`/`no`: YAML reads those keys as booleans)
     yes_words: list[str] = Field(default_factory=list)
@@ -109,6 +113,8 @@ class Slot(_Strict):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regex: {exc}") from None
+        if self.unit is not None and self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)} (the unit the slot counts in)")
         _template(self.ask)
         return self
 
@@ -159,8 +165,11 @@ class TreeNode(_Strict):
 class FormSpec(_Strict):
     slots: dict[str, Slot]
     tree: TreeNode | None = None  # without a tree, every slot is asked in order
-    # A model that reads the value out of a free-form reply when the rules cannot.
+    # A model that reads the slots a message mentions, as JSON, when the rules cannot.
     extractor: str | None = None
+    # The embedding model that matches answers outside the option lists by meaning: "auto" (the
+    # fleet's first embedding model, if any), a model name, or "none" (rules only).
+    embedding: str = "auto"
     # Confirm a corrected value ("已更正：…") before the next question.
     confirm_corrections: bool = True
 

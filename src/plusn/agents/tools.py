@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from ..errors import PlusnError
-from ..fleet.backend import Member, RunMember
+from ..fleet.backend import EmbeddingBackend, Member, RunMember
 from ..knowledge.catalog import Knowledge
 from ..knowledge.grounding import Screen
 from ..skills.backend import SkillBackend
@@ -51,6 +51,8 @@ class AgentEnv:
     lookup: Callable[[str], Member | None]
     knowledge: Knowledge
     screens: list[Screen]
+    # an embedding model by name, started (forms match answers by meaning with it)
+    embedder: Callable[[str], Awaitable[EmbeddingBackend]] | None = None
 
 
 @dataclass

@@ -21,6 +21,9 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
+from .extract import extraction_request
+from .meaning import Meaning
+from .recognize import Reading, read
 from .spec import AgentSpec, FormSpec, Node
 from .tools import Tool, ToolContext, ToolError
 
@@ -54,8 +57,10 @@ def new_state(text: str) -> dict[str, Any]:
 
 
 class Workflow:
-    def __init__(self, spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: ToolContext) -> None:
+    def __init__(self, spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: ToolContext,
+                 meanings: dict[str, Meaning] | None = None) -> None:
         self.spec = spec
+        self.meanings = meanings or {}  # form node → its matcher by meaning
         self.model = model
         self.tools = tools
         self.ctx = ctx
@@ -292,9 +297,10 @@ class Workflow:
             assert node.ask is not None
             spec = FormSpec(slots={str(node.slot): node.ask})
         fs = forms.FormState.of(state["forms"].get(node.id))
-        extracted = await self._extract(spec, fs, unread, out) if unread else None
+        meant = await self._meaning(node.id, spec, fs, unread, entry) if unread else {}
+        extracted = await self._extract(spec, fs, unread, out, meant) if unread else None
         try:
-            t = forms.turn(spec, fs, unread, self.spec.language, extracted)
+            t = forms.turn(spec, fs, unread, self.spec.language, extracted, meant)
         except TemplateProblem as exc:  # a question or answer template that does not render
             raise StepFailed(node.id, str(exc)) from None
         state["forms"][node.id] = fs.as_dict()
@@ -314,23 +320,43 @@ class Workflow:
         said = "\n".join([*t.decision["notes"], str(t.decision["answer"] or "")]).strip()
         return self._following(node), said, False
 
-    async def _extract(self, spec: FormSpec, fs: forms.FormState, text: str, out: TurnResult) -> dict[str, Any] | None:
-        """Ask the extractor model for the asked slot when the rules cannot read the reply."""
+    async def _meaning(self, node_id: str, spec: FormSpec, fs: forms.FormState, text: str,
+                       entry: dict[str, Any]) -> dict[str, Reading]:
+        """The answer to the question (or to the first one) matched by meaning, when the rules
+        read none; one embedding of the message, and none at all when the rules suffice."""
+        meaning = self.meanings.get(node_id)
+        target = fs.asked or forms.expected_slot(spec, fs)
+        if meaning is None or target is None or fs.confirming or fs.conflict is not None \
+                or spec.slots[target].type != "enum":
+            return {}
+        got = read(spec, text, fs.asked, self.spec.language, fs.values, target)
+        if target in got.found:
+            return {}
+        try:
+            r = await meaning.read(spec, target, text)
+        except PlusnError as exc:  # the embedding model is down: the rules alone answer
+            log.warning("matching by meaning failed: %s", exc.message)
+            return {}
+        if r is None:
+            return {}
+        entry["meaning"] = {"slot": target, "value": r.value, "sure": r.sure}
+        return {target: r}
+
+    async def _extract(self, spec: FormSpec, fs: forms.FormState, text: str, out: TurnResult,
+                       meant: dict[str, Reading]) -> dict[str, Any] | None:
+        """Ask the extractor model for the slots the message mentions when neither the rules nor
+        the meaning read the question's answer: JSON under a schema, so a grammar can hold it."""
         if spec.extractor is None:
             return None
-        asked = fs.asked or forms.walk(spec, fs.values)[0]  # a first message may answer the first question
+        asked = fs.asked or forms.expected_slot(spec, fs)  # a first message may answer the first question
         if asked is None:
             return None
-        found, _ = forms.recognise(spec, text, asked, self.spec.language)
-        if asked in found:
+        got = read(spec, text, fs.asked, self.spec.language, fs.values, asked)
+        if (asked in got.found and got.found[asked].sure) or (asked in meant and meant[asked].sure):
             return None
-        slot = spec.slots[asked]
-        kind = f"one of {list(slot.choices())}" if slot.type == "enum" else slot.type
-        prompt = (f"The user was asked: {render(slot.ask, dict(fs.values))}\nThe user replied: {text}\n"
-                  f'What is the answer, as {kind}? Reply with JSON only: {{"value": <the answer or null>}}')
+        req = extraction_request(spec, asked, render(spec.slots[asked].ask, dict(fs.values)), text)
         try:
-            gen, backend = await self.ctx.env.run(spec.extractor, GenRequest(
-                "chat", [{"role": "user", "content": prompt}], max_tokens=64, temperature=0.0))
+            gen, backend = await self.ctx.env.run(spec.extractor, req)
         except PlusnError:
             return None
         self._charge(out, gen.calls or [backend.call_of(gen.usage, "extract")])
@@ -338,6 +364,10 @@ class Workflow:
             value = parse_json(gen.text)
         except ValueError:
             return None
-        if isinstance(value, dict) and value.get("value") is not None:
-            return {asked: value["value"]}
-        return None
+        if not isinstance(value, dict):
+            return None
+        found = {k: v for k, v in (value.get("other") or {}).items() if k in spec.slots and v is not None} \
+            if isinstance(value.get("other"), dict) else {}
+        if value.get("value") is not None:
+            found[asked] = value["value"]
+        return found or None

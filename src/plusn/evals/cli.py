@@ -1,11 +1,13 @@
 """``plusn eval …``: every measurement on your own data, in one group: routing (recorded
-outcomes), retrieval (BEIR sets), safety (labelled prompts) and run (a live task suite)."""
+outcomes), retrieval (BEIR sets), safety (labelled prompts), forms (scripted dialogues) and
+run (a live task suite)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import click
 from ..assemble import assemble
 from ..cli_shared import clear_errors, config_option, run_on_deployment, settings_for, write_json
 from ..safety.detector import Detector
-from . import arena, report, retrieval, routing, routing_report, runs, safety
+from . import arena, forms, report, retrieval, routing, routing_report, runs, safety
 from .progress import Bar
 
 
@@ -95,6 +97,24 @@ def eval_safety(data: Path, json_path: str | None, model: Path | None) -> None:
     """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind."""
     res = safety.evaluate(data, Detector.load(model) if model else None)
     click.echo(safety.report(res))
+    write_json(json_path, res)
+
+
+@eval_group.command("forms")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Dialogues (JSONL: {"id", "agent", "turns": [user messages], "decision"}).')
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="plusn config that serves the agents (default: $PLUSN_CONFIG, else the embedded defaults).")
+@click.option("--half", type=click.Choice(["all", "odd", "even"]), default="all", show_default=True,
+              help="Only the dialogues whose id ends in an odd or an even number (develop on one, check on the other).")
+@click.option("--json", "json_path", default=None, help="Write the figures and every transcript as JSON here.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_forms(data: str, config_path: str | None, half: str, json_path: str | None,
+                       no_progress: bool) -> None:
+    """Drive form agents through scripted dialogues: decisions right, wrong (early apart), questions asked."""
+    with tempfile.TemporaryDirectory(prefix="plusn-eval-forms-") as tmp, clear_errors():
+        res = asyncio.run(forms.evaluate(config_path, data, half, not no_progress, tmp))
+    click.echo(forms.report(res))
     write_json(json_path, res)
 
 

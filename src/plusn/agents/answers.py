@@ -1,0 +1,191 @@
+"""One answer, checked against its slot: the value in the slot's type, or what is wrong with it.
+
+This is the reading of a reply to a question the form asked, where the whole reply is the
+answer: a number (with its unit), yes or no, one of the options, a date, a string that fits its
+pattern. :mod:`.recognize` decides which parts of a message answer which slot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+
+from .quantities import convert, quantities, slot_unit
+from .spec import Slot
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+# The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
+NO = ("不是", "没有", "不可以", "不能", "不对", "不行", "无", "否", "没", "不", "未", "no", "nope", "not", "false", "n")
+YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没问题", "不错", "当然", "yes", "yeah", "yep", "true",
+       "y", "sure", "of course", "correct", "right")
+UNSURE = ("不知道", "不清楚", "不确定", "说不好", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
+_WORDISH = re.compile(r"^[a-z]+$")
+
+WORDS = {
+    "zh": {"corrected": "已更正：{label} → {value}。", "invalid": "这个回答不符合要求：{why}。",
+           "number": "需要一个数字", "range_low": "不能小于 {n}", "range_high": "不能大于 {n}",
+           "choose": "请从以下选项中选择：{options}", "yesno": "请回答“是”或“否”", "date": "请按 2024-05-01 的格式给出日期",
+           "pattern": "格式不正确", "confirm": "您是说{label}：{value}，对吗？（是 / 否）",
+           "conflict": "您前面说{label}是“{old}”，这次提到“{new}”。请问哪个是对的？",
+           "changed": "根据您补充的信息，结论有变化：", "unchanged": "根据您补充的信息，结论不变：",
+           "new_slot": "已记下：{label} → {value}。"},
+    "en": {"corrected": "Noted: {label} is now {value}.", "invalid": "That answer does not work: {why}.",
+           "number": "a number is needed", "range_low": "it cannot be less than {n}",
+           "range_high": "it cannot be more than {n}", "choose": "please choose one of: {options}",
+           "yesno": "please answer yes or no", "date": "please give the date as 2024-05-01",
+           "pattern": "the format is not right", "confirm": "Do you mean {label}: {value}? (yes / no)",
+           "conflict": "You said {label} was \"{old}\", and now \"{new}\". Which is right?",
+           "changed": "With what you added, the outcome changes:", "unchanged": "With what you added, the outcome stays:",
+           "new_slot": "Noted: {label} is {value}."},
+}
+
+
+class Invalid(ValueError):
+    pass
+
+
+def words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["en"])
+
+
+def found_at(t: str, w: str) -> int:
+    """Where the word ``w`` occurs in ``t`` (whole words for Latin text), or -1."""
+    if _WORDISH.match(w.replace(" ", "").replace("'", "")):
+        m = re.search(rf"\b{re.escape(w)}\b", t)
+        return m.start() if m else -1
+    return t.find(w)
+
+
+def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
+    """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
+    first; then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at
+    the very start winning ties ("是的，没有逾期" is yes)."""
+    t = text.strip().lower()
+    own = [(len(w), value) for ws, value in ((no or [], False), (yes or [], True)) for w in ws
+           if w.lower() in t]
+    if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
+        return max(own, key=lambda x: x[0])[1]
+    if any(found_at(t, w) >= 0 for w in UNSURE):
+        return None
+    hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
+            if (at := found_at(t, w)) >= 0]
+    if not hits:
+        return None
+    starts = [h for h in hits if h[0]]
+    return max(starts or hits, key=lambda h: h[1])[2]
+
+
+def option_spans(slot: Slot, text: str) -> list[tuple[str, int, int]]:
+    """(canonical option, start, end) of every option word in the text, longest words first and
+    without overlaps; Latin words match whole words only ("local" is not in "locally")."""
+    t = text.lower()
+    ws = sorted(((w.lower(), canon) for canon, group in slot.choices().items() for w in group),
+                key=lambda x: -len(x[0]))
+    out: list[tuple[str, int, int]] = []
+    taken = [False] * len(t)
+    for w, canon in ws:
+        if not w:
+            continue
+        pattern = rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
+        for m in re.finditer(pattern, t):
+            span = range(m.start(), m.end())
+            if not any(taken[i] for i in span):
+                for i in span:
+                    taken[i] = True
+                out.append((canon, m.start(), m.end()))
+    return sorted(out, key=lambda x: x[1])
+
+
+def options_in(slot: Slot, text: str) -> list[str]:
+    """The canonical options whose words occur in the text, in order of first mention."""
+    out: list[str] = []
+    for canon, _, _ in option_spans(slot, text):
+        if canon not in out:
+            out.append(canon)
+    return out
+
+
+def number_in(slot: Slot, text: str) -> float | None:
+    """The first number in a reply, in the slot's unit (一年半 is 18 for a slot counting months)."""
+    unit = slot.unit or slot_unit(slot.units)
+    for q in quantities(text, slot.units):
+        value = convert(q, unit, slot.units)
+        if value is not None:
+            return value
+    return None
+
+
+def validate(slot: Slot, value: Any, lang: str) -> Any:
+    """The value in its slot's type, or :class:`Invalid` with what is wrong, in the form's language."""
+    w = words(lang)
+    if slot.type in ("integer", "number"):
+        if isinstance(value, str):
+            n = number_in(slot, value)
+            if n is None:
+                raise Invalid(w["number"])
+            value = n
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or abs(value) > 1e15:
+            raise Invalid(w["number"])
+        value = round(value) if slot.type == "integer" else float(value)
+        if slot.min is not None and value < slot.min:
+            raise Invalid(w["range_low"].format(n=fmt(slot.min)))
+        if slot.max is not None and value > slot.max:
+            raise Invalid(w["range_high"].format(n=fmt(slot.max)))
+        return value
+    if slot.type == "boolean":
+        if isinstance(value, str):
+            yn = yes_no(value, slot.yes_words, slot.no_words)
+            if yn is None:
+                raise Invalid(w["yesno"])
+            value = yn
+        if not isinstance(value, bool):
+            raise Invalid(w["yesno"])
+        return value
+    if slot.type == "enum":
+        if not isinstance(value, (str, int, float)):
+            raise Invalid(w["choose"].format(options=" / ".join(slot.choices())))
+        hits = [str(value)] if str(value) in slot.choices() else options_in(slot, str(value))
+        if len(hits) != 1:
+            raise Invalid(w["choose"].format(options=" / ".join(slot.choices())))
+        return hits[0]
+    if slot.type == "date":
+        m = _DATE.search(str(value))
+        try:
+            if not m:
+                raise ValueError
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            raise Invalid(w["date"]) from None
+    text = str(value).strip()
+    if slot.pattern is not None and not re.fullmatch(slot.pattern, text):
+        raise Invalid(w["pattern"])
+    if not text:
+        raise Invalid(w["pattern"])
+    return text
+
+
+def fmt(n: float) -> str:
+    return str(int(n)) if float(n).is_integer() else str(n)
+
+
+def show(value: Any, lang: str) -> str:
+    """A value as the user reads it."""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    return fmt(value) if isinstance(value, float) else str(value)
+
+
+def pattern_in(pattern: str, text: str) -> str | None:
+    """The first match of a slot's pattern inside a message, not cut out of a longer run of
+    letters or digits (a 6-digit code is not the middle of a phone number)."""
+    core = pattern[1:] if pattern.startswith("^") else pattern
+    if core.endswith("$") and not core.endswith("\\$"):
+        core = core[:-1]
+    try:
+        m = re.search(rf"(?<![0-9A-Za-z])(?:{core})(?![0-9A-Za-z])", text)
+    except re.error:
+        return None
+    return m.group(0) if m else None

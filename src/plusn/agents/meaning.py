@@ -1,0 +1,148 @@
+"""Answers outside the option lists, matched by meaning with the gateway's embedding model.
+
+"买了套房子" is no option word of 购房, and "to pay rent" is not Chinese; both mean an option.
+An utterance is embedded (whole, and clause by clause when it has several) and compared with
+every option's words (its value and its synonyms), embedded once per form.
+
+Raw cosine similarities of a small embedding model crowd together (0.8–0.9 for almost any two
+short Chinese texts), so they are **centred**: the mean embedding of the form's own texts
+(options, questions, labels) is subtracted first, which leaves what tells them apart.
+
+The match is **calibrated** per slot against the form itself, with an explicit "not this slot":
+the form's other texts (the other slots' words, every question and label) are scored against
+the slot's options the same way, and they are what an utterance that is *not* about the slot
+looks like. An utterance is read as an option only when it beats most of them, by a margin over
+the runner-up that they rarely reach. Even then it is a guess, confirmed before a decision
+rests on it: a small model is sometimes clearly wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .recognize import Reading, clause_spans
+from .spec import FormSpec
+
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_LATIN_SPLIT = re.compile(r"\b(?:to|for|because|so|since|as|and|but)\b", re.I)
+_GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not about the slot
+# What a message that answers nothing looks like, in any form: it calibrates "not this slot".
+SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
+              "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question")
+
+
+@dataclass
+class _Slot:
+    options: list[str]  # canonical option of each prototype row
+    vectors: Any  # centred prototype embeddings, one row per word
+    guess: float  # the calibrated bounds (see the module's docstring)
+    sure: float
+    margin: float
+
+
+@dataclass
+class _Index:
+    spec: FormSpec  # kept so that the id it is cached under stays its own
+    mean: Any
+    topic: Any
+    slots: dict[str, _Slot]
+
+
+def _unit(v: Any) -> Any:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n == 0, 1, n)
+
+
+def units(text: str) -> list[str]:
+    """The utterance and, when it has several, its clauses (Latin text also at connectives,
+    so that "withdraw my fund to pay rent" has "pay rent" on its own)."""
+    parts = [text[s:e].strip() for s, e in clause_spans(text)]
+    if text.isascii():
+        parts = [p.strip() for part in parts for p in _LATIN_SPLIT.split(part)]
+    parts = [p for p in parts if p and p != text.strip()]
+    return [text.strip(), *dict.fromkeys(parts)]
+
+
+class Meaning:
+    """Matches utterances to a form's options by embedding; one per agent, indexes cached per form."""
+
+    def __init__(self, embed: Embed) -> None:
+        self.embed = embed
+        self._indexes: dict[int, _Index] = {}
+
+    async def _index(self, spec: FormSpec) -> _Index:
+        found = self._indexes.get(id(spec))
+        if found is not None and found.spec is spec:
+            return found
+        enums = {n: s for n, s in spec.slots.items() if s.type == "enum"}
+        rows = [(n, canon, w) for n, s in enums.items() for canon, ws in s.choices().items() for w in dict.fromkeys(ws)]
+        # The questions and labels fix the centre; they are no "not this slot" examples, since
+        # a question on a branch is about its option ("正常还款" is about 偿还房贷).
+        asks = [_TEMPLATE.sub("", s.ask) for s in spec.slots.values()] + [s.label for s in spec.slots.values() if s.label]
+        others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
+        vectors = np.asarray(await self.embed([w for _, _, w in rows] + others + asks), dtype=np.float32)
+        vectors = _unit(vectors)
+        mean = np.concatenate([vectors[: len(rows)], vectors[len(rows) + len(others):]]).mean(axis=0)
+        centred = _unit(vectors - mean)
+        # The form's topic (what its questions share: 公积金, 提取) is in almost every message and
+        # tells no option from another: its direction is taken out.
+        topic = _unit(centred[len(rows) + len(others):].mean(axis=0))
+        centred = _unit(centred - np.outer(centred @ topic, topic))
+        protos, background = centred[: len(rows)], centred[len(rows): len(rows) + len(others)]
+        slots = {}
+        for name in enums:
+            mine = [i for i, r in enumerate(rows) if r[0] == name]
+            # not this slot: the other slots' words, and small talk
+            null = [protos[i] for i, r in enumerate(rows) if r[0] != name] + list(background)
+            slot = _Slot([rows[i][1] for i in mine], protos[mine], 0.0, 0.0, 0.0)
+            scores = [self._scores(slot, np.asarray([v])) for v in null]
+            bests = np.array([s[0][1] for s in scores]) if scores else np.array([0.0])
+            gaps = np.array([s[0][1] - s[1][1] if len(s) > 1 else s[0][1] for s in scores]) if scores else bests
+            slot.guess = float(np.quantile(bests, _GUESS_QUANTILE))
+            slot.sure = float(bests.max())
+            slot.margin = float(np.quantile(gaps, _GUESS_QUANTILE))
+            slots[name] = slot
+        index = self._indexes[id(spec)] = _Index(spec, mean, topic, slots)
+        return index
+
+    async def _utterance(self, index: _Index, text: str) -> Any:
+        """The utterance's units, embedded, centred and without the topic, like the prototypes."""
+        v = _unit(_unit(np.asarray(await self.embed(units(text)), dtype=np.float32)) - index.mean)
+        return _unit(v - np.outer(v @ index.topic, index.topic))
+
+    @staticmethod
+    def _scores(slot: _Slot, vectors: Any) -> list[tuple[str, float]]:
+        """Each option's best similarity to any of the utterance's units, best first."""
+        sims = vectors @ slot.vectors.T  # units × prototypes
+        best: dict[str, float] = {}
+        for j, canon in enumerate(slot.options):
+            best[canon] = max(best.get(canon, -1.0), float(sims[:, j].max()))
+        return sorted(best.items(), key=lambda x: -x[1])
+
+    async def read(self, spec: FormSpec, name: str, text: str) -> Reading | None:
+        """The option of slot ``name`` the text means, as a guess or sure; None: not this slot."""
+        if spec.slots[name].type != "enum" or not text.strip():
+            return None
+        index = await self._index(spec)
+        slot = index.slots[name]
+        vectors = await self._utterance(index, text)
+        ranked = self._scores(slot, vectors)
+        (top, best), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
+        if best < slot.guess or best - second < slot.margin / 2:
+            return None
+        # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
+        # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
+        return Reading(top, sure=False, source="meaning")
+
+    async def explain(self, spec: FormSpec, name: str, text: str) -> dict[str, Any]:
+        """The scores and bounds behind a reading (for tuning a form's synonyms)."""
+        index = await self._index(spec)
+        slot = index.slots[name]
+        vectors = await self._utterance(index, text)
+        return {"scores": self._scores(slot, vectors), "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}

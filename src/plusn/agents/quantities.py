@@ -1,0 +1,151 @@
+"""Numbers and durations as people write them: 8, 1,234, 3.5万, 两千五, 十个月, 一年半, 半年, 一周.
+
+A quantity is a number with the unit written after it, if any. A slot that counts in one unit
+(months, days) reads every duration in that unit: 一年半 is 18 months, 一周 is 7 days, 两年 is
+24 months. Years and months convert exactly (12), as do weeks and days (7); across the two, a
+month is 30 days, which is how such rules are usually counted.
+
+A small parser rather than a dependency: the numeral packages on PyPI convert numerals but not
+durations or halves (一年半, 两个半月), and the everyday forms fit in a page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNIT = {"十": 10, "百": 100, "千": 1000}
+_EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+       "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18, "twenty": 20,
+       "thirty": 30}
+_SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
+_ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
+_CHINESE = r"[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"
+_NUMBER = re.compile(rf"(?<![\d.])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|k|K|w|W)?|(?P<cn>{_CHINESE})"
+                     rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
+# Duration words, longest first, and their length in days (the common ground of conversion).
+DURATIONS = {"个星期": 7, "个礼拜": 7, "星期": 7, "礼拜": 7, "个月": 30, "小时": 1 / 24, "周": 7, "月": 30,
+             "年": 365, "天": 1, "日": 1, "years": 365, "year": 365, "months": 30, "month": 30, "weeks": 7,
+             "week": 7, "days": 1, "day": 1, "yrs": 365, "yr": 365}
+_CANON = {"个星期": "周", "个礼拜": "周", "星期": "周", "礼拜": "周", "个月": "月", "years": "年", "year": "年",
+          "yrs": "年", "yr": "年", "months": "月", "month": "月", "weeks": "周", "week": "周", "days": "天",
+          "day": "天", "日": "天"}
+UNITS = ("年", "月", "周", "天")  # the units a slot can count durations in
+_EXACT = [{"年": 12, "月": 1}, {"周": 7, "天": 1}]  # pairs that convert without the 30-day month
+_HALF = re.compile(r"半\s*(?:个)?\s*|half\s+(?:an?\s+)?", re.I)  # 半年, 半个月, half a year
+_AND_A_HALF = re.compile(r"\s+and\s+a\s+half\b", re.I)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str | None  # the canonical unit written after the number (年, 月, 周, 天, …), or a slot's own word
+    start: int
+    end: int
+
+
+def chinese_number(s: str) -> float | None:
+    """三 → 3, 十二 → 12, 两千五百 → 2500, 三万五 → 35000, 三点五 → 3.5 (the everyday forms)."""
+    if not s:
+        return None
+    whole, _, frac = s.partition("点")
+    total, section, digit, last_unit = 0, 0, None, 1
+    for ch in whole:
+        if ch in _DIGIT:
+            digit = _DIGIT[ch]
+        elif ch in _UNIT:
+            section += (1 if digit is None else digit) * _UNIT[ch]
+            digit, last_unit = None, _UNIT[ch]
+        elif ch == "万":
+            total += (section + (digit or 0)) * 10_000
+            section, digit, last_unit = 0, None, 10_000
+    if digit is not None and last_unit >= 100 and section % last_unit == 0:
+        digit *= last_unit // 10  # 两千五 is 2500, 三万五 is 35000: a lone last digit is the next place down
+    value = float(total + section + (digit or 0))
+    if frac:
+        value += float("0." + "".join(str(_DIGIT[c]) for c in frac))
+    return value
+
+
+def _unit_after(text: str, end: int, words: dict[str, float]) -> tuple[str | None, int]:
+    """The unit word right after a number (a space or 个 between is fine) and where it ends."""
+    rest = text[end:]
+    stripped = rest.lstrip()
+    at = end + len(rest) - len(stripped)
+    for word in sorted(words, key=len, reverse=True):
+        if stripped[: len(word)].lower() == word.lower() and \
+                not (word.isascii() and stripped[len(word): len(word) + 1].isalpha()):
+            return word, at + len(word)
+    return None, end
+
+
+def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantity]:
+    """Every quantity in the text, in order: its number, the unit after it (a duration, or one of
+    ``units``, a slot's own words), and its span. 一年半 is 1.5 年; 半年 is 0.5 年."""
+    words: dict[str, float] = {**DURATIONS, **(units or {})}
+    out: list[Quantity] = []
+    for m in _NUMBER.finditer(text):
+        if m.group("ar") is not None:
+            value = float(m.group("ar").replace(",", "")) * _SCALE.get(m.group("sc") or "", 1)
+        elif m.group("cn") is not None:
+            cn = m.group("cn")
+            if cn == "万" or cn == "千" or cn == "百":  # a scale word alone is not a number
+                continue
+            value = chinese_number(cn) or 0.0
+            if text[: m.start()].rstrip().endswith("负"):
+                value = -value
+        elif re.search(r"half\s+$", text[: m.start()], re.I):
+            continue  # the "a" of "half a year" (read below)
+        else:
+            value = float(_EN[m.group("en").lower()])
+        end = m.end()
+        if text[end: end + 2] == "个半":  # 两个半月
+            value, end = value + 0.5, end + 2
+        word, stop = _unit_after(text, end, words)
+        if m.group("en") is not None and word is None:
+            continue  # "a" or "one" without a unit is not a quantity
+        if word is not None:
+            tail = text[stop:]
+            if tail.startswith("半"):  # 一年半
+                value, stop = value + 0.5, stop + 1
+            elif (half := _AND_A_HALF.match(tail)) is not None:  # a year and a half
+                value, stop = value + 0.5, stop + half.end()
+        out.append(Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop))
+    for m in _HALF.finditer(text):
+        word, stop = _unit_after(text, m.end(), words)
+        if word is not None and not any(q.start <= m.start() < q.end for q in out):
+            out.append(Quantity(0.5, _CANON.get(word.lower(), word), m.start(), stop))
+    return sorted(out, key=lambda q: q.start)
+
+
+def convert(q: Quantity, unit: str | None, units: dict[str, float] | None = None) -> float | None:
+    """The quantity in ``unit`` (a slot's unit), or None when it cannot be said in it. A
+    slot's own ``units`` (word → factor) come first; a bare number is taken as said in ``unit``."""
+    if q.unit is None:
+        return q.value
+    own = units or {}
+    for word, factor in own.items():
+        if _CANON.get(word, word) == q.unit:
+            return q.value * factor
+    if unit is None:
+        return None if own else q.value  # a slot that names no unit takes the number as said
+    target = _CANON.get(unit, unit)
+    if target == q.unit:
+        return q.value
+    for pair in _EXACT:
+        if q.unit in pair and target in pair:
+            return q.value * pair[q.unit] / pair[target]
+    if q.unit in _CANON.values() or q.unit in DURATIONS:
+        have, want = DURATIONS.get(q.unit), DURATIONS.get(target)
+        if have is not None and want is not None:
+            return q.value * have / want
+    return None
+
+
+def slot_unit(units: dict[str, float]) -> str | None:
+    """The unit a slot counts in, from its ``units`` (the word whose factor is 1), if it is a duration."""
+    for word, factor in units.items():
+        if factor == 1 and _CANON.get(word, word) in UNITS:
+            return _CANON.get(word, word)
+    return None

@@ -1,0 +1,299 @@
+"""Reading a message for the facts it states, and only those: the rules, the fast head.
+
+A word of an option is not yet an answer. "我在本市工作" mentions 本市 but says nothing of
+where the user's household is registered; "户口不在本市" says the opposite of 本市. So a rule
+match counts only when it is unambiguous:
+
+- **negation scope:** a negator (不, 没, 未, 非, 无, not) just before the word, in the same clause,
+  turns it around; of two options, the negated one means the other;
+- **the slot the question asked about:** a reply to a question may answer it with a bare word
+  (本市, 是的, 8) — the question gives the word its slot;
+- **cue words:** a message that answers no question counts a bare option word only where a word
+  that names the slot stands in the same clause (户口, 户籍, 离职), or where the word itself is
+  the specific kind (外地户口, 外地人). Cue words come from the slot's label, its question, its
+  aliases and the parts its own words share, so a new form needs no list of them.
+
+Generic yes/no words (有, 没, 不是) count only for the asked question, and only when they are the
+whole reply, open it, or stand with a cue ("发票还没拿到"); a slot's own yes/no words ("已备案")
+count anywhere. A quantity counts for a number slot that is asked, or that a cue names in its
+clause; a duration in a unit the slot reads, with no cue, is only a guess, to be confirmed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .answers import NO, YES, Invalid, option_spans, pattern_in, validate, words, yes_no
+from .quantities import convert, quantities, slot_unit
+from .spec import FormSpec, Slot, TreeNode
+
+# Words that say the user is correcting an earlier answer.
+CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其实是", "其实", "改成", "改为", "更正", "纠正",
+              "应该是", "修改", "actually", "i meant", "correction", "i was wrong", "my mistake")
+_NEGATORS = "不没未非无"
+_EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
+_CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
+_SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
+_PUNCT = re.compile(r"[\s，。！？；、,.!?;~～…]+")
+
+
+@dataclass
+class Reading:
+    """A value read for a slot: ``sure`` unless it is a guess to confirm first."""
+
+    value: Any
+    sure: bool = True
+    source: str = "rule"  # rule | meaning | model
+
+
+@dataclass
+class Read:
+    found: dict[str, Reading] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)  # the asked slot's answer was invalid: why
+    correction: bool = False  # the message says an earlier answer was wrong
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of a message's clauses (split at punctuation and a few connectives)."""
+    out, start = [], 0
+    for m in _CLAUSE.finditer(text):
+        if m.start() > start:
+            out.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        out.append((start, len(text)))
+    return out or [(0, len(text))]
+
+
+def _clause_of(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    return next(((s, e) for s, e in spans if s <= at < e), (0, 0))
+
+
+def _topic(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    """The clause of ``at`` with the one before: "户口在老家，不是本市的" names its topic first."""
+    i = next((i for i, (s, e) in enumerate(spans) if s <= at < e), 0)
+    return spans[max(0, i - 1)][0], spans[i][1]
+
+
+def negated(text: str, start: int, clause_start: int) -> bool:
+    """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
+    before = text[max(clause_start, start - 4):start]
+    if any(c in _NEGATORS for c in before):
+        return True
+    return bool(_EN_NEGATION.search(text[max(clause_start, start - 16):start]))
+
+
+def has_correction(text: str) -> bool:
+    t = text.lower()
+    return any(c in t for c in CORRECTION)
+
+
+def _generic(w: str) -> bool:
+    return w in YES or w in NO or all(c in _NEGATORS + "是有的了" for c in w)
+
+
+def cue_words(spec: FormSpec, name: str) -> list[str]:
+    """Words that name a slot: its label, its aliases, the parts of its label its question
+    repeats, and the parts its own words share (户口 of 本市户口 and 外地户口); never an option word."""
+    slot = spec.slots[name]
+    options = {w for s in spec.slots.values() if s.type == "enum" for ws in s.choices().values() for w in ws}
+    own = [w for ws in slot.choices().values() for w in ws] if slot.type == "enum" else []
+    own += [*slot.yes_words, *slot.no_words]
+    label = re.sub(r"[（(].*?[)）]", "", slot.label or "")
+    named = {label, *slot.aliases} - set(own)  # the author's words count, unless one is a value itself
+    found: set[str] = set()
+    for n in (2, 3, 4):
+        found |= {label[i:i + n] for i in range(len(label) - n + 1)
+                  if label[i:i + n] in slot.ask or any(label[i:i + n] in w for w in own)}
+    for i, a in enumerate(own):
+        for b in own[i + 1:]:
+            found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1) if a[j:j + n] in b}
+    found = {w for w in found if len(w) >= 2 and w not in options and not _generic(w)} | named
+    if slot.type in ("integer", "number"):
+        found |= _branch_words(spec, name)
+    return sorted((w for w in found if w), key=len, reverse=True)
+
+
+def _branch_words(spec: FormSpec, name: str) -> set[str]:
+    """The words of the options whose branch of the tree asks about ``name``: a number said with
+    辞职 counts for the months asked only on the 离职 branch. (Numbers only: "我在本市租房"
+    names a branch, not where the household is registered.)"""
+    out: set[str] = set()
+
+    def visit(node: TreeNode | None, trail: list[tuple[str, str]]) -> None:
+        if node is None or node.slot is None:
+            return
+        if node.slot == name:
+            for parent, key in trail:
+                out.update(spec.slots[parent].choices().get(key, []) if spec.slots[parent].type == "enum" else [])
+        for key, sub in node.cases.items():
+            visit(sub, [*trail, (node.slot, key)])
+        for then in (c.then for c in node.when):
+            visit(then, trail)
+        visit(node.default, trail)
+
+    visit(spec.tree, [])
+    return out
+
+
+def _specific(slot: Slot, word: str) -> bool:
+    """A word that holds another word of the options (外地户口 holds 外地) is the specific kind."""
+    return any(w != word and w in word for ws in slot.choices().values() for w in ws)
+
+
+def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | None:
+    slot = spec.slots[name]
+    spans = clause_spans(text)
+    cues = cue_words(spec, name)
+    pos: list[str] = []
+    neg: list[str] = []
+    for canon, s, e in option_spans(slot, text):
+        cs, _ = _clause_of(spans, s)
+        ts, te = _topic(spans, s)
+        word = text[s:e]
+        if not (answering or _specific(slot, word) or any(c in text[ts:te] for c in cues)):
+            continue  # a mention, not an answer ("我在本市工作")
+        (neg if negated(text, s, cs) else pos).append(canon)
+    pos = list(dict.fromkeys(c for c in pos if c not in neg))
+    if len(pos) == 1:
+        return Reading(pos[0])
+    rest = [c for c in slot.choices() if c not in neg]
+    if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
+        return Reading(rest[0])
+    return None
+
+
+def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
+    slot = spec.slots[name]
+    t = text.lower()
+    if any(w.lower() in t for w in [*slot.yes_words, *slot.no_words]):
+        return Reading(yes_no(text, slot.yes_words, slot.no_words))
+    if not asked:
+        return None
+    value = yes_no(text)
+    cues = cue_words(spec, name)
+    if value is None:
+        # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
+        # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
+        # slot to say no without a negator
+        spans = clause_spans(text)
+        at = [(text.find(c), c) for c in cues if c in text]
+        if not at:
+            return None
+        start = min(at)[0]
+        cs, ce = _clause_of(spans, start)
+        after = text[start:ce]
+        return Reading(not (negated(text, start, cs) or any(n in after for n in _NEGATORS)), sure=False)
+    core = _PUNCT.sub("", t)
+    opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
+        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
+    if len(core) <= _SHORT or opens or any(c in text for c in cues):
+        return Reading(value)
+    return None  # a yes/no word inside a sentence about something else ("在本市没有自有住房")
+
+
+def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Reading | None:
+    slot = spec.slots[name]
+    unit = slot.unit or slot_unit(slot.units)
+    spans = clause_spans(text)
+    cues = cue_words(spec, name)
+    guess: float | None = None
+    for q in quantities(text, slot.units):
+        value = convert(q, unit, slot.units)
+        if value is None:
+            continue
+        cs, ce = _clause_of(spans, q.start)
+        cued = any(c in text[cs:ce] for c in cues)
+        if not (asked or cued or (q.unit is not None and unit is not None)):
+            continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
+        try:
+            value = validate(slot, value, lang)
+        except Invalid:
+            continue
+        if asked or cued:
+            return Reading(value)
+        if guess is None:
+            guess = value
+    return None if guess is None else Reading(guess, sure=False)
+
+
+def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[str, Any] | None = None,
+         expected: str | None = None) -> Read:
+    """The facts a message states, by rules. ``asked``: the slot the last question was about;
+    ``expected``: the slot the form would ask next (a first message may answer it with a bare word)."""
+    values = values or {}
+    out = Read(correction=has_correction(text))
+    for name, slot in spec.slots.items():
+        if name == asked:
+            continue
+        r: Reading | None = None
+        if slot.type == "enum":
+            r = _enum(spec, name, text, answering=name == expected)
+        elif slot.type == "boolean":
+            r = _boolean(spec, name, text, asked=False)
+        elif slot.type in ("integer", "number"):
+            r = _number(spec, name, text, asked=False, lang=lang)
+        elif slot.type == "string" and slot.pattern is not None and slot.aliases:
+            # a pattern is looked for in any message only near a word that names the slot
+            m = pattern_in(slot.pattern, text)
+            if m is not None and any(a in text for a in slot.aliases):
+                r = Reading(m)
+        elif slot.aliases:
+            r = _after_alias(slot, text, lang)
+        if r is not None:
+            out.found[name] = r
+    if asked is not None and asked in spec.slots:
+        _read_asked(spec, asked, text, lang, values, out)
+    numbers = [n for n, r in out.found.items() if spec.slots[n].type in ("integer", "number")]
+    if any(out.found[n].sure for n in numbers):  # the quantity was said for that slot, not guessed for another
+        for n in numbers:
+            if not out.found[n].sure:
+                del out.found[n]
+    return out
+
+
+def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:
+    for alias in slot.aliases:
+        at = text.find(alias)
+        if at != -1:
+            with contextlib.suppress(Invalid):
+                return Reading(validate(slot, text[at + len(alias):at + len(alias) + 24], lang))
+            return None
+    return None
+
+
+def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[str, Any], out: Read) -> None:
+    slot = spec.slots[asked]
+    if slot.type == "boolean" and any(values.get(k) != r.value for k, r in out.found.items() if k in values):
+        return  # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question
+    r: Reading | None = None
+    if slot.type == "enum":
+        r = _enum(spec, asked, text, answering=True)
+        why = words(lang)["choose"].format(options=" / ".join(slot.choices()))
+    elif slot.type == "boolean":
+        r = _boolean(spec, asked, text, asked=True)
+        why = words(lang)["yesno"]
+    elif slot.type in ("integer", "number"):
+        r = _number(spec, asked, text, asked=True, lang=lang)
+        why = words(lang)["number"]
+        if r is None:  # say what is wrong: no number, or one out of range
+            try:
+                validate(slot, text, lang)
+            except Invalid as exc:
+                why = str(exc)
+    else:
+        raw: Any = text
+        if slot.type == "string" and slot.pattern is not None:
+            raw = pattern_in(slot.pattern, text) or text
+        try:
+            r = Reading(validate(slot, raw, lang))
+        except Invalid as exc:
+            why = str(exc)
+    if r is not None:
+        out.found[asked] = r
+    else:
+        out.rejected[asked] = why
+

@@ -1,0 +1,130 @@
+"""Forms read what people mean: negation, mentions that are not answers, quantities in words,
+corrections only when the user corrects, confirmations of guesses, and the conversation after a
+decision. Rules only here (no model); tests/integration/test_form_meaning.py adds the embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from plusn.agents import forms
+from plusn.agents.quantities import convert, quantities
+from plusn.agents.recognize import cue_words, read
+from plusn.agents.spec import FormSpec
+from plusn.cli import main
+from plusn.evals.forms import score
+
+# A form of its own (not the example): a library card, with a tree on residence, age and fines.
+CARD = FormSpec.model_validate({
+    "slots": {
+        "residence": {"type": "enum", "label": "居住地", "ask": "您住在本区还是外区？",
+                      "options": {"本区": ["本区居民", "住本区"], "外区": ["外区居民", "住外区"]}},
+        "age": {"type": "integer", "label": "年龄", "ask": "您多大了？", "min": 0, "max": 120, "aliases": ["岁"]},
+        "fines": {"type": "boolean", "label": "未还罚款", "ask": "您有没有未缴的图书罚款？",
+                  "yes_words": ["有罚款", "欠罚款"], "no_words": ["没有罚款", "罚款交清了"]},
+        "weeks": {"type": "integer", "label": "借期", "ask": "您想借多少天？", "unit": "天", "min": 1, "max": 90},
+    },
+    "tree": {"slot": "residence", "cases": {
+        "外区": {"decision": "需押金办卡"},
+        "本区": {"slot": "fines", "cases": {
+            "true": {"decision": "先缴罚款"},
+            "false": {"slot": "weeks", "when": [{"if": "value <= 30", "then": {"decision": "可以办卡"}}],
+                      "default": {"decision": "借期过长"}}}}}},
+})
+
+
+@pytest.mark.parametrize(("text", "unit", "value"), [
+    ("一年半", "月", 18), ("半年", "月", 6), ("十个月", "月", 10), ("两天", "天", 2), ("一周", "天", 7),
+    ("两个半月", "月", 2.5), ("a year and a half", "月", 18), ("two weeks", "天", 14), ("三年", "天", 1095),
+])
+def test_durations_are_read_in_the_slot_unit(text: str, unit: str, value: float) -> None:
+    q = quantities(text)[0]
+    assert convert(q, unit) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("我住外区", "外区"), ("我不住本区", "外区"), ("不是本区的，住外区", "外区"), ("本区居民", "本区"),
+])
+def test_negation_turns_an_option_around(text: str, value: str) -> None:
+    assert read(CARD, text, "residence", "zh").found["residence"].value == value
+
+
+def test_a_mention_is_not_an_answer_unless_a_cue_names_the_slot() -> None:
+    assert "residence" not in read(CARD, "我在本区上班", None, "zh").found  # nothing asked, no cue
+    assert read(CARD, "居住地是本区", None, "zh").found["residence"].value == "本区"  # the label names it
+    assert "居住地" in cue_words(CARD, "residence")
+
+
+def test_a_yes_word_inside_another_sentence_is_no_answer() -> None:
+    assert "fines" not in read(CARD, "我家附近没有地铁站，来一趟不方便", "fines", "zh").found
+    assert read(CARD, "没有", "fines", "zh").found["fines"].value is False
+    paid = read(CARD, "罚款早就交清了", "fines", "zh").found["fines"]  # names the slot, no yes/no word
+    assert not paid.sure  # a guess, confirmed before a decision rests on it
+
+
+def test_a_value_said_in_passing_asks_which_is_right_and_a_cue_corrects() -> None:
+    state = forms.FormState()
+    forms.turn(CARD, state, "本区居民", "zh")
+    t = forms.turn(CARD, state, "外区居民", "zh")  # answers the fines question with another residence
+    assert state.values["residence"] == "本区" and t.asked == "residence" and "哪个是对的" in (t.reply or "")
+    t = forms.turn(CARD, state, "外区", "zh")
+    assert state.values["residence"] == "外区" and t.decision is not None and t.decision["decision"] == "需押金办卡"
+    state = forms.FormState()
+    forms.turn(CARD, state, "本区居民", "zh")
+    t = forms.turn(CARD, state, "不对，说错了，我是外区居民", "zh")
+    assert t.corrected == {"residence": ("本区", "外区")} and t.decision["decision"] == "需押金办卡"
+
+
+def test_a_guess_is_confirmed_before_any_decision_and_passing_over_confirms_it() -> None:
+    state = forms.FormState({"residence": "本区", "fines": False}, "weeks")
+    t = forms.turn(CARD, state, "大概两周吧", "zh")  # asked weeks: 14 days, sure
+    assert t.decision is not None and state.values["weeks"] == 14
+    state = forms.FormState({"residence": "本区"}, "fines")
+    t = forms.turn(CARD, state, "罚款交清了，借三周", "zh")  # a duration with no word naming its slot: a guess
+    assert state.guesses == {"weeks": 21} and t.decision is None and "对吗" in (t.reply or "")
+    t = forms.turn(CARD, state, "对", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以办卡"
+    state = forms.FormState({"residence": "本区"}, "weeks", {"fines": False}, confirming=False)
+    state.asked, state.confirming, state.guesses = "residence", True, {"residence": "外区"}
+    state.values = {}
+    t = forms.turn(CARD, state, "你好", "zh")  # nothing said about it: asked again, no decision
+    assert t.decision is None and state.guesses == {"residence": "外区"}
+
+
+def test_a_fact_after_the_decision_updates_it_and_says_whether_it_changed() -> None:
+    state = forms.FormState()
+    t = forms.turn(CARD, state, "本区居民，没有罚款，借期十天", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以办卡"
+    state.asked = None
+    t = forms.turn(CARD, state, "不对，借期其实是四十天", "zh")
+    assert t.decision["decision"] == "借期过长" and any("结论有变化" in n for n in t.decision["notes"])
+
+
+def test_scoring_counts_an_early_wrong_decision() -> None:
+    decisions = {"可以提取", "暂不能提取"}
+    assert score(["请问？", "可以提取。"], "可以提取", decisions)["outcome"] == "right"
+    res = score(["暂不能提取。", "可以提取。"], "可以提取", decisions)
+    assert res["outcome"] == "wrong" and res["early_wrong"]
+    assert score(["请问？"], "可以提取", decisions)["outcome"] == "undecided"
+
+
+def test_eval_forms_runs_the_real_backend_and_reports_failures(tmp_path: Path) -> None:
+    root = Path(__file__).parents[2]
+    cfg = tmp_path / "plusn.yaml"
+    cfg.write_text(f"data_dir: {tmp_path / 'data'}\nmodels:\n  stand-in: {{type: scripted}}\n"
+                   f"agents:\n  paths: [{root / 'examples' / 'housing-fund' / 'agents'}]\n", encoding="utf-8")
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"id": "a-1", "agent": "housing-fund", "turns": ["租房", "户口不在本市", "备案了"], '
+                    '"decision": "可以提取"}\n{"id": "a-2", "agent": "housing-fund", "turns": ["你好"], '
+                    '"decision": "可以提取"}\n', encoding="utf-8")
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["eval", "forms", "--data", str(data), "-c", str(cfg), "--no-progress",
+                                  "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "1/2 decided right" in r.output and "a-2 (housing-fund): undecided" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "turns": []}\n', encoding="utf-8")
+    r = CliRunner().invoke(main, ["eval", "forms", "--data", str(bad), "-c", str(cfg)])
+    assert r.exit_code != 0 and "bad.jsonl:1: 'agent' must be a string" in r.output

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .database import Database
 from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
+from .learning.spec import LearningSettings
 from .limits.spec import LimitsSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
 
@@ -184,6 +185,7 @@ class Settings(_Strict):
     skills: SkillsSettings = Field(default_factory=SkillsSettings)
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
     # the file each included entry ("routes.x") came from, when not the config file itself

@@ -124,6 +124,49 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS arena_runs_ts ON arena_runs(ts);
     """,
+    # 9: learning from traffic. Feedback on a request (from the key that made it); the text kept
+    # for learning where a route and a key opted in (redacted, deleted after retention_days),
+    # one row per model that answered, shadow calls included; shadow calls marked in the ledger,
+    # with the policy version that served each request; a key's opt-in; every policy version.
+    """
+    CREATE TABLE IF NOT EXISTS feedback (
+        request_id TEXT PRIMARY KEY,
+        key_id TEXT,
+        ts REAL NOT NULL,
+        score REAL NOT NULL,
+        correct INTEGER,
+        comment TEXT
+    );
+    CREATE TABLE IF NOT EXISTS captures (
+        request_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        ts REAL NOT NULL,
+        route TEXT,
+        key_id TEXT,
+        shadow INTEGER NOT NULL DEFAULT 0,
+        prompt TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost REAL NOT NULL DEFAULT 0,
+        agrees INTEGER,
+        PRIMARY KEY (request_id, model)
+    );
+    CREATE INDEX IF NOT EXISTS captures_ts ON captures(ts);
+    CREATE INDEX IF NOT EXISTS captures_route ON captures(route, ts);
+    ALTER TABLE ledger ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE ledger ADD COLUMN policy TEXT;
+    ALTER TABLE api_keys ADD COLUMN capture INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE IF NOT EXISTS policy_versions (
+        route TEXT NOT NULL,
+        version TEXT NOT NULL,
+        ts REAL NOT NULL,
+        state TEXT NOT NULL,
+        config TEXT NOT NULL,
+        fitted_on TEXT,
+        PRIMARY KEY (route, version)
+    );
+    """,
 ]
 
 

@@ -172,6 +172,7 @@ def _check_references(s: Settings) -> None:
     _check_routes(s)
     _check_routers(s)
     _check_dispatch(s)
+    _check_learning(s)
 
 
 def _check_cascades(s: Settings) -> None:
@@ -236,6 +237,21 @@ def _check_routes(s: Settings) -> None:
             except (KeyError, ValueError):
                 raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
                                   file=s.source, key=f"routes.{name}.timezone") from None
+
+
+def _check_learning(s: Settings) -> None:
+    """A route's shadow models are models of the fleet, remote ones only where allowed."""
+    for name, r in s.routes.items():
+        shadow = r.learning.shadow if r.learning is not None else None
+        if shadow is None:
+            continue
+        key = f"routes.{name}.learning.shadow.models"
+        for m in shadow.models:
+            if m not in s.models:
+                raise ConfigError(f"unknown model {m!r}", file=s.source, key=key)
+            if s.models[m].capabilities.remote and not shadow.remote:
+                raise ConfigError(f"{m!r} is remote: shadow calls would send the prompt out; set "
+                                  f"routes.{name}.learning.shadow.remote: true to allow it", file=s.source, key=key)
 
 
 def _check_routers(s: Settings) -> None:

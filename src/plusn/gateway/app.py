@@ -13,11 +13,12 @@ from starlette.routing import Route
 from .. import __version__
 from ..assemble import assemble
 from ..config import Settings
+from ..learning.observe import Observer
 from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from . import chat, completions, console, embeddings, errors, health, knowledge, models, skills
+from . import chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
 from .auth import KeyStore
 from .body import openapi_bodies
 from .middleware import LedgerMiddleware
@@ -39,7 +40,8 @@ def create_app(settings: Settings) -> FastAPI:
         metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()),
                           lambda: ledger.backlog)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
-        rt = Runtime(deployment, ledger, metrics, keys, limits)
+        observer = Observer(settings, fleet.run, ledger.add)  # shadow rows: the ledger, not the metrics
+        rt = Runtime(deployment, ledger, metrics, keys, limits, observer)
         app.state.plusn = rt
         try:
             app.state.loaded = await deployment.start()
@@ -47,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             rt.ready = False
+            await observer.close()  # shadow calls in flight finish while their models are up
             await deployment.close()
             ledger.close()  # drains every queued row
             keys.close()
@@ -62,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
-    for module in (chat, completions, embeddings, models, knowledge, skills, health, console):
+    for module in (chat, completions, embeddings, models, knowledge, skills, feedback, health, console):
         app.include_router(module.router)
     # The hot endpoints again, as plain Starlette routes in front of FastAPI's: the same handler
     # functions (they take only the request and parse their own bodies, see .body), without

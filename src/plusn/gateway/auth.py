@@ -41,6 +41,8 @@ class Principal:
     # The key's team (whose limits it shares) and its own limits; see plusn.limits.
     team: str | None = None
     limits: LimitSpec | None = None
+    # Whether this key's traffic may be kept for learning (where a route captures, too).
+    capture: bool = False
 
     def may_use(self, model: str) -> bool:
         # a threshold or version of a model ("router:x@0.8", "skill:y@<version>") is that model
@@ -81,7 +83,7 @@ class KeyStore:
             self._conn = None
 
     def create(self, name: str, models: list[str] | None = None, safety: str | None = None,
-               team: str | None = None, limits: LimitSpec | None = None) -> str:
+               team: str | None = None, limits: LimitSpec | None = None, capture: bool = False) -> str:
         """Create a key and return it; only its hash is kept."""
         if not name.strip():
             raise InvalidRequest("a key needs a non-empty name", param="name")
@@ -91,10 +93,11 @@ class KeyStore:
         with self._lock, self._db() as db:
             try:
                 db.execute(
-                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety, team, limits) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety, team, limits, capture) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time(),
-                     safety, team, limits.model_dump_json(exclude_none=True) if limits and not limits.empty() else None),
+                     safety, team, limits.model_dump_json(exclude_none=True) if limits and not limits.empty() else None,
+                     int(capture)),
                 )
             except Exception as exc:  # sqlite3's IntegrityError or psycopg's UniqueViolation
                 if not isinstance(exc, sqlite3.IntegrityError) and "Unique" not in type(exc).__name__:
@@ -114,7 +117,8 @@ class KeyStore:
     def list(self) -> list[dict[str, object]]:
         with self._lock:
             rows = self._db().execute(
-                "SELECT id, name, prefix, models, created, revoked, safety, team, limits FROM api_keys ORDER BY created"
+                "SELECT id, name, prefix, models, created, revoked, safety, team, limits, capture FROM api_keys "
+                "ORDER BY created"
             ).fetchall()
         return [dict(r) | {"models": json.loads(r["models"]), "limits": json.loads(r["limits"] or "{}")} for r in rows]
 
@@ -135,10 +139,12 @@ class KeyStore:
             return hit[1]
         with self._lock:
             row = self._db().execute(
-                "SELECT id, name, models, safety, team, limits FROM api_keys WHERE hash=? AND revoked IS NULL", (h,)
+                "SELECT id, name, models, safety, team, limits, capture FROM api_keys WHERE hash=? AND revoked IS NULL",
+                (h,)
             ).fetchone()
         p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"])), row["safety"], row["team"],
-                      LimitSpec.model_validate_json(row["limits"]) if row["limits"] else None) if row else None
+                      LimitSpec.model_validate_json(row["limits"]) if row["limits"] else None,
+                      bool(row["capture"])) if row else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[h] = (now, p)

@@ -162,9 +162,11 @@ def _keystore(config_path: str | None) -> Any:
 @click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Spending allowed per --budget-period, in the deployment's currency.")
 @click.option("--budget-period", type=click.Choice(["day", "month", "total"]), default="month", show_default=True)
+@click.option("--capture", is_flag=True,
+              help="Let routes that capture keep this key's prompts and answers (redacted) for learning.")
 def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], safety: str | None, team: str | None,
                 rpm: int | None, tpm: int | None, max_concurrency: int | None, budget: float | None,
-                budget_period: str) -> None:
+                budget_period: str, capture: bool) -> None:
     """Create a key; it is shown once and stored hashed."""
     settings = settings_for(config_path)
     if team is not None and team not in settings.limits.teams:
@@ -174,7 +176,7 @@ def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], sa
     store = _keystore(config_path)
     try:
         with clear_errors():
-            key = store.create(name, list(models_), safety, team, limits)
+            key = store.create(name, list(models_), safety, team, limits, capture)
     finally:
         store.close()
     click.echo(key)

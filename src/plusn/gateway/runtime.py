@@ -11,6 +11,7 @@ from ..assemble import Deployment
 from ..config import Settings
 from ..fleet.roster import Fleet
 from ..knowledge.catalog import Knowledge
+from ..learning.observe import Observer
 from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger, RequestRecord
 from ..limits.gate import Limits
@@ -25,6 +26,7 @@ class Runtime:
     metrics: Metrics
     keys: KeyStore
     limits: Limits
+    observer: Observer
     ready: bool = False
 
     @property
@@ -42,6 +44,10 @@ class Runtime:
     def __post_init__(self) -> None:
         # Read once at start-up, as the rest of the settings are (not from the environment per request).
         self.admin_key: str | None = os.environ.get(self.settings.auth.admin_key_env) or None
+
+    def opted_in(self, who: Principal) -> bool:
+        """Whether this caller's traffic may be kept for learning (the route must capture too)."""
+        return who.capture or (who.key_id is None and self.settings.learning.capture_keyless)
 
     def finish(self, rec: RequestRecord) -> None:
         """Book a finished request: one ledger row and its metrics."""

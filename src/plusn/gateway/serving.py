@@ -204,6 +204,7 @@ async def open_stream(
     *,
     include_usage: bool,
     role_chunk: dict[str, Any] | None = None,
+    opted_in: bool = False,
 ) -> EventStream:
     """Start a streamed generation; errors before the first token still get a real status."""
     rec = record(request)
@@ -228,16 +229,22 @@ async def open_stream(
         await cleanup()
         raise
 
-    events = _events(rec, backend, gen, first, chunk, include_usage, role_chunk, runtime(request).fleet.reference(),
-                     cleanup)
-
+    rt = runtime(request)
     answered_by = (first.route or {}).get("answered_by") if first.route else None
+    spec = rt.observer.learning(_route_name(first.route) or backend.name, opted_in) if opted_in else None
+    keep = None
+    if spec is not None:  # the route and the key opted in to learning: keep the whole answer
+        def keep(text: str) -> None:
+            rt.observer.keep(rec, spec, req, text, answered_by or backend.name)
+    events = _events(rec, backend, gen, first, chunk, include_usage, role_chunk, rt.fleet.reference(), cleanup,
+                     keep)
     return EventStream(events, plusn_headers(rec, backend, answered_by, first.route), cleanup)
 
 
 async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delta, None], first: Delta,
                   chunk: ChunkFn, include_usage: bool, role_chunk: dict[str, Any] | None, reference: Backend | None,
-                  cleanup: Callable[[], Awaitable[None]]) -> AsyncGenerator[bytes, None]:
+                  cleanup: Callable[[], Awaitable[None]],
+                  keep: Callable[[str], None] | None = None) -> AsyncGenerator[bytes, None]:
     """The SSE events of a stream that has started: each token, then the usage and the plusn
     block; an error after the first byte ends it with an error event, never a short answer."""
     # Every content event is the same JSON but for its text: render it once and splice
@@ -245,6 +252,7 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     head, tail_ = sse(chunk(text="\x00")).split(b'"\\u0000"')
     finish, usage, sent = "stop", None, 0
     calls: list[Call] | None = None
+    parts: list[str] | None = [] if keep is not None else None  # the answer, only when kept
     try:
         if role_chunk is not None:
             yield sse(role_chunk)
@@ -253,6 +261,8 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
             if delta.text:
                 rec.mark_first_token()
                 sent += 1
+                if parts is not None:
+                    parts.append(delta.text)
                 yield head + json.dumps(delta.text, ensure_ascii=False).encode() + tail_
             if delta.finish_reason:
                 finish = delta.finish_reason
@@ -287,6 +297,8 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     finally:
         await cleanup()
     meter(rec, backend, usage or Usage(0, sent), calls, first.route, reference)
+    if keep is not None and parts is not None:
+        keep("".join(parts))
     last = chunk(finish=finish)
     if include_usage:
         yield sse(last)
@@ -351,11 +363,17 @@ async def answer(
     backend = await prepare(request, who, model, req)
     if check is not None:
         check(backend)
+    rt = runtime(request)
+    opted_in = rt.opted_in(who)
     if stream:
         chunk = functools.partial(chunk_fn, rid, int(time.time()), backend.name)
         first = chunk(role=True, text="") if role_chunk else None
-        return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first)
+        return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first,
+                                 opted_in=opted_in)
     gen = await generate_once(request, backend, req)
+    spec = rt.observer.learning(rec.route, opted_in) if opted_in else None
+    if spec is not None:
+        rt.observer.keep(rec, spec, req, gen.text, gen.model or backend.name)
     payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))
     # pydantic-core writes the JSON several times faster than json.dumps (same UTF-8 output).
     return Response(to_json(payload), media_type="application/json",

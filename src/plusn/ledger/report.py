@@ -30,25 +30,32 @@ def usage_report(path: Any, by: Iterable[str], days: float | None = None) -> lis
     where, params = "", []
     if days is not None:
         where, params = "WHERE ts >= ?", [time.time() - days * 86400]
+    # Shadow calls (plusn.learning) are no requests: they count only in their own cost column.
+    client = "CASE WHEN shadow = 0 THEN {} ELSE 0 END"
     sql = (
-        f"SELECT {cols}{',' if cols else ''} COUNT(*) AS requests, "
-        "SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, SUM(prompt_tokens) AS tokens_in, "
-        "SUM(completion_tokens) AS tokens_out, SUM(cost) AS cost "
+        f"SELECT {cols}{',' if cols else ''} COALESCE(SUM({client.format(1)}), 0) AS requests, "
+        f"SUM({client.format('CASE WHEN status >= 400 THEN 1 ELSE 0 END')}) AS errors, "
+        f"SUM({client.format('prompt_tokens')}) AS tokens_in, SUM({client.format('completion_tokens')}) AS tokens_out, "
+        f"SUM({client.format('cost')}) AS cost, SUM(CASE WHEN shadow = 1 THEN cost ELSE 0 END) AS shadow_cost "
         f"FROM ledger {where} "
         + (f"GROUP BY {', '.join(by)} ORDER BY {', '.join(by)}" if by else "")
     )
     conn = connect(path)
     try:
-        return [dict(r) for r in conn.execute(sql, params).fetchall()]
+        rows = [dict(r) for r in conn.execute(sql, params).fetchall()]
     finally:
         conn.close()
+    if not any(r["shadow_cost"] for r in rows):  # a deployment that makes no shadow calls
+        for r in rows:
+            del r["shadow_cost"]
+    return rows
 
 
 def savings_report(path: Any, days: int | None = None) -> list[dict[str, Any]]:
     """By route: what traffic cost, what it would have cost on the reference model, the saving."""
     if not path.exists():
         return []
-    where, params = "WHERE reference_cost IS NOT NULL", []
+    where, params = "WHERE reference_cost IS NOT NULL AND shadow = 0", []
     if days is not None:
         where += " AND ts >= ?"
         params.append(time.time() - days * 86400)

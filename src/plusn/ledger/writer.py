@@ -24,13 +24,17 @@ log = logging.getLogger("plusn.ledger")
 _COLUMNS = [
     "id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type",
     "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra", "route",
-    "reference_cost",
+    "reference_cost", "shadow", "policy",
 ]
 # A retried batch must not fail on rows it already wrote (the same SQL in SQLite and Postgres).
 _INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES {{values}} ON CONFLICT (id) DO NOTHING", len(_COLUMNS))
+_CAPTURE = ("INSERT INTO captures (request_id, model, ts, route, key_id, shadow, prompt, answer, prompt_tokens, "
+            "completion_tokens, cost, agrees) VALUES {values} ON CONFLICT (request_id, model) DO NOTHING", 12)
 _AUDIT = ("INSERT INTO audit (ts, request_id, key_name, endpoint, model, stage, category, score, action, target, "
           "detail) VALUES {values}", 11)
-# Rows per INSERT statement: 500 x 18 parameters stays under SQLite's 32,766 and Postgres's 65,535.
+# What one request writes: its ledger row, its audit rows and its captured answers.
+_Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+# Rows per INSERT statement: 500 x 20 parameters stays under SQLite's 32,766 and Postgres's 65,535.
 _ROWS_PER_STATEMENT = 500
 
 
@@ -78,6 +82,14 @@ class RequestRecord:
     reference_cost: float | None = None
     # Safety decisions taken while serving it (see plusn.safety.audit); written to the audit table.
     safety: list[dict[str, Any]] = field(default_factory=list)
+    # A shadow call (plusn.learning): made for comparison, never seen by a client; kept out of
+    # request counts, budgets and the dashboard's totals.
+    shadow: bool = False
+    # The version of the route's policy that served it (routes reloaded at run time change it).
+    policy: str | None = None
+    # Text kept for learning (plusn.learning), where the route and the key opted in: one entry
+    # per model that answered, redacted on the writer thread before it is stored.
+    captures: list[Captured] = field(default_factory=list)
 
     # What happens to a request is written here, by these methods only: the gateway's modules
     # say what happened, and the record keeps its fields consistent.
@@ -143,7 +155,8 @@ class RequestRecord:
             _clean(self.requested_model), json.dumps(self.served_models), self.status,
             _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
             round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
-            self.cost, json.dumps(_scrub(self.extra)), _clean(self.route), self.reference_cost,
+            self.cost, json.dumps(_scrub(self.extra)), _clean(self.route), self.reference_cost, int(self.shadow),
+            _clean(self.policy),
         )
 
     def audit_rows(self) -> list[tuple[Any, ...]]:
@@ -151,6 +164,31 @@ class RequestRecord:
                  _clean(self.requested_model), d["stage"], d["category"], d.get("score"), d["action"],
                  _clean(d.get("target")), json.dumps(_scrub(d.get("detail")), ensure_ascii=False))
                 for d in self.safety]
+
+
+    def capture_rows(self) -> list[tuple[Any, ...]]:
+        return [(self.request_of, c.model, self.ts, _clean(self.route), self.key_id, int(self.shadow),
+                 redact(c.prompt)[0], redact(c.answer)[0], c.prompt_tokens, c.completion_tokens, c.cost,
+                 None if c.agrees is None else int(c.agrees)) for c in self.captures]
+
+    @property
+    def request_of(self) -> str:
+        """The client request this row belongs to: its own id, or for a shadow call the id of the
+        request it shadowed."""
+        return self.id.partition(":shadow:")[0]
+
+
+@dataclass
+class Captured:
+    """One model's answer to a request, kept for learning (see :attr:`RequestRecord.captures`)."""
+
+    model: str
+    prompt: str  # the request as JSON: its messages, or a completion's prompt
+    answer: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    agrees: bool | None = None  # a shadow answer: whether it agrees with the served one
 
 
 def _scrub(obj: Any) -> Any:
@@ -204,7 +242,7 @@ class Ledger:
         assert self._conn is not None
         stop = False
         while not stop:
-            batch: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = []
+            batch: list[_Rows] = []
             flushed: list[threading.Event] = []
             try:
                 item = self._q.get(timeout=self.flush_interval_s)
@@ -218,11 +256,11 @@ class Ledger:
                     flushed.append(item)
                 else:
                     try:
-                        batch.append((item.row(), item.audit_rows()))
+                        batch.append((item.row(), item.audit_rows(), item.capture_rows()))
                     except Exception:  # an unrepresentable extra must not cost the row: book it bare
                         log.exception("ledger could not build the row of %s; booking it without extra", item.id)
                         item.extra, item.safety = {"error": "row_build_failed"}, []
-                        batch.append((item.row(), []))
+                        batch.append((item.row(), [], []))
                 if len(batch) >= 1000:
                     break
                 try:
@@ -234,13 +272,14 @@ class Ledger:
             for ev in flushed:
                 ev.set()
 
-    def _write(self, batch: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]) -> None:
+    def _write(self, batch: list[_Rows]) -> None:
         assert self._conn is not None
         for attempt in range(30):  # about a minute: long enough for a database restart or failover
             try:
                 with self._conn:
-                    _insert(self._conn, _INSERT, [row for row, _ in batch])
-                    _insert(self._conn, _AUDIT, [a for _, audits in batch for a in audits])
+                    _insert(self._conn, _INSERT, [row for row, _, _ in batch])
+                    _insert(self._conn, _AUDIT, [a for _, audits, _ in batch for a in audits])
+                    _insert(self._conn, _CAPTURE, [c for _, _, kept in batch for c in kept])
                 self.written += len(batch)
                 return
             except sqlite3.OperationalError as exc:  # locked or busy: worth retrying
@@ -254,11 +293,12 @@ class Ledger:
                     continue
                 # One bad row must not cost the batch, nor kill the writer: write them one by one.
                 log.exception("ledger batch failed; writing its rows one at a time")
-                for row, audits in batch:
+                for row, audits, kept in batch:
                     try:
                         with self._conn:
                             _insert(self._conn, _INSERT, [row])
                             _insert(self._conn, _AUDIT, audits)
+                            _insert(self._conn, _CAPTURE, kept)
                         self.written += 1
                     except Exception:
                         log.exception("ledger dropped row %s", row[0])

@@ -166,12 +166,12 @@ def ledger_seed(path: Any) -> Seed:
         try:
             since = period_start(spec)
             if kind == "team":
-                row = conn.execute("SELECT SUM(cost) FROM ledger WHERE ts >= ? AND key_id IN "
+                row = conn.execute("SELECT SUM(cost) FROM ledger WHERE shadow = 0 AND ts >= ? AND key_id IN "
                                    "(SELECT id FROM api_keys WHERE team = ?)", (since, name)).fetchone()
             elif name == "-":
-                row = conn.execute("SELECT SUM(cost) FROM ledger WHERE ts >= ? AND key_id IS NULL", (since,)).fetchone()
+                row = conn.execute("SELECT SUM(cost) FROM ledger WHERE shadow = 0 AND ts >= ? AND key_id IS NULL", (since,)).fetchone()
             else:
-                row = conn.execute("SELECT SUM(cost) FROM ledger WHERE ts >= ? AND key_id = ?", (since, name)).fetchone()
+                row = conn.execute("SELECT SUM(cost) FROM ledger WHERE shadow = 0 AND ts >= ? AND key_id = ?", (since, name)).fetchone()
             return float(row[0] or 0.0)
         finally:
             conn.close()

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..learning.spec import RouteLearning
 from ..templating import TemplateProblem, check_template
 from .extract import Extractor
 from .verifiers import AgreementVerifier, JudgeVerifier, VerifierSpec
@@ -173,6 +174,8 @@ class RouteSpec(BaseModel):
     system: str | None = None  # an extra system instruction for this route
     # This route's input policy (block / flag / allow), over safety.input; a key's own policy wins.
     safety: Literal["block", "flag", "allow"] | None = None
+    # Learning from this route's traffic: capture, shadow comparison (see docs/learning.md).
+    learning: RouteLearning | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> RouteSpec:

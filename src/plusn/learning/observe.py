@@ -1,0 +1,158 @@
+"""Observing live traffic for learning: capture what was asked and answered, and compare it
+with other models off the request path (shadow calls).
+
+Nothing happens unless both the route (``routes.<name>.learning.capture``) and the caller's key
+(``plusn keys create --capture``) opted in. What is kept goes through the redaction used for
+remote calls before it is stored (on the ledger's writer thread, in its own table: the ledger
+row itself never holds text). A shadow call is a request of its own in the ledger, marked as
+shadow: never seen by the client, never waited for, kept out of request counts and budgets, and
+held to the route's daily shadow budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from ..config import Settings
+from ..database import connect
+from ..fleet.backend import GenRequest, RunMember
+from ..ledger.writer import Captured, RequestRecord
+from .spec import RouteLearning
+
+log = logging.getLogger("plusn.learning")
+
+
+def prompt_text(req: GenRequest) -> str:
+    """What was asked, as stored: the chat messages (or a completion's prompt) as JSON."""
+    if req.kind == "completion":
+        return json.dumps({"prompt": req.prompt}, ensure_ascii=False)
+    return json.dumps({"messages": req.messages}, ensure_ascii=False)
+
+
+def route_name(rec: RequestRecord) -> str | None:
+    """The configured route that served a request (``auto``'s choice, or ``route:<name>``)."""
+    if rec.route is None:
+        return None
+    return rec.route.removeprefix("route:")
+
+
+class Observer:
+    """Captures and shadow calls for the routes that ask for them."""
+
+    def __init__(self, settings: Settings, run: RunMember, book: Callable[[RequestRecord], None],
+                 *, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.run = run  # call a fleet member by name, holding one of its slots
+        self.book = book  # write a finished record (the ledger)
+        self.rng = rng or random.Random()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._spent: dict[str, tuple[str, float]] = {}  # route → (UTC day, shadow cost that day)
+
+    def learning(self, route: str | None, key_opted_in: bool) -> RouteLearning | None:
+        """The learning config of the route that served a request, if it captures and the key
+        opted in; None otherwise (the cheap check every request makes)."""
+        if not key_opted_in or route is None:
+            return None
+        name = route.removeprefix("route:")
+        route_spec = self.settings.routes.get(name)
+        spec = route_spec.learning if route_spec is not None else None
+        return spec if spec is not None and spec.capture else None
+
+    def keep(self, rec: RequestRecord, spec: RouteLearning, req: GenRequest, answer: str,
+             answered_by: str) -> None:
+        """Capture the served answer, and start the route's shadow calls for a share of requests."""
+        prompt = prompt_text(req)
+        rec.captures.append(Captured(answered_by, prompt, answer, rec.prompt_tokens, rec.completion_tokens,
+                                     rec.cost))
+        shadow = spec.shadow
+        if shadow is None or self.rng.random() >= shadow.share:
+            return
+        others = [m for m in shadow.models if m not in rec.served_models]
+        if others:
+            task = asyncio.get_running_loop().create_task(self._shadow(rec, spec, req, prompt, answer, others))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _shadow(self, served: RequestRecord, spec: RouteLearning, req: GenRequest, prompt: str,
+                      answer: str, models: list[str]) -> None:
+        route = route_name(served) or ""
+        assert spec.shadow is not None
+        budget = spec.shadow.daily_budget
+        served_final = spec.extractor.extract(answer)
+        for model in models:
+            if budget is not None and await self._spent_today(route) >= budget:
+                log.info("shadow budget of route %r spent for today", route)
+                return
+            rec = RequestRecord(id=f"{served.id}:shadow:{model}", endpoint="shadow", key_id=served.key_id,
+                                key_name=served.key_name, shadow=True)
+            rec.asked_for(model)
+            try:
+                # Not sticky: the shadow must not move the conversation's session to its model.
+                gen, backend = await self.run(model, dataclasses.replace(req, session=None))
+            except Exception as exc:  # a shadow call's failure is the shadow's alone
+                rec.failed(type(exc).__name__, 502)
+            else:
+                rec.responded(200)
+                cost = sum(c.cost for c in (gen.calls or [backend.call_of(gen.usage)]))
+                rec.charge(model, gen.usage.prompt_tokens, gen.usage.completion_tokens, cost)
+                agrees = spec.extractor.same(served_final, spec.extractor.extract(gen.text))
+                rec.captures.append(Captured(model, prompt, gen.text, gen.usage.prompt_tokens,
+                                             gen.usage.completion_tokens, cost, agrees))
+                self._add_spent(route, cost)
+            rec.routed(served.route or route, None, None, None)
+            rec.ended()
+            self.book(rec)
+
+    def _day(self) -> str:
+        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+
+    async def _spent_today(self, route: str) -> float:
+        day = self._day()
+        held = self._spent.get(route)
+        if held is None or held[0] != day:  # first look today: what the ledger says (a restart)
+            start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+            spent = await asyncio.to_thread(_shadow_spent, self.settings, route, start)
+            self._spent[route] = (day, spent)
+        return self._spent[route][1]
+
+    def _add_spent(self, route: str, cost: float) -> None:
+        day, spent = self._spent.get(route, (self._day(), 0.0))
+        self._spent[route] = (day, spent + cost)
+
+    async def close(self) -> None:
+        """Let shadow calls in flight finish (their rows are written before the ledger closes)."""
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=30)
+
+
+def _shadow_spent(settings: Settings, route: str, since: float) -> float:
+    path = settings.state_db()
+    if not path.exists():
+        return 0.0
+    conn = connect(path)
+    try:
+        row = conn.execute("SELECT SUM(cost) FROM ledger WHERE shadow = 1 AND route = ? AND ts >= ?",
+                           (route, since)).fetchone()
+        return float(row[0] or 0.0)
+    finally:
+        conn.close()
+
+
+def purge(settings: Settings, older_than_days: float | None = None) -> int:
+    """Delete captured text older than ``older_than_days`` (default: learning.retention_days);
+    0 deletes all of it. Returns the rows deleted."""
+    days = settings.learning.retention_days if older_than_days is None else older_than_days
+    conn = connect(settings.state_db())
+    try:
+        with conn:
+            cur = conn.execute("DELETE FROM captures WHERE ts < ?", (time.time() - days * 86400,))
+        return int(cur.rowcount or 0)
+    finally:
+        conn.close()

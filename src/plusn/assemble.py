@@ -15,6 +15,8 @@ whole deployment. The gateway, the CLI commands, the evals and the benches build
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,6 +57,7 @@ class Deployment:
     knowledge: Knowledge
     screens: list[Screen] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)  # the names step 4 added, for a rebuild
+    policy: str = ""  # the version of what step 4 built from (see policy_version)
 
     async def start(self) -> list[str]:
         """Start the members marked ``preload`` (their names are returned), and record each
@@ -79,11 +82,23 @@ class Deployment:
 
     def rebuild_routes(self, settings: Settings) -> None:
         """Step 4 again, from ``settings`` whose models are unchanged (e.g. refitted routes):
-        the new routes, skills and agents replace the old ones as a whole."""
+        the new routes, skills and agents replace the old ones as a whole, or, if building them
+        fails, the old ones stay. Requests in flight finish on the members they started with.
+
+        Synchronous on purpose: no request can see the fleet between the old and the new."""
+        old = {name: self.fleet.members[name] for name in self.routes}
         for name in self.routes:
             self.fleet.remove(name)
-        self.settings = settings
-        self.routes = build_served(settings, self.fleet, self.knowledge, self.screens)
+        try:
+            routes = build_served(settings, self.fleet, self.knowledge, self.screens)
+        except Exception:
+            for name in [n for n in self.fleet.members if n not in settings.models and n not in old]:
+                if name in self.fleet.members:
+                    self.fleet.remove(name)
+            for name, member in old.items():
+                self.fleet.add(name, member)
+            raise
+        self.settings, self.routes, self.policy = settings, routes, policy_version(settings)
 
 
 def build_members(settings: Settings, fleet: Fleet) -> dict[str, Member]:
@@ -139,15 +154,24 @@ SERVED: list[tuple[str, Builder]] = [
 def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens: list[Screen]) -> list[str]:
     """Step 4: each row of :data:`SERVED`, added to the fleet as it is built. Returns the names
     added."""
-    parts = RouteParts(fleet.members, fleet.run, fleet.run_stream, fleet.embedder, knowledge, screens)
-    added: list[str] = []
+    built: dict[str, Member] = {}  # this generation: its members call each other, not a reload's
+    run, stream = fleet.pinned(built)
+    parts = RouteParts(fleet.members, run, stream, fleet.embedder, knowledge, screens)
     for prefix, build in SERVED:
         for name, backend in build(settings, parts).items():
             assert name.startswith(prefix), (prefix, name)  # a builder serves its own kind only
             fleet.add(name, backend)
-            added.append(name)
+            built[name] = backend
     check_targets(settings, fleet.members)
-    return added
+    return list(built)
+
+
+def policy_version(settings: Settings) -> str:
+    """A short hash of what routes are built from (routes, cascades, routers, dispatch): the
+    version recorded with each request, changed by a reload that changes them."""
+    dumped = settings.model_dump(mode="json", include={"routes", "cascades", "routers", "dispatch"})
+    text = json.dumps(dumped, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def assemble(settings: Settings) -> Deployment:
@@ -167,6 +191,7 @@ def assemble(settings: Settings) -> Deployment:
     if settings.safety.screen_passages:
         deployment.screens.append(passage_screen(settings.safety, deployment.safety_embed()))
     deployment.routes = build_served(settings, fleet, knowledge, deployment.screens)  # 4
+    deployment.policy = policy_version(settings)
     return deployment
 
 

@@ -15,6 +15,7 @@ from .cli_shared import settings_for
 from .evals.cli import eval_group
 from .gateway.cli import chat, keys, models, serve
 from .knowledge.cli import kb
+from .learning.cli import learning
 from .ledger.cli import usage
 from .routing.cli import routes
 from .safety.cli import audit, safety
@@ -36,7 +37,7 @@ def config_check(path: str | None) -> None:
 
 
 COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, safety, audit,
-                                 eval_group, config]
+                                 learning, eval_group, config]
 
 
 def build(commands: list[click.Command]) -> click.Group:

@@ -63,6 +63,14 @@ def write_json(path: str | None, obj: Any) -> None:
         click.echo(f"wrote {path}")
 
 
+def gateway_url(settings: Settings, url: str | None) -> str:
+    """``--url``, else the gateway the config describes (on this machine if it binds every address)."""
+    if url:
+        return url.rstrip("/")
+    host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.server.port}"
+
+
 def table(rows: list[list[Any]], header: list[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)

@@ -21,7 +21,7 @@ import numpy as np
 from ..config import ModelSettings, Price
 from ..errors import ConfigError
 from ..fleet.backend import Backend, Delta, Generation, GenRequest
-from ..fleet.replay import Outcomes, ReplayBackend, prompt_tokens_estimate
+from ..fleet.replay import Outcomes, ReplayBackend
 from ..routing import pipeline
 from ..routing import table as fitting
 from ..routing.cascade import CascadeBackend
@@ -58,9 +58,7 @@ class Replay:
     def of(cls, outcomes: Outcomes) -> Replay:
         backends = {}
         for m in outcomes.models:
-            # cost of a call = params_b x (prompt tokens + output tokens), so per 1k = 1000 x params_b
-            per_1k = 1000 * outcomes.params(m)
-            settings = ModelSettings(type="replay", price=Price(input_per_1k=per_1k, output_per_1k=per_1k))
+            settings = ModelSettings(type="replay", price=outcomes.price(m))
             backends[m] = ReplayBackend(m, settings, None, context=None, outcomes=outcomes)
         return cls(outcomes, backends)
 
@@ -69,7 +67,7 @@ class Replay:
         return await b.generate(req), b
 
     def cost(self, row: dict[str, Any], model: str) -> float:
-        return self.outcomes.params(model) * (prompt_tokens_estimate(row["prompt"]) + int(row["outcomes"][model]["output_tokens"] or 0))
+        return self.outcomes.cost(row, model)
 
     def price(self, model: str) -> Price:
         return self.backends[model].settings.price

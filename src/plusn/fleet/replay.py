@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .. import jsonl
+from ..config import Price
 from ..errors import ConfigError, UpstreamError
 from .backend import Backend, Delta, GenRequest, Usage, content_text
 
@@ -38,6 +39,7 @@ class Outcomes:
     def __init__(self, header: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         self.header = header
         self.rows = rows
+        self.incomplete = 0  # rows left out for lack of some model's outcome (see load)
         self.models: dict[str, dict[str, Any]] = dict(header.get("models") or {})
         if not self.models and rows:
             self.models = {m: {} for m in rows[0]["outcomes"]}
@@ -75,22 +77,46 @@ class Outcomes:
         if not rows:
             raise ConfigError("no outcome rows", file=str(path))
         # Every row records every model (the header's, else the first row's): a replayed cascade
-        # may call any of them on any prompt.
+        # may call any of them on any prompt. A file exported from traffic holds only the models
+        # that were called (its header says "gaps"): its incomplete rows are left out, and counted.
         models = list(header.get("models") or rows[0]["outcomes"])
+        complete: list[dict[str, Any]] = []
         for n, row in zip(numbers, rows, strict=True):
             missing = [m for m in models if not isinstance(row["outcomes"].get(m), dict)]
-            if missing:
+            if not missing:
+                complete.append(row)
+            elif not header.get("gaps"):
                 raise ConfigError(f"line {n} has no outcome for model {missing[0]!r}", file=str(path))
-        return cls(header, rows)
+        if not complete:
+            raise ConfigError(f"no row records an outcome for every model ({', '.join(models)}); compare more "
+                              f"traffic with shadow calls", file=str(path))
+        out = cls(header, complete)
+        out.incomplete = len(rows) - len(complete)
+        return out
 
     def params(self, model: str) -> float:
         """The model's size in billions of parameters (1.0 when the header gives none)."""
         return float(self.models.get(model, {}).get("params_b") or 1.0)
 
+    def price(self, model: str) -> Price:
+        """What a call costs: the header's price of the model where it gives one (a file
+        exported from traffic carries the fleet's prices), else size x tokens."""
+        given = (self.models.get(model) or {}).get("price")
+        if given:
+            return Price.model_validate(given)
+        per_1k = 1000 * self.params(model)
+        return Price(input_per_1k=per_1k, output_per_1k=per_1k)
+
+    def cost(self, row: dict[str, Any], model: str) -> float:
+        """What ``model``'s recorded answer to ``row`` cost."""
+        out = row["outcomes"][model]
+        tokens_in = int(out.get("input_tokens") or 0) or prompt_tokens_estimate(row["prompt"])
+        return self.price(model).cost(tokens_in, int(out.get("output_tokens") or 0))
+
     def unsized(self) -> list[str]:
-        """The models whose size the header does not give: the file's own cost model (size x
+        """The models neither priced nor sized by the header: the file's own cost model (size x
         tokens) cannot price them."""
-        return [m for m, meta in self.models.items() if not (meta or {}).get("params_b")]
+        return [m for m, meta in self.models.items() if not (meta or {}).get("params_b") and not (meta or {}).get("price")]
 
 
 class ReplayOptions(BaseModel):

@@ -7,14 +7,14 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import Settings
 from ..errors import InvalidRequest, ModelNotFound
-from .backend import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member
+from .backend import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member, RunMember, StreamMember
 from .limiter import Limiter
 
 log = logging.getLogger("plusn.fleet")
@@ -79,6 +79,31 @@ class Fleet:
         async with self.limiters[name].slot():
             async for delta in backend.stream(req):
                 yield backend, delta
+
+    def pinned(self, own: Mapping[str, Member]) -> tuple[RunMember, StreamMember]:
+        """``run`` and ``run_stream`` for members built together (one generation of routes): a
+        name one of them calls resolves to its own generation's member even after a reload has
+        replaced it, so a request finishes on the policy it started with. (Models are never
+        replaced, and composites queue nowhere, so the old member is called directly.)"""
+
+        async def run(name: str, req: GenRequest) -> tuple[Generation, Backend]:
+            member = own.get(name)
+            if member is None or self.members.get(name) is member:
+                return await self.run(name, req)
+            assert isinstance(member, Backend)
+            return await member.generate(req), member
+
+        async def run_stream(name: str, req: GenRequest) -> AsyncGenerator[tuple[Backend, Delta], None]:
+            member = own.get(name)
+            if member is None or self.members.get(name) is member:
+                async for item in self.run_stream(name, req):
+                    yield item
+                return
+            assert isinstance(member, Backend)
+            async for delta in member.stream(req):
+                yield member, delta
+
+        return run, run_stream
 
     async def start(self) -> list[str]:
         """Start the members marked ``preload``; return their names."""

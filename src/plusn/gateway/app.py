@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,8 +17,9 @@ from ..learning.observe import Observer
 from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
+from ..load_config import load_settings
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from . import chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
+from . import admin, chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
 from .auth import KeyStore
 from .body import openapi_bodies
 from .middleware import LedgerMiddleware
@@ -27,8 +28,15 @@ from .runtime import Runtime
 log = logging.getLogger("plusn.gateway")
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
+def reread(settings: Settings) -> Settings:
+    """The config read again from where these settings came from."""
+    return load_settings(None if settings.source == "<embedded defaults>" else settings.source)
+
+
+def create_app(settings: Settings, reload: Callable[[], Settings] | None = None) -> FastAPI:
+    """The ASGI app for these settings. Nothing is opened until the lifespan starts. ``reload``
+    reads the config again for ``POST /admin/reload`` (default: the settings' file, as
+    ``plusn serve`` read it)."""
     deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
     fleet = deployment.fleet
 
@@ -41,10 +49,11 @@ def create_app(settings: Settings) -> FastAPI:
                           lambda: ledger.backlog)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
         observer = Observer(settings, fleet.run, ledger.add)  # shadow rows: the ledger, not the metrics
-        rt = Runtime(deployment, ledger, metrics, keys, limits, observer)
+        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, reload or (lambda: reread(settings)))
         app.state.plusn = rt
         try:
             app.state.loaded = await deployment.start()
+            observer.start()
             rt.ready = True
             yield
         finally:
@@ -65,7 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
-    for module in (chat, completions, embeddings, models, knowledge, skills, feedback, health, console):
+    for module in (chat, completions, embeddings, models, knowledge, skills, feedback, admin, health, console):
         app.include_router(module.router)
     # The hot endpoints again, as plain Starlette routes in front of FastAPI's: the same handler
     # functions (they take only the request and parse their own bodies, see .body), without

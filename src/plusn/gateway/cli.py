@@ -13,8 +13,7 @@ import click
 import httpx
 import uvicorn
 
-from ..cli_shared import clear_errors, config_option, settings_for, table
-from ..config import Settings
+from ..cli_shared import clear_errors, config_option, gateway_url, settings_for, table
 from ..limits.spec import LimitSpec
 from .app import create_app
 from .auth import KeyStore
@@ -64,13 +63,6 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
         raise click.ClickException("the server did not start; see the log above")
 
 
-def _base_url(settings: Settings, url: str | None) -> str:
-    if url:
-        return url.rstrip("/")
-    host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.server.port}"
-
-
 @click.command()
 @config_option
 @click.argument("prompt")
@@ -83,7 +75,7 @@ def _base_url(settings: Settings, url: str | None) -> str:
 def chat(config_path: str | None, prompt: str, model: str, system: str | None, completion: bool,
          max_tokens: int, url: str | None, api_key: str | None) -> None:
     """Ask a running gateway and stream the answer to the terminal."""
-    base = _base_url(settings_for(config_path), url)
+    base = gateway_url(settings_for(config_path), url)
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
     body: dict[str, Any] = {"model": model, "stream": True, "max_tokens": max_tokens,
                             "stream_options": {"include_usage": True}}

@@ -20,12 +20,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from ..errors import NotFound, PermissionDenied
+from ..errors import NotFound
 from ..evals import runs
 from ..evals.report import render
 from ..ledger.dashboard import dashboard
 from ..ledger.report import usage_report
-from .auth import ADMIN, ANONYMOUS, Principal
+from .auth import Principal, is_admin, require_admin
 from .runtime import principal, runtime
 
 router = APIRouter()
@@ -33,16 +33,6 @@ router = APIRouter()
 
 def _static(name: str) -> Any:
     return resources.files("plusn.console").joinpath("static", name)
-
-
-def _is_admin(who: Principal) -> bool:
-    # An open gateway (no keys and no admin key: a laptop) is run by whoever sits at it.
-    return who in (ADMIN, ANONYMOUS)
-
-
-def _admin(who: Principal) -> None:
-    if not _is_admin(who):
-        raise PermissionDenied("this needs the admin key (auth.admin_key_env)")
 
 
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
@@ -74,21 +64,21 @@ def _file(name: str) -> Response:
 
 @router.get("/v1/console/me")
 async def me(who: Principal = Depends(principal)) -> dict[str, Any]:
-    return {"name": who.name or "anonymous", "admin": _is_admin(who), "team": who.team,
+    return {"name": who.name or "anonymous", "admin": is_admin(who), "team": who.team,
             "models": sorted(who.models)}
 
 
 @router.get("/v1/console/dashboard")
 async def dashboard_figures(request: Request, days: float = Query(7, gt=0, le=366),
                             who: Principal = Depends(principal)) -> dict[str, Any]:
-    key = None if _is_admin(who) else who.key_id
+    key = None if is_admin(who) else who.key_id
     return await asyncio.to_thread(dashboard, runtime(request).settings.state_db(), days=days, key_id=key)
 
 
 @router.get("/v1/console/keys")
 async def keys_and_usage(request: Request, days: float = Query(30, gt=0, le=366),
                          who: Principal = Depends(principal)) -> dict[str, Any]:
-    _admin(who)
+    require_admin(who)
     rt = runtime(request)
     keys = await asyncio.to_thread(rt.keys.list)
     usage = await asyncio.to_thread(usage_report, rt.settings.state_db(), ["key"], days)
@@ -98,7 +88,7 @@ async def keys_and_usage(request: Request, days: float = Query(30, gt=0, le=366)
 def _may_see(who: Principal, run: dict[str, Any]) -> bool:
     """A run holds every contestant's answers: a key limited to some models sees only runs whose
     contestants it may call itself."""
-    return _is_admin(who) or all(who.may_use(c["model"]) for c in run.get("contestants", []))
+    return is_admin(who) or all(who.may_use(c["model"]) for c in run.get("contestants", []))
 
 
 @router.get("/v1/arena/runs")

@@ -38,7 +38,7 @@ async def send_error(send: Send, exc: PlusnError, request_id: str) -> None:
 
 
 class LedgerMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, prefix: str = "/v1/") -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, prefix: tuple[str, ...] = ("/v1/", "/admin/")) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.prefix = prefix

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
@@ -27,6 +28,8 @@ class Runtime:
     keys: KeyStore
     limits: Limits
     observer: Observer
+    # Read the config again, as at start-up (for POST /admin/reload).
+    reload_settings: Callable[[], Settings]
     ready: bool = False
 
     @property

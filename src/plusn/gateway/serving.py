@@ -333,6 +333,8 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     req.session = request.headers.get("x-plusn-session") or None
     req.user = who.key_id
     rt = runtime(request)
+    # Read with the lookup, before any await: a reload between them would name the wrong version.
+    record(request).under_policy(rt.deployment.policy)
     backend = await rt.fleet.backend(model, req.kind)
     if admitted(request):  # the tokens and money this request may use, against TPM and budget
         await reserve(request, *_upper_bound(rt, backend, req))

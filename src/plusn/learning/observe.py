@@ -54,6 +54,7 @@ class Observer:
         self.rng = rng or random.Random()
         self.tasks: set[asyncio.Task[None]] = set()
         self._spent: dict[str, tuple[str, float]] = {}  # route → (UTC day, shadow cost that day)
+        self._retention: asyncio.Task[None] | None = None
 
     def learning(self, route: str | None, key_opted_in: bool) -> RouteLearning | None:
         """The learning config of the route that served a request, if it captures and the key
@@ -126,8 +127,25 @@ class Observer:
         day, spent = self._spent.get(route, (self._day(), 0.0))
         self._spent[route] = (day, spent + cost)
 
+    def start(self) -> None:
+        """Delete captured text past learning.retention_days now, and every hour after."""
+        if any(r.learning is not None and r.learning.capture for r in self.settings.routes.values()):
+            self._retention = asyncio.get_running_loop().create_task(self._expire())
+
+    async def _expire(self) -> None:
+        while True:
+            try:
+                n = await asyncio.to_thread(purge, self.settings)
+                if n:
+                    log.info("deleted %d captured answers past their retention", n)
+            except Exception:  # the next hour tries again
+                log.exception("could not delete expired captures")
+            await asyncio.sleep(3600)
+
     async def close(self) -> None:
         """Let shadow calls in flight finish (their rows are written before the ledger closes)."""
+        if self._retention is not None:
+            self._retention.cancel()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=30)
 

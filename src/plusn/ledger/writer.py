@@ -100,6 +100,10 @@ class RequestRecord:
     def asked_for(self, model: str) -> None:
         self.requested_model = model[:200]
 
+    def under_policy(self, version: str) -> None:
+        """The version of the routes that serve it (a reload changes it for later requests)."""
+        self.policy = version
+
     def streaming(self) -> None:
         self.stream = True
 

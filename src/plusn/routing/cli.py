@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 import yaml
 
-from ..cli_shared import clear_errors, config_option, settings_for
+from ..cli_shared import clear_errors, config_option, gateway_url, settings_for
 from ..config import Settings
 from ..fleet.replay import Outcomes, prompt_tokens_estimate
 from . import embeddings, pipeline
@@ -92,7 +94,7 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
     def cost(row: dict[str, Any], model: str) -> float:
         tokens_out = int(row["outcomes"][model].get("output_tokens") or 0)
         if names is None:
-            return outcomes.params(model) * (prompt_tokens_estimate(row["prompt"]) + tokens_out)
+            return outcomes.cost(row, model)
         return settings.models[names[model]].price.cost(prompt_tokens_estimate(row["prompt"]), tokens_out)
 
     # n-grams only when the fleet has no embedding model the router could read prompts with
@@ -131,3 +133,23 @@ def _echo_summary(fit: pipeline.FitResult) -> None:
     aucs = ", ".join(f"{m} {a:.2f}" for m, a in rep["predictor_auc"].items() if a is not None)
     click.echo(f"predictor AUC (out of fold): {aucs}")
     click.echo(f"fitted in {fit.seconds:.1f} s")
+
+
+@routes.command("reload")
+@config_option
+@click.option("--url", envvar="PLUSN_URL", default=None, help="Gateway URL (default: from the config).")
+def reload_command(config_path: str | None, url: str | None) -> None:
+    """Rebuild a running gateway's routes from its config file, without a restart (POST /admin/reload)."""
+    settings = settings_for(config_path)
+    key = os.environ.get(settings.auth.admin_key_env)
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    base = gateway_url(settings, url)
+    try:
+        r = httpx.post(base + "/admin/reload", headers=headers, timeout=60)
+    except httpx.ConnectError:
+        raise click.ClickException(f"no gateway at {base}; pass --url") from None
+    body = r.json()
+    if r.status_code >= 400:
+        raise click.ClickException(f"{r.status_code}: {body.get('error', {}).get('message', r.text)}")
+    what = "changed" if body["changed"] else "unchanged"
+    click.echo(f"reloaded: policy {body['previous']} -> {body['policy']} ({what}); {body['pacing']}")

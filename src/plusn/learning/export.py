@@ -91,6 +91,7 @@ def export(settings: Settings, route: str, since_s: float | None = None) -> tupl
             sources[source] += 1
             rows.append({"id": rid, "task": route, "prompt": _prompt(served["prompt"]), "outcomes": outcomes})
     header = {"header": True, "task": route, "gaps": True, "correct_from": sources,
+              "extract": extractor.model_dump(exclude_defaults=True) or {"type": extractor.type},
               "source": "plusn learning export: captured traffic, shadow calls and feedback",
               "models": {m: ({"price": settings.models[m].price.model_dump()} if m in settings.models else {})
                          for m in models}}

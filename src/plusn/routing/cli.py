@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ import yaml
 from ..cli_shared import clear_errors, config_option, gateway_url, settings_for
 from ..config import Settings
 from ..fleet.replay import Outcomes, prompt_tokens_estimate
+from ..learning.cli import seconds
+from ..learning.export import export
 from . import embeddings, pipeline
 from .fitted import to_config
 from .select import FAMILIES
@@ -61,8 +65,12 @@ def routes() -> None:
 
 
 @routes.command("fit")
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--data", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Outcome file (JSONL: a header line, then prompt + per-model outcomes).")
+@click.option("--from-ledger", "route", default=None, metavar="ROUTE",
+              help="Fit ROUTE from its captured traffic instead (plusn learning export), and compare the "
+                   "result with the policy serving it now, on the same requests.")
+@click.option("--since", default=None, help="With --from-ledger: only the last span of traffic, e.g. 7d.")
 @click.option("--budget", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_BUDGET, show_default=True,
               help="The most the route may spend, as a share of always calling the most expensive model.")
 @click.option("--map", "pairs", multiple=True, metavar="RECORDED=MEMBER",
@@ -76,11 +84,16 @@ def routes() -> None:
               help="Keep the choice to one family (default: the best of all of them).")
 @click.option("--no-default", is_flag=True, help="Do not make the route auto's default route.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Where to write the YAML.")
-def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: str | None, name: str,
-                embedding_model: str | None, no_embedding: bool, family: str | None, no_default: bool,
-                out_path: str) -> None:
+def fit_command(data: str | None, route: str | None, since: str | None, budget: float, pairs: tuple[str, ...],
+                config_path: str | None, name: str, embedding_model: str | None, no_embedding: bool,
+                family: str | None, no_default: bool, out_path: str) -> None:
     """Choose and fit the policy for a task by cross-validation, and write it as config."""
     settings = settings_for(config_path)
+    if (data is None) == (route is None):
+        raise click.UsageError("give --data FILE or --from-ledger ROUTE")
+    if route is not None:
+        data = ledger_data(settings, route, since, out_path)
+    assert data is not None
     with clear_errors():
         outcomes = Outcomes.load(data)
     recorded = list(outcomes.models)
@@ -119,7 +132,38 @@ def fit_command(data: str, budget: float, pairs: tuple[str, ...], config_path: s
               + f"\n# {fit.why}\n# load it with `include: [{Path(out_path).name}]` in your config\n")
     Path(out_path).write_text(header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=1 << 20))
     _echo_summary(fit)
+    if route is not None:
+        click.echo(serving_now(settings, route, outcomes, models, cost))
     click.echo(f"wrote {out_path}")
+
+
+def ledger_data(settings: Settings, route: str, since: str | None, out_path: str) -> str:
+    """The route's captured traffic as an outcome file, kept beside the config it is fitted into
+    (every policy keeps the data it was fitted on)."""
+    if route not in settings.routes:
+        raise click.BadParameter(f"no route {route!r} in {settings.source}", param_hint="--from-ledger")
+    with clear_errors():
+        header, rows = export(settings, route, seconds(since) if since else None)
+    path = Path(out_path).with_suffix(".outcomes.jsonl")
+    with path.open("w", encoding="utf-8") as f:
+        for obj in [header, *rows]:
+            f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    click.echo(f"exported {len(rows)} requests of route {route!r} to {path} (correct from {header['correct_from']})",
+               err=True)
+    return str(path)
+
+
+def serving_now(settings: Settings, route: str, outcomes: Outcomes, models: list[str],
+                cost: Callable[[dict[str, Any], str], float]) -> str:
+    """How the policy serving the route now does on the same requests the fit used."""
+    spec = settings.routes[route]
+    if spec.model is None or spec.model not in models:
+        return f"now serving {route!r}: not a single recorded model, so it is not replayed here"
+    rows = outcomes.rows
+    dearest = max(models, key=lambda m: sum(cost(r, m) for r in rows))
+    accuracy = sum(bool(r["outcomes"][spec.model]["correct"]) for r in rows) / len(rows)
+    share = sum(cost(r, spec.model) for r in rows) / max(1e-12, sum(cost(r, dearest) for r in rows))
+    return f"now serving {route!r}: {spec.model}: accuracy {accuracy:.4f}, cost {share:.4f} of {dearest}, on the same {len(rows)} requests"
 
 
 def _echo_summary(fit: pipeline.FitResult) -> None:

@@ -1,6 +1,6 @@
 """Gateway speed: the same upstream called directly, through plusn, and through LiteLLM's proxy.
 
-    python bench/gateway.py [--requests 400] [--concurrency 32] [--litellm] [--json PATH]
+    python bench/gateway.py [--requests 400] [--concurrency 32] [--litellm] [--capture] [--json PATH]
 
 All on loopback, in one run: bench/upstream.py (a fast OpenAI-compatible server in its own
 process) is called
@@ -9,6 +9,9 @@ process) is called
 - through `plusn serve`,
 - through LiteLLM's proxy (with --litellm; installed into its own virtual environment under
   ~/.cache/plusn/bench-litellm on first use, so it never touches plusn's).
+
+With --capture, two more gateways serve ``model="auto"`` through one route: one that keeps its
+traffic for learning (capture on) and one that does not, to show what capturing adds.
 
 Added latency: sequential non-streamed requests, each path's latency minus the direct median,
 p50 and p99. Throughput: requests/s at a fixed concurrency. Paths alternate in rounds so drift on
@@ -88,12 +91,34 @@ def litellm_python() -> Path:
     return py
 
 
+def gateway(tmpdir: Path, name: str, up_url: str, capture: bool | None) -> tuple[subprocess.Popen[str], str]:
+    """A `plusn serve` over the upstream; with ``capture`` set, ``auto`` serves one route that
+    keeps (True) or does not keep (False) its traffic for learning."""
+    data: dict[str, Any] = {
+        "data_dir": str(tmpdir / f"data-{name}"),
+        "models": {"fast": {"type": "openai", "base_url": up_url + "/v1", "max_concurrency": 1024,
+                            "max_queue": 4096, "max_connections": 256,
+                            "price": {"input_per_1k": 1, "output_per_1k": 1}}},
+        "safety": {"input": "allow", "output": "allow", "second_stage_model": None},
+        "skills": {"builtin": False},
+    }
+    if capture is not None:
+        data["routes"] = {"all": {"model": "fast", "learning": {"capture": capture}}}
+        data["dispatch"] = {"default_route": "all"}
+        data["learning"] = {"capture_keyless": True}  # no keys here: the open gateway opts in
+    cfg = tmpdir / f"plusn-{name}.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    return start([sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
+                 tmpdir, r"listening on (http://\S+)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--litellm", action="store_true", help="also measure LiteLLM's proxy")
+    ap.add_argument("--capture", action="store_true", help="also compare a route with capture on and off")
     ap.add_argument("--json", dest="json_path", default=None)
     args = ap.parse_args()
     procs: list[subprocess.Popen[str]] = []
@@ -102,20 +127,15 @@ def main() -> None:
         try:
             up, up_url = start([sys.executable, str(ROOT / "bench" / "upstream.py")], tmpdir)
             procs.append(up)
-            cfg = tmpdir / "plusn.yaml"
-            cfg.write_text(yaml.safe_dump({
-                "data_dir": str(tmpdir / "data"),
-                "models": {"fast": {"type": "openai", "base_url": up_url + "/v1", "max_concurrency": 1024,
-                                    "max_queue": 4096, "max_connections": 256,
-                                    "price": {"input_per_1k": 1, "output_per_1k": 1}}},
-                "safety": {"input": "allow", "output": "allow", "second_stage_model": None},
-                "skills": {"builtin": False},
-            }))
-            gw, gw_url = start([sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
-                               tmpdir, r"listening on (http://\S+)")
+            gw, gw_url = gateway(tmpdir, "plain", up_url, None)
             procs.append(gw)
             paths: dict[str, tuple[str, str, dict[str, str]]] = {"direct": (up_url, "fast", {}),
                                                                   "plusn": (gw_url, "fast", {})}
+            if args.capture:
+                for name, capture in (("auto", False), ("auto+capture", True)):
+                    proc, url = gateway(tmpdir, name, up_url, capture)
+                    procs.append(proc)
+                    paths[name] = (url, "auto", {})
             if args.litellm:
                 lcfg = tmpdir / "litellm.yaml"
                 master = "sk-bench-" + os.urandom(16).hex()  # LiteLLM refuses to start without one
@@ -132,9 +152,12 @@ def main() -> None:
             lat: dict[str, list[float]] = {k: [] for k in paths}
             rps: dict[str, list[float]] = {k: [] for k in paths}
             per = max(1, args.requests // args.rounds)
+            rounds: dict[str, list[float]] = {k: [] for k in paths}  # each round's p50
             for _ in range(args.rounds):
                 for name, (url, model, headers) in paths.items():
-                    lat[name] += asyncio.run(sequential(url, model, per, headers))
+                    got = asyncio.run(sequential(url, model, per, headers))
+                    lat[name] += got
+                    rounds[name].append(statistics.median(got))
                     rps[name].append(asyncio.run(throughput(url, model, per, args.concurrency, headers)))
         finally:
             for p in procs:
@@ -153,6 +176,10 @@ def main() -> None:
         res[name] = {"rps": round(statistics.median(rps[name]), 1),
                      "added_ms_p50": round(statistics.median(lat[name]) - base, 3),
                      "added_ms_p99": round(pct(lat[name], 0.99) - pct(lat["direct"], 0.99), 3)}
+    if "auto+capture" in res:  # the median over rounds of what capture adds to a round's p50
+        diffs = [c - a for c, a in zip(rounds["auto+capture"], rounds["auto"], strict=True)]
+        res["capture_added_ms_p50"] = round(statistics.median(diffs), 3)
+        res["capture_rounds_ms"] = [round(d, 3) for d in diffs]
     if "litellm" in res:
         res["ratio_rps_vs_litellm"] = round(res["plusn"]["rps"] / res["litellm"]["rps"], 2)
     print(json.dumps(res, indent=2))

@@ -138,6 +138,10 @@ def test_a_playground_message_streams_and_shows_its_route(browser: Any, server: 
     assert answer.locator("[data-kind=route]").inner_text() == "route: math"
     assert answer.locator("[data-kind=escalations]").inner_text() == "escalated ×1"
     assert "large" in answer.locator("[data-kind=model]").inner_text()
+    answer.get_by_role("button", name="Good answer").click()  # feedback, kept beside the ledger row
+    page.wait_for_selector(".msg.assistant .thumb[data-label=good][aria-pressed=true]")
+    with sqlite3.connect(server["db"]) as db:
+        assert db.execute("SELECT score FROM feedback").fetchall() == [(1.0,)]
     answer.get_by_text("How it was routed").click()  # the stages, read aloud
     how = answer.locator(".route-details li").all_inner_texts()
     assert how[0].startswith("rule sums")

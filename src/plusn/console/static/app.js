@@ -32,6 +32,7 @@ const ZH = {
   "No knowledge bases configured (see docs/knowledge.md).": "尚未配置知识库（见 docs/knowledge.md）。",
   "Models, routes and agents": "模型、路由与智能体", "Skills": "技能", "Usage by caller": "按调用方统计的用量",
   "all traffic": "全部流量", "your key's traffic": "本密钥的流量",
+  "Was this answer good?": "这个回答好吗？", "Good answer": "好的回答", "Bad answer": "不好的回答", "Thanks": "谢谢反馈",
 };
 let lang = localStorage.getItem("plusn.lang") || ((navigator.language || "").startsWith("zh") ? "zh" : "en");
 const tr = (text) => (lang === "zh" && ZH[text] !== undefined ? ZH[text] : text);
@@ -237,6 +238,29 @@ function citations(block) {
     h("li", {}, `${c.title || c.document || c.source || ""}${c.snippet ? `: ${c.snippet.slice(0, 160)}` : ""}`)));
 }
 
+// Thumbs up and down on an answer: POST /v1/feedback, which keeps the verdict beside the
+// request's ledger row for learning (docs/learning.md). One verdict per answer; a second click
+// replaces it.
+function thumbs(requestId) {
+  const group = h("span", { class: "thumbs", role: "group", "aria-label": tr("Was this answer good?") });
+  const status = h("span", { class: "thumbs-status", "aria-live": "polite" });
+  for (const [label, icon] of [["good", "👍"], ["bad", "👎"]]) {
+    const b = h("button", { type: "button", class: "thumb", "data-label": label, "aria-pressed": "false",
+      "aria-label": tr(label === "good" ? "Good answer" : "Bad answer") }, icon);
+    b.addEventListener("click", async () => {
+      const headers = { "content-type": "application/json" };
+      if (state.key) headers.authorization = `Bearer ${state.key}`;
+      const r = await fetch("/v1/feedback", { method: "POST", headers,
+        body: JSON.stringify({ request_id: requestId, label }) });
+      for (const other of group.querySelectorAll(".thumb")) other.setAttribute("aria-pressed", String(other === b && r.ok));
+      status.textContent = r.ok ? tr("Thanks") : `${r.status}`;
+    });
+    group.append(b);
+  }
+  group.append(status);
+  return group;
+}
+
 async function* sse(response) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -308,6 +332,7 @@ async function send(ev) {
     if (cites) item.append(cites);
     const how = routeDetails(block);
     if (how) item.append(how);
+    if (block && block.request_id) meta.append(thumbs(block.request_id));
     state.history.push({ role: "assistant", content: answer });
   } catch (err) {
     state.history.pop();

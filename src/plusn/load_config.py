@@ -225,6 +225,15 @@ def _check_routes(s: Settings) -> None:
                               file=s.source, key=f"routes.{name}.sql")
         if r.sql is not None and r.sql_model is not None and r.sql_model not in models:
             raise ConfigError(f"unknown model {r.sql_model!r}", file=s.source, key=f"routes.{name}.sql_model")
+    for name, r in s.routes.items():
+        if r.canary is not None:
+            other = s.routes.get(r.canary.route)
+            if other is None or r.canary.route == name:
+                raise ConfigError(f"the canary {r.canary.route!r} is not another route", file=s.source,
+                                  key=f"routes.{name}.canary.route")
+            if other.canary is not None:
+                raise ConfigError(f"the canary {r.canary.route!r} has a canary of its own", file=s.source,
+                                  key=f"routes.{name}.canary.route")
     for name, ms in s.models.items():
         for fb in ms.fallbacks:
             if fb not in models or fb == name:

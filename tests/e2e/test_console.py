@@ -188,6 +188,10 @@ def test_the_dashboard_matches_the_ledger(browser: Any, server: dict[str, Any]) 
     in_ledger = dict(conn.execute(f"SELECT COALESCE(route, requested_model, '-'), COUNT(*) FROM ledger WHERE {traffic} "
                                   "GROUP BY 1").fetchall())
     assert by_route == in_ledger
+    rated = {r.locator("td").nth(0).inner_text(): int(r.locator("td").nth(7).inner_text()) for r in routes.all()}
+    in_feedback = dict(conn.execute("SELECT COALESCE(l.route, l.requested_model, '-'), COUNT(*) FROM feedback f "
+                                    f"JOIN ledger l ON l.id = f.request_id WHERE {traffic} GROUP BY 1").fetchall())
+    assert {k: v for k, v in rated.items() if v} == in_feedback  # users' ratings beside each route's cost
     page.locator("#dash-chart summary").click()  # the figures behind the chart, by hour
     per_hour = [int(r.locator("td").nth(1).inner_text().replace(",", "")) for r in page.locator("#dash-chart tbody tr").all()]
     assert sum(per_hour) == requests

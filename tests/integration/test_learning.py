@@ -15,6 +15,7 @@ from conftest import write_config
 from fastapi.testclient import TestClient
 
 from plusn.database import connect
+from plusn.errors import ConfigError
 from plusn.gateway.app import create_app
 from plusn.gateway.auth import KeyStore
 from plusn.learning.observe import purge
@@ -127,3 +128,29 @@ def test_shadow_calls_are_marked_and_kept_out_of_counts(app: tuple[TestClient, d
     assert all(row["id"].startswith(client_rows[0]["id"] + ":shadow:") for row in shadow_rows)
     total = usage_report(c.app.state.plusn.settings.state_db(), [])[0]  # type: ignore[attr-defined]
     assert total["requests"] == 1 and total["shadow_cost"] == pytest.approx(sum(r["cost"] for r in shadow_rows))
+
+
+def test_a_canary_takes_its_share_of_a_route_and_the_ledger_tells_them_apart(tmp_path: Path) -> None:
+    data = fleet()
+    data["routes"]["maths"]["canary"] = {"route": "fitted", "share": 0.25}
+    data["routes"]["fitted"] = {"model": "mid"}
+    settings = load_settings(write_config(tmp_path, data), environ={})
+    with TestClient(create_app(settings)) as c:
+        c.app.state.plusn.fleet.members["auto"].rng.seed(3)  # type: ignore[attr-defined]
+        blocks = [c.post(CHAT, json={"model": "auto", "messages": [{"role": "user", "content": f"the sum {i}"}]}
+                         ).json()["plusn"] for i in range(200)]
+        rows = table(c, "SELECT route, served_models FROM ledger WHERE endpoint = '/v1/chat/completions'")
+    tried = [b for b in blocks if b["route"]["route"] == "fitted"]
+    assert 30 <= len(tried) <= 70  # about a quarter of 200
+    assert all(b["route"]["stages"][-1] == {"stage": "canary", "canary_of": "maths", "reason": "25% of 'maths' tries 'fitted'"}
+               for b in tried)
+    by_route = {r["route"]: json.loads(r["served_models"]) for r in rows}
+    assert by_route == {"maths": ["small"], "fitted": ["mid"]}
+
+
+def test_a_canary_must_be_another_route_without_its_own(tmp_path: Path) -> None:
+    data = fleet()
+    data["routes"]["maths"]["canary"] = {"route": "nowhere", "share": 0.1}
+    with pytest.raises(ConfigError) as err:
+        load_settings(write_config(tmp_path, data), environ={})
+    assert err.value.key == "routes.maths.canary.route"

@@ -24,6 +24,14 @@ def _dialect(db: Any) -> dict[str, str]:
             "cascade": "json_extract(extra, '$.route.cascade') IS NOT NULL"}
 
 
+def _feedback_by_route(conn: Any, where: str, params: list[Any]) -> dict[str, tuple[int, float | None]]:
+    """Per route: how many answers users rated, and their mean score (POST /v1/feedback)."""
+    rows = conn.execute(
+        f"SELECT COALESCE(l.route, l.requested_model, '-') AS route, COUNT(*) AS rated, AVG(f.score) AS score "
+        f"FROM feedback f JOIN ledger l ON l.id = f.request_id {where} GROUP BY 1", params).fetchall()
+    return {r["route"]: (int(r["rated"]), round(float(r["score"]), 4)) for r in rows}
+
+
 def dashboard(db: Any, *, days: float = 7, key_id: str | None = None, now: float | None = None) -> dict[str, Any]:
     """Requests, cost and savings (total, by route, over time), latency percentiles, the
     escalation rate and safety events, for the last ``days``; only ``key_id``'s rows if given."""
@@ -68,8 +76,13 @@ def dashboard(db: Any, *, days: float = 7, key_id: str | None = None, now: float
         safety = [dict(r) for r in conn.execute(
             f"SELECT stage, category, action, COUNT(*) AS events FROM audit {a_where} "
             "GROUP BY stage, category, action ORDER BY 4 DESC", a_params).fetchall()]
+        # the same rows, named apart from feedback's own ts and key_id
+        l_where = f"WHERE l.ts >= ? AND l.ts <= ? AND {_TRAFFIC}" + (" AND l.key_id = ?" if key_id is not None else "")
+        rated = _feedback_by_route(conn, l_where, params)
     finally:
         conn.close()
+    for r in routes:  # quality beside cost: a canary and the route it tries to replace, side by side
+        r["rated"], r["score"] = rated.get(r["route"], (0, None))
     for r in [total, *routes, *series]:
         r["errors"] = r["errors"] or 0
         # Savings only where a reference price exists, so unpriced traffic does not read as saved.

@@ -6,6 +6,7 @@ with the whole conversation, and the response's ``plusn.route`` says what happen
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
@@ -50,6 +51,7 @@ class DispatchBackend(Composite):
         # Grounded routes are served by their route:<name> member, which then calls the target.
         self._served_by = served_by or {}
         self.intents: IntentClassifier | None = None
+        self.rng = random.Random()  # who goes to a canary (seedable in tests)
 
     async def start(self) -> None:
         """Embed the intent examples once."""
@@ -87,7 +89,17 @@ class DispatchBackend(Composite):
         return None
 
     async def decide(self, req: GenRequest) -> tuple[str | None, str, list[dict[str, Any]], str | None]:
-        """(route, target, stages, rule answer): everything before any model is called."""
+        """(route, target, stages, rule answer): everything before any model is called; a
+        route with a canary sends that share of its traffic to the canary route."""
+        route, target, stages, answer = await self._decide(req)
+        canary = self.routes[route].canary if route is not None and answer is None else None
+        if canary is not None and self.rng.random() < canary.share:
+            stages.append({"stage": "canary", "canary_of": route,
+                           "reason": f"{canary.share:.0%} of {route!r} tries {canary.route!r}"})
+            return canary.route, self._target(canary.route), stages, None
+        return route, target, stages, answer
+
+    async def _decide(self, req: GenRequest) -> tuple[str | None, str, list[dict[str, Any]], str | None]:
         t0 = time.perf_counter()
         stages: list[dict[str, Any]] = []
         session = self._session(req)

@@ -148,6 +148,15 @@ class RouterSpec(BaseModel):
         return list(dict.fromkeys([*self.models(), *extra]))
 
 
+class CanarySpec(BaseModel):
+    """Send a share of a route's traffic to another route (a newly fitted policy), to compare
+    the two on live traffic before promoting it."""
+
+    model_config = ConfigDict(extra="forbid")
+    route: str
+    share: float = Field(gt=0, lt=1)
+
+
 class RouteSpec(BaseModel):
     """A named destination: one model, a cascade, a learned router, a skill or an agent."""
 
@@ -176,6 +185,8 @@ class RouteSpec(BaseModel):
     safety: Literal["block", "flag", "allow"] | None = None
     # Learning from this route's traffic: capture, shadow comparison (see docs/learning.md).
     learning: RouteLearning | None = None
+    # A share of what auto sends here goes to another route instead (docs/learning.md).
+    canary: CanarySpec | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> RouteSpec:

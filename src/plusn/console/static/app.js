@@ -32,7 +32,7 @@ const ZH = {
   "No knowledge bases configured (see docs/knowledge.md).": "尚未配置知识库（见 docs/knowledge.md）。",
   "Models, routes and agents": "模型、路由与智能体", "Skills": "技能", "Usage by caller": "按调用方统计的用量",
   "all traffic": "全部流量", "your key's traffic": "本密钥的流量",
-  "Was this answer good?": "这个回答好吗？", "Good answer": "好的回答", "Bad answer": "不好的回答", "Thanks": "谢谢反馈",
+  "Rated": "已评价", "Score": "评分", "Was this answer good?": "这个回答好吗？", "Good answer": "好的回答", "Bad answer": "不好的回答", "Thanks": "谢谢反馈",
 };
 let lang = localStorage.getItem("plusn.lang") || ((navigator.language || "").startsWith("zh") ? "zh" : "en");
 const tr = (text) => (lang === "zh" && ZH[text] !== undefined ? ZH[text] : text);
@@ -404,9 +404,12 @@ async function showDashboard() {
       h("div", { class: "wrap" }, table(["From", "Requests", "Errors", "Cost", "Saved", "Saved %"],
         d.series.map((x) => [when(x.t), int(x.requests), int(x.errors), money(x.cost), money(x.saved), `${x.saved_pct}%`]),
         [1, 2, 3, 4, 5])))] : [h("p", { class: "muted" }, tr("No traffic yet."))]));
-  $("dash-routes").replaceChildren(table(["Route", "Requests", "Errors", "Cost", "Saved", "Saved %", "Escalated"],
-    d.routes.map((r) => [r.route, int(r.requests), int(r.errors), money(r.cost), money(r.saved), `${r.saved_pct}%`, int(r.escalated)]),
-    [1, 2, 3, 4, 5, 6]));
+  // Quality beside cost: users' ratings (POST /v1/feedback), so a canary and the route it may
+  // replace can be compared side by side.
+  $("dash-routes").replaceChildren(table(["Route", "Requests", "Errors", "Cost", "Saved", "Saved %", "Escalated", "Rated", "Score"],
+    d.routes.map((r) => [r.route, int(r.requests), int(r.errors), money(r.cost), money(r.saved), `${r.saved_pct}%`, int(r.escalated),
+      int(r.rated || 0), r.score === null || r.score === undefined ? "-" : r.score.toFixed(2)]),
+    [1, 2, 3, 4, 5, 6, 7, 8]));
   $("dash-safety").replaceChildren(d.safety.length
     ? table(["Stage", "Category", "Action", "Events"], d.safety.map((s) => [s.stage, s.category, s.action, int(s.events)]), [3])
     : h("p", { class: "muted" }, tr("No safety decisions in this period.")));

@@ -15,8 +15,6 @@ whole deployment. The gateway, the CLI commands, the evals and the benches build
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from .routing.build_routes import (
     check_targets,
     with_knob,
 )
+from .routing.versions import policy_version
 from .safety.guard import passage_screen
 from .safety.remote import RedactingBackend
 from .skills.backend import SkillBackend
@@ -164,14 +163,6 @@ def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens
             built[name] = backend
     check_targets(settings, fleet.members)
     return list(built)
-
-
-def policy_version(settings: Settings) -> str:
-    """A short hash of what routes are built from (routes, cascades, routers, dispatch): the
-    version recorded with each request, changed by a reload that changes them."""
-    dumped = settings.model_dump(mode="json", include={"routes", "cascades", "routers", "dispatch"})
-    text = json.dumps(dumped, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def assemble(settings: Settings) -> Deployment:

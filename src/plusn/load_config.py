@@ -113,7 +113,7 @@ def load_settings(
         validate_model(name, model, source)
     settings.origins = {k: f for k, (f, _) in origins.items()}
     try:
-        _check_references(settings)
+        check_references(settings)
     except ConfigError as exc:
         where = settings.origins.get(".".join((exc.key or "").split(".")[:2]))
         if where is None:
@@ -166,7 +166,7 @@ def _origins(included: list[tuple[str, dict[str, Any], yaml.Node | None]], user:
     return out
 
 
-def _check_references(s: Settings) -> None:
+def check_references(s: Settings) -> None:
     """Every route, cascade and rule names something that exists."""
     _check_cascades(s)
     _check_routes(s)

@@ -74,3 +74,34 @@ def test_a_reload_that_changes_models_or_does_not_load_changes_nothing(gateway: 
     r = reload(c, "admin-secret")
     assert r.status_code == 400 and "nothing was reloaded" in r.json()["error"]["message"]
     assert ask(c, user) == "small says 4"
+
+
+def test_promote_rollback_and_a_restart_in_between(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "plusn.yaml"
+    data = {"data_dir": str(tmp_path / "data"), **config("small")}
+    data["routes"]["fitted"] = {"model": "large"}
+    data["routes"]["sums"]["canary"] = {"route": "fitted", "share": 0.1}
+    cfg.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("PLUSN_ADMIN_KEY", "admin-secret")
+    admin = {"authorization": "Bearer admin-secret"}
+
+    def app() -> TestClient:
+        return TestClient(create_app(load_settings(cfg, environ={}), reload=lambda: load_settings(cfg, environ={})))
+
+    with app() as c:
+        c.app.state.plusn.fleet.members["auto"].rng.seed(1)  # type: ignore[attr-defined]
+        promoted = c.post("/admin/reload", json={"promote": "sums"}, headers=admin).json()
+        assert promoted["state"] == "pinned" and promoted["changed"]
+        assert {ask(c, "admin-secret") for _ in range(20)} == {"large says 4"}  # no canary left: all of it
+        listed = c.get("/admin/versions", headers=admin).json()["data"]
+        assert [v["state"] for v in listed] == ["pinned", "retired"]
+        assert c.post("/admin/reload", json={"promote": "fitted"}, headers=admin).status_code == 400  # no canary
+    with app() as c:  # a restart: the file's routes are unchanged, so the promoted version still serves
+        assert ask(c, "admin-secret") == "large says 4"
+        back = c.post("/admin/reload", json={"version": listed[1]["version"]}, headers=admin).json()
+        assert back["policy"] == listed[1]["version"] and back["state"] == "pinned"
+        assert "small says 4" in {ask(c, "admin-secret") for _ in range(20)}
+    cfg.write_text(yaml.safe_dump({**data, "routes": {"sums": {"model": "large"}}}))
+    with app() as c:  # the file changed: it serves, and the pin gives way
+        assert ask(c, "admin-secret") == "large says 4"
+        assert c.get("/admin/versions", headers=admin).json()["data"][0]["state"] == "serving"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
 from ..load_config import load_settings
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from ..routing import versions
 from . import admin, chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
 from .auth import KeyStore
 from .body import openapi_bodies
@@ -26,6 +28,20 @@ from .middleware import LedgerMiddleware
 from .runtime import Runtime
 
 log = logging.getLogger("plusn.gateway")
+
+
+async def serve_pinned(rt: Runtime) -> None:
+    """A version promoted or rolled back to over this config file's routes serves again after a
+    restart; once the file's routes change, the file does. Either way the version is kept."""
+    db, file = rt.settings.state_db(), rt.settings
+    pinned = await asyncio.to_thread(versions.pinned_over, db, rt.deployment.policy)
+    if pinned is not None:
+        rt.deployment.rebuild_routes(versions.with_policy(file, pinned["config"]))
+        rt.observer.settings = rt.deployment.settings
+        log.info("serving routes version %s, pinned over the config file's %s", pinned["version"],
+                 versions.policy_version(file))
+    state, base = ("pinned", versions.policy_version(file)) if pinned is not None else ("serving", None)
+    await asyncio.to_thread(versions.record, db, rt.deployment.settings, state, base)
 
 
 def reread(settings: Settings) -> Settings:
@@ -53,6 +69,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         app.state.plusn = rt
         try:
             app.state.loaded = await deployment.start()
+            await serve_pinned(rt)
             observer.start()
             rt.ready = True
             yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -179,21 +180,70 @@ def _echo_summary(fit: pipeline.FitResult) -> None:
     click.echo(f"fitted in {fit.seconds:.1f} s")
 
 
-@routes.command("reload")
-@config_option
-@click.option("--url", envvar="PLUSN_URL", default=None, help="Gateway URL (default: from the config).")
-def reload_command(config_path: str | None, url: str | None) -> None:
-    """Rebuild a running gateway's routes from its config file, without a restart (POST /admin/reload)."""
+def _admin(config_path: str | None, url: str | None, method: str, path: str, body: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    """Call a running gateway's admin API with the admin key (auth.admin_key_env)."""
     settings = settings_for(config_path)
     key = os.environ.get(settings.auth.admin_key_env)
     headers = {"authorization": f"Bearer {key}"} if key else {}
     base = gateway_url(settings, url)
     try:
-        r = httpx.post(base + "/admin/reload", headers=headers, timeout=60)
+        r = httpx.request(method, base + path, headers=headers, json=body, timeout=60)
     except httpx.ConnectError:
         raise click.ClickException(f"no gateway at {base}; pass --url") from None
-    body = r.json()
+    out: dict[str, Any] = r.json()
     if r.status_code >= 400:
-        raise click.ClickException(f"{r.status_code}: {body.get('error', {}).get('message', r.text)}")
+        raise click.ClickException(f"{r.status_code}: {out.get('error', {}).get('message', r.text)}")
+    return out
+
+
+def _said(body: dict[str, Any]) -> str:
     what = "changed" if body["changed"] else "unchanged"
-    click.echo(f"reloaded: policy {body['previous']} -> {body['policy']} ({what}); {body['pacing']}")
+    return f"policy {body['previous']} -> {body['policy']} ({what}, {body['state']}); {body['pacing']}"
+
+
+_url = click.option("--url", envvar="PLUSN_URL", default=None, help="Gateway URL (default: from the config).")
+
+
+@routes.command("reload")
+@config_option
+@_url
+def reload_command(config_path: str | None, url: str | None) -> None:
+    """Rebuild a running gateway's routes from its config file, without a restart."""
+    click.echo("reloaded: " + _said(_admin(config_path, url, "POST", "/admin/reload", {})))
+
+
+@routes.command("promote")
+@config_option
+@_url
+@click.argument("route")
+def promote_command(config_path: str | None, url: str | None, route: str) -> None:
+    """Make ROUTE's canary the route, on the running gateway (kept over restarts until the config's routes change)."""
+    click.echo(f"promoted the canary of {route!r}: " + _said(
+        _admin(config_path, url, "POST", "/admin/reload", {"promote": route})))
+
+
+@routes.command("rollback")
+@config_option
+@_url
+@click.argument("version", required=False)
+def rollback_command(config_path: str | None, url: str | None, version: str | None) -> None:
+    """Serve an earlier version of the routes again (default: the one before the current)."""
+    if version is None:
+        found = _admin(config_path, url, "GET", "/admin/versions")["data"]
+        if len(found) < 2:
+            raise click.ClickException("no earlier version to roll back to")
+        version = found[1]["version"]
+    click.echo(f"rolled back to {version}: " + _said(
+        _admin(config_path, url, "POST", "/admin/reload", {"version": version})))
+
+
+@routes.command("versions")
+@config_option
+@_url
+def versions_command(config_path: str | None, url: str | None) -> None:
+    """Every version of the running gateway's routes, newest first."""
+    for v in _admin(config_path, url, "GET", "/admin/versions")["data"]:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v["ts"]))
+        click.echo(f"{v['version']}  {when}  {v['state']:<8} routes: {', '.join(v['routes']) or '-'}"
+                   + (f"  fitted on: {', '.join(v['fitted_on'])}" if v["fitted_on"] else ""))

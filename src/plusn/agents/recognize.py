@@ -95,7 +95,25 @@ def _generic(w: str) -> bool:
     return w in YES or w in NO or all(c in _NEGATORS + "是有的了" for c in w)
 
 
+# A form's cue words, worked out once per form (every turn reads every slot): id → (form, words).
+_CUES: dict[int, tuple[FormSpec, dict[str, list[str]]]] = {}
+_CUE_FORMS = 64  # forms kept; a server has a handful, a test run makes many
+
+
 def cue_words(spec: FormSpec, name: str) -> list[str]:
+    """Words that name a slot (see :func:`_cue_words`), cached per form."""
+    kept = _CUES.get(id(spec))
+    if kept is None or kept[0] is not spec:
+        if len(_CUES) >= _CUE_FORMS:
+            _CUES.clear()
+        kept = _CUES[id(spec)] = (spec, {})
+    words_of = kept[1]
+    if name not in words_of:
+        words_of[name] = _cue_words(spec, name)
+    return words_of[name]
+
+
+def _cue_words(spec: FormSpec, name: str) -> list[str]:
     """Words that name a slot: its label, its aliases, the parts of its label its question
     repeats, and the parts its own words share (户口 of 本市户口 and 外地户口); never an option word."""
     slot = spec.slots[name]

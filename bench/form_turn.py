@@ -7,8 +7,9 @@ ones in tests/data/forms) goes through the real agent backend, as a client's wou
 fleet's real multilingual-e5 embedding model; the form's prototypes are embedded once before
 timing. The anchor, measured in the same run, is the embedding model's own engine encoding the
 same message once, directly (no cache, no gateway). The figures are the turn's p50/p90, the
-anchor's p50, and their ratio (goal: a turn's p50 <= 20 ms); then the same for the turns that
-did embed (the rules did not settle them), which pay for one embedding each.
+anchor's p50, and their ratio; then the same for the turns that took the embedding path (the
+rules did not settle them; the trace says so), against the anchor on those same messages. The
+goal is for those: a turn with the embedding path at p50 <= 20 ms, about one embedding.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from plusn.fleet.backend import GenRequest
 from plusn.load_config import load_settings
 
 ROOT = Path(__file__).parents[1]
+FORMS = ROOT / "tests" / "data" / "forms"
 DATA = [ROOT.parent / "shared" / "data" / "forms" / "housing-fund-dialogues.jsonl",
-        ROOT / "tests" / "data" / "forms" / "housing-fund-heldout.jsonl",
-        ROOT / "tests" / "data" / "forms" / "unemployment-dialogues.jsonl"]
+        *(FORMS / f"{name}.jsonl" for name in ("housing-fund-heldout", "unemployment-dialogues",
+                                                "housing-fund-heldout-2", "unemployment-heldout-2"))]
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -45,6 +47,7 @@ async def run(config: Path, data: list[Path], tmp: str) -> dict[str, Any]:
     turn_ms: list[float] = []
     embedded_ms: list[float] = []
     anchor_ms: list[float] = []
+    embedded_anchor_ms: list[float] = []  # the anchor on the messages of the turns that embedded
     async with deployed(settings) as d:
         embedder: Any = await d.fleet.embedder("multilingual-e5-small")
         engine = embedder._model  # the engine itself: the anchor runs it directly, past any cache
@@ -61,16 +64,20 @@ async def run(config: Path, data: list[Path], tmp: str) -> dict[str, Any]:
                 messages.append({"role": "assistant", "content": gen.text})
                 turn_ms.append(ms)
                 trace = (gen.route or {}).get("trace") or []
-                if any("meaning" in step for step in trace):
-                    embedded_ms.append(ms)
                 t0 = time.perf_counter()
                 await asyncio.to_thread(engine.encode, [text], True)
                 anchor_ms.append((time.perf_counter() - t0) * 1000)
+                if any("meaning" in step for step in trace):
+                    embedded_ms.append(ms)
+                    embedded_anchor_ms.append(anchor_ms[-1])
     a50 = statistics.median(anchor_ms)
+    e50, ea50 = _pct(embedded_ms, 0.5), _pct(embedded_anchor_ms, 0.5)
     return {"turns": len(turn_ms), "turn_p50_ms": round(_pct(turn_ms, 0.5), 2), "turn_p90_ms": round(_pct(turn_ms, 0.9), 2),
             "anchor_embed_p50_ms": round(a50, 2), "ratio_p50": round(_pct(turn_ms, 0.5) / a50, 3),
-            "embedded_turns": len(embedded_ms), "embedded_turn_p50_ms": round(_pct(embedded_ms, 0.5), 2),
-            "embedded_ratio_p50": round(_pct(embedded_ms, 0.5) / a50, 3) if embedded_ms else None}
+            "embedded_turns": len(embedded_ms), "embedded_turn_p50_ms": round(e50, 2),
+            "embedded_turn_p90_ms": round(_pct(embedded_ms, 0.9), 2),
+            "embedded_anchor_p50_ms": round(ea50, 2),
+            "embedded_ratio_p50": round(e50 / ea50, 3) if embedded_ms else None}
 
 
 def main() -> None:
@@ -84,9 +91,10 @@ def main() -> None:
     print(f"form turn (agent backend, rules + meaning): p50 {res['turn_p50_ms']} ms, p90 {res['turn_p90_ms']} ms "
           f"over {res['turns']} turns")
     print(f"anchor (multilingual-e5 encoding the message once): p50 {res['anchor_embed_p50_ms']} ms")
-    print(f"ratio turn/anchor p50: {res['ratio_p50']} (goal: turn p50 <= 20 ms)")
-    print(f"turns that embedded ({res['embedded_turns']}): p50 {res['embedded_turn_p50_ms']} ms, "
-          f"ratio {res['embedded_ratio_p50']}")
+    print(f"ratio turn/anchor p50: {res['ratio_p50']}")
+    print(f"turns with the embedding path ({res['embedded_turns']}): p50 {res['embedded_turn_p50_ms']} ms, "
+          f"p90 {res['embedded_turn_p90_ms']} ms; anchor on the same messages p50 {res['embedded_anchor_p50_ms']} ms; "
+          f"ratio {res['embedded_ratio_p50']} (goal: p50 <= 20 ms)")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
 

@@ -7,6 +7,7 @@ pattern. :mod:`.recognize` decides which parts of a message answer which slot.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date
@@ -58,13 +59,32 @@ def found_at(t: str, w: str) -> int:
     return t.find(w)
 
 
+@functools.lru_cache(maxsize=4096)
+def _loose(word: str) -> re.Pattern[str] | None:
+    """A slot's own word of three or more Chinese characters, with one more character allowed
+    inside it: "已经登记" says 已登记, "没去登记" 没登记, "登记过了" 登记了. The inserted
+    character is no negator and no punctuation, so it cannot turn the word around."""
+    if len(word) < 3 or not all("\u4e00" <= c <= "\u9fff" for c in word):
+        return None
+    gap = "[^不没未非无别\\s，。！？；、,.!?;]"
+    return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
+
+
+def says(text: str, word: str) -> bool:
+    """Whether the text says the word: as it is, or with one character inside (see :func:`_loose`)."""
+    if word in text:
+        return True
+    loose = _loose(word)
+    return loose is not None and loose.search(text) is not None
+
+
 def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
     """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
     first; then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at
     the very start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
     own = [(len(w), value) for ws, value in ((no or [], False), (yes or [], True)) for w in ws
-           if w.lower() in t]
+           if says(t, w.lower())]
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
         return max(own, key=lambda x: x[0])[1]
     if any(found_at(t, w) >= 0 for w in UNSURE):

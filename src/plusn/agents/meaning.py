@@ -1,8 +1,12 @@
 """Answers outside the option lists, matched by meaning with the gateway's embedding model.
 
 "买了套房子" is no option word of 购房, and "to pay rent" is not Chinese; both mean an option.
-An utterance is embedded (whole, and clause by clause when it has several) and compared with
-every option's words (its value and its synonyms), embedded once per form.
+An utterance is embedded whole and compared with every option's words (its value and its
+synonyms), embedded once per form. Only when the whole is undecided (no option clears the
+bounds below) and it has several clauses are the clauses embedded too, so that "我在本市上班，
+想提公积金去付房租" has "想提公积金去付房租" on its own. Most messages that reach this pass
+are short, so a turn usually pays for one embedding of one text, and a text seen before (a
+retry, the same reply in another conversation) for none: vectors are cached per text.
 
 Raw cosine similarities of a small embedding model crowd together (0.8–0.9 for almost any two
 short Chinese texts), so they are **centred**: the mean embedding of the form's own texts
@@ -19,6 +23,7 @@ rests on it: a small model is sometimes clearly wrong.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +37,7 @@ Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _LATIN_SPLIT = re.compile(r"\b(?:to|for|because|so|since|as|and|but)\b", re.I)
 _GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not about the slot
+_CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
               "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question")
@@ -72,9 +78,26 @@ def units(text: str) -> list[str]:
 class Meaning:
     """Matches utterances to a form's options by embedding; one per agent, indexes cached per form."""
 
-    def __init__(self, embed: Embed) -> None:
+    def __init__(self, embed: Embed, cache: int = _CACHE) -> None:
         self.embed = embed
         self._indexes: dict[int, _Index] = {}
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._size = cache
+
+    async def vectors(self, texts: list[str]) -> Any:
+        """The texts' unit embeddings, one row each; only those not seen lately are embedded, in
+        one call (the model's cost is per text, so one call for several saves only its overhead)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            fresh = _unit(np.asarray(await self.embed(missing), dtype=np.float32))
+            for t, v in zip(missing, fresh, strict=True):
+                self._cache[t] = v
+        for t in texts:
+            self._cache.move_to_end(t)
+        rows = np.stack([self._cache[t] for t in texts])
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return rows
 
     async def _index(self, spec: FormSpec) -> _Index:
         found = self._indexes.get(id(spec))
@@ -86,8 +109,7 @@ class Meaning:
         # a question on a branch is about its option ("正常还款" is about 偿还房贷).
         asks = [_TEMPLATE.sub("", s.ask) for s in spec.slots.values()] + [s.label for s in spec.slots.values() if s.label]
         others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
-        vectors = np.asarray(await self.embed([w for _, _, w in rows] + others + asks), dtype=np.float32)
-        vectors = _unit(vectors)
+        vectors = await self.vectors([w for _, _, w in rows] + others + asks)
         mean = np.concatenate([vectors[: len(rows)], vectors[len(rows) + len(others):]]).mean(axis=0)
         centred = _unit(vectors - mean)
         # The form's topic (what its questions share: 公积金, 提取) is in almost every message and
@@ -111,10 +133,20 @@ class Meaning:
         index = self._indexes[id(spec)] = _Index(spec, mean, topic, slots)
         return index
 
-    async def _utterance(self, index: _Index, text: str) -> Any:
-        """The utterance's units, embedded, centred and without the topic, like the prototypes."""
-        v = _unit(_unit(np.asarray(await self.embed(units(text)), dtype=np.float32)) - index.mean)
+    async def _utterance(self, index: _Index, texts: list[str]) -> Any:
+        """The texts, embedded, centred and without the topic, like the prototypes."""
+        v = _unit(await self.vectors(texts) - index.mean)
         return _unit(v - np.outer(v @ index.topic, index.topic))
+
+    async def _ranked(self, index: _Index, name: str, text: str) -> list[tuple[str, float]]:
+        """The options of ``name`` by their best score against the whole text, then, when the
+        whole decides nothing and the text has several clauses, against the clauses as well."""
+        slot = index.slots[name]
+        parts = units(text)
+        ranked = self._scores(slot, await self._utterance(index, parts[:1]))
+        if len(parts) > 1 and not _clears(slot, ranked):
+            ranked = self._scores(slot, await self._utterance(index, parts))
+        return ranked
 
     @staticmethod
     def _scores(slot: _Slot, vectors: Any) -> list[tuple[str, float]]:
@@ -130,12 +162,10 @@ class Meaning:
         if spec.slots[name].type != "enum" or not text.strip():
             return None
         index = await self._index(spec)
-        slot = index.slots[name]
-        vectors = await self._utterance(index, text)
-        ranked = self._scores(slot, vectors)
-        (top, best), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
-        if best < slot.guess or best - second < slot.margin / 2:
+        ranked = await self._ranked(index, name, text)
+        if not _clears(index.slots[name], ranked):
             return None
+        top = ranked[0][0]
         # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
         # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
         return Reading(top, sure=False, source="meaning")
@@ -144,5 +174,11 @@ class Meaning:
         """The scores and bounds behind a reading (for tuning a form's synonyms)."""
         index = await self._index(spec)
         slot = index.slots[name]
-        vectors = await self._utterance(index, text)
-        return {"scores": self._scores(slot, vectors), "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
+        ranked = await self._ranked(index, name, text)
+        return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
+
+
+def _clears(slot: _Slot, ranked: list[tuple[str, float]]) -> bool:
+    """Whether the best option beats the "not this slot" bound, by a margin over the runner-up."""
+    best, second = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
+    return best >= slot.guess and best - second >= slot.margin / 2

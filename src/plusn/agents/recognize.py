@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answers import NO, YES, Invalid, option_spans, pattern_in, validate, words, yes_no
+from .answers import NO, YES, Invalid, option_spans, pattern_in, says, validate, words, yes_no
 from .quantities import convert, quantities, slot_unit
 from .spec import FormSpec, Slot, TreeNode
 
@@ -36,6 +36,8 @@ CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其�
 _NEGATORS = "不没未非无"
 _EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
+_A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
+_ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|怎么|什么|如何|哪")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;~～…]+")
 
@@ -95,7 +97,25 @@ def _generic(w: str) -> bool:
     return w in YES or w in NO or all(c in _NEGATORS + "是有的了" for c in w)
 
 
+# A form's cue words, worked out once per form (every turn reads every slot): id → (form, words).
+_CUES: dict[int, tuple[FormSpec, dict[str, list[str]]]] = {}
+_CUE_FORMS = 64  # forms kept; a server has a handful, a test run makes many
+
+
 def cue_words(spec: FormSpec, name: str) -> list[str]:
+    """Words that name a slot (see :func:`_cue_words`), cached per form."""
+    kept = _CUES.get(id(spec))
+    if kept is None or kept[0] is not spec:
+        if len(_CUES) >= _CUE_FORMS:
+            _CUES.clear()
+        kept = _CUES[id(spec)] = (spec, {})
+    words_of = kept[1]
+    if name not in words_of:
+        words_of[name] = _cue_words(spec, name)
+    return words_of[name]
+
+
+def _cue_words(spec: FormSpec, name: str) -> list[str]:
     """Words that name a slot: its label, its aliases, the parts of its label its question
     repeats, and the parts its own words share (户口 of 本市户口 and 外地户口); never an option word."""
     slot = spec.slots[name]
@@ -169,7 +189,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
     t = text.lower()
-    if any(w.lower() in t for w in [*slot.yes_words, *slot.no_words]):
+    if any(says(t, w.lower()) for w in [*slot.yes_words, *slot.no_words]):
         return Reading(yes_no(text, slot.yes_words, slot.no_words))
     if not asked:
         return None
@@ -179,20 +199,54 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
         # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
         # slot to say no without a negator
+        echo = echoed(slot.ask, text)
+        if echo is not None:
+            return Reading(echo)
         spans = clause_spans(text)
         at = [(text.find(c), c) for c in cues if c in text]
         if not at:
             return None
         start = min(at)[0]
-        cs, ce = _clause_of(spans, start)
-        after = text[start:ce]
-        return Reading(not (negated(text, start, cs) or any(n in after for n in _NEGATORS)), sure=False)
+        return Reading(not _negated_around(text, start, spans), sure=False)
     core = _PUNCT.sub("", t)
     opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
     if len(core) <= _SHORT or opens or any(c in text for c in cues):
         return Reading(value)
     return None  # a yes/no word inside a sentence about something else ("在本市没有自有住房")
+
+
+def _negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
+    """A negator before ``at`` in its clause, or after it ("发票暂时还没有")."""
+    cs, ce = _clause_of(spans, at)
+    return negated(text, at, cs) or any(n in text[at:ce] for n in _NEGATORS)
+
+
+def _grams(text: str) -> set[str]:
+    """The two-character runs of Chinese text (no punctuation, no negator: they carry no topic)."""
+    return {text[i:i + 2] for i in range(len(text) - 1)
+            if all("\u4e00" <= c <= "\u9fff" and c not in _NEGATORS for c in text[i:i + 2])}
+
+
+def echoed(question: str, text: str) -> bool | None:
+    """Yes or no when a reply restates the question's own predicate, as Chinese answers a yes/no
+    question ("能提供购房发票或已备案的购房合同吗？" — "购房合同已经备案了"): it shares two or
+    more word pieces with the question. The last of them in the reply is its predicate (the
+    topic comes first: "贷款没有逾期"); the reply says yes when a negation stands around it
+    in both or in neither ("没有逾期吗？" — "没有逾期"), no otherwise. One shared piece is only a
+    topic ("罚款交清了" to "有没有未缴的罚款？" says no without a negator)."""
+    if _ASKING.search(text):
+        return None  # "购房合同备案怎么办？" repeats the question to ask one back
+    question = re.sub(r"[（(].*?[)）]|\{\{.*?\}\}", "", question)  # the hint "（是 / 否）" restates nothing
+    question = _A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing
+    shared = [g for g in _grams(text) & _grams(question) if not _generic(g)]
+    if len(shared) < 2:
+        return None
+    last = max(shared, key=text.rfind)
+    q_at, q_spans = question.find(last), clause_spans(question)
+    # in the question a negator's scope runs on from it; in the reply it may also follow ("还没有")
+    q_neg = any(c in _NEGATORS for c in question[_clause_of(q_spans, q_at)[0]:q_at])
+    return q_neg == _negated_around(text, text.rfind(last), clause_spans(text))
 
 
 def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Reading | None:

@@ -337,10 +337,9 @@ class Workflow:
         except PlusnError as exc:  # the embedding model is down: the rules alone answer
             log.warning("matching by meaning failed: %s", exc.message)
             return {}
-        if r is None:
-            return {}
-        entry["meaning"] = {"slot": target, "value": r.value, "sure": r.sure}
-        return {target: r}
+        # the trace shows every turn that took the embedding path, matched or not
+        entry["meaning"] = {"slot": target, "value": None if r is None else r.value, "sure": r is not None and r.sure}
+        return {} if r is None else {target: r}
 
     async def _extract(self, spec: FormSpec, fs: forms.FormState, text: str, out: TurnResult,
                        meant: dict[str, Reading]) -> dict[str, Any] | None:

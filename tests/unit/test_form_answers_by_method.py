@@ -1,0 +1,84 @@
+"""How a form reads a yes/no answer that restates the question, a slot's own word said with a
+word inside it, and how matching by meaning spends its embeddings (a fake model that counts)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from plusn.agents import forms
+from plusn.agents.meaning import Meaning
+from plusn.agents.recognize import echoed, read
+from plusn.agents.spec import FormSpec
+
+# A form of its own: a parking permit, with a yes/no question whose words a reply can restate.
+PERMIT = FormSpec.model_validate({
+    "slots": {
+        "kind": {"type": "enum", "label": "车辆类型", "ask": "您的车是轿车还是货车？",
+                 "options": {"轿车": ["小轿车", "私家车"], "货车": ["卡车", "小货车"]}},
+        "insured": {"type": "boolean", "label": "保险", "ask": "您的车辆是否已经购买交强险？（是 / 否）",
+                    "yes_words": ["买了保险", "已投保"], "no_words": ["没买保险", "未投保"]},
+    },
+    "tree": {"slot": "kind", "cases": {"货车": {"decision": "不发放"},
+                                       "轿车": {"slot": "insured", "cases": {"true": {"decision": "发放"},
+                                                                             "false": {"decision": "先投保"}}}}},
+})
+ASK = PERMIT.slots["insured"].ask
+
+
+def test_a_reply_that_restates_the_question_answers_it_with_its_negations() -> None:
+    assert echoed(ASK, "交强险已经买好了") is True
+    assert echoed(ASK, "交强险还没来得及买") is False
+    assert echoed("您的贷款是否正常还款、没有逾期？", "贷款没有逾期") is True  # negations agree
+    assert echoed("您有没有未缴的罚款？", "罚款交清了") is None  # one shared piece is only the topic
+    assert echoed(ASK, "交强险去哪里买？") is None  # a question asked back answers nothing
+    got = read(PERMIT, "交强险已经买好了", "insured", "zh").found["insured"]
+    assert got.value is True and got.sure  # sure: no confirmation needed before the decision
+
+
+def test_a_restated_answer_decides_without_a_confirmation() -> None:
+    state = forms.FormState()
+    forms.turn(PERMIT, state, "私家车", "zh")
+    t = forms.turn(PERMIT, state, "车辆交强险已经买了", "zh")
+    assert t.decision is not None and t.decision["decision"] == "发放"
+
+
+def test_a_slot_word_with_one_word_inside_it_still_counts_but_never_a_negator() -> None:
+    assert read(PERMIT, "已经投保", "insured", "zh").found["insured"].value is True  # 已投保
+    assert read(PERMIT, "没去买保险", "insured", "zh").found["insured"].value is False  # 没买保险
+    assert read(PERMIT, "买了份保险", "insured", "zh").found["insured"].value is True  # 买了保险
+    # "已不投保": the word inside is a negator, so it is not 已投保 (and the plain 不 says no)
+    assert read(PERMIT, "已不投保", "insured", "zh").found["insured"].value is False
+
+
+class CountingModel:
+    """A fake embedding model: a fixed vector per text (its characters of a few kinds, counted), and a count of
+    the texts it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def __call__(self, texts: list[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        # a message of several clauses means as little as a greeting, as a whole
+        return [[float(sum(c in s for c in ("你好" if "；" in t else t))) + 0.5 for s in ("轿私小", "货卡", "车辆", "你好谢")]
+                for t in texts]
+
+
+def test_the_whole_message_is_embedded_once_and_the_clauses_only_when_it_decides_nothing() -> None:
+    model = CountingModel()
+    meaning = Meaning(model)
+
+    async def go() -> list[Any]:
+        await meaning.read(PERMIT, "kind", "你好")  # the form's own texts, embedded once
+        out: list[Any] = []
+        for text in ("开的是私家小车，谢谢", "开的是私家小车，谢谢", "私小；货卡"):
+            n = len(model.texts)
+            out.append((await meaning.read(PERMIT, "kind", text), model.texts[n:]))
+        return out
+
+    (decided, first), (again, second), (_, third) = asyncio.run(go())
+    assert decided is not None and decided.value == "轿车" and not decided.sure
+    assert first == ["开的是私家小车，谢谢"]  # decided by the whole: its clauses are never embedded
+    assert again == decided and second == []  # seen before: no embedding at all
+    assert third == ["私小；货卡", "私小", "货卡"]  # the whole decided nothing: then its clauses

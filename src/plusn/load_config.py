@@ -254,6 +254,10 @@ def _check_learning(s: Settings) -> None:
         shadow = r.learning.shadow if r.learning is not None else None
         if shadow is None:
             continue
+        if r.kb(s.dispatch.knowledge) or r.sql or r.datetime or r.system:
+            raise ConfigError("shadow calls send the bare request, so on a route that adds context (knowledge, "
+                              "sql, datetime, system) they would compare unlike answers; capture without shadow "
+                              "here", file=s.source, key=f"routes.{name}.learning.shadow")
         key = f"routes.{name}.learning.shadow.models"
         for m in shadow.models:
             if m not in s.models:

@@ -101,13 +101,13 @@ def test_capture_needs_both_opt_ins_and_stores_no_pii_in_clear(app: tuple[TestCl
     ask(c, keys["out"], "the sum for 13800138000")  # capturing route, key not opted in
     ask(c, keys["in"], "hello there, my phone is 13800138000")  # opted-in key, route not capturing
     assert table(c, "SELECT * FROM captures") == []
-    r = ask(c, keys["in"], "what is the sum of 2 and 2? call 13800138000")
+    r = ask(c, keys["in"], "what is the sum of 2 and 2? call 13800138000\n4111111111111111")
     settle(c)
     rows = table(c, "SELECT * FROM captures ORDER BY model")
     rid = r.json()["plusn"]["request_id"]
     assert {row["request_id"] for row in rows} == {rid}
     assert [(row["model"], row["shadow"]) for row in rows] == [("large", 1), ("mid", 1), ("small", 0)]
-    assert all("13800138000" not in row["prompt"] for row in rows)
+    assert all("13800138000" not in row["prompt"] and "4111111111111111" not in row["prompt"] for row in rows)
     assert json.loads(rows[2]["prompt"])["messages"][0]["role"] == "user"
     # agreement with the served answer (4): the large model agrees, the mid one does not
     assert {row["model"]: row["agrees"] for row in rows} == {"large": 1, "mid": 0, "small": None}
@@ -154,3 +154,20 @@ def test_a_canary_must_be_another_route_without_its_own(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write_config(tmp_path, data), environ={})
     assert err.value.key == "routes.maths.canary.route"
+
+
+def test_a_blocked_request_is_never_kept(app: tuple[TestClient, dict[str, str]]) -> None:
+    c, _ = app
+    observer = c.app.state.plusn.observer  # type: ignore[attr-defined]
+    assert observer.learning("maths", True) is not None
+    assert observer.learning("route:maths", True) is not None  # called by its route name
+    assert observer.learning("maths", True, blocked=True) is None
+    assert observer.learning("maths", False) is None and observer.learning("chat", True) is None
+
+
+def test_shadow_calls_are_refused_on_a_route_that_adds_context(tmp_path: Path) -> None:
+    data = fleet()
+    data["routes"]["maths"]["system"] = "Answer with a number."
+    with pytest.raises(ConfigError) as err:
+        load_settings(write_config(tmp_path, data), environ={})
+    assert err.value.key == "routes.maths.learning.shadow" and "bare request" in err.value.message

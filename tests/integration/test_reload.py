@@ -55,9 +55,10 @@ def test_reload_switches_routes_and_the_ledger_names_each_version(gateway: tuple
     assert ask(c, user) == "small says 4"
     assert reload(c, user).status_code == 403  # a user key may not
     data = yaml.safe_load(cfg.read_text())
-    cfg.write_text(yaml.safe_dump({**data, **config("large")}))
+    cfg.write_text(yaml.safe_dump({**data, **config("large"), "limits": {"reserve_completion_tokens": 64}}))
     r = reload(c, "admin-secret")
     assert r.status_code == 200 and r.json()["changed"] is True
+    assert r.json()["restart_needed"] == ["limits"]  # only the routes' part of the file is reloaded
     assert ask(c, user) == "large says 4"
     served = [row for row in ledger_rows(c) if row["endpoint"] == "/v1/chat/completions"]
     assert [row["policy"] for row in served] == [r.json()["previous"], r.json()["policy"]]

@@ -126,6 +126,21 @@ class Fleet:
                 log.info("loaded %s in %.2fs", name, time.perf_counter() - t0)
         return member
 
+    def limiter_of(self, backend: Member) -> Limiter:
+        """The limiter of a member looked up earlier. A reload may have replaced a route since
+        (a request in flight keeps its own): composites queue nowhere, so it gets a fresh one."""
+        limiter = self.limiters.get(backend.name)
+        if limiter is None or self.members.get(backend.name) is not backend:
+            return Limiter(backend.name, 1_000_000, 0, 1.0)
+        return limiter
+
+    def idle(self, name: str) -> bool:
+        """Whether ``name`` is loaded and has a free slot with nobody waiting: work that is no
+        client's (shadow calls) goes only there, so it never queues ahead of a client."""
+        limiter = self.limiters.get(name)
+        return (name in self._started and limiter is not None and limiter.queued == 0
+                and limiter.running < limiter.max_concurrency)
+
     def slot(self, name: str) -> AbstractAsyncContextManager[None]:
         """One of ``name``'s slots, for a caller that streams from its backend itself."""
         return self.limiters[name].slot()

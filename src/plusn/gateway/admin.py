@@ -1,7 +1,8 @@
 """``POST /admin/reload``: the routes rebuilt without a restart (the admin key).
 
-    {}                      the config file again (routes, cascades, routers, dispatch, skills,
-                            agents); a version pinned before gives way to the file
+    {}                      the config file's routes, cascades, routers, dispatch, skills, agents
+                            and learning again (other changed sections are listed in
+                            "restart_needed"); a version pinned before gives way to the file
     {"promote": "maths"}    the route's canary becomes the route (its capture settings stay)
     {"version": "3fa1…"}    serve an earlier version again (a rollback); see GET /admin/versions
 
@@ -50,17 +51,24 @@ def _promoted(current: Settings, route: str) -> dict[str, Any]:
     return config
 
 
-async def _target(rt: Runtime, body: ReloadBody, file: Settings) -> tuple[Settings, str]:
-    """What to serve, and the state it is kept with."""
+async def _target(rt: Runtime, body: ReloadBody, file: Settings) -> tuple[Settings, str, list[str]]:
+    """What to serve, the state it is kept with, and the sections of the file that wait for a
+    restart."""
     db = rt.settings.state_db()
     if body.version is not None:
         found = await asyncio.to_thread(versions.find, db, body.version)
         if found is None:
             raise NotFound(f"no version {body.version!r}; see GET /admin/versions", param="version")
-        return versions.with_policy(file, found["config"]), "pinned"
+        return versions.with_policy(rt.settings, found["config"]), "pinned", []
     if body.promote is not None:
-        return versions.with_policy(file, _promoted(rt.settings, body.promote)), "pinned"
-    return file, "serving"
+        return versions.with_policy(rt.settings, _promoted(rt.settings, body.promote)), "pinned", []
+    changed = sorted(n for n in set(file.models) | set(rt.settings.models)
+                     if file.models.get(n) != rt.settings.models.get(n))
+    if changed:
+        raise InvalidRequest(f"models changed ({', '.join(changed)}); restart plusn to change models. "
+                             "Nothing was reloaded")
+    fresh, later = versions.reloaded(rt.settings, file)
+    return fresh, "serving", later
 
 
 @router.post("/admin/reload", openapi_extra=body_schema(ReloadBody))
@@ -70,25 +78,21 @@ async def reload_routes(request: Request) -> JSONResponse:
     rt = runtime(request)
     try:
         file = await asyncio.to_thread(rt.reload_settings)
-        fresh, state = await _target(rt, body, file)
+        fresh, state, later = await _target(rt, body, file)
     except ConfigError as exc:
         raise InvalidRequest(f"the config does not load, nothing was reloaded: {exc.message}") from None
-    changed = sorted(n for n in set(fresh.models) | set(rt.settings.models)
-                     if fresh.models.get(n) != rt.settings.models.get(n))
-    if changed:
-        raise InvalidRequest(f"models changed ({', '.join(changed)}); restart plusn to change models. "
-                             "Nothing was reloaded")
     before = rt.deployment.policy
     try:
         rt.deployment.rebuild_routes(fresh)
     except ConfigError as exc:
         raise InvalidRequest(f"the routes do not build, the old ones stay: {exc.message}") from None
     rt.observer.settings = fresh
+    rt.observer.start()  # capture may have been turned on: its retention runs from now
     base = versions.policy_version(file) if state == "pinned" else None
     await asyncio.to_thread(versions.record, rt.settings.state_db(), fresh, state, base)
     return JSONResponse({"object": "reload", "policy": rt.deployment.policy, "previous": before,
                          "changed": rt.deployment.policy != before, "state": state,
-                         "served": sorted(rt.deployment.routes),
+                         "served": sorted(rt.deployment.routes), "restart_needed": later,
                          "pacing": "reset: cascade budgets pace afresh on the rebuilt routes"})
 
 

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..assemble import assemble
 from ..config import Settings
+from ..errors import ConfigError
 from ..learning.observe import Observer
 from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger
@@ -36,10 +37,16 @@ async def serve_pinned(rt: Runtime) -> None:
     db, file = rt.settings.state_db(), rt.settings
     pinned = await asyncio.to_thread(versions.pinned_over, db, rt.deployment.policy)
     if pinned is not None:
-        rt.deployment.rebuild_routes(versions.with_policy(file, pinned["config"]))
-        rt.observer.settings = rt.deployment.settings
-        log.info("serving routes version %s, pinned over the config file's %s", pinned["version"],
-                 versions.policy_version(file))
+        try:
+            rt.deployment.rebuild_routes(versions.with_policy(file, pinned["config"]))
+        except ConfigError as exc:  # the file serves: a start must not fail on a kept version
+            log.warning("the pinned routes version %s no longer builds (%s); serving the config file's",
+                        pinned["version"], exc.message)
+            pinned = None
+        else:
+            rt.observer.settings = rt.deployment.settings
+            log.info("serving routes version %s, pinned over the config file's %s", pinned["version"],
+                     versions.policy_version(file))
     state, base = ("pinned", versions.policy_version(file)) if pinned is not None else ("serving", None)
     await asyncio.to_thread(versions.record, db, rt.deployment.settings, state, base)
 
@@ -64,7 +71,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         metrics = Metrics(lambda: ((n, lim.queued, lim.running) for n, lim in fleet.limiters.items()),
                           lambda: ledger.backlog)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
-        observer = Observer(settings, fleet.run, ledger.add)  # shadow rows: the ledger, not the metrics
+        observer = Observer(settings, fleet.run, ledger.add, fleet.idle)  # shadow rows: the ledger, not the metrics
         rt = Runtime(deployment, ledger, metrics, keys, limits, observer, reload or (lambda: reread(settings)))
         app.state.plusn = rt
         try:

@@ -51,7 +51,7 @@ async def post_feedback(request: Request) -> JSONResponse:
     db = rt.settings.state_db()
     found, key_id = await asyncio.to_thread(feedback.owner, db, body.request_id)
     if not found:  # a request that has just ended may still be queued for the ledger's writer
-        await asyncio.to_thread(rt.ledger.flush)
+        await asyncio.to_thread(rt.ledger.flush, 2.0)
         found, key_id = await asyncio.to_thread(feedback.owner, db, body.request_id)
     if not found or key_id != who.key_id:
         raise NotFound(f"no request {body.request_id!r} made with this key", param="request_id")

@@ -46,6 +46,11 @@ def meter(rec: RequestRecord, backend: Backend, usage: Usage, calls: list[Call] 
                reference_cost)
 
 
+def _blocked(rec: RequestRecord) -> bool:
+    """Whether a guard refused the request (its text is then never kept for learning)."""
+    return any(d.get("action") == "blocked" for d in rec.safety)
+
+
 def _route_name(route: dict[str, Any] | None) -> str | None:
     if not route:
         return None
@@ -141,7 +146,7 @@ async def until_disconnect(request: Request, aw: Awaitable[T]) -> T:
 
 async def generate_once(request: Request, backend: Backend, req: GenRequest) -> Generation:
     """A complete answer, holding one of the model's slots, metered on the record."""
-    limiter = runtime(request).fleet.limiters[backend.name]
+    limiter = runtime(request).fleet.limiter_of(backend)
 
     async def run() -> Generation:
         async with limiter.slot():  # a client that leaves while queued gives up its place
@@ -217,7 +222,7 @@ async def open_stream(
         await stack.aclose()
 
     async def start() -> Delta:
-        await stack.enter_async_context(runtime(request).fleet.limiters[backend.name].slot())
+        await stack.enter_async_context(runtime(request).fleet.limiter_of(backend).slot())
         try:
             return await gen.__anext__()
         except StopAsyncIteration:
@@ -231,7 +236,7 @@ async def open_stream(
 
     rt = runtime(request)
     answered_by = (first.route or {}).get("answered_by") if first.route else None
-    spec = rt.observer.learning(_route_name(first.route) or backend.name, opted_in) if opted_in else None
+    spec = rt.observer.learning(_route_name(first.route) or backend.name, opted_in, _blocked(rec)) if opted_in else None
     keep = None
     if spec is not None:  # the route and the key opted in to learning: keep the whole answer
         def keep(text: str) -> None:
@@ -373,7 +378,7 @@ async def answer(
         return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first,
                                  opted_in=opted_in)
     gen = await generate_once(request, backend, req)
-    spec = rt.observer.learning(rec.route, opted_in) if opted_in else None
+    spec = rt.observer.learning(rec.route, opted_in, _blocked(rec)) if opted_in else None
     if spec is not None:
         rt.observer.keep(rec, spec, req, gen.text, gen.model or backend.name)
     payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))

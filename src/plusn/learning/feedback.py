@@ -8,8 +8,10 @@ from typing import Any
 from ..database import connect
 from ..safety.redact import redact
 
-# Who made a request: (found, key_id). Shadow rows are no requests a client can rate.
-_OWNER = "SELECT key_id FROM ledger WHERE id = ? AND shadow = 0"
+# Who made a request: (found, key_id). Only answers can be rated: generations, not shadow calls,
+# model lists or feedback itself.
+_OWNER = ("SELECT key_id FROM ledger WHERE id = ? AND shadow = 0 AND (endpoint IN "
+          "('/v1/chat/completions', '/v1/completions') OR endpoint LIKE '/v1/skills/%')")
 _SAVE = ("INSERT INTO feedback (request_id, key_id, ts, score, correct, comment) VALUES (?, ?, ?, ?, ?, ?) "
          "ON CONFLICT (request_id) DO UPDATE SET ts = excluded.ts, score = excluded.score, "
          "correct = excluded.correct, comment = excluded.comment")
@@ -33,7 +35,7 @@ def save(db: Any, request_id: str, key_id: str | None, score: float, correct: bo
     try:
         with conn:
             conn.execute(_SAVE, (request_id, key_id, time.time(), score, None if correct is None else int(correct),
-                                 None if comment is None else redact(comment)[0][:2000]))
+                                 None if comment is None else redact(comment)[0][:2000].replace("\x00", "")))
     finally:
         conn.close()
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import json
 import logging
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..config import Settings
 from ..database import connect
@@ -29,11 +29,11 @@ from .spec import RouteLearning
 log = logging.getLogger("plusn.learning")
 
 
-def prompt_text(req: GenRequest) -> str:
-    """What was asked, as stored: the chat messages (or a completion's prompt) as JSON."""
+def asked(req: GenRequest) -> dict[str, Any]:
+    """What was asked, as stored: the chat messages, or a completion's prompt."""
     if req.kind == "completion":
-        return json.dumps({"prompt": req.prompt}, ensure_ascii=False)
-    return json.dumps({"messages": req.messages}, ensure_ascii=False)
+        return {"prompt": req.prompt}
+    return {"messages": req.messages}
 
 
 def route_name(rec: RequestRecord) -> str | None:
@@ -46,70 +46,82 @@ def route_name(rec: RequestRecord) -> str | None:
 class Observer:
     """Captures and shadow calls for the routes that ask for them."""
 
+    MAX_PENDING = 64  # shadow comparisons waiting at once; more are skipped, not queued
+
     def __init__(self, settings: Settings, run: RunMember, book: Callable[[RequestRecord], None],
-                 *, rng: random.Random | None = None) -> None:
+                 idle: Callable[[str], bool], *, rng: random.Random | None = None) -> None:
         self.settings = settings
         self.run = run  # call a fleet member by name, holding one of its slots
         self.book = book  # write a finished record (the ledger)
+        self.idle = idle  # whether a member has a free slot and nobody waiting
         self.rng = rng or random.Random()
         self.tasks: set[asyncio.Task[None]] = set()
         self._spent: dict[str, tuple[str, float]] = {}  # route → (UTC day, shadow cost that day)
+        # One shadow call at a time: background work stays small beside the clients', and the
+        # daily budget is checked and charged with no other call in between.
+        self._one = asyncio.Lock()
         self._retention: asyncio.Task[None] | None = None
 
-    def learning(self, route: str | None, key_opted_in: bool) -> RouteLearning | None:
+    def learning(self, route: str | None, key_opted_in: bool, blocked: bool = False) -> RouteLearning | None:
         """The learning config of the route that served a request, if it captures and the key
-        opted in; None otherwise (the cheap check every request makes)."""
-        if not key_opted_in or route is None:
+        opted in; None otherwise (the cheap check every request makes). A request the input
+        guard blocked is never kept, nor sent anywhere else."""
+        if not key_opted_in or route is None or blocked:
             return None
-        name = route.removeprefix("route:")
-        route_spec = self.settings.routes.get(name)
+        route_spec = self.settings.routes.get(route.removeprefix("route:"))
         spec = route_spec.learning if route_spec is not None else None
         return spec if spec is not None and spec.capture else None
 
     def keep(self, rec: RequestRecord, spec: RouteLearning, req: GenRequest, answer: str,
              answered_by: str) -> None:
         """Capture the served answer, and start the route's shadow calls for a share of requests."""
-        prompt = prompt_text(req)
-        rec.captures.append(Captured(answered_by, prompt, answer, rec.prompt_tokens, rec.completion_tokens,
-                                     rec.cost))
+        route = route_name(rec)
+        rec.captures.append(Captured(answered_by, asked(req), answer, rec.prompt_tokens, rec.completion_tokens,
+                                     rec.cost, route=route))
         shadow = spec.shadow
-        if shadow is None or self.rng.random() >= shadow.share:
+        if shadow is None or len(self.tasks) >= self.MAX_PENDING or self.rng.random() >= shadow.share:
             return
         others = [m for m in shadow.models if m not in rec.served_models]
-        if others:
-            task = asyncio.get_running_loop().create_task(self._shadow(rec, spec, req, prompt, answer, others))
+        if others and route is not None:
+            task = asyncio.get_running_loop().create_task(self._shadow(rec, route, spec, req, answer, others))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
-    async def _shadow(self, served: RequestRecord, spec: RouteLearning, req: GenRequest, prompt: str,
+    async def _shadow(self, served: RequestRecord, route: str, spec: RouteLearning, req: GenRequest,
                       answer: str, models: list[str]) -> None:
-        route = route_name(served) or ""
         assert spec.shadow is not None
         budget = spec.shadow.daily_budget
         served_final = spec.extractor.extract(answer)
         for model in models:
-            if budget is not None and await self._spent_today(route) >= budget:
-                log.info("shadow budget of route %r spent for today", route)
-                return
-            rec = RequestRecord(id=f"{served.id}:shadow:{model}", endpoint="shadow", key_id=served.key_id,
-                                key_name=served.key_name, shadow=True)
-            rec.asked_for(model)
-            try:
-                # Not sticky: the shadow must not move the conversation's session to its model.
-                gen, backend = await self.run(model, dataclasses.replace(req, session=None))
-            except Exception as exc:  # a shadow call's failure is the shadow's alone
-                rec.failed(type(exc).__name__, 502)
-            else:
-                rec.responded(200)
-                cost = sum(c.cost for c in (gen.calls or [backend.call_of(gen.usage)]))
-                rec.charge(model, gen.usage.prompt_tokens, gen.usage.completion_tokens, cost)
-                agrees = spec.extractor.same(served_final, spec.extractor.extract(gen.text))
-                rec.captures.append(Captured(model, prompt, gen.text, gen.usage.prompt_tokens,
-                                             gen.usage.completion_tokens, cost, agrees))
-                self._add_spent(route, cost)
-            rec.routed(served.route or route, None, None, None)
+            async with self._one:
+                if budget is not None and await self._spent_today(route) >= budget:
+                    log.info("shadow budget of route %r spent for today", route)
+                    return
+                if not self.idle(model):  # busy, or not loaded: no client waits behind a shadow
+                    continue
+                rec = RequestRecord(id=f"{served.id}:shadow:{model}", endpoint="shadow", key_id=served.key_id,
+                                    key_name=served.key_name, shadow=True)
+                rec.asked_for(model)
+                await self._call(rec, route, spec, req, model, served_final)
+            rec.routed(route, None, None, None)
             rec.ended()
             self.book(rec)
+
+    async def _call(self, rec: RequestRecord, route: str, spec: RouteLearning, req: GenRequest, model: str,
+                    served_final: str | None) -> None:
+        try:
+            # Not sticky: the shadow must not move the conversation's session to its model.
+            gen, backend = await self.run(model, dataclasses.replace(req, session=None))
+        except Exception as exc:  # a shadow call's failure is the shadow's alone
+            rec.failed(type(exc).__name__, 502)
+            return
+        rec.responded(200)
+        cost = sum(c.cost for c in (gen.calls or [backend.call_of(gen.usage)]))
+        rec.charge(model, gen.usage.prompt_tokens, gen.usage.completion_tokens, cost)
+        agrees = spec.extractor.same(served_final, spec.extractor.extract(gen.text))
+        rec.captures.append(Captured(model, asked(req), gen.text, gen.usage.prompt_tokens,
+                                     gen.usage.completion_tokens, cost, agrees, route=route))
+        self._add_spent(route, cost)
 
     def _day(self) -> str:
         return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
@@ -128,8 +140,10 @@ class Observer:
         self._spent[route] = (day, spent + cost)
 
     def start(self) -> None:
-        """Delete captured text past learning.retention_days now, and every hour after."""
-        if any(r.learning is not None and r.learning.capture for r in self.settings.routes.values()):
+        """Delete captured text past learning.retention_days now, and every hour after (once a
+        route captures; a reload may turn capture on)."""
+        captures = any(r.learning is not None and r.learning.capture for r in self.settings.routes.values())
+        if captures and self._retention is None:
             self._retention = asyncio.get_running_loop().create_task(self._expire())
 
     async def _expire(self) -> None:
@@ -143,11 +157,16 @@ class Observer:
             await asyncio.sleep(3600)
 
     async def close(self) -> None:
-        """Let shadow calls in flight finish (their rows are written before the ledger closes)."""
+        """Give shadow calls in flight a moment to finish (their rows are written before the
+        ledger closes), then cancel the rest: shutdown does not wait on work no client sees."""
         if self._retention is not None:
             self._retention.cancel()
         if self.tasks:
-            await asyncio.wait(self.tasks, timeout=30)
+            _, pending = await asyncio.wait(self.tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
 
 
 def _shadow_spent(settings: Settings, route: str, since: float) -> float:
@@ -164,13 +183,16 @@ def _shadow_spent(settings: Settings, route: str, since: float) -> float:
 
 
 def purge(settings: Settings, older_than_days: float | None = None) -> int:
-    """Delete captured text older than ``older_than_days`` (default: learning.retention_days);
-    0 deletes all of it. Returns the rows deleted."""
+    """Delete captured text (and feedback comments) older than ``older_than_days`` (default:
+    learning.retention_days); 0 deletes all of it. Returns the captured answers deleted."""
     days = settings.learning.retention_days if older_than_days is None else older_than_days
+    cutoff = time.time() - days * 86400
     conn = connect(settings.state_db())
     try:
         with conn:
-            cur = conn.execute("DELETE FROM captures WHERE ts < ?", (time.time() - days * 86400,))
+            cur = conn.execute("DELETE FROM captures WHERE ts < ?", (cutoff,))
+            # feedback comments are text too: the score stays, the words go
+            conn.execute("UPDATE feedback SET comment = NULL WHERE ts < ? AND comment IS NOT NULL", (cutoff,))
         return int(cur.rowcount or 0)
     finally:
         conn.close()

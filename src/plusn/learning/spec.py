@@ -36,6 +36,6 @@ class LearningSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     retention_days: float = Field(30, gt=0)
-    # Requests made without a key (an open gateway) or with the admin key have no key to opt
-    # in with; they are captured only when this says so.
+    # Requests made without a key (an open gateway, no admin key) have no key to opt in with;
+    # they are captured only when this says so. The admin key's requests are never captured.
     capture_keyless: bool = False

@@ -171,9 +171,12 @@ class RequestRecord:
 
 
     def capture_rows(self) -> list[tuple[Any, ...]]:
-        return [(self.request_of, c.model, self.ts, _clean(self.route), self.key_id, int(self.shadow),
-                 redact(c.prompt)[0], redact(c.answer)[0], c.prompt_tokens, c.completion_tokens, c.cost,
-                 None if c.agrees is None else int(c.agrees)) for c in self.captures]
+        # Each string is redacted before the request is written as JSON: JSON's escapes ("\n")
+        # would otherwise stand glued to a number and hide it from the patterns.
+        return [(self.request_of, c.model, self.ts, _clean(c.route or self.route), self.key_id, int(self.shadow),
+                 _text(json.dumps(_scrub(c.prompt), ensure_ascii=False)), _text(redact(c.answer)[0]),
+                 c.prompt_tokens, c.completion_tokens, c.cost, None if c.agrees is None else int(c.agrees))
+                for c in self.captures]
 
     @property
     def request_of(self) -> str:
@@ -187,12 +190,18 @@ class Captured:
     """One model's answer to a request, kept for learning (see :attr:`RequestRecord.captures`)."""
 
     model: str
-    prompt: str  # the request as JSON: its messages, or a completion's prompt
+    prompt: dict[str, Any]  # the request: {"messages": [...]} or a completion's {"prompt": ...}
     answer: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
     agrees: bool | None = None  # a shadow answer: whether it agrees with the served one
+    route: str | None = None  # the configured route (without "route:"), where it differs from the row's
+
+
+def _text(s: str) -> str:
+    """Stored text: no NUL (Postgres refuses it in text columns)."""
+    return s.replace("\x00", "")
 
 
 def _scrub(obj: Any) -> Any:
@@ -302,10 +311,14 @@ class Ledger:
                         with self._conn:
                             _insert(self._conn, _INSERT, [row])
                             _insert(self._conn, _AUDIT, audits)
-                            _insert(self._conn, _CAPTURE, kept)
                         self.written += 1
                     except Exception:
                         log.exception("ledger dropped row %s", row[0])
+                    try:  # apart: a capture that cannot be stored must not cost the request its row
+                        with self._conn:
+                            _insert(self._conn, _CAPTURE, kept)
+                    except Exception:
+                        log.exception("ledger dropped the captures of %s", row[0])
                 return
         log.error("ledger lost %d rows after retries", len(batch))
 

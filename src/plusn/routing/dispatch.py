@@ -6,6 +6,7 @@ with the whole conversation, and the response's ``plusn.route`` says what happen
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -93,11 +94,22 @@ class DispatchBackend(Composite):
         route with a canary sends that share of its traffic to the canary route."""
         route, target, stages, answer = await self._decide(req)
         canary = self.routes[route].canary if route is not None and answer is None else None
-        if canary is not None and self.rng.random() < canary.share:
+        if canary is not None and self._draw(req, route or "") < canary.share:
             stages.append({"stage": "canary", "canary_of": route,
                            "reason": f"{canary.share:.0%} of {route!r} tries {canary.route!r}"})
             return canary.route, self._target(canary.route), stages, None
         return route, target, stages, answer
+
+    def _draw(self, req: GenRequest, route: str) -> float:
+        """Who goes to a canary: by conversation where there is one (a conversation stays on one
+        side from turn to turn), else at random."""
+        session = self._session(req)
+        if req.kind == "chat" and req.messages and session is None:  # a first turn: its own text
+            session = conversation_key(req.messages[:1])
+        if session is None:
+            return self.rng.random()
+        digest = hashlib.sha256(f"{route}\x00{session}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
 
     async def _decide(self, req: GenRequest) -> tuple[str | None, str, list[dict[str, Any]], str | None]:
         t0 = time.perf_counter()

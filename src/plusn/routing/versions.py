@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import Settings
 from ..database import connect
+from ..load_config import check_references
 
 _PARTS = {"routes", "cascades", "routers", "dispatch"}
 _FITTED_ON = re.compile(r"routes fit on (\S+?\.jsonl)")
@@ -32,12 +33,28 @@ def policy_version(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(policy_config(settings), sort_keys=True).encode()).hexdigest()[:10]
 
 
-def with_policy(settings: Settings, config: dict[str, Any]) -> Settings:
-    """The settings serving ``config``'s routes (validated as a config file's would be)."""
-    data = settings.model_dump(mode="json", exclude={"source", "origins"}) | {k: config[k] for k in _PARTS if k in config}
+def with_policy(settings: Settings, config: dict[str, Any], parts: set[str] = _PARTS) -> Settings:
+    """The settings serving ``config``'s routes (validated and checked as a config file's would
+    be); ``parts``: the top-level sections taken from ``config``."""
+    data = settings.model_dump(mode="json", exclude={"source", "origins"}) | {k: config[k] for k in parts if k in config}
     out = Settings.model_validate(data)
     out.source, out.origins = settings.source, settings.origins
+    check_references(out)
     return out
+
+
+# What a reload rebuilds: the routes and what is served beside them. Everything else is built
+# once at start-up (models, limits, the ledger, the safety screens) and needs a restart.
+RELOADED = _PARTS | {"skills", "agents", "learning"}
+
+
+def reloaded(current: Settings, file: Settings) -> tuple[Settings, list[str]]:
+    """The current settings with the file's reloadable sections, and the other sections in which
+    the file differs (they take effect at the next restart)."""
+    fresh = with_policy(current, file.model_dump(mode="json"), RELOADED)
+    keys = set(Settings.model_fields) - RELOADED - {"source", "origins", "models"}
+    later = sorted(k for k in keys if getattr(file, k) != getattr(current, k))
+    return fresh, later
 
 
 def fitted_on(settings: Settings) -> list[str]:
@@ -59,7 +76,7 @@ def record(db: Any, settings: Settings, state: str, base: str | None = None, rou
             conn.execute(
                 "INSERT INTO policy_versions (route, version, ts, state, config, fitted_on) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (route, version) DO UPDATE SET ts = excluded.ts, state = excluded.state, "
-                "fitted_on = excluded.fitted_on",
+                "config = excluded.config, fitted_on = excluded.fitted_on",
                 (route, version, time.time(), state, json.dumps({**policy_config(settings), "base": base}),
                  json.dumps(fitted_on(settings))))
     finally:

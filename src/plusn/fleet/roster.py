@@ -127,12 +127,11 @@ class Fleet:
         return member
 
     def limiter_of(self, backend: Member) -> Limiter:
-        """The limiter of a member looked up earlier. A reload may have replaced a route since
-        (a request in flight keeps its own): composites queue nowhere, so it gets a fresh one."""
+        """The limiter of a member looked up earlier (``backend`` may be it behind the guards,
+        under its name). A reload may have removed a route since, while a request in flight still
+        holds it: composites queue nowhere, so it gets an unbounded one. Models are never removed."""
         limiter = self.limiters.get(backend.name)
-        if limiter is None or self.members.get(backend.name) is not backend:
-            return Limiter(backend.name, 1_000_000, 0, 1.0)
-        return limiter
+        return limiter if limiter is not None else Limiter(backend.name, 1_000_000, 0, 1.0)
 
     def idle(self, name: str) -> bool:
         """Whether ``name`` is loaded and has a free slot with nobody waiting: work that is no

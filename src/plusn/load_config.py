@@ -258,6 +258,10 @@ def _check_learning(s: Settings) -> None:
             raise ConfigError("shadow calls send the bare request, so on a route that adds context (knowledge, "
                               "sql, datetime, system) they would compare unlike answers; capture without shadow "
                               "here", file=s.source, key=f"routes.{name}.learning.shadow")
+        judge = s.models.get(shadow.judge) if shadow.judge is not None else None
+        if shadow.judge is not None and (judge is None or not judge.capabilities.chat):
+            raise ConfigError(f"no chat model named {shadow.judge!r}", file=s.source,
+                              key=f"routes.{name}.learning.shadow.judge")
         key = f"routes.{name}.learning.shadow.models"
         for m in shadow.models:
             if m not in s.models:

@@ -47,6 +47,8 @@ cascades:
 routes:
   math: {{cascade: math}}
   chitchat: {{model: small}}
+  spare: {{model: small, canary: {{route: spare-next, share: 0.5}}}}
+  spare-next: {{model: medium}}
 dispatch:
   rules:
     - {{name: greeting, exact: [hi, hello], answer: "Hello! How can I help?"}}
@@ -196,6 +198,23 @@ def test_the_dashboard_matches_the_ledger(browser: Any, server: dict[str, Any]) 
     per_hour = [int(r.locator("td").nth(1).inner_text().replace(",", "")) for r in page.locator("#dash-chart tbody tr").all()]
     assert sum(per_hour) == requests
     _shot(page, "console-dashboard.png")
+    page.close()
+
+
+def test_a_canary_is_promoted_from_the_dashboard(browser: Any, server: dict[str, Any]) -> None:
+    page = _page(browser, server)
+    page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_selector("#dash-versions tbody tr")
+    assert page.locator("#dash-versions tbody tr").count() == 1
+    page.get_by_role("button", name="Promote spare-next to spare").click()  # POST /admin/reload {"promote"}
+    page.wait_for_function("() => document.querySelectorAll('#dash-versions tbody tr').length === 2")
+    states = [r.locator("td").nth(2).inner_text() for r in page.locator("#dash-versions tbody tr").all()]
+    assert states == ["pinned", "retired"]
+    assert page.get_by_role("button", name="Promote spare-next to spare").count() == 0  # no canary left
+    page.get_by_role("button", name="Serve this version").click()  # and back: a rollback
+    page.wait_for_function("() => [...document.querySelectorAll('#dash-versions tbody tr td:nth-child(3)')]"
+                           ".map((td) => td.textContent).join() === 'pinned,retired'"
+                           " && document.querySelector('[data-promote=spare]') !== null")
     page.close()
 
 

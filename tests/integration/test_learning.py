@@ -171,3 +171,25 @@ def test_shadow_calls_are_refused_on_a_route_that_adds_context(tmp_path: Path) -
     with pytest.raises(ConfigError) as err:
         load_settings(write_config(tmp_path, data), environ={})
     assert err.value.key == "routes.maths.learning.shadow" and "bare request" in err.value.message
+
+
+def test_a_judge_model_decides_agreement_and_its_calls_count_as_shadow_cost(tmp_path: Path) -> None:
+    data = fleet()
+    data["models"]["judge"] = {"type": "scripted", "replies": ["yes"], "price": {"input_per_1k": 5, "output_per_1k": 5},
+                               "rules": [{"match": "Answer B:\\s*I think it is 5", "reply": "No."}]}
+    data["routes"]["maths"]["learning"]["shadow"]["judge"] = "judge"
+    settings = load_settings(write_config(tmp_path, data), environ={})
+    store = KeyStore(settings.state_db())
+    key = store.create("in", capture=True)
+    store.close()
+    with TestClient(create_app(settings)) as c:
+        ask(c, key, "what is the sum of 2 and 2")
+        settle(c)
+        agrees = {r["model"]: r["agrees"] for r in table(c, "SELECT model, agrees FROM captures WHERE shadow = 1")}
+        shadow = table(c, "SELECT served_models, cost FROM ledger WHERE shadow = 1")
+        routes = c.get("/v1/console/dashboard", headers={"authorization": f"Bearer {key}"}).json()["routes"]
+    assert agrees == {"mid": 0, "large": 1}
+    maths = next(r for r in routes if r["route"] == "maths")
+    assert (maths["requests"], maths["compared"], maths["agreement"]) == (1, 2, 0.5)  # quality beside cost
+    assert all(json.loads(r["served_models"])[-1] == "judge" for r in shadow)  # the judge's call is on the row
+    assert all(r["cost"] > 0.01 for r in shadow)  # and in its cost (the judge's price is 5 per 1k)

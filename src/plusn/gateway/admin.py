@@ -100,7 +100,9 @@ async def reload_routes(request: Request) -> JSONResponse:
 async def list_versions(request: Request) -> JSONResponse:
     """Every version of the routes, newest first: when, its state, what it was fitted on."""
     require_admin(await principal(request))
-    found = await asyncio.to_thread(versions.history, runtime(request).settings.state_db())
-    return JSONResponse({"object": "list", "data": [
+    rt = runtime(request)
+    found = await asyncio.to_thread(versions.history, rt.settings.state_db())
+    canaries = {name: r.canary.route for name, r in rt.settings.routes.items() if r.canary is not None}
+    return JSONResponse({"object": "list", "canaries": canaries, "data": [
         {k: v[k] for k in ("version", "ts", "state", "fitted_on")} | {"routes": sorted(v["config"]["routes"])}
         for v in found]})

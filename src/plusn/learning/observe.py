@@ -22,7 +22,7 @@ from typing import Any
 
 from ..config import Settings
 from ..database import connect
-from ..fleet.backend import GenRequest, RunMember
+from ..fleet.backend import GenRequest, RunMember, content_text
 from ..ledger.writer import Captured, RequestRecord
 from .spec import RouteLearning
 
@@ -91,7 +91,6 @@ class Observer:
                       answer: str, models: list[str]) -> None:
         assert spec.shadow is not None
         budget = spec.shadow.daily_budget
-        served_final = spec.extractor.extract(answer)
         for model in models:
             async with self._one:
                 if budget is not None and await self._spent_today(route) >= budget:
@@ -102,13 +101,13 @@ class Observer:
                 rec = RequestRecord(id=f"{served.id}:shadow:{model}", endpoint="shadow", key_id=served.key_id,
                                     key_name=served.key_name, shadow=True)
                 rec.asked_for(model)
-                await self._call(rec, route, spec, req, model, served_final)
+                await self._call(rec, route, spec, req, model, answer)
             rec.routed(route, None, None, None)
             rec.ended()
             self.book(rec)
 
     async def _call(self, rec: RequestRecord, route: str, spec: RouteLearning, req: GenRequest, model: str,
-                    served_final: str | None) -> None:
+                    served: str) -> None:
         try:
             # Not sticky: the shadow must not move the conversation's session to its model.
             gen, backend = await self.run(model, dataclasses.replace(req, session=None))
@@ -118,10 +117,32 @@ class Observer:
         rec.responded(200)
         cost = sum(c.cost for c in (gen.calls or [backend.call_of(gen.usage)]))
         rec.charge(model, gen.usage.prompt_tokens, gen.usage.completion_tokens, cost)
-        agrees = spec.extractor.same(served_final, spec.extractor.extract(gen.text))
+        assert spec.shadow is not None
+        if spec.shadow.judge is not None:
+            agrees = await self._judged(rec, spec.shadow.judge, req, served, gen.text)
+        else:
+            agrees = spec.extractor.same(spec.extractor.extract(served), spec.extractor.extract(gen.text))
         rec.captures.append(Captured(model, asked(req), gen.text, gen.usage.prompt_tokens,
                                      gen.usage.completion_tokens, cost, agrees, route=route))
-        self._add_spent(route, cost)
+        self._add_spent(route, rec.cost)
+
+    async def _judged(self, rec: RequestRecord, judge: str, req: GenRequest, served: str, shadow: str) -> bool | None:
+        """The judge model's verdict on whether two answers to the request agree (None: it said
+        neither yes nor no, or failed); its call is charged to the shadow row."""
+        question = req.prompt if req.kind == "completion" else content_text(
+            next((m.get("content") for m in reversed(req.messages) if m.get("role") == "user"), ""))
+        ask = (f"Question:\n{question}\n\nAnswer A:\n{served}\n\nAnswer B:\n{shadow}\n\n"
+               "Do A and B give the same answer to the question? Reply with one word: yes or no.")
+        try:
+            gen, backend = await self.run(judge, GenRequest("chat", [{"role": "user", "content": ask}], max_tokens=4,
+                                                            temperature=0.0))
+        except Exception:  # no verdict: the comparison stays unknown
+            log.warning("the judge %r failed on %s", judge, rec.id, exc_info=True)
+            return None
+        rec.charge(judge, gen.usage.prompt_tokens, gen.usage.completion_tokens,
+                   sum(c.cost for c in (gen.calls or [backend.call_of(gen.usage)])))
+        word = gen.text.strip().lower()
+        return True if word.startswith(("yes", "是")) else False if word.startswith(("no", "否", "不")) else None
 
     def _day(self) -> str:
         return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")

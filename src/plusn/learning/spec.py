@@ -18,6 +18,9 @@ class ShadowSpec(BaseModel):
     remote: bool = False
     # The most shadow calls may cost per day (UTC), in the deployment's currency; None: no cap.
     daily_budget: float | None = Field(None, gt=0)
+    # A chat model of the fleet that says whether a shadow answer agrees with the served one,
+    # for answers no extractor can compare (free text); its calls count in the shadow cost.
+    judge: str | None = None
 
 
 class RouteLearning(BaseModel):

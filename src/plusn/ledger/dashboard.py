@@ -32,6 +32,15 @@ def _feedback_by_route(conn: Any, where: str, params: list[Any]) -> dict[str, tu
     return {r["route"]: (int(r["rated"]), round(float(r["score"]), 4)) for r in rows}
 
 
+def _agreement_by_route(conn: Any, since: float, now: float, key_id: str | None) -> dict[str, tuple[int, float | None]]:
+    """Per route: how many shadow answers were judged against the served one, and the share
+    that agreed (plusn.learning's shadow calls)."""
+    where = "WHERE shadow = 1 AND agrees IS NOT NULL AND ts >= ? AND ts <= ?" + (" AND key_id = ?" if key_id else "")
+    rows = conn.execute(f"SELECT route, COUNT(*) AS n, AVG(agrees) AS share FROM captures {where} GROUP BY route",
+                        [since, now, *([key_id] if key_id else [])]).fetchall()
+    return {r["route"]: (int(r["n"]), round(float(r["share"]), 4)) for r in rows if r["route"] is not None}
+
+
 def dashboard(db: Any, *, days: float = 7, key_id: str | None = None, now: float | None = None) -> dict[str, Any]:
     """Requests, cost and savings (total, by route, over time), latency percentiles, the
     escalation rate and safety events, for the last ``days``; only ``key_id``'s rows if given."""
@@ -79,10 +88,12 @@ def dashboard(db: Any, *, days: float = 7, key_id: str | None = None, now: float
         # the same rows, named apart from feedback's own ts and key_id
         l_where = f"WHERE l.ts >= ? AND l.ts <= ? AND {_TRAFFIC}" + (" AND l.key_id = ?" if key_id is not None else "")
         rated = _feedback_by_route(conn, l_where, params)
+        judged = _agreement_by_route(conn, since, now, key_id)
     finally:
         conn.close()
     for r in routes:  # quality beside cost: a canary and the route it tries to replace, side by side
         r["rated"], r["score"] = rated.get(r["route"], (0, None))
+        r["compared"], r["agreement"] = judged.get(r["route"], (0, None))
     for r in [total, *routes, *series]:
         r["errors"] = r["errors"] or 0
         # Savings only where a reference price exists, so unpriced traffic does not read as saved.

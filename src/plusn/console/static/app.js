@@ -32,7 +32,8 @@ const ZH = {
   "No knowledge bases configured (see docs/knowledge.md).": "尚未配置知识库（见 docs/knowledge.md）。",
   "Models, routes and agents": "模型、路由与智能体", "Skills": "技能", "Usage by caller": "按调用方统计的用量",
   "all traffic": "全部流量", "your key's traffic": "本密钥的流量",
-  "Rated": "已评价", "Score": "评分", "Was this answer good?": "这个回答好吗？", "Good answer": "好的回答", "Bad answer": "不好的回答", "Thanks": "谢谢反馈",
+  "Rated": "已评价", "Score": "评分", "Agreement": "一致率", "Route versions": "路由版本", "Serve this version": "启用此版本",
+  "Version": "版本", "Fitted on": "拟合数据", "Was this answer good?": "这个回答好吗？", "Good answer": "好的回答", "Bad answer": "不好的回答", "Thanks": "谢谢反馈",
 };
 let lang = localStorage.getItem("plusn.lang") || ((navigator.language || "").startsWith("zh") ? "zh" : "en");
 const tr = (text) => (lang === "zh" && ZH[text] !== undefined ? ZH[text] : text);
@@ -406,13 +407,34 @@ async function showDashboard() {
         [1, 2, 3, 4, 5])))] : [h("p", { class: "muted" }, tr("No traffic yet."))]));
   // Quality beside cost: users' ratings (POST /v1/feedback), so a canary and the route it may
   // replace can be compared side by side.
-  $("dash-routes").replaceChildren(table(["Route", "Requests", "Errors", "Cost", "Saved", "Saved %", "Escalated", "Rated", "Score"],
+  const share = (x) => (x === null || x === undefined ? "-" : x.toFixed(2));
+  $("dash-routes").replaceChildren(table(["Route", "Requests", "Errors", "Cost", "Saved", "Saved %", "Escalated", "Rated", "Score",
+    "Agreement"],
     d.routes.map((r) => [r.route, int(r.requests), int(r.errors), money(r.cost), money(r.saved), `${r.saved_pct}%`, int(r.escalated),
-      int(r.rated || 0), r.score === null || r.score === undefined ? "-" : r.score.toFixed(2)]),
-    [1, 2, 3, 4, 5, 6, 7, 8]));
+      int(r.rated || 0), share(r.score), share(r.agreement)]),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9]));
   $("dash-safety").replaceChildren(d.safety.length
     ? table(["Stage", "Category", "Action", "Events"], d.safety.map((s) => [s.stage, s.category, s.action, int(s.events)]), [3])
     : h("p", { class: "muted" }, tr("No safety decisions in this period.")));
+  if (state.me && state.me.admin) await showVersions();
+}
+
+// Every version of the routes (admin only): serve an earlier one again, or promote a canary.
+// Both go through POST /admin/reload, as `plusn routes rollback` and `promote` do.
+async function showVersions() {
+  const v = await api("/admin/versions");
+  const reload = async (body) => {
+    try { await api("/admin/reload", { method: "POST", body }); await showDashboard(); } catch (err) { report(err); }
+  };
+  const at = (ts) => new Date(ts * 1000).toISOString().slice(0, 19).replace("T", " ");
+  const rows = v.data.map((x) => [x.version, at(x.ts), x.state, x.routes.join(", "), (x.fitted_on || []).join(", ") || "-",
+    x.state === "serving" || x.state === "pinned" ? ""
+      : h("button", { type: "button", class: "secondary", "data-version": x.version,
+        onclick: () => reload({ version: x.version }) }, tr("Serve this version"))]);
+  const promote = Object.entries(v.canaries || {}).map(([route, canary]) => h("button", { type: "button",
+    "data-promote": route, onclick: () => reload({ promote: route }) }, say(`Promote ${canary} to ${route}`, `将 ${canary} 提升为 ${route}`)));
+  $("dash-versions").replaceChildren(table(["Version", "When", "Status", "Routes", "Fitted on", ""], rows), ...promote);
+  $("dash-versions-box").hidden = false;
 }
 
 // ---- knowledge ----

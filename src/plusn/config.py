@@ -35,6 +35,9 @@ class ServerSettings(_Strict):
 class AuthSettings(_Strict):
     # An admin key read from this environment variable is always accepted, for every model.
     admin_key_env: str = "PLUSN_ADMIN_KEY"
+    # Serve a non-loopback address with no key and no admin key (anyone who can reach it may
+    # call the models, read only). Without this, plusn refuses to start that way.
+    open: bool = False
 
 
 class SafetySettings(_Strict):

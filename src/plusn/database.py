@@ -167,6 +167,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (route, version)
     );
     """,
+    # 10: secure defaults. What a key may do besides calling its models, as a JSON list of
+    # scopes (read, write, admin); NULL is read only.
+    """
+    ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+    """,
 ]
 
 

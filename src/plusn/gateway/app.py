@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,7 +24,7 @@ from ..load_config import load_settings
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from ..routing import versions
 from . import admin, chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
-from .auth import KeyStore
+from .auth import KeyStore, exposure, loopback
 from .body import openapi_bodies
 from .middleware import LedgerMiddleware
 from .runtime import Runtime
@@ -51,6 +52,23 @@ async def serve_pinned(rt: Runtime) -> None:
     await asyncio.to_thread(versions.record, db, rt.deployment.settings, state, base)
 
 
+def refuse_exposure(settings: Settings) -> None:
+    """No gateway open to the network by accident (see plusn.gateway.auth); one open on purpose
+    says so loudly."""
+    if loopback(settings.server.host):
+        return
+    keys = KeyStore(settings.state_db())
+    try:
+        why = exposure(settings.server.host, settings.auth.open, keys, os.environ.get(settings.auth.admin_key_env))
+    finally:
+        keys.close()
+    if why is not None:
+        raise ConfigError(why, file=settings.source, key="server.host")
+    if settings.auth.open:
+        log.warning("OPEN GATEWAY: auth.open is set and plusn listens on %s: anyone who can reach it may call "
+                    "every model (read only; writes and admin need a key)", settings.server.host)
+
+
 def reread(settings: Settings) -> Settings:
     """The config read again from where these settings came from."""
     return load_settings(None if settings.source == "<embedded defaults>" else settings.source)
@@ -60,6 +78,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     """The ASGI app for these settings. Nothing is opened until the lifespan starts. ``reload``
     reads the config again for ``POST /admin/reload`` (default: the settings' file, as
     ``plusn serve`` read it)."""
+    refuse_exposure(settings)
     deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
     fleet = deployment.fleet
 

@@ -1,13 +1,20 @@
-"""API keys: stored hashed, optionally limited to some models.
+"""API keys: stored hashed, optionally limited to some models, each with scopes.
 
-While no key exists (and no admin key is set) the gateway is open, which suits a laptop.
-Once one exists, every request needs ``Authorization: Bearer <key>``.
+Scopes say what a key may do besides calling its models: ``read`` (every key: models, search,
+feedback on its own answers), ``write`` (documents into and out of knowledge bases) and
+``admin`` (reloading routes, everyone's traffic on the dashboard, route versions).
+
+While no key exists (and no admin key is set) the gateway is open. On a loopback address,
+which suits a laptop, whoever sits at it is the admin. On any other address plusn refuses to
+start that way unless ``auth.open`` says so, and then the open gateway only reads. Once a key
+exists, every request needs ``Authorization: Bearer <key>``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 import sqlite3
@@ -43,6 +50,7 @@ class Principal:
     limits: LimitSpec | None = None
     # Whether this key's traffic may be kept for learning (where a route captures, too).
     capture: bool = False
+    scopes: frozenset[str] = frozenset({"read"})
 
     def may_use(self, model: str) -> bool:
         # a threshold or version of a model ("router:x@0.8", "skill:y@<version>") is that model
@@ -56,18 +64,47 @@ class Principal:
             )
 
 
-ANONYMOUS = Principal(None, None)
-ADMIN = Principal("admin", "admin")
+SCOPES = ("read", "write", "admin")
+ALL = frozenset(SCOPES)
+ADMIN = Principal("admin", "admin", scopes=ALL)
+# The caller of an open gateway: on a loopback address whoever sits at the machine (the admin),
+# elsewhere anyone who can reach it (read only; see auth.open).
+ANONYMOUS = Principal(None, None, scopes=ALL)
+OPEN = Principal(None, None)
 
 
 def is_admin(who: Principal) -> bool:
-    # An open gateway (no keys and no admin key: a laptop) is run by whoever sits at it.
-    return who in (ADMIN, ANONYMOUS)
+    return "admin" in who.scopes
+
+
+def require_scope(who: Principal, scope: str) -> None:
+    if scope not in who.scopes:
+        raise PermissionDenied(f"this needs a key with the {scope!r} scope (plusn keys create --scope {scope}) "
+                               "or the admin key (auth.admin_key_env)")
 
 
 def require_admin(who: Principal) -> None:
-    if not is_admin(who):
-        raise PermissionDenied("this needs the admin key (auth.admin_key_env)")
+    require_scope(who, "admin")
+
+
+def loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
+
+
+def exposure(host: str, open_: bool, keys: KeyStore, admin_key: str | None) -> str | None:
+    """Why serving ``host`` as configured would expose the gateway to anyone (None: it would
+    not). A non-loopback address needs a key, the admin key, or an explicit ``auth.open``."""
+    if loopback(host) or open_ or admin_key or keys.any_active():
+        return None
+    return (f"refusing to listen on {host} with no API key and no admin key: anyone who can reach it could use "
+            "every model, read the dashboard and change the knowledge bases. Create a key (plusn keys create "
+            "--name NAME), or set the admin key ($PLUSN_ADMIN_KEY, auth.admin_key_env), or serve on 127.0.0.1; "
+            "to run it open on purpose, set auth: {open: true}")
 
 
 class KeyStore:
@@ -93,21 +130,25 @@ class KeyStore:
             self._conn = None
 
     def create(self, name: str, models: list[str] | None = None, safety: str | None = None,
-               team: str | None = None, limits: LimitSpec | None = None, capture: bool = False) -> str:
+               team: str | None = None, limits: LimitSpec | None = None, capture: bool = False,
+               scopes: list[str] | None = None) -> str:
         """Create a key and return it; only its hash is kept."""
         if not name.strip():
             raise InvalidRequest("a key needs a non-empty name", param="name")
         if safety not in (None, "block", "flag", "allow"):
             raise InvalidRequest("safety must be block, flag or allow", param="safety")
+        wanted = sorted(set(scopes or ["read"]) | {"read"})
+        if not set(wanted) <= ALL:
+            raise InvalidRequest(f"scopes are {', '.join(SCOPES)}", param="scopes")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._lock, self._db() as db:
             try:
                 db.execute(
-                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety, team, limits, capture) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO api_keys (id, name, prefix, hash, models, created, safety, team, limits, capture, "
+                    "scopes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (uuid.uuid4().hex[:12], name, key[:8], hash_key(key), json.dumps(models or []), time.time(),
                      safety, team, limits.model_dump_json(exclude_none=True) if limits and not limits.empty() else None,
-                     int(capture)),
+                     int(capture), json.dumps(wanted)),
                 )
             except Exception as exc:  # sqlite3's IntegrityError or psycopg's UniqueViolation
                 if not isinstance(exc, sqlite3.IntegrityError) and "Unique" not in type(exc).__name__:
@@ -127,10 +168,11 @@ class KeyStore:
     def list(self) -> list[dict[str, object]]:
         with self._lock:
             rows = self._db().execute(
-                "SELECT id, name, prefix, models, created, revoked, safety, team, limits, capture FROM api_keys "
+                "SELECT id, name, prefix, models, created, revoked, safety, team, limits, capture, scopes FROM api_keys "
                 "ORDER BY created"
             ).fetchall()
-        return [dict(r) | {"models": json.loads(r["models"]), "limits": json.loads(r["limits"] or "{}")} for r in rows]
+        return [dict(r) | {"models": json.loads(r["models"]), "limits": json.loads(r["limits"] or "{}"),
+                           "scopes": json.loads(r["scopes"] or '["read"]')} for r in rows]
 
     def any_active(self) -> bool:
         now = time.monotonic()
@@ -149,20 +191,23 @@ class KeyStore:
             return hit[1]
         with self._lock:
             row = self._db().execute(
-                "SELECT id, name, models, safety, team, limits, capture FROM api_keys WHERE hash=? AND revoked IS NULL",
+                "SELECT id, name, models, safety, team, limits, capture, scopes FROM api_keys "
+                "WHERE hash=? AND revoked IS NULL",
                 (h,)
             ).fetchone()
         p = Principal(row["id"], row["name"], frozenset(json.loads(row["models"])), row["safety"], row["team"],
                       LimitSpec.model_validate_json(row["limits"]) if row["limits"] else None,
-                      bool(row["capture"])) if row else None
+                      bool(row["capture"]), frozenset(json.loads(row["scopes"] or '["read"]'))) if row else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[h] = (now, p)
         return p
 
 
-def authenticate(authorization: str | None, keys: KeyStore, admin_key: str | None) -> Principal:
-    """The caller for an ``Authorization`` header, or a 401."""
+def authenticate(authorization: str | None, keys: KeyStore, admin_key: str | None,
+                 anonymous: Principal = ANONYMOUS) -> Principal:
+    """The caller for an ``Authorization`` header, or a 401; ``anonymous`` while the gateway is
+    open."""
     token = None
     if authorization:
         scheme, _, value = authorization.partition(" ")
@@ -171,7 +216,7 @@ def authenticate(authorization: str | None, keys: KeyStore, admin_key: str | Non
     if admin_key and token and hmac.compare_digest(token.encode(), admin_key.encode()):
         return ADMIN
     if not admin_key and not keys.any_active():
-        return ANONYMOUS
+        return anonymous
     if token is None:
         raise AuthenticationError(
             "missing API key: send 'Authorization: Bearer <key>' (create one with `plusn keys create`)"

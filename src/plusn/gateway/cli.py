@@ -156,9 +156,12 @@ def _keystore(config_path: str | None) -> Any:
 @click.option("--budget-period", type=click.Choice(["day", "month", "total"]), default="month", show_default=True)
 @click.option("--capture", is_flag=True,
               help="Let routes that capture keep this key's prompts and answers (redacted) for learning.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["read", "write", "admin"]),
+              help="What the key may do besides calling its models (repeatable; default: read). write: knowledge-base "
+                   "documents; admin: reloads, route versions, everyone's traffic.")
 def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], safety: str | None, team: str | None,
                 rpm: int | None, tpm: int | None, max_concurrency: int | None, budget: float | None,
-                budget_period: str, capture: bool) -> None:
+                budget_period: str, capture: bool, scopes: tuple[str, ...]) -> None:
     """Create a key; it is shown once and stored hashed."""
     settings = settings_for(config_path)
     if team is not None and team not in settings.limits.teams:
@@ -168,7 +171,7 @@ def keys_create(config_path: str | None, name: str, models_: tuple[str, ...], sa
     store = _keystore(config_path)
     try:
         with clear_errors():
-            key = store.create(name, list(models_), safety, team, limits, capture)
+            key = store.create(name, list(models_), safety, team, limits, capture, list(scopes))
     finally:
         store.close()
     click.echo(key)
@@ -190,8 +193,8 @@ def keys_list(config_path: str | None) -> None:
         return
     click.echo(table([[r["name"], r["prefix"] + "…", ",".join(r["models"]) or "(all)", r["safety"] or "(config)",
                         r["team"] or "-", " ".join(f"{k}={v}" for k, v in r["limits"].items()) or "-",
-                        "revoked" if r["revoked"] else "active"] for r in rows],
-                      ["name", "key", "models", "safety", "team", "limits", "state"]))
+                        ",".join(r["scopes"]), "revoked" if r["revoked"] else "active"] for r in rows],
+                 ["name", "key", "models", "safety", "team", "limits", "scopes", "state"]))
 
 
 @keys.command("revoke")

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from ..errors import InvalidRequest, NotFound
 from ..knowledge.knowledge_base import IngestDocument
 from ..knowledge.readers import SUFFIXES, Section, read
-from .auth import Principal
+from .auth import Principal, require_scope
 from .runtime import principal, record, runtime
 from .serving import plusn_block, until_disconnect
 
@@ -113,6 +113,7 @@ async def search(kb: str, body: SearchBody, request: Request, who: Principal = D
 @router.post("/v1/kb/{kb}/documents")
 async def ingest(kb: str, body: IngestBody, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     _check(who, request, kb)
+    require_scope(who, "write")
     records = [_record(d, i) for i, d in enumerate(body.documents)]
     base = await runtime(request).knowledge.get(kb)
     # Not raced against a disconnect: an ingest that was started finishes, document by document.
@@ -125,6 +126,7 @@ async def ingest(kb: str, body: IngestBody, request: Request, who: Principal = D
 @router.delete("/v1/kb/{kb}/documents")
 async def delete(kb: str, source: str, request: Request, who: Principal = Depends(principal)) -> JSONResponse:
     _check(who, request, kb)
+    require_scope(who, "write")
     base = await runtime(request).knowledge.get(kb)
     if not base.store.delete([source]):
         raise NotFound(f"no document {source!r} in knowledge base {kb!r}", param="source")

@@ -17,7 +17,7 @@ from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger, RequestRecord
 from ..limits.gate import Limits
 from .admission import admit
-from .auth import KeyStore, Principal, authenticate
+from .auth import ANONYMOUS, OPEN, KeyStore, Principal, authenticate, loopback
 
 
 @dataclass
@@ -47,6 +47,8 @@ class Runtime:
     def __post_init__(self) -> None:
         # Read once at start-up, as the rest of the settings are (not from the environment per request).
         self.admin_key: str | None = os.environ.get(self.settings.auth.admin_key_env) or None
+        # Who calls an open gateway: the admin on a loopback address, a reader elsewhere.
+        self.anonymous = ANONYMOUS if loopback(self.settings.server.host) else OPEN
 
     def opted_in(self, who: Principal) -> bool:
         """Whether this caller's traffic may be kept for learning (the route must capture too)."""
@@ -76,7 +78,7 @@ async def principal(conn: HTTPConnection) -> Principal:
     request. The key store answers from its cache almost always, and from SQLite in well under
     a millisecond otherwise."""
     rt = runtime(conn)
-    p = authenticate(conn.headers.get("authorization"), rt.keys, rt.admin_key)
+    p = authenticate(conn.headers.get("authorization"), rt.keys, rt.admin_key, rt.anonymous)
     rec = record(conn)
     rec.caller(p.key_id, p.name)
     await admit(conn, rt.limits, rec.id, p)

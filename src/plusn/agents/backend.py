@@ -9,6 +9,7 @@ answer after the decision), the form is reopened with its values and decides aga
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 from ..config import ModelSettings
@@ -23,6 +24,10 @@ from .recognize import read
 from .state import StateStore
 from .tools import AgentEnv, ToolContext, ToolError, ToolResult, build
 from .workflow import FAILED, Workflow, new_state
+
+# Who asked, as access tokens, for the knowledge tools: a context variable, because it follows
+# the call through the agent loop, workflows and other agents without widening each signature.
+_VIEWER: ContextVar[frozenset[str]] = ContextVar("plusn_agent_viewer", default=frozenset())
 
 
 class AgentBackend(Composite):
@@ -50,7 +55,7 @@ class AgentBackend(Composite):
         return embed
 
     def _ctx(self, depth: int = 0) -> ToolContext:
-        return ToolContext(self.env, depth, self._run_other)
+        return ToolContext(self.env, depth, self._run_other, _VIEWER.get())
 
     async def _run_other(self, name: str, text: str, depth: int) -> ToolResult:
         """The ``agent`` tool: another agent, one turn, without stored state."""
@@ -65,7 +70,11 @@ class AgentBackend(Composite):
         self.store.close()
 
     async def generate(self, req: GenRequest) -> Generation:
-        return await self.answer(req.messages, req.session, 0, req.user)
+        token = _VIEWER.set(req.viewer)
+        try:
+            return await self.answer(req.messages, req.session, 0, req.user)
+        finally:
+            _VIEWER.reset(token)
 
     async def answer(self, messages: list[dict[str, Any]], session: str | None, depth: int,
                      user: str | None = None) -> Generation:

@@ -60,6 +60,8 @@ class ToolContext:
     env: AgentEnv
     depth: int = 0
     run_agent: Callable[[str, str, int], Awaitable[ToolResult]] | None = None
+    # Who asked, as access tokens: the knowledge tools find only what that caller may read.
+    viewer: frozenset[str] = frozenset()
 
 
 class Tool:
@@ -99,7 +101,7 @@ class Search(Tool):
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         kb = await ctx.env.knowledge.get(str(self.spec.kb))
         try:
-            hits = await kb.search(_arg(args, "query"), k=self.spec.k)
+            hits = await kb.search(_arg(args, "query"), k=self.spec.k, viewer=ctx.viewer)
         except PlusnError as exc:
             raise ToolError(exc.message) from None
         kept, cites = [], []

@@ -76,6 +76,9 @@ class GenRequest:
     # Who is asking (the API key's id; None when the gateway is open): a paused workflow belongs
     # to its caller, so another caller cannot resume or read it.
     user: str | None = None
+    # Who is asking, as access tokens ("key:<name>", "team:<team>"): knowledge-base documents with
+    # an access list are found only by the viewers it names (plusn.knowledge).
+    viewer: frozenset[str] = frozenset()
     # Models that already failed this request: fallbacks skip them (so fallbacks cannot loop).
     tried: frozenset[str] = frozenset()
 

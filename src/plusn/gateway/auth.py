@@ -52,6 +52,10 @@ class Principal:
     capture: bool = False
     scopes: frozenset[str] = frozenset({"read"})
 
+    def viewer(self) -> frozenset[str]:
+        """The access tokens documents may name to let this caller find them."""
+        return frozenset(t for t in (f"key:{self.name}" if self.name else "", f"team:{self.team}" if self.team else "") if t)
+
     def may_use(self, model: str) -> bool:
         # a threshold or version of a model ("router:x@0.8", "skill:y@<version>") is that model
         return not self.models or model in self.models or model.rpartition("@")[0] in self.models

@@ -94,7 +94,9 @@ def kb_search(config_path: str | None, name: str, query: str, k: int, mode: str 
         key, _, value = f.partition("=")
         where.setdefault(key, []).append(value)
 
-    hits = _with_kb(config_path, name, lambda base: base.search(query, k=k, mode=mode, filters=where or None))
+    # the operator's own tool: every document, access lists or not
+    hits = _with_kb(config_path, name, lambda base: base.search(query, k=k, mode=mode, filters=where or None,
+                                                                viewer=None))
     cites = [h.citation(i) for i, h in enumerate(hits, 1)]
     if as_json:
         click.echo(json.dumps(cites, ensure_ascii=False, indent=2))

@@ -103,7 +103,7 @@ class GroundedBackend(Composite):
             block["datetime"] = now_line(self.route.timezone, self._clock)
             notes.append(block["datetime"])
         if self.kb is not None:
-            notes.append(await self._passages(question, block))
+            notes.append(await self._passages(question, block, req.viewer))
         if self.route.sql is not None:
             early = await self._sql(req, question, block, calls, notes)
             if early is not None:
@@ -121,10 +121,10 @@ class GroundedBackend(Composite):
                 text = _render_rows(block["sql"], language(question))
         return Generation(text, gen.finish_reason, _usage(calls), gen.model, calls, block)
 
-    async def _passages(self, question: str, block: dict[str, Any]) -> str:
+    async def _passages(self, question: str, block: dict[str, Any], viewer: frozenset[str]) -> str:
         assert self.kb is not None
         kb = await self.knowledge.get(self.kb)
-        hits: list[Hit] = await kb.search(question, k=self.route.top_k or kb.spec.top_k)
+        hits: list[Hit] = await kb.search(question, k=self.route.top_k or kb.spec.top_k, viewer=viewer)
         kept: list[Hit] = []
         screened = []
         for h in hits:

@@ -41,6 +41,7 @@ class Store(Protocol):
     def dense(self, q: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]: ...
     def bm25(self, query: str, k: int) -> list[tuple[int, float]]: ...
     def allowed(self, filters: dict[str, Any]) -> set[int]: ...
+    def access_lists(self) -> dict[int, Any]: ...
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]: ...
     def doc_of_chunks(self) -> dict[int, str]: ...
     def meta(self) -> dict[str, str]: ...
@@ -224,7 +225,29 @@ class KnowledgeBase:
     # --- search -----------------------------------------------------------------------------
 
     async def search(self, query: str, *, k: int | None = None, mode: str | None = None,
-                     filters: dict[str, Any] | None = None) -> list[Hit]:
+                     filters: dict[str, Any] | None = None, viewer: frozenset[str] | None = frozenset()
+                     ) -> list[Hit]:
+        """The best passages for ``query``. ``viewer``: who is asking, as access tokens
+        (``key:<name>``, ``team:<team>``); a document with an access list in its metadata
+        (``access``) is found only by a viewer it names, whatever ``filters`` say. The default
+        (no tokens) finds only documents without one; None (the operator's own tools) finds all."""
+        allowed = await self._readable(filters, viewer)
+        return await self._search(query, k, mode, allowed)
+
+    async def _readable(self, filters: dict[str, Any] | None, viewer: frozenset[str] | None) -> set[int] | None:
+        """The chunks this search may return (None: any)."""
+        loop = asyncio.get_running_loop()
+        allowed = await loop.run_in_executor(None, self.store.allowed, filters) if filters else None
+        if viewer is None:
+            return allowed
+        lists = await loop.run_in_executor(None, self.store.access_lists)
+        denied = {i for i, acl in lists.items() if not (access_tokens(acl) & viewer)}
+        if not denied:
+            return allowed
+        everything = allowed if allowed is not None else await loop.run_in_executor(None, self.store.allowed, {})
+        return everything - denied
+
+    async def _search(self, query: str, k: int | None, mode: str | None, allowed: set[int] | None) -> list[Hit]:
         k = k or self.spec.top_k
         mode = mode or self.spec.fusion
         if mode not in ("adaptive", "rrf", "bm25", "dense"):
@@ -232,7 +255,6 @@ class KnowledgeBase:
         if not query.strip():
             raise InvalidRequest("the query is empty", param="query")
         loop = asyncio.get_running_loop()
-        allowed = await loop.run_in_executor(None, self.store.allowed, filters) if filters else None
         # Embedding the query is the slow part; the keyword search runs meanwhile on another thread.
         embedding = asyncio.ensure_future(self.embedder.embed([query], kind="query")) if mode != "bm25" else None
         try:
@@ -318,6 +340,21 @@ def _groups(items: list[tuple[IngestDocument, list[Chunk]]], size: int) -> list[
         out[-1].append(item)
         n += len(item[1])
     return [g for g in out if g]
+
+
+def access_tokens(acl: Any) -> frozenset[str]:
+    """A document's access list as tokens: a JSON list or a comma-separated string of
+    ``team:<team>`` and ``key:<key name>`` (``plusn kb ingest --meta access=team:hr,key:alice``)."""
+    if isinstance(acl, str):
+        text = acl.strip()
+        if text.startswith("["):
+            try:
+                acl = json.loads(text)
+            except ValueError:
+                acl = text
+        if isinstance(acl, str):
+            acl = acl.split(",")
+    return frozenset(str(a).strip() for a in (acl or []) if str(a).strip())
 
 
 def documents(ranked: fusion.Ranked, doc_of: dict[int, str], k: int = 10) -> list[str]:

@@ -188,6 +188,15 @@ class PostgresStore:
         with self._tx() as conn:
             return {int(r[0]) for r in conn.execute(sql, args)}
 
+    def access_lists(self) -> dict[int, Any]:
+        """Chunk id → its document's access list, for the documents that have one."""
+        if not self._has_chunks:
+            return {}
+        with self._tx() as conn:
+            return {int(r[0]): r[1] for r in conn.execute(
+                "SELECT c.id, d.meta ->> 'access' FROM plusn_kb_chunks c JOIN plusn_kb_docs d ON d.id = c.doc_id "
+                "WHERE c.kb = %s AND d.meta ->> 'access' IS NOT NULL", [self.kb])}
+
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:
             return {}

@@ -234,6 +234,12 @@ class SQLiteStore:
             args.extend(values)
         return {int(r[0]) for r in self._conn().execute(sql, args)}
 
+    def access_lists(self) -> dict[int, Any]:
+        """Chunk id → its document's access list, for the documents that have one."""
+        return {int(r[0]): r[1] for r in self._conn().execute(
+            "SELECT chunks.id, json_extract(docs.meta, '$.access') FROM chunks JOIN docs ON docs.id = chunks.doc_id "
+            "WHERE json_extract(docs.meta, '$.access') IS NOT NULL")}
+
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:
             return {}

@@ -93,3 +93,17 @@ def test_grounded_routes_and_agents_respect_it_too(gateway: tuple[TestClient, di
         text = r.json()["choices"][0]["message"]["content"]
         assert r.status_code == 200 and "day off" in text, r.text
         assert ("3 percent" in text) == (who == "hr") and ("per deal" in text) == (who == "sales")
+
+
+def test_an_access_list_added_later_takes_effect_and_must_be_names(gateway: tuple[TestClient, dict[str, str]]) -> None:
+    c, keys = gateway
+    doc = {"source": "later.md", "text": "The bonus rules for later are secret."}
+    writer = auth(keys["writer"])
+    assert c.post("/v1/kb/handbook/documents", json={"documents": [doc]}, headers=writer).json()["added"] == 1
+    again = c.post("/v1/kb/handbook/documents", json={"documents": [{**doc, "meta": {"access": "team:hr"}}]},
+                   headers=writer).json()
+    assert again["updated"] == 1  # the same text with a new access list is written again
+    found = c.post("/v1/kb/handbook/search", json={"query": "bonus rules later", "k": 10}, headers=auth(keys["sales"]))
+    assert "later.md" not in {h["document"] for h in found.json()["data"]}
+    bad = c.post("/v1/kb/handbook/documents", json={"documents": [{**doc, "meta": {"access": 1}}]}, headers=writer)
+    assert bad.status_code == 400 and "meta.access" in bad.json()["error"]["message"]

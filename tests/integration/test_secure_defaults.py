@@ -60,10 +60,10 @@ def test_scopes_decide_writes_and_admin(tmp_path: Path) -> None:
     settings = load_settings(write_config(tmp_path, FLEET), environ={})
     store = KeyStore(settings.state_db())
     reader, writer, admin = (store.create("reader"), store.create("writer", scopes=["write"]),
-                             store.create("admin", scopes=["admin"]))
+                             store.create("ops", scopes=["admin"]))
     listed = {k["name"]: k["scopes"] for k in store.list()}
     store.close()
-    assert listed == {"reader": ["read"], "writer": ["read", "write"], "admin": ["admin", "read"]}
+    assert listed == {"reader": ["read"], "writer": ["read", "write"], "ops": ["admin", "read"]}
     doc = {"documents": [{"source": "a.md", "text": "hello"}]}
     with TestClient(create_app(settings)) as c:
         def as_(key: str) -> dict[str, str]:
@@ -95,3 +95,19 @@ def test_an_open_gateway_off_loopback_only_reads(tmp_path: Path) -> None:
     cfg.write_text(yaml.safe_dump({**data, "auth": {}}))
     with pytest.raises(ConfigError, match=r"refusing to listen on 0\.0\.0\.0"):
         create_app(load_settings(cfg, environ={}))
+
+
+def test_a_network_gateway_whose_last_key_is_revoked_does_not_open(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, {**FLEET, "server": {"host": "0.0.0.0"}}), environ={})
+    store = KeyStore(settings.state_db())
+    key = store.create("only")
+    with pytest.raises(Exception, match="admin"):
+        store.create("admin")  # the admin key's name, which documents may name
+    with TestClient(create_app(settings)) as c:
+        body = {"model": "echo", "messages": [{"role": "user", "content": "x"}]}
+        assert c.post("/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}).status_code == 200
+        store.revoke("only")
+        r = c.post("/v1/chat/completions", json=body)
+        assert r.status_code == 401  # closed, not open to anyone
+        assert c.app.state.plusn.anonymous is None  # type: ignore[attr-defined]  # once the key cache ages, too
+    store.close()

@@ -155,7 +155,9 @@ async def run_agent(spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: To
             return _limit(out, "seconds", spec.limits.seconds, last, lang)
         t0 = time.perf_counter()
         try:
-            gen, backend = await asyncio.wait_for(ctx.env.run(model, GenRequest("chat", convo, extra=extra)), left)
+            # the caller's access travels on: the model may be a route grounded in a knowledge base
+            step_req = GenRequest("chat", convo, extra=extra, viewer=ctx.viewer)
+            gen, backend = await asyncio.wait_for(ctx.env.run(model, step_req), left)
         except TimeoutError:
             return _limit(out, "seconds", spec.limits.seconds, last, lang)
         out.calls += gen.calls or [backend.call_of(gen.usage, f"step {step}")]

@@ -236,7 +236,8 @@ class Workflow:
                 json.dumps(node.output, ensure_ascii=False)
         messages.append({"role": "user", "content": prompt})
         entry["model"] = model
-        req = GenRequest("chat", messages, max_tokens=node.max_tokens, temperature=node.temperature)
+        req = GenRequest("chat", messages, max_tokens=node.max_tokens, temperature=node.temperature,
+                         viewer=self.ctx.viewer)  # the model may be a route grounded in a knowledge base
         try:
             ans = await answer_json(self.ctx.env.run, model, req, node.output, retries=1)
         except SchemaFailure as exc:

@@ -84,7 +84,7 @@ def is_admin(who: Principal) -> bool:
 def require_scope(who: Principal, scope: str) -> None:
     if scope not in who.scopes:
         raise PermissionDenied(f"this needs a key with the {scope!r} scope (plusn keys create --scope {scope}) "
-                               "or the admin key (auth.admin_key_env)")
+                               "or the admin key (auth.admin_key_env)", code="insufficient_scope")
 
 
 def require_admin(who: Principal) -> None:
@@ -139,6 +139,8 @@ class KeyStore:
         """Create a key and return it; only its hash is kept."""
         if not name.strip():
             raise InvalidRequest("a key needs a non-empty name", param="name")
+        if name.strip() == ADMIN.name:  # documents name keys by name: "key:admin" is the admin key's
+            raise InvalidRequest("'admin' is the admin key's name; choose another", param="name")
         if safety not in (None, "block", "flag", "allow"):
             raise InvalidRequest("safety must be block, flag or allow", param="safety")
         wanted = sorted(set(scopes or ["read"]) | {"read"})
@@ -209,9 +211,9 @@ class KeyStore:
 
 
 def authenticate(authorization: str | None, keys: KeyStore, admin_key: str | None,
-                 anonymous: Principal = ANONYMOUS) -> Principal:
+                 anonymous: Principal | None = ANONYMOUS) -> Principal:
     """The caller for an ``Authorization`` header, or a 401; ``anonymous`` while the gateway is
-    open."""
+    open (None: it may not be, e.g. a network gateway whose last key was revoked)."""
     token = None
     if authorization:
         scheme, _, value = authorization.partition(" ")
@@ -220,6 +222,9 @@ def authenticate(authorization: str | None, keys: KeyStore, admin_key: str | Non
     if admin_key and token and hmac.compare_digest(token.encode(), admin_key.encode()):
         return ADMIN
     if not admin_key and not keys.any_active():
+        if anonymous is None:
+            raise AuthenticationError("this gateway has no active API key and is not open (auth.open): create a "
+                                      "key with `plusn keys create`, or set the admin key")
         return anonymous
     if token is None:
         raise AuthenticationError(

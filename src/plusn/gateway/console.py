@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from ..errors import NotFound
+from ..errors import NotFound, PermissionDenied
 from ..evals import runs
 from ..evals.report import render
 from ..ledger.dashboard import dashboard
@@ -71,6 +71,8 @@ async def me(who: Principal = Depends(principal)) -> dict[str, Any]:
 @router.get("/v1/console/dashboard")
 async def dashboard_figures(request: Request, days: float = Query(7, gt=0, le=366),
                             who: Principal = Depends(principal)) -> dict[str, Any]:
+    if not is_admin(who) and who.key_id is None:  # a caller without a key has no traffic of its own
+        raise PermissionDenied("the dashboard needs a key (its own traffic) or the admin scope (everyone's)")
     key = None if is_admin(who) else who.key_id
     return await asyncio.to_thread(dashboard, runtime(request).settings.state_db(), days=days, key_id=key)
 

@@ -47,6 +47,12 @@ class DocumentIn(BaseModel):
     meta: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _access_is_names(self) -> DocumentIn:
+        if "access" in self.meta and not isinstance(self.meta["access"], str):
+            raise ValueError("meta.access is a comma-separated list of names: team:<team>, key:<key name>")
+        return self
+
+    @model_validator(mode="after")
     def _one_body(self) -> DocumentIn:
         if (self.text is None) == (self.content_base64 is None):
             raise ValueError("give exactly one of 'text' or 'content_base64'")

@@ -47,8 +47,10 @@ class Runtime:
     def __post_init__(self) -> None:
         # Read once at start-up, as the rest of the settings are (not from the environment per request).
         self.admin_key: str | None = os.environ.get(self.settings.auth.admin_key_env) or None
-        # Who calls an open gateway: the admin on a loopback address, a reader elsewhere.
-        self.anonymous = ANONYMOUS if loopback(self.settings.server.host) else OPEN
+        # Who calls an open gateway: the admin on a loopback address; elsewhere a reader where the
+        # config opened it on purpose, and nobody otherwise (its last key revoked: 401, not open).
+        self.anonymous: Principal | None = (ANONYMOUS if loopback(self.settings.server.host)
+                                            else OPEN if self.settings.auth.open else None)
 
     def opted_in(self, who: Principal) -> bool:
         """Whether this caller's traffic may be kept for learning (the route must capture too)."""

@@ -149,7 +149,7 @@ class KnowledgeBase:
         for f, source in found:
             data = f.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
-            if known.get(source) == sha:
+            if known.get(source) == fingerprint(sha, meta or {}):
                 report.unchanged += 1
                 continue
             try:
@@ -178,7 +178,7 @@ class KnowledgeBase:
         # the event loop keeps serving requests while a knowledge base ingests.
         known = await loop.run_in_executor(None, self.store.fingerprints) if known is None else known
         report = IngestReport()
-        fresh = [r for r in records if known.get(r.source) != r.sha256]
+        fresh = [r for r in records if known.get(r.source) != fingerprint(r.sha256, r.meta)]
         report.unchanged = len(records) - len(fresh)
         size = self.spec.chunk_tokens
         chunked = await loop.run_in_executor(
@@ -198,7 +198,8 @@ class KnowledgeBase:
                     rows = [(c.ordinal, c.heading, c.text) for c in cs]
                     vecs = vectors[at : at + len(cs)]
                     at += len(cs)
-                    await loop.run_in_executor(None, self.store.put, r.source, r.sha256, r.title, r.meta, rows, vecs)
+                    await loop.run_in_executor(None, self.store.put, r.source, fingerprint(r.sha256, r.meta), r.title,
+                                               r.meta, rows, vecs)
                     if r.source in known:
                         report.updated += 1
                     else:
@@ -232,7 +233,12 @@ class KnowledgeBase:
         (``access``) is found only by a viewer it names, whatever ``filters`` say. The default
         (no tokens) finds only documents without one; None (the operator's own tools) finds all."""
         allowed = await self._readable(filters, viewer)
-        return await self._search(query, k, mode, allowed)
+        hits = await self._search(query, k, mode, allowed)
+        if viewer is None:
+            return hits
+        # Checked again on what was fetched: a document ingested or re-listed while this search
+        # ran is judged by the access list it has now.
+        return [h for h in hits if "access" not in h.meta or access_tokens(h.meta["access"]) & viewer]
 
     async def _readable(self, filters: dict[str, Any] | None, viewer: frozenset[str] | None) -> set[int] | None:
         """The chunks this search may return (None: any)."""
@@ -342,9 +348,19 @@ def _groups(items: list[tuple[IngestDocument, list[Chunk]]], size: int) -> list[
     return [g for g in out if g]
 
 
+def fingerprint(sha256: str, meta: dict[str, Any]) -> str:
+    """What says a document is unchanged: its content, and its access list (a new list on the
+    same text must reach the store, or the document would stay readable as it was)."""
+    if "access" not in meta:
+        return sha256
+    return f"{sha256}+{hashlib.sha256(str(meta['access']).encode()).hexdigest()[:12]}"
+
+
 def access_tokens(acl: Any) -> frozenset[str]:
     """A document's access list as tokens: a JSON list or a comma-separated string of
     ``team:<team>`` and ``key:<key name>`` (``plusn kb ingest --meta access=team:hr,key:alice``)."""
+    if acl is not None and not isinstance(acl, (str, list, tuple)):
+        acl = str(acl)  # a number or a flag is no list of names: it names nobody anyone has
     if isinstance(acl, str):
         text = acl.strip()
         if text.startswith("["):

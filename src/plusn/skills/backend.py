@@ -217,7 +217,8 @@ class SkillBackend(Composite):
         req = GenRequest("chat", messages, max_tokens=spec.max_tokens or (base.max_tokens if base else None),
                          temperature=spec.temperature if spec.temperature is not None else
                          (base.temperature if base else None), seed=base.seed if base else None,
-                         session=base.session if base else None)
+                         session=base.session if base else None, user=base.user if base else None,
+                         viewer=base.viewer if base else frozenset())
         if spec.output is not None and self.structured:
             req.response_format = {"type": "json_schema", "json_schema": {"name": spec.name, "schema": spec.output}}
         try:

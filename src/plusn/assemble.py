@@ -38,6 +38,7 @@ from .routing.build_routes import (
     check_targets,
     with_knob,
 )
+from .routing.dispatch import DispatchBackend
 from .routing.versions import policy_version
 from .safety.guard import passage_screen
 from .safety.remote import RedactingBackend
@@ -97,7 +98,16 @@ class Deployment:
             for name, member in old.items():
                 self.fleet.add(name, member)
             raise
+        carry_sticky(old.get("auto"), self.fleet.members.get("auto"))
         self.settings, self.routes, self.policy = settings, routes, policy_version(settings)
+
+
+def carry_sticky(old: Member | None, new: Member | None) -> None:
+    """The conversations that escalated stay on their tier across a reload (their memory moves
+    to the new dispatcher, where it keeps sessions the same way)."""
+    if (isinstance(old, DispatchBackend) and isinstance(new, DispatchBackend) and old.sticky is not None
+            and new.sticky is not None and old.spec.sticky_ttl_s == new.spec.sticky_ttl_s):
+        new.sticky = old.sticky
 
 
 def build_members(settings: Settings, fleet: Fleet) -> dict[str, Member]:

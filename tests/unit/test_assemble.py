@@ -73,3 +73,12 @@ def test_routes_that_do_not_build_leave_the_old_ones_serving(tmp_path: Path) -> 
     gen, _ = asyncio.run(d.fleet.run("auto", GenRequest("chat", [{"role": "user", "content": "2+2?"}])))
     assert gen.text == "small says 4"
     asyncio.run(d.close())
+
+
+def test_conversations_that_escalated_stay_on_their_tier_across_a_reload(tmp_path: Path) -> None:
+    d = assemble(load_settings(write_config(tmp_path, routes_to("small")), environ={}))
+    d.fleet.members["auto"].sticky.put("s:conversation-1", "large")  # type: ignore[attr-defined]
+    (tmp_path / "new").mkdir()
+    d.rebuild_routes(load_settings(write_config(tmp_path / "new", routes_to("large")), environ={}))
+    assert d.fleet.members["auto"].sticky.get("s:conversation-1") == "large"  # type: ignore[attr-defined]
+    asyncio.run(d.close())

@@ -97,6 +97,9 @@ def fit_command(data: str | None, route: str | None, since: str | None, budget: 
     assert data is not None
     with clear_errors():
         outcomes = Outcomes.load(data)
+    if outcomes.incomplete:
+        click.echo(f"fitting on the {len(outcomes.rows)} requests every model answered; {outcomes.incomplete} "
+                   f"others had no answer from some model (compare more traffic with shadow calls)", err=True)
     recorded = list(outcomes.models)
     names = parse_map(pairs, recorded, settings) if pairs else None
     if names is None and (unsized := outcomes.unsized()):

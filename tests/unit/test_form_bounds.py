@@ -134,3 +134,24 @@ def test_plain_numbers_read_as_before() -> None:
     t = forms.turn(PERMIT, state, "住本小区，住了5个月", "zh")
     assert t.decision is not None and t.decision["answer"] == "您住了5.0个月，住满半年再申请。"  # as before: a number slot renders its float
     assert state.said == {} and state.vague == {}
+
+
+def test_a_bound_is_weighed_again_when_a_later_answer_compares_with_it() -> None:
+    rent = FormSpec.model_validate({
+        "slots": {
+            "income": {"type": "number", "label": "月收入", "ask": "您每月收入多少？", "min": 0, "aliases": ["收入"]},
+            "rent": {"type": "number", "label": "月租金", "ask": "每月房租多少？", "min": 0, "aliases": ["房租"]},
+        },
+        "tree": {"slot": "income", "default": {"slot": "rent", "when": [
+            {"if": "value > income * 0.3", "then": {"decision": "可以提取"}}], "default": {"decision": "不能提取"}}},
+    })
+    state = forms.FormState()
+    t = forms.turn(rent, state, "收入一万多", "zh")  # nothing turns on it yet: kept
+    assert t.asked == "rent" and state.values["income"] == 10_000
+    t = forms.turn(rent, state, "房租3500", "zh")  # above 30 % of 10,000, not of 19,999: ask the income
+    assert t.decision is None and t.asked == "income" and "一万多" in (t.reply or "")
+    t = forms.turn(rent, state, "12000", "zh")
+    assert t.decision is not None and t.decision["decision"] == "不能提取"
+    state = forms.FormState()
+    t = forms.turn(rent, state, "收入不到一万，房租3500", "zh")  # above 30 % of anything below 10,000
+    assert t.decision is not None and t.decision["decision"] == "可以提取"

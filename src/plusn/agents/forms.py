@@ -130,23 +130,36 @@ def _branch(node: TreeNode, value: Any, values: dict[str, Any]) -> TreeNode | No
 
 
 def _nodes(node: TreeNode | None, slot: str) -> list[TreeNode]:
-    """Every node of the tree that asks about ``slot``."""
+    """Every node of the tree whose branch a value of ``slot`` can change: those that ask about
+    it, and those whose conditions name it (``value > months * 2``)."""
     if node is None or node.decision is not None:
         return []
     subs = [*node.cases.values(), *(c.then for c in node.when), node.default]
-    return ([node] if node.slot == slot else []) + [n for sub in subs for n in _nodes(sub, slot)]
+    named = node.slot == slot or any(re.search(rf"\b{re.escape(slot)}\b", c.if_) for c in node.when)
+    return ([node] if named else []) + [n for sub in subs for n in _nodes(sub, slot)]
+
+
+def _decides(spec: FormSpec, known: dict[str, Any], name: str, points: tuple[float, ...]) -> bool:
+    """Whether every node a value of ``name`` can turn takes the same branch at each point (a
+    bound's ends and the point kept). A node whose own slot is not known yet is weighed later."""
+    for n in _nodes(spec.tree, name):
+        if n.slot is None or (n.slot != name and n.slot not in known):
+            continue
+        at = [{**known, name: x} for x in points]
+        if len({id(_branch(n, p[n.slot], p)) for p in at}) > 1:
+            return False
+    return True
 
 
 def _weigh_bounds(spec: FormSpec, state: FormState, got: Read) -> None:
-    """Keep a bound only where it decides as the number would: at both of its ends every node
-    asking about its slot takes the same branch. Otherwise drop it and ask for the number."""
+    """Keep a bound only where it decides as the number would (see :func:`_decides`); otherwise
+    drop it: the form asks for the number. (The tree's conditions are thresholds; a condition
+    true only inside the interval, ``value == 5``, is not seen from its ends.)"""
     for name, r in list(got.found.items()):
         if r.span is None:
             continue
         known = {**state.believed(), **{k: x.value for k, x in got.found.items()}}
-        ends = [{**known, name: end} for end in r.span]
-        if all(_branch(n, ends[0][name], ends[0]) is _branch(n, ends[1][name], ends[1])
-               for n in _nodes(spec.tree, name)):
+        if _decides(spec, known, name, (r.span[0], r.value, r.span[1])):
             state.said[name] = [r.value, r.said, *r.span]
             state.vague.pop(name, None)
         else:
@@ -154,6 +167,17 @@ def _weigh_bounds(spec: FormSpec, state: FormState, got: Read) -> None:
             got.rejected.pop(name, None)
             state.vague[name] = r.said or ""
 
+
+def _reweigh(spec: FormSpec, state: FormState) -> None:
+    """A bound kept earlier is weighed again with what is known now: a slot answered since may
+    compare with it (``value > income * 0.3``), and the bound may no longer decide."""
+    for name, said in list(state.said.items()):
+        held = state.values if state.values.get(name) == said[0] else state.guesses
+        if len(said) != 4 or held.get(name) != said[0]:
+            continue
+        if not _decides(spec, state.believed(), name, (said[2], said[0], said[3])):
+            del held[name], state.said[name]
+            state.vague[name] = str(said[1])
 
 
 def expected_slot(spec: FormSpec, state: FormState) -> str | None:
@@ -283,6 +307,7 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
                                  old=state.shown(state.asked, state.values.get(state.asked), lang),
                                  new=state.shown(state.asked, state.conflict, lang))
         return _ask(out, notes, q, state.asked)
+    _reweigh(spec, state)
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     if guess is not None:

@@ -31,7 +31,8 @@ WORDS = {
            "pattern": "格式不正确", "confirm": "您是说{label}：{value}，对吗？（是 / 否）",
            "conflict": "您前面说{label}是“{old}”，这次提到“{new}”。请问哪个是对的？",
            "changed": "根据您补充的信息，结论有变化：", "unchanged": "根据您补充的信息，结论不变：",
-           "new_slot": "已记下：{label} → {value}。"},
+           "new_slot": "已记下：{label} → {value}。",
+           "exact": "您说“{said}”，这还不足以判断。请问{label}具体是多少？"},
     "en": {"corrected": "Noted: {label} is now {value}.", "invalid": "That answer does not work: {why}.",
            "number": "a number is needed", "range_low": "it cannot be less than {n}",
            "range_high": "it cannot be more than {n}", "choose": "please choose one of: {options}",
@@ -39,7 +40,8 @@ WORDS = {
            "pattern": "the format is not right", "confirm": "Do you mean {label}: {value}? (yes / no)",
            "conflict": "You said {label} was \"{old}\", and now \"{new}\". Which is right?",
            "changed": "With what you added, the outcome changes:", "unchanged": "With what you added, the outcome stays:",
-           "new_slot": "Noted: {label} is {value}."},
+           "new_slot": "Noted: {label} is {value}.",
+           "exact": "You said \"{said}\", which is not enough to decide. What is the exact {label}?"},
 }
 
 

@@ -10,6 +10,10 @@ extractor model for the long tail), then decides what the facts are worth:
 - **a guess** (a match by meaning, a number with no word naming its slot) is confirmed before
   any decision rests on it ("您是说提取原因：租房，对吗？"); a user who passes over the
   confirmation, answering something else without contradicting it, has confirmed it;
+- **a bound** (不到一年, 二十多天, more than 2 years) decides only where it is as good as the
+  number: the tree's conditions on its slot take the same branch at both ends of the interval.
+  Then a point inside it is kept, and the user's own words are shown for it; otherwise the
+  form asks for the exact number rather than decide on a guess;
 - **a decision** is given only when every slot on the path is known with confidence. After it,
   a fact the user adds updates it, and the form says whether the outcome changed.
 
@@ -19,11 +23,13 @@ asked; a leaf is the decision, returned with the path taken.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..templating import TemplateProblem, evaluate, render
 from .answers import Invalid, fmt, show, validate, words, yes_no
+from .quantities import DURATIONS, quantities
 from .recognize import Read, Reading, clause_spans, read
 from .spec import FormSpec, TreeNode
 
@@ -38,16 +44,26 @@ class FormState:
     confirming: bool = False  # the last question asked to confirm guesses[asked]
     conflict: Any = None  # the last question asked which of two values of ``asked`` is right: the new one
     decided: str | None = None  # the decision already given in this conversation
+    # slot → [value, the words of the bound it stands for, the bound's ends]: the words are shown for
+    # the value, and a number inside the bound refines it without a question
+    said: dict[str, list[Any]] = field(default_factory=dict)
+    vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
-                "conflict": self.conflict, "decided": self.decided}
+                "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague}
 
     @classmethod
     def of(cls, d: dict[str, Any] | None) -> FormState:
         d = d or {}
         return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
-                   bool(d.get("confirming")), d.get("conflict"), d.get("decided"))
+                   bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
+                   dict(d.get("vague") or {}))
+
+    def shown(self, name: str, value: Any, lang: str) -> str:
+        """A slot's value as the user reads it: the words of the bound it came from, if it did."""
+        said = self.said.get(name)
+        return str(said[1]) if said and said[0] == value else show(value, lang)
 
     def believed(self) -> dict[str, Any]:
         """The values the tree is walked with: the sure ones and the guesses still to confirm."""
@@ -93,20 +109,75 @@ def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode |
             return node.slot, None, path
         value = values[node.slot]
         path.append({"slot": node.slot, "label": spec.slots[node.slot].label or node.slot, "value": value})
-        key = str(value).lower() if isinstance(value, bool) else fmt(value) if isinstance(value, float) else str(value)
-        nxt = node.cases.get(key)
-        if nxt is None:
-            for c in node.when:
-                try:
-                    ok = evaluate(c.if_, {**values, "value": value})
-                except TemplateProblem:
-                    ok = False
-                if ok:
-                    nxt = c.then
-                    break
-        node = nxt if nxt is not None else node.default
+        node = _branch(node, value, values)
     return None, None, path  # no case matched and there is no default
 
+
+def _branch(node: TreeNode, value: Any, values: dict[str, Any]) -> TreeNode | None:
+    """The node a value of ``node``'s slot leads to: its case, the first condition it meets, or the default."""
+    key = str(value).lower() if isinstance(value, bool) else fmt(value) if isinstance(value, float) else str(value)
+    nxt = node.cases.get(key)
+    if nxt is None:
+        for c in node.when:
+            try:
+                ok = evaluate(c.if_, {**values, "value": value})
+            except TemplateProblem:
+                ok = False
+            if ok:
+                nxt = c.then
+                break
+    return nxt if nxt is not None else node.default
+
+
+def _nodes(node: TreeNode | None, slot: str) -> list[TreeNode]:
+    """Every node of the tree whose branch a value of ``slot`` can change: those that ask about
+    it, and those whose conditions name it (``value > months * 2``)."""
+    if node is None or node.decision is not None:
+        return []
+    subs = [*node.cases.values(), *(c.then for c in node.when), node.default]
+    named = node.slot == slot or any(re.search(rf"\b{re.escape(slot)}\b", c.if_) for c in node.when)
+    return ([node] if named else []) + [n for sub in subs for n in _nodes(sub, slot)]
+
+
+def _decides(spec: FormSpec, known: dict[str, Any], name: str, points: tuple[float, ...]) -> bool:
+    """Whether every node a value of ``name`` can turn takes the same branch at each point (a
+    bound's ends and the point kept). A node whose own slot is not known yet is weighed later."""
+    for n in _nodes(spec.tree, name):
+        if n.slot is None or (n.slot != name and n.slot not in known):
+            continue
+        at = [{**known, name: x} for x in points]
+        if len({id(_branch(n, p[n.slot], p)) for p in at}) > 1:
+            return False
+    return True
+
+
+def _weigh_bounds(spec: FormSpec, state: FormState, got: Read) -> None:
+    """Keep a bound only where it decides as the number would (see :func:`_decides`); otherwise
+    drop it: the form asks for the number. (The tree's conditions are thresholds; a condition
+    true only inside the interval, ``value == 5``, is not seen from its ends.)"""
+    for name, r in list(got.found.items()):
+        if r.span is None:
+            continue
+        known = {**state.believed(), **{k: x.value for k, x in got.found.items()}}
+        if _decides(spec, known, name, (r.span[0], r.value, r.span[1])):
+            state.said[name] = [r.value, r.said, *r.span]
+            state.vague.pop(name, None)
+        else:
+            del got.found[name]
+            got.rejected.pop(name, None)
+            state.vague[name] = r.said or ""
+
+
+def _reweigh(spec: FormSpec, state: FormState) -> None:
+    """A bound kept earlier is weighed again with what is known now: a slot answered since may
+    compare with it (``value > income * 0.3``), and the bound may no longer decide."""
+    for name, said in list(state.said.items()):
+        held = state.values if state.values.get(name) == said[0] else state.guesses
+        if len(said) != 4 or held.get(name) != said[0]:
+            continue
+        if not _decides(spec, state.believed(), name, (said[2], said[0], said[3])):
+            del held[name], state.said[name]
+            state.vague[name] = str(said[1])
 
 
 def expected_slot(spec: FormSpec, state: FormState) -> str | None:
@@ -138,10 +209,13 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
                     continue
                 got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
                 got.rejected.pop(name, None)
+        _weigh_bounds(spec, state, got)
         asked = state.asked
         _settle(state, text, got, out)
         _apply(state, got, asked, out)
         out.rejected = got.rejected
+        for name in [n for n in state.vague if n in state.values]:
+            del state.vague[name]  # the number came
     return _next(spec, state, out, lang)
 
 
@@ -189,6 +263,11 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
     state.confirming, state.conflict = False, None
 
 
+def _within(said: list[Any] | None, old: Any, value: Any) -> bool:
+    """Whether ``value`` is inside the bound that ``old`` was stored for (see FormState.said)."""
+    return said is not None and len(said) == 4 and said[0] == old and said[2] <= value <= said[3]
+
+
 def _plain_yes_no(text: str) -> bool | None:
     """A yes or no that is the reply itself or opens it ("对", "不是，…"), not one inside a clause."""
     first = text[slice(*clause_spans(text)[0])].strip()
@@ -204,6 +283,8 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
                 state.guesses.pop(name, None)
             elif state.guesses.get(name) != r.value:
                 out.guessed[name] = state.guesses[name] = r.value
+        elif r.span is None and _within(state.said.get(name), old, r.value):
+            out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
         elif old == r.value or not r.sure:
             state.guesses.pop(name, None)  # a repetition, or a guess that cannot overturn an answer
         elif name == asked or got.correction:
@@ -218,23 +299,29 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     notes = []
     if spec.confirm_corrections:
         for name, (_, new) in out.corrected.items():
-            notes.append(w["corrected"].format(label=spec.slots[name].label or name, value=show(new, lang)))
+            notes.append(w["corrected"].format(label=spec.slots[name].label or name,
+                                               value=state.shown(name, new, lang)))
     if state.conflict is not None and state.asked in spec.slots:
         slot = spec.slots[state.asked]
-        q = w["conflict"].format(label=slot.label or state.asked, old=show(state.values.get(state.asked), lang),
-                                 new=show(state.conflict, lang))
+        q = w["conflict"].format(label=slot.label or state.asked,
+                                 old=state.shown(state.asked, state.values.get(state.asked), lang),
+                                 new=state.shown(state.asked, state.conflict, lang))
         return _ask(out, notes, q, state.asked)
+    _reweigh(spec, state)
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     if guess is not None:
         state.asked, state.confirming = guess, True
         slot = spec.slots[guess]
-        return _ask(out, notes, w["confirm"].format(label=slot.label or guess, value=show(state.guesses[guess], lang)),
-                    guess)
+        value = state.shown(guess, state.guesses[guess], lang)
+        return _ask(out, notes, w["confirm"].format(label=slot.label or guess, value=value), guess)
     if need is not None:
         if need in out.rejected:
             notes.append(w["invalid"].format(why=out.rejected[need]))
         state.asked = need
+        if need in state.vague:  # a bound that could go either way: the number decides
+            label = spec.slots[need].label or need
+            return _ask(out, notes, w["exact"].format(said=state.vague[need], label=label), need)
         return _ask(out, notes, render(spec.slots[need].ask, dict(state.values)), need)
     state.asked = None
     if leaf is None:
@@ -244,10 +331,26 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     if state.decided is not None and (out.filled or out.corrected or out.confirmed):
         notes.append(w["unchanged" if state.decided == leaf.decision else "changed"])
     state.decided = leaf.decision
-    answer = render(leaf.answer, {**state.values, "decision": leaf.decision}) if leaf.answer else leaf.decision
+    answer = _answer(spec, state, leaf.answer, leaf.decision) if leaf.answer else leaf.decision
     out.decision = {"decision": leaf.decision, "path": path, "values": dict(state.values), "answer": answer,
                     "notes": notes}
     return out
+
+
+def _answer(spec: FormSpec, state: FormState, template: str, decision: str | None) -> str:
+    """The decision's answer, with a bound's words where its value is shown ("您离职二十多天"),
+    or with the numbers if the template computes with them."""
+    words_of = {n: said[1] for n, said in state.said.items() if state.values.get(n) == said[0] and n in spec.slots}
+    try:
+        text = render(template, {**state.values, **words_of, "decision": decision})
+    except TemplateProblem:
+        return render(template, {**state.values, "decision": decision})
+    for name, said in words_of.items():
+        units = spec.slots[name].units
+        if any(q.unit for q in quantities(said, units)):  # the words have their unit: the template's is one too many
+            unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units}, key=len, reverse=True))
+            text = re.sub(rf"{re.escape(said)}\s*(?:{unit})(?![A-Za-z])", said.replace("\\", "\\\\"), text)
+    return text
 
 
 def _ask(out: Turn, notes: list[str], question: str, slot: str) -> Turn:

@@ -5,6 +5,10 @@ A quantity is a number with the unit written after it, if any. A slot that count
 24 months. Years and months convert exactly (12), as do weeks and days (7); across the two, a
 month is 30 days, which is how such rules are usually counted.
 
+People often give a bound rather than a number: 不到一年, 二十多天, 超过三个月, 30天以内, less
+than a year. A quantity carries the interval its words allow (:mod:`.bounds` reads the closed
+class of bound words); an exact number is the interval of one point.
+
 A small parser rather than a dependency: the numeral packages on PyPI convert numerals but not
 durations or halves (一年半, 两个半月), and the everyday forms fit in a page.
 """
@@ -12,7 +16,9 @@ durations or halves (一年半, 两个半月), and the everyday forms fit in a p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from .bounds import bound
 
 _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNIT = {"十": 10, "百": 100, "千": 1000}
@@ -22,7 +28,7 @@ _EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
 _CHINESE = r"[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"
-_NUMBER = re.compile(rf"(?<![\d.])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|k|K|w|W)?|(?P<cn>{_CHINESE})"
+_NUMBER = re.compile(rf"(?<![\d.])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
                      rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
 # Duration words, longest first, and their length in days (the common ground of conversion).
 DURATIONS = {"个星期": 7, "个礼拜": 7, "星期": 7, "礼拜": 7, "个月": 30, "小时": 1 / 24, "周": 7, "月": 30,
@@ -41,8 +47,20 @@ _AND_A_HALF = re.compile(r"\s+and\s+a\s+half\b", re.I)
 class Quantity:
     value: float
     unit: str | None  # the canonical unit written after the number (年, 月, 周, 天, …), or a slot's own word
-    start: int
+    start: int  # the span covers the bound words too: text[start:end] is what the user said ("不到一年")
     end: int
+    low: float | None = None  # the interval the words allow, in ``unit``; None is the value itself,
+    high: float | None = None  # ±inf an open side ("超过三年" has no top)
+    low_in: bool = True  # whether the end itself is allowed (不到一年: 1 is not; 一年以上: 1 is)
+    high_in: bool = True
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the words give an interval rather than the number itself."""
+        return self.low is not None or self.high is not None
+
+    def interval(self) -> tuple[float, float]:
+        return (self.value if self.low is None else self.low, self.value if self.high is None else self.high)
 
 
 def chinese_number(s: str) -> float | None:
@@ -102,6 +120,12 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         end = m.end()
         if text[end: end + 2] == "个半":  # 两个半月
             value, end = value + 0.5, end + 2
+        more = _more_at(text, end)  # 二十多天: above the number, below its next step
+        step = _step(value) if more else 0.0
+        if more:
+            end += more
+            if text[end: end + 1] in ("万", "千", "百"):  # 10多万 is 100,000 and more, below 200,000
+                value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
         word, stop = _unit_after(text, end, words)
         if m.group("en") is not None and word is None:
             continue  # "a" or "one" without a unit is not a quantity
@@ -111,36 +135,83 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 value, stop = value + 0.5, stop + 1
             elif (half := _AND_A_HALF.match(tail)) is not None:  # a year and a half
                 value, stop = value + 0.5, stop + half.end()
-        out.append(Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop))
+            elif not step and (more := _more_at(text, stop)):  # 一年多: one more of the unit at most
+                step, stop = 1.0, stop + more
+        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop)
+        if step:
+            q = replace(q, low=value, high=value + step, high_in=False)
+        out.append(_bounded(text, q))
     for m in _HALF.finditer(text):
         word, stop = _unit_after(text, m.end(), words)
         if word is not None and not any(q.start <= m.start() < q.end for q in out):
-            out.append(Quantity(0.5, _CANON.get(word.lower(), word), m.start(), stop))
+            out.append(_bounded(text, Quantity(0.5, _CANON.get(word.lower(), word), m.start(), stop)))
     return sorted(out, key=lambda q: q.start)
+
+
+_MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
+
+
+def _bounded(text: str, q: Quantity) -> Quantity:
+    """The quantity with the interval its bound words allow (:mod:`.bounds`), if any."""
+    b = bound(text, q.start, q.end, q.value, *q.interval())
+    if b is None:
+        return q
+    return replace(q, start=b.start, end=b.end, low=b.low, high=b.high, low_in=b.low_in, high_in=b.high_in)
+
+
+def _more_at(text: str, at: int) -> int:
+    """The length of an "and some" word at ``at`` (二十多, 一年多, 三十出头), or 0."""
+    m = _MORE.match(text, at)
+    return m.end() - at if m else 0
+
+
+def _step(value: float) -> float:
+    """The place an "and some" counts in: 二十多 is below 30, 一百多 below 200, 十多 below 20."""
+    if not value or not float(value).is_integer():
+        return 1.0
+    step, n = 1, int(abs(value))
+    while n % 10 == 0:
+        step, n = step * 10, n // 10
+    return float(step)
+
+
+def _factor(have: str | None, unit: str | None, units: dict[str, float]) -> float | None:
+    """What a number said in ``have`` is multiplied by to be said in ``unit``, or None."""
+    if have is None:
+        return 1.0
+    for word, factor in units.items():
+        if _CANON.get(word, word) == have:
+            return factor
+    if unit is None:
+        return None if units else 1.0  # a slot that names no unit takes the number as said
+    target = _CANON.get(unit, unit)
+    if target == have:
+        return 1.0
+    for pair in _EXACT:
+        if have in pair and target in pair:
+            return pair[have] / pair[target]
+    if have in _CANON.values() or have in DURATIONS:
+        days, want = DURATIONS.get(have), DURATIONS.get(target)
+        if days is not None and want is not None:
+            return days / want
+    return None
 
 
 def convert(q: Quantity, unit: str | None, units: dict[str, float] | None = None) -> float | None:
     """The quantity in ``unit`` (a slot's unit), or None when it cannot be said in it. A
     slot's own ``units`` (word → factor) come first; a bare number is taken as said in ``unit``."""
-    if q.unit is None:
-        return q.value
-    own = units or {}
-    for word, factor in own.items():
-        if _CANON.get(word, word) == q.unit:
-            return q.value * factor
-    if unit is None:
-        return None if own else q.value  # a slot that names no unit takes the number as said
-    target = _CANON.get(unit, unit)
-    if target == q.unit:
-        return q.value
-    for pair in _EXACT:
-        if q.unit in pair and target in pair:
-            return q.value * pair[q.unit] / pair[target]
-    if q.unit in _CANON.values() or q.unit in DURATIONS:
-        have, want = DURATIONS.get(q.unit), DURATIONS.get(target)
-        if have is not None and want is not None:
-            return q.value * have / want
-    return None
+    factor = _factor(q.unit, unit, units or {})
+    return None if factor is None else q.value * factor
+
+
+def convert_quantity(q: Quantity, unit: str | None, units: dict[str, float] | None = None) -> Quantity | None:
+    """The quantity with its interval in ``unit`` (不到一年 in months is below 12), or None."""
+    factor = _factor(q.unit, unit, units or {})
+    if factor is None:
+        return None
+    scale = (lambda x: None if x is None else x * factor)  # noqa: E731 - every unit factor is positive
+    return replace(q, value=q.value * factor, low=scale(q.low), high=scale(q.high),
+                   unit=_CANON.get(unit, unit) if unit and q.unit else q.unit)
 
 
 def slot_unit(units: dict[str, float]) -> str | None:

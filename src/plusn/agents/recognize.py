@@ -17,17 +17,21 @@ Generic yes/no words (有, 没, 不是) count only for the asked question, and o
 whole reply, open it, or stand with a cue ("发票还没拿到"); a slot's own yes/no words ("已备案")
 count anywhere. A quantity counts for a number slot that is asked, or that a cue names in its
 clause; a duration in a unit the slot reads, with no cue, is only a guess, to be confirmed.
+A bounded quantity (不到一年, 二十多天, more than 2 years) is read with its interval: ``span``
+holds its ends just inside, in the slot's unit and range, for the form to weigh against the
+tree (:mod:`.forms`), and ``said`` the user's words, which are shown in place of the value.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .answers import NO, YES, Invalid, option_spans, pattern_in, says, validate, words, yes_no
-from .quantities import convert, quantities, slot_unit
+from .quantities import Quantity, convert_quantity, quantities, slot_unit
 from .spec import FormSpec, Slot, TreeNode
 
 # Words that say the user is correcting an earlier answer.
@@ -49,6 +53,8 @@ class Reading:
     value: Any
     sure: bool = True
     source: str = "rule"  # rule | meaning | model
+    said: str | None = None  # a bound's own words ("不到1年"): the value is only a point inside it
+    span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
 
 
 @dataclass
@@ -254,24 +260,59 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
     unit = slot.unit or slot_unit(slot.units)
     spans = clause_spans(text)
     cues = cue_words(spec, name)
-    guess: float | None = None
-    for q in quantities(text, slot.units):
-        value = convert(q, unit, slot.units)
-        if value is None:
+    guess: Reading | None = None
+    for said in quantities(text, slot.units):
+        q = convert_quantity(said, unit, slot.units)
+        if q is None:
             continue
         cs, ce = _clause_of(spans, q.start)
         cued = any(c in text[cs:ce] for c in cues)
-        if not (asked or cued or (q.unit is not None and unit is not None)):
+        if not (asked or cued or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
+        span = inside(slot, q) if q.bounded else None
         try:
-            value = validate(slot, value, lang)
+            if q.bounded and span is None:
+                raise Invalid(words(lang)["number"])  # the bound leaves the slot's range
+            value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
-        if asked or cued:
-            return Reading(value)
-        if guess is None:
-            guess = value
-    return None if guess is None else Reading(guess, sure=False)
+        r = Reading(value, sure=asked or cued, said=text[q.start:q.end].strip() if span else None, span=span)
+        if r.sure:
+            return r
+        guess = guess or r
+    return guess
+
+
+_EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
+_LIMIT = 1e15  # as far as a number may go (see validate)
+
+
+def inside(slot: Slot, q: Quantity) -> tuple[float, float] | None:
+    """The ends of a bounded quantity just inside its interval and the slot's range (whole
+    numbers for an integer slot: 不到30天 is 29 at most), or None when nothing is left."""
+    lo, hi = q.interval()
+    if slot.type == "integer":
+        lo = lo if math.isinf(lo) else math.ceil(lo) if q.low_in else math.floor(lo) + 1
+        hi = hi if math.isinf(hi) else math.floor(hi) if q.high_in else math.ceil(hi) - 1
+    else:
+        lo = lo if q.low_in or math.isinf(lo) else lo + _EPS * max(1.0, abs(lo))
+        hi = hi if q.high_in or math.isinf(hi) else hi - _EPS * max(1.0, abs(hi))
+    lo = max(lo, -_LIMIT if slot.min is None else slot.min)
+    hi = min(hi, _LIMIT if slot.max is None else slot.max)
+    return (float(lo), float(hi)) if lo <= hi else None
+
+
+def _point(slot: Slot, q: Quantity, span: tuple[float, float]) -> float:
+    """A value to store for a bound: the number said if the bound allows it (至少6个月, 二十多天),
+    else the middle of a closed interval (不到一年: half a year), else the end nearest it."""
+    lo, hi = span
+    if lo <= q.value <= hi:
+        return q.value
+    a, b = q.interval()
+    if math.isinf(a) or math.isinf(b):
+        return lo if abs(lo - q.value) <= abs(hi - q.value) else hi
+    mid = min(max((a + b) / 2, lo), hi)  # of the words' interval: 不到一年 is 0.5, not 0.4999999995
+    return float(min(max(round(mid), lo), hi)) if slot.type == "integer" else mid
 
 
 def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[str, Any] | None = None,

@@ -1,0 +1,157 @@
+"""A bound is not a number: 不到一年, 二十多天, more than 2 years carry the interval they allow,
+and a form decides on one only where every number in it would lead the same way; otherwise it
+asks for the number. A form of its own here (not the example): a residents' parking permit."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from plusn.agents import forms
+from plusn.agents.quantities import convert, convert_quantity, quantities
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+
+
+def _permit(lang: str = "zh") -> FormSpec:
+    zh = lang == "zh"
+    return FormSpec.model_validate({
+        "slots": {
+            "resident": {"type": "boolean", "label": "本小区住户" if zh else "resident",
+                         "ask": "您住在本小区吗？" if zh else "Do you live here?",
+                         "yes_words": ["住本小区", "I live here"], "no_words": ["不住本小区", "I don't live here"]},
+            "months": {"type": "number", "label": "居住时长" if zh else "time lived here", "unit": "月",
+                       "ask": "您在本小区住了多久？" if zh else "How long have you lived here?", "min": 0, "max": 600,
+                       "aliases": ["住了", "居住"] if zh else ["lived", "living"]},
+            "cars": {"type": "integer", "label": "车辆数" if zh else "number of cars",
+                     "units": {"辆": 1, "cars": 1, "car": 1},
+                     "ask": "您家有几辆车？" if zh else "How many cars do you have?", "min": 0, "max": 10,
+                     "aliases": ["车"] if zh else ["cars", "car"]},
+        },
+        "tree": {"slot": "resident", "cases": {
+            "false": {"decision": "不能申请"},
+            "true": {"slot": "months", "when": [{"if": "value >= 6", "then": {
+                "slot": "cars", "when": [{"if": "value <= 1", "then": {"decision": "可以申请"}}],
+                "default": {"decision": "只能申请一张"}}}],
+                "default": {"decision": "住满半年再申请", "answer": "您住了{{ months }}个月，住满半年再申请。"}}}},
+    })
+
+
+PERMIT = _permit()
+INF = math.inf
+
+
+@pytest.mark.parametrize(("text", "said", "low", "high", "low_in", "high_in"), [
+    ("住了不到一年", "不到一年", 0, 1, True, False), ("不满3个月", "不满3个月", 0, 3, True, False),
+    ("少于两周", "少于两周", 0, 2, True, False), ("超过三年", "超过三年", 3, INF, False, False),
+    ("五年以上", "五年以上", 5, INF, True, False), ("至少半年", "至少半年", 0.5, INF, True, False),
+    ("30天以内", "30天以内", 0, 30, True, True), ("最多两天", "最多两天", 0, 2, True, True),
+    ("四十多天", "四十多天", 40, 50, True, False), ("两年多", "两年多", 2, 3, True, False),
+    ("三个多月", "三个多月", 3, 4, True, False), ("一百多", "一百多", 100, 200, True, False),
+    ("十几天", "十几天", 10, 20, True, False), ("大约两年", "大约两年", 1.8, 2.2, True, True),
+    ("less than a year", "less than a year", 0, 1, True, False),
+    ("more than 2 years", "more than 2 years", 2, INF, False, False),
+    ("at least 6 months", "at least 6 months", 6, INF, True, False),
+    ("at most 3 weeks", "at most 3 weeks", 0, 3, True, True), ("under 30 days", "under 30 days", 0, 30, True, False),
+    ("2 years or more", "2 years or more", 2, INF, True, False), ("a year or so", "a year or so", 0.9, 1.1, True, True),
+    ("10多万", "10多万", 100_000, 200_000, True, False), ("还没满半年", "没满半年", 0, 0.5, True, False),
+])
+def test_a_bound_carries_its_interval_and_its_words(text: str, said: str, low: float, high: float,
+                                                     low_in: bool, high_in: bool) -> None:
+    (q,) = quantities(text)
+    assert text[q.start:q.end] == said and q.bounded
+    assert q.interval() == pytest.approx((low, high)) and (q.low_in, q.high_in) == (low_in, high_in)
+
+
+def test_the_interval_converts_with_the_value_and_exact_numbers_are_as_before() -> None:
+    (q,) = quantities("不到一年")
+    months = convert_quantity(q, "月")
+    assert months is not None and months.interval() == (0, 12) and months.value == 12
+    (q,) = quantities("两年多")
+    days = convert_quantity(q, "天")
+    assert days is not None and days.interval() == (730, 1095)
+    for text, value in (("三年", 36), ("一年半", 18), ("8个月", 8), ("两周", 0.5)):
+        (q,) = quantities(text)
+        assert not q.bounded and convert(q, "月") == pytest.approx(value, rel=0.1)
+    assert [q.value for q in quantities("多少钱，几个月")] == []  # a question word is no bound
+
+
+def test_a_bound_on_one_side_of_every_threshold_decides_and_shows_the_users_words() -> None:
+    state = forms.FormState()
+    t = forms.turn(PERMIT, state, "我住本小区，住了不到三个月", "zh")
+    assert t.decision is not None and t.decision["decision"] == "住满半年再申请"
+    assert 0 <= state.values["months"] < 3  # the words in place of the number, and their unit only once:
+    assert t.decision["answer"] == "您住了不到三个月，住满半年再申请。"
+    t = forms.turn(PERMIT, state, "两个月", "zh")  # the number inside the bound refines it, no question
+    assert state.values["months"] == 2 and t.decision is not None and "结论不变" in t.decision["notes"][0]
+    assert t.decision["answer"] == "您住了2.0个月，住满半年再申请。"
+    state = forms.FormState()
+    t = forms.turn(PERMIT, state, "我住本小区，住了两年多，车最多一辆", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以申请"
+    state = forms.FormState()
+    t = forms.turn(PERMIT, state, "住本小区，住了一年左右，车至少两辆", "zh")
+    assert t.decision is not None and t.decision["decision"] == "只能申请一张"
+
+
+def test_a_bound_across_a_threshold_asks_for_the_number() -> None:
+    state = forms.FormState({"resident": True}, "months")
+    t = forms.turn(PERMIT, state, "不到一年", "zh")  # 0 to 12 months, and the tree turns at 6
+    assert t.decision is None and t.asked == "months" and "months" not in state.values
+    assert "不到一年" in (t.reply or "") and "居住时长" in (t.reply or "") and "具体" in (t.reply or "")
+    t = forms.turn(PERMIT, state, "八个月", "zh")
+    assert state.values["months"] == 8 and t.asked == "cars" and state.vague == {}
+    t = forms.turn(PERMIT, state, "两辆以内", "zh")  # 0 to 2 cars, and the tree turns at 1
+    assert t.decision is None and t.asked == "cars" and "两辆以内" in (t.reply or "")
+    t = forms.turn(PERMIT, state, "2", "zh")
+    assert t.decision is not None and t.decision["decision"] == "只能申请一张"
+
+
+def test_english_bounds_decide_or_ask_the_same_way() -> None:
+    permit = _permit("en")
+    state = forms.FormState({"resident": True}, "months")
+    t = forms.turn(permit, state, "less than a year", "en")
+    assert t.decision is None and t.asked == "months" and "less than a year" in (t.reply or "")
+    state = forms.FormState({"resident": True}, "months")
+    t = forms.turn(permit, state, "more than 2 years", "en")
+    assert t.asked == "cars" and state.shown("months", state.values["months"], "en") == "more than 2 years"
+    t = forms.turn(permit, state, "at most one car", "en")
+    assert t.decision is not None and t.decision["decision"] == "可以申请"
+
+
+def test_a_guessed_bound_is_confirmed_in_the_users_words() -> None:
+    state = forms.FormState({}, "resident")
+    t = forms.turn(PERMIT, state, "是的，一年多了", "zh")  # a duration, no word naming its slot: a guess
+    assert t.decision is None and state.guesses["months"] == 12 and "一年多" in (t.reply or "")
+    assert "12" not in (t.reply or "")
+
+
+def test_plain_numbers_read_as_before() -> None:
+    got = read(PERMIT, "住了三年，车两辆", None, "zh")
+    assert got.found["months"].value == 36 and got.found["months"].span is None
+    assert got.found["months"].said is None and got.found["cars"].value == 2
+    state = forms.FormState()
+    t = forms.turn(PERMIT, state, "住本小区，住了5个月", "zh")
+    assert t.decision is not None and t.decision["answer"] == "您住了5.0个月，住满半年再申请。"  # as before: a number slot renders its float
+    assert state.said == {} and state.vague == {}
+
+
+def test_a_bound_is_weighed_again_when_a_later_answer_compares_with_it() -> None:
+    rent = FormSpec.model_validate({
+        "slots": {
+            "income": {"type": "number", "label": "月收入", "ask": "您每月收入多少？", "min": 0, "aliases": ["收入"]},
+            "rent": {"type": "number", "label": "月租金", "ask": "每月房租多少？", "min": 0, "aliases": ["房租"]},
+        },
+        "tree": {"slot": "income", "default": {"slot": "rent", "when": [
+            {"if": "value > income * 0.3", "then": {"decision": "可以提取"}}], "default": {"decision": "不能提取"}}},
+    })
+    state = forms.FormState()
+    t = forms.turn(rent, state, "收入一万多", "zh")  # nothing turns on it yet: kept
+    assert t.asked == "rent" and state.values["income"] == 10_000
+    t = forms.turn(rent, state, "房租3500", "zh")  # above 30 % of 10,000, not of 19,999: ask the income
+    assert t.decision is None and t.asked == "income" and "一万多" in (t.reply or "")
+    t = forms.turn(rent, state, "12000", "zh")
+    assert t.decision is not None and t.decision["decision"] == "不能提取"
+    state = forms.FormState()
+    t = forms.turn(rent, state, "收入不到一万，房租3500", "zh")  # above 30 % of anything below 10,000
+    assert t.decision is not None and t.decision["decision"] == "可以提取"

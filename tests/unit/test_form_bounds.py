@@ -155,3 +155,16 @@ def test_a_bound_is_weighed_again_when_a_later_answer_compares_with_it() -> None
     state = forms.FormState()
     t = forms.turn(rent, state, "收入不到一万，房租3500", "zh")  # above 30 % of anything below 10,000
     assert t.decision is not None and t.decision["decision"] == "可以提取"
+
+
+@pytest.mark.parametrize(("text", "low", "high"), [
+    ("住了没超过半年", 0.0, 0.5),          # a negated "above" is "at most", not above
+    ("no longer than 4 months", 0.0, 4.0),
+    ("离职半年多", 0.5, 1.0),              # 多 after a half
+    ("离职一年半多", 1.5, 2.0),
+    ("住了一年内", 0.0, 1.0),              # 内 at the end of the message
+    ("大约二十多天", 18.0, 32.0),          # near the whole of 二十多, not of 20
+])
+def test_bounds_that_once_read_wrong(text: str, low: float, high: float) -> None:
+    q = quantities(text)[0]
+    assert (q.low, q.high) == (pytest.approx(low), pytest.approx(high))

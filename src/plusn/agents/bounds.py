@@ -47,6 +47,12 @@ _NEAR = 0.1  # "about a year" may be a tenth either way: near a threshold it say
 _CLOSE = {"将近", "接近", "nearly", "almost"}  # close to the number and below it
 
 
+# A bound word negated turns around: 没超过 is at most, "not fewer than" at least. (不超过 and
+# the like are listed as words of their own; these cover the other negators.)
+_NEGATED = {"above": "most", "below": "least", "least": "below", "most": "above"}
+_NEGATORS = ("没有", "没", "未", "并非", "不是", "not ", "no ")
+
+
 def _before(text: str, start: int) -> tuple[str, int] | None:
     head = text[:start].rstrip().lower()
     best: tuple[str, str] | None = None
@@ -57,7 +63,12 @@ def _before(text: str, start: int) -> tuple[str, int] | None:
                 best = (kind, w)
     if best is None:
         return None
-    return best[0] + (":close" if best[1] in _CLOSE else ""), len(head) - len(best[1])
+    kind, word = best
+    at = len(head) - len(word)
+    negator = next((n for n in _NEGATORS if head[:at].endswith(n)), None)
+    if negator is not None and kind in _NEGATED:
+        kind, at = _NEGATED[kind], at - len(negator)
+    return kind + (":close" if word in _CLOSE else ""), at
 
 
 def _after(text: str, end: int) -> tuple[str, int] | None:
@@ -67,7 +78,7 @@ def _after(text: str, end: int) -> tuple[str, int] | None:
             at = len(tail) - len(tail.lstrip()) if w.isascii() else 0  # "2 years or more"
             word = tail[at: at + len(w)].lower()
             if word == w and not (w.isascii() and tail[at + len(w): at + len(w) + 1].isalpha()) and \
-                    not (w == "内" and tail[1:2] in "部容地"):  # 内部, 内容 say no bound
+                    not (w == "内" and tail[1:2] and tail[1:2] in "部容地"):  # 内部, 内容 say no bound
                 return kind, end + at + len(w)
     return None
 
@@ -92,6 +103,6 @@ def bound(text: str, start: int, end: int, value: float, lo: float, hi: float) -
         return Bound(start, end, low=lo, high=math.inf, low_in=True, high_in=False)
     if kind == "most":
         return Bound(start, end, low=floor, high=hi, low_in=True, high_in=True)
-    width = abs(value) * _NEAR
-    top = value if kind == "near:close" else value + width
-    return Bound(start, end, low=value - width, high=top, low_in=True, high_in=kind != "near:close")
+    width = abs(value) * _NEAR  # around the number's own interval: 大约二十多天 is 18 up to 33
+    top = hi if kind == "near:close" else hi + width
+    return Bound(start, end, low=lo - width, high=top, low_in=True, high_in=kind != "near:close")

@@ -131,8 +131,10 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             continue  # "a" or "one" without a unit is not a quantity
         if word is not None:
             tail = text[stop:]
-            if tail.startswith("半"):  # 一年半
+            if tail.startswith("半"):  # 一年半 (一年半多: more than that, below the next whole unit)
                 value, stop = value + 0.5, stop + 1
+                if not step and (more := _more_at(text, stop)):
+                    step, stop = 0.5, stop + more
             elif (half := _AND_A_HALF.match(tail)) is not None:  # a year and a half
                 value, stop = value + 0.5, stop + half.end()
             elif not step and (more := _more_at(text, stop)):  # 一年多: one more of the unit at most
@@ -144,7 +146,10 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
     for m in _HALF.finditer(text):
         word, stop = _unit_after(text, m.end(), words)
         if word is not None and not any(q.start <= m.start() < q.end for q in out):
-            out.append(_bounded(text, Quantity(0.5, _CANON.get(word.lower(), word), m.start(), stop)))
+            part = Quantity(0.5, _CANON.get(word.lower(), word), m.start(), stop)
+            if (more := _more_at(text, stop)):  # 半年多: more than half, below a whole one
+                part = replace(part, end=stop + more, low=0.5, high=1.0, high_in=False)
+            out.append(_bounded(text, part))
     return sorted(out, key=lambda q: q.start)
 
 

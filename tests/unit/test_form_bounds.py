@@ -168,3 +168,13 @@ def test_a_bound_is_weighed_again_when_a_later_answer_compares_with_it() -> None
 def test_bounds_that_once_read_wrong(text: str, low: float, high: float) -> None:
     q = quantities(text)[0]
     assert (q.low, q.high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_a_template_that_computes_with_a_bounded_value_gets_the_number() -> None:
+    data = PERMIT.model_dump()
+    default = data["tree"]["cases"]["true"]["default"]
+    default["answer"] = "折合{{ months * 30 }}天。"  # once "不到三个月" repeated 30 times
+    state = forms.FormState()
+    t = forms.turn(FormSpec.model_validate(data), state, "我住本小区，住了不到三个月", "zh")
+    assert t.decision is not None and "不到三个月" not in t.decision["answer"]
+    assert 0 <= float(t.decision["answer"][2:-2]) < 90

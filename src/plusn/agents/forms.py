@@ -340,7 +340,12 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
 def _answer(spec: FormSpec, state: FormState, template: str, decision: str | None) -> str:
     """The decision's answer, with a bound's words where its value is shown ("您离职二十多天"),
     or with the numbers if the template computes with them."""
-    words_of = {n: said[1] for n, said in state.said.items() if state.values.get(n) == said[0] and n in spec.slots}
+    # only where the template shows the value as it is ({{ days }}): one that computes with it
+    # ({{ days * 2 }}) gets the number
+    words_of = {n: said[1] for n, said in state.said.items() if state.values.get(n) == said[0] and n in spec.slots
+                and re.search(r"\{\{\s*" + re.escape(n) + r"\s*\}\}", template)
+                and not re.search(r"\{\{[^}]*\b" + re.escape(n) + r"\b[^}]*[-+*/%|][^}]*\}\}|"
+                                  r"\{\{[^}]*[-+*/%][^}]*\b" + re.escape(n) + r"\b[^}]*\}\}", template)}
     try:
         text = render(template, {**state.values, **words_of, "decision": decision})
     except TemplateProblem:

@@ -19,7 +19,6 @@ cascade is measured as it ships. The result holds quality, cost, latency and pai
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
@@ -110,17 +109,7 @@ def load_suite(path: str | Path) -> tuple[Suite, list[dict[str, Any]], Path]:
         raise ConfigError(f"{path}: {key}: {err['msg']}") from None
     task_path = (path.parent / suite.tasks).resolve()
     tasks: list[dict[str, Any]] = []
-    try:
-        lines = jsonl.read_lines(task_path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: tasks: cannot read {task_path}: {exc.strerror}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            task = json.loads(line)
-        except ValueError as exc:
-            raise ConfigError(f"{task_path}:{n}: not JSON: {exc}") from None
+    for n, task in jsonl.numbered(task_path, f"the tasks of {path}"):
         problem = _task_problem(task, suite)
         if problem:
             raise ConfigError(f"{task_path}:{n}: {problem}")

@@ -10,7 +10,6 @@ the user may already have acted on it. A reply "states" a decision when the deci
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -43,17 +42,7 @@ def load_dialogues(path: str | Path, half: str = "all") -> list[Dialogue]:
     """The dialogues of a JSONL file (``half``: all, or only the odd or even numbered ids).
     A bad row is an error naming the file, the line and what is wrong."""
     out: list[Dialogue] = []
-    try:
-        lines = jsonl.read_lines(path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{n}: not JSON: {exc.msg}") from None
+    for n, row in jsonl.numbered(path, "the dialogues"):
         if not isinstance(row, dict):
             raise ConfigError(f"{path}:{n}: a dialogue is a JSON object")
         for key, kind in (("id", str), ("agent", str), ("turns", list), ("decision", str)):

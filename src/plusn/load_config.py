@@ -175,13 +175,17 @@ def check_references(s: Settings) -> None:
     _check_learning(s)
 
 
+def _known_models(s: Settings, names: list[str], key: str) -> None:
+    """Every name is a model of the fleet; the first that is not is an error at ``key``."""
+    for m in names:
+        if m not in s.models:
+            raise ConfigError(f"unknown model {m!r}; models: {', '.join(s.models) or '(none)'}", file=s.source,
+                              key=key)
+
+
 def _check_cascades(s: Settings) -> None:
-    models = set(s.models)
     for name, c in s.cascades.items():
-        for m in c.members():
-            if m not in models:
-                raise ConfigError(f"unknown model {m!r}; models: {', '.join(models) or '(none)'}",
-                                  file=s.source, key=f"cascades.{name}")
+        _known_models(s, list(c.members()), f"cascades.{name}")
         ref = c.reference()
         if ref is not None:
             _check_budget_reference(s, ref, f"cascades.{name}.budget")
@@ -199,9 +203,7 @@ def _check_cascades(s: Settings) -> None:
 
 def _check_budget_reference(s: Settings, ref: str, key: str) -> None:
     """A budget is a share of what its reference model would cost: a model of the fleet, priced."""
-    if ref not in s.models:
-        raise ConfigError(f"unknown model {ref!r}; models: {', '.join(s.models) or '(none)'}",
-                          file=s.source, key=f"{key}.reference")
+    _known_models(s, [ref], f"{key}.reference")
     price = s.models[ref].price
     if not (price.input_per_1k or price.output_per_1k):
         raise ConfigError(f"the budget is a share of what {ref!r} would cost, but {ref!r} has no price; "
@@ -263,9 +265,8 @@ def _check_learning(s: Settings) -> None:
             raise ConfigError(f"no chat model named {shadow.judge!r}", file=s.source,
                               key=f"routes.{name}.learning.shadow.judge")
         key = f"routes.{name}.learning.shadow.models"
+        _known_models(s, shadow.models, key)
         for m in shadow.models:
-            if m not in s.models:
-                raise ConfigError(f"unknown model {m!r}", file=s.source, key=key)
             if s.models[m].capabilities.remote and not shadow.remote:
                 raise ConfigError(f"{m!r} is remote: shadow calls would send the prompt out; set "
                                   f"routes.{name}.learning.shadow.remote: true to allow it", file=s.source, key=key)
@@ -274,10 +275,7 @@ def _check_learning(s: Settings) -> None:
 def _check_routers(s: Settings) -> None:
     models = set(s.models)
     for name, rt in s.routers.items():
-        for member in rt.members():
-            if member not in models:
-                raise ConfigError(f"unknown model {member!r}; models: {', '.join(models) or '(none)'}",
-                                  file=s.source, key=f"routers.{name}.predictor.models")
+        _known_models(s, list(rt.members()), f"routers.{name}.predictor.models")
         missing = [m for m in rt.models() if m not in rt.costs]
         if missing:
             raise ConfigError(f"no cost for {missing[0]!r}", file=s.source, key=f"routers.{name}.costs")

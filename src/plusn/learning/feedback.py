@@ -38,12 +38,3 @@ def save(db: Any, request_id: str, key_id: str | None, score: float, correct: bo
                                  None if comment is None else redact(comment)[0][:2000].replace("\x00", "")))
     finally:
         conn.close()
-
-
-def read(db: Any, request_id: str) -> dict[str, Any] | None:
-    conn = connect(db)
-    try:
-        row = conn.execute("SELECT * FROM feedback WHERE request_id = ?", (request_id,)).fetchone()
-    finally:
-        conn.close()
-    return None if row is None else dict(row)

@@ -12,6 +12,7 @@ exists, every request needs ``Authorization: Bearer <key>``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -52,8 +53,10 @@ class Principal:
     capture: bool = False
     scopes: frozenset[str] = frozenset({"read"})
 
+    @functools.cached_property
     def viewer(self) -> frozenset[str]:
-        """The access tokens documents may name to let this caller find them."""
+        """The access tokens documents may name to let this caller find them (once per key: the
+        key store keeps its principals)."""
         return frozenset(t for t in (f"key:{self.name}" if self.name else "", f"team:{self.team}" if self.team else "") if t)
 
     def may_use(self, model: str) -> bool:

@@ -109,7 +109,7 @@ async def search(kb: str, body: SearchBody, request: Request, who: Principal = D
     base = await runtime(request).knowledge.get(kb)
     filters: dict[str, Any] | None = body.filters
     hits = await until_disconnect(request, base.search(body.query, k=body.k, mode=body.mode, filters=filters,
-                                                       viewer=who.viewer()))
+                                                       viewer=who.viewer))
     rec = record(request)
     rec.charge(base.embedder.name, 0, 0, 0.0)  # the query's embedding; its tokens are not counted
     return JSONResponse({"object": "list", "kb": kb, "data": [h.citation(i, 400) | {"text": h.text, "scores": h.scores}

@@ -337,7 +337,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     who.check_model(model)
     req.session = request.headers.get("x-plusn-session") or None
     req.user = who.key_id
-    req.viewer = who.viewer()
+    req.viewer = who.viewer
     rt = runtime(request)
     # Read with the lookup, before any await: a reload between them would name the wrong version.
     record(request).under_policy(rt.deployment.policy)

@@ -90,6 +90,7 @@ class SQLiteStore:
         conn = self._conn()
         conn.executescript(SCHEMA)
         self._matrix: tuple[int, np.ndarray, np.ndarray] | None = None  # (generation, ids, vectors)
+        self._access: tuple[int, dict[int, Any]] | None = None  # (generation, chunk id → access list)
         self._common: tuple[int, frozenset[str]] | None = None  # (generation, words)
 
     def _conn(self) -> sqlite3.Connection:
@@ -235,10 +236,14 @@ class SQLiteStore:
         return {int(r[0]) for r in self._conn().execute(sql, args)}
 
     def access_lists(self) -> dict[int, Any]:
-        """Chunk id → its document's access list, for the documents that have one."""
-        return {int(r[0]): r[1] for r in self._conn().execute(
-            "SELECT chunks.id, json_extract(docs.meta, '$.access') FROM chunks JOIN docs ON docs.id = chunks.doc_id "
-            "WHERE json_extract(docs.meta, '$.access') IS NOT NULL")}
+        """Chunk id → its document's access list, for the documents that have one; cached until
+        the next write, as the vectors are (every search asks)."""
+        gen = self.generation()
+        if self._access is None or self._access[0] != gen:
+            self._access = (gen, {int(r[0]): r[1] for r in self._conn().execute(
+                "SELECT chunks.id, json_extract(docs.meta, '$.access') FROM chunks JOIN docs ON docs.id = chunks.doc_id "
+                "WHERE json_extract(docs.meta, '$.access') IS NOT NULL")})
+        return self._access[1]
 
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:

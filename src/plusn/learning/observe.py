@@ -22,8 +22,9 @@ from typing import Any
 
 from ..config import Settings
 from ..database import connect
-from ..fleet.backend import GenRequest, RunMember, content_text
+from ..fleet.backend import GenRequest, RunMember
 from ..ledger.writer import Captured, RequestRecord
+from ..safety.guard import last_user_text
 from .spec import RouteLearning
 
 log = logging.getLogger("plusn.learning")
@@ -129,9 +130,7 @@ class Observer:
     async def _judged(self, rec: RequestRecord, judge: str, req: GenRequest, served: str, shadow: str) -> bool | None:
         """The judge model's verdict on whether two answers to the request agree (None: it said
         neither yes nor no, or failed); its call is charged to the shadow row."""
-        question = req.prompt if req.kind == "completion" else content_text(
-            next((m.get("content") for m in reversed(req.messages) if m.get("role") == "user"), ""))
-        ask = (f"Question:\n{question}\n\nAnswer A:\n{served}\n\nAnswer B:\n{shadow}\n\n"
+        ask = (f"Question:\n{last_user_text(req)}\n\nAnswer A:\n{served}\n\nAnswer B:\n{shadow}\n\n"
                "Do A and B give the same answer to the question? Reply with one word: yes or no.")
         try:
             gen, backend = await self.run(judge, GenRequest("chat", [{"role": "user", "content": ask}], max_tokens=4,

@@ -22,8 +22,9 @@ from typing import Any
 
 from .agents.build_agents import build_agents
 from .agents.tools import AgentEnv
+from .cache.spec import CacheSettings
 from .config import CircuitBreaker, Settings
-from .fleet.backend import Backend, EmbeddingBackend, Member, query_embed
+from .fleet.backend import Backend, EmbeddingBackend, EmbedQuery, Member, query_embed
 from .fleet.model_types import validate_model
 from .fleet.resilience import Breaker, ResilientBackend
 from .fleet.roster import Fleet, FleetContext
@@ -58,6 +59,7 @@ class Deployment:
     screens: list[Screen] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)  # the names step 4 added, for a rebuild
     policy: str = ""  # the version of what step 4 built from (see policy_version)
+    skill_versions: str = ""  # the version of each skill step 4 built, e.g. "faq=3f2a...,sum=91c0..."
 
     async def start(self) -> list[str]:
         """Start the members marked ``preload`` (their names are returned), and record each
@@ -76,6 +78,32 @@ class Deployment:
         """The safety detector's second-stage embedder (a query embedding of one text), if
         configured and in the fleet."""
         name = self.settings.safety.second_stage_model
+        if name is None or not isinstance(self.fleet.members.get(name), EmbeddingBackend):
+            return None
+        return query_embed(self.fleet.embedder, name)
+
+    # What the response cache reads (plusn.cache.response_cache.Served).
+
+    @property
+    def cache_settings(self) -> CacheSettings:
+        return self.settings.cache
+
+    def is_model(self, name: str) -> bool:
+        return name in self.settings.models
+
+    def member(self, name: str) -> Member:
+        return self.fleet.member(name)
+
+    def versions(self) -> str:
+        """The versions of the routes and the skills that serve now: an answer made under
+        others is not reused."""
+        return f"{self.policy};{self.skill_versions}"
+
+    def knowledge_generations(self) -> str:
+        return self.knowledge.generations()
+
+    def cache_embed(self) -> EmbedQuery | None:
+        name = self.settings.cache.embedding_model
         if name is None or not isinstance(self.fleet.members.get(name), EmbeddingBackend):
             return None
         return query_embed(self.fleet.embedder, name)
@@ -100,6 +128,12 @@ class Deployment:
             raise
         carry_sticky(old.get("auto"), self.fleet.members.get("auto"))
         self.settings, self.routes, self.policy = settings, routes, policy_version(settings)
+        self.skill_versions = skill_versions(self.fleet)
+
+
+def skill_versions(fleet: Fleet) -> str:
+    return ",".join(sorted(f"{m.skill.name}={m.skill.version}" for m in fleet.members.values()
+                           if isinstance(m, SkillBackend)))
 
 
 def carry_sticky(old: Member | None, new: Member | None) -> None:
@@ -193,6 +227,7 @@ def assemble(settings: Settings) -> Deployment:
         deployment.screens.append(passage_screen(settings.safety, deployment.safety_embed()))
     deployment.routes = build_served(settings, fleet, knowledge, deployment.screens)  # 4
     deployment.policy = policy_version(settings)
+    deployment.skill_versions = skill_versions(fleet)
     return deployment
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .cache.spec import CacheSettings
 from .database import Database
 from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
@@ -189,6 +190,7 @@ class Settings(_Strict):
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
     # the file each included entry ("routes.x") came from, when not the config file itself

@@ -172,6 +172,30 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN scopes TEXT;
     """,
+    # 11: the response cache. Its answers (never the questions: a hash of each, and the
+    # question's embedding for meaning matches), shared by every gateway process on this
+    # database; the clears each process applies; how each request used the cache.
+    """
+    CREATE TABLE IF NOT EXISTS response_cache (
+        key TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        name TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        answer TEXT NOT NULL,
+        vector BLOB
+    );
+    CREATE INDEX IF NOT EXISTS response_cache_created ON response_cache(created);
+    CREATE TABLE IF NOT EXISTS cache_clears (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        name TEXT,
+        tenant TEXT
+    );
+    ALTER TABLE ledger ADD COLUMN cache TEXT;
+    ALTER TABLE ledger ADD COLUMN saved_cost REAL;
+    """,
 ]
 
 
@@ -237,7 +261,8 @@ def migrate(conn: sqlite3.Connection) -> int:
 # --- Postgres --------------------------------------------------------------------------------
 
 _PG_TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGSERIAL PRIMARY KEY"),
-             (re.compile(r"\bREAL\b"), "DOUBLE PRECISION")]  # Postgres REAL is 4 bytes: too few for a timestamp
+             (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),  # Postgres REAL is 4 bytes: too few for a timestamp
+             (re.compile(r"\bBLOB\b"), "BYTEA")]
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 

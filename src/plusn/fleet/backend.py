@@ -156,8 +156,16 @@ class Member:
         """Release what :meth:`start` opened."""
 
 
+# A fleet member by name (Fleet.member).
+Lookup = Callable[[str], "Member"]
+
+
 class Backend(Member, abc.ABC):
     """A model (or anything that answers like one) in the fleet."""
+
+    #: Whether answering embeds the question anyway (intents, retrieval): the response cache's
+    #: meaning match then costs nothing more, so it is on by default.
+    embeds_query: bool = False
 
     @abc.abstractmethod
     def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
@@ -180,9 +188,31 @@ class Backend(Member, abc.ABC):
         gen.text = "".join(parts)
         return gen
 
+    def default_temperature(self) -> float | None:
+        """The temperature this model samples at when a request sends none; None: not known
+        here (a server's own default)."""
+        t = getattr(self.options, "temperature", None)
+        return float(t) if t is not None else None
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        """Whether an answer to a request at ``temperature`` (None: the request sent none) may be
+        sampled, so the same request may get another answer; the response cache keeps only
+        determined answers. ``lookup`` finds a member by name, for backends made of others."""
+        t = self.default_temperature() if temperature is None else temperature
+        return t is None or t > 0
+
     def call_of(self, usage: Usage, note: str = "") -> Call:
         """This backend's call as a composite records it, priced by this model's config."""
         return Call(self.name, usage, self.settings.price.cost(usage.prompt_tokens, usage.completion_tokens), note)
+
+
+def sampled_member(lookup: Lookup, name: str, temperature: float | None) -> bool:
+    """:meth:`Backend.sampled` of the member ``name`` (one that cannot answer counts as sampled)."""
+    try:
+        member = lookup(name)
+    except Exception:  # a name that is gone (a reload): nothing to vouch for
+        return True
+    return not isinstance(member, Backend) or member.sampled(temperature, lookup)
 
 
 class Wrapper(Backend):
@@ -198,6 +228,9 @@ class Wrapper(Backend):
     async def close(self) -> None:
         await self.inner.close()
 
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        return self.inner.sampled(temperature, lookup)
+
     def __getattr__(self, name: str) -> Any:  # anything backend-specific (e.g. received, in tests)
         return getattr(self.inner, name)
 
@@ -211,6 +244,10 @@ class Composite(Backend):
 
     async def generate(self, req: GenRequest) -> Generation:
         raise NotImplementedError
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        """Unknown unless the composite says: assume its answers vary."""
+        return True
 
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         gen = await self.generate(req)

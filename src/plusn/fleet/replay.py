@@ -134,6 +134,9 @@ class ReplayBackend(Backend):
         self._outcomes = outcomes
         self.calls = 0
 
+    def default_temperature(self) -> float | None:
+        return 0.0  # a recorded outcome is the same every time
+
     async def start(self) -> None:
         if self._outcomes is None:
             self._outcomes = Outcomes.load(self.options.data)

@@ -54,6 +54,10 @@ class ScriptedBackend(Backend):
         self.cancelled = 0
         self.completed = 0
 
+    def default_temperature(self) -> float | None:
+        # One reply is a determined answer; replies in turn stand for a model that samples.
+        return 0.0 if len(self.options.replies) == 1 else 1.0
+
     def _reply_for(self, req: GenRequest) -> str:
         if req.kind == "chat":
             users = [m for m in req.messages if m.get("role") == "user"]

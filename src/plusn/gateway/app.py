@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..assemble import assemble
+from ..cache.response_cache import ResponseCache
 from ..config import Settings
 from ..errors import ConfigError
 from ..learning.observe import Observer
@@ -91,16 +92,19 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
                           lambda: ledger.backlog)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
         observer = Observer(settings, fleet.run, ledger.add, fleet.idle)  # shadow rows: the ledger, not the metrics
-        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, reload or (lambda: reread(settings)))
+        cache = ResponseCache(deployment, settings.state_db())
+        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, reload or (lambda: reread(settings)))
         app.state.plusn = rt
         try:
             app.state.loaded = await deployment.start()
             await serve_pinned(rt)
+            await cache.start()
             observer.start()
             rt.ready = True
             yield
         finally:
             rt.ready = False
+            await cache.close()
             await observer.close()  # shadow calls in flight finish while their models are up
             await deployment.close()
             ledger.close()  # drains every queued row

@@ -8,9 +8,9 @@ from starlette.responses import Response
 from ..errors import InvalidRequest
 from ..fleet.backend import Backend
 from ..protocol import ChatCompletionRequest, chat_chunk, chat_response, new_id
+from .answer import answer
 from .body import body_schema, parse
 from .runtime import principal
-from .serving import answer
 
 router = APIRouter()
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..protocol import CompletionRequest, completion_chunk, completion_response, new_id
+from .answer import answer
 from .body import body_schema, parse
 from .runtime import principal
-from .serving import answer
 
 router = APIRouter()
 

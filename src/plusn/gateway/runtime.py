@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from ..assemble import Deployment
+from ..cache.response_cache import ResponseCache
 from ..config import Settings
 from ..fleet.roster import Fleet
 from ..knowledge.catalog import Knowledge
@@ -28,6 +29,7 @@ class Runtime:
     keys: KeyStore
     limits: Limits
     observer: Observer
+    cache: ResponseCache
     # Read the config again, as at start-up (for POST /admin/reload).
     reload_settings: Callable[[], Settings]
     ready: bool = False

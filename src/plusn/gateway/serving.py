@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
-import time
 import urllib.parse
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
-from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..errors import ClientDisconnected, PlusnError, UpstreamError
-from ..fleet.backend import Backend, Call, Delta, Generation, GenRequest, Usage, content_text, rough_tokens
+from ..fleet.backend import Backend, Call, Delta, Generation, GenRequest, Usage
 from ..ledger.writer import RequestRecord
-from ..safety.guard import check_input, guard_output, input_policy, refusing
-from .admission import admitted, reserve
-from .auth import Principal
 from .runtime import record, runtime
 
 T = TypeVar("T")
@@ -46,7 +40,7 @@ def meter(rec: RequestRecord, backend: Backend, usage: Usage, calls: list[Call] 
                reference_cost)
 
 
-def _blocked(rec: RequestRecord) -> bool:
+def blocked(rec: RequestRecord) -> bool:
     """Whether a guard refused the request (its text is then never kept for learning)."""
     return any(d.get("action") == "blocked" for d in rec.safety)
 
@@ -73,6 +67,8 @@ def plusn_block(rec: RequestRecord) -> dict[str, Any]:
             for key in ("citations", "sql", "trace", "decision"):
                 if key in route:
                     block[key] = route[key]
+    if "cache" in rec.extra:
+        block["cache"] = rec.extra["cache"]
     if rec.safety:  # what the guards decided (never the text they matched)
         block["safety"] = [{k: d.get(k) for k in ("stage", "category", "action", "score")} for d in rec.safety]
     return block
@@ -80,10 +76,19 @@ def plusn_block(rec: RequestRecord) -> dict[str, Any]:
 
 def plusn_headers(rec: RequestRecord, backend: Backend, answered_by: str | None = None,
                   route: dict[str, Any] | None = None) -> dict[str, str]:
+    return plusn_headers_of(rec, answered_by or backend.name,
+                            None if route is None else (_route_name(route) or backend.name))
+
+
+def plusn_headers_of(rec: RequestRecord, answered_by: str, route: str | None) -> dict[str, str]:
+    """Who answered, the route it took, and what the response cache did."""
     # Header values must be Latin-1; a model may well be called 通义千问.
-    headers = {"x-plusn-model": urllib.parse.quote(answered_by or backend.name, safe="")}
+    headers = {"x-plusn-model": urllib.parse.quote(answered_by, safe="")}
     if route is not None:
-        headers["x-plusn-route"] = urllib.parse.quote(_route_name(route) or backend.name, safe=":@")
+        headers["x-plusn-route"] = urllib.parse.quote(route, safe=":@")
+    cache = rec.extra.get("cache")
+    if cache is not None:
+        headers["x-plusn-cache"] = "hit" if cache.get("hit") else "bypass" if "bypass" in cache else "miss"
     return headers
 
 
@@ -164,6 +169,9 @@ def sse(data: dict[str, Any] | str) -> bytes:
 
 
 ChunkFn = Callable[..., dict[str, Any]]
+# A stream that ended cleanly: its text, finish reason, usage and route (then its answerer).
+Finished = Callable[[str, str, Usage, "dict[str, Any] | None"], None]
+Done = Callable[[str, str, Usage, str, "dict[str, Any] | None"], None]
 
 
 class EventStream(Response):
@@ -210,6 +218,7 @@ async def open_stream(
     include_usage: bool,
     role_chunk: dict[str, Any] | None = None,
     opted_in: bool = False,
+    done: Done | None = None,
 ) -> EventStream:
     """Start a streamed generation; errors before the first token still get a real status."""
     rec = record(request)
@@ -236,20 +245,23 @@ async def open_stream(
 
     rt = runtime(request)
     answered_by = (first.route or {}).get("answered_by") if first.route else None
-    spec = rt.observer.learning(_route_name(first.route) or backend.name, opted_in, _blocked(rec)) if opted_in else None
-    keep = None
-    if spec is not None:  # the route and the key opted in to learning: keep the whole answer
-        def keep(text: str) -> None:
-            rt.observer.keep(rec, spec, req, text, answered_by or backend.name)
+    spec = rt.observer.learning(_route_name(first.route) or backend.name, opted_in, blocked(rec)) if opted_in else None
+    finished = None
+    if spec is not None or done is not None:  # the whole answer is wanted once it has gone out
+        def finished(text: str, finish: str, usage: Usage, route: dict[str, Any] | None) -> None:
+            if spec is not None:  # the route and the key opted in to learning
+                rt.observer.keep(rec, spec, req, text, answered_by or backend.name)
+            if done is not None:
+                done(text, finish, usage, answered_by or backend.name, route)
     events = _events(rec, backend, gen, first, chunk, include_usage, role_chunk, rt.fleet.reference(), cleanup,
-                     keep)
+                     finished)
     return EventStream(events, plusn_headers(rec, backend, answered_by, first.route), cleanup)
 
 
 async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delta, None], first: Delta,
                   chunk: ChunkFn, include_usage: bool, role_chunk: dict[str, Any] | None, reference: Backend | None,
                   cleanup: Callable[[], Awaitable[None]],
-                  keep: Callable[[str], None] | None = None) -> AsyncGenerator[bytes, None]:
+                  finished: Finished | None = None) -> AsyncGenerator[bytes, None]:
     """The SSE events of a stream that has started: each token, then the usage and the plusn
     block; an error after the first byte ends it with an error event, never a short answer."""
     # Every content event is the same JSON but for its text: render it once and splice
@@ -257,7 +269,7 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     head, tail_ = sse(chunk(text="\x00")).split(b'"\\u0000"')
     finish, usage, sent = "stop", None, 0
     calls: list[Call] | None = None
-    parts: list[str] | None = [] if keep is not None else None  # the answer, only when kept
+    parts: list[str] | None = [] if finished is not None else None  # the answer, only when wanted
     try:
         if role_chunk is not None:
             yield sse(role_chunk)
@@ -302,8 +314,8 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     finally:
         await cleanup()
     meter(rec, backend, usage or Usage(0, sent), calls, first.route, reference)
-    if keep is not None and parts is not None:
-        keep("".join(parts))
+    if finished is not None and parts is not None:
+        finished("".join(parts), finish, usage or Usage(0, sent), first.route)
     last = chunk(finish=finish)
     if include_usage:
         yield sse(last)
@@ -316,73 +328,3 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
         last["plusn"] = plusn_block(rec)
         yield sse(last)
     yield sse("[DONE]")
-
-
-def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
-    """Tokens and cost this request may reach: its prompt plus max_tokens (or the configured
-    reserve), at this model's price, or the fleet's dearest for a route that chooses a model."""
-    text = req.prompt if req.kind == "completion" else " ".join(content_text(m.get("content")) for m in req.messages)
-    prompt = len(rough_tokens(text)) + 4 * len(req.messages)
-    completion = req.max_tokens or rt.settings.limits.reserve_completion_tokens
-    price = backend.settings.price
-    reference = rt.fleet.reference()
-    if backend.name not in rt.settings.models and reference is not None:  # a composite: it may pick the dearest
-        price = reference.settings.price
-    return prompt + completion, price.cost(prompt, completion)
-
-
-async def prepare(request: Request, who: Principal, model: str, req: GenRequest) -> Backend:
-    """Authorise the model, then the backend that will answer, behind the safety guards."""
-    record(request).asked_for(model)
-    who.check_model(model)
-    req.session = request.headers.get("x-plusn-session") or None
-    req.user = who.key_id
-    req.viewer = who.viewer
-    rt = runtime(request)
-    # Read with the lookup, before any await: a reload between them would name the wrong version.
-    record(request).under_policy(rt.deployment.policy)
-    backend = await rt.fleet.backend(model, req.kind)
-    if admitted(request):  # the tokens and money this request may use, against TPM and budget
-        await reserve(request, *_upper_bound(rt, backend, req))
-    refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())
-    if refusal is not None:
-        return refusing(backend, refusal)
-    if rt.settings.safety.output != "allow":
-        return guard_output(backend, rt.settings.safety)
-    return backend
-
-
-async def answer(
-    request: Request,
-    who: Principal,
-    *,
-    model: str,
-    req: GenRequest,
-    stream: bool,
-    include_usage: bool,
-    chunk_fn: Callable[..., dict[str, Any]],
-    whole_fn: Callable[..., dict[str, Any]],
-    rid: str,
-    role_chunk: bool = False,
-    check: Callable[[Backend], None] | None = None,
-) -> Response:
-    """The shared path of chat and completions: authorise, pick the backend, run, respond."""
-    rec = record(request)
-    backend = await prepare(request, who, model, req)
-    if check is not None:
-        check(backend)
-    rt = runtime(request)
-    opted_in = rt.opted_in(who)
-    if stream:
-        chunk = functools.partial(chunk_fn, rid, int(time.time()), backend.name)
-        first = chunk(role=True, text="") if role_chunk else None
-        return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first,
-                                 opted_in=opted_in)
-    gen = await generate_once(request, backend, req)
-    spec = rt.observer.learning(rec.route, opted_in, _blocked(rec)) if opted_in else None
-    if spec is not None:
-        rt.observer.keep(rec, spec, req, gen.text, gen.model or backend.name)
-    payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))
-    # pydantic-core writes the JSON several times faster than json.dumps (same UTF-8 output).
-    return Response(to_json(payload), media_type="application/json",
-                    headers=plusn_headers(rec, backend, gen.model if gen.route else None, gen.route))

@@ -21,9 +21,10 @@ from ..errors import InvalidRequest, NotFound
 from ..fleet.backend import GenRequest
 from ..skills.backend import SkillBackend
 from ..skills.versions import history
+from .answer import prepare
 from .auth import Principal
 from .runtime import principal, record, runtime
-from .serving import generate_once, plusn_block, plusn_headers, prepare
+from .serving import generate_once, plusn_block, plusn_headers
 
 router = APIRouter()
 

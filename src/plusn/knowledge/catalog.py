@@ -42,6 +42,13 @@ class Knowledge:
             kb = self._open[name] = KnowledgeBase(name, spec, open_store(self.settings, name, spec), embedder)
         return kb
 
+    def generations(self) -> str:
+        """The write generation of each base opened so far, e.g. ``"faq=3,hr=7"``: it changes
+        whenever a document is added or removed (by this process or another), so what was
+        answered from the bases before is told apart. A base opens on its first use; its
+        generation joins then."""
+        return ",".join(f"{name}={kb.store.generation()}" for name, kb in sorted(self._open.items()))
+
     def tool(self, name: str) -> SQLTool:
         t = self.sql.get(name)
         if t is None:

@@ -20,7 +20,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import InvalidRequest
-from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Usage, content_text, rough_tokens
+from ..fleet.backend import (
+    Backend,
+    Call,
+    Composite,
+    Generation,
+    GenRequest,
+    Lookup,
+    Usage,
+    content_text,
+    rough_tokens,
+    sampled_member,
+)
 from ..routing.spec import RouteSpec
 from .catalog import Knowledge
 from .knowledge_base import Hit
@@ -87,10 +98,14 @@ class GroundedBackend(Composite):
         self.route = route
         self.target = target
         self.kb = kb
+        self.embeds_query = kb is not None
         self.knowledge = knowledge
         self._call = call
         self.screens = list(screens)
         self._clock = clock
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        return sampled_member(lookup, self.target, temperature)
 
     async def generate(self, req: GenRequest) -> Generation:
         question = _question(req)

@@ -130,11 +130,24 @@ class PostgresStore:
                     "INSERT INTO plusn_kb_chunks(doc_id, kb, ordinal, heading, text, words, embedding) "
                     "VALUES (%s,%s,%s,%s,%s, to_tsvector('simple', %s), %s::vector)",
                     (doc_id, self.kb, ordinal, heading, text, " ".join(words(f"{heading}\n{text}")), _vector(v)))
+            self._bump(conn)
 
     def delete(self, sources: Iterable[str]) -> int:
         with self._lock, self._tx() as conn:
             cur = conn.execute("DELETE FROM plusn_kb_docs WHERE kb = %s AND source = ANY(%s)", (self.kb, list(sources)))
+            self._bump(conn)
             return int(cur.rowcount or 0)
+
+    def _bump(self, conn: Any) -> None:
+        """One more write: what was answered from the base before may be out of date."""
+        conn.execute("INSERT INTO plusn_kb_meta(kb, key, value) VALUES (%s, 'generation', '1') ON CONFLICT (kb, key) "
+                     "DO UPDATE SET value = (CAST(plusn_kb_meta.value AS BIGINT) + 1)::text", (self.kb,))
+
+    def generation(self) -> int:
+        with self._tx() as conn:
+            row = conn.execute("SELECT value FROM plusn_kb_meta WHERE kb = %s AND key = 'generation'",
+                               (self.kb,)).fetchone()
+        return int(row[0]) if row else 0
 
     # --- reading ------------------------------------------------------------------------
 

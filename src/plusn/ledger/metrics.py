@@ -70,6 +70,10 @@ class Metrics:
         )
         self.tokens = Counter("plusn_tokens", "Tokens by model and direction", ["model", "direction"], registry=r)
         self.cost = Counter("plusn_cost", "Cost in the configured currency", ["model"], registry=r)
+        self.cache_lookups = Counter("plusn_cache_lookups", "Response cache lookups by result (exact, semantic, miss)",
+                                     ["result"], registry=r)
+        self.cache_saved = Counter("plusn_cache_saved_cost", "What the answers served from the cache cost when made",
+                                   registry=r)
         r.register(_QueueCollector(queue_reader))
         if ledger_backlog is not None:
             r.register(_BacklogCollector(ledger_backlog))
@@ -88,6 +92,11 @@ class Metrics:
             self.tokens.labels(model, "output").inc(rec.completion_tokens)
         if rec.cost:
             self.cost.labels(model).inc(rec.cost)
+        if rec.cache is not None:
+            self.cache_lookups.labels(rec.cache).inc()
+            self.cache_saved.inc(rec.saved_cost or 0.0)
+        elif "bypass" not in rec.extra.get("cache", {"bypass": True}):
+            self.cache_lookups.labels("miss").inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -24,7 +24,7 @@ log = logging.getLogger("plusn.ledger")
 _COLUMNS = [
     "id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type",
     "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra", "route",
-    "reference_cost", "shadow", "policy",
+    "reference_cost", "shadow", "policy", "cache", "saved_cost",
 ]
 # A retried batch must not fail on rows it already wrote (the same SQL in SQLite and Postgres).
 _INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES {{values}} ON CONFLICT (id) DO NOTHING", len(_COLUMNS))
@@ -32,8 +32,14 @@ _CAPTURE = ("INSERT INTO captures (request_id, model, ts, route, key_id, shadow,
             "completion_tokens, cost, agrees) VALUES {values} ON CONFLICT (request_id, model) DO NOTHING", 12)
 _AUDIT = ("INSERT INTO audit (ts, request_id, key_name, endpoint, model, stage, category, score, action, target, "
           "detail) VALUES {values}", 11)
-# What one request writes: its ledger row, its audit rows and its captured answers.
-_Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+# An answer kept by the response cache (plusn.cache): a retried batch, or the same question
+# answered twice before either was kept, replaces the entry.
+_CACHE = ("INSERT INTO response_cache (key, scope, name, tenant, created, expires, answer, vector) VALUES {values} "
+          "ON CONFLICT (key) DO UPDATE SET scope = excluded.scope, name = excluded.name, tenant = excluded.tenant, "
+          "created = excluded.created, expires = excluded.expires, answer = excluded.answer, vector = excluded.vector",
+          8)
+# What one request writes: its ledger row, its audit rows, its captured answers and its cached one.
+_Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 # Rows per INSERT statement: 500 x 20 parameters stays under SQLite's 32,766 and Postgres's 65,535.
 _ROWS_PER_STATEMENT = 500
 
@@ -90,6 +96,11 @@ class RequestRecord:
     # Text kept for learning (plusn.learning), where the route and the key opted in: one entry
     # per model that answered, redacted on the writer thread before it is stored.
     captures: list[Captured] = field(default_factory=list)
+    # The response cache: how it served this request ("exact", "semantic"; None: a model did),
+    # what the answer cost when it was first made, and the answer it keeps from this one.
+    cache: str | None = None
+    saved_cost: float | None = None
+    cache_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     # What happens to a request is written here, by these methods only: the gateway's modules
     # say what happened, and the record keeps its fields consistent.
@@ -124,6 +135,20 @@ class RequestRecord:
             self.extra["route"] = block
         if calls is not None:
             self.extra["calls"] = calls
+
+    def from_cache(self, kind: str, saved_cost: float, route: str | None, block: dict[str, Any]) -> None:
+        """Answered by the response cache: no model call, the route the answer first took, and
+        what it cost then."""
+        self.cache, self.saved_cost, self.route = kind, saved_cost, route
+        self.extra["cache"] = block
+
+    def cache_note(self, block: dict[str, Any]) -> None:
+        """What the cache did with a request a model answered (missed, or passed by, and why)."""
+        self.extra["cache"] = block
+
+    def keep_in_cache(self, row: tuple[Any, ...]) -> None:
+        """An answer to keep in the response cache, written with this request's row."""
+        self.cache_rows.append(row)
 
     def failed(self, error_type: str, status: int | None = None) -> None:
         """An error; ``status`` when it decides the response's (not after the headers went)."""
@@ -160,7 +185,7 @@ class RequestRecord:
             _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
             round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
             self.cost, json.dumps(_scrub(self.extra)), _clean(self.route), self.reference_cost, int(self.shadow),
-            _clean(self.policy),
+            _clean(self.policy), self.cache, self.saved_cost,
         )
 
     def audit_rows(self) -> list[tuple[Any, ...]]:
@@ -269,11 +294,11 @@ class Ledger:
                     flushed.append(item)
                 else:
                     try:
-                        batch.append((item.row(), item.audit_rows(), item.capture_rows()))
+                        batch.append((item.row(), item.audit_rows(), item.capture_rows(), item.cache_rows))
                     except Exception:  # an unrepresentable extra must not cost the row: book it bare
                         log.exception("ledger could not build the row of %s; booking it without extra", item.id)
                         item.extra, item.safety = {"error": "row_build_failed"}, []
-                        batch.append((item.row(), [], []))
+                        batch.append((item.row(), [], [], []))
                 if len(batch) >= 1000:
                     break
                 try:
@@ -290,9 +315,10 @@ class Ledger:
         for attempt in range(30):  # about a minute: long enough for a database restart or failover
             try:
                 with self._conn:
-                    _insert(self._conn, _INSERT, [row for row, _, _ in batch])
-                    _insert(self._conn, _AUDIT, [a for _, audits, _ in batch for a in audits])
-                    _insert(self._conn, _CAPTURE, [c for _, _, kept in batch for c in kept])
+                    _insert(self._conn, _INSERT, [row for row, _, _, _ in batch])
+                    _insert(self._conn, _AUDIT, [a for _, audits, _, _ in batch for a in audits])
+                    _insert(self._conn, _CAPTURE, [c for _, _, kept, _ in batch for c in kept])
+                    _insert(self._conn, _CACHE, [c for _, _, _, cached in batch for c in cached])
                 self.written += len(batch)
                 return
             except sqlite3.OperationalError as exc:  # locked or busy: worth retrying
@@ -306,7 +332,7 @@ class Ledger:
                     continue
                 # One bad row must not cost the batch, nor kill the writer: write them one by one.
                 log.exception("ledger batch failed; writing its rows one at a time")
-                for row, audits, kept in batch:
+                for row, audits, kept, cached in batch:
                     try:
                         with self._conn:
                             _insert(self._conn, _INSERT, [row])
@@ -314,11 +340,13 @@ class Ledger:
                         self.written += 1
                     except Exception:
                         log.exception("ledger dropped row %s", row[0])
-                    try:  # apart: a capture that cannot be stored must not cost the request its row
-                        with self._conn:
-                            _insert(self._conn, _CAPTURE, kept)
-                    except Exception:
-                        log.exception("ledger dropped the captures of %s", row[0])
+                    # apart: a capture or a cache entry that cannot be stored must not cost the row
+                    for statement, rows, what in ((_CAPTURE, kept, "captures"), (_CACHE, cached, "cache entry")):
+                        try:
+                            with self._conn:
+                                _insert(self._conn, statement, rows)
+                        except Exception:
+                            log.exception("ledger dropped the %s of %s", what, row[0])
                 return
         log.error("ledger lost %d rows after retries", len(batch))
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
-from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Usage
+from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Lookup, Usage, sampled_member
 from .estimator import SuccessEstimator
 from .pacing import Pacer
 from .spec import CascadeSpec, StageSpec
@@ -77,6 +77,13 @@ class CascadeBackend(Composite):
                     r = dataclasses.replace(req, temperature=stage.temperature, seed=seed)
                 jobs.append(self._call(model, r))
         return list(await asyncio.gather(*jobs))
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        # Several samples of a stage are drawn at the stage's temperature.
+        stages = any(sampled_member(lookup, m, s.temperature if s.samples > 1 else temperature)
+                     for s in self.spec.stages for m in s.models)
+        fallback = self.spec.budget.fallback if self.spec.budget is not None else None
+        return stages or (fallback is not None and sampled_member(lookup, fallback, temperature))
 
     async def generate(self, req: GenRequest) -> Generation:
         calls: list[Call] = []

@@ -20,9 +20,11 @@ from ..fleet.backend import (
     EmbeddingBackend,
     Generation,
     GenRequest,
+    Lookup,
     Usage,
     content_text,
     rough_tokens,
+    sampled_member,
 )
 from .cascade import MemberCall
 from .estimator import prompt_of
@@ -53,6 +55,7 @@ class DispatchBackend(Composite):
         self._served_by = served_by or {}
         self.intents: IntentClassifier | None = None
         self.rng = random.Random()  # who goes to a canary (seedable in tests)
+        self.embeds_query = bool(spec.intents) and embedder is not None
 
     async def start(self) -> None:
         """Embed the intent examples once."""
@@ -69,6 +72,10 @@ class DispatchBackend(Composite):
 
             self.intents = IntentClassifier(labels, np.array(vectors), threshold=self.spec.intent_threshold,
                                             min_similarity=self.spec.min_similarity)
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        return any(sampled_member(lookup, self._target(r), temperature) for r in self.routes) or (
+            not self.routes and sampled_member(lookup, self.default_target, temperature))
 
     async def classify(self, text: str) -> dict[str, Any] | None:
         if self.intents is None or self._embedder is None:

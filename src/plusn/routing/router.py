@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fleet.backend import Composite, Generation, GenRequest
+from ..fleet.backend import Composite, Generation, GenRequest, Lookup, sampled_member
 from .cascade import MemberCall
 from .estimator import Embed, SuccessEstimator
 from .pacing import Pacer
@@ -45,6 +45,9 @@ class LearnedRouterBackend(Composite):
         threshold = self.pacer.threshold() if self.pacer is not None else self.threshold
         idx = int(pick_cheapest(p[None, :], self._order, threshold)[0])
         return self.models[idx], dict(zip(self.models, np.round(p, 4).tolist(), strict=True)), threshold
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        return any(sampled_member(lookup, m, temperature) for m in self.models)
 
     async def generate(self, req: GenRequest) -> Generation:
         pacer = self.pacer

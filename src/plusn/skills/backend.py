@@ -17,7 +17,17 @@ from typing import Any
 
 from ..config import ModelSettings
 from ..errors import InvalidRequest, ModelNotFound, UpstreamError
-from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Usage, content_text
+from ..fleet.backend import (
+    Backend,
+    Call,
+    Composite,
+    Generation,
+    GenRequest,
+    Lookup,
+    Usage,
+    content_text,
+    sampled_member,
+)
 from ..templating import TemplateProblem, render
 from .library import Skill
 from .versions import history, load
@@ -240,6 +250,10 @@ class SkillBackend(Composite):
             if key in inner:
                 route[key] = inner[key]
         return Generation(text, gen.finish_reason, usage, gen.model or self.target, calls, route)
+
+    def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
+        own = self.skill.spec.temperature  # the skill's own temperature wins over the request's
+        return sampled_member(lookup, self.target, own if own is not None else temperature)
 
     async def generate(self, req: GenRequest) -> Generation:
         gen, _ = await self.invoke(self.variables_from_chat(req), req)

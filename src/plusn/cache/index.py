@@ -1,0 +1,160 @@
+"""The cache's entries in memory: by exact key, and by scope as a matrix of question vectors.
+
+A lookup never leaves memory, so a miss costs a hash and a dict lookup, and a semantic lookup
+one matrix-vector product over the entries of its own scope. The database (see store.py)
+only keeps the entries for a restart and for other gateway processes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a hit gives back: the answer as it was served."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    model: str  # the model that wrote it
+    route: dict[str, Any] | None  # the plusn.route block it was served with
+    cost: float  # what it cost then: what each hit saves
+
+
+@dataclass(slots=True)
+class Entry:
+    key: str
+    scope: str
+    name: str  # the served name (its bounds, `plusn cache clear --route`)
+    tenant: str  # `plusn cache clear --key`
+    answer: Answer
+    vector: np.ndarray | None
+    created: float
+    expires: float
+
+
+class _Vectors:
+    """One scope's question vectors, unit length, as rows of one matrix that grows by doubling."""
+
+    def __init__(self, dim: int) -> None:
+        self.keys: list[str] = []
+        self.pos: dict[str, int] = {}
+        self.matrix = np.empty((8, dim), dtype=np.float32)
+
+    def add(self, key: str, vector: np.ndarray) -> None:
+        n = len(self.keys)
+        if n == len(self.matrix):
+            self.matrix = np.concatenate([self.matrix, np.empty_like(self.matrix)])
+        self.matrix[n] = vector
+        self.pos[key] = n
+        self.keys.append(key)
+
+    def remove(self, key: str) -> None:
+        """Move the last row into the removed one's place."""
+        i = self.pos.pop(key)
+        last = self.keys.pop()
+        if last != key:
+            self.matrix[i] = self.matrix[len(self.keys)]
+            self.keys[i] = last
+            self.pos[last] = i
+
+    def nearest(self, vector: np.ndarray) -> tuple[str, float]:
+        sims = self.matrix[: len(self.keys)] @ vector
+        i = int(np.argmax(sims))
+        return self.keys[i], float(sims[i])
+
+
+def unit(vector: Any) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
+class Index:
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._lru: dict[str, OrderedDict[str, None]] = {}  # served name → its keys, oldest use first
+        self._scopes: dict[str, _Vectors] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def count(self, name: str) -> int:
+        return len(self._lru.get(name, ()))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def names(self) -> list[str]:
+        return list(self._lru)
+
+    def get(self, key: str, now: float) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires <= now:
+            self.remove(key)
+            return None
+        self._lru[entry.name].move_to_end(key)
+        return entry
+
+    def nearest(self, scope: str, vector: np.ndarray, threshold: float, now: float) -> tuple[Entry, float] | None:
+        """The entry of ``scope`` whose question is closest to ``vector``, if at least
+        ``threshold`` alike."""
+        rows = self._scopes.get(scope)
+        if rows is None:
+            return None
+        key, sim = rows.nearest(vector)
+        if sim < threshold:
+            return None
+        entry = self.get(key, now)
+        return (entry, sim) if entry is not None else None
+
+    def put(self, entry: Entry, max_entries: int) -> None:
+        """Add or replace an entry; the served name's least recently used go beyond its bound."""
+        if entry.key in self._entries:
+            self.remove(entry.key)
+        self._entries[entry.key] = entry
+        order = self._lru.setdefault(entry.name, OrderedDict())
+        order[entry.key] = None
+        if entry.vector is not None:
+            rows = self._scopes.get(entry.scope)
+            if rows is None:
+                rows = self._scopes[entry.scope] = _Vectors(len(entry.vector))
+            rows.add(entry.key, entry.vector)
+        while len(order) > max_entries:
+            self.remove(next(iter(order)))
+
+    def remove(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        order = self._lru[entry.name]
+        order.pop(key, None)
+        if not order:
+            del self._lru[entry.name]
+        rows = self._scopes.get(entry.scope)
+        if rows is not None and key in rows.pos:
+            rows.remove(key)
+            if not rows.keys:
+                del self._scopes[entry.scope]
+
+    def clear(self, name: str | None = None, tenant: str | None = None) -> int:
+        """Remove the entries of a served name, of a tenant, of both, or all; how many went."""
+        gone = [e.key for e in self._entries.values()
+                if (name is None or e.name == name) and (tenant is None or e.tenant == tenant)]
+        for key in gone:
+            self.remove(key)
+        return len(gone)
+
+    def expire(self, now: float) -> int:
+        gone = [e.key for e in self._entries.values() if e.expires <= now]
+        for key in gone:
+            self.remove(key)
+        return len(gone)

@@ -1,0 +1,102 @@
+"""The cache's rows in the state database: what a restart loads, what other gateway processes
+stored since, the clears to apply, and pruning by age and bounds.
+
+Entries are written with their request's ledger row (by the ledger's writer thread, see
+``RequestRecord.keep_in_cache``), so a request never waits on the disk for them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from ..database import connect
+from .index import Answer, Entry
+
+
+def row_of(entry: Entry) -> tuple[Any, ...]:
+    vector = None if entry.vector is None else entry.vector.astype(np.float32).tobytes()
+    return (entry.key, entry.scope, entry.name, entry.tenant, entry.created, entry.expires,
+            json.dumps(asdict(entry.answer), ensure_ascii=False), vector)
+
+
+def entry_of(row: Any) -> Entry:
+    vector = None if row["vector"] is None else np.frombuffer(bytes(row["vector"]), dtype=np.float32).copy()
+    return Entry(row["key"], row["scope"], row["name"], row["tenant"], Answer(**json.loads(row["answer"])), vector,
+                 float(row["created"]), float(row["expires"]))
+
+
+_COLUMNS = "key, scope, name, tenant, created, expires, answer, vector"
+
+
+class StoredCache:
+    """One connection to the state database, used from one worker thread at a time."""
+
+    def __init__(self, db: Any) -> None:
+        self._conn = connect(db)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def load(self, now: float) -> tuple[list[Entry], int]:
+        """Every live entry, oldest first (so the newest survive the bounds), and the latest clear."""
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM response_cache WHERE expires > ? ORDER BY created",
+                                  (now,)).fetchall()
+        return [entry_of(r) for r in rows], self.last_clear()
+
+    def last_clear(self) -> int:
+        row = self._conn.execute("SELECT MAX(id) FROM cache_clears").fetchone()
+        return int(row[0] or 0)
+
+    def since(self, created: float, clear_id: int, now: float) -> tuple[list[Entry], list[tuple[int, str | None, str | None]]]:
+        """Entries stored after ``created`` and clears after ``clear_id``."""
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM response_cache WHERE created > ? AND expires > ? "
+                                  "ORDER BY created", (created, now)).fetchall()
+        clears = self._conn.execute("SELECT id, name, tenant FROM cache_clears WHERE id > ? ORDER BY id",
+                                    (clear_id,)).fetchall()
+        return [entry_of(r) for r in rows], [(int(c[0]), c[1], c[2]) for c in clears]
+
+    def prune(self, now: float, bounds: dict[str, int]) -> int:
+        """Delete expired entries and each name's oldest beyond its bound; how many went."""
+        with self._conn:
+            gone = self._conn.execute("DELETE FROM response_cache WHERE expires <= ?", (now,)).rowcount or 0
+            for name, bound in bounds.items():
+                gone += self._conn.execute(
+                    "DELETE FROM response_cache WHERE name = ? AND created < (SELECT created FROM response_cache "
+                    "WHERE name = ? ORDER BY created DESC LIMIT 1 OFFSET ?)", (name, name, bound - 1)).rowcount or 0
+        return int(gone)
+
+
+def clear_stored(db: Any, name: str | None = None, tenant: str | None = None) -> int:
+    """Delete stored entries (of a served name, a tenant, both, or all) and record the clear, so
+    that every running gateway drops them from memory at its next sync; how many rows went."""
+    where, params = [], []
+    for column, value in (("name", name), ("tenant", tenant)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    conn = connect(db)
+    try:
+        with conn:
+            sql = "DELETE FROM response_cache" + (" WHERE " + " AND ".join(where) if where else "")
+            gone = conn.execute(sql, params).rowcount or 0
+            conn.execute("INSERT INTO cache_clears (ts, name, tenant) VALUES (?, ?, ?)", (time.time(), name, tenant))
+        return int(gone)
+    finally:
+        conn.close()
+
+
+def cache_stats(db: Any) -> list[dict[str, Any]]:
+    """Stored entries per served name: how many, and how many still live."""
+    conn = connect(db)
+    try:
+        now = time.time()
+        rows = conn.execute("SELECT name, COUNT(*), SUM(CASE WHEN expires > ? THEN 1 ELSE 0 END) FROM response_cache "
+                            "GROUP BY name ORDER BY name", (now,)).fetchall()
+        return [{"name": r[0], "entries": int(r[1]), "live": int(r[2] or 0)} for r in rows]
+    finally:
+        conn.close()

@@ -11,6 +11,7 @@ import os
 import click
 
 from .agents.cli import agents
+from .cache.cli import cache
 from .cli_shared import settings_for
 from .evals.cli import eval_group
 from .gateway.cli import chat, keys, models, serve
@@ -37,7 +38,7 @@ def config_check(path: str | None) -> None:
 
 
 COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, safety, audit,
-                                 learning, eval_group, config]
+                                 learning, cache, eval_group, config]
 
 
 def build(commands: list[click.Command]) -> click.Group:

@@ -21,7 +21,7 @@ from ..fleet.backend import GenRequest, content_text
 
 # Fields a client may send that never change the answer (who the end user is, tags).
 _IGNORED = frozenset({"user", "metadata", "stream_options"})
-# Fields that make an answer a tool call or several answers: never cached.
+# Fields that make an answer a tool call: never cached (n > 1 is refused at the edge).
 _TOOLS = frozenset({"tools", "tool_choice", "functions", "function_call"})
 _SPACE = re.compile(r"\s+")
 # Closing punctuation says nothing about the question ("what is X" and "what is X?").
@@ -47,8 +47,6 @@ def uncacheable(req: GenRequest) -> str | None:
     """Why this request's answer must not be kept or reused (None: it may be)."""
     if _TOOLS & req.extra.keys():
         return "tools"
-    if int(req.extra.get("n") or 1) > 1:
-        return "several choices"
     if req.extra.get("logprobs"):
         return "logprobs"
     if req.kind == "chat":

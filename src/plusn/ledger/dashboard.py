@@ -56,7 +56,9 @@ def dashboard(db: Any, *, days: float = 7, key_id: str | None = None, now: float
     sums = ("COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, "
             "COALESCE(SUM(prompt_tokens), 0) AS tokens_in, COALESCE(SUM(completion_tokens), 0) AS tokens_out, "
             "COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(reference_cost), 0) AS reference_cost, "
-            "COALESCE(SUM(CASE WHEN reference_cost IS NOT NULL THEN cost ELSE 0 END), 0) AS priced_cost")
+            "COALESCE(SUM(CASE WHEN reference_cost IS NOT NULL THEN cost ELSE 0 END), 0) AS priced_cost, "
+            "SUM(CASE WHEN cache IS NOT NULL THEN 1 ELSE 0 END) AS cache_hits, "
+            "COALESCE(SUM(saved_cost), 0) AS cache_saved")
     conn = connect(db)
     try:
         total = dict(conn.execute(f"SELECT {sums} FROM ledger {where}", params).fetchone())
@@ -99,6 +101,9 @@ def dashboard(db: Any, *, days: float = 7, key_id: str | None = None, now: float
         # Savings only where a reference price exists, so unpriced traffic does not read as saved.
         r["saved"] = r["reference_cost"] - r["priced_cost"]
         r["saved_pct"] = round(100 * r["saved"] / r["reference_cost"], 2) if r["reference_cost"] else 0.0
+        # What the response cache answered, and what those answers cost when a model made them.
+        r["cache_hits"] = r["cache_hits"] or 0
+        r["cache_hit_rate"] = round(r["cache_hits"] / r["requests"], 4) if r["requests"] else 0.0
     cascades, escalated = cascade[0] or 0, cascade[1] or 0
     return {
         "since": since, "until": now, "days": days, "bucket_s": size, "scope": "key" if key_id else "all",

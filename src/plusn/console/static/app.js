@@ -20,7 +20,7 @@ const ZH = {
   "Knowledge bases": "知识库", "Knowledge base": "知识库", "Search": "检索", "Search, e.g. 公积金 提取": "检索，例如：公积金 提取",
   "Add documents (txt, md, html, pdf, docx)": "添加文档（txt、md、html、pdf、docx）", "Upload": "上传",
   "Keys and usage": "密钥与用量", "Runs of ": "", ", newest first.": " 的运行记录，最新的在前。",
-  "Requests": "请求数", "Cost": "费用", "Saved": "节省", "Latency p50": "延迟 p50", "Escalation rate": "升级率",
+  "Requests": "请求数", "Cost": "费用", "Saved": "节省", "Latency p50": "延迟 p50", "Escalation rate": "升级率", "Cache hits": "缓存命中",
   "From": "起始", "Errors": "错误", "Saved %": "节省比例", "Route": "路由", "Escalated": "已升级", "Stage": "阶段",
   "Category": "类别", "Action": "处理", "Events": "次数", "Documents": "文档", "Chunks": "片段", "Fusion": "融合",
   "Description": "说明", "Id": "标识", "Type": "类型", "Endpoints": "接口", "Price in/out per 1k": "每千 token 输入/输出价格",
@@ -397,6 +397,8 @@ async function showDashboard() {
       `p95 ${d.latency_ms.p95 ?? "–"} · p99 ${d.latency_ms.p99 ?? "–"} ms`, "latency"),
     card("Escalation rate", pct(d.escalation.rate), say(`${d.escalation.escalated} of ${d.escalation.cascade_requests} cascaded`,
       `级联请求 ${d.escalation.cascade_requests} 个，升级 ${d.escalation.escalated} 个`), "escalation"),
+    card("Cache hits", pct(t.cache_hit_rate), say(`${int(t.cache_hits)} answers reused, ${money(t.cache_saved)} saved`,
+      `复用 ${int(t.cache_hits)} 个回答，节省 ${money(t.cache_saved)}`), "cache"),
     card("Safety events", int(d.safety.reduce((a, s) => a + s.events, 0)), null, "safety"));
   const when = (t) => new Date(t * 1000).toISOString().slice(0, d.bucket_s < 86400 ? 16 : 10).replace("T", " ");
   $("dash-chart").replaceChildren(...(d.series.length ? [barChart(d.series, d.bucket_s),

@@ -11,8 +11,10 @@ write generations, so an answer never crosses keys and a change to what answered
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -204,9 +206,9 @@ class ResponseCache:
         self.index.put(entry, plan.policy.max_entries)
         return entry
 
-    def row(self, entry: Entry) -> tuple[Any, ...] | None:
-        """The database row of a kept entry (None without a database)."""
-        return row_of(entry) if self._db is not None else None
+    def row(self, entry: Entry) -> Callable[[], tuple[Any, ...]] | None:
+        """What makes the database row of a kept entry (None without a database)."""
+        return functools.partial(row_of, entry) if self._db is not None else None
 
     # --- sharing through the database ------------------------------------------------------
 

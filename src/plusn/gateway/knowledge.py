@@ -98,8 +98,10 @@ async def list_kbs(request: Request, who: Principal = Depends(principal)) -> JSO
         if who.models and f"kb:{name}" not in who.models:
             continue
         kb = await rt.knowledge.get(name)
-        data.append({"id": name, "object": "knowledge_base", "description": spec.description, **kb.store.stats(),
-                     "fusion": kb.fusion_params.label})
+        # Counts of what this caller may read: a document another team's key may not see is
+        # not counted for it, nor named.
+        data.append({"id": name, "object": "knowledge_base", "description": spec.description,
+                     **await kb.counts(who.viewer), "fusion": kb.fusion_params.label})
     return JSONResponse({"object": "list", "data": data})
 
 

@@ -241,6 +241,20 @@ class KnowledgeBase:
         # ran is judged by the access list it has now.
         return [h for h in hits if "access" not in h.meta or access_tokens(h.meta["access"]) & viewer]
 
+    async def counts(self, viewer: frozenset[str]) -> dict[str, int]:
+        """Documents and chunks this viewer may read, and how many documents it may not (their
+        names and text stay hidden; the count tells an operator the base holds more)."""
+        loop = asyncio.get_running_loop()
+        stats = await loop.run_in_executor(None, self.store.stats)
+        lists = await loop.run_in_executor(None, self.store.access_lists)
+        denied = {i for i, acl in lists.items() if not (access_tokens(acl) & viewer)}
+        if not denied or not stats:
+            return {"documents": stats.get("documents", 0), "chunks": stats.get("chunks", 0), "restricted": 0}
+        doc_of = await loop.run_in_executor(None, self.store.doc_of_chunks)
+        hidden = {doc_of[i] for i in denied if i in doc_of}
+        return {"documents": stats["documents"] - len(hidden), "chunks": stats["chunks"] - len(denied),
+                "restricted": len(hidden)}
+
     async def _readable(self, filters: dict[str, Any] | None, viewer: frozenset[str] | None) -> set[int] | None:
         """The chunks this search may return (None: any)."""
         loop = asyncio.get_running_loop()

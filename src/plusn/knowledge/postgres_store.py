@@ -75,6 +75,7 @@ class PostgresStore:
         self.kb = kb
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._access: tuple[int, dict[int, Any]] | None = None  # (generation, chunk id → access list)
         with self._tx() as conn:
             conn.execute(SCHEMA)
         self._has_chunks = self._chunks_exist()
@@ -202,13 +203,20 @@ class PostgresStore:
             return {int(r[0]) for r in conn.execute(sql, args)}
 
     def access_lists(self) -> dict[int, Any]:
-        """Chunk id → its document's access list, for the documents that have one."""
+        """Chunk id → its document's access list, for the documents that have one; read again
+        only after a write (by any process: the generation is in the database), since every
+        search asks."""
         if not self._has_chunks:
             return {}
+        gen = self.generation()
+        if self._access is not None and self._access[0] == gen:
+            return self._access[1]
         with self._tx() as conn:
-            return {int(r[0]): r[1] for r in conn.execute(
+            lists = {int(r[0]): r[1] for r in conn.execute(
                 "SELECT c.id, d.meta ->> 'access' FROM plusn_kb_chunks c JOIN plusn_kb_docs d ON d.id = c.doc_id "
                 "WHERE c.kb = %s AND d.meta ->> 'access' IS NOT NULL", [self.kb])}
+        self._access = (gen, lists)
+        return lists
 
     def fetch(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:

@@ -44,7 +44,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     rt = runtime(request)
     # Read with the lookup, before any await: a reload between them would name the wrong version.
     record(request).under_policy(rt.deployment.policy)
-    backend = await rt.fleet.backend(model, req.kind)
+    backend = await rt.fleet.backend(model, req.kind, req)  # req: its tools and images need capabilities
     if admitted(request):  # the tokens and money this request may use, against TPM and budget
         await reserve(request, *_upper_bound(rt, backend, req))
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())
@@ -95,7 +95,9 @@ async def answer(
         rt.observer.keep(rec, spec, req, gen.text, gen.model or backend.name)
     if plan is not None and not gen.tool_calls:
         keep_answer(request, plan, gen.text, gen.finish_reason, gen.usage, gen.model or backend.name, gen.route)
-    payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec))
+    # Only a chat answer can hold tool calls, so whole_fn is given them only when there are some.
+    calls = {"tool_calls": gen.tool_calls} if gen.tool_calls else {}
+    payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec), **calls)
     # pydantic-core writes the JSON several times faster than json.dumps (same UTF-8 output).
     return Response(to_json(payload), media_type="application/json",
                     headers=plusn_headers(rec, backend, gen.model if gen.route else None, gen.route))

@@ -267,7 +267,7 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     # Every content event is the same JSON but for its text: render it once and splice
     # each token's text in, which keeps per-token work off the event loop.
     head, tail_ = sse(chunk(text="\x00")).split(b'"\\u0000"')
-    finish, usage, sent = "stop", None, 0
+    finish, usage, sent, called = "stop", None, 0, False
     calls: list[Call] | None = None
     parts: list[str] | None = [] if finished is not None else None  # the answer, only when wanted
     try:
@@ -281,6 +281,10 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
                 if parts is not None:
                     parts.append(delta.text)
                 yield head + json.dumps(delta.text, ensure_ascii=False).encode() + tail_
+            if delta.tool_calls:
+                rec.mark_first_token()
+                called = True
+                yield sse(chunk(tool_calls=delta.tool_calls))
             if delta.finish_reason:
                 finish = delta.finish_reason
             if delta.usage is not None:
@@ -314,7 +318,7 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     finally:
         await cleanup()
     meter(rec, backend, usage or Usage(0, sent), calls, first.route, reference)
-    if finished is not None and parts is not None:
+    if finished is not None and parts is not None and not called:  # a call is no answer to keep
         finished("".join(parts), finish, usage or Usage(0, sent), first.route)
     last = chunk(finish=finish)
     if include_usage:

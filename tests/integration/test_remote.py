@@ -190,3 +190,25 @@ def test_malformed_upstream_gives_clean_errors_and_rows(tmp_path: Path, junk_ups
         rows = ledger_rows(c)
         assert [row["status"] for row in rows] == [502, 200]
         assert rows[1]["error_type"] == "upstream_error:upstream_error" and rows[1]["completion_tokens"] == 1
+
+
+def test_upstream_tool_calls_come_through_whole_and_streamed(tmp_path: Path, upstream: str) -> None:
+    weather = {"type": "function", "function": {
+        "name": "get_weather", "description": "Get the current weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    body = {"model": "big", "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+            "tools": [weather], "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+            "max_tokens": 48, "temperature": 0}
+    with make_client(tmp_path, {"big": remote(upstream)}) as c:  # remote: behind redaction too
+        whole = c.post("/v1/chat/completions", json=body)
+        assert whole.status_code == 200, whole.text
+        [call] = whole.json()["choices"][0]["message"]["tool_calls"]
+        assert call["function"]["name"] == "get_weather" and json.loads(call["function"]["arguments"])["city"]
+        with c.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as s:
+            events = [json.loads(x[6:]) for x in s.iter_lines() if x.startswith("data: {")]
+        fragments = [f for e in events if e["choices"] for f in e["choices"][0]["delta"].get("tool_calls") or []]
+        assert fragments and fragments[0]["function"]["name"] == "get_weather"
+        streamed = "".join(f["function"].get("arguments") or "" for f in fragments)
+        assert streamed == call["function"]["arguments"]  # greedy: the same call both ways
+        caps = {m["id"]: m["plusn"]["capabilities"] for m in c.get("/v1/models").json()["data"]}
+        assert caps["big"]["tools"] and caps["big"]["vision"]  # an upstream is trusted with both

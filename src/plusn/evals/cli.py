@@ -1,6 +1,6 @@
 """``plusn eval …``: every measurement on your own data, in one group: routing (recorded
-outcomes), retrieval (BEIR sets), safety (labelled prompts), forms (scripted dialogues) and
-run (a live task suite)."""
+outcomes), retrieval (BEIR sets), safety (labelled prompts), forms (scripted dialogues), tools
+(prompts that need a tool or none) and run (a live task suite)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import click
 from ..assemble import assemble
 from ..cli_shared import clear_errors, config_option, run_on_deployment, settings_for, write_json
 from ..safety.detector import Detector
-from . import arena, forms, report, retrieval, routing, routing_report, runs, safety
+from . import arena, forms, report, retrieval, routing, routing_report, runs, safety, tools
 from .progress import Bar
 
 
@@ -115,6 +115,32 @@ def eval_forms(data: str, config_path: str | None, half: str, json_path: str | N
     with tempfile.TemporaryDirectory(prefix="plusn-eval-forms-") as tmp, clear_errors():
         res = asyncio.run(forms.evaluate(config_path, data, half, not no_progress, tmp))
     click.echo(forms.report(res))
+    write_json(json_path, res)
+
+
+@eval_group.command("tools")
+@config_option
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Prompts (JSONL: {"id", "prompt", "tools": [names], "call": the tool it needs, or null}).')
+@click.option("--tools", "catalog", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The tools' definitions ({name: {description, parameters}}); default: tools.json beside --data.")
+@click.option("--model", "model", default="smollm2-135m-instruct", show_default=True, help="The model or route to ask.")
+@click.option("--tool-choice", "choice", type=click.Choice(["auto", "required"]), default="auto", show_default=True)
+@click.option("--json", "json_path", default=None, help="Write the figures and every answer as JSON here.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_tools(config_path: str | None, data: str, catalog: str | None, model: str, choice: str,
+               json_path: str | None, no_progress: bool) -> None:
+    """Tool calls where a prompt needs one, text where it needs none, through the model's own tool calling."""
+    with clear_errors():
+        rows, defs = tools.load(data, catalog)
+    settings = settings_for(config_path)
+    bar = Bar(not no_progress, f"tools {Path(data).name}", "prompt")
+    try:
+        res = run_on_deployment(settings, lambda d: tools.evaluate(d.fleet.run, model, rows, defs, choice,
+                                                                    progress=bar.update))
+    finally:
+        bar.close()
+    click.echo(tools.report(res))
     write_json(json_path, res)
 
 

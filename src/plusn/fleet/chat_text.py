@@ -3,10 +3,13 @@
 Small models' chat templates (SmolLM2's among them) concatenate ``message['content']`` as a
 string and know the roles system, user and assistant. OpenAI conversations carry more: content
 as a list of parts, ``developer`` instructions, assistant turns that call tools and ``tool``
-turns that give their results. Here each becomes a text turn the template can render and the
-model can read: parts joined, a call written as the JSON the model itself would write, a result
-as a user turn naming its tool. Parts that are not text (images, audio, files) are refused with
-a 400 that names the model: a text model must never answer as if it had seen them.
+turns that give their results. Here each becomes text the template can render and the model can
+read: parts joined, and each result written into the user's turn as ``Result of
+get_weather({"city": "Paris"}): ...``. The assistant turn that made the call keeps only its
+words: shown its own call as JSON, a 135M model answers the result with that JSON again, while
+shown the question and the result together it answers the question. Parts that are not text
+(images, audio, files) are refused with a 400 that names the model: a text model must never
+answer as if it had seen them.
 """
 
 from __future__ import annotations
@@ -25,31 +28,35 @@ def plain_messages(messages: list[dict[str, Any]], model: str) -> list[dict[str,
     found = media_part(messages)
     if found is not None:
         raise media_refused(model, *found)
-    names: dict[str, str] = {}  # tool call id -> the tool's name, to say whose result a turn is
+    calls: dict[str, str] = {}  # tool call id -> the call, as its result's turn names it
     out: list[dict[str, str]] = []
-    results_at = -1  # the index in ``out`` of the turn holding the latest run of results
     for m in messages:
         role = m.get("role")
         text = _text(m.get("content"))
         if role in ("tool", "function"):
-            name = m.get("name") or names.get(str(m.get("tool_call_id")), "the tool")
-            turn = f"Result of {name}:\n{text}"
-            if results_at == len(out) - 1 >= 0:  # results of parallel calls: one turn
-                out[-1]["content"] += "\n\n" + turn
-            else:
-                out.append({"role": "user", "content": turn})
-                results_at = len(out) - 1
+            call = calls.get(str(m.get("tool_call_id"))) or str(m.get("name") or "the tool")
+            _add_user(out, f"Result of {call}: {text}")
             continue
-        if role == "assistant" and m.get("tool_calls"):
-            calls = []
-            for c in m["tool_calls"]:
-                fn = c.get("function") or {}
-                names[str(c.get("id"))] = str(fn.get("name", "the tool"))
-                calls.append(json.dumps({"name": fn.get("name"), "arguments": _arguments(fn.get("arguments"))},
-                                        ensure_ascii=False))
-            text = "\n".join([text, *calls] if text else calls)
+        for c in (m.get("tool_calls") or []) if role == "assistant" else []:
+            fn = c.get("function") or {}
+            args = json.dumps(_arguments(fn.get("arguments")), ensure_ascii=False)
+            calls[str(c.get("id"))] = f"{fn.get('name', 'the tool')}({args})"
+        if role == "assistant" and m.get("tool_calls") and not text:
+            continue
+        if role == "user":
+            _add_user(out, text)
+            continue
         out.append({"role": "system" if role == "developer" else str(role), "content": text})
     return out
+
+
+def _add_user(out: list[dict[str, str]], text: str) -> None:
+    """A user turn, joined to the one before when that is the user's too (a question and the
+    results that answer it read as one turn, and some templates insist that roles alternate)."""
+    if out and out[-1]["role"] == "user":
+        out[-1]["content"] += "\n\n" + text
+    else:
+        out.append({"role": "user", "content": text})
 
 
 def media_refused(model: str, where: str, kind: str) -> InvalidRequest:
@@ -67,14 +74,18 @@ def with_system(messages: list[dict[str, str]], text: str) -> list[dict[str, str
     return [{"role": "system", "content": text}, *messages]
 
 
-def after_tool_result(messages: list[dict[str, Any]]) -> bool:
-    """Whether a tool's result has come back since the user last spoke."""
+def called_since_user(messages: list[dict[str, Any]]) -> set[str] | None:
+    """The tools called since the user last spoke, once a result has come back; None before."""
+    called: set[str] = set()
+    answered = False
     for m in reversed(messages):
-        if m.get("role") in ("tool", "function"):
-            return True
         if m.get("role") == "user":
-            return False
-    return False
+            break
+        if m.get("role") in ("tool", "function"):
+            answered = True
+        for c in m.get("tool_calls") or []:
+            called.add(str((c.get("function") or {}).get("name")))
+    return called if answered else None
 
 
 def _text(content: Any) -> str:
@@ -90,6 +101,8 @@ def _text(content: Any) -> str:
 
 def _arguments(raw: Any) -> Any:
     if isinstance(raw, str):
+        if not raw.strip():  # a call without arguments, as some clients send it
+            return {}
         try:
             return json.loads(raw)
         except ValueError:

@@ -3,13 +3,13 @@
 With ``tool_choice: "auto"`` a model must choose between answering and calling a tool. Asked
 outright ("which tool does this need?"), a 135M model names the first tool it was shown, needed
 or not. What even a tiny model does well is judge how likely a text is, so the choice is made
-from likelihoods instead (noisy-channel scoring): how much more likely the user's message
-becomes once the model is told about a tool, less how much more likely it becomes once told the
-user wants ordinary chat (a story, a fact, advice...). A message that a tool explains much
-better than chat does ("Is it raining in Oslo?" and a weather tool) is a call; one that chat
-explains as well ("Write a haiku") is answered in text. The score is in nats over the message's
-tokens; ``tool_threshold`` (a model option) is the margin a call needs. ``plusn eval tools``
-measures the choice on labelled prompts (docs/tools.md).
+from likelihoods instead (noisy-channel scoring): how much more likely the user's message is
+once the model is told about a tool than once it is told the user wants ordinary chat (a story,
+a fact, advice...). A message that a tool explains much better than chat does ("What's the
+weather like in Paris today?" and a weather tool) is a call; one that chat explains as well
+("Write a haiku") is answered in text. The score is in nats over the message's tokens; ``tool_threshold`` (a model
+option) is the margin a call needs. ``plusn eval tools`` measures the choice on labelled prompts
+(docs/tools.md).
 
 With ``tool_choice: "required"`` the same scores pick which tool when there are several, and the
 model then writes the arguments under a grammar, shown only that tool.
@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 
 from .backend import content_text
-from .chat_text import after_tool_result
+from .chat_text import called_since_user
 from .tool_calls import Function, ToolPlan, call_schema
 
-# The system prompts the user's message is scored under.
-_BASELINE = "You are a helpful assistant."
+# The system prompt of ordinary chat, which a tool's description must beat.
 _CHAT = "The user wants a story, a poem, a joke, an explanation, a fact, advice, a translation or small talk."
 # Only the message's last tokens are scored: enough to judge it, and a bounded cost.
 _SCORED_TOKENS = 128
@@ -54,10 +53,15 @@ def choose(llm: Any, formatter: Any, plan: ToolPlan, messages: list[dict[str, An
     """The call this turn makes under ``plan``, decided as the module's docstring says."""
     if plan.mode == "required" and len(plan.functions) == 1:
         return Choice(plan.functions[0], reason="the only tool allowed")
-    if plan.mode == "auto" and after_tool_result(messages):
-        # A small model given its tool's result and the choice again calls it again; the
-        # result is what it needs to answer from.
-        return Choice(None, reason="a tool's result came back since the user spoke: answer from it")
+    called = called_since_user(messages) if plan.mode == "auto" else None
+    if called is not None:
+        # A small model given its tool's result and the choice again calls the same tool again
+        # (the user's message has not changed); the result is what it needs to answer from. A
+        # tool not called yet may still be, as an agent's next step.
+        rest = tuple(f for f in plan.functions if f.name not in called)
+        if not rest:
+            return Choice(None, reason="every tool's result came back since the user spoke: answer from them")
+        plan = ToolPlan(rest, plan.mode)
     users = [content_text(m.get("content")) for m in messages if m.get("role") == "user"]
     text = users[-1].strip() if users else ""
     if not text:
@@ -80,14 +84,17 @@ def relevance(llm: Any, formatter: Any, text: str, functions: tuple[Function, ..
     def under(system: str) -> float:
         return float(text_logprobs(llm, _prefix(llm, formatter, system), tokens).sum())
 
-    baseline = under(_BASELINE)
-    chat = under(_CHAT) - baseline
-    return {f.name: round(under(_about(f)) - baseline - chat, 4) for f in functions}
+    # (tool - plain) - (chat - plain): the plain prompt's likelihood cancels, so it is not computed.
+    chat = under(_CHAT)
+    return {f.name: round(under(_about(f)) - chat, 4) for f in functions}
 
 
 def _prefix(llm: Any, formatter: Any, system: str) -> list[int]:
     """The tokens of the chat template up to where a user's first message begins."""
-    fmt = formatter(messages=[{"role": "system", "content": system}, {"role": "user", "content": _MARK}])
+    try:
+        fmt = formatter(messages=[{"role": "system", "content": system}, {"role": "user", "content": _MARK}])
+    except Exception:  # a template without a system role: the words open the user's turn instead
+        fmt = formatter(messages=[{"role": "user", "content": f"{system}\n\n{_MARK}"}])
     head = fmt.prompt.split(_MARK, 1)[0]
     tokens: list[int] = llm.tokenize(head.encode("utf-8"), add_bos=not fmt.added_special, special=True)
     return tokens

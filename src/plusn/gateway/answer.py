@@ -91,7 +91,7 @@ async def answer(
                                  opted_in=opted_in, done=done)
     gen = await generate_once(request, backend, req)
     spec = rt.observer.learning(rec.route, opted_in, blocked(rec)) if opted_in else None
-    if spec is not None:
+    if spec is not None and not gen.tool_calls:  # a call is no answer to learn from
         rt.observer.keep(rec, spec, req, gen.text, gen.model or backend.name)
     if plan is not None and not gen.tool_calls:
         keep_answer(request, plan, gen.text, gen.finish_reason, gen.usage, gen.model or backend.name, gen.route)

@@ -16,6 +16,7 @@ from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .learning.spec import LearningSettings
 from .limits.spec import LimitsSettings
+from .responses.spec import ResponsesSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -191,6 +192,7 @@ class Settings(_Strict):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    responses: ResponsesSettings = Field(default_factory=ResponsesSettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
     # the file each included entry ("routes.x") came from, when not the config file itself

@@ -157,8 +157,9 @@ class EmbeddingRequest(_Request):
 # --- responses -----------------------------------------------------------------------------
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{os.urandom(12).hex()}"  # 96 random bits; cheaper than a uuid4 on the hot path
+def new_id(prefix: str, sep: str = "-") -> str:
+    """``chatcmpl-…``; the Responses API's ids take ``_`` (``resp_…``, ``msg_…``)."""
+    return f"{prefix}{sep}{os.urandom(12).hex()}"  # 96 random bits; cheaper than a uuid4 on the hot path
 
 
 def chat_response(

@@ -29,12 +29,6 @@ log = logging.getLogger("plusn.cache")
 _PIECE_TOKENS = 4
 
 
-def tenant_of(who: Principal) -> str:
-    """Whose answers a caller may reuse: its key's own (the admin key and an open gateway each
-    count as one caller)."""
-    return who.key_id or who.name or "open"
-
-
 async def consult(request: Request, who: Principal, model: str, req: Any) -> tuple[Plan | None, Hit | None]:
     """The request's cache plan (None: it passes the cache by) and its hit, if any."""
     rt = runtime(request)
@@ -44,7 +38,7 @@ async def consult(request: Request, who: Principal, model: str, req: Any) -> tup
     if rec.safety:  # the guards flagged or blocked it: a model answers, and it is not kept
         rec.cache_note({"hit": False, "bypass": "the safety layer acted on the request"})
         return None, None
-    plan = rt.cache.plan(tenant_of(who), model, req)
+    plan = rt.cache.plan(who.tenant, model, req)
     if isinstance(plan, str):
         rec.cache_note({"hit": False, "bypass": plan})
         return None, None

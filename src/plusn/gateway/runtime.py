@@ -17,6 +17,7 @@ from ..learning.observe import Observer
 from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger, RequestRecord
 from ..limits.gate import Limits
+from ..responses.store import ResponseStore
 from .admission import admit
 from .auth import ANONYMOUS, OPEN, KeyStore, Principal, authenticate, loopback
 
@@ -30,6 +31,7 @@ class Runtime:
     limits: Limits
     observer: Observer
     cache: ResponseCache
+    responses: ResponseStore
     # Read the config again, as at start-up (for POST /admin/reload).
     reload_settings: Callable[[], Settings]
     ready: bool = False

@@ -7,6 +7,7 @@ and a wrong type becomes a 400 that names the parameter.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Annotated, Any, Literal
@@ -155,6 +156,12 @@ class EmbeddingRequest(_Request):
 
 
 # --- responses -----------------------------------------------------------------------------
+
+
+def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
+    """One server-sent event (the Responses API names each event's type too)."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (f"event: {event}\n" if event else "").encode() + f"data: {payload}\n\n".encode()
 
 
 def new_id(prefix: str, sep: str = "-") -> str:

@@ -111,3 +111,36 @@ def test_unchained_and_unstored_responses(gateway: Any, tmp_path: Path) -> None:
     r = client.responses.create(model="echo", input="do not keep this", store=False)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(r.id)
+
+
+def test_a_stream_is_the_responses_event_sequence(gateway: Any) -> None:
+    c, keys = gateway
+    client = sdk(c, keys["a"])
+    events = list(client.responses.create(model="echo", input="remember the streamed word", stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[2:4] == ["response.output_item.added", "response.content_part.added"]
+    deltas = [e for e in events if e.type == "response.output_text.delta"]
+    assert deltas and kinds[4:4 + len(deltas)] == ["response.output_text.delta"] * len(deltas)
+    assert kinds[4 + len(deltas):] == ["response.output_text.done", "response.content_part.done",
+                                       "response.output_item.done", "response.completed"]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    done = events[-1].response
+    assert done.output_text == "".join(d.delta for d in deltas) == "noted"
+    assert done.usage is not None and done.model_extra["plusn"]["request_id"]
+    # the stream's response is kept like any other: the next turn continues it
+    with client.responses.stream(model="echo", input="what did I ask you to remember?",
+                                 previous_response_id=done.id) as stream:
+        final = stream.get_final_response()
+    sent = c.app.state.plusn.fleet.members["echo"].received[-1].messages  # type: ignore[attr-defined]
+    assert sent[0]["content"] == "remember the streamed word" and sent[1]["content"] == "noted"
+    assert final.output_text == "what did I ask you to remember?"
+
+
+def test_a_stream_that_fails_midway_ends_with_an_error_event(tmp_path: Path) -> None:
+    cfg = {"models": {"cut": {"type": "scripted", "replies": ["a b c d e f"], "fail_after": 3}},
+           "skills": {"builtin": False}}
+    with TestClient(create_app(load_settings(write_config(tmp_path, cfg), environ={}))) as c:
+        events = list(sdk(c, "unused").responses.create(model="cut", input="go", stream=True))
+    assert [e.type for e in events][-2:] == ["error", "response.failed"]
+    assert events[-1].response.status == "failed"

@@ -8,8 +8,7 @@ when it was made. Nothing here fails a request: a cache that cannot answer is a 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from pydantic_core import to_json
@@ -21,7 +20,8 @@ from ..cache.response_cache import Hit, Plan
 from ..fleet.backend import Usage, rough_tokens
 from .auth import Principal
 from .runtime import record, runtime
-from .serving import EventStream, plusn_block, plusn_headers_of, sse
+from .serving import EventStream, plusn_block, plusn_headers_of
+from .wire import Wire
 
 log = logging.getLogger("plusn.cache")
 
@@ -81,9 +81,7 @@ def keep_answer(request: Request, plan: Plan, text: str, finish: str, usage: Usa
         rec.keep_in_cache(row)
 
 
-def hit_response(request: Request, hit: Hit, *, model: str, stream: bool, include_usage: bool,
-                 chunk_fn: Callable[..., dict[str, Any]], whole_fn: Callable[..., dict[str, Any]], rid: str,
-                 role_chunk: bool) -> Response:
+def hit_response(request: Request, hit: Hit, wire: Wire, *, stream: bool) -> Response:
     """The cached answer, as the model's was sent."""
     rec = record(request)
     answer = hit.entry.answer
@@ -92,35 +90,23 @@ def hit_response(request: Request, hit: Hit, *, model: str, stream: bool, includ
     usage = Usage(answer.prompt_tokens, answer.completion_tokens)
     headers = plusn_headers_of(rec, answer.model, _route_of(answer) if answer.route is not None else None)
     if not stream:
-        payload = whole_fn(rid, model, answer.text, answer.finish_reason, usage, plusn_block(rec))
+        payload = wire.whole(answer.text, answer.finish_reason, usage, plusn_block(rec))
         return Response(to_json(payload), media_type="application/json", headers=headers)
     rec.streaming()
-    chunk: Callable[..., dict[str, Any]] = lambda **kw: chunk_fn(rid, int(time.time()), model, **kw)  # noqa: E731
 
     async def nothing() -> None:
         return None
 
-    return EventStream(_replay(rec, answer, usage, chunk, include_usage, role_chunk), headers, nothing)
+    return EventStream(_replay(rec, answer, usage, wire), headers, nothing)
 
 
-async def _replay(rec: Any, answer: Answer, usage: Usage, chunk: Callable[..., dict[str, Any]], include_usage: bool,
-                  role_chunk: bool) -> AsyncGenerator[bytes, None]:
-    """The events of a stream, from a kept answer: role, pieces, finish, usage, [DONE]."""
-    if role_chunk:
-        yield sse(chunk(role=True, text=""))
+async def _replay(rec: Any, answer: Answer, usage: Usage, wire: Wire) -> AsyncGenerator[bytes, None]:
+    """The events of a stream, from a kept answer: its opening, the text in pieces, its closing."""
+    for event in wire.opening():
+        yield event
     pieces = rough_tokens(answer.text)
     for i in range(0, len(pieces), _PIECE_TOKENS):
         rec.mark_first_token()
-        yield sse(chunk(text="".join(pieces[i:i + _PIECE_TOKENS])))
-    last = chunk(finish=answer.finish_reason)
-    if include_usage:
-        yield sse(last)
-        tail = chunk()
-        tail["choices"] = []
-        tail["usage"] = usage.as_dict()
-        tail["plusn"] = plusn_block(rec)
-        yield sse(tail)
-    else:
-        last["plusn"] = plusn_block(rec)
-        yield sse(last)
-    yield sse("[DONE]")
+        yield wire.delta("".join(pieces[i:i + _PIECE_TOKENS]))
+    for event in await wire.closing(answer.finish_reason, usage, plusn_block(rec)):
+        yield event

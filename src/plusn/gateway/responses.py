@@ -11,9 +11,9 @@ from pydantic_core import to_json
 from starlette.responses import Response
 
 from ..errors import InvalidRequest, NotFound
-from ..fleet.backend import Backend, Usage
+from ..fleet.backend import Backend
 from ..protocol import new_id
-from ..responses.objects import as_messages, output_items, response_object
+from ..responses.events import ResponsesWire
 from ..responses.request import ResponsesRequest, to_chat
 from .answer import answer
 from .body import body_schema, parse
@@ -36,26 +36,26 @@ async def create_response(request: Request) -> Response:
         earlier = found[0]
     req, conversation = to_chat(body, earlier)
     rid = new_id("resp", "_")
-    made: dict[str, Any] = {}
+    tenant = who.tenant
 
-    def whole(rid_: str, model: str, text: str, finish: str, usage: Usage, plusn: dict[str, Any],
-              tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        output = output_items(text, tool_calls)
-        made["response"] = response_object(rid_, body, model, output, finish, usage, plusn)
-        made["turns"] = as_messages(output)
-        return made["response"]
+    async def save(response: dict[str, Any], turns: list[dict[str, Any]]) -> None:
+        await asyncio.to_thread(rt.responses.save, rid, tenant, conversation + turns, response)
+
+    wires: list[ResponsesWire] = []
+
+    def wire(model: str) -> ResponsesWire:
+        wires.append(ResponsesWire(rid, body, model, save if body.store and body.stream else None))
+        return wires[-1]
 
     def check(backend: Backend) -> None:
         if req.response_format is not None and not backend.capabilities.structured_output:
             raise InvalidRequest(f"model {body.model!r} cannot enforce text.format; choose a model with "
                                  "structured_output in /v1/models", param="text.format")
 
-    if body.stream:
-        raise InvalidRequest("stream: streamed responses are not served yet", param="stream")
-    response = await answer(request, who, model=body.model, req=req, stream=False, include_usage=False,
-                            chunk_fn=lambda *a, **k: {}, whole_fn=whole, rid=rid, check=check)
-    if body.store and "response" in made:  # before it is returned: the next turn may come at once
-        await asyncio.to_thread(rt.responses.save, rid, who.tenant, conversation + made["turns"], made["response"])
+    response = await answer(request, who, model=body.model, req=req, stream=body.stream, wire=wire, check=check)
+    made = wires[-1].made if wires else None
+    if body.store and not body.stream and made is not None:  # before it is returned: the next turn may come at once
+        await save(*made)
     return response
 
 

@@ -149,3 +149,13 @@ def test_the_generator_reproduces_the_shipped_files() -> None:
         shipped = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
         assert rows == shipped, name
     assert np.isfinite(gen.SEED)
+
+
+def test_without_an_embedding_model_only_exact_pairs_hit(tmp_path: Path) -> None:
+    data, config = _write(tmp_path, PAIRS, cache={"embedding_model": None})
+    out_json = tmp_path / "out.json"
+    _run(["--data", str(data), "--config", str(config), "--json", str(out_json), "--thresholds", "0.5"])
+    res = json.loads(out_json.read_text(encoding="utf-8"))
+    assert res["embedding_model"] is None
+    assert [s["hits"] for s in res["sweep"]] == [3, 3]  # at 0.5 and at the default: the exact three
+    assert res["hit_rate"] == 0.75 and res["wrong_hit_rate"] == 0.0

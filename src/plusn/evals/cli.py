@@ -1,6 +1,6 @@
 """``plusn eval …``: every measurement on your own data, in one group: routing (recorded
-outcomes), retrieval (BEIR sets), safety (labelled prompts), forms (scripted dialogues) and
-run (a live task suite)."""
+outcomes), retrieval (BEIR sets), safety (labelled prompts), forms (scripted dialogues), the
+response cache (question pairs) and run (a live task suite)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..assemble import assemble
 from ..cli_shared import clear_errors, config_option, run_on_deployment, settings_for, write_json
 from ..safety.detector import Detector
 from . import arena, forms, report, retrieval, routing, routing_report, runs, safety
+from . import cache as cache_eval
 from .progress import Bar
 
 
@@ -115,6 +116,27 @@ def eval_forms(data: str, config_path: str | None, half: str, json_path: str | N
     with tempfile.TemporaryDirectory(prefix="plusn-eval-forms-") as tmp, clear_errors():
         res = asyncio.run(forms.evaluate(config_path, data, half, not no_progress, tmp))
     click.echo(forms.report(res))
+    write_json(json_path, res)
+
+
+@eval_group.command("cache")
+@config_option
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Question pairs (JSONL: {"a", "b", "same": true|false, "lang"}; a is asked first).')
+@click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
+@click.option("--thresholds", default=None,
+              help="The sweep: 0.85,0.9,0.95 or START:STOP:STEP  [default: 0.80:0.99:0.01]")
+@click.option("--max-wrong", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="The wrong-hit rate the suggested lowest threshold must stay within (overall and per language).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_cache(config_path: str | None, data: str, json_path: str | None, thresholds: str | None, max_wrong: float,
+               no_progress: bool) -> None:
+    """Replay question pairs through the response cache: hits on paraphrases, wrong hits on different questions."""
+    settings = settings_for(config_path)
+    with clear_errors():
+        sweep = cache_eval.parse_thresholds(thresholds)
+    res = run_on_deployment(settings, cache_eval.job(data, sweep, not no_progress, max_wrong))
+    click.echo(cache_eval.report(res))
     write_json(json_path, res)
 
 

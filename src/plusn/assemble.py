@@ -46,6 +46,7 @@ from .safety.remote import RedactingBackend
 from .skills.backend import SkillBackend
 from .skills.build_skills import build_skills
 from .skills.versions import remember
+from .telemetry.traced_model import TracedModel
 
 
 @dataclass
@@ -156,6 +157,8 @@ def build_members(settings: Settings, fleet: Fleet) -> dict[str, Member]:
             if ms.capabilities.remote and settings.safety.redact_remote:
                 member = RedactingBackend(member, restore=settings.safety.restore)
             member = resilient(member, cls, fleet)
+            if settings.telemetry.otlp_endpoint:  # only then: an untraced fleet pays nothing
+                member = TracedModel(member, ms.type)
         out[name] = member
     return out
 

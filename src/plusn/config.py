@@ -18,6 +18,7 @@ from .learning.spec import LearningSettings
 from .limits.spec import LimitsSettings
 from .responses.spec import ResponsesSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
+from .telemetry.spec import TelemetrySettings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -193,6 +194,7 @@ class Settings(_Strict):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     responses: ResponsesSettings = Field(default_factory=ResponsesSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
     # the file each included entry ("routes.x") came from, when not the config file itself

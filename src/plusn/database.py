@@ -208,6 +208,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS responses_created ON responses(created);
     """,
+    # 13: traces. The trace a request's spans belong to, where traces are exported.
+    """
+    ALTER TABLE ledger ADD COLUMN trace_id TEXT;
+    """,
 ]
 
 

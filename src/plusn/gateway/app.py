@@ -26,6 +26,7 @@ from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingReques
 from ..responses.request import ResponsesRequest
 from ..responses.store import ResponseStore
 from ..routing import versions
+from ..telemetry.otel import OTelTracing
 from . import (
     admin,
     chat,
@@ -96,6 +97,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     ``plusn serve`` read it)."""
     refuse_exposure(settings)
     deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
+    tracing = OTelTracing(settings.telemetry, settings.source) if settings.telemetry.otlp_endpoint else None
     fleet = deployment.fleet
 
     @asynccontextmanager
@@ -109,7 +111,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         observer = Observer(settings, fleet.run, ledger.add, fleet.idle)  # shadow rows: the ledger, not the metrics
         cache = ResponseCache(deployment, settings.state_db())
         stored = ResponseStore(settings.state_db(), settings.responses.retention_days)
-        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, stored,
+        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, stored, tracing,
                      reload or (lambda: reread(settings)))
         app.state.plusn = rt
         try:
@@ -126,6 +128,8 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
             await deployment.close()
             ledger.close()  # drains every queued row
             stored.close()
+            if tracing is not None:
+                tracing.close()  # exports what is left
             keys.close()
             await limits.close()
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from ..cache.index import Answer
 from ..cache.response_cache import Hit, Plan
 from ..fleet.backend import Usage, rough_tokens
+from ..telemetry.spans import span
 from .auth import Principal
 from .runtime import record, runtime
 from .serving import EventStream, plusn_block, plusn_headers_of
@@ -42,11 +43,13 @@ async def consult(request: Request, who: Principal, model: str, req: Any) -> tup
     if isinstance(plan, str):
         rec.cache_note({"hit": False, "bypass": plan})
         return None, None
-    try:
-        hit = await rt.cache.lookup(plan)
-    except Exception:
-        log.exception("response cache lookup failed; answering without it")
-        hit = None
+    with span("plusn.cache.lookup", **{"plusn.cache.semantic": plan.policy.semantic}) as s:
+        try:
+            hit = await rt.cache.lookup(plan)
+        except Exception:
+            log.exception("response cache lookup failed; answering without it")
+            hit = None
+        s.set_attributes({"plusn.cache.hit": hit is not None, "plusn.cache.kind": hit.kind if hit else "miss"})
     if hit is None:
         rec.cache_note({"hit": False})
         return plan, None

@@ -18,6 +18,7 @@ from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger, RequestRecord
 from ..limits.gate import Limits
 from ..responses.store import ResponseStore
+from ..telemetry.otel import OTelTracing
 from .admission import admit
 from .auth import ANONYMOUS, OPEN, KeyStore, Principal, authenticate, loopback
 
@@ -32,6 +33,8 @@ class Runtime:
     observer: Observer
     cache: ResponseCache
     responses: ResponseStore
+    # Where traces go (None: not traced, and no tracing work on the request path).
+    tracing: OTelTracing | None
     # Read the config again, as at start-up (for POST /admin/reload).
     reload_settings: Callable[[], Settings]
     ready: bool = False

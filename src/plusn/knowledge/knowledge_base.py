@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError, InvalidRequest
 from ..fleet.backend import EmbeddingBackend
+from ..telemetry.spans import span
 from . import fusion
 from .chunker import Chunk, chunk
 from .readers import SUFFIXES, Document, Section, read
@@ -233,13 +234,16 @@ class KnowledgeBase:
         (``key:<name>``, ``team:<team>``); a document with an access list in its metadata
         (``access``) is found only by a viewer it names, whatever ``filters`` say. The default
         (no tokens) finds only documents without one; None (the operator's own tools) finds all."""
-        allowed = await self._readable(filters, viewer)
-        hits = await self._search(query, k, mode, allowed)
-        if viewer is None:
+        with span("plusn.retrieval", **{"plusn.knowledge_base": self.name, "plusn.k": k or self.spec.top_k,
+                                        "plusn.mode": mode or self.spec.fusion}) as s:
+            allowed = await self._readable(filters, viewer)
+            hits = await self._search(query, k, mode, allowed)
+            if viewer is not None:
+                # Checked again on what was fetched: a document ingested or re-listed while this
+                # search ran is judged by the access list it has now.
+                hits = [h for h in hits if "access" not in h.meta or access_tokens(h.meta["access"]) & viewer]
+            s.set_attribute("plusn.hits", len(hits))
             return hits
-        # Checked again on what was fetched: a document ingested or re-listed while this search
-        # ran is judged by the access list it has now.
-        return [h for h in hits if "access" not in h.meta or access_tokens(h.meta["access"]) & viewer]
 
     async def counts(self, viewer: frozenset[str]) -> dict[str, int]:
         """Documents and chunks this viewer may read, and how many documents it may not (their

@@ -25,7 +25,7 @@ log = logging.getLogger("plusn.ledger")
 _COLUMNS = [
     "id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type",
     "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra", "route",
-    "reference_cost", "shadow", "policy", "cache", "saved_cost",
+    "reference_cost", "shadow", "policy", "cache", "saved_cost", "trace_id",
 ]
 # A retried batch must not fail on rows it already wrote (the same SQL in SQLite and Postgres).
 _INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES {{values}} ON CONFLICT (id) DO NOTHING", len(_COLUMNS))
@@ -102,6 +102,8 @@ class RequestRecord:
     cache: str | None = None
     saved_cost: float | None = None
     cache_rows: list[Callable[[], tuple[Any, ...]]] = field(default_factory=list)
+    # The trace this request's spans belong to (plusn.telemetry), where traces are exported.
+    trace_id: str | None = None
 
     # What happens to a request is written here, by these methods only: the gateway's modules
     # say what happened, and the record keeps its fields consistent.
@@ -136,6 +138,9 @@ class RequestRecord:
             self.extra["route"] = block
         if calls is not None:
             self.extra["calls"] = calls
+
+    def traced(self, trace_id: str | None) -> None:
+        self.trace_id = trace_id
 
     def from_cache(self, kind: str, saved_cost: float, route: str | None, block: dict[str, Any]) -> None:
         """Answered by the response cache: no model call, the route the answer first took, and
@@ -187,7 +192,7 @@ class RequestRecord:
             _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
             round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
             self.cost, json.dumps(_scrub(self.extra)), _clean(self.route), self.reference_cost, int(self.shadow),
-            _clean(self.policy), self.cache, self.saved_cost,
+            _clean(self.policy), self.cache, self.saved_cost, self.trace_id,
         )
 
     def audit_rows(self) -> list[tuple[Any, ...]]:

@@ -116,6 +116,6 @@ def test_no_text_on_spans_by_default(traced: Any) -> None:
     c, receiver = traced
     secret = "my passport number is E12345678"
     r = c.post("/v1/chat/completions", json={"model": "small", "messages": [{"role": "user", "content": secret}]})
-    root, row = spans_of(c, receiver, r.headers["x-request-id"])
+    _, row = spans_of(c, receiver, r.headers["x-request-id"])
     everything = str([s.attributes for s in receiver.trace(row["trace_id"])])
     assert "E12345678" not in everything and "The answer" not in everything

@@ -119,3 +119,17 @@ def test_no_text_on_spans_by_default(traced: Any) -> None:
     _, row = spans_of(c, receiver, r.headers["x-request-id"])
     everything = str([s.attributes for s in receiver.trace(row["trace_id"])])
     assert "E12345678" not in everything and "The answer" not in everything
+
+
+def test_text_goes_on_spans_only_when_asked_and_redacted(tmp_path: Any) -> None:
+    with Receiver() as receiver:
+        cfg = {"models": {"small": {"type": "scripted", "replies": ["Noted: {last_user}"]}}, "skills": {"builtin": False},
+               "telemetry": {"otlp_endpoint": receiver.url, "record_text": True}}
+        with TestClient(create_app(load_settings(write_config(tmp_path, cfg), environ={}))) as c:
+            r = c.post("/v1/chat/completions", json={"model": "small", "messages": [
+                {"role": "user", "content": "call me at 13800138000 about the leave"}]})
+            _, row = spans_of(c, receiver, r.headers["x-request-id"])
+        model = next(s for s in receiver.trace(row["trace_id"]) if s.name == "chat small")
+        assert "about the leave" in model.attributes["gen_ai.prompt"]
+        assert "Noted:" in model.attributes["gen_ai.completion"]
+        assert "13800138000" not in model.attributes["gen_ai.prompt"] + model.attributes["gen_ai.completion"]

@@ -150,6 +150,8 @@ class ResponseCache:
     def _determined(self, name: str, temperature: float | None) -> bool:
         memo = (name, temperature)
         if memo not in self._sampled:
+            if len(self._sampled) > 4096:  # clients choose the temperatures: keep the memo bounded
+                self._sampled.clear()
             member = _member(self.served.member, _base(name))
             self._sampled[memo] = not isinstance(member, Backend) or member.sampled(temperature, self.served.member)
         return not self._sampled[memo]

@@ -148,13 +148,13 @@ def data_command(config_path: str | None, out_dir: str, **opts: Any) -> None:
 def lora_command(base: str, config_path: str | None, train_path: str, val_path: str | None, out_dir: str,
                  **opts: Any) -> None:
     """Fine-tune a LoRA adapter on CPU (PEFT + transformers): resumable, with a loss curve and GGUF."""
-    from . import lora
+    from . import lora, lora_loop
 
     with clear_errors():
         base_path = lora.base_file(base, config_path)
         if val_path is None and (Path(train_path).parent / "validation.jsonl").is_file():
             val_path = str(Path(train_path).parent / "validation.jsonl")
-        summary = lora.train(base_path, Path(train_path), Path(val_path) if val_path else None, Path(out_dir),
+        summary = lora_loop.train(base_path, Path(train_path), Path(val_path) if val_path else None, Path(out_dir),
                              lora.Knobs(**{k: v for k, v in opts.items() if k not in ("no_gguf", "no_progress")}),
                              gguf=not opts["no_gguf"], progress=not opts["no_progress"], echo=click.echo)
     click.echo(summary)

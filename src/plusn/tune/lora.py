@@ -17,7 +17,6 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ def base_file(base: str, config_path: str | None) -> Path:
     return resolve_model_path(spec, settings.models_path())
 
 
-def _need() -> None:
+def need() -> None:
     missing = [m for m in ("torch", "transformers", "peft", "gguf") if not _importable(m)]
     if missing:
         raise MissingDependency(f"plusn tune lora needs {', '.join(missing)}: install the 'tune' extra in a virtual "
@@ -170,15 +169,6 @@ def plot(history: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def train(base: Path, train_path: Path, val_path: Path | None, out: Path, knobs: Knobs, *, gguf: bool = True,
-          progress: bool = True, echo: Callable[[str], Any] = print) -> str:
-    """Train (or resume) an adapter in ``out``; a line saying what was done."""
-    _need()
-    from .lora_loop import Loop
-
-    return Loop(base, train_path, val_path, out, knobs, gguf=gguf, progress=progress, echo=echo).run()
 
 
 def schedule(step: int, total: int, warmup: int) -> float:

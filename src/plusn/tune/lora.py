@@ -46,6 +46,9 @@ def base_file(base: str, config_path: str | None) -> Path:
     from ..fleet.llamacpp import resolve_model_path
     from ..load_config import load_settings
 
+    if base.startswith(("pkg:", "assemble:")) or Path(os.path.expanduser(base)).is_file():
+        # a file needs no config (nor the extras the default fleet's other models need)
+        return resolve_model_path(base, Path(".plusn") / "models")
     settings = load_settings(config_path)
     spec = base
     member = settings.models.get(base)

@@ -115,9 +115,9 @@ class Loop:
                 self.sched.step()
                 self.opt.zero_grad(set_to_none=True)
                 self.step += 1
-                self.history["train"].append((self.step, float(loss)))
+                self.history["train"].append((self.step, float(loss.detach())))
                 last = self.history["validation"][-1][1] if self.history["validation"] else float("nan")
-                bar.set_postfix(loss=f"{float(loss):.3f}", val=f"{last:.3f}")
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val=f"{last:.3f}")
                 bar.update(1)
                 self.history["seconds"] = spent + now() - start
                 if self.step % self.k.eval_every == 0 or self.step == self.total:

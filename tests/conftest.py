@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -171,3 +172,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(timeout=10)
 
 
+
+
+# tests/tune needs the tune extra (torch), which lives in its own virtual environment
+# (make test-tune); the main suite leaves that folder alone.
+collect_ignore = [] if importlib.util.find_spec("torch") else ["tune"]

@@ -21,6 +21,7 @@ from .ledger.cli import usage
 from .routing.cli import routes
 from .safety.cli import audit, safety
 from .skills.cli import skills
+from .tune.cli import tune
 
 
 @click.group()
@@ -38,7 +39,7 @@ def config_check(path: str | None) -> None:
 
 
 COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, safety, audit,
-                                 learning, cache, eval_group, config]
+                                 learning, cache, tune, eval_group, config]
 
 
 def build(commands: list[click.Command]) -> click.Group:

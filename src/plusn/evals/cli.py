@@ -194,4 +194,9 @@ def summary_table(result: dict[str, Any]) -> str:
     for a in names:
         lines.append(f"  {a:<{width}} " + " ".join(
             f"{'-':>6}" if a == b else f"{result['pairwise'][a][b]:>6.0%}" for b in names))
+    if result.get("paired"):
+        lines.append("quality difference, 95% paired bootstrap CI:")
+        for p in result["paired"]:
+            verdict = "better" if p["low"] > 0 else "worse" if p["high"] < 0 else "no clear difference"
+            lines.append(f"  {p['a']} - {p['b']}: {p['diff']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]  {verdict}")
     return "\n".join(lines)

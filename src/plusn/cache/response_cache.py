@@ -189,7 +189,7 @@ class ResponseCache:
         except Exception:
             log.exception("the cache could not embed a question; answering without it")
             return None
-        found = self.index.nearest(plan.question.scope, plan.vector, plan.policy.threshold, now)
+        found = self.index.nearest(plan.question.scope, plan.vector, plan.policy.threshold, now, plan.question.marks)
         return None if found is None else Hit(found[0], "semantic", found[1])
 
     def keep(self, plan: Plan, answer: Answer, touched_by_safety: bool) -> Entry | str:
@@ -204,7 +204,7 @@ class ResponseCache:
             return "no embedding of the question"
         now = time.time()
         entry = Entry(plan.question.key, plan.question.scope, plan.name, plan.tenant, answer, plan.vector, now,
-                      now + plan.policy.ttl_s)
+                      now + plan.policy.ttl_s, plan.question.marks if plan.vector is not None else None)
         self.index.put(entry, plan.policy.max_entries)
         return entry
 

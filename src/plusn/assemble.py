@@ -25,7 +25,7 @@ from .agents.tools import AgentEnv
 from .cache.spec import CacheSettings
 from .config import CircuitBreaker, Settings
 from .fleet.backend import Backend, EmbeddingBackend, EmbedQuery, Member, query_embed
-from .fleet.model_types import validate_model
+from .fleet.model_types import validate_model, with_type_defaults
 from .fleet.resilience import Breaker, ResilientBackend
 from .fleet.roster import Fleet, FleetContext
 from .knowledge.catalog import Knowledge
@@ -152,9 +152,9 @@ def build_members(settings: Settings, fleet: Fleet) -> dict[str, Member]:
     out: dict[str, Member] = {}
     for name, ms in settings.models.items():
         cls, options = validate_model(name, ms, settings.source)
-        member = cls(name, ms, options, context=ctx)
+        member = cls(name, with_type_defaults(ms, cls), options, context=ctx)
         if isinstance(member, Backend):
-            if ms.capabilities.remote and settings.safety.redact_remote:
+            if member.capabilities.remote and settings.safety.redact_remote:
                 member = RedactingBackend(member, restore=settings.safety.restore)
             member = resilient(member, cls, fleet)
             if settings.telemetry.otlp_endpoint:  # only then: an untraced fleet pays nothing

@@ -106,7 +106,11 @@ class Capabilities(_Strict):
     embeddings: bool = False
     context_window: int = Field(4096, gt=0)
     languages: list[str] = Field(default_factory=lambda: ["en"])
+    # Tool calls (OpenAI's `tools`) and image parts in messages. Left unsaid, the backend type
+    # decides (fleet/model_types.py with_type_defaults): a llama.cpp chat model calls tools under a
+    # grammar but reads no images; an OpenAI-compatible upstream is trusted with both.
     tools: bool = False
+    vision: bool = False
     structured_output: bool = False
     remote: bool = False
 

@@ -54,6 +54,20 @@ class Message(_Open):
     name: str | None = None
 
 
+class FunctionSpec(_Open):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class ToolSpec(_Open):
+    """One of ``tools``; its type is checked by the model that calls it (an upstream may know
+    more types than ``function``)."""
+
+    type: str = "function"
+    function: FunctionSpec | None = None
+
+
 class StreamOptions(_Open):
     include_usage: bool = False
 
@@ -102,6 +116,18 @@ class ChatCompletionRequest(_Sampling):
     messages: list[Message] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     response_format: ResponseFormat | None = None
+    # Checked here, then passed on as sent (GenRequest.extra), as every backend reads them there.
+    tools: list[ToolSpec] | None = None
+    # {"type": "function", "function": {"name": ...}} names one; other kinds go to upstreams as sent.
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+
+    def _extra(self) -> dict[str, Any]:
+        extra = dict(self.model_extra or {})
+        for key in ("tools", "tool_choice"):
+            value = getattr(self, key)
+            if value is not None:
+                extra[key] = [t.model_dump(exclude_unset=True) for t in value] if key == "tools" else value
+        return extra
 
     def to_gen(self) -> GenRequest:
         rf = self.response_format
@@ -170,8 +196,12 @@ def new_id(prefix: str, sep: str = "-") -> str:
 
 
 def chat_response(
-    rid: str, model: str, text: str, finish: str, usage: Usage, extra: dict[str, Any]
+    rid: str, model: str, text: str, finish: str, usage: Usage, extra: dict[str, Any],
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:  # as OpenAI: no text beside a call is null content, not ""
+        message = {"role": "assistant", "content": text or None, "tool_calls": tool_calls}
     return {
         "id": rid,
         "object": "chat.completion",
@@ -180,7 +210,7 @@ def chat_response(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": message,
                 "logprobs": None,
                 "finish_reason": finish,
             }
@@ -198,12 +228,15 @@ def chat_chunk(
     text: str | None = None,
     role: bool = False,
     finish: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     delta: dict[str, Any] = {}
     if role:
         delta["role"] = "assistant"
     if text is not None:
         delta["content"] = text
+    if tool_calls is not None:
+        delta["tool_calls"] = tool_calls
     return {
         "id": rid,
         "object": "chat.completion.chunk",

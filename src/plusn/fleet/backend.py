@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..config import Capabilities, ModelSettings
+from .tool_calls import call_deltas
 
 
 def content_text(content: Any) -> str:
@@ -27,6 +28,56 @@ def content_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return str(content)
+
+
+# Content parts a text model can read; any other kind (image_url, input_audio, file...) is media.
+TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
+
+
+def media_part(messages: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """Where the first part that is not text is, and its type: ``("messages[1].content[0]",
+    "image_url")``; None when every part is text."""
+    for i, m in enumerate(messages):
+        content = m.get("content")
+        if isinstance(content, list):
+            for j, p in enumerate(content):
+                kind = p.get("type", "text") if isinstance(p, dict) else "text"
+                if kind not in TEXT_PARTS:
+                    return f"messages[{i}].content[{j}]", str(kind)
+    return None
+
+
+def needs_tools(req: GenRequest) -> bool:
+    """Whether a request may be answered with a tool call (tools given, tool_choice not none)."""
+    return bool(req.extra.get("tools")) and req.extra.get("tool_choice") != "none"
+
+
+def unsupported(caps: Capabilities, req: GenRequest) -> tuple[str, str] | None:
+    """(the capability ``req`` needs and ``caps`` lacks, the parameter that needs it), or None."""
+    if req.kind != "chat":
+        return None
+    if not caps.tools and needs_tools(req):
+        return "tools", "tools"
+    if not caps.vision and media_part(req.messages) is not None:
+        return "vision", "messages"
+    return None
+
+
+def merge_tool_deltas(calls: dict[int, dict[str, Any]], fragments: list[dict[str, Any]]) -> None:
+    """Add a stream's tool-call fragments to ``calls`` (by index), as OpenAI clients do: the id,
+    type and name arrive once, the arguments in pieces."""
+    for f in fragments:
+        call = calls.setdefault(int(f.get("index", 0)), {"id": "", "type": "function",
+                                                          "function": {"name": "", "arguments": ""}})
+        if f.get("id"):
+            call["id"] = f["id"]
+        if f.get("type"):
+            call["type"] = f["type"]
+        fn = f.get("function") or {}
+        if fn.get("name"):
+            call["function"]["name"] += fn["name"]
+        if fn.get("arguments"):
+            call["function"]["arguments"] += fn["arguments"]
 
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|\s*[^\s\u3400-\u9fff]+|\s+")
@@ -121,6 +172,9 @@ class Delta:
     usage: Usage | None = None
     calls: list[Call] | None = None
     route: dict[str, Any] | None = None
+    # Tool-call fragments as OpenAI streams them ({"index", "id"?, "type"?, "function": {"name"?,
+    # "arguments"?}}); :func:`merge_tool_deltas` puts them together.
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 class Member:
@@ -144,6 +198,11 @@ class Member:
     @property
     def capabilities(self) -> Capabilities:
         return self.settings.capabilities
+
+    @classmethod
+    def capability_defaults(cls, configured: Capabilities) -> dict[str, bool]:
+        """What this type can do where the config leaves it unsaid (``tools``, ``vision``)."""
+        return {}
 
     @classmethod
     def check_dependencies(cls) -> None:
@@ -175,8 +234,11 @@ class Backend(Member, abc.ABC):
         """A complete answer; by default the stream, collected."""
         parts: list[str] = []
         gen = Generation("", model=self.name)
+        calls: dict[int, dict[str, Any]] = {}
         async for d in self.stream(req):
             parts.append(d.text)
+            if d.tool_calls:
+                merge_tool_deltas(calls, d.tool_calls)
             if d.finish_reason:
                 gen.finish_reason = d.finish_reason
             if d.usage is not None:
@@ -186,6 +248,7 @@ class Backend(Member, abc.ABC):
             if d.route is not None:
                 gen.route = d.route
         gen.text = "".join(parts)
+        gen.tool_calls = [calls[i] for i in sorted(calls)] or None
         return gen
 
     def default_temperature(self) -> float | None:
@@ -253,6 +316,8 @@ class Composite(Backend):
         gen = await self.generate(req)
         if gen.text:
             yield Delta(gen.text, route=gen.route)
+        for fragments in call_deltas(gen.tool_calls or []):
+            yield Delta(route=gen.route, tool_calls=fragments)
         yield Delta("", gen.finish_reason, gen.usage, calls=gen.calls, route=gen.route)
 
 
@@ -295,6 +360,6 @@ class Members(Protocol):
 
     async def run(self, name: str, req: GenRequest) -> tuple[Generation, Backend]: ...
 
-    async def backend(self, name: str, kind: str) -> Backend: ...
+    async def backend(self, name: str, kind: str, req: GenRequest | None = None) -> Backend: ...
 
     def slot(self, name: str) -> AbstractAsyncContextManager[None]: ...

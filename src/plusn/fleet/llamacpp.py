@@ -21,10 +21,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import Capabilities
 from ..errors import ConfigError, InvalidRequest, MissingDependency, UpstreamError
 from .backend import Backend, Delta, GenRequest, Usage
+from .chat_text import plain_messages, with_system
 from .lora_check import misfit
 from .threads import one_blas_thread
+from .tool_calls import call_deltas, call_from_text, tool_plan, tools_prompt
 
 
 class LlamaCppOptions(BaseModel):
@@ -45,6 +48,10 @@ class LlamaCppOptions(BaseModel):
     # one base file can then serve several specialised models, each a fleet member of its own.
     lora: str | None = None
     lora_scale: float = Field(1.0, ge=0)
+    # tool_choice "auto": how much better (in nats, over the user's message) a tool's
+    # description must explain the message than ordinary chat does before the model calls it
+    # (fleet/llamacpp_tools.py; docs/tools.md has the measured rates). Higher: fewer calls.
+    tool_threshold: float = 4.5
 
 
 def resolve_model_path(spec: str, models_dir: Path) -> Path:
@@ -87,6 +94,11 @@ class LlamaCppBackend(Backend):
         self._formatter: Any = None
         # One thread per model: llama.cpp contexts must not be used from two threads at once.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{self.name}")
+
+    @classmethod
+    def capability_defaults(cls, configured: Capabilities) -> dict[str, bool]:
+        # Tool calls are held by a grammar over the chat template; a base model has no template.
+        return {"tools": configured.chat}
 
     @classmethod
     def check_dependencies(cls) -> None:
@@ -164,25 +176,20 @@ class LlamaCppBackend(Backend):
 
     def _prepare(self, req: GenRequest) -> dict[str, Any]:
         """Arguments for Llama.create_completion (run on the worker thread)."""
-        import llama_cpp
-
         o = self.options
         stop = list(req.stop or [])
         criteria: list[Any] = []
-        add_bos = True
+        grammar, tool = None, None
         if req.kind == "chat":
-            if self._formatter is None:
-                raise InvalidRequest(f"model {self.name!r} has no chat template", param="model")
-            try:
-                fmt = self._formatter(messages=req.messages)
-            except Exception as exc:  # jinja raise_exception: e.g. roles out of order
-                raise InvalidRequest(f"cannot format these messages for {self.name!r}: {exc}", param="messages") from exc
-            prompt_text = fmt.prompt
-            stop += [s for s in ([fmt.stop] if isinstance(fmt.stop, str) else fmt.stop or []) if s]
-            if fmt.stopping_criteria is not None:
-                criteria.extend(fmt.stopping_criteria)
-            add_bos = not fmt.added_special
-            tokens = self._llm.tokenize(prompt_text.encode("utf-8"), add_bos=add_bos, special=True)
+            tokens, tool = self._chat_prompt(req, stop, criteria)
+            if tool is not None:
+                from .llamacpp_tools import call_grammar
+
+                try:
+                    grammar = call_grammar((tool,))
+                except Exception as exc:  # llama.cpp's converter asserts on schemas it cannot compile
+                    raise InvalidRequest(f"cannot turn the parameters of tool {tool.name!r} into a grammar: "
+                                         f"{exc or type(exc).__name__}", param="tools") from exc
         else:
             tokens = self._llm.tokenize(req.prompt.encode("utf-8"), add_bos=True, special=False)
         if len(tokens) >= o.n_ctx:
@@ -191,20 +198,8 @@ class LlamaCppBackend(Backend):
                 param="messages" if req.kind == "chat" else "prompt",
                 code="context_length_exceeded",
             )
-        grammar = None
-        rf = req.response_format
-        if rf is not None:
-            try:
-                if rf["type"] == "json_schema":
-                    schema = rf["json_schema"]["schema"]
-                    grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-                elif rf["type"] == "json_object":
-                    grammar = llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
-            except Exception as exc:  # llama.cpp's converter asserts on schemas it cannot compile
-                raise InvalidRequest(
-                    f"cannot turn this JSON schema into a grammar: {exc or type(exc).__name__}",
-                    param="response_format",
-                ) from exc
+        if tool is None:
+            grammar = self._format_grammar(req)
         max_tokens = req.max_tokens or o.max_tokens
         max_tokens = min(max_tokens, o.n_ctx - len(tokens))
         return {
@@ -217,7 +212,53 @@ class LlamaCppBackend(Backend):
             "grammar": grammar,
             "criteria": criteria,
             "prompt_tokens": len(tokens),
+            "tool_call": tool is not None,
         }
+
+    def _chat_prompt(self, req: GenRequest, stop: list[str], criteria: list[Any]) -> tuple[list[int], Any]:
+        """The conversation's tokens through the chat template (adding to ``stop`` and
+        ``criteria``), and the tool this turn calls, if any (shown in the system prompt)."""
+        if self._formatter is None:
+            raise InvalidRequest(f"model {self.name!r} has no chat template", param="model")
+        messages = plain_messages(req.messages, self.name)
+        plan = tool_plan(req.extra) if self.capabilities.tools else None
+        tool = None
+        if plan is not None:
+            from .llamacpp_tools import choose
+
+            tool = choose(self._llm, self._formatter, plan, req.messages, self.options.tool_threshold).function
+        if tool is not None:
+            messages = with_system(messages, tools_prompt((tool,)))
+        try:
+            fmt = self._formatter(messages=messages)
+        except Exception as exc:  # jinja raise_exception: e.g. roles out of order
+            raise InvalidRequest(f"cannot format these messages for {self.name!r}: {exc}", param="messages") from exc
+        stop += [s for s in ([fmt.stop] if isinstance(fmt.stop, str) else fmt.stop or []) if s]
+        if fmt.stopping_criteria is not None:
+            criteria.extend(fmt.stopping_criteria)
+        tokens = self._llm.tokenize(fmt.prompt.encode("utf-8"), add_bos=not fmt.added_special, special=True)
+        return tokens, tool
+
+    @staticmethod
+    def _format_grammar(req: GenRequest) -> Any:
+        """The grammar that holds the answer to ``response_format``, if it asks for JSON."""
+        import llama_cpp
+
+        rf = req.response_format
+        if rf is None:
+            return None
+        try:
+            if rf["type"] == "json_schema":
+                schema = rf["json_schema"]["schema"]
+                return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            if rf["type"] == "json_object":
+                return llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
+        except Exception as exc:  # llama.cpp's converter asserts on schemas it cannot compile
+            raise InvalidRequest(
+                f"cannot turn this JSON schema into a grammar: {exc or type(exc).__name__}",
+                param="response_format",
+            ) from exc
+        return None
 
     def _run(self, req: GenRequest, cancel: threading.Event) -> Iterator[Delta]:
         """Generate on the worker thread; yields text deltas then a final one with usage."""
@@ -233,11 +274,15 @@ class LlamaCppBackend(Backend):
 
         criteria = llama_cpp.StoppingCriteriaList([count_and_cancel, *args.pop("criteria")])
         prompt_tokens = args.pop("prompt_tokens")
+        # A tool call is sent whole once written: its JSON is not the answer's text.
+        call: list[str] | None = [] if args.pop("tool_call") else None
         finish = "stop"
         try:
             for chunk in self._llm.create_completion(**args, stream=True, stopping_criteria=criteria):
                 choice = chunk["choices"][0]
-                if choice["text"]:
+                if call is not None:
+                    call.append(choice["text"])
+                elif choice["text"]:
                     yield Delta(choice["text"])
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
@@ -251,7 +296,16 @@ class LlamaCppBackend(Backend):
         # loop ends, so the last call is not a token. The count includes the end-of-sequence
         # token when the model stops by itself (it was computed, so it is metered), which is
         # one more than llama-cpp-python's own non-streaming usage reports.
-        yield Delta("", finish, Usage(prompt_tokens, max(0, sampled - 1)))
+        usage = Usage(prompt_tokens, max(0, sampled - 1))
+        if call is not None:
+            written = call_from_text("".join(call))
+            if written is None:  # cut off before the tool's name was complete: show what there is
+                yield Delta("".join(call))
+            else:
+                for fragments in call_deltas([written]):
+                    yield Delta(tool_calls=fragments)
+                finish = "tool_calls" if finish == "stop" else finish
+        yield Delta("", finish, usage)
 
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         loop = asyncio.get_running_loop()

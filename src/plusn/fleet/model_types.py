@@ -71,3 +71,13 @@ def validate_model(name: str, model: ModelSettings, source: str) -> tuple[type[M
             msg = f"unknown key for type {model.type!r}"
         raise ConfigError(msg, file=source, key=f"{key}.{sub}" if sub else key) from exc
     return cls, options
+
+
+def with_type_defaults(model: ModelSettings, cls: type[Member]) -> ModelSettings:
+    """The model's settings with each capability its config leaves unsaid set as its type
+    has it (a capability the config states is kept as stated)."""
+    caps = model.capabilities
+    unsaid = {k: v for k, v in cls.capability_defaults(caps).items() if k not in caps.model_fields_set}
+    if not unsaid:
+        return model
+    return model.model_copy(update={"capabilities": caps.model_copy(update=unsaid)})

@@ -21,6 +21,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import from_json
 
+from ..config import Capabilities
 from ..errors import (
     InvalidRequest,
     Overloaded,
@@ -104,6 +105,11 @@ class OpenAIBackend(Backend):
         self._client: aiohttp.ClientSession | None = None
         self._base = self.options.base_url.rstrip("/") + "/"
 
+    @classmethod
+    def capability_defaults(cls, configured: Capabilities) -> dict[str, bool]:
+        # The upstream is sent what the client sent; it knows what its model can do.
+        return {"tools": True, "vision": True}
+
     @property
     def upstream_model(self) -> str:
         return self.options.upstream_model or self.name
@@ -141,6 +147,9 @@ class OpenAIBackend(Backend):
 
     def _payload(self, req: GenRequest, stream: bool) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = dict(req.extra)
+        if not self.capabilities.tools:  # only tool_choice "none" gets here: the tools are ignored
+            for key in ("tools", "tool_choice", "parallel_tool_calls"):
+                body.pop(key, None)
         body["model"] = self.upstream_model
         for key in ("max_tokens", "temperature", "top_p", "stop", "seed", "response_format"):
             value = getattr(req, key)
@@ -228,12 +237,14 @@ class OpenAIBackend(Backend):
                     data = line[5:].strip()
                     if data == "[DONE]":
                         break
-                    for text, fin, usage in self._parse_event(data, req.kind):
+                    for text, fin, usage, calls in self._parse_event(data, req.kind):
                         if usage is not None:
                             usage_raw = usage
                         if text:
                             parts.append(text)
                             yield Delta(text)
+                        if calls:
+                            yield Delta(tool_calls=calls)
                         if fin:
                             finish = fin
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -248,8 +259,9 @@ class OpenAIBackend(Backend):
             raise UpstreamError(f"upstream of model {self.name!r} sent malformed usage") from exc
         yield Delta("", finish, usage_final)
 
-    def _parse_event(self, data: str, kind: str) -> list[tuple[str | None, str | None, Any]]:
-        """(text, finish_reason, usage) for each choice of one SSE event; junk is an UpstreamError."""
+    def _parse_event(self, data: str, kind: str) -> list[tuple[str | None, str | None, Any, list[Any] | None]]:
+        """(text, finish_reason, usage, tool-call fragments) for each choice of one SSE event;
+        junk is an UpstreamError."""
         try:
             chunk = _loads(data)
         except ValueError:
@@ -262,12 +274,15 @@ class OpenAIBackend(Backend):
         choices = chunk.get("choices") or []
         if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
             raise UpstreamError(f"upstream of model {self.name!r} sent malformed choices")
-        out: list[tuple[str | None, str | None, Any]] = [(None, None, usage)] if usage else []
+        out: list[tuple[str | None, str | None, Any, list[Any] | None]] = [(None, None, usage, None)] if usage else []
         for c in choices:
             delta = c.get("delta") if kind == "chat" else None
             text = (delta.get("content") if isinstance(delta, dict) else None) if kind == "chat" else c.get("text")
             if text is not None and not isinstance(text, str):
                 raise UpstreamError(f"upstream of model {self.name!r} sent non-text content")
+            calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+            if calls is not None and not (isinstance(calls, list) and all(isinstance(f, dict) for f in calls)):
+                raise UpstreamError(f"upstream of model {self.name!r} sent malformed tool calls")
             fin = c.get("finish_reason")
-            out.append((text, str(fin) if fin else None, None))
+            out.append((text, str(fin) if fin else None, None, calls or None))
         return out

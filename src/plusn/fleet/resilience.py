@@ -222,7 +222,7 @@ class ResilientBackend(Wrapper):
         async with AsyncExitStack() as held:  # a fallback's slot, held until its stream ends
 
             async def other(name: str, onward: GenRequest) -> tuple[tuple[Delta, AsyncGenerator[Delta, None]], Backend]:
-                backend = await self.fleet.backend(name, req.kind)
+                backend = await self.fleet.backend(name, req.kind, onward)
                 async with AsyncExitStack() as attempt:
                     await attempt.enter_async_context(self.fleet.slot(name))
                     opened = await self._open(backend, onward)
@@ -246,11 +246,11 @@ class ResilientBackend(Wrapper):
             while d is not None:
                 if route is not None:
                     if d is first:
-                        d = Delta(d.text, d.finish_reason, d.usage, d.calls, route)
+                        d = dataclasses.replace(d, route=route)
                     if d.usage is not None:
                         calls = d.calls or [backend.call_of(d.usage, "fallback" if backend is not self.inner
                                                             else "retry")]
-                        d = Delta(d.text, d.finish_reason, d.usage, calls, d.route or route)
+                        d = dataclasses.replace(d, calls=calls, route=d.route or route)
                 yield d
                 if d.usage is not None:
                     return

@@ -14,7 +14,19 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import InvalidRequest, ModelNotFound
-from .backend import Backend, Delta, EmbeddingBackend, Generation, GenRequest, Member, RunMember, StreamMember
+from .backend import (
+    Backend,
+    Delta,
+    EmbeddingBackend,
+    Generation,
+    GenRequest,
+    Member,
+    RunMember,
+    StreamMember,
+    media_part,
+    unsupported,
+)
+from .chat_text import media_refused
 from .limiter import Limiter
 
 log = logging.getLogger("plusn.fleet")
@@ -30,6 +42,20 @@ class FleetContext:
 # ``name@knob`` → the member ``name`` with its knob set (a threshold, a version): routing and
 # skills know what a knob means; the fleet only keeps the result.
 Knob = Callable[[Member, str], Backend]
+
+
+def check_supported(name: str, member: Member, req: GenRequest) -> None:
+    """A 400 naming the model and the capability when ``req`` needs one it lacks: a model that
+    cannot call tools or see images must never answer as if it had read them."""
+    lacking = unsupported(member.capabilities, req)
+    if lacking is None:
+        return
+    if lacking[0] == "tools":
+        raise InvalidRequest(
+            f"model {name!r} cannot call tools (its capabilities have no 'tools'); choose a model with "
+            "tools in /v1/models, or send tool_choice \"none\" to have the tools ignored",
+            param="tools", code="unsupported_for_model")
+    raise media_refused(name, *(media_part(req.messages) or ("a message", "unknown")))
 
 
 class Fleet:
@@ -69,13 +95,13 @@ class Fleet:
 
     async def run(self, name: str, req: GenRequest) -> tuple[Generation, Backend]:
         """Call a member by name, holding one of its slots: how composites reach members."""
-        backend = await self.backend(name, req.kind)
+        backend = await self.backend(name, req.kind, req)
         async with self.limiters[name].slot():
             return await backend.generate(req), backend
 
     async def run_stream(self, name: str, req: GenRequest) -> AsyncGenerator[tuple[Backend, Delta], None]:
         """Stream a member by name, holding one of its slots until the stream ends."""
-        backend = await self.backend(name, req.kind)
+        backend = await self.backend(name, req.kind, req)
         async with self.limiters[name].slot():
             async for delta in backend.stream(req):
                 yield backend, delta
@@ -91,6 +117,7 @@ class Fleet:
             if member is None or self.members.get(name) is member:
                 return await self.run(name, req)
             assert isinstance(member, Backend)
+            check_supported(name, member, req)
             return await member.generate(req), member
 
         async def run_stream(name: str, req: GenRequest) -> AsyncGenerator[tuple[Backend, Delta], None]:
@@ -100,6 +127,7 @@ class Fleet:
                     yield item
                 return
             assert isinstance(member, Backend)
+            check_supported(name, member, req)
             async for delta in member.stream(req):
                 yield member, delta
 
@@ -182,8 +210,9 @@ class Fleet:
         """The member serving ``name`` (not started); ModelNotFound names the available ones."""
         return self._lookup(name)
 
-    async def backend(self, name: str, kind: str) -> Backend:
-        """The started generation backend for ``name`` that can serve ``kind`` requests."""
+    async def backend(self, name: str, kind: str, req: GenRequest | None = None) -> Backend:
+        """The started generation backend for ``name`` that can serve ``kind`` requests (and
+        ``req``, when given: its tools and image parts)."""
         member = self._lookup(name)
         caps = member.capabilities
         if not isinstance(member, Backend):
@@ -203,6 +232,8 @@ class Fleet:
                 param="model",
                 code="unsupported_for_model",
             )
+        if req is not None:
+            check_supported(name, member, req)
         await self._ensure_started(name)
         return member
 

@@ -43,7 +43,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     rt = runtime(request)
     # Read with the lookup, before any await: a reload between them would name the wrong version.
     record(request).under_policy(rt.deployment.policy)
-    backend = await rt.fleet.backend(model, req.kind)
+    backend = await rt.fleet.backend(model, req.kind, req)  # req: its tools and images need capabilities
     if admitted(request):  # the tokens and money this request may use, against TPM and budget
         await reserve(request, *_upper_bound(rt, backend, req))
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())

@@ -254,7 +254,7 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
                   finished: Finished | None = None) -> AsyncGenerator[bytes, None]:
     """The SSE events of a stream that has started: each token, then the usage and the plusn
     block; an error after the first byte ends it with an error event, never a short answer."""
-    finish, usage, sent = "stop", None, 0
+    finish, usage, sent, called = "stop", None, 0, False
     calls: list[Call] | None = None
     parts: list[str] | None = [] if finished is not None else None  # the answer, only when wanted
     try:
@@ -268,6 +268,10 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
                 if parts is not None:
                     parts.append(delta.text)
                 yield wire.delta(delta.text)
+            if delta.tool_calls:
+                rec.mark_first_token()
+                called = True
+                yield wire.calls(delta.tool_calls)
             if delta.finish_reason:
                 finish = delta.finish_reason
             if delta.usage is not None:
@@ -298,7 +302,7 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
     finally:
         await cleanup()
     meter(rec, backend, usage or Usage(0, sent), calls, first.route, reference)
-    if finished is not None and parts is not None:
+    if finished is not None and parts is not None and not called:  # a call is no answer to keep
         finished("".join(parts), finish, usage or Usage(0, sent), first.route)
     for event in await wire.closing(finish, usage or Usage(0, sent), plusn_block(rec)):
         yield event

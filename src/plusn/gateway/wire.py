@@ -30,6 +30,10 @@ class Wire(Protocol):
         """The event of one piece of text."""
         ...
 
+    def calls(self, tool_calls: list[dict[str, Any]]) -> bytes:
+        """The event of tool calls (OpenAI's streamed deltas: index, id, name, arguments)."""
+        ...
+
     async def closing(self, finish: str, usage: Usage, plusn: dict[str, Any]) -> list[bytes]:
         """The events after the last token (the stream ended cleanly)."""
         ...
@@ -59,13 +63,18 @@ class ChunkWire:
 
     def whole(self, text: str, finish: str, usage: Usage, plusn: dict[str, Any],
               tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        return self.whole_fn(self.rid, self.model, text, finish, usage, plusn)
+        # Only a chat answer can hold tool calls, so whole_fn is given them only when there are some.
+        calls = {"tool_calls": tool_calls} if tool_calls else {}
+        return self.whole_fn(self.rid, self.model, text, finish, usage, plusn, **calls)
 
     def opening(self) -> list[bytes]:
         return [sse(self.chunk(role=True, text=""))] if self.role else []
 
     def delta(self, text: str) -> bytes:
         return self._head + json.dumps(text, ensure_ascii=False).encode() + self._tail
+
+    def calls(self, tool_calls: list[dict[str, Any]]) -> bytes:
+        return sse(self.chunk(tool_calls=tool_calls))
 
     async def closing(self, finish: str, usage: Usage, plusn: dict[str, Any]) -> list[bytes]:
         last = self.chunk(finish=finish)

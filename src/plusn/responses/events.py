@@ -67,6 +67,19 @@ class ResponsesWire:
         return opened + self._event("response.output_text.delta", item_id=self.item_id, output_index=0,
                                     content_index=0, delta=text, logprobs=[])
 
+    def calls(self, tool_calls: list[dict[str, Any]]) -> bytes:
+        """Streamed call deltas, gathered: the calls' items are sent whole when the stream ends."""
+        gathered = self.tool_calls = self.tool_calls or []
+        for d in tool_calls:
+            i = int(d.get("index", len(gathered)))
+            while len(gathered) <= i:
+                gathered.append({"id": None, "type": "function", "function": {"name": None, "arguments": ""}})
+            call, fn = gathered[i], d.get("function") or {}
+            call["id"] = d.get("id") or call["id"]
+            call["function"]["name"] = fn.get("name") or call["function"]["name"]
+            call["function"]["arguments"] += fn.get("arguments") or ""
+        return b""
+
     def _close_message(self, text: str) -> list[bytes]:
         part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
         return [self._event("response.output_text.done", item_id=self.item_id, output_index=0, content_index=0,

@@ -19,13 +19,17 @@ from .spec import RouterSpec
 from .verifiers import AgreementVerifier, BayesVerifier, LogprobVerifier, VoteVerifier
 
 
-def _settings(kind: str, description: str, members: list[Member]) -> ModelSettings:
+def _settings(kind: str, description: str, members: list[Member], tools: bool = False) -> ModelSettings:
+    """A composite's settings: what every member can do. ``tools``: whether the composite passes
+    tool calls through at all (then it can when every member can)."""
     chat = all(m.capabilities.chat for m in members) if members else True
     completion = all(m.capabilities.completion for m in members) if members else False
     langs = sorted({lang for m in members for lang in m.capabilities.languages})
     caps = Capabilities(chat=chat, completion=completion, languages=langs or ["en"],
                         remote=any(m.capabilities.remote for m in members),
-                        context_window=min((m.capabilities.context_window for m in members), default=4096))
+                        context_window=min((m.capabilities.context_window for m in members), default=4096),
+                        tools=tools and bool(members) and all(m.capabilities.tools for m in members),
+                        vision=bool(members) and all(m.capabilities.vision for m in members))
     return ModelSettings(type=kind, description=description, capabilities=caps)
 
 
@@ -97,6 +101,10 @@ def build_auto(s: Settings, p: RouteParts) -> dict[str, Backend]:
     caps = _settings("dispatcher", "rules, then intents, then the default route", [])
     caps.capabilities.structured_output = bool(reachable) and len(reachable) == len(targets) and all(
         t.capabilities.structured_output for t in reachable)
+    # Tools and images go on to the route chosen, which must take them (else a 400 names it), so
+    # auto takes them when any route it may choose does.
+    caps.capabilities.tools = any(t.capabilities.tools for t in reachable)
+    caps.capabilities.vision = any(t.capabilities.vision for t in reachable)
     return {"auto": DispatchBackend(
         "auto", s.dispatch, s.routes, default_target or "", p.run, caps,
         embedder=embedder if isinstance(embedder, EmbeddingBackend) else None, served_by=grounded,
@@ -123,7 +131,7 @@ def build_router(s: Settings, p: RouteParts, name: str, spec: RouterSpec) -> Lea
         return LearnedRouterBackend(
             f"router:{name}", spec, p.run,
             _settings("router", spec.description or f"learned router over {', '.join(m.name for m in members)}",
-                      members),
+                      members, tools=True),
             embed=query_embed(p.embedder, spec.embedding_model),
             reference_price=p.members[reference].settings.price if reference else None)
     except ValueError as exc:

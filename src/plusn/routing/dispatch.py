@@ -185,7 +185,7 @@ class DispatchBackend(Composite):
         self._merge(block, gen.route)
         calls = gen.calls or [backend.call_of(gen.usage)]
         self._remember(req, gen, target, stages)
-        return Generation(gen.text, gen.finish_reason, gen.usage, gen.model, calls, block)
+        return Generation(gen.text, gen.finish_reason, gen.usage, gen.model, calls, block, gen.tool_calls)
 
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         """The chosen route's own stream, passed through as it arrives (the decision comes first)."""
@@ -212,7 +212,7 @@ class DispatchBackend(Composite):
                 parts.append(d.text)
                 if d.usage is None:
                     # The route block rides on the first delta, where the gateway reads it.
-                    yield Delta(d.text, d.finish_reason, route=block if first else None)
+                    yield Delta(d.text, d.finish_reason, route=block if first else None, tool_calls=d.tool_calls)
                     first = False
                     continue
                 calls = d.calls or [backend.call_of(d.usage)]
@@ -220,7 +220,7 @@ class DispatchBackend(Composite):
                     block["answered_by"] = calls[-1].model
                 gen = Generation("".join(parts), d.finish_reason or "stop", d.usage, block["answered_by"], calls, block)
                 self._remember(req, gen, target, stages)
-                yield Delta(d.text, d.finish_reason, d.usage, calls=calls, route=block)
+                yield Delta(d.text, d.finish_reason, d.usage, calls=calls, route=block, tool_calls=d.tool_calls)
         finally:
             # Closed here, not by the loop's finalizer: the target's slot frees at once on a disconnect.
             await inner.aclose()  # type: ignore[attr-defined]

@@ -70,4 +70,4 @@ class LearnedRouterBackend(Composite):
             pacer.observe(calls[0].cost, gen.usage.prompt_tokens, [(backend.name, gen.usage.completion_tokens)],
                           move=not fallback)
             route["budget"] = pacer.describe()
-        return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, calls, route)
+        return Generation(gen.text, gen.finish_reason, gen.usage, backend.name, calls, route, gen.tool_calls)

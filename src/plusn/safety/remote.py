@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from ..fleet.backend import Backend, Delta, Generation, GenRequest, Wrapper
 from .audit import note
@@ -68,9 +69,25 @@ class RedactingBackend(Wrapper):
     async def stream(self, req: GenRequest) -> AsyncGenerator[Delta, None]:
         clean, vault = self._redact(req)
         restorer = StreamRestorer(vault) if (self.restore and vault.by_placeholder) else None
+        arguments: dict[int, StreamRestorer] = {}  # a tool call's arguments arrive in pieces too
         async for d in self.inner.stream(clean):
             if restorer is not None:
+                if d.tool_calls:
+                    d = dataclasses.replace(d, tool_calls=[_restored(f, arguments, vault) for f in d.tool_calls])
+                if d.finish_reason:
+                    for index, held in arguments.items():
+                        rest = held.flush()
+                        if rest:
+                            yield Delta(tool_calls=[{"index": index, "function": {"arguments": rest}}])
                 d = dataclasses.replace(d, text=restorer.feed(d.text))
                 if d.finish_reason:
                     d = dataclasses.replace(d, text=d.text + restorer.flush())
             yield d
+
+
+def _restored(fragment: dict[str, Any], restorers: dict[int, StreamRestorer], vault: Vault) -> dict[str, Any]:
+    fn = fragment.get("function")
+    if not isinstance(fn, dict) or not isinstance(fn.get("arguments"), str):
+        return fragment
+    held = restorers.setdefault(int(fragment.get("index", 0)), StreamRestorer(vault))
+    return {**fragment, "function": {**fn, "arguments": held.feed(fn["arguments"])}}

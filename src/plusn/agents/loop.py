@@ -204,7 +204,7 @@ async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], c
     try:
         res = await tools[call.tool].call(call.arguments, ctx)
     except ToolError as exc:
-        entry.update(error=str(exc), **exc.trace)
+        entry.update(exc.trace, error=str(exc))
         return f"ERROR: {exc}"
     except PlusnError as exc:
         entry["error"] = exc.message
@@ -217,7 +217,8 @@ async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], c
         entry["ms"] = round((time.perf_counter() - t1) * 1000, 1)
     out.citations += res.citations
     out.calls += res.calls
-    entry.update(status="ok", result=res.text[:300], **res.trace)
+    entry.update(status="ok", result=res.text[:300])
+    entry.update(res.trace)  # the tool's own account wins (e.g. its output, redacted)
     return res.text
 
 

@@ -212,7 +212,8 @@ class Workflow:
                 raise StepFailed(node.id, f"the tool {tool.name!r} failed ({type(exc).__name__})") from None
             out.citations += res.citations
             self._charge(out, res.calls)
-            entry.update(status="ok", result=res.text[:300], **res.trace)
+            entry.update(status="ok", result=res.text[:300])
+            entry.update(res.trace)  # the tool's own account wins (e.g. its output, redacted)
             return {"text": res.text, "data": res.data, "citations": res.citations}, res.text
         if node.type == "skill":
             b = self.ctx.env.lookup(f"skill:{node.skill}")

@@ -22,6 +22,7 @@ from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
 from ..load_config import load_settings
+from ..mcp.http import McpEndpoint
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from ..routing import versions
 from . import admin, chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
@@ -82,6 +83,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     refuse_exposure(settings)
     deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
     fleet = deployment.fleet
+    mcp = McpEndpoint()  # /mcp: the knowledge, skills and agents as MCP tools
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +97,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         cache = ResponseCache(deployment, settings.state_db())
         rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, reload or (lambda: reread(settings)))
         app.state.plusn = rt
+        mcp.open()
         try:
             app.state.loaded = await deployment.start()
             await serve_pinned(rt)
@@ -104,6 +107,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
             yield
         finally:
             rt.ready = False
+            await mcp.close()  # before the deployment: no MCP call is left running on it
             await cache.close()
             await observer.close()  # shadow calls in flight finish while their models are up
             await deployment.close()
@@ -130,7 +134,9 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     app.router.routes[:0] = [Route(path, handler, methods=["POST"]) for path, handler in (
         ("/v1/chat/completions", chat.chat_completions), ("/v1/completions", completions.completions),
         ("/v1/embeddings", embeddings.embeddings))]
-    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
+    app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
+    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes,
+                       prefix=("/v1/", "/admin/", "/mcp"))
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:  # the hot endpoints parse their own bodies (see .body)

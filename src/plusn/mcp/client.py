@@ -87,10 +87,16 @@ def _reply(result: Any) -> Reply:
     return Reply(texts, result.structured_content, bool(result.is_error))
 
 
-def _summary(exc: BaseException) -> str:
-    """One line about an error, however deep in task groups it was raised."""
+def _leaf(exc: BaseException) -> BaseException:
+    """The error itself, however deep in task groups it was raised."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
+    return exc
+
+
+def _summary(exc: BaseException) -> str:
+    """One line about an error."""
+    exc = _leaf(exc)
     if isinstance(exc, CallFailed):
         return str(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -259,6 +265,8 @@ class Session:
             if isinstance(exc, TimeoutError):
                 raise CallFailed(f"the MCP server {self.spec.label!r} did not start within "
                                  f"{self.spec.timeout_s:g} s") from None
+            if isinstance(_leaf(exc), CallFailed):  # it says what is wrong already
+                raise CallFailed(str(_leaf(exc))) from None
             if isinstance(exc, Exception):
                 raise CallFailed(f"could not start the MCP server {self.spec.label!r}: {_summary(exc)}") from None
             raise

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -220,3 +222,25 @@ def test_over_stdio_a_wrong_key_is_refused(gateway: Any, tmp_path: Path) -> None
     with pytest.raises(BaseException):  # noqa: B017 - the server exits before the handshake
         asyncio.run(run())
     assert "invalid or revoked API key (plusn mcp takes the key from --key or $PLUSN_API_KEY)" in log.read_text()
+
+
+def test_the_stdio_example_in_the_docs_runs(tmp_path: Path) -> None:
+    """docs/mcp.md's Python client, against `plusn mcp` serving docs/agents.md's leave-request form."""
+    docs = Path(__file__).parents[2] / "docs"
+    example = next(m.group(1) for m in re.finditer(r"```python\n(.*?)```", (docs / "mcp.md").read_text("utf-8"), re.S)
+                   if "StdioServerParameters" in m.group(1))
+    form = next(m.group(1) for m in re.finditer(r"```yaml agent\n(.*?)```", (docs / "agents.md").read_text("utf-8"),
+                                                 re.S) if "name: leave-request" in m.group(1))
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "leave-request.yaml").write_text(form, encoding="utf-8")
+    (tmp_path / "plusn.yaml").write_text(yaml.safe_dump({
+        "data_dir": str(tmp_path / "data"), "models": {"stand-in": {"type": "scripted"}},
+        "agents": {"paths": ["agents"]}}), encoding="utf-8")
+    here = 'command="plusn", args=["mcp", "-c", "plusn.yaml"], env={"PLUSN_API_KEY": "pn-..."}'
+    assert here in example
+    code = example.replace(here, f'command={sys.executable!r}, args=["-m", "plusn.cli", "mcp", "-c", "plusn.yaml"], '
+                                 f'env={{"PYTHONPATH": {os.environ.get("PYTHONPATH", "")!r}}}')
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    expected = [line.split("# ", 1)[1] for line in example.splitlines() if "print(" in line and "# " in line]
+    assert run.stdout.splitlines()[1:] == expected == ["能提供医院的病假证明吗？", "病假已批准。"]

@@ -114,17 +114,18 @@ def agents(tmp: Path, server: Path, url: str, fragile_url: str) -> dict[str, Any
 
 def mcp_http_server(script: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    log = script.with_name(f"server-{port}.log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return f"http://127.0.0.1:{port}/mcp", proc
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    pytest.fail("the MCP server over HTTP did not start")
+    pytest.fail("the MCP server over HTTP did not start:\n" + log.read_text(errors="replace")[-2000:])
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,8 @@ async def _search(d: Deployment, caller: Caller, kb: str, args: dict[str, Any]) 
 
 async def _skill(d: Deployment, caller: Caller, model: str, args: dict[str, Any]) -> Result:
     member = d.fleet.members.get(model)
-    assert isinstance(member, SkillBackend)
+    if not isinstance(member, SkillBackend):  # removed by a reload since it was listed
+        raise NotFound(f"no skill {model!r} any more; tools/list names the tools there are", param="name")
     variables = member.variables(args, "arguments")  # names the variable that is missing or wrong
     req = GenRequest("chat", [{"role": "user", "content": json.dumps(variables, ensure_ascii=False)}])
     gen = await _generate(d, caller, model, req)

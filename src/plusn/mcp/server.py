@@ -92,6 +92,7 @@ def build_server(d: Deployment, gate: Gate) -> Any:
 
     server: Any = Server("plusn", version=__version__, instructions=INSTRUCTIONS, on_list_tools=list_tools,
                          on_call_tool=call_tool, get_tool_input_schema=input_schema)
-    server.middleware.append(_Booking(gate))
+    # In place of the SDK's default (OpenTelemetry spans): plusn meters every request in its ledger.
+    server.middleware = [_Booking(gate)]
     return server
 

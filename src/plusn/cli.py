@@ -18,6 +18,7 @@ from .gateway.cli import chat, keys, models, serve
 from .knowledge.cli import kb
 from .learning.cli import learning
 from .ledger.cli import usage
+from .mcp.cli import mcp
 from .routing.cli import routes
 from .safety.cli import audit, safety
 from .skills.cli import skills
@@ -38,7 +39,7 @@ def config_check(path: str | None) -> None:
                f"data in {settings.data_path()}")
 
 
-COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, safety, audit,
+COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, mcp, safety, audit,
                                  learning, cache, tune, eval_group, config]
 
 

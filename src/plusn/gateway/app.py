@@ -22,6 +22,7 @@ from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
 from ..load_config import load_settings
+from ..mcp.http import McpEndpoint
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from ..responses.request import ResponsesRequest
 from ..responses.store import ResponseStore
@@ -99,6 +100,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
     tracing = OTelTracing(settings.telemetry, settings.source) if settings.telemetry.otlp_endpoint else None
     fleet = deployment.fleet
+    mcp = McpEndpoint()  # /mcp: the knowledge, skills and agents as MCP tools
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,6 +116,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, stored, tracing,
                      reload or (lambda: reread(settings)))
         app.state.plusn = rt
+        mcp.open()
         try:
             app.state.loaded = await deployment.start()
             await serve_pinned(rt)
@@ -123,6 +126,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
             yield
         finally:
             rt.ready = False
+            await mcp.close()  # before the deployment: no MCP call is left running on it
             await cache.close()
             await observer.close()  # shadow calls in flight finish while their models are up
             await deployment.close()
@@ -152,7 +156,9 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     app.router.routes[:0] = [Route(path, handler, methods=["POST"]) for path, handler in (
         ("/v1/chat/completions", chat.chat_completions), ("/v1/completions", completions.completions),
         ("/v1/responses", responses.create_response), ("/v1/embeddings", embeddings.embeddings))]
-    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
+    app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
+    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes,
+                       prefix=("/v1/", "/admin/", "/mcp"))
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:  # the hot endpoints parse their own bodies (see .body)

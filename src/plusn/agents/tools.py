@@ -28,6 +28,7 @@ from ..knowledge.grounding import Screen
 from ..mcp.client import CallFailed, McpServers, Reply, ServerSpec
 from ..safety.redact import scrub
 from ..skills.backend import SkillBackend
+from ..telemetry.spans import span
 from .spec import ToolSpec
 
 MAX_DEPTH = 3  # agents calling agents
@@ -425,6 +426,20 @@ class McpServerTools(Tool):
             log.warning("no tools of MCP server %s this turn: %s", self.spec.server_label(), exc)
             return []
         return [McpTool(self.spec, name) for name in found]
+
+
+async def call_traced(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """A tool call, as a span of the request's trace (its name and kind, and how it ended;
+    never its arguments or result, which may be private)."""
+    with span("plusn.tool", **{"plusn.tool": tool.name, "plusn.tool.type": tool.spec.type}) as s:
+        try:
+            result = await tool.call(args, ctx)
+        except Exception as exc:
+            s.set_attribute("plusn.tool.status", "error")
+            s.set_attribute("error.type", type(exc).__name__)
+            raise
+        s.set_attribute("plusn.tool.status", "ok")
+        return result
 
 
 async def listed(tools: dict[str, Tool], ctx: ToolContext) -> dict[str, Tool]:

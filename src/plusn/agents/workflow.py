@@ -25,7 +25,7 @@ from .extract import extraction_request
 from .meaning import Meaning
 from .recognize import Reading, read
 from .spec import AgentSpec, FormSpec, Node
-from .tools import Tool, ToolContext, ToolError
+from .tools import Tool, ToolContext, ToolError, call_traced
 
 log = logging.getLogger("plusn.agents")
 FAILED = {"zh": "步骤“{node}”未能完成：{why}", "en": "The step {node!r} could not be completed: {why}"}
@@ -201,7 +201,7 @@ class Workflow:
             args = self._args(node, node.args, ctx)
             entry.update(tool=tool.name, arguments=args, status="error")
             try:
-                res = await tool.call(args, self.ctx)
+                res = await call_traced(tool, args, self.ctx)
             except ToolError as exc:
                 entry.update(exc.trace)
                 raise StepFailed(node.id, str(exc)) from None

@@ -1,8 +1,8 @@
 """plusn as an MCP server, driven by the mcp SDK's own client: `plusn mcp` as a stdio subprocess
 and `/mcp` on a real `plusn serve`. Each lists and calls the knowledge search (within the
 caller's access lists), a skill and an agent (a form that asks, pauses, and goes on by session
-id); a key sees and calls only what its allow-list names; a wrong key is refused; every call
-leaves exactly one ledger row naming its tool."""
+id); a key sees and calls only what its allow-list names, and its limits hold; a wrong key is
+refused; every call leaves exactly one ledger row naming its tool."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from conftest import plusn_serve
 
 from plusn.gateway.auth import KeyStore
 from plusn.ledger.writer import read_rows
+from plusn.limits.spec import LimitSpec
 from plusn.load_config import load_settings
 
 pytestmark = pytest.mark.server
@@ -71,7 +72,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     store = KeyStore(load_settings(cfg, environ={}).state_db())
     keys = {"hr": store.create("hr-bob", team="hr"), "sales": store.create("sales-amy", team="sales",
                                                                            models=["kb:handbook"]),
-            "writer": store.create("writer", scopes=["write"])}
+            "writer": store.create("writer", scopes=["write"]),
+            "metered": store.create("metered", limits=LimitSpec(rpm=3))}
     store.close()
     with plusn_serve(cfg, tmp) as (url, _, _):
         r = httpx.post(f"{url}/v1/kb/handbook/documents", json={"documents": DOCS}, timeout=60,
@@ -202,6 +204,15 @@ def test_a_wrong_key_is_refused_over_http(gateway: Any) -> None:
     assert row["endpoint"] == "/mcp" and row["status"] == 401
 
 
+def test_the_keys_limits_hold_over_http(gateway: Any) -> None:
+    url, _, keys = gateway
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"authorization": f"Bearer {keys['metered']}", "accept": "application/json, text/event-stream"}
+    statuses = [httpx.post(f"{url}/mcp", json=listing, headers=headers, timeout=30) for _ in range(4)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    assert statuses[-1].json()["error"]["code"] == "rate_limit_exceeded" and "retry-after" in statuses[-1].headers
+
+
 def test_over_stdio_plusn_mcp_serves_the_same_tools_and_books_each_call(gateway: Any) -> None:
     _, cfg, keys = gateway
     ids = check_calls(asyncio.run(session_of_calls(over_stdio(cfg, keys["hr"]))))
@@ -244,3 +255,21 @@ def test_the_stdio_example_in_the_docs_runs(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     expected = [line.split("# ", 1)[1] for line in example.splitlines() if "print(" in line and "# " in line]
     assert run.stdout.splitlines()[1:] == expected == ["能提供医院的病假证明吗？", "病假已批准。"]
+
+
+def test_over_stdio_the_keys_limits_hold(gateway: Any) -> None:
+    from mcp import MCPError
+
+    _, cfg, keys = gateway
+
+    async def run() -> str:
+        async with over_stdio(cfg, keys["metered"]) as client:  # its handshake is the first request
+            await client.list_tools()
+            await client.call_tool("kb_handbook", {"query": "bonus"})
+            try:
+                await client.list_tools()
+            except MCPError as exc:
+                return exc.message
+        return "no error"
+
+    assert asyncio.run(run()).startswith("over 3 requests per minute (key:")

@@ -1,6 +1,7 @@
 """The sessions a deployment keeps to MCP servers (a real stdio server, written with the mcp SDK
 here): one process per server, reused by every call; started again, without a failed call, after
-it died between calls; gone once the deployment closes."""
+it died between calls; gone once the deployment closes; and a server that never starts, which
+costs its timeout once, not once per tool."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from conftest import write_config
 
 from plusn.assemble import assemble
 from plusn.load_config import load_settings
-from plusn.mcp.client import ServerSpec
+from plusn.mcp.client import CallFailed, McpServers, ServerSpec
 
 pytestmark = pytest.mark.server
 
@@ -69,3 +70,24 @@ def test_one_process_per_server_started_again_after_it_died_and_stopped_with_the
 
     first, second = asyncio.run(run())
     assert second != first and gone(second)
+
+
+def test_a_server_that_never_starts_costs_its_timeout_once(tmp_path: Path) -> None:
+    spec = ServerSpec("mute", command="sleep", args=("60",), timeout_s=1)  # a process that never speaks MCP
+    servers = McpServers()
+
+    async def run() -> tuple[float, float, str, str]:
+        session = servers.session(spec)
+        t0 = time.monotonic()
+        with pytest.raises(CallFailed) as first:
+            await session.tools()
+        t1 = time.monotonic()
+        with pytest.raises(CallFailed) as again:  # the next tool's description, the same turn: at once
+            await session.call("anything", {})
+        t2 = time.monotonic()
+        await servers.close()
+        return t1 - t0, t2 - t1, str(first.value), str(again.value)
+
+    waited, then, first, again = asyncio.run(run())
+    assert first == again == "the MCP server 'mute' did not start within 1 s"
+    assert waited >= 1 and then < 0.5

@@ -372,7 +372,7 @@ class McpTool(Tool):
         # A server that cannot be reached still shows its tool, saying why; calling it is the error.
         try:
             found = (await self._session(ctx).tools()).get(self.remote)
-        except CallFailed as exc:
+        except (CallFailed, ToolError) as exc:
             return f"(unavailable: {exc})"
         if found is None:
             return f"(the MCP server {self.server.label!r} lists no tool {self.remote!r})"

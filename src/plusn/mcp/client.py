@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from .. import __version__
 log = logging.getLogger("plusn.mcp")
 _PAGES = 20  # pages of a tool listing read at most: a server that pages forever cannot hang a call
 _CONNECTION_CLOSED = -32000  # the SDK's error code for a connection that ended under a request
+# A server that could not be started is not tried again sooner: an agent lists all its tools each
+# turn, and each would otherwise wait out the start again.
+RETRY_AFTER_S = 5.0
 
 
 class CallFailed(Exception):
@@ -189,6 +193,7 @@ class Session:
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
         self._live: _Live | None = None
+        self._failed: tuple[float, str] | None = None  # when the last start failed, and why
         self._opening = asyncio.Lock()
         self._ending: set[asyncio.Task[None]] = set()  # owners winding down (a stdio server is given time to exit)
 
@@ -227,7 +232,14 @@ class Session:
             if live is None or live.ended.is_set():
                 if live is not None:
                     self._end(live)
-                self._live = live = await self._open()
+                if self._failed is not None and time.monotonic() - self._failed[0] < RETRY_AFTER_S:
+                    raise CallFailed(self._failed[1])
+                try:
+                    self._live = live = await self._open()
+                except CallFailed as exc:
+                    self._failed = (time.monotonic(), str(exc))
+                    raise
+                self._failed = None
             return live
 
     async def _open(self) -> _Live:

@@ -20,7 +20,7 @@ from .serving import blocked, generate_once, open_stream, plusn_block, plusn_hea
 from .wire import MakeWire
 
 
-def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
+def upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
     """Tokens and cost this request may reach: its prompt plus max_tokens (or the configured
     reserve), at this model's price, or the fleet's dearest for a route that chooses a model."""
     text = req.prompt if req.kind == "completion" else " ".join(content_text(m.get("content")) for m in req.messages)
@@ -45,7 +45,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     record(request).under_policy(rt.deployment.policy)
     backend = await rt.fleet.backend(model, req.kind, req)  # req: its tools and images need capabilities
     if admitted(request):  # the tokens and money this request may use, against TPM and budget
-        await reserve(request, *_upper_bound(rt, backend, req))
+        await reserve(request, *upper_bound(rt, backend, req))
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())
     if refusal is not None:
         return refusing(backend, refusal)

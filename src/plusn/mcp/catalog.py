@@ -26,7 +26,7 @@ from ..agents.backend import AgentBackend
 from ..assemble import Deployment
 from ..errors import InvalidRequest, NotFound
 from ..fleet.backend import Generation, GenRequest
-from ..gateway.answer import _upper_bound
+from ..gateway.answer import upper_bound
 from ..gateway.auth import Principal, require_scope
 from ..gateway.serving import meter, plusn_block
 from ..ledger.writer import RequestRecord
@@ -182,7 +182,7 @@ async def _generate(d: Deployment, caller: Caller, model: str, req: GenRequest) 
     req.user, req.viewer = who.key_id, who.viewer
     rec.under_policy(d.policy)  # read with the lookup: a reload between them would name the wrong version
     backend = await d.fleet.backend(model, "chat")
-    await caller.reserve(*_upper_bound(d, backend, req))
+    await caller.reserve(*upper_bound(d, backend, req))
     refusal = await check_input(req, input_policy(d.settings, model, who), d.safety_embed())
     if refusal is not None:
         backend = refusing(backend, refusal)

@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .learning.spec import LearningSettings
 from .limits.spec import LimitsSettings
+from .package_data import resolve
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,13 +64,20 @@ class SafetySettings(_Strict):
     categories: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+def resolve_paths(paths: list[str], source: str) -> list[Path]:
+    """Configured files and folders: relative ones from the config file's folder (the working
+    directory for the embedded defaults), ``pkg:<package>/<path>`` inside an installed package."""
+    base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
+    return [resolve(p, base) for p in paths]
+
+
 class _Paths(_Strict):
-    # Files and folders; relative paths are taken from the config file's folder.
+    # Files and folders; relative paths are taken from the config file's folder, and
+    # pkg:<package>/<path> names one shipped inside an installed package.
     paths: list[str] = Field(default_factory=list)
 
     def resolved(self, source: str) -> list[Path]:
-        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
-        return [p if p.is_absolute() else base / p for p in (Path(os.path.expanduser(x)) for x in self.paths)]
+        return resolve_paths(self.paths, source)
 
 
 class SkillsSettings(_Paths):

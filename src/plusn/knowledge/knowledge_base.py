@@ -101,7 +101,13 @@ class IngestReport:
                 "chunks_per_s": round(self.chunks_per_s, 2)}
 
 
-def file_records(paths: Iterable[Path], meta: dict[str, Any] | None = None) -> tuple[list[tuple[Path, str]], list[Path]]:
+def absolute(path: Path) -> str:
+    """The default source key of a file: its absolute path."""
+    return str(path.resolve())
+
+
+def file_records(paths: Iterable[Path], name: Callable[[Path], str] = absolute
+                 ) -> tuple[list[tuple[Path, str]], list[Path]]:
     """Every supported file under ``paths``: (file, source key), plus the paths that do not exist."""
     found: list[tuple[Path, str]] = []
     missing: list[Path] = []
@@ -109,9 +115,9 @@ def file_records(paths: Iterable[Path], meta: dict[str, Any] | None = None) -> t
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and f.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in f.parts):
-                    found.append((f, str(f.resolve())))
+                    found.append((f, name(f)))
         elif p.is_file():
-            found.append((p, str(p.resolve())))
+            found.append((p, name(p)))
         else:
             missing.append(p)
     return found, missing
@@ -139,10 +145,12 @@ class KnowledgeBase:
 
     async def ingest_files(self, paths: Sequence[Path], *, delete_missing: bool = True,
                            meta: dict[str, Any] | None = None,
-                           progress: Callable[[int, int], None] | None = None) -> IngestReport:
+                           progress: Callable[[int, int], None] | None = None,
+                           name: Callable[[Path], str] = absolute) -> IngestReport:
         """Ingest files and folders. Unchanged files (same content hash) are skipped; with
-        ``delete_missing``, documents from under the given folders that are gone are removed."""
-        found, missing = file_records(paths)
+        ``delete_missing``, documents from under the given folders that are gone are removed.
+        ``name`` gives each file's source key (default: its absolute path)."""
+        found, missing = file_records(paths, name)
         if missing:
             raise InvalidRequest(f"no such file or folder: {', '.join(str(m) for m in missing)}")
         known = self.store.fingerprints()
@@ -163,7 +171,7 @@ class KnowledgeBase:
                                   {**(meta or {}), "path": source, "type": f.suffix.lower().lstrip(".")}))
         gone: list[str] = []
         if delete_missing:
-            roots = [str(p.resolve()) for p in paths if p.is_dir()]
+            roots = [name(p) for p in paths if p.is_dir()]
             present = {s for _, s in found}
             gone = [s for s in known if s not in present and any(s.startswith(r.rstrip("/") + "/") for r in roots)]
         sub = await self.ingest(records, progress=progress, known=known)

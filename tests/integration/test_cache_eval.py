@@ -103,10 +103,13 @@ def test_similarities_are_the_cosines_of_single_query_embeddings(tmp_path: Path)
             return found, cosines
 
     found, cosines = asyncio.run(run())
-    assert [kind for kind, _ in found] == ["exact"] * 3 + ["semantic"] * 3
+    # the VPN and France questions name different things: the gateway never matches them, and
+    # the replay says so (a miss) rather than giving their similarity
+    assert [kind for kind, _ in found] == ["exact"] * 3 + ["semantic", "miss", "semantic"]
     assert all(sim == 1.0 for _, sim in found[:3])
-    for (_, sim), cos in zip(found[3:], cosines, strict=True):
-        assert sim == pytest.approx(cos, abs=1e-5)
+    for (kind, sim), cos in zip(found[3:], cosines, strict=True):
+        if kind == "semantic":
+            assert sim == pytest.approx(cos, abs=1e-5)
     assert found[3][0] == "semantic" and found[3][1] > 0.9  # a real paraphrase is close
     assert found[4][1] < CacheSettings().threshold  # "capital of France" is far from a VPN password
 

@@ -89,17 +89,21 @@ def smollm2_path() -> Path:
 
 
 @contextlib.contextmanager
-def plusn_serve(cfg: Path, cwd: Path, timeout_s: float = 120) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+def plusn_serve(cfg: Path | None, cwd: Path, timeout_s: float = 120, env: dict[str, str] | None = None
+                ) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
     """A real `plusn serve` process on a free port: (its URL, the line naming what it loaded, the
-    process). Its output is drained in the background so a full pipe never blocks it."""
+    process). Its output is drained in the background so a full pipe never blocks it. With no
+    ``cfg`` it serves the embedded defaults (the first run); ``env`` adds variables."""
     import os
     import re
     import threading
 
+    config = ["--config", str(cfg)] if cfg is not None else []
+    environ = {k: v for k, v in os.environ.items() if cfg is not None or k != "PLUSN_CONFIG"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
+        [sys.executable, "-m", "plusn.cli", "serve", *config, "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     url, lines = None, []
     deadline = time.monotonic() + timeout_s

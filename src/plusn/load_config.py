@@ -1,10 +1,12 @@
 """Loading the configuration: one YAML file plus ``PLUSN_*`` environment overrides.
 
-With no file, the embedded defaults (``defaults.yaml`` in the package) apply. A user file is
-deep-merged over them, except ``models``, which replaces the default fleet when given (a team
-that serves only remote models should not load the bundled ones). Every error names the file,
-the dotted key and, where known, the line. Each model's type-specific keys are checked here
-too, through the backend registry, so a bad one fails before anything starts.
+With no file, the embedded defaults apply: ``defaults.yaml`` in the package (the bundled
+models), and over it ``first_run.yaml`` (routes, a handbook and a guard on those models). A user
+file is deep-merged over ``defaults.yaml`` alone, except ``models``, which replaces the default
+fleet when given (a team that serves only remote models should not load the bundled ones).
+Every error names the file, the dotted key and, where known, the line. Each model's
+type-specific keys are checked here too, through the backend registry, so a bad one fails
+before anything starts.
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ from .fleet.model_types import validate_model
 ENV_PREFIX = "PLUSN_"
 
 
+def _packaged(name: str) -> str:
+    return files("plusn").joinpath(name).read_text(encoding="utf-8")
+
+
 def _defaults_text() -> str:
-    return files("plusn").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    return _packaged("defaults.yaml")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "",
@@ -76,7 +82,12 @@ def load_settings(
     data, _ = _parse(_defaults_text(), "<embedded defaults>")
     source, node = "<embedded defaults>", None
     origins: dict[str, tuple[str, yaml.Node | None]] = {}
-    if path is not None:
+    if path is None:
+        # The first run: routes, a handbook and a guard over the bundled models. Never under a
+        # user's file, whose own `models` would leave these routes pointing at nothing.
+        first_run, _ = _parse(_packaged("first_run.yaml"), "<embedded defaults>")
+        data = _merge(data, first_run, fleet="merge")
+    else:
         source = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -311,6 +322,7 @@ def _check_dispatch(s: Settings) -> None:
         raise ConfigError(f"unknown embedding model {d.intent_model!r}", file=s.source, key="dispatch.intent_model")
     if d.default_route is not None and d.default_route not in s.routes:
         raise ConfigError(f"unknown route {d.default_route!r}", file=s.source, key="dispatch.default_route")
+
 
 def _check_paths(s: Settings, refs: list[str], key: str) -> None:
     """Each configured file or folder exists (a pkg: one in an installed package)."""

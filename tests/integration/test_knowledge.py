@@ -280,3 +280,16 @@ def test_a_knowledge_base_ingests_its_configured_paths_on_first_use(tmp_path: Pa
     (docs / "canteen.md").unlink()
     report, found = asyncio.run(first_use())
     assert (report.added, report.unchanged, report.deleted) == (0, 1, 1) and len(found) == 1
+
+    async def gone_then_back() -> Any:
+        from plusn.errors import InvalidRequest
+
+        async with deployed(load_settings(cfg, environ={})) as d:
+            docs.rename(tmp_path / "away")
+            with pytest.raises(InvalidRequest, match="no such file or folder"):
+                await d.knowledge.get("kb1")
+            (tmp_path / "away").rename(docs)
+            await d.knowledge.get("kb1")  # a failed run is tried again
+            return await d.knowledge.synced("kb1")
+
+    assert asyncio.run(gone_then_back()).unchanged == 1

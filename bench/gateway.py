@@ -13,6 +13,10 @@ process) is called
 With --capture, two more gateways serve ``model="auto"`` through one route: one that keeps its
 traffic for learning (capture on) and one that does not, to show what capturing adds.
 
+With --otel, one more gateway exports a trace of every request over OTLP/HTTP to a receiver in
+this process (tests/otlp_receiver.py), to show what tracing adds when it is on (the plain
+gateway has no endpoint set: tracing off).
+
 Added latency: sequential non-streamed requests, each path's latency minus the direct median,
 p50 and p99. Throughput: requests/s at a fixed concurrency. Paths alternate in rounds so drift on
 the machine hits them alike.
@@ -37,6 +41,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from load import start
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from otlp_receiver import Receiver  # beside the tests, which use it too
 
 ROOT = Path(__file__).parents[1]
 LITELLM_VENV = Path.home() / ".cache" / "plusn" / "bench-litellm"
@@ -91,7 +98,8 @@ def litellm_python() -> Path:
     return py
 
 
-def gateway(tmpdir: Path, name: str, up_url: str, capture: bool | None) -> tuple[subprocess.Popen[str], str]:
+def gateway(tmpdir: Path, name: str, up_url: str, capture: bool | None,
+            otlp: str | None = None) -> tuple[subprocess.Popen[str], str]:
     """A `plusn serve` over the upstream; with ``capture`` set, ``auto`` serves one route that
     keeps (True) or does not keep (False) its traffic for learning."""
     data: dict[str, Any] = {
@@ -102,6 +110,8 @@ def gateway(tmpdir: Path, name: str, up_url: str, capture: bool | None) -> tuple
         "safety": {"input": "allow", "output": "allow", "second_stage_model": None},
         "skills": {"builtin": False},
     }
+    if otlp is not None:
+        data["telemetry"] = {"otlp_endpoint": otlp}
     if capture is not None:
         data["routes"] = {"all": {"model": "fast", "learning": {"capture": capture}}}
         data["dispatch"] = {"default_route": "all"}
@@ -119,6 +129,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--litellm", action="store_true", help="also measure LiteLLM's proxy")
     ap.add_argument("--capture", action="store_true", help="also compare a route with capture on and off")
+    ap.add_argument("--otel", action="store_true", help="also a gateway that exports traces over OTLP")
     ap.add_argument("--json", dest="json_path", default=None)
     args = ap.parse_args()
     procs: list[subprocess.Popen[str]] = []
@@ -131,6 +142,11 @@ def main() -> None:
             procs.append(gw)
             paths: dict[str, tuple[str, str, dict[str, str]]] = {"direct": (up_url, "fast", {}),
                                                                   "plusn": (gw_url, "fast", {})}
+            if args.otel:
+                receiver = Receiver().__enter__()
+                proc, url = gateway(tmpdir, "otel", up_url, None, receiver.url)
+                procs.append(proc)
+                paths["plusn+otel"] = (url, "fast", {})
             if args.capture:
                 for name, capture in (("auto", False), ("auto+capture", True)):
                     proc, url = gateway(tmpdir, name, up_url, capture)
@@ -180,6 +196,8 @@ def main() -> None:
         diffs = [c - a for c, a in zip(rounds["auto+capture"], rounds["auto"], strict=True)]
         res["capture_added_ms_p50"] = round(statistics.median(diffs), 3)
         res["capture_rounds_ms"] = [round(d, 3) for d in diffs]
+    if "plusn+otel" in res:
+        res["otel_added_ms_p50"] = round(res["plusn+otel"]["added_ms_p50"] - res["plusn"]["added_ms_p50"], 3)
     if "litellm" in res:
         res["ratio_rps_vs_litellm"] = round(res["plusn"]["rps"] / res["litellm"]["rps"], 2)
     print(json.dumps(res, indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -88,17 +89,21 @@ def smollm2_path() -> Path:
 
 
 @contextlib.contextmanager
-def plusn_serve(cfg: Path, cwd: Path, timeout_s: float = 120) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+def plusn_serve(cfg: Path | None, cwd: Path, timeout_s: float = 120, env: dict[str, str] | None = None
+                ) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
     """A real `plusn serve` process on a free port: (its URL, the line naming what it loaded, the
-    process). Its output is drained in the background so a full pipe never blocks it."""
+    process). Its output is drained in the background so a full pipe never blocks it. With no
+    ``cfg`` it serves the embedded defaults (the first run); ``env`` adds variables."""
     import os
     import re
     import threading
 
+    config = ["--config", str(cfg)] if cfg is not None else []
+    environ = {k: v for k, v in os.environ.items() if cfg is not None or k != "PLUSN_CONFIG"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plusn.cli", "serve", "--config", str(cfg), "--port", "0"],
+        [sys.executable, "-m", "plusn.cli", "serve", *config, "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     url, lines = None, []
     deadline = time.monotonic() + timeout_s
@@ -171,3 +176,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(timeout=10)
 
 
+
+
+# tests/tune needs the tune extra (torch), which lives in its own virtual environment
+# (make test-tune); the main suite leaves that folder alone.
+collect_ignore = [] if importlib.util.find_spec("torch") else ["tune"]

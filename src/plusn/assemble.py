@@ -30,6 +30,7 @@ from .fleet.resilience import Breaker, ResilientBackend
 from .fleet.roster import Fleet, FleetContext
 from .knowledge.catalog import Knowledge
 from .knowledge.grounding import Screen
+from .mcp.client import McpServers
 from .routing.build_routes import (
     RouteParts,
     build_auto,
@@ -46,6 +47,7 @@ from .safety.remote import RedactingBackend
 from .skills.backend import SkillBackend
 from .skills.build_skills import build_skills
 from .skills.versions import remember
+from .telemetry.traced_model import TracedModel
 
 
 @dataclass
@@ -60,19 +62,24 @@ class Deployment:
     routes: list[str] = field(default_factory=list)  # the names step 4 added, for a rebuild
     policy: str = ""  # the version of what step 4 built from (see policy_version)
     skill_versions: str = ""  # the version of each skill step 4 built, e.g. "faq=3f2a...,sum=91c0..."
+    # one session per MCP server the agents name, opened on first use; kept across rebuilds
+    mcp: McpServers = field(default_factory=McpServers)
 
     async def start(self) -> list[str]:
-        """Start the members marked ``preload`` (their names are returned), and record each
-        skill version served, so that it stays callable by its version."""
+        """Start the members marked ``preload`` (their names are returned), begin ingesting the
+        knowledge bases' configured paths, and record each skill version served, so that it
+        stays callable by its version."""
         loaded = await self.fleet.start()
+        self.knowledge.warm()
         skills = [m.skill for m in self.fleet.members.values() if isinstance(m, SkillBackend)]
         if skills:
             await asyncio.to_thread(remember, self.settings.state_db(), skills)
         return loaded
 
     async def close(self) -> None:
-        self.knowledge.close()
+        await self.knowledge.close()
         await self.fleet.close()
+        await self.mcp.close()  # after the agents: none of them calls a tool any more
 
     def safety_embed(self) -> Any:
         """The safety detector's second-stage embedder (a query embedding of one text), if
@@ -118,7 +125,7 @@ class Deployment:
         for name in self.routes:
             self.fleet.remove(name)
         try:
-            routes = build_served(settings, self.fleet, self.knowledge, self.screens)
+            routes = build_served(settings, self.fleet, self.knowledge, self.screens, self.mcp)
         except Exception:
             for name in [n for n in self.fleet.members if n not in settings.models and n not in old]:
                 if name in self.fleet.members:
@@ -156,6 +163,8 @@ def build_members(settings: Settings, fleet: Fleet) -> dict[str, Member]:
             if member.capabilities.remote and settings.safety.redact_remote:
                 member = RedactingBackend(member, restore=settings.safety.restore)
             member = resilient(member, cls, fleet)
+            if settings.telemetry.otlp_endpoint:  # only then: an untraced fleet pays nothing
+                member = TracedModel(member, ms.type)
         out[name] = member
     return out
 
@@ -190,16 +199,17 @@ SERVED: list[tuple[str, Builder]] = [
     ("auto", build_auto),  # rules, intents, default: hands requests to any of the above
     ("skill:", lambda s, p: build_skills(s, p.members, p.run)),  # a prompt on a model or route
     ("agent:", lambda s, p: build_agents(s, p.members, AgentEnv(p.run, p.members.get, p.knowledge, p.screens,
-                                                                p.embedder))),
+                                                                p.embedder, p.mcp))),
 ]
 
 
-def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens: list[Screen]) -> list[str]:
+def build_served(settings: Settings, fleet: Fleet, knowledge: Knowledge, screens: list[Screen],
+                 mcp: McpServers | None = None) -> list[str]:
     """Step 4: each row of :data:`SERVED`, added to the fleet as it is built. Returns the names
     added."""
     built: dict[str, Member] = {}  # this generation: its members call each other, not a reload's
     run, stream = fleet.pinned(built)
-    parts = RouteParts(fleet.members, run, stream, fleet.embedder, knowledge, screens)
+    parts = RouteParts(fleet.members, run, stream, fleet.embedder, knowledge, screens, mcp)
     for prefix, build in SERVED:
         for name, backend in build(settings, parts).items():
             assert name.startswith(prefix), (prefix, name)  # a builder serves its own kind only
@@ -225,7 +235,7 @@ def assemble(settings: Settings) -> Deployment:
     fleet.knob = knob
     if settings.safety.screen_passages:
         deployment.screens.append(passage_screen(settings.safety, deployment.safety_embed()))
-    deployment.routes = build_served(settings, fleet, knowledge, deployment.screens)  # 4
+    deployment.routes = build_served(settings, fleet, knowledge, deployment.screens, deployment.mcp)  # 4
     deployment.policy = policy_version(settings)
     deployment.skill_versions = skill_versions(fleet)
     return deployment

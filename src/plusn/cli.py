@@ -18,9 +18,11 @@ from .gateway.cli import chat, keys, models, serve
 from .knowledge.cli import kb
 from .learning.cli import learning
 from .ledger.cli import usage
+from .mcp.cli import mcp
 from .routing.cli import routes
 from .safety.cli import audit, safety
 from .skills.cli import skills
+from .tune.cli import tune
 
 
 @click.group()
@@ -37,8 +39,8 @@ def config_check(path: str | None) -> None:
                f"data in {settings.data_path()}")
 
 
-COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, safety, audit,
-                                 learning, cache, eval_group, config]
+COMMANDS: list[click.Command] = [serve, chat, models, usage, keys, kb, routes, skills, agents, mcp, safety, audit,
+                                 learning, cache, tune, eval_group, config]
 
 
 def build(commands: list[click.Command]) -> click.Group:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -16,7 +16,10 @@ from .errors import ConfigError
 from .knowledge.spec import KnowledgeSpec, SQLSpec
 from .learning.spec import LearningSettings
 from .limits.spec import LimitsSettings
+from .package_data import resolve
+from .responses.spec import ResponsesSettings
 from .routing.spec import CascadeSpec, DispatchSpec, RouterSpec, RouteSpec
+from .telemetry.spec import TelemetrySettings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,14 +44,20 @@ class AuthSettings(_Strict):
     open: bool = False
 
 
+Threshold = Annotated[float, Field(gt=0, lt=1)]
+
+
 class SafetySettings(_Strict):
     """The safety layer; see docs/safety.md."""
 
     # What to do when the attack detector fires on a request's input: block (an error naming the
     # category, or `refusal` as the answer), flag (serve it, record the decision) or allow.
     input: Literal["block", "flag", "allow"] = "flag"
-    # Override the shipped per-language thresholds (probability of an attack, 0..1).
-    threshold: float | None = Field(None, gt=0, lt=1)
+    # Override the shipped per-language thresholds (probability of an attack, 0..1): one number
+    # for every language, or one per language ({zh: 0.6, en: 0.995}; a language left out keeps
+    # its shipped threshold). Per language, because the detector's scores are calibrated per
+    # language and a threshold that keeps English false positives down costs Chinese recall.
+    threshold: Threshold | dict[str, Threshold] | None = None
     # The embedding model for the detector's second stage (borderline scores only); null: first stage only.
     second_stage_model: str | None = "multilingual-e5-small"
     # A refusal to answer with instead of an error when input is blocked.
@@ -63,14 +72,30 @@ class SafetySettings(_Strict):
     output: Literal["block", "flag", "allow"] = "block"
     categories: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @field_validator("threshold")
+    @classmethod
+    def _languages(cls, v: float | dict[str, float] | None) -> float | dict[str, float] | None:
+        if isinstance(v, dict):
+            unknown = sorted(set(v) - {"zh", "en"})
+            if unknown:
+                raise ValueError(f"the detector's languages are zh and en, not {', '.join(unknown)}")
+        return v
+
+
+def resolve_paths(paths: list[str], source: str) -> list[Path]:
+    """Configured files and folders: relative ones from the config file's folder (the working
+    directory for the embedded defaults), ``pkg:<package>/<path>`` inside an installed package."""
+    base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
+    return [resolve(p, base) for p in paths]
+
 
 class _Paths(_Strict):
-    # Files and folders; relative paths are taken from the config file's folder.
+    # Files and folders; relative paths are taken from the config file's folder, and
+    # pkg:<package>/<path> names one shipped inside an installed package.
     paths: list[str] = Field(default_factory=list)
 
     def resolved(self, source: str) -> list[Path]:
-        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path.cwd()
-        return [p if p.is_absolute() else base / p for p in (Path(os.path.expanduser(x)) for x in self.paths)]
+        return resolve_paths(self.paths, source)
 
 
 class SkillsSettings(_Paths):
@@ -195,6 +220,8 @@ class Settings(_Strict):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    responses: ResponsesSettings = Field(default_factory=ResponsesSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     # Where the settings came from, for messages; not a user key.
     source: str = Field("<embedded defaults>", exclude=True)
     # the file each included entry ("routes.x") came from, when not the config file itself

@@ -196,6 +196,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE ledger ADD COLUMN cache TEXT;
     ALTER TABLE ledger ADD COLUMN saved_cost REAL;
     """,
+    # 12: the Responses API. Each stored response: its caller, the conversation up to and
+    # including its output (what a later previous_response_id continues), and the response.
+    """
+    CREATE TABLE IF NOT EXISTS responses (
+        id TEXT PRIMARY KEY,
+        key_id TEXT,
+        created REAL NOT NULL,
+        conversation TEXT NOT NULL,
+        response TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS responses_created ON responses(created);
+    """,
+    # 13: traces. The trace a request's spans belong to, where traces are exported.
+    """
+    ALTER TABLE ledger ADD COLUMN trace_id TEXT;
+    """,
 ]
 
 

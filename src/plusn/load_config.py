@@ -1,10 +1,12 @@
 """Loading the configuration: one YAML file plus ``PLUSN_*`` environment overrides.
 
-With no file, the embedded defaults (``defaults.yaml`` in the package) apply. A user file is
-deep-merged over them, except ``models``, which replaces the default fleet when given (a team
-that serves only remote models should not load the bundled ones). Every error names the file,
-the dotted key and, where known, the line. Each model's type-specific keys are checked here
-too, through the backend registry, so a bad one fails before anything starts.
+With no file, the embedded defaults apply: ``defaults.yaml`` in the package (the bundled
+models), and over it ``first_run.yaml`` (routes, a handbook and a guard on those models). A user
+file is deep-merged over ``defaults.yaml`` alone, except ``models``, which replaces the default
+fleet when given (a team that serves only remote models should not load the bundled ones).
+Every error names the file, the dotted key and, where known, the line. Each model's
+type-specific keys are checked here too, through the backend registry, so a bad one fails
+before anything starts.
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from .config import Settings, _line_of, _parse, first_error
+from .config import Settings, _line_of, _parse, first_error, resolve_paths
 from .errors import ConfigError
 from .fleet.model_types import validate_model
 
 ENV_PREFIX = "PLUSN_"
 
 
+def _packaged(name: str) -> str:
+    return files("plusn").joinpath(name).read_text(encoding="utf-8")
+
+
 def _defaults_text() -> str:
-    return files("plusn").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    return _packaged("defaults.yaml")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "",
@@ -76,7 +82,12 @@ def load_settings(
     data, _ = _parse(_defaults_text(), "<embedded defaults>")
     source, node = "<embedded defaults>", None
     origins: dict[str, tuple[str, yaml.Node | None]] = {}
-    if path is not None:
+    if path is None:
+        # The first run: routes, a handbook and a guard over the bundled models. Never under a
+        # user's file, whose own `models` would leave these routes pointing at nothing.
+        first_run, _ = _parse(_packaged("first_run.yaml"), "<embedded defaults>")
+        data = _merge(data, first_run, fleet="merge")
+    else:
         source = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -242,11 +253,11 @@ def _check_routes(s: Settings) -> None:
                 raise ConfigError(f"fallback {fb!r} is not another model of the fleet", file=s.source,
                                   key=f"models.{name}.fallbacks")
     for name, r in s.routes.items():
-        if r.timezone != "UTC":
+        if r.timezone not in ("UTC", "local"):
             try:
                 ZoneInfo(r.timezone)
             except (KeyError, ValueError):
-                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai)",
+                raise ConfigError(f"unknown timezone {r.timezone!r} (use an IANA name such as Asia/Shanghai, or local)",
                                   file=s.source, key=f"routes.{name}.timezone") from None
 
 
@@ -297,6 +308,7 @@ def _check_dispatch(s: Settings) -> None:
         if kb.embedding_model not in models:
             raise ConfigError(f"unknown embedding model {kb.embedding_model!r}", file=s.source,
                               key=f"knowledge.{name}.embedding_model")
+        _check_paths(s, kb.paths, f"knowledge.{name}.paths")
     d = s.dispatch
     if d.knowledge is not None and d.knowledge not in s.knowledge:
         raise ConfigError(f"unknown knowledge base {d.knowledge!r}", file=s.source, key="dispatch.knowledge")
@@ -310,3 +322,14 @@ def _check_dispatch(s: Settings) -> None:
         raise ConfigError(f"unknown embedding model {d.intent_model!r}", file=s.source, key="dispatch.intent_model")
     if d.default_route is not None and d.default_route not in s.routes:
         raise ConfigError(f"unknown route {d.default_route!r}", file=s.source, key="dispatch.default_route")
+
+
+def _check_paths(s: Settings, refs: list[str], key: str) -> None:
+    """Each configured file or folder exists (a pkg: one in an installed package)."""
+    for ref in refs:
+        try:
+            path = resolve_paths([ref], s.source)[0]
+        except ConfigError as exc:
+            raise ConfigError(exc.detail, file=s.source, key=key) from None
+        if not path.exists():
+            raise ConfigError(f"no such file or folder: {path}", file=s.source, key=key)

@@ -7,6 +7,7 @@ and a wrong type becomes a 400 that names the parameter.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Annotated, Any, Literal
@@ -183,8 +184,15 @@ class EmbeddingRequest(_Request):
 # --- responses -----------------------------------------------------------------------------
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{os.urandom(12).hex()}"  # 96 random bits; cheaper than a uuid4 on the hot path
+def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
+    """One server-sent event (the Responses API names each event's type too)."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (f"event: {event}\n" if event else "").encode() + f"data: {payload}\n\n".encode()
+
+
+def new_id(prefix: str, sep: str = "-") -> str:
+    """``chatcmpl-…``; the Responses API's ids take ``_`` (``resp_…``, ``msg_…``)."""
+    return f"{prefix}{sep}{os.urandom(12).hex()}"  # 96 random bits; cheaper than a uuid4 on the hot path
 
 
 def chat_response(

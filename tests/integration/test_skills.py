@@ -178,3 +178,50 @@ def test_an_old_version_stays_callable_after_the_file_changes(tmp_path: Path) ->
         assert versions["current"] == now["version"] and {v["version"] for v in versions["data"]} == {v1, now["version"]}
         missing = c.post("/v1/skills/greet", json={"input": "Li", "version": "0" * 12})
         assert missing.status_code == 404 and v1 in missing.json()["error"]["message"]
+
+
+BASE_SKILL = """name: short
+input: question
+variables:
+  question: {type: string}
+system: Short answers.
+template: "Q: {{ question }}\\nA:"
+examples:
+  - input: {question: "What colour is the sky?"}
+    output: " Blue."
+stop: ["\\n\\n"]
+model: base
+temperature: 0
+"""
+
+
+def test_a_skill_on_a_base_model_sends_one_text_and_takes_the_routes_grounding(tmp_path: Path) -> None:
+    """A base model continues one text: the examples, then the question; a grounded route that
+    leads to the skill puts its context (here the clock) at the head of that text."""
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    (skills / "short.yaml").write_text(BASE_SKILL, encoding="utf-8")
+    fleet = {**FLEET, "base": {"type": "scripted", "replies": [" Thursday."],
+                               "capabilities": {"chat": False, "completion": True}}}
+    cfg = write_config(tmp_path, {"models": fleet, "skills": {"paths": ["skills"], "builtin": False},
+                                  "routes": {"today": {"skill": "short", "datetime": True, "timezone": "local"}}})
+    with TestClient(create_app(load_settings(cfg, environ={}))) as c:
+        r = c.post("/v1/skills/short", json={"input": "What day is it?"})
+        assert r.status_code == 200, r.text
+        assert r.json()["output"] == "Thursday."
+        sent = _received(c, "base")[-1]
+        assert sent.kind == "completion" and sent.stop == ["\n\n"] and sent.temperature == 0
+        assert sent.prompt == "Short answers.\n\nQ: What colour is the sky?\nA: Blue.\n\nQ: What day is it?\nA:"
+
+        chat = c.post("/v1/chat/completions", json={"model": "route:today",
+                                                    "messages": [{"role": "user", "content": "What day is it?"}]})
+        assert chat.status_code == 200, chat.text
+        clock = chat.json()["plusn"]["route"]["datetime"]
+        assert _received(c, "base")[-1].prompt.startswith(clock + "\n\nShort answers.\n\n")
+
+
+def test_stop_sequences_leave_the_versions_of_skills_without_them_alone() -> None:
+    from plusn.skills.library import load_skills
+
+    # the version docs/skills.md shows, from before skills could have stop sequences
+    assert load_skills([], builtin=True)["sentiment"].version == "f164ceb47c81"

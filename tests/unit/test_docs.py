@@ -10,7 +10,8 @@ import pytest
 from plusn.load_config import load_settings
 
 ROOT = Path(__file__).parents[2]
-DOCS = [ROOT / "README.md", ROOT / "README.zh-CN.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "README.zh-CN.md", *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "src" / "plusn" / "handbook").glob("*/*.md"))]  # the first run's handbook
 
 
 def blocks(lang: str) -> list[tuple[str, str]]:
@@ -30,6 +31,11 @@ def test_yaml_examples_are_valid_configs(where: str, text: str, tmp_path: Path) 
     for rel in re.findall(r"include: \[([^\]]+)\]", text):
         for name in rel.split(","):
             (tmp_path / name.strip()).write_text("{}\n", encoding="utf-8")
+    # and so does a folder of documents a knowledge base names
+    for rel in re.findall(r"^\s+paths: \[([^\]]+)\]", text, re.M):
+        for name in (n.strip() for n in rel.split(",")):
+            if not name.startswith(("/", "pkg:")):
+                (tmp_path / name).mkdir(exist_ok=True)
     settings = load_settings(path, environ={})
     assert settings.models, f"{where} configures no models"
 

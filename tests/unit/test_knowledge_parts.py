@@ -245,7 +245,10 @@ def test_helpers_for_grounded_answers() -> None:
     import datetime as dt
 
     line = now_line("Asia/Shanghai", lambda: dt.datetime(2026, 1, 31, 20, 30, tzinfo=dt.UTC))
-    assert "2026-02-01 (Sunday), 04:30" in line and "2026年2月1日" in line
+    assert "2026-02-01 (Sunday), 04:30" in line and "2026年2月1日，星期日，04:30" in line
+    local = now_line("local", lambda: dt.datetime(2026, 1, 31, 20, 30, tzinfo=dt.UTC))
+    here = dt.datetime(2026, 1, 31, 20, 30, tzinfo=dt.UTC).astimezone()  # this machine's zone
+    assert f"{here:%Y-%m-%d}" in local and f"{here:%H:%M}" in local and f"UTC{here:%z}" in local
 
 
 def reverse_hits(query: str, hits: list) -> list:  # a rerank hook used below

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from plusn.safety.audit import collecting, note
 from plusn.safety.detector import DIM, Bank, Detector, Second, features, language
@@ -108,3 +109,21 @@ def test_passages_are_judged_by_their_most_suspicious_stretch() -> None:
     assert "第一句。" in w and "第一句。第二句！" in w and "Third one. Fourth?" in w
     assert len(w) == 4 + 3
 
+
+def test_safety_thresholds_per_language() -> None:
+    from plusn.config import SafetySettings
+    from plusn.safety.detector import Detector
+
+    assert SafetySettings.model_validate({"threshold": 0.7}).threshold == 0.7
+    with pytest.raises(ValueError, match="zh"):
+        SafetySettings.model_validate({"threshold": {"fr": 0.5}})
+    with pytest.raises(ValueError, match="less than 1"):
+        SafetySettings.model_validate({"threshold": {"en": 1.5}})
+    det = Detector.load()
+    zh, en = "请写一篇关于青少年使用社交媒体的文章", "Write a short story about a lighthouse keeper"
+    # a first-stage score inside the band, where the threshold decides: the message's language's
+    # threshold applies, and a language left out keeps the shipped one
+    assert det.check(zh, {"zh": 0.31, "en": 0.99}, first=0.5).threshold == 0.31
+    assert det.check(en, {"zh": 0.31, "en": 0.99}, first=0.5).threshold == 0.99
+    assert det.check(en, {"zh": 0.31}, first=0.5).threshold == det.check(en, first=0.5).threshold
+    assert det.check(en, 0.42, first=0.5).threshold == 0.42

@@ -24,7 +24,7 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import parse_json
 from ..templating import render
 from .spec import AgentSpec
-from .tools import Tool, ToolContext, ToolError, parameters
+from .tools import Tool, ToolContext, ToolError, call_traced, listed, parameters
 
 log = logging.getLogger("plusn.agents")
 PROTOCOL = """You can use these tools:
@@ -137,6 +137,7 @@ async def run_agent(spec: AgentSpec, model: str, tools: dict[str, Tool], ctx: To
                     messages: list[dict[str, Any]], context: dict[str, Any]) -> Outcome:
     """Run the loop on a conversation; the answer, or a clear note of the limit that stopped it."""
     out = Outcome("", model=model)
+    tools = await listed(tools, ctx)  # an MCP server that allows "*": the tools it lists now
     native = bool(tools) and native_tools(spec, model, ctx)
     system = render(spec.instructions, context) if spec.instructions else ""
     extra: dict[str, Any] = {}
@@ -195,13 +196,15 @@ async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], c
     entry: dict[str, Any] = {"type": "tool", "tool": name}
     out.trace.append(entry)
     if call is None:
+        entry["status"] = "error"
         entry["error"] = f"no tool {name!r} takes these arguments; tools: {', '.join(tools)}"
         return f"ERROR: {entry['error']}"
     entry["arguments"] = call.arguments
+    entry["status"] = "error"
     try:
-        res = await tools[call.tool].call(call.arguments, ctx)
+        res = await call_traced(tools[call.tool], call.arguments, ctx)
     except ToolError as exc:
-        entry["error"] = str(exc)
+        entry.update(exc.trace, error=str(exc))
         return f"ERROR: {exc}"
     except PlusnError as exc:
         entry["error"] = exc.message
@@ -214,7 +217,8 @@ async def _call_tool(call: ToolCall | None, name: str, tools: dict[str, Tool], c
         entry["ms"] = round((time.perf_counter() - t1) * 1000, 1)
     out.citations += res.citations
     out.calls += res.calls
-    entry["result"] = res.text[:300]
+    entry.update(status="ok", result=res.text[:300])
+    entry.update(res.trace)  # the tool's own account wins (e.g. its output, redacted)
     return res.text
 
 

@@ -21,6 +21,7 @@ from ..templating import TemplateProblem, check_expression, check_template
 from .quantities import UNITS
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TOOL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 RESERVED = {"input", "messages", "today", "now", "item", "loop", "agent", "error"}
 
 
@@ -50,34 +51,89 @@ def _expression(v: str | None) -> str | None:
 
 
 class ToolSpec(_Strict):
-    type: Literal["search", "sql", "http", "calculator", "skill", "agent", "clock"]
-    name: str | None = None  # how the model and the nodes call it; defaults from the type
+    type: Literal["search", "sql", "http", "calculator", "skill", "agent", "clock", "mcp"]
+    # How the model and the nodes call it; defaults from the type. For mcp, the server's name in
+    # traces, the ledger and messages (the tools keep the names the server gives them).
+    name: str | None = None
     description: str | None = None
     kb: str | None = None  # search
     k: int = Field(4, ge=1, le=20)
     db: str | None = None  # sql
     allow: list[str] = Field(default_factory=list)  # http: hosts, or "*.example.com"
     methods: list[Literal["GET", "POST"]] = ["GET"]  # pydantic copies defaults
-    timeout_s: float = Field(10.0, gt=0, le=120)
-    max_bytes: int = Field(200_000, gt=0)
+    timeout_s: float = Field(10.0, gt=0, le=120)  # http, mcp (each call, and starting the server)
+    max_bytes: int = Field(200_000, gt=0)  # http, mcp (the text of a result)
     skill: str | None = None  # skill
     agent: str | None = None  # agent
     timezone: str = "UTC"  # clock
+    # mcp: a server started as a command (stdio) or reached at a URL (streamable HTTP), and the
+    # allow-list of its tools, or "*" for every tool it lists (agents only, not workflow nodes)
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers_env: dict[str, str] = Field(default_factory=dict)  # header → the environment variable with its value
+    tools: list[str] | Literal["*"] | None = None
+    prefix: str = ""  # put before each of its tools' names, where two servers name a tool alike
 
     @model_validator(mode="after")
     def _needs(self) -> ToolSpec:
-        need = {"search": "kb", "sql": "db", "skill": "skill", "agent": "agent"}.get(self.type)
+        need = {"search": "kb", "sql": "db", "skill": "skill", "agent": "agent", "mcp": "tools"}.get(self.type)
         if need and getattr(self, need) is None:
-            raise ValueError(f"a {self.type} tool needs '{need}'")
+            raise ValueError(f"a {self.type} tool needs '{need}'" + (
+                ': the names of the server\'s tools it may call, or "*" for all of them' if need == "tools" else ""))
         if self.type == "http" and not self.allow:
             raise ValueError("an http tool needs 'allow': the hosts it may reach")
+        if self.type == "mcp":
+            self._mcp_server()
+        else:
+            mcp_only = ("command", "args", "env", "cwd", "url", "headers_env", "tools", "prefix")
+            used = [k for k in mcp_only if k in self.model_fields_set]
+            if used:
+                raise ValueError(f"'{used[0]}' belongs to mcp tools only")
         return self
+
+    def _mcp_server(self) -> None:
+        if self.description is not None:
+            raise ValueError("an mcp server describes its own tools; 'description' is not used here")
+        if (self.command is None) == (self.url is None):
+            raise ValueError("an mcp tool needs either 'command' (a server on stdio) or 'url' (streamable HTTP)")
+        if self.url is not None and not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError("'url' must be an http:// or https:// URL")
+        if self.command is not None and self.headers_env:
+            raise ValueError("'headers_env' is for servers at a URL; give a command its 'env'")
+        if self.url is not None and (self.args or self.env or self.cwd):
+            raise ValueError("'args', 'env' and 'cwd' are for servers started as a command")
+        if isinstance(self.tools, list):
+            if not self.tools:
+                raise ValueError("'tools' lists no tool; name the tools the agent may call, or \"*\"")
+            if "*" in self.tools:
+                raise ValueError("to allow every tool of the server, write tools: \"*\" (not in a list)")
+            for t in self.tool_names():
+                if not _TOOL.match(t):
+                    raise ValueError(f"{t!r} is not a usable tool name (letters, digits, '_', '-' and '.')")
 
     def tool_name(self) -> str:
         if self.name:
             return self.name
         extra = self.kb or self.db or self.skill or self.agent
         return f"{self.type}_{extra}".replace("-", "_") if extra else self.type
+
+    def tool_names(self) -> list[str]:
+        """The names the model and the nodes call this source's tools by (an mcp server that
+        allows "*" names its tools only when it lists them)."""
+        if self.type != "mcp":
+            return [self.tool_name()]
+        return [self.prefix + t for t in self.tools] if isinstance(self.tools, list) else []
+
+    def server_label(self) -> str:
+        """An mcp server's name: its ``name``, else its command's or its URL host's."""
+        if self.name:
+            return self.name
+        if self.command is not None:
+            return re.split(r"[\\/]", self.command)[-1] or "mcp"
+        return re.sub(r"^https?://([^/:]+).*$", r"\1", str(self.url))
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -299,10 +355,11 @@ class AgentSpec(_Strict):
             raise ValueError("an agent has 'nodes' (a workflow) or 'form', not both")
         if self.form is not None:
             self.nodes = [Node(id="form", type="form", form=self.form, into="decision")]
-        tools = [t.tool_name() for t in self.tools]
+        tools = [name for t in self.tools for name in t.tool_names()]
         dup = {t for t in tools if tools.count(t) > 1}
         if dup:
-            raise ValueError(f"two tools are named {sorted(dup)[0]!r}; give one a 'name'")
+            raise ValueError(f"two tools are named {sorted(dup)[0]!r}; give one a 'name' "
+                             "(or an mcp server a 'prefix' for its tools)")
         ids = [n.id for n in self.nodes]
         seen: set[str] = set()
         for i, n in enumerate(self.nodes):
@@ -316,7 +373,8 @@ class AgentSpec(_Strict):
                     raise ValueError(f"nodes[{i}] ({n.id}) goes to {t!r}, which is not a node")
             for step in (n, n.step):
                 if step is not None and step.tool is not None and step.tool not in tools:
-                    raise ValueError(f"nodes[{i}] ({n.id}) uses the tool {step.tool!r}, which is not in 'tools'")
+                    raise ValueError(f"nodes[{i}] ({n.id}) uses the tool {step.tool!r}, which is not in 'tools'"
+                                     " (a node names an mcp tool from its server's list, not from \"*\")")
         if self.start is not None and self.start not in ids:
             raise ValueError(f"start {self.start!r} is not a node")
         return self

@@ -3,14 +3,15 @@
 Every tool takes a JSON object of arguments and gives text for the model (and, where useful,
 data and citations). A tool that fails raises :class:`ToolError` with a message meant for the
 model or the user: the agent shows it to the model, a workflow to the user. It is never an
-HTTP error of the gateway. Text that comes from outside (passages, web pages) goes through the
-same passage screens as retrieval, so injected instructions do not reach a prompt.
+HTTP error of the gateway. Text that comes from outside (passages, web pages, MCP results) goes
+through the same passage screens as retrieval, so injected instructions do not reach a prompt.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import logging
 import math
 import operator
 import urllib.parse
@@ -24,14 +25,22 @@ from ..errors import PlusnError
 from ..fleet.backend import EmbeddingBackend, Member, RunMember
 from ..knowledge.catalog import Knowledge
 from ..knowledge.grounding import Screen
+from ..mcp.client import CallFailed, McpServers, Reply, ServerSpec
+from ..safety.redact import scrub
 from ..skills.backend import SkillBackend
+from ..telemetry.spans import span
 from .spec import ToolSpec
 
 MAX_DEPTH = 3  # agents calling agents
+log = logging.getLogger("plusn.agents")
 
 
 class ToolError(Exception):
     """A tool failed; the message is shown to the model or the user."""
+
+    def __init__(self, message: str, trace: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.trace = trace or {}  # what the tool adds to its step of the trace (see ToolResult.trace)
 
 
 @dataclass
@@ -40,6 +49,9 @@ class ToolResult:
     data: Any = None
     citations: list[dict[str, Any]] = field(default_factory=list)
     calls: list[Any] = field(default_factory=list)  # model calls made inside (skills, agents), metered
+    # What the tool adds to its step of the trace (an MCP tool: its server, and its input and
+    # output redacted); it replaces what the step would show by default.
+    trace: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +65,8 @@ class AgentEnv:
     screens: list[Screen]
     # an embedding model by name, started (forms match answers by meaning with it)
     embedder: Callable[[str], Awaitable[EmbeddingBackend]] | None = None
+    # the sessions to the MCP servers the agents name, one per server, closed with the deployment
+    mcp: McpServers | None = None
 
 
 @dataclass
@@ -73,6 +87,10 @@ class Tool:
         return self.spec.description or ""
 
     parameters: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+
+    def schema(self, ctx: ToolContext) -> dict[str, Any]:
+        """The JSON schema of the arguments (read after :meth:`description`, which may load it)."""
+        return self.parameters
 
     async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise NotImplementedError
@@ -322,13 +340,136 @@ class AgentTool(Tool):
         return await ctx.run_agent(str(self.spec.agent), _arg(args, "input"), ctx.depth + 1)
 
 
+# --- MCP -------------------------------------------------------------------------------------
+
+KEPT_OUT = "[part of this result was kept out: it reads as injected instructions]"
+
+
+def _server(spec: ToolSpec) -> ServerSpec:
+    return ServerSpec(spec.server_label(), spec.command, tuple(spec.args), tuple(sorted(spec.env.items())),
+                      spec.cwd, spec.url, tuple(sorted(spec.headers_env.items())), spec.timeout_s)
+
+
+class McpTool(Tool):
+    """One tool of an MCP server (an ``mcp`` source), called through the deployment's one session
+    to that server. Its description and schema are the server's. Its text is screened like a
+    retrieved passage: a part that reads as injected instructions is kept out, and the screen's
+    decision is recorded."""
+
+    def __init__(self, spec: ToolSpec, remote: str) -> None:
+        super().__init__(spec)
+        self.remote = remote
+        self.name = spec.prefix + remote
+        self.server = _server(spec)
+        self._schema: dict[str, Any] = {"type": "object"}
+
+    def _session(self, ctx: ToolContext) -> Any:
+        if ctx.env.mcp is None:
+            raise ToolError("MCP servers cannot be reached from here")
+        return ctx.env.mcp.session(self.server)
+
+    async def description(self, ctx: ToolContext) -> str:
+        # A server that cannot be reached still shows its tool, saying why; calling it is the error.
+        try:
+            found = (await self._session(ctx).tools()).get(self.remote)
+        except (CallFailed, ToolError) as exc:
+            return f"(unavailable: {exc})"
+        if found is None:
+            return f"(the MCP server {self.server.label!r} lists no tool {self.remote!r})"
+        self._schema = found.schema or {"type": "object"}
+        return found.description or f"the tool {self.remote!r} of the MCP server {self.server.label!r}"
+
+    def schema(self, ctx: ToolContext) -> dict[str, Any]:
+        return self._schema
+
+    async def call(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        traced: dict[str, Any] = {"source": "mcp", "server": self.server.label, "arguments": scrub(args)}
+        try:
+            reply = await self._session(ctx).call(self.remote, args)
+        except CallFailed as exc:
+            raise ToolError(str(exc), traced) from None
+        text, data, why = await self._kept(reply, ctx)
+        if why:
+            traced["kept_out"] = why
+        if reply.is_error:
+            raise ToolError(f"the tool {self.remote!r} of the MCP server {self.server.label!r} failed: {text[:500]}",
+                            traced)
+        traced["result"] = scrub(text[:300])
+        return ToolResult(text, data, trace=traced)
+
+    async def _kept(self, reply: Reply, ctx: ToolContext) -> tuple[str, Any, str | None]:
+        """The result's text with what the screens keep out replaced by a note, its structured
+        content (dropped with anything kept out: it may carry the same words), and why."""
+        data_text = None if reply.data is None else json.dumps(reply.data, ensure_ascii=False, default=str)
+        texts = reply.texts or ([data_text] if data_text is not None else [])
+        parts, why = [], None
+        for t in texts:
+            reason = await self._screened(t, ctx)
+            why = why or reason
+            parts.append(KEPT_OUT if reason else t)
+        if why is None and data_text is not None and data_text not in texts:
+            why = await self._screened(data_text, ctx)
+        text = "\n".join(parts)[: self.spec.max_bytes] or "(the tool returned nothing)"
+        return text, None if why else reply.data, why
+
+
+class McpServerTools(Tool):
+    """Every tool of an MCP server that allows ``"*"``; :func:`listed` puts the tools the server
+    lists in its place each turn."""
+
+    async def expand(self, ctx: ToolContext) -> list[McpTool]:
+        if ctx.env.mcp is None:
+            return []
+        try:
+            found = await ctx.env.mcp.session(_server(self.spec)).tools()
+        except CallFailed as exc:
+            log.warning("no tools of MCP server %s this turn: %s", self.spec.server_label(), exc)
+            return []
+        return [McpTool(self.spec, name) for name in found]
+
+
+async def call_traced(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """A tool call, as a span of the request's trace (its name and kind, and how it ended;
+    never its arguments or result, which may be private)."""
+    with span("plusn.tool", **{"plusn.tool": tool.name, "plusn.tool.type": tool.spec.type}) as s:
+        try:
+            result = await tool.call(args, ctx)
+        except Exception as exc:
+            s.set_attribute("plusn.tool.status", "error")
+            s.set_attribute("error.type", type(exc).__name__)
+            raise
+        s.set_attribute("plusn.tool.status", "ok")
+        return result
+
+
+async def listed(tools: dict[str, Tool], ctx: ToolContext) -> dict[str, Tool]:
+    """The tools, with each MCP server that allows ``"*"`` replaced by the tools it lists now
+    (none while it cannot be reached; a name another tool has already is left out)."""
+    if not any(isinstance(t, McpServerTools) for t in tools.values()):
+        return tools
+    out = {n: t for n, t in tools.items() if not isinstance(t, McpServerTools)}
+    for t in tools.values():
+        if isinstance(t, McpServerTools):
+            for tool in await t.expand(ctx):
+                out.setdefault(tool.name, tool)
+    return out
+
+
 KINDS: dict[str, type[Tool]] = {"search": Search, "sql": SQL, "http": HTTP, "calculator": Calculator,
                                 "clock": Clock, "skill": SkillTool, "agent": AgentTool}
 
 
 def build(specs: list[ToolSpec]) -> dict[str, Tool]:
-    return {s.tool_name(): KINDS[s.type](s) for s in specs}
+    out: dict[str, Tool] = {}
+    for s in specs:
+        if s.type != "mcp":
+            out[s.tool_name()] = KINDS[s.type](s)
+        elif isinstance(s.tools, list):
+            out.update((s.prefix + t, McpTool(s, t)) for t in s.tools)
+        else:  # "*": the server's tools, as it lists them (see listed)
+            out[f"{s.server_label()}:*"] = McpServerTools(s)
+    return out
 
 
 def parameters(tool: Tool, ctx: ToolContext) -> dict[str, Any]:
-    return tool.schema(ctx) if isinstance(tool, SkillTool) else tool.parameters
+    return tool.schema(ctx)

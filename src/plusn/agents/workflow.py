@@ -25,7 +25,7 @@ from .extract import extraction_request
 from .meaning import Meaning
 from .recognize import Reading, read
 from .spec import AgentSpec, FormSpec, Node
-from .tools import Tool, ToolContext, ToolError
+from .tools import Tool, ToolContext, ToolError, call_traced
 
 log = logging.getLogger("plusn.agents")
 FAILED = {"zh": "步骤“{node}”未能完成：{why}", "en": "The step {node!r} could not be completed: {why}"}
@@ -199,10 +199,11 @@ class Workflow:
         if node.type == "tool":
             tool = self.tools[str(node.tool)]
             args = self._args(node, node.args, ctx)
-            entry.update(tool=tool.name, arguments=args)
+            entry.update(tool=tool.name, arguments=args, status="error")
             try:
-                res = await tool.call(args, self.ctx)
+                res = await call_traced(tool, args, self.ctx)
             except ToolError as exc:
+                entry.update(exc.trace)
                 raise StepFailed(node.id, str(exc)) from None
             except PlusnError as exc:
                 raise StepFailed(node.id, exc.message) from None
@@ -211,7 +212,8 @@ class Workflow:
                 raise StepFailed(node.id, f"the tool {tool.name!r} failed ({type(exc).__name__})") from None
             out.citations += res.citations
             self._charge(out, res.calls)
-            entry["result"] = res.text[:300]
+            entry.update(status="ok", result=res.text[:300])
+            entry.update(res.trace)  # the tool's own account wins (e.g. its output, redacted)
             return {"text": res.text, "data": res.data, "citations": res.citations}, res.text
         if node.type == "skill":
             b = self.ctx.env.lookup(f"skill:{node.skill}")

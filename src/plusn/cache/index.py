@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .keys import Marks
+
 
 @dataclass(slots=True)
 class Answer:
@@ -37,6 +39,7 @@ class Entry:
     vector: np.ndarray | None
     created: float
     expires: float
+    marks: Marks | None = None  # the question's numbers and names (a meaning match must agree on them)
 
 
 class _Vectors:
@@ -64,10 +67,15 @@ class _Vectors:
             self.keys[i] = last
             self.pos[last] = i
 
-    def nearest(self, vector: np.ndarray) -> tuple[str, float]:
+    def nearest(self, vector: np.ndarray, threshold: float, n: int) -> list[tuple[str, float]]:
+        """Up to ``n`` keys at least ``threshold`` alike, the closest first."""
         sims = self.matrix[: len(self.keys)] @ vector
-        i = int(np.argmax(sims))
-        return self.keys[i], float(sims[i])
+        if len(sims) <= n:
+            order = np.argsort(-sims)
+        else:
+            top = np.argpartition(-sims, n)[:n]
+            order = top[np.argsort(-sims[top])]
+        return [(self.keys[i], float(sims[i])) for i in order if sims[i] >= threshold]
 
 
 def unit(vector: Any) -> np.ndarray:
@@ -104,17 +112,19 @@ class Index:
         self._lru[entry.name].move_to_end(key)
         return entry
 
-    def nearest(self, scope: str, vector: np.ndarray, threshold: float, now: float) -> tuple[Entry, float] | None:
-        """The entry of ``scope`` whose question is closest to ``vector``, if at least
-        ``threshold`` alike."""
+    def nearest(self, scope: str, vector: np.ndarray, threshold: float, now: float,
+                marks: Marks | None = None) -> tuple[Entry, float] | None:
+        """The entry of ``scope`` whose question is closest to ``vector``, at least ``threshold``
+        alike and, given ``marks``, asking about the same numbers and names (of the few
+        closest: a near question about another year is passed over for the next)."""
         rows = self._scopes.get(scope)
         if rows is None:
             return None
-        key, sim = rows.nearest(vector)
-        if sim < threshold:
-            return None
-        entry = self.get(key, now)
-        return (entry, sim) if entry is not None else None
+        for key, sim in rows.nearest(vector, threshold, 3):
+            entry = self.get(key, now)
+            if entry is not None and (marks is None or (entry.marks is not None and marks.agree(entry.marks))):
+                return entry, sim
+        return None
 
     def put(self, entry: Entry, max_entries: int) -> None:
         """Add or replace an entry; the served name's least recently used go beyond its bound."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic_core import to_json
 
+from ..agents.quantities import chinese_number
 from ..fleet.backend import GenRequest, content_text
 
 # Fields a client may send that never change the answer (who the end user is, tags).
@@ -36,6 +37,56 @@ class Question:
     scope: str  # a hash of everything that must match exactly
     key: str  # a hash of the scope and the normalised question
     text: str  # the question as asked (what a semantic lookup embeds)
+
+    @property
+    def marks(self) -> Marks:
+        return marks_of(self.text)
+
+
+# Numbers (Arabic; Chinese of two characters or more, or one that cannot be a word's part like
+# 一下; English number words) and Latin words, for marks_of.
+_EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+               "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "hundred": 100}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万点]{2,}|[二两三四五六七八九十]|\b(?:"
+                     + "|".join(_EN_NUMBERS) + r")\b", re.IGNORECASE)
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+)\W*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What a question's embedding blurs and its answer turns on: its numbers (years, amounts,
+    versions, dates) and its names (product names, codes). Kept as hashes: the cache stores no
+    question text."""
+
+    numbers: str
+    names: str  # "" when the question names nothing
+
+    def agree(self, other: Marks) -> bool:
+        """Numbers must be the same; names too, where both name something (a name written in
+        lower case is not seen as one, so one side naming nothing says nothing)."""
+        return self.numbers == other.numbers and (not self.names or not other.names or self.names == other.names)
+
+
+def marks_of(text: str) -> Marks:
+    text = unicodedata.normalize("NFKC", text)
+    numbers = []
+    for m in _NUMBER.finditer(text):
+        word = m.group()
+        value = float(word) if word[0].isdigit() else _EN_NUMBERS.get(word.lower()) or chinese_number(word)
+        if value is not None:
+            numbers.append(f"{float(value):g}")
+    chinese = bool(_CJK.search(text))
+    names = set()
+    for m in _LATIN.finditer(text):
+        word = m.group()
+        # In Chinese text every Latin word is a name or a term; in English, a word with a digit or
+        # an inner capital, or a capital that does not start a sentence ("I" is no name).
+        capital = word[0].isupper() and word != "I" and not _SENTENCE_START.search(text[: m.start()])
+        if chinese or capital or any(c.isdigit() for c in word) or word[1:] != word[1:].lower():
+            names.add(word.casefold())
+    return Marks(_digest(*sorted(numbers)), _digest(*sorted(names)) if names else "")
 
 
 def normalise(text: str) -> str:

@@ -150,6 +150,8 @@ class ResponseCache:
     def _determined(self, name: str, temperature: float | None) -> bool:
         memo = (name, temperature)
         if memo not in self._sampled:
+            if len(self._sampled) > 4096:  # clients choose the temperatures: keep the memo bounded
+                self._sampled.clear()
             member = _member(self.served.member, _base(name))
             self._sampled[memo] = not isinstance(member, Backend) or member.sampled(temperature, self.served.member)
         return not self._sampled[memo]
@@ -187,7 +189,7 @@ class ResponseCache:
         except Exception:
             log.exception("the cache could not embed a question; answering without it")
             return None
-        found = self.index.nearest(plan.question.scope, plan.vector, plan.policy.threshold, now)
+        found = self.index.nearest(plan.question.scope, plan.vector, plan.policy.threshold, now, plan.question.marks)
         return None if found is None else Hit(found[0], "semantic", found[1])
 
     def keep(self, plan: Plan, answer: Answer, touched_by_safety: bool) -> Entry | str:
@@ -202,7 +204,7 @@ class ResponseCache:
             return "no embedding of the question"
         now = time.time()
         entry = Entry(plan.question.key, plan.question.scope, plan.name, plan.tenant, answer, plan.vector, now,
-                      now + plan.policy.ttl_s)
+                      now + plan.policy.ttl_s, plan.question.marks if plan.vector is not None else None)
         self.index.put(entry, plan.policy.max_entries)
         return entry
 

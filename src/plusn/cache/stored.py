@@ -16,18 +16,24 @@ import numpy as np
 
 from ..database import connect
 from .index import Answer, Entry
+from .keys import Marks
 
 
 def row_of(entry: Entry) -> tuple[Any, ...]:
     vector = None if entry.vector is None else entry.vector.astype(np.float32).tobytes()
+    answer = asdict(entry.answer)
+    if entry.marks is not None:  # beside the answer: the question's marks (hashes)
+        answer["marks"] = [entry.marks.numbers, entry.marks.names]
     return (entry.key, entry.scope, entry.name, entry.tenant, entry.created, entry.expires,
-            json.dumps(asdict(entry.answer), ensure_ascii=False), vector)
+            json.dumps(answer, ensure_ascii=False), vector)
 
 
 def entry_of(row: Any) -> Entry:
     vector = None if row["vector"] is None else np.frombuffer(bytes(row["vector"]), dtype=np.float32).copy()
-    return Entry(row["key"], row["scope"], row["name"], row["tenant"], Answer(**json.loads(row["answer"])), vector,
-                 float(row["created"]), float(row["expires"]))
+    answer = json.loads(row["answer"])
+    marks = answer.pop("marks", None)
+    return Entry(row["key"], row["scope"], row["name"], row["tenant"], Answer(**answer), vector,
+                 float(row["created"]), float(row["expires"]), Marks(*marks) if marks else None)
 
 
 _COLUMNS = "key, scope, name, tenant, created, expires, answer, vector"

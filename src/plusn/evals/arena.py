@@ -33,6 +33,7 @@ from .. import jsonl
 from ..errors import ConfigError, InvalidRequest, PlusnError
 from ..fleet.backend import GenRequest
 from . import metrics
+from .paired import all_pairs
 
 Progress = Callable[[int, int], None]
 
@@ -305,6 +306,8 @@ def summarise(suite: Suite, tasks: list[dict[str, Any]], results: dict[str, list
     return {
         "id": uuid.uuid4().hex[:12], "ts": time.time(), "suite": suite.name, "description": suite.description,
         "metric": suite.metric, "judge": suite.judge, "tasks": n, "contestants": board, "pairwise": pairwise,
+        # the difference of quality between two contestants, with its 95% paired-bootstrap interval
+        "paired": all_pairs(names, {name: [r["score"] for r in results[name]] for name in names}),
         # a contestant whose every answer failed costs nothing because it did nothing: not a choice
         "pareto": pareto({b["name"]: (b["cost"], b["quality"]) for b in board if b["errors"] < n}), "items": items,
     }

@@ -1,6 +1,7 @@
 """``plusn eval …``: every measurement on your own data, in one group: routing (recorded
 outcomes), retrieval (BEIR sets), safety (labelled prompts), forms (scripted dialogues), tools
-(prompts that need a tool or none) and run (a live task suite)."""
+(prompts that need a tool or none), the response cache (question pairs) and run (a live task
+suite)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..assemble import assemble
 from ..cli_shared import clear_errors, config_option, run_on_deployment, settings_for, write_json
 from ..safety.detector import Detector
 from . import arena, forms, report, retrieval, routing, routing_report, runs, safety, tools
+from . import cache as cache_eval
 from .progress import Bar
 
 
@@ -93,9 +95,13 @@ def eval_retrieval(config_path: str | None, data: Path, json_path: str | None, i
 @click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
 @click.option("--model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A detector file (default: the one that ships with plusn).")
-def eval_safety(data: Path, json_path: str | None, model: Path | None) -> None:
-    """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind."""
-    res = safety.evaluate(data, Detector.load(model) if model else None)
+@config_option
+def eval_safety(data: Path, json_path: str | None, model: Path | None, config_path: str | None) -> None:
+    """True-positive rate at 1% false positives, ROC AUC and latency, per language and kind; the
+    rates at the shipped thresholds, and at the config's safety.threshold where it sets one."""
+    threshold = settings_for(config_path).safety.threshold
+    res = safety.evaluate(data, Detector.load(model) if model else None,
+                          dict(threshold) if isinstance(threshold, dict) else threshold)
     click.echo(safety.report(res))
     write_json(json_path, res)
 
@@ -141,6 +147,27 @@ def eval_tools(config_path: str | None, data: str, catalog: str | None, model: s
     finally:
         bar.close()
     click.echo(tools.report(res))
+    write_json(json_path, res)
+
+
+@eval_group.command("cache")
+@config_option
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Question pairs (JSONL: {"a", "b", "same": true|false, "lang"}; a is asked first).')
+@click.option("--json", "json_path", default=None, help="Write the figures as JSON here.")
+@click.option("--thresholds", default=None,
+              help="The sweep: 0.85,0.9,0.95 or START:STOP:STEP  [default: 0.80:0.99:0.01]")
+@click.option("--max-wrong", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="The wrong-hit rate the suggested lowest threshold must stay within (overall and per language).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_cache(config_path: str | None, data: str, json_path: str | None, thresholds: str | None, max_wrong: float,
+               no_progress: bool) -> None:
+    """Replay question pairs through the response cache: hits on paraphrases, wrong hits on different questions."""
+    settings = settings_for(config_path)
+    with clear_errors():
+        sweep = cache_eval.parse_thresholds(thresholds)
+    res = run_on_deployment(settings, cache_eval.job(data, sweep, not no_progress, max_wrong))
+    click.echo(cache_eval.report(res))
     write_json(json_path, res)
 
 
@@ -198,4 +225,9 @@ def summary_table(result: dict[str, Any]) -> str:
     for a in names:
         lines.append(f"  {a:<{width}} " + " ".join(
             f"{'-':>6}" if a == b else f"{result['pairwise'][a][b]:>6.0%}" for b in names))
+    if result.get("paired"):
+        lines.append("quality difference, 95% paired bootstrap CI:")
+        for p in result["paired"]:
+            verdict = "better" if p["low"] > 0 else "worse" if p["high"] < 0 else "no clear difference"
+            lines.append(f"  {p['a']} - {p['b']}: {p['diff']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]  {verdict}")
     return "\n".join(lines)

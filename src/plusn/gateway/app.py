@@ -22,9 +22,26 @@ from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger
 from ..limits.gate import Limits, ledger_seed
 from ..load_config import load_settings
+from ..mcp.http import McpEndpoint
 from ..protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from ..responses.request import ResponsesRequest
+from ..responses.store import ResponseStore
 from ..routing import versions
-from . import admin, chat, completions, console, embeddings, errors, feedback, health, knowledge, models, skills
+from ..telemetry.otel import OTelTracing
+from . import (
+    admin,
+    chat,
+    completions,
+    console,
+    embeddings,
+    errors,
+    feedback,
+    health,
+    knowledge,
+    models,
+    responses,
+    skills,
+)
 from .auth import KeyStore, exposure, loopback
 from .body import openapi_bodies
 from .middleware import LedgerMiddleware
@@ -81,7 +98,9 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     ``plusn serve`` read it)."""
     refuse_exposure(settings)
     deployment = assemble(settings)  # validates every model now; loading waits for the lifespan
+    tracing = OTelTracing(settings.telemetry, settings.source) if settings.telemetry.otlp_endpoint else None
     fleet = deployment.fleet
+    mcp = McpEndpoint()  # /mcp: the knowledge, skills and agents as MCP tools
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,8 +112,11 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         limits = Limits(settings.limits, ledger_seed(settings.state_db()))
         observer = Observer(settings, fleet.run, ledger.add, fleet.idle)  # shadow rows: the ledger, not the metrics
         cache = ResponseCache(deployment, settings.state_db())
-        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, reload or (lambda: reread(settings)))
+        stored = ResponseStore(settings.state_db(), settings.responses.retention_days)
+        rt = Runtime(deployment, ledger, metrics, keys, limits, observer, cache, stored, tracing,
+                     reload or (lambda: reread(settings)))
         app.state.plusn = rt
+        mcp.open()
         try:
             app.state.loaded = await deployment.start()
             await serve_pinned(rt)
@@ -104,10 +126,14 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
             yield
         finally:
             rt.ready = False
+            await mcp.close()  # before the deployment: no MCP call is left running on it
             await cache.close()
             await observer.close()  # shadow calls in flight finish while their models are up
             await deployment.close()
             ledger.close()  # drains every queued row
+            stored.close()
+            if tracing is not None:
+                tracing.close()  # exports what is left
             keys.close()
             await limits.close()
 
@@ -121,7 +147,7 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
-    for module in (chat, completions, embeddings, models, knowledge, skills, feedback, admin, health, console):
+    for module in (chat, completions, responses, embeddings, models, knowledge, skills, feedback, admin, health, console):
         app.include_router(module.router)
     # The hot endpoints again, as plain Starlette routes in front of FastAPI's: the same handler
     # functions (they take only the request and parse their own bodies, see .body), without
@@ -129,14 +155,16 @@ def create_app(settings: Settings, reload: Callable[[], Settings] | None = None)
     # set of handlers installed above; FastAPI's routes remain for the OpenAPI schema.
     app.router.routes[:0] = [Route(path, handler, methods=["POST"]) for path, handler in (
         ("/v1/chat/completions", chat.chat_completions), ("/v1/completions", completions.completions),
-        ("/v1/embeddings", embeddings.embeddings))]
-    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes)
+        ("/v1/responses", responses.create_response), ("/v1/embeddings", embeddings.embeddings))]
+    app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
+    app.add_middleware(LedgerMiddleware, max_body_bytes=settings.server.max_body_bytes,
+                       prefix=("/v1/", "/admin/", "/mcp"))
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:  # the hot endpoints parse their own bodies (see .body)
         if app.openapi_schema is None:
             app.openapi_schema = openapi_bodies(default_openapi(), [ChatCompletionRequest, CompletionRequest,
-                                                                    EmbeddingRequest])
+                                                                    ResponsesRequest, EmbeddingRequest])
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

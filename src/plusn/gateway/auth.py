@@ -59,6 +59,12 @@ class Principal:
         key store keeps its principals)."""
         return frozenset(t for t in (f"key:{self.name}" if self.name else "", f"team:{self.team}" if self.team else "") if t)
 
+    @property
+    def tenant(self) -> str:
+        """Whose answers and conversations these are: the key's (the admin key and an open
+        gateway are one caller each)."""
+        return self.key_id or self.name or "open"
+
     def may_use(self, model: str) -> bool:
         # a threshold or version of a model ("router:x@0.8", "skill:y@<version>") is that model
         return not self.models or model in self.models or model.rpartition("@")[0] in self.models

@@ -8,8 +8,7 @@ when it was made. Nothing here fails a request: a cache that cannot answer is a 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from pydantic_core import to_json
@@ -18,10 +17,12 @@ from starlette.responses import Response
 
 from ..cache.index import Answer
 from ..cache.response_cache import Hit, Plan
-from ..fleet.backend import Usage, rough_tokens
+from ..fleet.backend import GenRequest, Usage, rough_tokens
+from ..telemetry.spans import span
 from .auth import Principal
 from .runtime import record, runtime
-from .serving import EventStream, plusn_block, plusn_headers_of, sse
+from .serving import EventStream, plusn_block, plusn_headers_of
+from .wire import Wire
 
 log = logging.getLogger("plusn.cache")
 
@@ -29,13 +30,7 @@ log = logging.getLogger("plusn.cache")
 _PIECE_TOKENS = 4
 
 
-def tenant_of(who: Principal) -> str:
-    """Whose answers a caller may reuse: its key's own (the admin key and an open gateway each
-    count as one caller)."""
-    return who.key_id or who.name or "open"
-
-
-async def consult(request: Request, who: Principal, model: str, req: Any) -> tuple[Plan | None, Hit | None]:
+async def consult(request: Request, who: Principal, model: str, req: GenRequest) -> tuple[Plan | None, Hit | None]:
     """The request's cache plan (None: it passes the cache by) and its hit, if any."""
     rt = runtime(request)
     if not rt.cache.enabled:
@@ -44,15 +39,21 @@ async def consult(request: Request, who: Principal, model: str, req: Any) -> tup
     if rec.safety:  # the guards flagged or blocked it: a model answers, and it is not kept
         rec.cache_note({"hit": False, "bypass": "the safety layer acted on the request"})
         return None, None
-    plan = rt.cache.plan(tenant_of(who), model, req)
+    try:
+        plan = rt.cache.plan(who.tenant, model, req)
+    except Exception:  # a cache that cannot plan is passed by, never an error
+        log.exception("response cache could not read a request; answering without it")
+        plan = "the cache failed"
     if isinstance(plan, str):
         rec.cache_note({"hit": False, "bypass": plan})
         return None, None
-    try:
-        hit = await rt.cache.lookup(plan)
-    except Exception:
-        log.exception("response cache lookup failed; answering without it")
-        hit = None
+    with span("plusn.cache.lookup", **{"plusn.cache.semantic": plan.policy.semantic}) as s:
+        try:
+            hit = await rt.cache.lookup(plan)
+        except Exception:
+            log.exception("response cache lookup failed; answering without it")
+            hit = None
+        s.set_attributes({"plusn.cache.hit": hit is not None, "plusn.cache.kind": hit.kind if hit else "miss"})
     if hit is None:
         rec.cache_note({"hit": False})
         return plan, None
@@ -87,9 +88,7 @@ def keep_answer(request: Request, plan: Plan, text: str, finish: str, usage: Usa
         rec.keep_in_cache(row)
 
 
-def hit_response(request: Request, hit: Hit, *, model: str, stream: bool, include_usage: bool,
-                 chunk_fn: Callable[..., dict[str, Any]], whole_fn: Callable[..., dict[str, Any]], rid: str,
-                 role_chunk: bool) -> Response:
+def hit_response(request: Request, hit: Hit, wire: Wire, *, stream: bool) -> Response:
     """The cached answer, as the model's was sent."""
     rec = record(request)
     answer = hit.entry.answer
@@ -98,35 +97,23 @@ def hit_response(request: Request, hit: Hit, *, model: str, stream: bool, includ
     usage = Usage(answer.prompt_tokens, answer.completion_tokens)
     headers = plusn_headers_of(rec, answer.model, _route_of(answer) if answer.route is not None else None)
     if not stream:
-        payload = whole_fn(rid, model, answer.text, answer.finish_reason, usage, plusn_block(rec))
+        payload = wire.whole(answer.text, answer.finish_reason, usage, plusn_block(rec))
         return Response(to_json(payload), media_type="application/json", headers=headers)
     rec.streaming()
-    chunk: Callable[..., dict[str, Any]] = lambda **kw: chunk_fn(rid, int(time.time()), model, **kw)  # noqa: E731
 
     async def nothing() -> None:
         return None
 
-    return EventStream(_replay(rec, answer, usage, chunk, include_usage, role_chunk), headers, nothing)
+    return EventStream(_replay(rec, answer, usage, wire), headers, nothing)
 
 
-async def _replay(rec: Any, answer: Answer, usage: Usage, chunk: Callable[..., dict[str, Any]], include_usage: bool,
-                  role_chunk: bool) -> AsyncGenerator[bytes, None]:
-    """The events of a stream, from a kept answer: role, pieces, finish, usage, [DONE]."""
-    if role_chunk:
-        yield sse(chunk(role=True, text=""))
+async def _replay(rec: Any, answer: Answer, usage: Usage, wire: Wire) -> AsyncGenerator[bytes, None]:
+    """The events of a stream, from a kept answer: its opening, the text in pieces, its closing."""
+    for event in wire.opening():
+        yield event
     pieces = rough_tokens(answer.text)
     for i in range(0, len(pieces), _PIECE_TOKENS):
         rec.mark_first_token()
-        yield sse(chunk(text="".join(pieces[i:i + _PIECE_TOKENS])))
-    last = chunk(finish=answer.finish_reason)
-    if include_usage:
-        yield sse(last)
-        tail = chunk()
-        tail["choices"] = []
-        tail["usage"] = usage.as_dict()
-        tail["plusn"] = plusn_block(rec)
-        yield sse(tail)
-    else:
-        last["plusn"] = plusn_block(rec)
-        yield sse(last)
-    yield sse("[DONE]")
+        yield wire.delta("".join(pieces[i:i + _PIECE_TOKENS]))
+    for event in await wire.closing(answer.finish_reason, usage, plusn_block(rec)):
+        yield event

@@ -11,6 +11,7 @@ from ..protocol import ChatCompletionRequest, chat_chunk, chat_response, new_id
 from .answer import answer
 from .body import body_schema, parse
 from .runtime import principal
+from .wire import chunk_wire
 
 router = APIRouter()
 
@@ -29,8 +30,6 @@ async def chat_completions(request: Request) -> Response:
                 param="response_format",
             )
 
-    return await answer(
-        request, who, model=body.model, req=req, stream=body.stream,
-        include_usage=bool(body.stream_options and body.stream_options.include_usage),
-        chunk_fn=chat_chunk, whole_fn=chat_response, rid=new_id("chatcmpl"), role_chunk=True, check=check,
-    )
+    wire = chunk_wire(new_id("chatcmpl"), chunk_fn=chat_chunk, whole_fn=chat_response, role=True,
+                      include_usage=bool(body.stream_options and body.stream_options.include_usage))
+    return await answer(request, who, model=body.model, req=req, stream=body.stream, wire=wire, check=check)

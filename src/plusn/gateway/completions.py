@@ -9,6 +9,7 @@ from ..protocol import CompletionRequest, completion_chunk, completion_response,
 from .answer import answer
 from .body import body_schema, parse
 from .runtime import principal
+from .wire import chunk_wire
 
 router = APIRouter()
 
@@ -17,8 +18,6 @@ router = APIRouter()
 async def completions(request: Request) -> Response:
     who = await principal(request)
     body = await parse(request, CompletionRequest)
-    return await answer(
-        request, who, model=body.model, req=body.to_gen(), stream=body.stream,
-        include_usage=bool(body.stream_options and body.stream_options.include_usage),
-        chunk_fn=completion_chunk, whole_fn=completion_response, rid=new_id("cmpl"),
-    )
+    wire = chunk_wire(new_id("cmpl"), chunk_fn=completion_chunk, whole_fn=completion_response,
+                      include_usage=bool(body.stream_options and body.stream_options.include_usage))
+    return await answer(request, who, model=body.model, req=body.to_gen(), stream=body.stream, wire=wire)

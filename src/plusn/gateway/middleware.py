@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import PayloadTooLarge, PlusnError
 from ..ledger.writer import RequestRecord
 from ..safety.audit import collecting
+from ..telemetry.otel import OTelTracing, request_attributes, trace_id_of
+from ..telemetry.spans import traced
 from .admission import settle
 
 log = logging.getLogger("plusn.gateway")
@@ -86,7 +88,11 @@ class LedgerMiddleware:
                 return message
 
             with collecting(rec.safety):  # safety decisions taken while serving land on this record
-                await self.app(scope, receive_wrapper, send_wrapper)
+                tracing = scope["app"].state.plusn.tracing
+                if tracing is None:
+                    await self.app(scope, receive_wrapper, send_wrapper)
+                else:
+                    await _traced(tracing, self.app, scope, receive_wrapper, send_wrapper, rec)
         except _BodyTooLarge:
             exc = PayloadTooLarge(too_large)
             rec.failed(exc.type, exc.status)
@@ -103,6 +109,19 @@ class LedgerMiddleware:
             except Exception:  # the row must not take the response down with it
                 log.exception("could not book request %s", rid)
             await settle(scope, rec)  # release the caller's slot; book the tokens and money used
+
+
+async def _traced(tracing: OTelTracing, app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                  rec: RequestRecord) -> None:
+    """The request under its span (a child of the caller's traceparent, if sent); the span
+    gets what the ledger row says, and the row the span's trace id."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    with traced(tracing), tracing.request(f"{scope['method']} {scope['path']}", headers) as s:
+        rec.traced(trace_id_of(s))
+        try:
+            await app(scope, receive, send)
+        finally:
+            s.set_attributes(request_attributes(rec))
 
 
 def _json_content_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

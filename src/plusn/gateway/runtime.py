@@ -17,6 +17,8 @@ from ..learning.observe import Observer
 from ..ledger.metrics import Metrics
 from ..ledger.writer import Ledger, RequestRecord
 from ..limits.gate import Limits
+from ..responses.store import ResponseStore
+from ..telemetry.otel import OTelTracing
 from .admission import admit
 from .auth import ANONYMOUS, OPEN, KeyStore, Principal, authenticate, loopback
 
@@ -30,6 +32,9 @@ class Runtime:
     limits: Limits
     observer: Observer
     cache: ResponseCache
+    responses: ResponseStore
+    # Where traces go (None: not traced, and no tracing work on the request path).
+    tracing: OTelTracing | None
     # Read the config again, as at start-up (for POST /admin/reload).
     reload_settings: Callable[[], Settings]
     ready: bool = False

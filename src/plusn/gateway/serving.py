@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import urllib.parse
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -18,6 +17,7 @@ from ..errors import ClientDisconnected, PlusnError, UpstreamError
 from ..fleet.backend import Backend, Call, Delta, Generation, GenRequest, Usage
 from ..ledger.writer import RequestRecord
 from .runtime import record, runtime
+from .wire import Wire
 
 T = TypeVar("T")
 log = logging.getLogger("plusn.gateway")
@@ -163,12 +163,6 @@ async def generate_once(request: Request, backend: Backend, req: GenRequest) -> 
     return gen
 
 
-def sse(data: dict[str, Any] | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return f"data: {payload}\n\n".encode()
-
-
-ChunkFn = Callable[..., dict[str, Any]]
 # A stream that ended cleanly: its text, finish reason, usage and route (then its answerer).
 Finished = Callable[[str, str, Usage, "dict[str, Any] | None"], None]
 Done = Callable[[str, str, Usage, str, "dict[str, Any] | None"], None]
@@ -213,10 +207,8 @@ async def open_stream(
     request: Request,
     backend: Backend,
     req: GenRequest,
-    chunk: ChunkFn,
+    wire: Wire,
     *,
-    include_usage: bool,
-    role_chunk: dict[str, Any] | None = None,
     opted_in: bool = False,
     done: Done | None = None,
 ) -> EventStream:
@@ -253,26 +245,21 @@ async def open_stream(
                 rt.observer.keep(rec, spec, req, text, answered_by or backend.name)
             if done is not None:
                 done(text, finish, usage, answered_by or backend.name, route)
-    events = _events(rec, backend, gen, first, chunk, include_usage, role_chunk, rt.fleet.reference(), cleanup,
-                     finished)
+    events = _events(rec, backend, gen, first, wire, rt.fleet.reference(), cleanup, finished)
     return EventStream(events, plusn_headers(rec, backend, answered_by, first.route), cleanup)
 
 
 async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delta, None], first: Delta,
-                  chunk: ChunkFn, include_usage: bool, role_chunk: dict[str, Any] | None, reference: Backend | None,
-                  cleanup: Callable[[], Awaitable[None]],
+                  wire: Wire, reference: Backend | None, cleanup: Callable[[], Awaitable[None]],
                   finished: Finished | None = None) -> AsyncGenerator[bytes, None]:
     """The SSE events of a stream that has started: each token, then the usage and the plusn
     block; an error after the first byte ends it with an error event, never a short answer."""
-    # Every content event is the same JSON but for its text: render it once and splice
-    # each token's text in, which keeps per-token work off the event loop.
-    head, tail_ = sse(chunk(text="\x00")).split(b'"\\u0000"')
     finish, usage, sent, called = "stop", None, 0, False
     calls: list[Call] | None = None
     parts: list[str] | None = [] if finished is not None else None  # the answer, only when wanted
     try:
-        if role_chunk is not None:
-            yield sse(role_chunk)
+        for event in wire.opening():
+            yield event
         delta: Delta | None = first
         while delta is not None:
             if delta.text:
@@ -280,11 +267,11 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
                 sent += 1
                 if parts is not None:
                     parts.append(delta.text)
-                yield head + json.dumps(delta.text, ensure_ascii=False).encode() + tail_
+                yield wire.delta(delta.text)
             if delta.tool_calls:
                 rec.mark_first_token()
                 called = True
-                yield sse(chunk(tool_calls=delta.tool_calls))
+                yield wire.calls(delta.tool_calls)
             if delta.finish_reason:
                 finish = delta.finish_reason
             if delta.usage is not None:
@@ -297,11 +284,8 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
         # Headers are gone; end the stream with an error event a client can see.
         rec.failed(exc.type if exc.code is None else f"{exc.type}:{exc.code}")
         meter(rec, backend, Usage(0, sent))
-        reason = getattr(exc, "finish_reason", None)
-        if reason:  # e.g. the output guard: say why the answer stops, then the error
-            yield sse(chunk(finish=reason))
-        yield sse(exc.envelope())
-        yield sse("[DONE]")
+        for event in wire.failure(exc.envelope(), getattr(exc, "finish_reason", None)):
+            yield event
         return
     except (asyncio.CancelledError, GeneratorExit):
         rec.failed("client_disconnected", 499)
@@ -312,23 +296,13 @@ async def _events(rec: RequestRecord, backend: Backend, gen: AsyncGenerator[Delt
         err = UpstreamError(f"the stream from model {backend.name!r} failed: {type(exc).__name__}")
         rec.failed(f"{err.type}:{err.code}")
         meter(rec, backend, Usage(0, sent))
-        yield sse(err.envelope())
-        yield sse("[DONE]")
+        for event in wire.failure(err.envelope(), None):
+            yield event
         return
     finally:
         await cleanup()
     meter(rec, backend, usage or Usage(0, sent), calls, first.route, reference)
     if finished is not None and parts is not None and not called:  # a call is no answer to keep
         finished("".join(parts), finish, usage or Usage(0, sent), first.route)
-    last = chunk(finish=finish)
-    if include_usage:
-        yield sse(last)
-        tail = chunk()
-        tail["choices"] = []
-        tail["usage"] = (usage or Usage(0, sent)).as_dict()
-        tail["plusn"] = plusn_block(rec)
-        yield sse(tail)
-    else:
-        last["plusn"] = plusn_block(rec)
-        yield sse(last)
-    yield sse("[DONE]")
+    for event in await wire.closing(finish, usage or Usage(0, sent), plusn_block(rec)):
+        yield event

@@ -63,11 +63,18 @@ CANNOT_QUERY = {"en": "I can't answer that from the database.", "zh": "无法从
 
 
 def now_line(timezone: str, clock: Callable[[], dt.datetime] | None = None) -> str:
-    """The current date and time, for the context: ISO date, weekday, time and UTC offset."""
-    tz = ZoneInfo(timezone)
-    t = (clock() if clock else dt.datetime.now(dt.UTC)).astimezone(tz)
-    return (f"Current date and time: {t:%Y-%m-%d} ({t:%A}), {t:%H:%M} in {timezone} "
-            f"(UTC{t:%z}). 当前日期：{t.year}年{t.month}月{t.day}日。")
+    """The current date and time, for the context: ISO date, weekday, time and UTC offset.
+    ``timezone`` is an IANA name, or ``local``: the zone of the machine plusn runs on."""
+    t = clock() if clock else dt.datetime.now(dt.UTC)
+    if timezone == "local":
+        t = t.astimezone()
+        zone = t.tzname() or "local time"
+    else:
+        t, zone = t.astimezone(ZoneInfo(timezone)), timezone
+    # The Chinese half says all of it too (weekday and time), for models that read only Chinese.
+    return (f"Current date and time: {t:%Y-%m-%d} ({t:%A}), {t:%H:%M} in {zone} "
+            f"(UTC{t:%z}). 当前日期：{t.year}年{t.month}月{t.day}日，星期{'一二三四五六日'[t.weekday()]}，"
+            f"{t:%H:%M}。")
 
 
 def language(text: str) -> str:

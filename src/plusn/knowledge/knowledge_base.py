@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError, InvalidRequest
 from ..fleet.backend import EmbeddingBackend
+from ..telemetry.spans import span
 from . import fusion
 from .chunker import Chunk, chunk
 from .readers import SUFFIXES, Document, Section, read
@@ -100,7 +101,13 @@ class IngestReport:
                 "chunks_per_s": round(self.chunks_per_s, 2)}
 
 
-def file_records(paths: Iterable[Path], meta: dict[str, Any] | None = None) -> tuple[list[tuple[Path, str]], list[Path]]:
+def absolute(path: Path) -> str:
+    """The default source key of a file: its absolute path."""
+    return str(path.resolve())
+
+
+def file_records(paths: Iterable[Path], name: Callable[[Path], str] = absolute
+                 ) -> tuple[list[tuple[Path, str]], list[Path]]:
     """Every supported file under ``paths``: (file, source key), plus the paths that do not exist."""
     found: list[tuple[Path, str]] = []
     missing: list[Path] = []
@@ -108,9 +115,9 @@ def file_records(paths: Iterable[Path], meta: dict[str, Any] | None = None) -> t
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and f.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in f.parts):
-                    found.append((f, str(f.resolve())))
+                    found.append((f, name(f)))
         elif p.is_file():
-            found.append((p, str(p.resolve())))
+            found.append((p, name(p)))
         else:
             missing.append(p)
     return found, missing
@@ -138,10 +145,12 @@ class KnowledgeBase:
 
     async def ingest_files(self, paths: Sequence[Path], *, delete_missing: bool = True,
                            meta: dict[str, Any] | None = None,
-                           progress: Callable[[int, int], None] | None = None) -> IngestReport:
+                           progress: Callable[[int, int], None] | None = None,
+                           name: Callable[[Path], str] = absolute) -> IngestReport:
         """Ingest files and folders. Unchanged files (same content hash) are skipped; with
-        ``delete_missing``, documents from under the given folders that are gone are removed."""
-        found, missing = file_records(paths)
+        ``delete_missing``, documents from under the given folders that are gone are removed.
+        ``name`` gives each file's source key (default: its absolute path)."""
+        found, missing = file_records(paths, name)
         if missing:
             raise InvalidRequest(f"no such file or folder: {', '.join(str(m) for m in missing)}")
         known = self.store.fingerprints()
@@ -162,7 +171,7 @@ class KnowledgeBase:
                                   {**(meta or {}), "path": source, "type": f.suffix.lower().lstrip(".")}))
         gone: list[str] = []
         if delete_missing:
-            roots = [str(p.resolve()) for p in paths if p.is_dir()]
+            roots = [name(p) for p in paths if p.is_dir()]
             present = {s for _, s in found}
             gone = [s for s in known if s not in present and any(s.startswith(r.rstrip("/") + "/") for r in roots)]
         sub = await self.ingest(records, progress=progress, known=known)
@@ -233,13 +242,16 @@ class KnowledgeBase:
         (``key:<name>``, ``team:<team>``); a document with an access list in its metadata
         (``access``) is found only by a viewer it names, whatever ``filters`` say. The default
         (no tokens) finds only documents without one; None (the operator's own tools) finds all."""
-        allowed = await self._readable(filters, viewer)
-        hits = await self._search(query, k, mode, allowed)
-        if viewer is None:
+        with span("plusn.retrieval", **{"plusn.knowledge_base": self.name, "plusn.k": k or self.spec.top_k,
+                                        "plusn.mode": mode or self.spec.fusion}) as s:
+            allowed = await self._readable(filters, viewer)
+            hits = await self._search(query, k, mode, allowed)
+            if viewer is not None:
+                # Checked again on what was fetched: a document ingested or re-listed while this
+                # search ran is judged by the access list it has now.
+                hits = [h for h in hits if "access" not in h.meta or access_tokens(h.meta["access"]) & viewer]
+            s.set_attribute("plusn.hits", len(hits))
             return hits
-        # Checked again on what was fetched: a document ingested or re-listed while this search
-        # ran is judged by the access list it has now.
-        return [h for h in hits if "access" not in h.meta or access_tokens(h.meta["access"]) & viewer]
 
     async def counts(self, viewer: frozenset[str]) -> dict[str, int]:
         """Documents and chunks this viewer may read, and how many documents it may not (their

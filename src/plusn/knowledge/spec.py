@@ -12,6 +12,11 @@ class KnowledgeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     description: str = ""
+    # Files and folders this base holds, ingested when it first opens in a process (unchanged
+    # files are skipped by their content hash, files gone from a folder are removed): relative
+    # to the config file, absolute, or pkg:<package>/<path> inside an installed package.
+    # Documents added with `plusn kb ingest` or the API are kept beside them.
+    paths: list[str] = Field(default_factory=list)
     # sqlite: a file under data_dir/kb/ (default). postgres: pgvector + full-text search at `dsn`.
     store: Literal["sqlite", "postgres"] = "sqlite"
     dsn: str | None = None

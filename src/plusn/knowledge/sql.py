@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, InvalidRequest, MissingDependency
+from ..telemetry.spans import span
 from .spec import SQLSpec
 
 # Functions that read files, load code, sleep or change settings: refused by name.
@@ -115,7 +116,10 @@ class SQLTool:
 
     async def query(self, sql: str) -> Result:
         text = validate(sql, self.dialect)
-        return await asyncio.get_running_loop().run_in_executor(None, self._run, text)
+        with span("plusn.sql", **{"db.system": self.kind, "plusn.database": self.name}) as s:
+            result = await asyncio.get_running_loop().run_in_executor(None, self._run, text)
+            s.set_attribute("db.response.returned_rows", len(result.rows))
+            return result
 
     def _run(self, sql: str) -> Result:
         t0 = time.perf_counter()

@@ -10,8 +10,10 @@ from typing import Any
 from ..database import as_database, connect
 
 # Model traffic, as opposed to reading the catalogue or the dashboard itself.
+# An MCP request is traffic when it called a tool (it then names what it asked for).
 _TRAFFIC = ("(endpoint IN ('/v1/chat/completions', '/v1/completions', '/v1/embeddings') "
-            "OR (endpoint LIKE '/v1/skills/%' AND endpoint NOT LIKE '%/versions'))")
+            "OR (endpoint LIKE '/v1/skills/%' AND endpoint NOT LIKE '%/versions') "
+            "OR (endpoint IN ('/mcp', 'mcp:stdio') AND requested_model IS NOT NULL))")
 
 
 def _dialect(db: Any) -> dict[str, str]:

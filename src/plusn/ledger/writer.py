@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..database import connect
-from ..safety.redact import redact
+from ..safety.redact import redact, scrub
 
 log = logging.getLogger("plusn.ledger")
 
 _COLUMNS = [
     "id", "ts", "key_id", "key_name", "endpoint", "requested_model", "served_models", "status", "error_type",
     "stream", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "cost", "extra", "route",
-    "reference_cost", "shadow", "policy", "cache", "saved_cost",
+    "reference_cost", "shadow", "policy", "cache", "saved_cost", "trace_id",
 ]
 # A retried batch must not fail on rows it already wrote (the same SQL in SQLite and Postgres).
 _INSERT = (f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES {{values}} ON CONFLICT (id) DO NOTHING", len(_COLUMNS))
@@ -102,6 +102,8 @@ class RequestRecord:
     cache: str | None = None
     saved_cost: float | None = None
     cache_rows: list[Callable[[], tuple[Any, ...]]] = field(default_factory=list)
+    # The trace this request's spans belong to (plusn.telemetry), where traces are exported.
+    trace_id: str | None = None
 
     # What happens to a request is written here, by these methods only: the gateway's modules
     # say what happened, and the record keeps its fields consistent.
@@ -137,6 +139,9 @@ class RequestRecord:
         if calls is not None:
             self.extra["calls"] = calls
 
+    def traced(self, trace_id: str | None) -> None:
+        self.trace_id = trace_id
+
     def from_cache(self, kind: str, saved_cost: float, route: str | None, block: dict[str, Any]) -> None:
         """Answered by the response cache: no model call, the route the answer first took, and
         what it cost then."""
@@ -151,6 +156,10 @@ class RequestRecord:
         """An answer to keep in the response cache, written with this request's row (the row is
         made on the writer thread, off the event loop)."""
         self.cache_rows.append(row)
+
+    def via_mcp(self, method: str, tool: str | None = None) -> None:
+        """A request that came over MCP: its method and, for a tool call, the tool's name."""
+        self.extra["mcp"] = {"method": method[:100], **({"tool": tool[:200]} if tool else {})}
 
     def failed(self, error_type: str, status: int | None = None) -> None:
         """An error; ``status`` when it decides the response's (not after the headers went)."""
@@ -186,14 +195,14 @@ class RequestRecord:
             _clean(self.requested_model), json.dumps(self.served_models), self.status,
             _clean(self.error_type), int(self.stream), self.prompt_tokens, self.completion_tokens,
             round(self.latency_ms, 3), None if self.ttft_ms is None else round(self.ttft_ms, 3),
-            self.cost, json.dumps(_scrub(self.extra)), _clean(self.route), self.reference_cost, int(self.shadow),
-            _clean(self.policy), self.cache, self.saved_cost,
+            self.cost, json.dumps(scrub(_without_text(self.extra))), _clean(self.route), self.reference_cost,
+            int(self.shadow), _clean(self.policy), self.cache, self.saved_cost, self.trace_id,
         )
 
     def audit_rows(self) -> list[tuple[Any, ...]]:
         return [(d.get("ts", self.ts), self.id, _clean(self.key_name), _clean(self.endpoint),
                  _clean(self.requested_model), d["stage"], d["category"], d.get("score"), d["action"],
-                 _clean(d.get("target")), json.dumps(_scrub(d.get("detail")), ensure_ascii=False))
+                 _clean(d.get("target")), json.dumps(scrub(d.get("detail")), ensure_ascii=False))
                 for d in self.safety]
 
 
@@ -201,7 +210,7 @@ class RequestRecord:
         # Each string is redacted before the request is written as JSON: JSON's escapes ("\n")
         # would otherwise stand glued to a number and hide it from the patterns.
         return [(self.request_of, c.model, self.ts, _clean(c.route or self.route), self.key_id, int(self.shadow),
-                 _text(json.dumps(_scrub(c.prompt), ensure_ascii=False)), _text(redact(c.answer)[0]),
+                 _text(json.dumps(scrub(c.prompt), ensure_ascii=False)), _text(redact(c.answer)[0]),
                  c.prompt_tokens, c.completion_tokens, c.cost, None if c.agrees is None else int(c.agrees))
                 for c in self.captures]
 
@@ -231,15 +240,19 @@ def _text(s: str) -> str:
     return s.replace("\x00", "")
 
 
-def _scrub(obj: Any) -> Any:
-    """The same structure with PII and secrets in its strings replaced by their kind."""
-    if isinstance(obj, str):
-        return redact(obj)[0]
-    if isinstance(obj, dict):
-        return {k: _scrub(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_scrub(v) for v in obj]
-    return obj
+# A tool call in the ledger is its tool, status and timing: what went in and what came out are
+# in the response's trace (plusn.trace), and the ledger keeps no text of a request.
+_TOOL_TEXT = frozenset({"arguments", "result"})
+
+
+def _without_text(extra: dict[str, Any]) -> dict[str, Any]:
+    route = extra.get("route")
+    trace = route.get("trace") if isinstance(route, dict) else None
+    if not isinstance(route, dict) or not isinstance(trace, list):
+        return extra
+    kept = [{k: v for k, v in step.items() if k not in _TOOL_TEXT} if isinstance(step, dict) and "tool" in step
+            else step for step in trace]
+    return {**extra, "route": {**route, "trace": kept}}
 
 
 def _clean(text: str | None, limit: int = 200) -> str | None:

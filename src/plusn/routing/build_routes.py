@@ -12,6 +12,7 @@ from ..errors import ConfigError, InvalidRequest
 from ..fleet.backend import Backend, Embedder, EmbeddingBackend, Member, RunMember, StreamMember, query_embed
 from ..knowledge.catalog import Knowledge
 from ..knowledge.grounding import GroundedBackend, Screen
+from ..mcp.client import McpServers
 from .cascade import CascadeBackend
 from .dispatch import DispatchBackend, first_chat_model
 from .router import LearnedRouterBackend
@@ -37,7 +38,7 @@ def _settings(kind: str, description: str, members: list[Member], tools: bool = 
 class RouteParts:
     """What routes are built from: the members so far by name (a live view: each kind sees the
     kinds built before it), calls to them, the embedding models, and for grounded routes the
-    knowledge and the passage screens."""
+    knowledge and the passage screens; for agents the sessions to MCP servers."""
 
     members: Mapping[str, Member]
     run: RunMember
@@ -45,6 +46,8 @@ class RouteParts:
     embedder: Embedder
     knowledge: Knowledge
     screens: list[Screen]
+    # the sessions to MCP servers, for the agents' mcp tools (kept across a rebuild)
+    mcp: McpServers | None = None
 
 
 def build_routers(s: Settings, p: RouteParts) -> dict[str, Backend]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PlusnError
 from ..fleet.backend import Backend, Call, Composite, Generation, GenRequest, Lookup, Usage, sampled_member
+from ..telemetry.spans import span
 from .estimator import SuccessEstimator
 from .pacing import Pacer
 from .spec import CascadeSpec, StageSpec
@@ -76,7 +77,9 @@ class CascadeBackend(Composite):
                     seed = None if req.seed is None else req.seed + i
                     r = dataclasses.replace(req, temperature=stage.temperature, seed=seed)
                 jobs.append(self._call(model, r))
-        return list(await asyncio.gather(*jobs))
+        with span("plusn.cascade.stage", **{"plusn.cascade": self.name, "plusn.models": list(stage.models),
+                                            "plusn.samples": stage.samples}):
+            return list(await asyncio.gather(*jobs))
 
     def sampled(self, temperature: float | None, lookup: Lookup) -> bool:
         # Several samples of a stage are drawn at the stage's temperature.

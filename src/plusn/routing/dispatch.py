@@ -26,6 +26,7 @@ from ..fleet.backend import (
     rough_tokens,
     sampled_member,
 )
+from ..telemetry.spans import span
 from .cascade import MemberCall
 from .estimator import prompt_of
 from .intents import BACKGROUND, UNKNOWN, IntentClassifier
@@ -99,7 +100,10 @@ class DispatchBackend(Composite):
     async def decide(self, req: GenRequest) -> tuple[str | None, str, list[dict[str, Any]], str | None]:
         """(route, target, stages, rule answer): everything before any model is called; a
         route with a canary sends that share of its traffic to the canary route."""
-        route, target, stages, answer = await self._decide(req)
+        with span("plusn.dispatch", **{"plusn.dispatcher": self.name}) as s:
+            route, target, stages, answer = await self._decide(req)
+            s.set_attributes({"plusn.route": route or "", "plusn.target": target,
+                              "plusn.reason": str(stages[-1].get("reason") or stages[-1].get("stage") or "")})
         canary = self.routes[route].canary if route is not None and answer is None else None
         if canary is not None and self._draw(req, route or "") < canary.share:
             stages.append({"stage": "canary", "canary_of": route,

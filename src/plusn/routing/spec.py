@@ -177,7 +177,8 @@ class RouteSpec(BaseModel):
     sql: str | None = None
     # The model that writes SQL from the schema (default: the route's model).
     sql_model: str | None = None
-    # Put the current date and time into the context, in this IANA timezone.
+    # Put the current date and time into the context, in this IANA timezone (or "local": the
+    # zone of the machine plusn runs on).
     datetime: bool = False
     timezone: str = "UTC"
     system: str | None = None  # an extra system instruction for this route

@@ -28,6 +28,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -167,11 +168,14 @@ class Detector:
         total = sum(x / sc for x, sc in zip(self.signals(lang, first, vector), s.scales, strict=True))
         return _sigmoid(s.platt[0] * total + s.platt[1])
 
-    def check(self, text: str, threshold: float | None = None, vector: np.ndarray | None = None,
-              first: float | None = None) -> Verdict:
+    def check(self, text: str, threshold: float | Mapping[str, float] | None = None,
+              vector: np.ndarray | None = None, first: float | None = None) -> Verdict:
         """First stage only, or both when ``vector`` (the text's e5 query embedding) is given;
-        ``first`` is the first stage's score when the caller has it already."""
+        ``first`` is the first stage's score when the caller has it already. ``threshold``
+        replaces the shipped one: one for every language, or one per language."""
         lang = language(text)
+        if isinstance(threshold, Mapping):
+            threshold = threshold.get(lang)
         p = self.score(text) if first is None else first
         if vector is not None and self.has_second(lang):
             th = threshold if threshold is not None else self.thresholds.get(lang, 0.5)

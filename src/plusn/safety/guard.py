@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import PlusnError
 from ..fleet.backend import Backend, Composite, Generation, GenRequest, Usage, content_text
 from ..knowledge.chunker import join_sentences, sentences
+from ..telemetry.spans import span
 from .audit import note
 from .detector import Detector, Verdict
 from .output import Categories, OutputGuard
@@ -61,7 +62,11 @@ async def check_input(req: GenRequest, policy: SafetySettings, embed: Embed | No
     text = last_user_text(req)
     if not text.strip():
         return None
-    v = await verdict(text, policy, embed)
+    with span("plusn.safety.input") as s:
+        v = await verdict(text, policy, embed)
+        s.set_attributes({"plusn.safety.score": v.score, "plusn.safety.attack": v.attack,
+                          "plusn.safety.action": ("blocked" if policy.input == "block" else "flagged") if v.attack
+                          else "allowed"})
     if not v.attack:
         return None
     action = "blocked" if policy.input == "block" else "flagged"
@@ -82,7 +87,9 @@ def passage_screen(policy: SafetySettings, embed: Embed | None = None) -> Callab
         # An instruction hidden in a long passage is diluted in it: judge the passage by its most
         # suspicious stretch (one or two sentences), found by the cheap first stage.
         window = max(windows(text), key=lambda w: detector().score(w), default=text)
-        v = await verdict(window, policy, embed)
+        with span("plusn.safety.passage") as s:
+            v = await verdict(window, policy, embed)
+            s.set_attributes({"plusn.safety.score": v.score, "plusn.safety.action": "kept_out" if v.attack else "allowed"})
         if not v.attack:
             return None
         note("passage", category="injection", action="kept_out", score=v.score)

@@ -21,6 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -138,6 +139,17 @@ def redact(text: str, vault: Vault | None = None) -> tuple[str, list[Finding]]:
         pos = f.end
     out.append(text[pos:])
     return "".join(out), findings
+
+
+def scrub(obj: Any) -> Any:
+    """The same JSON-like structure with PII and secrets in its strings replaced by their kind."""
+    if isinstance(obj, str):
+        return redact(obj)[0]
+    if isinstance(obj, dict):
+        return {k: scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [scrub(v) for v in obj]
+    return obj
 
 
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")

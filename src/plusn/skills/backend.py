@@ -124,6 +124,8 @@ async def answer_json(run: Run, target: str, req: GenRequest, schema: dict[str, 
             problems = [str(exc)]
         if not problems:
             return Answer(gen, value, json.dumps(value, ensure_ascii=False), calls, usage, attempt)
+        if req.kind != "chat":
+            raise SchemaFailure(problems, attempt)  # a base model cannot be told what was wrong
         req = dataclasses.replace(req, messages=[
             *req.messages, {"role": "assistant", "content": gen.text},
             {"role": "user", "content": "That reply does not satisfy the schema: " + "; ".join(problems)
@@ -133,12 +135,13 @@ async def answer_json(run: Run, target: str, req: GenRequest, schema: dict[str, 
 
 class SkillBackend(Composite):
     def __init__(self, name: str, skill: Skill, target: str, run: Run, settings: ModelSettings, *,
-                 structured: bool) -> None:
+                 structured: bool, completion: bool = False) -> None:
         super().__init__(name, settings, None, context=None)
         self.skill = skill
         self.target = target
         self.run = run
         self.structured = structured  # the target enforces a JSON schema by grammar
+        self.completion = completion  # the target is a base model: it continues one text (see prompt)
 
     def version_of(self, version: str, db: Any) -> SkillBackend:
         """This skill as it was at ``version`` (any version the gateway has served)."""
@@ -150,7 +153,7 @@ class SkillBackend(Composite):
             raise ModelNotFound(f"skill {self.skill.name!r} has no version {version!r}; versions: {known}",
                                 param="model")
         return SkillBackend(f"skill:{self.skill.name}@{version}", old, self.target, self.run, self.settings,
-                            structured=self.structured)
+                            structured=self.structured, completion=self.completion)
 
     # --- variables -------------------------------------------------------------------------
 
@@ -202,33 +205,58 @@ class SkillBackend(Composite):
         except TemplateProblem as exc:
             raise InvalidRequest(f"skill {self.skill.name!r}: {exc}", param="input") from None
 
-    def messages(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    def _system(self, variables: dict[str, Any]) -> str:
         spec = self.skill.spec
-        out: list[dict[str, Any]] = []
         system = render(spec.system, variables) if spec.system else ""
         if spec.output is not None:
             schema = json.dumps(spec.output, ensure_ascii=False)
             system = f"{system}\n\nReply with one JSON value that satisfies this JSON schema, and nothing else:\n{schema}"
-        if system.strip():
-            out.append({"role": "system", "content": system.strip()})
+        return system.strip()
+
+    def _shots(self) -> list[tuple[str, str]]:
+        """The few-shot examples: (the filled template, the answer)."""
+        spec = self.skill.spec
+        out = []
         for ex in spec.examples:
             shot = {**{n: v.default for n, v in spec.variables.items()}, **ex.input}
             answer = ex.output if isinstance(ex.output, str) else json.dumps(ex.output, ensure_ascii=False)
-            out += [{"role": "user", "content": self._fill(shot)}, {"role": "assistant", "content": answer}]
+            out.append((self._fill(shot), answer))
+        return out
+
+    def messages(self, variables: dict[str, Any], context: str = "") -> list[dict[str, Any]]:
+        system = "\n\n".join(x for x in (self._system(variables), context) if x)
+        out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+        for asked, answer in self._shots():
+            out += [{"role": "user", "content": asked}, {"role": "assistant", "content": answer}]
         out.append({"role": "user", "content": self._fill(variables)})
         return out
 
+    def prompt(self, variables: dict[str, Any], context: str = "") -> str:
+        """The skill as one text for a base model to continue: the context, the system text,
+        each example's filled template directly followed by its answer, then the filled
+        template. A template that ends where the answer begins ("问：{{ question }}\n答：") shows
+        the model the pattern."""
+        parts = [x for x in (context, self._system(variables)) if x]
+        parts += [asked + answer for asked, answer in self._shots()]
+        parts.append(self._fill(variables))
+        return "\n\n".join(parts)
+
     # --- running ---------------------------------------------------------------------------
 
-    async def invoke(self, variables: dict[str, Any], base: GenRequest | None = None) -> tuple[Generation, Any]:
-        """Run the skill on checked variables: (the generation, the output value)."""
+    async def invoke(self, variables: dict[str, Any], base: GenRequest | None = None,
+                     context: str = "") -> tuple[Generation, Any]:
+        """Run the skill on checked variables: (the generation, the output value). ``context``:
+        what the caller's system message said (a grounded route's passages, the date)."""
         spec = self.skill.spec
-        messages = self.messages(variables)
-        req = GenRequest("chat", messages, max_tokens=spec.max_tokens or (base.max_tokens if base else None),
+        req = GenRequest("chat", max_tokens=spec.max_tokens or (base.max_tokens if base else None),
                          temperature=spec.temperature if spec.temperature is not None else
-                         (base.temperature if base else None), seed=base.seed if base else None,
-                         session=base.session if base else None, user=base.user if base else None,
-                         viewer=base.viewer if base else frozenset())
+                         (base.temperature if base else None), stop=list(spec.stop) or None,
+                         seed=base.seed if base else None, session=base.session if base else None,
+                         user=base.user if base else None, viewer=base.viewer if base else frozenset())
+        if self.completion:
+            req.kind, req.prompt = "completion", self.prompt(variables, context)
+        else:
+            req.messages = self.messages(variables, context)
         if spec.output is not None and self.structured:
             req.response_format = {"type": "json_schema", "json_schema": {"name": spec.name, "schema": spec.output}}
         try:
@@ -256,5 +284,8 @@ class SkillBackend(Composite):
         return sampled_member(lookup, self.target, own if own is not None else temperature)
 
     async def generate(self, req: GenRequest) -> Generation:
-        gen, _ = await self.invoke(self.variables_from_chat(req), req)
+        # The chat's system message comes along: a route that grounds its answers (knowledge,
+        # the date) and leads to a skill puts what it found there.
+        system = [content_text(m.get("content")) for m in req.messages if m.get("role") == "system"]
+        gen, _ = await self.invoke(self.variables_from_chat(req), req, "\n\n".join(x for x in system if x))
         return gen

@@ -15,15 +15,21 @@ def _chat(member: Member | None) -> bool:
     return isinstance(member, Backend) and member.capabilities.chat
 
 
+def _base_model(member: Member | None) -> bool:
+    """A model that only continues text (no chat template), such as Gemma 3 270M."""
+    return isinstance(member, Backend) and not member.capabilities.chat and member.capabilities.completion
+
+
 def pick_target(skill: Skill, settings: Settings, known: Mapping[str, Member]) -> str:
     wanted = skill.spec.model
     if wanted is not None:
         names = [wanted] if isinstance(wanted, str) else wanted
         for n in names:
-            if _chat(known.get(n)):
+            # a base model is only ever the skill's own choice: its prompt must be written for it
+            if _chat(known.get(n)) or _base_model(known.get(n)):
                 return n
-        raise ConfigError(f"skill {skill.name!r} wants {', '.join(names)}, and the fleet has no chat model or route "
-                          "of that name", file=skill.source, key="model")
+        raise ConfigError(f"skill {skill.name!r} wants {', '.join(names)}, and the fleet has no chat or completion "
+                          "model or route of that name", file=skill.source, key="model")
     default = settings.skills.default_model
     if default is not None:
         if not _chat(known.get(default)):
@@ -59,5 +65,6 @@ def build_skills(settings: Settings, known: Mapping[str, Member], run: RunMember
         skill_settings = ModelSettings(type="skill", description=skill.spec.description, capabilities=caps,
                                        preload=False)  # nothing to load
         out[f"skill:{name}"] = SkillBackend(f"skill:{name}", skill, target, run, skill_settings,
-                                            structured=member.capabilities.structured_output)
+                                            structured=member.capabilities.structured_output,
+                                            completion=_base_model(member))
     return out

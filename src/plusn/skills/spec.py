@@ -70,6 +70,9 @@ class SkillSpec(_Strict):
     model: str | list[str] | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, gt=0)
+    # The answer ends at the first of these. A base (completion) model goes on writing the next
+    # question after its answer, so its skills stop it, e.g. at a blank line.
+    stop: list[str] = Field(default_factory=list, max_length=4)
     retries: int = Field(2, ge=0, le=5)
 
     @field_validator("name")
@@ -77,6 +80,13 @@ class SkillSpec(_Strict):
     def _name(cls, v: str) -> str:
         if not _NAME.match(v):
             raise ValueError("a skill name is letters, digits, '_', '-' and '.'")
+        return v
+
+    @field_validator("stop")
+    @classmethod
+    def _stops(cls, v: list[str]) -> list[str]:
+        if any(not x for x in v):
+            raise ValueError("a stop sequence cannot be empty")
         return v
 
     @field_validator("system", "template")
@@ -120,5 +130,8 @@ class SkillSpec(_Strict):
 
     def version(self) -> str:
         """The content hash: any change to the prompt, examples or schema is a new version."""
-        canon = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        data = self.model_dump(mode="json")
+        if not data["stop"]:
+            del data["stop"]  # skills written before the key existed keep their versions
+        canon = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:12]

@@ -260,5 +260,5 @@ class ResponseCache:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._stored is not None:
-            self._stored.close()
+        if self._stored is not None:  # in a thread: it waits for a prune still running there
+            await asyncio.to_thread(self._stored.close)

@@ -8,6 +8,7 @@ Entries are written with their request's ledger row (by the ledger's writer thre
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict
 from typing import Any
@@ -40,35 +41,43 @@ _COLUMNS = "key, scope, name, tenant, created, expires, answer, vector"
 
 
 class StoredCache:
-    """One connection to the state database, used from one worker thread at a time."""
+    """One connection to the state database, used from worker threads one at a time.
+
+    The lock matters at shutdown: a sync cancelled while its prune runs in a worker thread
+    leaves that thread running, and closing the connection under it crashes SQLite's driver.
+    """
 
     def __init__(self, db: Any) -> None:
         self._conn = connect(db)
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
 
     def load(self, now: float) -> tuple[list[Entry], int]:
         """Every live entry, oldest first (so the newest survive the bounds), and the latest clear."""
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM response_cache WHERE expires > ? ORDER BY created",
-                                  (now,)).fetchall()
-        return [entry_of(r) for r in rows], self.last_clear()
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM response_cache WHERE expires > ? ORDER BY created",
+                                      (now,)).fetchall()
+            return [entry_of(r) for r in rows], self._last_clear()
 
-    def last_clear(self) -> int:
+    def _last_clear(self) -> int:
         row = self._conn.execute("SELECT MAX(id) FROM cache_clears").fetchone()
         return int(row[0] or 0)
 
     def since(self, created: float, clear_id: int, now: float) -> tuple[list[Entry], list[tuple[int, str | None, str | None]]]:
         """Entries stored after ``created`` and clears after ``clear_id``."""
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM response_cache WHERE created > ? AND expires > ? "
-                                  "ORDER BY created", (created, now)).fetchall()
-        clears = self._conn.execute("SELECT id, name, tenant FROM cache_clears WHERE id > ? ORDER BY id",
-                                    (clear_id,)).fetchall()
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM response_cache WHERE created > ? AND expires > ? "
+                                      "ORDER BY created", (created, now)).fetchall()
+            clears = self._conn.execute("SELECT id, name, tenant FROM cache_clears WHERE id > ? ORDER BY id",
+                                        (clear_id,)).fetchall()
         return [entry_of(r) for r in rows], [(int(c[0]), c[1], c[2]) for c in clears]
 
     def prune(self, now: float, bounds: dict[str, int]) -> int:
         """Delete expired entries and each name's oldest beyond its bound; how many went."""
-        with self._conn:
+        with self._lock, self._conn:
             gone = self._conn.execute("DELETE FROM response_cache WHERE expires <= ?", (now,)).rowcount or 0
             for name, bound in bounds.items():
                 gone += self._conn.execute(

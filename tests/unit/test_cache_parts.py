@@ -13,6 +13,7 @@ from plusn.assemble import assemble
 from plusn.cache.index import Answer, Entry, Index, unit
 from plusn.cache.keys import marks_of, normalise, question_of, uncacheable
 from plusn.cache.response_cache import Plan, ResponseCache
+from plusn.cache.vectors import PROJECT_FROM, ScopeVectors
 from plusn.fleet.backend import GenRequest
 from plusn.load_config import load_settings
 
@@ -105,6 +106,40 @@ def test_keep_refuses_what_must_not_be_kept(cache: ResponseCache) -> None:
 
 def entry(key: str, scope: str, vector: np.ndarray | None, name: str = "m", expires: float = 1e12) -> Entry:
     return Entry(key, scope, name, "t", Answer(key, "stop", 1, 1, "m", None, 0.0), vector, 0.0, expires)
+
+
+def test_a_large_scope_finds_exactly_what_a_whole_product_finds() -> None:
+    """Past PROJECT_FROM rows the search skips rows by their projections; it must still find
+    every row a product over the whole matrix finds, at any threshold, after removals too.
+    The rows are clustered like a scope's questions: a shared direction, topics, rewordings."""
+    rng = np.random.default_rng(7)
+    dim, topics = 64, 40
+    common = rng.standard_normal(dim) * 3
+    centres = [common + rng.standard_normal(dim) for _ in range(topics)]
+    rows = [unit(centres[i % topics] + 0.35 * rng.standard_normal(dim)) for i in range(2 * PROJECT_FROM + 300)]
+    scope = ScopeVectors(dim)
+    for i, v in enumerate(rows):
+        scope.add(f"k{i}", v)
+    assert scope.basis is not None
+    for i in range(0, len(rows), 7):  # holes filled by the last rows, their projections moved too
+        scope.remove(f"k{i}")
+    live = {k: rows[int(k[1:])] for k in scope.keys}
+    keys, matrix = list(live), np.stack(list(live.values()))
+    skipped = 0
+    for j in range(60):
+        base = rows[(j * 37) % len(rows)]
+        query = unit(base + rng.uniform(0.0, 0.25) * rng.standard_normal(dim))
+        sims = matrix @ query
+        for threshold in (0.8, 0.9, 0.95, 0.985):
+            want = sorted(((keys[i], float(sims[i])) for i in np.flatnonzero(sims >= threshold)),
+                          key=lambda ks: -ks[1])[:3]
+            got = scope.nearest(query, threshold, 3)
+            assert [k for k, _ in got] == [k for k, _ in want], (j, threshold)
+            assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+        q = scope.basis @ query
+        d = scope.lengths[: len(keys)] - 2 * scope.projected[: len(keys)] @ q + q @ q
+        skipped += int(np.sum(d > 2 * (1 - 0.985)))
+    assert skipped > 0.5 * 60 * len(keys)  # and the projections do skip most rows
 
 
 def test_the_index_finds_the_nearest_of_its_scope_and_keeps_its_rows_consistent() -> None:

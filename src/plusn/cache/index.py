@@ -1,7 +1,7 @@
 """The cache's entries in memory: by exact key, and by scope as a matrix of question vectors.
 
 A lookup never leaves memory, so a miss costs a hash and a dict lookup, and a semantic lookup
-one matrix-vector product over the entries of its own scope. The database (see store.py)
+a search of its own scope's question vectors (vectors.py). The database (see store.py)
 only keeps the entries for a restart and for other gateway processes.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .keys import Marks
+from .vectors import ScopeVectors
 
 
 @dataclass(slots=True)
@@ -42,42 +43,6 @@ class Entry:
     marks: Marks | None = None  # the question's numbers and names (a meaning match must agree on them)
 
 
-class _Vectors:
-    """One scope's question vectors, unit length, as rows of one matrix that grows by doubling."""
-
-    def __init__(self, dim: int) -> None:
-        self.keys: list[str] = []
-        self.pos: dict[str, int] = {}
-        self.matrix = np.empty((8, dim), dtype=np.float32)
-
-    def add(self, key: str, vector: np.ndarray) -> None:
-        n = len(self.keys)
-        if n == len(self.matrix):
-            self.matrix = np.concatenate([self.matrix, np.empty_like(self.matrix)])
-        self.matrix[n] = vector
-        self.pos[key] = n
-        self.keys.append(key)
-
-    def remove(self, key: str) -> None:
-        """Move the last row into the removed one's place."""
-        i = self.pos.pop(key)
-        last = self.keys.pop()
-        if last != key:
-            self.matrix[i] = self.matrix[len(self.keys)]
-            self.keys[i] = last
-            self.pos[last] = i
-
-    def nearest(self, vector: np.ndarray, threshold: float, n: int) -> list[tuple[str, float]]:
-        """Up to ``n`` keys at least ``threshold`` alike, the closest first."""
-        sims = self.matrix[: len(self.keys)] @ vector
-        if len(sims) <= n:
-            order = np.argsort(-sims)
-        else:
-            top = np.argpartition(-sims, n)[:n]
-            order = top[np.argsort(-sims[top])]
-        return [(self.keys[i], float(sims[i])) for i in order if sims[i] >= threshold]
-
-
 def unit(vector: Any) -> np.ndarray:
     v = np.asarray(vector, dtype=np.float32)
     norm = float(np.linalg.norm(v))
@@ -88,7 +53,7 @@ class Index:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self._lru: dict[str, OrderedDict[str, None]] = {}  # served name → its keys, oldest use first
-        self._scopes: dict[str, _Vectors] = {}
+        self._scopes: dict[str, ScopeVectors] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -136,7 +101,7 @@ class Index:
         if entry.vector is not None:
             rows = self._scopes.get(entry.scope)
             if rows is None:
-                rows = self._scopes[entry.scope] = _Vectors(len(entry.vector))
+                rows = self._scopes[entry.scope] = ScopeVectors(len(entry.vector))
             rows.add(entry.key, entry.vector)
         while len(order) > max_entries:
             self.remove(next(iter(order)))

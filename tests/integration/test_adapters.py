@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import numpy as np
+import openai
 import pytest
-from conftest import smollm2_path, write_config
+from conftest import plusn_serve, smollm2_path, write_config
 from fastapi.testclient import TestClient
 
 from plusn.assemble import deployed
@@ -82,6 +83,58 @@ def test_an_adapter_is_a_model_of_its_own_on_the_same_base(tmp_path: Path) -> No
 
 
 @pytest.mark.model
+async def next_token_logits(cfg: Path, names: list[str], text: str) -> dict[str, np.ndarray]:
+    """Each model's logits for the token after ``text``, from the llama.cpp model as served."""
+    async with deployed(load_settings(cfg, environ={})) as d:
+        out = {}
+        for name in names:
+            m = d.fleet.members[name]
+            await m.start()
+            llm = m._llm
+            tokens = llm.tokenize(text.encode())
+            llm.reset()
+            llm.eval(tokens)
+            # llama.cpp keeps the last token's logits; llama-cpp-python copies them only with logits_all
+            out[name] = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        return out
+
+
+@pytest.mark.model
+def test_a_merged_adapter_predicts_as_the_adapter_does(tmp_path: Path) -> None:
+    """`plusn tune merge` writes the base with W + (alpha/r)·B·A in its weights (Q8_0, as the
+    default does for a 4-bit base): its next-token logits are those of the base with the adapter
+    applied at run time, up to quantisation, and far from the base's own. Both answer through
+    a real `plusn serve`."""
+    from click.testing import CliRunner
+
+    from plusn.cli import main
+
+    strong = write_adapter(tmp_path / "strong.gguf", b_scale=0.02)
+    merged = tmp_path / "merged.gguf"
+    run = CliRunner().invoke(main, ["tune", "merge", str(strong), "--base", BASE, "--out", str(merged)])
+    assert run.exit_code == 0, run.output
+    assert f"{len(base_shapes())} weights merged" in run.output
+    cfg = write_config(tmp_path, {"models": {"base": member(None), "adapter": member(str(strong)),
+                                             "merged": member(None, path=str(merged))}})
+    got = asyncio.run(next_token_logits(cfg, ["base", "adapter", "merged"], "The colour of the sky is"))
+    moved = np.linalg.norm(got["adapter"] - got["base"])
+    assert np.linalg.norm(got["merged"] - got["adapter"]) < 0.1 * moved
+    # both are served like any model: through `plusn serve` and the openai client
+    with plusn_serve(cfg, tmp_path) as (url, _, _proc):
+        client = openai.OpenAI(base_url=url + "/v1", api_key="none")
+        for name in ("adapter", "merged"):
+            reply = client.chat.completions.create(model=name, messages=ASK, max_tokens=6)  # type: ignore[arg-type]
+            assert reply.model == name and reply.choices[0].message.content
+
+
+def test_a_merge_refuses_an_adapter_of_another_base(tmp_path: Path) -> None:
+    from plusn.tune.gguf_merge import merge
+
+    misfit = write_adapter(tmp_path / "misfit.gguf", b_scale=1.0, shrink=8)
+    with pytest.raises(ConfigError, match="not this base's adapter"):
+        merge(misfit, smollm2_path(), tmp_path / "merged.gguf")
+
+
 def test_a_missing_adapter_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, {"models": {"tuned": member(str(tmp_path / "nowhere.gguf"))}})
     with pytest.raises(ConfigError) as err:

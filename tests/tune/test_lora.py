@@ -35,11 +35,12 @@ def test_train_stop_resume_and_serve_the_adapter(tmp_path: Path) -> None:
     out = tmp_path / "adapter"
     args = ["tune", "lora", "--base", BASE, "--data", str(train), "--out", str(out), "--rank", "4", "--batch", "4",
             "--epochs", "1", "--eval-every", "2", "--max-len", "96", "--no-progress"]
-    # a time budget of zero stops after the first step, with a checkpoint
+    # a time budget of zero stops after the first step, with a checkpoint and the adapter so far
     first = CliRunner().invoke(main, [*args, "--max-minutes", "0"])
     assert first.exit_code == 0, first.output
     assert "stopped at step 1/6" in first.output and (out / "checkpoint" / "state.pt").is_file()
-    assert not (out / "adapter.gguf").exists()
+    assert json.loads((out / "training.json").read_text())["steps"] == 1
+    assert misfit(out / "adapter.gguf", base_file(BASE, None)) is None
     second = CliRunner().invoke(main, args)
     assert second.exit_code == 0, second.output
     assert "trained 6 steps" in second.output

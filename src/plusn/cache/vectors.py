@@ -87,4 +87,4 @@ class ScopeVectors:
             top = np.argpartition(-sims, n)[:n]
             order = top[np.argsort(-sims[top])]
         index = order if rows is None else rows[order]
-        return [(self.keys[i], float(s)) for i, s in zip(index, sims[order]) if s >= threshold]
+        return [(self.keys[i], float(s)) for i, s in zip(index, sims[order], strict=True) if s >= threshold]

@@ -1,4 +1,5 @@
-"""``plusn tune data|lora|gguf``: a training set from what plusn has, a LoRA adapter on CPU, GGUF."""
+"""``plusn tune data|lora|gguf|merge``: a training set from what plusn has, a LoRA adapter on CPU, GGUF
+adapters for llama.cpp, and an adapter merged into its base."""
 
 from __future__ import annotations
 
@@ -173,3 +174,22 @@ def gguf_command(adapter_dir: str, base: str, out_path: str | None) -> None:
         base_path = lora.base_file(base, None)
         out = export(Path(adapter_dir), base_path, Path(out_path) if out_path else Path(adapter_dir) / "adapter.gguf")
     click.echo(f"wrote {out}")
+
+
+@tune.command("merge")
+@click.argument("adapter", type=click.Path(exists=True, dir_okay=False))
+@click.option("--base", required=True, help="The base GGUF the adapter was trained on: a path, pkg:<package>/<file> "
+                                            "or a model name of the config.")
+@click.option("--out", "out_path", required=True, help="The merged model's GGUF file.")
+@click.option("--type", "kind", default="auto", show_default=True,
+              help="GGUF type of the merged weights (auto: the base's if 8 bits or more, else Q8_0).")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="The adapter's weight, as lora_scale.")
+@config_option
+def merge_command(adapter: str, base: str, out_path: str, kind: str, scale: float, config_path: str | None) -> None:
+    """Merge a GGUF LoRA adapter into a copy of its base: one model that decodes at full speed."""
+    from .gguf_merge import merge
+    from .lora import base_file
+
+    with clear_errors():
+        out, n = merge(Path(adapter), base_file(base, config_path), Path(out_path), scale=scale, kind=kind)
+    click.echo(f"wrote {out}: {n} weights merged")

@@ -130,10 +130,10 @@ class Loop:
             stopped = True
         finally:
             bar.close()
-        if stopped:
+        if stopped:  # a time budget spent still yields an adapter to serve and measure
             self._checkpoint()
-            return (f"stopped at step {self.step}/{self.total} after {self.history['seconds'] / 60:.1f} min; "
-                    f"run the same command again to resume from {self.ckpt}")
+            return (f"stopped at step {self.step}/{self.total} after {self.history['seconds'] / 60:.1f} min: "
+                    f"{self._finish(resumed)}; run the same command again to resume from {self.ckpt}")
         return self._finish(resumed)
 
     def _finish(self, resumed: bool) -> str:

@@ -57,9 +57,7 @@ class ChunkWire:
         self.include_usage, self.role = include_usage, role
         created = int(time.time())
         self.chunk: Callable[..., dict[str, Any]] = lambda **kw: chunk_fn(rid, created, model, **kw)
-        # Every content event is the same JSON but for its text: render it once and splice
-        # each token's text in, which keeps per-token work off the event loop.
-        self._head, self._tail = sse(self.chunk(text="\x00")).split(b'"\\u0000"')
+        self._template: tuple[bytes, bytes] | None = None  # rendered at the first delta: a whole answer needs none
 
     def whole(self, text: str, finish: str, usage: Usage, plusn: dict[str, Any],
               tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -71,7 +69,13 @@ class ChunkWire:
         return [sse(self.chunk(role=True, text=""))] if self.role else []
 
     def delta(self, text: str) -> bytes:
-        return self._head + json.dumps(text, ensure_ascii=False).encode() + self._tail
+        if self._template is None:
+            # Every content event is the same JSON but for its text: render it once and splice
+            # each token's text in, which keeps per-token work off the event loop.
+            head, tail = sse(self.chunk(text="\x00")).split(b'"\\u0000"')
+            self._template = head, tail
+        head, tail = self._template
+        return head + json.dumps(text, ensure_ascii=False).encode() + tail
 
     def calls(self, tool_calls: list[dict[str, Any]]) -> bytes:
         return sse(self.chunk(tool_calls=tool_calls))

@@ -6,8 +6,8 @@ The anchor is SmolLM2 answering each prompt that needs no tool, without tools. T
 path is the same request carrying the row's tools (one to three) with tool_choice "auto": the
 model scores the message under each tool, decides on text, then writes the same greedy answer
 from the same prompt (the script checks the texts are equal, which shows the decision is the
-only difference). Both run in-process through the fleet, alternating, so drift on the machine
-hits both sides alike. The figure is the ratio of median latencies, with the median added time.
+only difference). Both run in-process through the fleet, one after the other, the first of the
+two alternating from prompt to prompt, so drift on the machine hits both sides alike. The figure is the ratio of median latencies, with the median added time.
 """
 
 from __future__ import annotations
@@ -39,17 +39,18 @@ async def measure(data: Path, max_tokens: int) -> dict[str, Any]:
             await run(MODEL, GenRequest("chat", [{"role": "user", "content": "Hi"}], max_tokens=2))  # load, warm
             bare, auto, added = [], [], []
             same = 0
-            for row in plain_rows:
+            for i, row in enumerate(plain_rows):
                 with_tools = request(row, tools, "auto", max_tokens)
                 without = GenRequest("chat", with_tools.messages, max_tokens=max_tokens, temperature=0)
-                t0 = time.perf_counter()
-                a, _ = await run(MODEL, without)
-                t1 = time.perf_counter()
-                b, _ = await run(MODEL, with_tools)
-                t2 = time.perf_counter()
-                bare.append(t1 - t0)
-                auto.append(t2 - t1)
-                added.append((t2 - t1) - (t1 - t0))
+                times = {}
+                for req in ((without, with_tools) if i % 2 == 0 else (with_tools, without)):  # which goes first alternates
+                    t0 = time.perf_counter()
+                    gen, _ = await run(MODEL, req)
+                    times[id(req)] = time.perf_counter() - t0, gen
+                (t_bare, a), (t_auto, b) = times[id(without)], times[id(with_tools)]
+                bare.append(t_bare)
+                auto.append(t_auto)
+                added.append(t_auto - t_bare)
                 same += int(a.text == b.text and not b.tool_calls)
     return {"prompts": len(plain_rows), "same_answer": same, "tools_per_prompt": round(
         statistics.mean(len(r.tools) for r in plain_rows), 2),

@@ -40,13 +40,14 @@ def base_shapes() -> dict[str, tuple[int, int]]:
             for t in reader.tensors if t.name.endswith(wanted)}
 
 
-def write_adapter(path: Path, *, rank: int = 4, b_scale: float = 0.0, shrink: int = 0, arch: str = "llama") -> Path:
+def write_adapter(path: Path, *, rank: int = 4, b_scale: float = 0.0, shrink: int = 0, arch: str = "llama",
+                  alpha: float | None = None) -> Path:
     """A GGUF LoRA adapter for SmolLM2: B = 0 leaves the model as it is; ``shrink`` makes it misfit."""
     rng = np.random.default_rng(0)
     w = gguf.GGUFWriter(str(path), arch)
     w.add_string("general.type", "adapter")
     w.add_string("adapter.type", "lora")
-    w.add_float32("adapter.lora.alpha", float(rank))
+    w.add_float32("adapter.lora.alpha", float(rank if alpha is None else alpha))
     for name, (out, inp) in sorted(base_shapes().items()):
         w.add_tensor(f"{name}.weight.lora_a", rng.normal(0, 0.5, (rank, inp - shrink)).astype(np.float32))
         w.add_tensor(f"{name}.weight.lora_b", (rng.normal(0, 1, (out, rank)) * b_scale).astype(np.float32))
@@ -82,7 +83,6 @@ def test_an_adapter_is_a_model_of_its_own_on_the_same_base(tmp_path: Path) -> No
     assert got["strong"] != got["base"]  # a real update changes what the model says
 
 
-@pytest.mark.model
 async def next_token_logits(cfg: Path, names: list[str], text: str) -> dict[str, np.ndarray]:
     """Each model's logits for the token after ``text``, from the llama.cpp model as served."""
     async with deployed(load_settings(cfg, environ={})) as d:
@@ -109,12 +109,14 @@ def test_a_merged_adapter_predicts_as_the_adapter_does(tmp_path: Path) -> None:
 
     from plusn.cli import main
 
-    strong = write_adapter(tmp_path / "strong.gguf", b_scale=0.02)
+    # alpha / rank = 2 and a weight of 0.75: a merge that dropped or inverted either would differ
+    strong = write_adapter(tmp_path / "strong.gguf", b_scale=0.0133, alpha=8.0)
     merged = tmp_path / "merged.gguf"
-    run = CliRunner().invoke(main, ["tune", "merge", str(strong), "--base", BASE, "--out", str(merged)])
+    run = CliRunner().invoke(main, ["tune", "merge", str(strong), "--base", BASE, "--out", str(merged),
+                                    "--scale", "0.75"])
     assert run.exit_code == 0, run.output
     assert f"{len(base_shapes())} weights merged" in run.output
-    cfg = write_config(tmp_path, {"models": {"base": member(None), "adapter": member(str(strong)),
+    cfg = write_config(tmp_path, {"models": {"base": member(None), "adapter": member(str(strong), lora_scale=0.75),
                                              "merged": member(None, path=str(merged))}})
     got = asyncio.run(next_token_logits(cfg, ["base", "adapter", "merged"], "The colour of the sky is"))
     moved = np.linalg.norm(got["adapter"] - got["base"])
@@ -127,14 +129,24 @@ def test_a_merged_adapter_predicts_as_the_adapter_does(tmp_path: Path) -> None:
             assert reply.model == name and reply.choices[0].message.content
 
 
-def test_a_merge_refuses_an_adapter_of_another_base(tmp_path: Path) -> None:
+@pytest.mark.model
+def test_a_merge_refuses_what_it_cannot_merge_and_leaves_no_file(tmp_path: Path) -> None:
     from plusn.tune.gguf_merge import merge
 
+    out = tmp_path / "merged.gguf"
     misfit = write_adapter(tmp_path / "misfit.gguf", b_scale=1.0, shrink=8)
     with pytest.raises(ConfigError, match="not this base's adapter"):
-        merge(misfit, smollm2_path(), tmp_path / "merged.gguf")
+        merge(misfit, smollm2_path(), out)
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("not a model")
+    with pytest.raises(ConfigError, match="not a GGUF file"):
+        merge(not_gguf, smollm2_path(), out)
+    with pytest.raises(ConfigError, match="a file of its own"):
+        merge(misfit, smollm2_path(), misfit)
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
 
 
+@pytest.mark.model
 def test_a_missing_adapter_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, {"models": {"tuned": member(str(tmp_path / "nowhere.gguf"))}})
     with pytest.raises(ConfigError) as err:

@@ -39,13 +39,14 @@ def test_train_stop_resume_and_serve_the_adapter(tmp_path: Path) -> None:
     first = CliRunner().invoke(main, [*args, "--max-minutes", "0"])
     assert first.exit_code == 0, first.output
     assert "stopped at step 1/6" in first.output and (out / "checkpoint" / "state.pt").is_file()
-    assert json.loads((out / "training.json").read_text())["steps"] == 1
+    stopped = json.loads((out / "training.json").read_text())
+    assert stopped["steps"] == 1 and stopped["stopped"] is True
     assert misfit(out / "adapter.gguf", base_file(BASE, None)) is None
     second = CliRunner().invoke(main, args)
     assert second.exit_code == 0, second.output
     assert "trained 6 steps" in second.output
     meta = json.loads((out / "training.json").read_text())
-    assert meta["resumed"] is True and meta["steps"] == 6
+    assert meta["resumed"] is True and meta["steps"] == 6 and meta["stopped"] is False
     losses = [v for _, v in meta["validation_loss"]]
     assert losses[-1] < losses[0]  # a one-word answer repeated 24 times is learned
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"

@@ -113,7 +113,7 @@ def test_a_large_scope_finds_exactly_what_a_whole_product_finds() -> None:
     every row a product over the whole matrix finds, at any threshold, after removals too.
     The rows are clustered like a scope's questions: a shared direction, topics, rewordings."""
     rng = np.random.default_rng(7)
-    dim, topics = 64, 40
+    dim, topics = 128, 40
     common = rng.standard_normal(dim) * 3
     centres = [common + rng.standard_normal(dim) for _ in range(topics)]
     rows = [unit(centres[i % topics] + 0.35 * rng.standard_normal(dim)) for i in range(2 * PROJECT_FROM + 300)]
@@ -140,6 +140,18 @@ def test_a_large_scope_finds_exactly_what_a_whole_product_finds() -> None:
         d = scope.lengths[: len(keys)] - 2 * scope.projected[: len(keys)] @ q + q @ q
         skipped += int(np.sum(d > 2 * (1 - 0.985)))
     assert skipped > 0.5 * 60 * len(keys)  # and the projections do skip most rows
+
+
+def test_a_large_scope_of_short_vectors_is_searched_whole() -> None:
+    """Vectors too short to be worth projecting (here 32 dimensions) are never projected: past
+    PROJECT_FROM rows the scope still adds rows and finds them."""
+    rng = np.random.default_rng(3)
+    scope = ScopeVectors(32)
+    rows = [unit(rng.standard_normal(32)) for _ in range(PROJECT_FROM + 10)]
+    for i, v in enumerate(rows):
+        scope.add(f"k{i}", v)
+    assert scope.basis is None
+    assert scope.nearest(rows[-1], 0.99, 3)[0][0] == f"k{len(rows) - 1}"
 
 
 def test_the_index_finds_the_nearest_of_its_scope_and_keeps_its_rows_consistent() -> None:

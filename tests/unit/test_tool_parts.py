@@ -248,3 +248,35 @@ def test_the_choices_made_without_scoring() -> None:
     required = tool_plan({"tools": [WEATHER, EMAIL], "tool_choice": "required"})
     assert required is not None
     assert choose(None, None, required, [{"role": "user", "content": ""}], 4.5).function == required.functions[0]
+
+
+def test_the_tools_eval_refuses_bad_definitions_and_rows_naming_the_file(tmp_path: Any) -> None:
+    from plusn.errors import ConfigError
+    from plusn.evals import tools as tools_eval
+
+    data = tmp_path / "set.jsonl"
+    data.write_text(json.dumps({"id": "a", "prompt": "weather in Paris?", "tools": ["get_weather"],
+                                "call": "get_weather"}) + "\n")
+    catalog = tmp_path / "tools.json"
+    good = {"get_weather": {"description": "The weather.", "parameters": {"type": "object"}}}
+    for bad, says in (({"get_weather": "a string"}, "'get_weather' is not"),
+                      ({"get_weather": {"parameters": {"type": 3}}}, "not a JSON schema")):
+        catalog.write_text(json.dumps(bad))
+        with pytest.raises(ConfigError, match=says) as err:
+            tools_eval.load(data)
+        assert str(catalog) in err.value.message
+    catalog.write_text(json.dumps(good))
+    rows, _ = tools_eval.load(data)
+    assert rows[0].call == "get_weather"
+    data.write_text(json.dumps({"prompt": "hi", "tools": [["get_weather"]], "call": None}) + "\n")
+    with pytest.raises(ConfigError, match=r"set.jsonl:1"):
+        tools_eval.load(data)
+
+
+def test_an_empty_reply_is_not_an_answer_in_text() -> None:
+    from plusn.evals import tools as tools_eval
+
+    row = tools_eval.Row("a", "tell me a joke", ["get_weather"], None)
+    empty = tools_eval._scored(row, {}, [], "  ", 0.1)
+    said = tools_eval._scored(row, {}, [], "Why did the chicken...", 0.1)
+    assert tools_eval._figures([empty, said])["answered_in_text"] == 1

@@ -185,10 +185,14 @@ class ResponseCache:
         if embed is None:
             return None
         try:
-            plan.vector = unit(await embed(plan.question.text))
+            vector = unit(await embed(plan.question.text))
         except Exception:
             log.exception("the cache could not embed a question; answering without it")
             return None
+        if not np.isfinite(vector).all():  # would poison the scope's directions; nothing is kept either
+            log.warning("the cache's embedding model gave a vector that is not finite; answering without the cache")
+            return None
+        plan.vector = vector
         found = self.index.nearest(plan.question.scope, plan.vector, plan.policy.threshold, now, plan.question.marks)
         return None if found is None else Hit(found[0], "semantic", found[1])
 

@@ -5,8 +5,9 @@ Every vector is unit length, so two are at least ``t`` alike exactly when they a
 shorter, so a row whose projection lies farther than that from the question's cannot be alike
 enough and is skipped without reading its full vector. The directions are the principal ones of
 the scope's own questions (fitted at PROJECT_FROM rows, refitted each time the scope grows four
-times), along which questions differ most, so few rows pass; those few are then scored exactly. Nothing is approximate: the same rows
-are found as by one product over the whole matrix, which is what a small scope still does.
+times), along which questions differ most, so few rows pass; those few are then scored exactly.
+Nothing is approximate: the same rows are found as by one product over the whole matrix, which
+is what a small scope still does (and a scope of short vectors, under 2 x DIRECTIONS dimensions).
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ class ScopeVectors:
     """The vectors as rows of one matrix that grows by doubling, with their projections."""
 
     def __init__(self, dim: int) -> None:
+        self._refit_at: int | None
         self.keys: list[str] = []
         self.pos: dict[str, int] = {}
         self.matrix = np.empty((8, dim), dtype=np.float32)
         self.basis: np.ndarray | None = None  # DIRECTIONS × dim, orthonormal rows
         self.projected = np.empty((8, DIRECTIONS), dtype=np.float32)
         self.lengths = np.empty(8, dtype=np.float32)  # each projection's squared length
-        self._refit_at = PROJECT_FROM
+        # Short vectors are read whole as quickly as their projections would be.
+        self._refit_at = PROJECT_FROM if dim > 2 * DIRECTIONS else None
 
     def add(self, key: str, vector: np.ndarray) -> None:
         n = len(self.keys)
@@ -45,7 +48,7 @@ class ScopeVectors:
         if self.basis is not None:
             p = self.basis @ self.matrix[n]
             self.projected[n], self.lengths[n] = p, p @ p
-        if n + 1 >= self._refit_at:
+        if self._refit_at is not None and n + 1 >= self._refit_at:
             self._fit(n + 1)
             self._refit_at *= 4
 

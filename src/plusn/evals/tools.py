@@ -44,11 +44,20 @@ def load(data: str | Path, catalog: str | Path | None = None) -> tuple[list[Row]
         tools = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read the tool definitions: {exc}") from None
+    for name, spec in tools.items() if isinstance(tools, dict) else [("", None)]:
+        if not (isinstance(spec, dict) and isinstance(spec.get("parameters", {}), dict)):
+            raise ConfigError(f"{path}: the definitions are {{name: {{\"description\", \"parameters\": schema}}}}; "
+                              f"{name!r} is not")
+        try:
+            jsonschema.Draft202012Validator.check_schema(spec.get("parameters", {}))
+        except jsonschema.SchemaError as exc:
+            raise ConfigError(f"{path}: the parameters of {name!r} are not a JSON schema: {exc.message}") from None
     rows = []
     for n, raw in jsonl.numbered(data, "the prompts"):
         if not (isinstance(raw, dict) and isinstance(raw.get("prompt"), str) and isinstance(raw.get("tools"), list)):
             raise ConfigError(f"{data}:{n}: a row is {{\"id\", \"prompt\", \"tools\": [...], \"call\": name | null}}")
-        unknown = [t for t in [*raw["tools"], raw.get("call")] if t is not None and t not in tools]
+        unknown = [t for t in [*raw["tools"], raw.get("call")] if t is not None and (not isinstance(t, str)
+                                                                                    or t not in tools)]
         if unknown:
             raise ConfigError(f"{data}:{n}: {unknown[0]!r} is not defined in {path}")
         rows.append(Row(str(raw.get("id", n)), raw["prompt"], list(raw["tools"]), raw.get("call")))
@@ -105,7 +114,8 @@ def _figures(results: list[dict[str, Any]]) -> dict[str, Any]:
         "right_tool": sum(1 for r in needing if r.get("called") == r["expected"]),
         "valid_arguments": sum(1 for r in needing if r.get("called") == r["expected"] and r.get("valid")),
         "needing_none": len(plain),
-        "answered_in_text": sum(1 for r in plain if "called" in r and r["called"] is None),
+        # an empty reply is no answer, in text or otherwise
+        "answered_in_text": sum(1 for r in plain if "called" in r and r["called"] is None and r["text"].strip()),
         "errors": sum(1 for r in results if "error" in r),
         "seconds_p50": round(statistics.median(seconds), 3) if seconds else None,
     }

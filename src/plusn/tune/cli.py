@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..evals.progress import Bar
 from ..learning.cli import seconds
 from . import data, sources
+from .gguf_merge import TYPES, merge
 
 
 @click.group("tune")
@@ -181,13 +182,12 @@ def gguf_command(adapter_dir: str, base: str, out_path: str | None) -> None:
 @click.option("--base", required=True, help="The base GGUF the adapter was trained on: a path, pkg:<package>/<file> "
                                             "or a model name of the config.")
 @click.option("--out", "out_path", required=True, help="The merged model's GGUF file.")
-@click.option("--type", "kind", default="auto", show_default=True,
+@click.option("--type", "kind", type=click.Choice(["auto", *TYPES]), default="auto", show_default=True,
               help="GGUF type of the merged weights (auto: the base's if 8 bits or more, else Q8_0).")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="The adapter's weight, as lora_scale.")
 @config_option
 def merge_command(adapter: str, base: str, out_path: str, kind: str, scale: float, config_path: str | None) -> None:
     """Merge a GGUF LoRA adapter into a copy of its base: one model that decodes at full speed."""
-    from .gguf_merge import merge
     from .lora import base_file
 
     with clear_errors():

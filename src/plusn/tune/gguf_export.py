@@ -14,6 +14,7 @@ itself. Two things differ from the Hugging Face layout and are handled here:
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,8 @@ def export(adapter_dir: Path, base: Path, out: Path) -> Path:
     if info["arch"] != "llama":
         raise ConfigError(f"{base}: architecture {info['arch']!r}; GGUF export knows Llama-family models only")
     converted = convert(tensors, n_head=int(info["n_head"]), n_head_kv=int(info["n_head_kv"]))
-    writer = gguf.GGUFWriter(str(out), info["arch"])
+    partial = out.with_name(out.name + ".partial")  # an interrupted export never leaves half a file at ``out``
+    writer = gguf.GGUFWriter(str(partial), info["arch"])
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
     writer.add_float32("adapter.lora.alpha", float(config.get("lora_alpha", config.get("r", 8))))
@@ -104,4 +106,5 @@ def export(adapter_dir: Path, base: Path, out: Path) -> Path:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+    os.replace(partial, out)
     return out

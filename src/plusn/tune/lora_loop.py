@@ -133,17 +133,17 @@ class Loop:
         if stopped:  # a time budget spent still yields an adapter to serve and measure
             self._checkpoint()
             return (f"stopped at step {self.step}/{self.total} after {self.history['seconds'] / 60:.1f} min: "
-                    f"{self._finish(resumed)}; run the same command again to resume from {self.ckpt}")
+                    f"{self._finish(resumed, stopped=True)}; run the same command again to resume from {self.ckpt}")
         return self._finish(resumed)
 
-    def _finish(self, resumed: bool) -> str:
+    def _finish(self, resumed: bool, stopped: bool = False) -> str:
         self.model.save_pretrained(str(self.out))
         plot(self.history, self.out / "loss.png")
         val = self.history["validation"]
         save_meta(self.out, self.k, self.base, {
             "steps": self.step, "examples": len(self.train_rows), "validation_examples": len(self.val_rows),
             "train_seconds": round(self.history["seconds"], 1), "load_seconds": round(self.load_s, 1),
-            "validation_loss": val, "resumed": resumed})
+            "validation_loss": val, "resumed": resumed, "stopped": stopped})
         line = (f"trained {self.step} steps on {len(self.train_rows)} examples in "
                 f"{self.history['seconds'] / 60:.1f} min")
         if len(val) >= 2:

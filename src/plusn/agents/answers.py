@@ -99,11 +99,12 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     return max(starts or hits, key=lambda h: h[1])[2]
 
 
-def option_spans(slot: Slot, text: str) -> list[tuple[str, int, int]]:
-    """(canonical option, start, end) of every option word in the text, longest words first and
-    without overlaps; Latin words match whole words only ("local" is not in "locally")."""
+def option_spans(slot: Slot, text: str, choices: dict[str, list[str]] | None = None) -> list[tuple[str, int, int]]:
+    """(canonical option, start, end) of every option word in the text (``choices``: the words
+    to look for, by default the slot's own), longest words first and without overlaps; Latin
+    words match whole words only ("local" is not in "locally")."""
     t = text.lower()
-    ws = sorted(((w.lower(), canon) for canon, group in slot.choices().items() for w in group),
+    ws = sorted(((w.lower(), canon) for canon, group in (choices or slot.choices()).items() for w in group),
                 key=lambda x: -len(x[0]))
     out: list[tuple[str, int, int]] = []
     taken = [False] * len(t)

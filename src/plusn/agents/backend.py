@@ -41,15 +41,15 @@ class AgentBackend(Composite):
         self.tools = build(agent.spec.tools)
         self._locks: dict[str, asyncio.Lock] = {}
         # form node → its matcher by meaning (one per embedding model, so prototypes are embedded once)
-        by_model = {m: Meaning(self._embed_with(m)) for m in set((embeddings or {}).values())} \
-            if env.embedder is not None else {}
+        by_model = {m: Meaning(self._embed_with(m), passages=self._embed_with(m, "passage"))
+                    for m in set((embeddings or {}).values())} if env.embedder is not None else {}
         self.meanings = {node: by_model[m] for node, m in (embeddings or {}).items() if m in by_model}
 
-    def _embed_with(self, model: str) -> Embed:
+    def _embed_with(self, model: str, kind: str = "query") -> Embed:
         async def embed(texts: list[str]) -> list[list[float]]:
             assert self.env.embedder is not None
             backend = await self.env.embedder(model)
-            vectors, _ = await backend.embed(texts, kind="query")
+            vectors, _ = await backend.embed(texts, kind=kind)
             return vectors
 
         return embed

@@ -23,6 +23,10 @@ YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没�
        "y", "sure", "of course", "correct", "right")
 UNSURE = ("不知道", "不清楚", "不确定", "说不好", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
 _WORDISH = re.compile(r"^[a-z]+$")
+# What people say to a decision that takes it as given: yes, thanks, understood (a closed class).
+ACK = ("谢谢", "多谢", "好的", "好", "行", "嗯", "嗯嗯", "明白", "明白了", "知道了", "收到", "了解", "ok", "okay",
+       "thanks", "thank you", "thx", "got it", "great", "understood", "i see")
+_ACK_PUNCT = re.compile(r"[\s，。！？；、,.!?;~～…]+")
 
 WORDS = {
     "zh": {"corrected": "已更正：{label} → {value}。", "invalid": "这个回答不符合要求：{why}。",
@@ -99,19 +103,30 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     return max(starts or hits, key=lambda h: h[1])[2]
 
 
+def acknowledges(text: str) -> bool:
+    """Whether a message only takes what was said as given: a yes or a thanks ("对", "好的谢谢",
+    "ok thanks"), made of such words and nothing else."""
+    said = rest = " " + _ACK_PUNCT.sub(" ", text.lower()).strip() + " "
+    for w in sorted({*ACK, *YES}, key=len, reverse=True):
+        rest = rest.replace(f" {w} ", " ") if w.isascii() else rest.replace(w, " ")
+    return rest != said and not rest.strip(" 的了啊呀吧呢哈啦")
+
+
 def option_spans(slot: Slot, text: str, choices: dict[str, list[str]] | None = None) -> list[tuple[str, int, int]]:
     """(canonical option, start, end) of every option word in the text (``choices``: the words
     to look for, by default the slot's own), longest words first and without overlaps; Latin
-    words match whole words only ("local" is not in "locally")."""
+    words match whole words only ("local" is not in "locally"). Then, where no word stands, a
+    word of three Chinese characters or more said with one more inside, as :func:`says` reads
+    a yes/no word ("自己辞的职" says 自己辞职; never a negator inside: "本人没辞职")."""
     t = text.lower()
     ws = sorted(((w.lower(), canon) for canon, group in (choices or slot.choices()).items() for w in group),
                 key=lambda x: -len(x[0]))
     out: list[tuple[str, int, int]] = []
     taken = [False] * len(t)
-    for w, canon in ws:
-        if not w:
-            continue
-        pattern = rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
+    patterns = [(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w), canon)
+                for w, canon in ws if w]
+    patterns += [(loose.pattern, canon) for w, canon in ws if (loose := _loose(w)) is not None]
+    for pattern, canon in patterns:
         for m in re.finditer(pattern, t):
             span = range(m.start(), m.end())
             if not any(taken[i] for i in span):

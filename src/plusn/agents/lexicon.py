@@ -9,7 +9,8 @@ derivations, neither a list of phrasings:
   it shows a head too (外地人 is 外地 + 人). Every base of an option with every head is a word of
   that option: 外地人 gives 本地人; base + head names the slot itself, the specific kind. A
   Latin base alone ("local") is a weak word, as below: "local" is said of anything. (A Chinese
-  one is not taken alone: 本人 of 本人意愿 is also "I".)
+  one is not taken alone: 本人 of 本人意愿 is also "I".) A word in the passive (被开除) is
+  also said without its marker ("单位把我开除了").
   Particles (了, 的, 过) are no heads: 离职了 is not 离职 + a noun.
 - **places.** A slot whose options are *here* and the rest (本市 / 外地, 本区 / 外区) is about
   where. The option named with 本 (this city, this district) or "local" is here; words that
@@ -122,6 +123,8 @@ def _derive(slot: Slot) -> Lexicon:
         for w in ws:
             bases[canon] |= {b for h in shared if (b := _split(w, h))}
     words = {c: list(ws) for c, ws in choices.items()}
+    for canon, ws in choices.items():  # 被开除 is also said 单位把我开除了: the verb without the passive
+        words[canon] += [w[1:] for w in ws if len(w) >= 3 and w[0] == "被" and w[1:] not in taken]
     bare: set[str] = set()
     for canon, bs in bases.items():
         every = bs | {w for w in choices[canon] if not any(w.endswith(h) for h in ends)}

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .answers import NO, UNSURE, YES
 from .recognize import Reading, clause_spans
 from .spec import FormSpec
 
@@ -70,6 +71,8 @@ PARALLEL = (
     ("我不同意这个说法", "I do not agree with that"), ("她病了，今天没来", "she is ill and did not come today"),
     ("我正在学开车", "I am learning to drive"), ("电脑突然坏了", "the computer suddenly broke down"),
 )
+_BLANK = re.compile(r"[\s，。！？；、,.!?;~～…]+")
+_YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
@@ -217,6 +220,8 @@ class Meaning:
         """The option of slot ``name`` the text means, as a guess or sure; None: not this slot."""
         if spec.slots[name].type != "enum" or not text.strip():
             return None
+        if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
+            return None  # a bare yes or no ("没有") is no option, however near one it lands
         index = await self._index(spec)
         ranked = await self._ranked(index, name, text)
         if not _clears(index.slots[name], ranked):

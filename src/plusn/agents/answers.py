@@ -119,21 +119,37 @@ def option_spans(slot: Slot, text: str, choices: dict[str, list[str]] | None = N
     word of three Chinese characters or more said with one more inside, as :func:`says` reads
     a yes/no word ("自己辞的职" says 自己辞职; never a negator inside: "本人没辞职")."""
     t = text.lower()
-    ws = sorted(((w.lower(), canon) for canon, group in (choices or slot.choices()).items() for w in group),
-                key=lambda x: -len(x[0]))
     out: list[tuple[str, int, int]] = []
     taken = [False] * len(t)
-    patterns = [(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w), canon)
-                for w, canon in ws if w]
-    patterns += [(loose.pattern, canon) for w, canon in ws if (loose := _loose(w)) is not None]
-    for pattern, canon in patterns:
-        for m in re.finditer(pattern, t):
+    for w, exact, pattern, canon in _matchers(choices or slot.choices()):
+        if not (w in t if exact else w[0] in t and w[-1] in t):
+            continue  # a substring test first: most words are not in most messages
+        for m in pattern.finditer(t):
             span = range(m.start(), m.end())
             if not any(taken[i] for i in span):
                 for i in span:
                     taken[i] = True
                 out.append((canon, m.start(), m.end()))
     return sorted(out, key=lambda x: x[1])
+
+
+_MATCHERS: dict[int, tuple[dict[str, list[str]], list[tuple[str, bool, re.Pattern[str], str]]]] = {}
+
+
+def _matchers(choices: dict[str, list[str]]) -> list[tuple[str, bool, re.Pattern[str], str]]:
+    """(word, exact, its pattern, option) for each word, longest first, then the loose ones;
+    compiled once per words dict (a slot's derived words are one, kept)."""
+    kept = _MATCHERS.get(id(choices))
+    if kept is not None and kept[0] is choices:
+        return kept[1]
+    ws = sorted(((w.lower(), canon) for canon, group in choices.items() for w in group if w), key=lambda x: -len(x[0]))
+    out = [(w, True, re.compile(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)), canon)
+           for w, canon in ws]
+    out += [(w, False, loose, canon) for w, canon in ws if (loose := _loose(w)) is not None]
+    if len(_MATCHERS) >= 512:
+        _MATCHERS.clear()
+    _MATCHERS[id(choices)] = (choices, out)
+    return out
 
 
 def options_in(slot: Slot, text: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from plusn.agents import forms
+from plusn.agents.answers import acknowledges
 from plusn.agents.lexicon import heads, lexicon
 from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
@@ -81,3 +82,51 @@ def test_an_english_reply_to_a_chinese_yes_no_question_is_read_by_its_polarity(t
     assert found(text, asked="pension")["pension"] == (value, False)  # a guess, confirmed first
     assert "pension" not in found("what is a pension?", asked="pension")
     assert "pension" not in found("I don't know", asked="pension")
+
+
+# A second form of its own, for the verbs people use: a gym membership, ended by whom.
+GYM = FormSpec.model_validate({
+    "slots": {
+        "ended": {"type": "enum", "label": "终止原因", "ask": "会员卡是您自己停的，还是被俱乐部停的？",
+                  "options": {"自己停卡": ["主动停卡", "自己不续了"], "被停卡": ["被取消", "被封号"]}},
+        "months": {"type": "number", "label": "剩余月数", "ask": "还剩几个月？", "unit": "月", "min": 0, "max": 60},
+    },
+    "tree": {"slot": "ended", "cases": {"自己停卡": {"decision": "不退费"},
+                                        "被停卡": {"slot": "months", "when": [{"if": "value >= 1", "then": {"decision": "按月退费"}}],
+                                                   "default": {"decision": "不退费"}}}},
+})
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("俱乐部把我的卡取消了", "被停卡"),  # 被取消 said without its passive marker
+    ("主动地停卡", "自己停卡"),  # one character inside a word of three or more
+    ("是我主动去停的卡", None),  # two inside: no longer the word
+    ("自己没不续了", None),  # a negator inside never counts
+])
+def test_a_word_said_with_one_more_inside_or_without_its_passive_marker(text: str, value: str | None) -> None:
+    got = read(GYM, text, "ended", "zh").found.get("ended")
+    assert (got.value if got is not None else None) == value
+    assert "停卡" not in lexicon(GYM.slots["ended"]).words["被停卡"]  # 停卡 is also in 自己停卡
+
+
+@pytest.mark.parametrize(("text", "months"), [("two and a half years", 30), ("2 and a half months", 2.5),
+                                              ("a year and a half", 18), ("三个半月", 3.5)])
+def test_a_half_after_the_number_or_after_the_unit(text: str, months: float) -> None:
+    assert read(GYM, text, "months", "zh").found["months"].value == pytest.approx(months)
+
+
+@pytest.mark.parametrize(("text", "ack"), [("对", True), ("好的，谢谢", True), ("ok thanks!", True), ("对的", True),
+                                           ("那改签呢？", False), ("不是", False), ("是本市的", False), ("的", False)])
+def test_what_takes_a_decision_as_given(text: str, ack: bool) -> None:
+    assert acknowledges(text) is ack
+
+
+def test_an_answer_to_another_question_is_kept_and_not_called_invalid() -> None:
+    state = forms.FormState()
+    forms.turn(GYM, state, "你好", "zh")
+    t = forms.turn(GYM, state, "还剩三个月", "zh")  # answers the months question before the first
+    assert t.asked == "ended" and "不符合要求" not in (t.reply or "") and state.guesses == {"months": 3}
+    t = forms.turn(GYM, state, "被俱乐部取消了", "zh")
+    assert "对吗" in (t.reply or "") and t.asked == "months"  # the number said in passing is confirmed first
+    t = forms.turn(GYM, state, "对", "zh")
+    assert t.decision is not None and t.decision["decision"] == "按月退费"

@@ -210,6 +210,8 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
                 got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
                 got.rejected.pop(name, None)
         _weigh_bounds(spec, state, got)
+        if state.asked in got.rejected and any(n != state.asked for n in got.found):
+            del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
         _settle(state, text, got, out)
         _apply(state, got, asked, out)

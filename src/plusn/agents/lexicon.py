@@ -123,8 +123,10 @@ def _derive(slot: Slot) -> Lexicon:
         for w in ws:
             bases[canon] |= {b for h in shared if (b := _split(w, h))}
     words = {c: list(ws) for c, ws in choices.items()}
-    for canon, ws in choices.items():  # 被开除 is also said 单位把我开除了: the verb without the passive
-        words[canon] += [w[1:] for w in ws if len(w) >= 3 and w[0] == "被" and w[1:] not in taken]
+    for canon, ws in choices.items():  # 被开除 is also said 单位把我开除了: the verb without the passive,
+        # unless another option says it too (停卡 of 被停卡 is also in 自己停卡)
+        words[canon] += [w[1:] for w in ws if len(w) >= 3 and w[0] == "被" and w[1:] not in taken
+                         and not any(w[1:] in o for c, os in choices.items() if c != canon for o in os)]
     bare: set[str] = set()
     for canon, bs in bases.items():
         every = bs | {w for w in choices[canon] if not any(w.endswith(h) for h in ends)}
@@ -134,19 +136,25 @@ def _derive(slot: Slot) -> Lexicon:
                 bare.add(b)
         for b in sorted(every):
             for h in sorted(ends):
-                w = b + h if latin(b) == latin(h) else None
-                if w and w not in taken and all(w not in ws for ws in words.values()):
-                    words[canon].append(w)
+                joined = b + h if latin(b) == latin(h) else ""
+                if joined and joined not in taken and all(joined not in ws for ws in words.values()):
+                    words[canon].append(joined)
+    return Lexicon(words, frozenset(bare), frozenset(_places(choices, words)))
+
+
+def _places(choices: dict[str, list[str]], words: dict[str, list[str]]) -> set[str]:
+    """Adds the words that point here or away to a here/elsewhere slot's options; returns them."""
     pointing: set[str] = set()
     here = _here_option(choices)
-    if here is not None:
-        away = [c for c in choices if c != here]
-        for group, canon in ((HERE, here), (AWAY, away[0] if len(away) == 1 else None)):
-            for w in group:
-                if canon is not None and all(w not in ws for ws in words.values()):
-                    words[canon].append(w)
-                    pointing.add(w)
-    return Lexicon(words, frozenset(bare), frozenset(pointing))
+    if here is None:
+        return pointing
+    away = [c for c in choices if c != here]
+    for group, owner in ((HERE, here), (AWAY, away[0] if len(away) == 1 else None)):
+        for w in group:
+            if owner is not None and all(w not in ws for ws in words.values()):
+                words[owner].append(w)
+                pointing.add(w)
+    return pointing
 
 
 def specific(lex: Lexicon, word: str) -> bool:

@@ -130,3 +130,29 @@ def test_an_answer_to_another_question_is_kept_and_not_called_invalid() -> None:
     assert "对吗" in (t.reply or "") and t.asked == "months"  # the number said in passing is confirmed first
     t = forms.turn(GYM, state, "对", "zh")
     assert t.decision is not None and t.decision["decision"] == "按月退费"
+
+
+def test_a_correction_whose_slot_is_a_guess_asks_which_is_right() -> None:
+    state = forms.FormState()
+    forms.turn(GYM, state, "被俱乐部取消了", "zh")
+    t = forms.turn(GYM, state, "还剩三个月", "zh")
+    assert t.decision is not None and t.decision["decision"] == "按月退费"
+    state.asked = None
+    t = forms.turn(GYM, state, "不对，其实只有两周", "zh")  # in another unit, and no word naming its slot
+    assert t.decision is None and "哪个是对的" in (t.reply or "") and "0.47" in (t.reply or "")
+    t = forms.turn(GYM, state, "半个月", "zh")
+    assert t.decision is not None and t.decision["decision"] == "不退费" and state.values["months"] == 0.5
+    state = forms.FormState()
+    forms.turn(GYM, state, "被俱乐部取消了", "zh")
+    forms.turn(GYM, state, "还剩三个月", "zh")
+    t = forms.turn(GYM, state, "还有半个月的课没上", "zh")  # no word of correction: not taken
+    assert state.values["months"] == 3 and "哪个是对的" not in (t.reply or "")
+
+
+def test_a_correction_in_the_slots_own_unit_is_taken() -> None:
+    state = forms.FormState()
+    forms.turn(GYM, state, "被俱乐部取消了", "zh")
+    forms.turn(GYM, state, "还剩三个月", "zh")
+    state.asked = None
+    t = forms.turn(GYM, state, "不好意思，其实是五个月", "zh")  # months said in months: no other slot reads it
+    assert t.corrected == {"months": (3, 5)} and t.decision is not None and state.values["months"] == 5

@@ -226,10 +226,10 @@ def fmt(n: float) -> str:
 
 
 def show(value: Any, lang: str) -> str:
-    """A value as the user reads it."""
+    """A value as the user reads it (8 months in years is 0.67, not 0.6666666666666666)."""
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    return fmt(value) if isinstance(value, float) else str(value)
+    return fmt(round(value, 2)) if isinstance(value, float) else str(value)
 
 
 def pattern_in(pattern: str, text: str) -> str | None:

@@ -60,6 +60,7 @@ class Reading:
     source: str = "rule"  # rule | meaning | model
     said: str | None = None  # a bound's own words ("不到1年"): the value is only a point inside it
     span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
+    converted: bool = False  # a quantity said in another unit than the slot's (七年 for a count of days)
 
 
 @dataclass
@@ -304,7 +305,8 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
             value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
-        r = Reading(value, sure=asked or cued, said=text[q.start:q.end].strip() if span else None, span=span)
+        r = Reading(value, sure=asked or cued, said=text[q.start:q.end].strip() if span else None, span=span,
+                    converted=said.unit is not None and said.unit != q.unit)
         if r.sure:
             return r
         guess = guess or r
@@ -374,6 +376,10 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     if any(out.found[n].sure for n in numbers):  # the quantity was said for that slot, not guessed for another
         for n in numbers:
             if not out.found[n].sure:
+                del out.found[n]
+    elif any(not out.found[n].converted for n in numbers):  # 七年 is a guess for years before days
+        for n in numbers:
+            if out.found[n].converted:
                 del out.found[n]
     return out
 

@@ -16,8 +16,10 @@ Across languages a small multilingual model places a text and its translation ap
 direction that is much the same whatever the text says (the language's own mean). That
 direction is measured once per model on everyday sentence pairs on no form's topic
 (:data:`PARALLEL`) and taken out of every text in proportion to its English, so an English reply
-is compared with Chinese option words for what it says ("I was laid off" with 被裁员), not for
-being English. No word of any form is translated: the form's own words stay what they are.
+is compared with Chinese option words for what it says, not for being English; and the option
+words are embedded as passages, the replies as queries. No word of any form is translated. It
+helps (the right option scores higher), but a small model still misses many English replies
+("I was laid off" stays below the bound), and then the form asks again.
 
 The match is **calibrated** per slot against the form itself, with an explicit "not this slot":
 the form's other texts (the other slots' words, every question and label) are scored against
@@ -54,7 +56,7 @@ SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", 
 # Everyday sentences said in Chinese and in English, on no form's topic. A multilingual model
 # puts the two languages apart along one direction, much the same for any content; the mean
 # difference of these pairs is that direction, taken out of every text in proportion to its
-# English, so that "I was laid off" lands near 被裁员 rather than near any English text.
+# English, so that an English reply lands nearer its Chinese option than near any English text.
 PARALLEL = (
     ("你好", "hello"), ("谢谢你的帮助", "thank you for your help"), ("我想问一个问题", "I want to ask a question"),
     ("今天天气很好", "the weather is nice today"), ("明天可能会下雨", "it might rain tomorrow"),

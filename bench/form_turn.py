@@ -33,7 +33,8 @@ ROOT = Path(__file__).parents[1]
 FORMS = ROOT / "tests" / "data" / "forms"
 DATA = [ROOT.parent / "shared" / "data" / "forms" / "housing-fund-dialogues.jsonl",
         *(FORMS / f"{name}.jsonl" for name in ("housing-fund-heldout", "unemployment-dialogues",
-                                                "housing-fund-heldout-2", "unemployment-heldout-2"))]
+                                                "housing-fund-heldout-2", "unemployment-heldout-2",
+                                                "housing-fund-heldout-3", "unemployment-heldout-3"))]
 
 
 def _pct(xs: list[float], q: float) -> float:

@@ -23,6 +23,10 @@ YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没�
        "y", "sure", "of course", "correct", "right")
 UNSURE = ("不知道", "不清楚", "不确定", "说不好", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
 _WORDISH = re.compile(r"^[a-z]+$")
+# What people say to a decision that takes it as given: yes, thanks, understood (a closed class).
+ACK = ("谢谢", "多谢", "好的", "好", "行", "嗯", "嗯嗯", "明白", "明白了", "知道了", "收到", "了解", "ok", "okay",
+       "thanks", "thank you", "thx", "got it", "great", "understood", "i see")
+_ACK_PUNCT = re.compile(r"[\s，。！？；、,.!?;~～…]+")
 
 WORDS = {
     "zh": {"corrected": "已更正：{label} → {value}。", "invalid": "这个回答不符合要求：{why}。",
@@ -99,25 +103,53 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     return max(starts or hits, key=lambda h: h[1])[2]
 
 
-def option_spans(slot: Slot, text: str) -> list[tuple[str, int, int]]:
-    """(canonical option, start, end) of every option word in the text, longest words first and
-    without overlaps; Latin words match whole words only ("local" is not in "locally")."""
+def acknowledges(text: str) -> bool:
+    """Whether a message only takes what was said as given: a yes or a thanks ("对", "好的谢谢",
+    "ok thanks"), made of such words and nothing else."""
+    said = rest = " " + _ACK_PUNCT.sub(" ", text.lower()).strip() + " "
+    for w in sorted({*ACK, *YES}, key=len, reverse=True):
+        rest = rest.replace(f" {w} ", " ") if w.isascii() else rest.replace(w, " ")
+    return rest != said and not rest.strip(" 的了啊呀吧呢哈啦")
+
+
+def option_spans(slot: Slot, text: str, choices: dict[str, list[str]] | None = None) -> list[tuple[str, int, int]]:
+    """(canonical option, start, end) of every option word in the text (``choices``: the words
+    to look for, by default the slot's own), longest words first and without overlaps; Latin
+    words match whole words only ("local" is not in "locally"). Then, where no word stands, a
+    word of three Chinese characters or more said with one more inside, as :func:`says` reads
+    a yes/no word ("自己辞的职" says 自己辞职; never a negator inside: "本人没辞职")."""
     t = text.lower()
-    ws = sorted(((w.lower(), canon) for canon, group in slot.choices().items() for w in group),
-                key=lambda x: -len(x[0]))
     out: list[tuple[str, int, int]] = []
     taken = [False] * len(t)
-    for w, canon in ws:
-        if not w:
-            continue
-        pattern = rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
-        for m in re.finditer(pattern, t):
+    for w, exact, pattern, canon in _matchers(choices or slot.choices()):
+        if not (w in t if exact else w[0] in t and w[-1] in t):
+            continue  # a substring test first: most words are not in most messages
+        for m in pattern.finditer(t):
             span = range(m.start(), m.end())
             if not any(taken[i] for i in span):
                 for i in span:
                     taken[i] = True
                 out.append((canon, m.start(), m.end()))
     return sorted(out, key=lambda x: x[1])
+
+
+_MATCHERS: dict[int, tuple[dict[str, list[str]], list[tuple[str, bool, re.Pattern[str], str]]]] = {}
+
+
+def _matchers(choices: dict[str, list[str]]) -> list[tuple[str, bool, re.Pattern[str], str]]:
+    """(word, exact, its pattern, option) for each word, longest first, then the loose ones;
+    compiled once per words dict (a slot's derived words are one, kept)."""
+    kept = _MATCHERS.get(id(choices))
+    if kept is not None and kept[0] is choices:
+        return kept[1]
+    ws = sorted(((w.lower(), canon) for canon, group in choices.items() for w in group if w), key=lambda x: -len(x[0]))
+    out = [(w, True, re.compile(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)), canon)
+           for w, canon in ws]
+    out += [(w, False, loose, canon) for w, canon in ws if (loose := _loose(w)) is not None]
+    if len(_MATCHERS) >= 512:
+        _MATCHERS.clear()
+    _MATCHERS[id(choices)] = (choices, out)
+    return out
 
 
 def options_in(slot: Slot, text: str) -> list[str]:
@@ -194,10 +226,10 @@ def fmt(n: float) -> str:
 
 
 def show(value: Any, lang: str) -> str:
-    """A value as the user reads it."""
+    """A value as the user reads it (8 months in years is 0.67, not 0.6666666666666666)."""
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    return fmt(value) if isinstance(value, float) else str(value)
+    return fmt(round(value, 2)) if isinstance(value, float) else str(value)
 
 
 def pattern_in(pattern: str, text: str) -> str | None:

@@ -17,6 +17,7 @@ from ..fleet.backend import Composite, Generation, GenRequest, Usage, content_te
 from ..routing.sticky import conversation_key
 from ..templating import TemplateProblem
 from . import forms
+from .answers import acknowledges
 from .library import Agent
 from .loop import run_agent
 from .meaning import Embed, Meaning
@@ -41,15 +42,15 @@ class AgentBackend(Composite):
         self.tools = build(agent.spec.tools)
         self._locks: dict[str, asyncio.Lock] = {}
         # form node → its matcher by meaning (one per embedding model, so prototypes are embedded once)
-        by_model = {m: Meaning(self._embed_with(m)) for m in set((embeddings or {}).values())} \
-            if env.embedder is not None else {}
+        by_model = {m: Meaning(self._embed_with(m), passages=self._embed_with(m, "passage"))
+                    for m in set((embeddings or {}).values())} if env.embedder is not None else {}
         self.meanings = {node: by_model[m] for node, m in (embeddings or {}).items() if m in by_model}
 
-    def _embed_with(self, model: str) -> Embed:
+    def _embed_with(self, model: str, kind: str = "query") -> Embed:
         async def embed(texts: list[str]) -> list[list[float]]:
             assert self.env.embedder is not None
             backend = await self.env.embedder(model)
-            vectors, _ = await backend.embed(texts, kind="query")
+            vectors, _ = await backend.embed(texts, kind=kind)
             return vectors
 
         return embed
@@ -127,7 +128,14 @@ class AgentBackend(Composite):
         if state is not None and not self._fits(state):
             state, route["restarted"] = None, "the agent changed since this conversation paused"
         if state is not None and state.get("done"):
-            state = self._reopen(state, text)
+            reopened = self._reopen(state, text)
+            if reopened is None and state.get("decided") is not None and acknowledges(text):
+                # "对", "好的谢谢" after a decision take it as given: it stands, and is said again
+                # rather than the form starting over with its first question
+                route.update(status="done", acknowledged=True)
+                await self._save(messages, session, who, state, state["decided"], depth)
+                return Generation(state["decided"], "stop", Usage(), self.model, [], route)
+            state = reopened
             route["reopened"] = state is not None
         if state is None:
             state = new_state(text)
@@ -142,17 +150,22 @@ class AgentBackend(Composite):
             route["waiting_for"] = form.get("asked") or node.slot
         if res.decision is not None:
             route["decision"] = {k: res.decision[k] for k in ("decision", "path", "values")}
+        state["decided"] = res.text if res.decision is not None and not res.waiting else None
         if res.citations:
             route["citations"] = res.citations
         if res.sql is not None:
             route["sql"] = res.sql
+        await self._save(messages, session, who, state, res.text, depth)
+        return Generation(res.text, res.finish_reason, res.usage, self.model, res.calls, route)
+
+    async def _save(self, messages: list[dict[str, Any]], session: str | None, who: str, state: dict[str, Any],
+                    reply: str, depth: int) -> None:
         if depth == 0:
-            after = [*messages, {"role": "assistant", "content": res.text}]
+            after = [*messages, {"role": "assistant", "content": reply}]
             new_keys = ([f"s:{who}{session}"] if session else []) + [who + conversation_key(after)]
             # The earlier key is kept: a client that retries a turn, or another conversation that
             # began with the same words, still finds the state it paused in (the TTL clears both).
-            await self.store.save(spec.name, self.agent.version, new_keys, state)
-        return Generation(res.text, res.finish_reason, res.usage, self.model, res.calls, route)
+            await self.store.save(self.agent.spec.name, self.agent.version, new_keys, state)
 
     def _fits(self, state: dict[str, Any]) -> bool:
         """Whether a stored state still fits this agent (its file may have changed meanwhile)."""

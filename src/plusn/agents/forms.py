@@ -210,6 +210,8 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
                 got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
                 got.rejected.pop(name, None)
         _weigh_bounds(spec, state, got)
+        if state.asked in got.rejected and any(n != state.asked for n in got.found):
+            del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
         _settle(state, text, got, out)
         _apply(state, got, asked, out)
@@ -285,8 +287,15 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
-        elif old == r.value or not r.sure:
+        elif old == r.value or (not r.sure and not got.correction):
             state.guesses.pop(name, None)  # a repetition, or a guess that cannot overturn an answer
+        elif not r.sure:  # a correction whose slot is a guess ("其实是七年", "actually only 8 months")
+            state.guesses.pop(name, None)
+            if r.converted or sum(not x.sure for x in got.found.values()) > 1:
+                state.asked, state.conflict = name, r.value  # said in another unit, or fits several: ask
+            else:  # said in the slot's own unit, and no other slot reads it
+                out.corrected[name] = (old, r.value)
+                state.values[name] = r.value
         elif name == asked or got.correction:
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value

@@ -12,6 +12,15 @@ Raw cosine similarities of a small embedding model crowd together (0.8–0.9 for
 short Chinese texts), so they are **centred**: the mean embedding of the form's own texts
 (options, questions, labels) is subtracted first, which leaves what tells them apart.
 
+Across languages a small multilingual model places a text and its translation apart along a
+direction that is much the same whatever the text says (the language's own mean). That
+direction is measured once per model on everyday sentence pairs on no form's topic
+(:data:`PARALLEL`) and taken out of every text in proportion to its English, so an English reply
+is compared with Chinese option words for what it says, not for being English; and the option
+words are embedded as passages, the replies as queries. No word of any form is translated. It
+helps (the right option scores higher), but a small model still misses many English replies
+("I was laid off" stays below the bound), and then the form asks again.
+
 The match is **calibrated** per slot against the form itself, with an explicit "not this slot":
 the form's other texts (the other slots' words, every question and label) are scored against
 the slot's options the same way, and they are what an utterance that is *not* about the slot
@@ -30,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .answers import NO, UNSURE, YES
 from .recognize import Reading, clause_spans
 from .spec import FormSpec
 
@@ -41,6 +51,39 @@ _CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
               "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question")
+
+
+# Everyday sentences said in Chinese and in English, on no form's topic. A multilingual model
+# puts the two languages apart along one direction, much the same for any content; the mean
+# difference of these pairs is that direction, taken out of every text in proportion to its
+# English, so that an English reply lands nearer its Chinese option than near any English text.
+PARALLEL = (
+    ("你好", "hello"), ("谢谢你的帮助", "thank you for your help"), ("我想问一个问题", "I want to ask a question"),
+    ("今天天气很好", "the weather is nice today"), ("明天可能会下雨", "it might rain tomorrow"),
+    ("请再说一遍", "please say that again"), ("我没听懂", "I did not understand"), ("我现在有点忙", "I am a bit busy now"),
+    ("孩子明年上小学", "my child starts primary school next year"), ("我的手机丢了", "I lost my phone"),
+    ("医院的号挂不上", "I cannot get a hospital appointment"), ("网上可以办吗", "can I do it online"),
+    ("大概要等多久", "how long do I have to wait"), ("我忘了带身份证", "I forgot to bring my ID card"),
+    ("周末开门吗", "are you open on weekends"), ("我已经等了半个小时", "I have been waiting for half an hour"),
+    ("这个表格怎么填", "how do I fill in this form"), ("我的邮件没有收到", "I did not receive the email"),
+    ("他昨天去北京了", "he went to Beijing yesterday"), ("我们下周见", "see you next week"),
+    ("这家餐馆的菜很好吃", "the food in this restaurant is good"), ("我每天早上跑步", "I go running every morning"),
+    ("火车晚点了", "the train is late"), ("我需要打印这份文件", "I need to print this document"),
+    ("密码忘记了", "I forgot the password"), ("价格太贵了", "the price is too high"),
+    ("我不同意这个说法", "I do not agree with that"), ("她病了，今天没来", "she is ill and did not come today"),
+    ("我正在学开车", "I am learning to drive"), ("电脑突然坏了", "the computer suddenly broke down"),
+)
+_BLANK = re.compile(r"[\s，。！？；、,.!?;~～…]+")
+_YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE)}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def english_share(text: str) -> float:
+    """How much of a text is English: its Latin words against its Chinese words (about two
+    characters each); 0 for Chinese text, 1 for English."""
+    en, zh = len(_LATIN_WORD.findall(text)), len(_CJK.findall(text)) / 2
+    return en / (en + zh) if en + zh else 0.0
 
 
 @dataclass
@@ -78,26 +121,43 @@ def units(text: str) -> list[str]:
 class Meaning:
     """Matches utterances to a form's options by embedding; one per agent, indexes cached per form."""
 
-    def __init__(self, embed: Embed, cache: int = _CACHE) -> None:
+    def __init__(self, embed: Embed, cache: int = _CACHE, passages: Embed | None = None) -> None:
         self.embed = embed
+        # The option words are embedded as passages, what a reply is looked up against: a model
+        # trained for retrieval matches a query to a passage across languages better than two
+        # queries. (A model with one kind of embedding gives the same function twice.)
+        self.passages = passages or embed
         self._indexes: dict[int, _Index] = {}
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._size = cache
+        self._language: Any = None  # the direction from Chinese to English (see PARALLEL)
 
-    async def vectors(self, texts: list[str]) -> Any:
+    async def vectors(self, texts: list[str], passage: bool = False) -> Any:
         """The texts' unit embeddings, one row each; only those not seen lately are embedded, in
         one call (the model's cost is per text, so one call for several saves only its overhead)."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        keys = [("p\0" if passage else "") + t for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if missing:
-            fresh = _unit(np.asarray(await self.embed(missing), dtype=np.float32))
-            for t, v in zip(missing, fresh, strict=True):
-                self._cache[t] = v
-        for t in texts:
-            self._cache.move_to_end(t)
-        rows = np.stack([self._cache[t] for t in texts])
+            embed = self.passages if passage else self.embed
+            fresh = _unit(np.asarray(await embed([k[2:] if passage else k for k in missing]), dtype=np.float32))
+            for k, v in zip(missing, fresh, strict=True):
+                self._cache[k] = v
+        for k in keys:
+            self._cache.move_to_end(k)
+        rows = np.stack([self._cache[k] for k in keys])
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return rows
+
+    async def placed(self, texts: list[str], passage: bool = False) -> Any:
+        """The texts' unit embeddings with their English moved onto Chinese (see PARALLEL), so
+        that a text and its translation are compared for their meaning, not their language."""
+        if self._language is None:  # once per model: the pairs are embedded with the first form
+            both = await self.vectors([t for pair in PARALLEL for t in pair]) if PARALLEL else np.zeros((2, 1))
+            self._language = both[1::2].mean(axis=0) - both[0::2].mean(axis=0)
+        rows = await self.vectors(texts, passage)
+        share = np.asarray([english_share(t) for t in texts], dtype=np.float32)[:, None]
+        return _unit(rows - share * self._language) if share.any() else rows
 
     async def _index(self, spec: FormSpec) -> _Index:
         found = self._indexes.get(id(spec))
@@ -109,7 +169,8 @@ class Meaning:
         # a question on a branch is about its option ("正常还款" is about 偿还房贷).
         asks = [_TEMPLATE.sub("", s.ask) for s in spec.slots.values()] + [s.label for s in spec.slots.values() if s.label]
         others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
-        vectors = await self.vectors([w for _, _, w in rows] + others + asks)
+        vectors = np.concatenate([await self.placed([w for _, _, w in rows], passage=True),
+                                  await self.placed(others + asks)])
         mean = np.concatenate([vectors[: len(rows)], vectors[len(rows) + len(others):]]).mean(axis=0)
         centred = _unit(vectors - mean)
         # The form's topic (what its questions share: 公积金, 提取) is in almost every message and
@@ -135,7 +196,7 @@ class Meaning:
 
     async def _utterance(self, index: _Index, texts: list[str]) -> Any:
         """The texts, embedded, centred and without the topic, like the prototypes."""
-        v = _unit(await self.vectors(texts) - index.mean)
+        v = _unit(await self.placed(texts) - index.mean)
         return _unit(v - np.outer(v @ index.topic, index.topic))
 
     async def _ranked(self, index: _Index, name: str, text: str) -> list[tuple[str, float]]:
@@ -161,6 +222,8 @@ class Meaning:
         """The option of slot ``name`` the text means, as a guess or sure; None: not this slot."""
         if spec.slots[name].type != "enum" or not text.strip():
             return None
+        if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
+            return None  # a bare yes or no ("没有") is no option, however near one it lands
         index = await self._index(spec)
         ranked = await self._ranked(index, name, text)
         if not _clears(index.slots[name], ranked):

@@ -40,7 +40,7 @@ _CANON = {"个星期": "周", "个礼拜": "周", "星期": "周", "礼拜": "�
 UNITS = ("年", "月", "周", "天")  # the units a slot can count durations in
 _EXACT = [{"年": 12, "月": 1}, {"周": 7, "天": 1}]  # pairs that convert without the 30-day month
 _HALF = re.compile(r"半\s*(?:个)?\s*|half\s+(?:an?\s+)?", re.I)  # 半年, 半个月, half a year
-_AND_A_HALF = re.compile(r"\s+and\s+a\s+half\b", re.I)
+_AND_A_HALF = re.compile(r"\s*\band\s+a\s+half\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         end = m.end()
         if text[end: end + 2] == "个半":  # 两个半月
             value, end = value + 0.5, end + 2
+        elif (half := _AND_A_HALF.match(text, end)) is not None and _unit_after(text, half.end(), words)[0]:
+            value, end = value + 0.5, half.end()  # two and a half years: the half before the unit
         more = _more_at(text, end)  # 二十多天: above the number, below its next step
         step = _step(value) if more else 0.0
         if more:

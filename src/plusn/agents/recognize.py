@@ -30,7 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answers import NO, YES, Invalid, option_spans, pattern_in, says, validate, words, yes_no
+from .answers import NO, UNSURE, YES, Invalid, found_at, option_spans, pattern_in, says, validate, words, yes_no
+from .lexicon import latin, lexicon, specific
 from .quantities import Quantity, convert_quantity, quantities, slot_unit
 from .spec import FormSpec, Slot, TreeNode
 
@@ -43,6 +44,10 @@ _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并�
 _A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
 _ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|怎么|什么|如何|哪")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
+_FUNCTION = {"the", "and", "for", "with", "not", "non", "from", "you", "your", "our", "has", "have", "was", "are"}
+# A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
+_STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
+                     r"already|done)\b")
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;~～…]+")
 
 
@@ -55,6 +60,7 @@ class Reading:
     source: str = "rule"  # rule | meaning | model
     said: str | None = None  # a bound's own words ("不到1年"): the value is only a point inside it
     span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
+    converted: bool = False  # a quantity said in another unit than the slot's (七年 for a count of days)
 
 
 @dataclass
@@ -68,10 +74,10 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     """The spans of a message's clauses (split at punctuation and a few connectives)."""
     out, start = [], 0
     for m in _CLAUSE.finditer(text):
-        if m.start() > start:
+        if text[start:m.start()].strip():  # ", but" leaves a blank between two separators: no clause
             out.append((start, m.start()))
         start = m.end()
-    if start < len(text):
+    if text[start:].strip():
         out.append((start, len(text)))
     return out or [(0, len(text))]
 
@@ -125,7 +131,8 @@ def _cue_words(spec: FormSpec, name: str) -> list[str]:
     """Words that name a slot: its label, its aliases, the parts of its label its question
     repeats, and the parts its own words share (户口 of 本市户口 and 外地户口); never an option word."""
     slot = spec.slots[name]
-    options = {w for s in spec.slots.values() if s.type == "enum" for ws in s.choices().values() for w in ws}
+    options = {w for s in spec.slots.values() if s.type == "enum" for ws in s.choices().values() for w in ws} | \
+        {w for s in spec.slots.values() if s.type == "enum" for ws in lexicon(s).words.values() for w in ws}
     own = [w for ws in slot.choices().values() for w in ws] if slot.type == "enum" else []
     own += [*slot.yes_words, *slot.no_words]
     label = re.sub(r"[（(].*?[)）]", "", slot.label or "")
@@ -136,11 +143,15 @@ def _cue_words(spec: FormSpec, name: str) -> list[str]:
                   if label[i:i + n] in slot.ask or any(label[i:i + n] in w for w in own)}
     for i, a in enumerate(own):
         for b in own[i + 1:]:
+            if latin(a) or latin(b):  # whole words: "hukou" of "local hukou" and "non-local hukou"
+                found |= {w for w in set(a.lower().split()) & set(b.lower().split())
+                          if len(w) >= 3 and w not in _FUNCTION}
+                continue
             found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1) if a[j:j + n] in b}
     found = {w for w in found if len(w) >= 2 and w not in options and not _generic(w)} | named
     if slot.type in ("integer", "number"):
         found |= _branch_words(spec, name)
-    return sorted((w for w in found if w), key=len, reverse=True)
+    return sorted({w.lower() if latin(w) else w for w in found if w}, key=len, reverse=True)
 
 
 def _branch_words(spec: FormSpec, name: str) -> set[str]:
@@ -165,30 +176,33 @@ def _branch_words(spec: FormSpec, name: str) -> set[str]:
     return out
 
 
-def _specific(slot: Slot, word: str) -> bool:
-    """A word that holds another word of the options (外地户口 holds 外地) is the specific kind."""
-    return any(w != word and w in word for ws in slot.choices().values() for w in ws)
-
-
 def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | None:
     slot = spec.slots[name]
+    lex = lexicon(slot)
     spans = clause_spans(text)
     cues = cue_words(spec, name)
+    low = text.lower()
     pos: list[str] = []
     neg: list[str] = []
-    for canon, s, e in option_spans(slot, text):
+    weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
+    for canon, s, e in option_spans(slot, text, lex.words):
         cs, _ = _clause_of(spans, s)
         ts, te = _topic(spans, s)
-        word = text[s:e]
-        if not (answering or _specific(slot, word) or any(c in text[ts:te] for c in cues)):
+        word = low[s:e]
+        cued = any(c in low[ts:te] for c in cues)
+        if word in lex.pointing or word in lex.bare:
+            if not (cued or answering):
+                continue  # "我这边" is also "on my side"; "local" is said of anything
+            weak = weak or not cued
+        elif not (answering or specific(lex, word) or cued):
             continue  # a mention, not an answer ("我在本市工作")
         (neg if negated(text, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
     if len(pos) == 1:
-        return Reading(pos[0])
+        return Reading(pos[0], sure=not weak)
     rest = [c for c in slot.choices() if c not in neg]
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
-        return Reading(rest[0])
+        return Reading(rest[0], sure=not weak)
     return None
 
 
@@ -209,17 +223,32 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if echo is not None:
             return Reading(echo)
         spans = clause_spans(text)
-        at = [(text.find(c), c) for c in cues if c in text]
+        at = [(t.find(c), c) for c in cues if c in t]
         if not at:
-            return None
+            return _polarity(text)
         start = min(at)[0]
         return Reading(not _negated_around(text, start, spans), sure=False)
     core = _PUNCT.sub("", t)
     opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
-    if len(core) <= _SHORT or opens or any(c in text for c in cues):
+    if len(core) <= _SHORT or opens or any(c in t for c in cues):
         return Reading(value)
-    return None  # a yes/no word inside a sentence about something else ("在本市没有自有住房")
+    # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
+    # the reply's own polarity, confirmed first
+    return _polarity(text)
+
+
+def _polarity(text: str) -> Reading | None:
+    """An English reply to a yes/no question asked in another language cannot restate it (see
+    :func:`echoed`); its first clause answers by its polarity: negated ("I haven't registered
+    yet", "we never filed it") no, otherwise yes. A guess, confirmed before a decision."""
+    t = text.strip().lower()
+    if not latin(t) or _ASKING.search(t) or any(found_at(t, w) >= 0 for w in UNSURE):
+        return None
+    first = t[slice(*clause_spans(t)[0])]
+    if not _STATES.search(first):
+        return None  # no subject or auxiliary: not a statement ("sorry", "8 months")
+    return Reading(not _EN_NEGATION.search(first), sure=False)
 
 
 def _negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
@@ -266,7 +295,7 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
         if q is None:
             continue
         cs, ce = _clause_of(spans, q.start)
-        cued = any(c in text[cs:ce] for c in cues)
+        cued = any(c in text[cs:ce].lower() for c in cues)
         if not (asked or cued or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         span = inside(slot, q) if q.bounded else None
@@ -276,7 +305,8 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
             value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
-        r = Reading(value, sure=asked or cued, said=text[q.start:q.end].strip() if span else None, span=span)
+        r = Reading(value, sure=asked or cued, said=text[q.start:q.end].strip() if span else None, span=span,
+                    converted=said.unit is not None and said.unit != q.unit)
         if r.sure:
             return r
         guess = guess or r
@@ -346,6 +376,10 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     if any(out.found[n].sure for n in numbers):  # the quantity was said for that slot, not guessed for another
         for n in numbers:
             if not out.found[n].sure:
+                del out.found[n]
+    elif any(not out.found[n].converted for n in numbers):  # 七年 is a guess for years before days
+        for n in numbers:
+            if out.found[n].converted:
                 del out.found[n]
     return out
 

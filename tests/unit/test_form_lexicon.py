@@ -48,12 +48,30 @@ def test_heads_and_bases_are_read_off_the_options_words() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [
     ("老人户籍不在这边", "外区"), ("户籍就在这里", "本区"), ("户籍在老家那边", "外区"),
-    ("他是本区人，一个人住", "本区"),  # 本区人: the base with the head of 外区人, the specific kind
     ("she is not a local resident", "外区"), ("she is a resident, but not local", "外区"),
     ("she's a local resident", "本区"),
 ])
 def test_an_answer_in_words_no_option_lists_is_read_without_being_asked(text: str, value: str) -> None:
     assert found(text, expected="living").get("where") == (value, True)
+
+
+def test_a_join_within_one_options_words_is_no_specific_word() -> None:
+    # 本区人: the base of 本区 with the 人 of 外区人, another option's: the specific kind
+    assert found("他是本区人，一个人住", expected="living").get("where") == ("本区", True)
+    # 房贷 with the 款 of 还贷款, the same option's: 房贷款 is one word, and a mortgage loan not yet
+    # granted is a purchase; said in passing it reads nothing
+    home = FormSpec.model_validate({"slots": {"purpose": {"type": "enum", "ask": "用途？", "options": {
+        "偿还房贷": ["偿还房贷", "还贷款", "还贷", "房贷"], "购房": ["购房", "付首付"]}}},
+        "tree": {"slot": "purpose", "cases": {"偿还房贷": {"decision": "a"}, "购房": {"decision": "b"}}}})
+    assert "房贷款" in lexicon(home.slots["purpose"]).derived
+    assert "purpose" not in read(home, "我想用公积金，房贷款还没批下来", None, "zh", {}, None).found
+
+
+def test_a_place_word_in_a_question_or_before_the_slots_word_is_no_answer() -> None:
+    assert "where" not in found("老人户籍迁到这边需要什么材料", expected="living")
+    assert "where" not in found("户籍的事情你们这里能办吗", expected="living")
+    assert found("我这边想咨询一下户籍的问题", expected="living").get("where", (None, False))[1] is False
+    assert found("我们在这打工", asked="where").get("where", (None, False))[1] is False  # 我们这, loosely
 
 
 def test_a_word_that_points_is_weak() -> None:
@@ -110,7 +128,8 @@ def test_a_word_said_with_one_more_inside_or_without_its_passive_marker(text: st
 
 
 @pytest.mark.parametrize(("text", "months"), [("two and a half years", 30), ("2 and a half months", 2.5),
-                                              ("a year and a half", 18), ("三个半月", 3.5)])
+                                              ("a year and a half", 18), ("三个半月", 3.5),
+                                              ("2 and a half", 2.5), ("3 and a half, I think", 3.5)])
 def test_a_half_after_the_number_or_after_the_unit(text: str, months: float) -> None:
     assert read(GYM, text, "months", "zh").found["months"].value == pytest.approx(months)
 
@@ -149,10 +168,32 @@ def test_a_correction_whose_slot_is_a_guess_asks_which_is_right() -> None:
     assert state.values["months"] == 3 and "哪个是对的" not in (t.reply or "")
 
 
-def test_a_correction_in_the_slots_own_unit_is_taken() -> None:
-    state = forms.FormState()
-    forms.turn(GYM, state, "被俱乐部取消了", "zh")
-    forms.turn(GYM, state, "还剩三个月", "zh")
-    state.asked = None
-    t = forms.turn(GYM, state, "不好意思，其实是五个月", "zh")  # months said in months: no other slot reads it
+def test_a_guess_never_overturns_an_answer_by_itself() -> None:
+    """A number with no word naming its slot is a guess: in a question it may be another case
+    ("如果只剩半个月，也能退吗，对不对？"), and the form asks which is right before taking it."""
+    def after_three_months(text: str) -> tuple[forms.FormState, forms.Turn]:
+        state = forms.FormState()
+        forms.turn(GYM, state, "被俱乐部取消了", "zh")
+        forms.turn(GYM, state, "还剩三个月", "zh")
+        state.asked = None
+        return state, forms.turn(GYM, state, text, "zh")
+
+    state, t = after_three_months("如果只剩五个月，也能退吗，对不对？")  # 对不对 asks: no correction
+    assert state.values["months"] == 3 and not t.corrected and "哪个是对的" not in (t.reply or "")
+    for text in ("其实我想问，朋友的卡还剩五个月能退吗", "actually 5 months, can he get a refund?"):
+        state, t = after_three_months(text)
+        assert state.values["months"] == 3 and not t.corrected, text
+        assert t.decision is None and "哪个是对的" in (t.reply or ""), text
+    t = forms.turn(GYM, state, "五个月", "zh")
+    assert state.values["months"] == 5 and t.decision is not None
+    # stated, in the slot's own unit, and no other slot reads it: taken, and said
+    state, t = after_three_months("不好意思，其实是五个月")
     assert t.corrected == {"months": (3, 5)} and t.decision is not None and state.values["months"] == 5
+
+
+def test_a_rounded_value_is_shown_as_rounded() -> None:
+    from plusn.agents.answers import show
+
+    # 52 weeks in years: "1" would read as a whole year where the decision sees less than one
+    assert show(52 * 7 / 365, "zh") == "约0.997" and show(52 * 7 / 365, "en") == "about 0.997"
+    assert show(2 / 3, "en") == "about 0.67" and show(0.5, "zh") == "0.5" and show(3.0, "zh") == "3"

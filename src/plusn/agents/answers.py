@@ -229,7 +229,13 @@ def show(value: Any, lang: str) -> str:
     """A value as the user reads it (8 months in years is 0.67, not 0.6666666666666666)."""
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    return fmt(round(value, 2)) if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    if round(value, 2) == value:
+        return fmt(value)
+    # rounded, and said to be: 52 weeks in years is "about 0.997", never "1", which would read
+    # as a whole year where the decision sees less than one
+    return ("约" if lang == "zh" else "about ") + fmt(round(value, 3) if round(value, 2).is_integer() else round(value, 2))
 
 
 def pattern_in(pattern: str, text: str) -> str | None:

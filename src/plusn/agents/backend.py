@@ -129,7 +129,8 @@ class AgentBackend(Composite):
             state, route["restarted"] = None, "the agent changed since this conversation paused"
         if state is not None and state.get("done"):
             reopened = self._reopen(state, text)
-            if reopened is None and state.get("decided") is not None and acknowledges(text):
+            if reopened is None and state.get("decided") is not None and acknowledges(text) \
+                    and state.get("decided_by") == self.agent.version:  # a decision of this version only
                 # "对", "好的谢谢" after a decision take it as given: it stands, and is said again
                 # rather than the form starting over with its first question
                 route.update(status="done", acknowledged=True)
@@ -151,6 +152,7 @@ class AgentBackend(Composite):
         if res.decision is not None:
             route["decision"] = {k: res.decision[k] for k in ("decision", "path", "values")}
         state["decided"] = res.text if res.decision is not None and not res.waiting else None
+        state["decided_by"] = self.agent.version
         if res.citations:
             route["citations"] = res.citations
         if res.sql is not None:

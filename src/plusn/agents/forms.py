@@ -291,11 +291,12 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
             state.guesses.pop(name, None)  # a repetition, or a guess that cannot overturn an answer
         elif not r.sure:  # a correction whose slot is a guess ("其实是七年", "actually only 8 months")
             state.guesses.pop(name, None)
-            if r.converted or sum(not x.sure for x in got.found.values()) > 1:
-                state.asked, state.conflict = name, r.value  # said in another unit, or fits several: ask
-            else:  # said in the slot's own unit, and no other slot reads it
-                out.corrected[name] = (old, r.value)
-                state.values[name] = r.value
+            if r.source == "rule" and not r.converted and not got.asking \
+                    and sum(not x.sure for x in got.found.values()) == 1:
+                out.corrected[name] = (old, r.value)  # a number in the slot's own unit, stated, that
+                state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
+            else:  # in another unit, read by meaning or a model, asked about ("...也能退吗"): which is right?
+                state.asked, state.conflict = name, r.value
         elif name == asked or got.correction:
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value

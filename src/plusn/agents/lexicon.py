@@ -46,6 +46,7 @@ class Lexicon:
     words: dict[str, list[str]]  # option → its words (the author's first, then the derived), lower case
     bare: frozenset[str]  # derived bases: plain words, never the specific kind
     pointing: frozenset[str]  # words that point at a place: weak (see the module's docstring)
+    derived: frozenset[str] = frozenset()  # joins that are likely one word, not base + head: never specific
 
 
 def latin(w: str) -> bool:
@@ -93,6 +94,17 @@ def heads(choices: dict[str, list[str]]) -> tuple[set[str], set[str]]:
     return found, shared & found
 
 
+def _suffix_owners(choices: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Each ending cut off a longer word of an option (外地人 = 外地 + 人): the options it was seen in."""
+    out: dict[str, set[str]] = {}
+    own = [(canon, w) for canon, ws in choices.items() for w in ws]
+    for ca, a in own:
+        for _, b in own:
+            if a != b and a.startswith(b) and latin(a) == latin(b):
+                out.setdefault(a[len(b):], set()).add(ca)
+    return out
+
+
 def _here_option(choices: dict[str, list[str]]) -> str | None:
     """The one option named as the place the user is in (本市, 本区, local), if there is one."""
     here = [c for c, ws in choices.items() if any(_HERE_NAME.match(w) or w.lower() in ("local", "here") for w in ws)]
@@ -128,6 +140,12 @@ def _derive(slot: Slot) -> Lexicon:
         words[canon] += [w[1:] for w in ws if len(w) >= 3 and w[0] == "被" and w[1:] not in taken
                          and not any(w[1:] in o for c, os in choices.items() if c != canon for o in os)]
     bare: set[str] = set()
+    # A word joined from a base and an ending seen only in that same option's words (房贷 + the 款
+    # of 还贷款, 租房 + the 子 of 租房子: 房贷款, 房子 are one word, not base and head) is made, not
+    # said: it is kept, but never the specific kind. Across options (本地 + the 人 of 外地人) or
+    # with a head two options share (户籍), the join is the analogy a speaker makes.
+    owners = _suffix_owners(choices)
+    weakly_made: set[str] = set()
     for canon, bs in bases.items():
         every = bs | {w for w in choices[canon] if not any(w.endswith(h) for h in ends)}
         for b in sorted(bs - taken):
@@ -139,7 +157,10 @@ def _derive(slot: Slot) -> Lexicon:
                 joined = b + h if latin(b) == latin(h) else ""
                 if joined and joined not in taken and all(joined not in ws for ws in words.values()):
                     words[canon].append(joined)
-    return Lexicon(words, frozenset(bare), frozenset(_places(choices, words)))
+                    if h not in shared and canon in owners.get(h, {canon}):
+                        weakly_made.add(joined)
+    pointing = frozenset(_places(choices, words))
+    return Lexicon(words, frozenset(bare), pointing, frozenset(weakly_made))
 
 
 def _places(choices: dict[str, list[str]], words: dict[str, list[str]]) -> set[str]:
@@ -159,7 +180,8 @@ def _places(choices: dict[str, list[str]], words: dict[str, list[str]]) -> set[s
 
 def specific(lex: Lexicon, word: str) -> bool:
     """A word that holds another of the options' words (外地户口 holds 外地) is the specific kind;
-    a derived base never is."""
+    a join within one option's own words never is (房贷款, made of 房贷 and the 款 of 还贷款, may
+    be a loan for a purchase)."""
     word = word.lower()
-    return word not in lex.bare and word not in lex.pointing and \
+    return word not in lex.bare and word not in lex.pointing and word not in lex.derived and \
         any(w != word and w in word for ws in lex.words.values() for w in ws)

@@ -120,8 +120,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         end = m.end()
         if text[end: end + 2] == "个半":  # 两个半月
             value, end = value + 0.5, end + 2
-        elif (half := _AND_A_HALF.match(text, end)) is not None and _unit_after(text, half.end(), words)[0]:
-            value, end = value + 0.5, half.end()  # two and a half years: the half before the unit
+        elif (half := _AND_A_HALF.match(text, end)) is not None:
+            value, end = value + 0.5, half.end()  # two and a half (years): the half, unit or not
         more = _more_at(text, end)  # 二十多天: above the number, below its next step
         step = _step(value) if more else 0.0
         if more:

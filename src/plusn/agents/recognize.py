@@ -68,6 +68,7 @@ class Read:
     found: dict[str, Reading] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)  # the asked slot's answer was invalid: why
     correction: bool = False  # the message says an earlier answer was wrong
+    asking: bool = False  # the message is a question ("...也能退吗"): its numbers may be another case
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
@@ -101,7 +102,7 @@ def negated(text: str, start: int, clause_start: int) -> bool:
 
 
 def has_correction(text: str) -> bool:
-    t = text.lower()
+    t = _A_NOT_A.sub(r"\1", text.lower())  # 对不对 asks; its 不对 corrects nothing
     return any(c in t for c in CORRECTION)
 
 
@@ -176,12 +177,19 @@ def _branch_words(spec: FormSpec, name: str) -> set[str]:
     return out
 
 
+def _loosely(found: str, words: frozenset[str]) -> bool:
+    """Whether the text found is one of ``words`` said with one more character inside
+    ("我们在这" for 我们这): a pointing word so said is still only a pointing word."""
+    return any(len(found) <= len(w) + 1 and says(found, w) for w in words)
+
+
 def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | None:
     slot = spec.slots[name]
     lex = lexicon(slot)
-    spans = clause_spans(text)
+    low = text.lower()  # every position below is in it (a character's lower case may be longer)
+    spans = clause_spans(low)
     cues = cue_words(spec, name)
-    low = text.lower()
+    asking = bool(_ASKING.search(low))
     pos: list[str] = []
     neg: list[str] = []
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
@@ -190,13 +198,19 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
         ts, te = _topic(spans, s)
         word = low[s:e]
         cued = any(c in low[ts:te] for c in cues)
-        if word in lex.pointing or word in lex.bare:
+        if word in lex.pointing or _loosely(word, lex.pointing):
+            if asking or not (cued or answering):
+                continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
+            # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
+            # it ("我这边想问户籍的事"), or said with a character inside, it is a guess to confirm.
+            weak = weak or word not in lex.pointing or not any(c in low[ts:s] for c in cues)
+        elif word in lex.bare:
             if not (cued or answering):
-                continue  # "我这边" is also "on my side"; "local" is said of anything
+                continue  # "local" is said of anything
             weak = weak or not cued
         elif not (answering or specific(lex, word) or cued):
             continue  # a mention, not an answer ("我在本市工作")
-        (neg if negated(text, s, cs) else pos).append(canon)
+        (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
     if len(pos) == 1:
         return Reading(pos[0], sure=not weak)
@@ -350,7 +364,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     """The facts a message states, by rules. ``asked``: the slot the last question was about;
     ``expected``: the slot the form would ask next (a first message may answer it with a bare word)."""
     values = values or {}
-    out = Read(correction=has_correction(text))
+    out = Read(correction=has_correction(text), asking=bool(_ASKING.search(text)))
     for name, slot in spec.slots.items():
         if name == asked:
             continue

@@ -152,12 +152,14 @@ class Meaning:
     async def placed(self, texts: list[str], passage: bool = False) -> Any:
         """The texts' unit embeddings with their English moved onto Chinese (see PARALLEL), so
         that a text and its translation are compared for their meaning, not their language."""
-        if self._language is None:  # once per model: the pairs are embedded with the first form
-            both = await self.vectors([t for pair in PARALLEL for t in pair]) if PARALLEL else np.zeros((2, 1))
-            self._language = both[1::2].mean(axis=0) - both[0::2].mean(axis=0)
         rows = await self.vectors(texts, passage)
         share = np.asarray([english_share(t) for t in texts], dtype=np.float32)[:, None]
-        return _unit(rows - share * self._language) if share.any() else rows
+        if not share.any() or not PARALLEL:
+            return rows  # Chinese only: nothing to move, and the pairs need not be embedded
+        if self._language is None:  # once per model, at the first English text (60 short embeddings)
+            both = await self.vectors([t for pair in PARALLEL for t in pair])
+            self._language = both[1::2].mean(axis=0) - both[0::2].mean(axis=0)
+        return _unit(rows - share * self._language)
 
     async def _index(self, spec: FormSpec) -> _Index:
         found = self._indexes.get(id(spec))

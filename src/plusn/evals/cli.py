@@ -140,12 +140,9 @@ def eval_tools(config_path: str | None, data: str, catalog: str | None, model: s
     with clear_errors():
         rows, defs = tools.load(data, catalog)
     settings = settings_for(config_path)
-    bar = Bar(not no_progress, f"tools {Path(data).name}", "prompt")
-    try:
+    with Bar(not no_progress, f"tools {Path(data).name}", "prompt") as bar:
         res = run_on_deployment(settings, lambda d: tools.evaluate(d.fleet.run, model, rows, defs, choice,
                                                                     progress=bar.update))
-    finally:
-        bar.close()
     click.echo(tools.report(res))
     write_json(json_path, res)
 
@@ -188,12 +185,8 @@ def eval_run(suite_path: str, config_path: str | None, html_path: str | None, js
         config_path = str(folder / suite.config)
     settings = settings_for(config_path)
 
-    bar = Bar(not no_progress, f"arena {suite.name}", "answer")
-
-    try:
+    with Bar(not no_progress, f"arena {suite.name}", "answer") as bar:
         result = run_on_deployment(settings, lambda d: arena.run_suite(d.fleet, suite_path, bar.update))
-    finally:
-        bar.close()
     click.echo(summary_table(result))
     # The run first: a report path that cannot be written must not cost the answers.
     if not no_save:

@@ -27,3 +27,9 @@ class Bar:
     def close(self) -> None:
         if self._tqdm is not None:
             self._tqdm.close()
+
+    def __enter__(self) -> Bar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

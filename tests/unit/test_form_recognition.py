@@ -110,6 +110,15 @@ def test_scoring_counts_an_early_wrong_decision() -> None:
     assert score(["请问？"], "可以提取", decisions)["outcome"] == "undecided"
 
 
+def test_a_decision_a_later_fact_changes_is_allowed_only_before_the_end() -> None:
+    decisions = {"可以提取", "暂不能提取", "需补充材料"}
+    changed = ["暂不能提取。", "结论有变化：可以提取。"]
+    assert score(changed, "可以提取", decisions, ["暂不能提取"])["outcome"] == "right"
+    assert score(changed, "可以提取", decisions, ["需补充材料"])["outcome"] == "wrong"  # not the one listed
+    res = score(["可以提取。", "暂不能提取。"], "可以提取", decisions, ["暂不能提取"])
+    assert res["outcome"] == "wrong" and not res["early_wrong"]  # listed, but the last reply must be right
+
+
 def test_eval_forms_runs_the_real_backend_and_reports_failures(tmp_path: Path) -> None:
     root = Path(__file__).parents[2]
     cfg = tmp_path / "plusn.yaml"

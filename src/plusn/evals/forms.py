@@ -4,7 +4,9 @@ A dialogue is ``{"id", "agent", "turns": [user messages in order], "decision"}``
 goes through the real agent backend, as a client's would, in a session of its own. The
 dialogue is right when the last reply states the expected decision and no earlier reply states
 another: a wrong decision given early is a failure even when a later turn corrects it, because
-the user may already have acted on it. A reply "states" a decision when the decision's name
+the user may already have acted on it. A dialogue whose later fact changes a decision that was
+right when given lists it in ``"before"`` (``{"decision": "需补充材料", "before": ["可以申领"]}``):
+only those may be stated before the last one. A reply "states" a decision when the decision's name
 (a leaf's ``decision`` in the form's tree) appears in its text.
 """
 
@@ -14,7 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ class Dialogue:
     agent: str
     turns: list[str]
     decision: str
+    before: list[str] = field(default_factory=list)  # decisions a later fact changes (see the docstring)
 
 
 def load_dialogues(path: str | Path, half: str = "all") -> list[Dialogue]:
@@ -50,7 +53,10 @@ def load_dialogues(path: str | Path, half: str = "all") -> list[Dialogue]:
                 raise ConfigError(f"{path}:{n}: {key!r} must be a {'list' if kind is list else 'string'}")
         if not row["turns"] or not all(isinstance(t, str) and t.strip() for t in row["turns"]):
             raise ConfigError(f"{path}:{n}: 'turns' must be non-empty user messages")
-        d = Dialogue(row["id"], row["agent"], list(row["turns"]), row["decision"])
+        before = row.get("before", [])
+        if not isinstance(before, list) or not all(isinstance(b, str) for b in before):
+            raise ConfigError(f"{path}:{n}: 'before' must be a list of decisions")
+        d = Dialogue(row["id"], row["agent"], list(row["turns"]), row["decision"], before)
         if half == "all" or _parity(d.id) == half:
             out.append(d)
     if not out:
@@ -87,10 +93,13 @@ def stated(reply: str, decisions: set[str]) -> str | None:
     return max(found, key=len) if found else None
 
 
-def score(replies: list[str], expected: str, decisions: set[str]) -> dict[str, Any]:
-    """Right, wrong (early or at the end), or undecided, from the replies' text alone."""
+def score(replies: list[str], expected: str, decisions: set[str], before: list[str] | None = None) -> dict[str, Any]:
+    """Right, wrong (early or at the end), or undecided, from the replies' text alone. A decision
+    in ``before`` is no error when an earlier reply states it (a later fact changed it)."""
     said = [stated(r, decisions) for r in replies]
-    wrong_at = [i for i, s in enumerate(said) if s is not None and s != expected]
+    allowed = {expected, *(before or [])}
+    last = len(said) - 1
+    wrong_at = [i for i, s in enumerate(said) if s is not None and (s not in allowed or i == last and s != expected)]
     right = said[-1] == expected and not wrong_at
     early = any(i < len(said) - 1 for i in wrong_at)
     outcome = "right" if right else "wrong" if wrong_at else "undecided"
@@ -112,7 +121,7 @@ async def run_dialogue(run: RunMember, d: Dialogue, decisions: set[str]) -> dict
         messages.append({"role": "assistant", "content": gen.text})
         replies.append(gen.text)
         questions += (gen.route or {}).get("status") == "waiting"
-    res = score(replies, d.decision, decisions)
+    res = score(replies, d.decision, decisions, d.before)
     return {"id": d.id, "agent": d.agent, "expected": d.decision, **res, "questions": questions,
             "transcript": [{"user": u, "reply": r} for u, r in zip(d.turns, replies, strict=True)], "ms": ms}
 

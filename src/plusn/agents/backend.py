@@ -134,6 +134,8 @@ class AgentBackend(Composite):
                 # "对", "好的谢谢" after a decision take it as given: it stands, and is said again
                 # rather than the form starting over with its first question
                 route.update(status="done", acknowledged=True)
+                if state.get("decision") is not None:
+                    route["decision"] = state["decision"]
                 await self._save(messages, session, who, state, state["decided"], depth)
                 return Generation(state["decided"], "stop", Usage(), self.model, [], route)
             state = reopened
@@ -152,6 +154,7 @@ class AgentBackend(Composite):
         if res.decision is not None:
             route["decision"] = {k: res.decision[k] for k in ("decision", "path", "values")}
         state["decided"] = res.text if res.decision is not None and not res.waiting else None
+        state["decision"] = route.get("decision") if state["decided"] is not None else None
         state["decided_by"] = self.agent.version
         if res.citations:
             route["citations"] = res.citations

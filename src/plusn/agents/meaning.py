@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .answers import NO, UNSURE, YES
+from .answers import BARE_YES, NO, UNSURE, YES
 from .recognize import Reading, clause_spans
 from .spec import FormSpec
 
@@ -74,7 +74,7 @@ PARALLEL = (
     ("我正在学开车", "I am learning to drive"), ("电脑突然坏了", "the computer suddenly broke down"),
 )
 _BLANK = re.compile(r"[\s，。！？；、,.!?;~～…]+")
-_YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE)}
+_YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE, *BARE_YES)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 

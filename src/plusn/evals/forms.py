@@ -6,8 +6,9 @@ dialogue is right when the last reply states the expected decision and no earlie
 another: a wrong decision given early is a failure even when a later turn corrects it, because
 the user may already have acted on it. A dialogue whose later fact changes a decision that was
 right when given lists it in ``"before"`` (``{"decision": "需补充材料", "before": ["可以申领"]}``):
-only those may be stated before the last one. A reply "states" a decision when the decision's name
-(a leaf's ``decision`` in the form's tree) appears in its text.
+only those may be stated before the last one. A reply states the decision the agent reports with
+it (the ``decision`` of its route block: an author's answer need not repeat the decision's name);
+a reply that reports none, the decision whose name (a leaf's ``decision``) appears in its text.
 """
 
 from __future__ import annotations
@@ -93,10 +94,12 @@ def stated(reply: str, decisions: set[str]) -> str | None:
     return max(found, key=len) if found else None
 
 
-def score(replies: list[str], expected: str, decisions: set[str], before: list[str] | None = None) -> dict[str, Any]:
-    """Right, wrong (early or at the end), or undecided, from the replies' text alone. A decision
-    in ``before`` is no error when an earlier reply states it (a later fact changed it)."""
-    said = [stated(r, decisions) for r in replies]
+def score(replies: list[str], expected: str, decisions: set[str], before: list[str] | None = None,
+          reported: list[str | None] | None = None) -> dict[str, Any]:
+    """Right, wrong (early or at the end), or undecided. A reply's decision is the one the agent
+    reported with it (``reported``), else the one its text states. A decision in ``before`` is
+    no error when an earlier reply states it (a later fact changed it)."""
+    said = [(reported or [None] * len(replies))[i] or stated(r, decisions) for i, r in enumerate(replies)]
     allowed = {expected, *(before or [])}
     last = len(said) - 1
     wrong_at = [i for i, s in enumerate(said) if s is not None and (s not in allowed or i == last and s != expected)]
@@ -111,6 +114,7 @@ async def run_dialogue(run: RunMember, d: Dialogue, decisions: set[str]) -> dict
     session = f"eval-forms-{uuid.uuid4().hex[:12]}"
     messages: list[dict[str, Any]] = []
     replies: list[str] = []
+    reported: list[str | None] = []  # the decision the agent reported with a reply, if any
     questions = 0
     ms: list[float] = []
     for text in d.turns:
@@ -120,8 +124,9 @@ async def run_dialogue(run: RunMember, d: Dialogue, decisions: set[str]) -> dict
         ms.append((time.perf_counter() - t0) * 1000)
         messages.append({"role": "assistant", "content": gen.text})
         replies.append(gen.text)
+        reported.append(((gen.route or {}).get("decision") or {}).get("decision"))
         questions += (gen.route or {}).get("status") == "waiting"
-    res = score(replies, d.decision, decisions, d.before)
+    res = score(replies, d.decision, decisions, d.before, reported)
     return {"id": d.id, "agent": d.agent, "expected": d.decision, **res, "questions": questions,
             "transcript": [{"user": u, "reply": r} for u, r in zip(d.turns, replies, strict=True)], "ms": ms}
 

@@ -85,7 +85,7 @@ def test_a_bound_on_one_side_of_every_threshold_decides_and_shows_the_users_word
     assert t.decision["answer"] == "您住了不到三个月，住满半年再申请。"
     t = forms.turn(PERMIT, state, "两个月", "zh")  # the number inside the bound refines it, no question
     assert state.values["months"] == 2 and t.decision is not None and "结论不变" in t.decision["notes"][0]
-    assert t.decision["answer"] == "您住了2.0个月，住满半年再申请。"
+    assert t.decision["answer"] == "您住了2个月，住满半年再申请。"  # a whole number shows as one
     state = forms.FormState()
     t = forms.turn(PERMIT, state, "我住本小区，住了两年多，车最多一辆", "zh")
     assert t.decision is not None and t.decision["decision"] == "可以申请"
@@ -132,7 +132,7 @@ def test_plain_numbers_read_as_before() -> None:
     assert got.found["months"].said is None and got.found["cars"].value == 2
     state = forms.FormState()
     t = forms.turn(PERMIT, state, "住本小区，住了5个月", "zh")
-    assert t.decision is not None and t.decision["answer"] == "您住了5.0个月，住满半年再申请。"  # as before: a number slot renders its float
+    assert t.decision is not None and t.decision["answer"] == "您住了5个月，住满半年再申请。"  # a whole number shows without ".0"
     assert state.said == {} and state.vague == {}
 
 

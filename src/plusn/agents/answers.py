@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Any
 
-from .quantities import convert, quantities, slot_unit
+from .quantities import convert, quantities
 from .spec import Slot
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
@@ -167,9 +167,9 @@ def options_in(slot: Slot, text: str) -> list[str]:
 
 def number_in(slot: Slot, text: str) -> float | None:
     """The first number in a reply, in the slot's unit (一年半 is 18 for a slot counting months)."""
-    unit = slot.unit or slot_unit(slot.units)
-    for q in quantities(text, slot.units):
-        value = convert(q, unit, slot.units)
+    unit, said_in = slot.counts_in(), slot.unit_words()
+    for q in quantities(text, said_in):
+        value = convert(q, unit, said_in)
         if value is not None:
             return value
     return None
@@ -188,6 +188,8 @@ def validate(slot: Slot, value: Any, lang: str) -> Any:
                 or abs(value) > 1e15:
             raise Invalid(w["number"])
         value = round(value) if slot.type == "integer" else float(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 150, not 150.0, in an answer that shows it
         if slot.min is not None and value < slot.min:
             raise Invalid(w["range_low"].format(n=fmt(slot.min)))
         if slot.max is not None and value > slot.max:

@@ -361,7 +361,7 @@ def _answer(spec: FormSpec, state: FormState, template: str, decision: str | Non
     except TemplateProblem:
         return render(template, {**state.values, "decision": decision})
     for name, said in words_of.items():
-        units = spec.slots[name].units
+        units = spec.slots[name].unit_words()
         if any(q.unit for q in quantities(said, units)):  # the words have their unit: the template's is one too many
             unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units}, key=len, reverse=True))
             text = re.sub(rf"{re.escape(said)}\s*(?:{unit})(?![A-Za-z])", said.replace("\\", "\\\\"), text)

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .answers import BARE_YES, NO, UNSURE, YES
-from .recognize import Reading, clause_spans
+from .recognize import Reading, clause_spans, negated_options
 from .spec import FormSpec
 
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
@@ -231,6 +231,8 @@ class Meaning:
         if not _clears(index.slots[name], ranked):
             return None
         top = ranked[0][0]
+        if top in negated_options(spec.slots[name], text):
+            return None  # "不是国际出差，就是去郑州": the words nearest an option can be the ones denied
         # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
         # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
         return Reading(top, sure=False, source="meaning")

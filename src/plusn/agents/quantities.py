@@ -28,7 +28,7 @@ _EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
 _CHINESE = r"[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"
-_NUMBER = re.compile(rf"(?<![\d.])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
+_NUMBER = re.compile(rf"(?<![\d.A-Za-z])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
                      rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
 # Duration words, longest first, and their length in days (the common ground of conversion).
 DURATIONS = {"个星期": 7, "个礼拜": 7, "星期": 7, "礼拜": 7, "个月": 30, "小时": 1 / 24, "周": 7, "月": 30,
@@ -38,6 +38,13 @@ _CANON = {"个星期": "周", "个礼拜": "周", "星期": "周", "礼拜": "�
           "yrs": "年", "yr": "年", "months": "月", "month": "月", "weeks": "周", "week": "周", "days": "天",
           "day": "天", "日": "天"}
 UNITS = ("年", "月", "周", "天")  # the units a slot can count durations in
+# Words said for one unit that is no duration: a slot counting in 元 reads 块 and 块钱 as 元.
+SAME_UNIT = (("元", "块钱", "块", "圆", "人民币", "rmb", "yuan", "cny"), ("公里", "千米", "km"))
+# 去年十月, 3月12号: a month of the calendar, not a count of months
+_DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")
+_DATE_AFTER = re.compile(r"\s*(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]|[号日份底初末]|中旬|上旬|下旬)")
+_DAY_OF_MONTH = re.compile(r"月\s*$")  # the 12 of 3月12号
+_JOIN = re.compile(r"\s*(?:零|又|and|,)?\s*", re.I)  # 一年零两个月, 1年3个月, a year and two months
 _EXACT = [{"年": 12, "月": 1}, {"周": 7, "天": 1}]  # pairs that convert without the 30-day month
 _HALF = re.compile(r"半\s*(?:个)?\s*|half\s+(?:an?\s+)?", re.I)  # 半年, 半个月, half a year
 _AND_A_HALF = re.compile(r"\s*\band\s+a\s+half\b", re.I)
@@ -110,6 +117,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             cn = m.group("cn")
             if cn == "万" or cn == "千" or cn == "百":  # a scale word alone is not a number
                 continue
+            if cn == "一" and _unit_after(text, m.end(), words)[0] is None and text.strip() != "一":
+                continue  # 一共, 一直, 一下: a word, not the number one (一年, 一周 have their unit)
             value = chinese_number(cn) or 0.0
             if text[: m.start()].rstrip().endswith("负"):
                 value = -value
@@ -142,6 +151,12 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             elif not step and (more := _more_at(text, stop)):  # 一年多: one more of the unit at most
                 step, stop = 1.0, stop + more
         q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop)
+        if q.unit == "月" and (_DATE_BEFORE.search(text, 0, m.start()) or _DATE_AFTER.match(text, stop)) \
+                and text[end: stop].strip() == "月":
+            continue  # 去年十月, 3月12号: a date (十个月 is a count)
+        if text[stop: stop + 1] == "号" or (q.unit == "天" and text[end: stop].strip() == "日"
+                                             and _DAY_OF_MONTH.search(text, 0, m.start())):
+            continue  # 12号, 6月18日: a day of the month
         if step:
             q = replace(q, low=value, high=value + step, high_in=False)
         out.append(_bounded(text, q))
@@ -152,7 +167,23 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if (more := _more_at(text, stop)):  # 半年多: more than half, below a whole one
                 part = replace(part, end=stop + more, low=0.5, high=1.0, high_in=False)
             out.append(_bounded(text, part))
-    return sorted(out, key=lambda q: q.start)
+    return _compound(text, sorted(out, key=lambda q: q.start))
+
+
+def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
+    """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天."""
+    out: list[Quantity] = []
+    for q in found:
+        prev = out[-1] if out else None
+        if prev is not None and not prev.bounded and prev.unit in DURATIONS and q.unit in DURATIONS \
+                and DURATIONS[prev.unit] > DURATIONS[q.unit] and _JOIN.fullmatch(text[prev.end:q.start]) \
+                and (factor := _factor(prev.unit, q.unit, {})) is not None:
+            shift = prev.value * factor
+            out[-1] = replace(q, value=q.value + shift, start=prev.start,
+                              low=None if q.low is None else q.low + shift, high=None if q.high is None else q.high + shift)
+            continue
+        out.append(q)
+    return out
 
 
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
@@ -219,6 +250,15 @@ def convert_quantity(q: Quantity, unit: str | None, units: dict[str, float] | No
     scale = (lambda x: None if x is None else x * factor)  # noqa: E731 - every unit factor is positive
     return replace(q, value=q.value * factor, low=scale(q.low), high=scale(q.high),
                    unit=_CANON.get(unit, unit) if unit and q.unit else q.unit)
+
+
+def unit_words(unit: str | None, units: dict[str, float]) -> dict[str, float]:
+    """The words a slot's numbers may be said in beside the durations: its own ``units``, and
+    for a unit that is no duration (元, 公里, 张), the unit and the words said for it, factor 1."""
+    if unit is None or unit in UNITS:
+        return units
+    same = next((group for group in SAME_UNIT if unit.lower() in group), (unit,))
+    return {**dict.fromkeys((unit, *same), 1.0), **units}
 
 
 def slot_unit(units: dict[str, float]) -> str | None:

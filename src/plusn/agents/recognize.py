@@ -32,7 +32,7 @@ from typing import Any
 
 from .answers import NO, UNSURE, YES, Invalid, found_at, option_spans, pattern_in, says, validate, words, yes_no
 from .lexicon import latin, lexicon, specific
-from .quantities import Quantity, convert_quantity, quantities, slot_unit
+from .quantities import UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot, TreeNode
 
 # Words that say the user is correcting an earlier answer.
@@ -43,6 +43,7 @@ _EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
 _A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
 _ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|怎么|什么|如何|哪")
+_PREDICATE = 6  # characters after a slot's word within which a yes or no is said of it ("也拿到了")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 _FUNCTION = {"the", "and", "for", "with", "not", "non", "from", "you", "your", "our", "has", "have", "was", "are"}
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
@@ -193,10 +194,12 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
     pos: list[str] = []
     neg: list[str] = []
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
+    authors = {w.lower() for ws in slot.choices().values() for w in ws}
     for canon, s, e in option_spans(slot, text, lex.words):
         cs, _ = _clause_of(spans, s)
         ts, te = _topic(spans, s)
         word = low[s:e]
+        authored = word in authors
         cued = any(c in low[ts:te] for c in cues)
         if word in lex.pointing or _loosely(word, lex.pointing):
             if asking or not (cued or answering):
@@ -208,8 +211,11 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
             if not (cued or answering):
                 continue  # "local" is said of anything
             weak = weak or not cued
-        elif not (answering or specific(lex, word) or cued):
-            continue  # a mention, not an answer ("我在本市工作")
+        elif not (answering or specific(lex, word) or cued or (authored and not lex.pointing)):
+            # a mention, not an answer ("我在本市工作"): a place is said of anything, and a word
+            # plusn derived may be one word of its own ("房贷款还没批下来"); the author's own word
+            # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
+            continue
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
     if len(pos) == 1:
@@ -218,6 +224,14 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
+
+
+def negated_options(slot: Slot, text: str) -> set[str]:
+    """The options whose words the text negates ("不是国际出差"): whatever else it means, not these."""
+    low = text.lower()
+    spans = clause_spans(low)
+    return {canon for canon, s, _ in option_spans(slot, text, lexicon(slot).words)
+            if negated(low, s, _clause_of(spans, s)[0])}
 
 
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
@@ -250,6 +264,26 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return _polarity(text)
+
+
+def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
+    """A yes or no said before it is asked, in a clause that names the slot: "发票都有",
+    "出生证明也拿到了" (restating its question), "出国审批没来得及办". Sure when the yes or no
+    follows the slot's word closely, as its predicate; further off, a guess to confirm."""
+    slot = spec.slots[name]
+    cues = cue_words(spec, name)
+    for cs, ce in clause_spans(text):
+        clause = text[cs:ce].strip()
+        low = clause.lower()
+        at = next((low.find(c) + len(c) for c in cues if c in low), -1)  # cues run longest first
+        if at < 0 or _ASKING.search(low):
+            continue
+        value = yes_no(clause)
+        if value is None:
+            value = echoed(slot.ask, clause)
+        if value is not None:
+            return Reading(value, sure=len(low) - at <= _PREDICATE)
+    return None
 
 
 def _polarity(text: str) -> Reading | None:
@@ -300,16 +334,19 @@ def echoed(question: str, text: str) -> bool | None:
 
 def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Reading | None:
     slot = spec.slots[name]
-    unit = slot.unit or slot_unit(slot.units)
+    unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
     cues = cue_words(spec, name)
+    low = text.lower()
+    # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
+    fix = max((low.rfind(c) for c in CORRECTION if c in low), default=-1)
     guess: Reading | None = None
-    for said in quantities(text, slot.units):
-        q = convert_quantity(said, unit, slot.units)
-        if q is None:
-            continue
+    for said in _after_fix(quantities(text, said_in), fix):
+        q = convert_quantity(said, unit, said_in)
+        if q is None or _negated_number(low, said, spans):
+            continue  # in another kind of unit, or "不是五天"
         cs, ce = _clause_of(spans, q.start)
-        cued = any(c in text[cs:ce].lower() for c in cues)
+        cued = any(c in low[cs:ce] for c in cues)
         if not (asked or cued or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         span = inside(slot, q) if q.bounded else None
@@ -319,12 +356,37 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
             value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
-        r = Reading(value, sure=asked or cued, said=text[q.start:q.end].strip() if span else None, span=span,
-                    converted=said.unit is not None and said.unit != q.unit)
+        converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
+        r = Reading(value, sure=asked or cued or _own_unit(spec, name, said, converted),
+                    said=text[q.start:q.end].strip() if span else None, span=span, converted=converted)
         if r.sure:
             return r
         guess = guess or r
     return guess
+
+
+def _after_fix(found: list[Quantity], fix: int) -> list[Quantity]:
+    """The quantities after a correction word, when there are any; else all of them."""
+    after = [q for q in found if q.start > fix] if fix >= 0 else []
+    return after or found
+
+
+def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """"不是五天", "not 13 weeks": the number is what the answer is not (a bound's own negation,
+    "没有一年", is inside its words and reads as the bound)."""
+    cs, _ = _clause_of(spans, q.start)
+    head = low[max(cs, q.start - 3):q.start]
+    return head.endswith(("不是", "并非")) or bool(re.search(r"\bnot\s*$", low[max(cs, q.start - 6):q.start]))
+
+
+def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
+    """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
+    slot of the form could take: it says which slot it is for."""
+    unit = spec.slots[name].counts_in()
+    if said.unit is None or converted or unit is None or unit in UNITS:
+        return False
+    return not any(said.unit == s.counts_in() or said.unit in s.unit_words()
+                   for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
@@ -372,7 +434,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         if slot.type == "enum":
             r = _enum(spec, name, text, answering=name == expected)
         elif slot.type == "boolean":
-            r = _boolean(spec, name, text, asked=False)
+            r = _boolean(spec, name, text, asked=False) or _stated(spec, name, text)
         elif slot.type in ("integer", "number"):
             r = _number(spec, name, text, asked=False, lang=lang)
         elif slot.type == "string" and slot.pattern is not None and slot.aliases:

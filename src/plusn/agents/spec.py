@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..templating import TemplateProblem, check_expression, check_template
-from .quantities import UNITS
+from .quantities import slot_unit, unit_words
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TOOL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -152,8 +152,10 @@ class Slot(_Strict):
     aliases: list[str] = Field(default_factory=list)  # words that name this slot, for corrections
     # numbers: a unit word after the number scales it, e.g. {年: 12, 个月: 1} for a count of months
     units: dict[str, float] = Field(default_factory=dict)
-    # numbers: the unit the slot counts in (年, 月, 周, 天); every duration is read in it, so that
-    # 一年半 is 18 for 月 and 一周 is 7 for 天 (default: the word of `units` whose factor is 1)
+    # numbers: the unit the slot counts in. A duration (年, 月, 周, 天) reads every duration in
+    # it, so that 一年半 is 18 for 月 and 一周 is 7 for 天; any other word (元, 公里, 张) is the
+    # slot's own, and the words said for it count too (块 for 元). Default: the word of `units`
+    # whose factor is 1
     unit: str | None = None
     # booleans: more words that mean yes or no here ("已备案" / "没备案"), besides the common ones
     # (not `yes`/`no`: YAML reads those keys as booleans)
@@ -169,10 +171,18 @@ class Slot(_Strict):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regex: {exc}") from None
-        if self.unit is not None and self.unit not in UNITS:
-            raise ValueError(f"unit must be one of {', '.join(UNITS)} (the unit the slot counts in)")
+        if self.unit is not None and not self.unit.strip():
+            raise ValueError("unit must be a word (the unit the slot counts in)")
         _template(self.ask)
         return self
+
+    def counts_in(self) -> str | None:
+        """The unit the slot's numbers are read in."""
+        return self.unit or slot_unit(self.units)
+
+    def unit_words(self) -> dict[str, float]:
+        """The words its numbers may be said in beside the durations (see :func:`unit_words`)."""
+        return unit_words(self.unit, self.units)
 
     def choices(self) -> dict[str, list[str]]:
         if isinstance(self.options, dict):

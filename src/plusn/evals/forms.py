@@ -102,7 +102,7 @@ def score(replies: list[str], expected: str, decisions: set[str], before: list[s
     said = [(reported or [None] * len(replies))[i] or stated(r, decisions) for i, r in enumerate(replies)]
     allowed = {expected, *(before or [])}
     last = len(said) - 1
-    wrong_at = [i for i, s in enumerate(said) if s is not None and (s not in allowed or i == last and s != expected)]
+    wrong_at = [i for i, s in enumerate(said) if s is not None and (s not in allowed or (i == last and s != expected))]
     right = said[-1] == expected and not wrong_at
     early = any(i < len(said) - 1 for i in wrong_at)
     outcome = "right" if right else "wrong" if wrong_at else "undecided"

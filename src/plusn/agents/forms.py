@@ -48,17 +48,19 @@ class FormState:
     # the value, and a number inside the bound refines it without a question
     said: dict[str, list[Any]] = field(default_factory=dict)
     vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
+    denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
-                "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague}
+                "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague,
+                "denied": self.denied}
 
     @classmethod
     def of(cls, d: dict[str, Any] | None) -> FormState:
         d = d or {}
         return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
                    bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
-                   dict(d.get("vague") or {}))
+                   dict(d.get("vague") or {}), dict(d.get("denied") or {}))
 
     def shown(self, name: str, value: Any, lang: str) -> str:
         """A slot's value as the user reads it: the words of the bound it came from, if it did."""
@@ -227,7 +229,7 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     for a value of the slot being confirmed (its answer under ``state.asked``)."""
     if not state.confirming or state.asked is None:
         return read(spec, text, state.asked, lang, state.values, expected_slot(spec, state))
-    own = read(spec, text, state.asked, lang, state.values).found.get(state.asked)
+    own = read(spec, text, state.asked, lang, state.values, confirming=True).found.get(state.asked)
     if _plain_yes_no(text) is not None:
         got = read(spec, text, None, lang, state.values)  # "是的" answers the confirmation, not the next question
     else:
@@ -257,6 +259,8 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again
+        elif reply is False:
+            state.denied.setdefault(name, []).append(guess)  # not offered again
     elif r is not None and r.sure:
         old = state.values.get(name)
         state.values[name] = r.value
@@ -291,7 +295,7 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
             state.guesses.pop(name, None)  # a repetition, or a guess that cannot overturn an answer
         elif not r.sure:  # a correction whose slot is a guess ("其实是七年", "actually only 8 months")
             state.guesses.pop(name, None)
-            if r.source == "rule" and not r.converted and not got.asking \
+            if r.source == "rule" and not got.asking \
                     and sum(not x.sure for x in got.found.values()) == 1:
                 out.corrected[name] = (old, r.value)  # a number in the slot's own unit, stated, that
                 state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
@@ -318,6 +322,7 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
                                  new=state.shown(state.asked, state.conflict, lang))
         return _ask(out, notes, q, state.asked)
     _reweigh(spec, state)
+    _implied(spec, state)
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     if guess is not None:
@@ -345,6 +350,55 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     out.decision = {"decision": leaf.decision, "path": path, "values": dict(state.values), "answer": answer,
                     "notes": notes}
     return out
+
+
+def _implied(spec: FormSpec, state: FormState) -> None:
+    """An option the user's other answers imply, as a guess to confirm. Someone who answers the
+    questions of one branch ("交了四年" to a form that asks it only after 非本人意愿) while the
+    question that chooses the branch went unread ("I got laid off") is on that branch: when the
+    answers given fit under one option only, and one of them is asked under no other, that
+    option is offered for confirmation (never decided on unconfirmed, never offered again once
+    denied)."""
+    node, known = spec.tree, state.believed()
+    while node is not None and node.decision is None and node.slot in known:
+        node = _branch(node, known[node.slot], known)
+    if node is None or node.slot is None or not node.cases or spec.slots[node.slot].type != "enum":
+        return
+    given = set(known) - _asked_above(spec.tree, node)
+    if not given:
+        return
+    reach = {o: _asked_in(node.cases.get(o) or node.default) for o in spec.slots[node.slot].choices()}
+    fits = [o for o, r in reach.items() if given <= r and o not in state.denied.get(node.slot, [])]
+    only = {s for s in given if sum(s in r for r in reach.values()) == 1}
+    if len(fits) == 1 and any(s in reach[fits[0]] for s in only):
+        state.guesses[node.slot] = fits[0]
+
+
+def _asked_in(node: TreeNode | None) -> set[str]:
+    """The slots a subtree asks about."""
+    if node is None or node.decision is not None:
+        return set()
+    subs = [*node.cases.values(), *(c.then for c in node.when), node.default]
+    return {node.slot or ""} | {s for sub in subs for s in _asked_in(sub)}
+
+
+def _asked_above(root: TreeNode | None, target: TreeNode) -> set[str]:
+    """The slots asked on the way from the root down to ``target``."""
+    if root is None or root is target or root.decision is not None:
+        return set()
+    for sub in [*root.cases.values(), *(c.then for c in root.when), root.default]:
+        if sub is target or (sub is not None and target_in(sub, target)):
+            return {root.slot or ""} | _asked_above(sub, target)
+    return set()
+
+
+def target_in(node: TreeNode, target: TreeNode) -> bool:
+    if node is target:
+        return True
+    if node.decision is not None:
+        return False
+    return any(sub is not None and target_in(sub, target)
+               for sub in [*node.cases.values(), *(c.then for c in node.when), node.default])
 
 
 def _answer(spec: FormSpec, state: FormState, template: str, decision: str | None) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 
 from .answers import NO, UNSURE, YES, Invalid, found_at, option_spans, pattern_in, says, validate, words, yes_no
 from .lexicon import latin, lexicon, specific
-from .quantities import UNITS, Quantity, convert_quantity, quantities
+from .quantities import DURATIONS, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot, TreeNode
 
 # Words that say the user is correcting an earlier answer.
@@ -332,7 +332,7 @@ def echoed(question: str, text: str) -> bool | None:
     return q_neg == _negated_around(text, text.rfind(last), clause_spans(text))
 
 
-def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Reading | None:
+def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False) -> Reading | None:
     slot = spec.slots[name]
     unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
@@ -357,6 +357,8 @@ def _number(spec: FormSpec, name: str, text: str, asked: bool, lang: str) -> Rea
         except Invalid:
             continue
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
+        if converted and not cued and (confirming or not asked) and _counted_by_other(spec, name, said):
+            continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
         r = Reading(value, sure=asked or cued or _own_unit(spec, name, said, converted),
                     said=text[q.start:q.end].strip() if span else None, span=span, converted=converted)
         if r.sure:
@@ -379,14 +381,28 @@ def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool
     return head.endswith(("不是", "并非")) or bool(re.search(r"\bnot\s*$", low[max(cs, q.start - 6):q.start]))
 
 
+def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
+    """Whether another number slot of the form counts in the quantity's unit, or in a duration
+    nearer it than this slot's: "三周" is for the slot counting days, not the one counting years;
+    "8个月" for the one counting years."""
+    own = spec.slots[name].counts_in()
+    others = [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
+    if said.unit in others:
+        return True
+    if said.unit not in DURATIONS or own not in DURATIONS:
+        return False
+    far = abs(math.log(DURATIONS[said.unit] / DURATIONS[own]))
+    return any(u in DURATIONS and abs(math.log(DURATIONS[said.unit] / DURATIONS[u])) < far for u in others)
+
+
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
     """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
     slot of the form could take: it says which slot it is for."""
     unit = spec.slots[name].counts_in()
     if said.unit is None or converted or unit is None or unit in UNITS:
         return False
-    return not any(said.unit == s.counts_in() or said.unit in s.unit_words()
-                   for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
+    return not _counted_by_other(spec, name, said) and not any(
+        said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
@@ -422,9 +438,10 @@ def _point(slot: Slot, q: Quantity, span: tuple[float, float]) -> float:
 
 
 def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[str, Any] | None = None,
-         expected: str | None = None) -> Read:
+         expected: str | None = None, confirming: bool = False) -> Read:
     """The facts a message states, by rules. ``asked``: the slot the last question was about;
-    ``expected``: the slot the form would ask next (a first message may answer it with a bare word)."""
+    ``expected``: the slot the form would ask next (a first message may answer it with a bare word);
+    ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
     out = Read(correction=has_correction(text), asking=bool(_ASKING.search(text)))
     for name, slot in spec.slots.items():
@@ -447,7 +464,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         if r is not None:
             out.found[name] = r
     if asked is not None and asked in spec.slots:
-        _read_asked(spec, asked, text, lang, values, out)
+        _read_asked(spec, asked, text, lang, values, out, confirming)
     numbers = [n for n, r in out.found.items() if spec.slots[n].type in ("integer", "number")]
     if any(out.found[n].sure for n in numbers):  # the quantity was said for that slot, not guessed for another
         for n in numbers:
@@ -470,7 +487,8 @@ def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:
     return None
 
 
-def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[str, Any], out: Read) -> None:
+def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[str, Any], out: Read,
+                confirming: bool = False) -> None:
     slot = spec.slots[asked]
     if slot.type == "boolean" and any(values.get(k) != r.value for k, r in out.found.items() if k in values):
         return  # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question
@@ -482,7 +500,7 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
         r = _boolean(spec, asked, text, asked=True)
         why = words(lang)["yesno"]
     elif slot.type in ("integer", "number"):
-        r = _number(spec, asked, text, asked=True, lang=lang)
+        r = _number(spec, asked, text, asked=True, lang=lang, confirming=confirming)
         why = words(lang)["number"]
         if r is None:  # say what is wrong: no number, or one out of range
             try:

@@ -144,23 +144,36 @@ def test_an_answer_to_another_question_is_kept_and_not_called_invalid() -> None:
     state = forms.FormState()
     forms.turn(GYM, state, "你好", "zh")
     t = forms.turn(GYM, state, "还剩三个月", "zh")  # answers the months question before the first
-    assert t.asked == "ended" and "不符合要求" not in (t.reply or "") and state.guesses == {"months": 3}
+    assert t.asked == "ended" and "不符合要求" not in (t.reply or "") and state.guesses["months"] == 3
+    # months is asked under 被停卡 only: the branch it implies is offered, not taken
+    assert state.guesses["ended"] == "被停卡" and "对吗" in (t.reply or "") and "ended" not in state.values
     t = forms.turn(GYM, state, "被俱乐部取消了", "zh")
     assert "对吗" in (t.reply or "") and t.asked == "months"  # the number said in passing is confirmed first
     t = forms.turn(GYM, state, "对", "zh")
     assert t.decision is not None and t.decision["decision"] == "按月退费"
 
 
-def test_a_correction_whose_slot_is_a_guess_asks_which_is_right() -> None:
+def test_a_branch_implied_by_other_answers_is_not_offered_again_once_denied() -> None:
+    state = forms.FormState()
+    forms.turn(GYM, state, "你好", "zh")
+    forms.turn(GYM, state, "还剩三个月", "zh")
+    t = forms.turn(GYM, state, "不是", "zh")
+    assert state.denied == {"ended": ["被停卡"]} and "ended" not in state.guesses
+    assert t.asked == "ended" and t.reply == GYM.slots["ended"].ask  # the open question again
+    t = forms.turn(GYM, state, "自己不续了", "zh")
+    assert t.decision is not None and t.decision["decision"] == "不退费"
+
+
+def test_a_correction_whose_slot_is_a_guess_is_taken_in_its_unit_and_a_mention_is_not() -> None:
     state = forms.FormState()
     forms.turn(GYM, state, "被俱乐部取消了", "zh")
     t = forms.turn(GYM, state, "还剩三个月", "zh")
     assert t.decision is not None and t.decision["decision"] == "按月退费"
     state.asked = None
-    t = forms.turn(GYM, state, "不对，其实只有两周", "zh")  # in another unit, and no word naming its slot
-    assert t.decision is None and "哪个是对的" in (t.reply or "") and "0.47" in (t.reply or "")
-    t = forms.turn(GYM, state, "半个月", "zh")
-    assert t.decision is not None and t.decision["decision"] == "不退费" and state.values["months"] == 0.5
+    # in another unit, no word naming its slot, but a correction and no other slot it could be for
+    t = forms.turn(GYM, state, "不对，其实只有两周", "zh")
+    assert t.decision is not None and t.decision["decision"] == "不退费" and "结论有变化" in t.decision["notes"][-1]
+    assert abs(state.values["months"] - 14 / 30) < 1e-9
     state = forms.FormState()
     forms.turn(GYM, state, "被俱乐部取消了", "zh")
     forms.turn(GYM, state, "还剩三个月", "zh")

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from plusn.agents import forms
+from plusn.agents.cues import cue_words
 from plusn.agents.quantities import convert, quantities
-from plusn.agents.recognize import cue_words, read
+from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
 from plusn.cli import main
 from plusn.evals.forms import score

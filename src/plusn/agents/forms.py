@@ -30,8 +30,9 @@ from typing import Any
 from ..templating import TemplateProblem, evaluate, render
 from .answers import Invalid, fmt, show, validate, words, yes_no
 from .quantities import DURATIONS, quantities
-from .recognize import Read, Reading, clause_spans, read
+from .recognize import read
 from .spec import FormSpec, TreeNode
+from .utterance import Read, Reading, clause_spans
 
 __all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
 

@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 
 from .answers import BARE_YES, NO, UNSURE, YES
-from .recognize import Reading, clause_spans, negated_options
+from .recognize import negated_options
 from .spec import FormSpec
+from .utterance import Reading, clause_spans
 
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")

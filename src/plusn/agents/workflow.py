@@ -23,9 +23,10 @@ from ..templating import TemplateProblem, evaluate, render
 from . import forms
 from .extract import extraction_request
 from .meaning import Meaning
-from .recognize import Reading, read
+from .recognize import read
 from .spec import AgentSpec, FormSpec, Node
 from .tools import Tool, ToolContext, ToolError, call_traced
+from .utterance import Reading
 
 log = logging.getLogger("plusn.agents")
 FAILED = {"zh": "步骤“{node}”未能完成：{why}", "en": "The step {node!r} could not be completed: {why}"}

@@ -1,0 +1,126 @@
+"""A number slot's answer in a message: the quantity said for it, in its unit and range.
+
+A quantity counts for a slot that is asked, or that a cue word names in its clause; one said in
+the slot's own unit that no other slot counts in (3000元) names its slot by itself; a duration in
+a unit the slot reads, with no cue, is only a guess, to be confirmed, and is left to another slot
+that counts in a unit nearer it ("三周" to the slot counting days, not the one counting years).
+"不是五天" is not the answer, and after a correction ("十八个月，哦不对，是八个月") what follows is.
+A bounded quantity (不到一年, 二十多天) is read with its interval: ``span`` holds its ends just
+inside, in the slot's unit and range, and ``said`` the user's words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .answers import Invalid, validate, words
+from .cues import cue_words
+from .quantities import DURATIONS, UNITS, Quantity, convert_quantity, quantities
+from .spec import FormSpec, Slot
+from .utterance import CORRECTION, Reading, clause_of, clause_spans
+
+
+def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False) -> Reading | None:
+    slot = spec.slots[name]
+    unit, said_in = slot.counts_in(), slot.unit_words()
+    spans = clause_spans(text)
+    cues = cue_words(spec, name)
+    low = text.lower()
+    # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
+    fix = max((low.rfind(c) for c in CORRECTION if c in low), default=-1)
+    guess: Reading | None = None
+    for said in _after_fix(quantities(text, said_in), fix):
+        q = convert_quantity(said, unit, said_in)
+        if q is None or _negated_number(low, said, spans):
+            continue  # in another kind of unit, or "不是五天"
+        cs, ce = clause_of(spans, q.start)
+        cued = any(c in low[cs:ce] for c in cues)
+        if not (asked or cued or (said.unit is not None and unit is not None)):
+            continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
+        span = inside(slot, q) if q.bounded else None
+        try:
+            if q.bounded and span is None:
+                raise Invalid(words(lang)["number"])  # the bound leaves the slot's range
+            value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
+        except Invalid:
+            continue
+        converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
+        if converted and not cued and (confirming or not asked) and _counted_by_other(spec, name, said):
+            continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
+        r = Reading(value, sure=asked or cued or _own_unit(spec, name, said, converted),
+                    said=text[q.start:q.end].strip() if span else None, span=span, converted=converted)
+        if r.sure:
+            return r
+        guess = guess or r
+    return guess
+
+
+def _after_fix(found: list[Quantity], fix: int) -> list[Quantity]:
+    """The quantities after a correction word, when there are any; else all of them."""
+    after = [q for q in found if q.start > fix] if fix >= 0 else []
+    return after or found
+
+
+def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """"不是五天", "not 13 weeks": the number is what the answer is not (a bound's own negation,
+    "没有一年", is inside its words and reads as the bound)."""
+    cs, _ = clause_of(spans, q.start)
+    head = low[max(cs, q.start - 3):q.start]
+    return head.endswith(("不是", "并非")) or bool(re.search(r"\bnot\s*$", low[max(cs, q.start - 6):q.start]))
+
+
+def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
+    """Whether another number slot of the form counts in the quantity's unit, or in a duration
+    nearer it than this slot's: "三周" is for the slot counting days, not the one counting years;
+    "8个月" for the one counting years."""
+    own = spec.slots[name].counts_in()
+    others = [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
+    if said.unit in others:
+        return True
+    if said.unit not in DURATIONS or own not in DURATIONS:
+        return False
+    far = abs(math.log(DURATIONS[said.unit] / DURATIONS[own]))
+    return any(u in DURATIONS and abs(math.log(DURATIONS[said.unit] / DURATIONS[u])) < far for u in others)
+
+
+def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
+    """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
+    slot of the form could take: it says which slot it is for."""
+    unit = spec.slots[name].counts_in()
+    if said.unit is None or converted or unit is None or unit in UNITS:
+        return False
+    return not _counted_by_other(spec, name, said) and not any(
+        said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
+
+
+_EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
+_LIMIT = 1e15  # as far as a number may go (see validate)
+
+
+def inside(slot: Slot, q: Quantity) -> tuple[float, float] | None:
+    """The ends of a bounded quantity just inside its interval and the slot's range (whole
+    numbers for an integer slot: 不到30天 is 29 at most), or None when nothing is left."""
+    lo, hi = q.interval()
+    if slot.type == "integer":
+        lo = lo if math.isinf(lo) else math.ceil(lo) if q.low_in else math.floor(lo) + 1
+        hi = hi if math.isinf(hi) else math.floor(hi) if q.high_in else math.ceil(hi) - 1
+    else:
+        lo = lo if q.low_in or math.isinf(lo) else lo + _EPS * max(1.0, abs(lo))
+        hi = hi if q.high_in or math.isinf(hi) else hi - _EPS * max(1.0, abs(hi))
+    lo = max(lo, -_LIMIT if slot.min is None else slot.min)
+    hi = min(hi, _LIMIT if slot.max is None else slot.max)
+    return (float(lo), float(hi)) if lo <= hi else None
+
+
+def _point(slot: Slot, q: Quantity, span: tuple[float, float]) -> float:
+    """A value to store for a bound: the number said if the bound allows it (至少6个月, 二十多天),
+    else the middle of a closed interval (不到一年: half a year), else the end nearest it."""
+    lo, hi = span
+    if lo <= q.value <= hi:
+        return q.value
+    a, b = q.interval()
+    if math.isinf(a) or math.isinf(b):
+        return lo if abs(lo - q.value) <= abs(hi - q.value) else hi
+    mid = min(max((a + b) / 2, lo), hi)  # of the words' interval: 不到一年 is 0.5, not 0.4999999995
+    return float(min(max(round(mid), lo), hi)) if slot.type == "integer" else mid

@@ -1,0 +1,72 @@
+"""A message as recognition sees it: its clauses, its negations and corrections, and what a
+reading of it holds (:mod:`.recognize` reads slots from it; :mod:`.numbers` reads quantities)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Words that say the user is correcting an earlier answer.
+CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其实是", "其实", "改成", "改为", "更正", "纠正",
+              "应该是", "修改", "actually", "i meant", "correction", "i was wrong", "my mistake")
+NEGATORS = "不没未非无"
+EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
+_CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
+A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
+ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|怎么|什么|如何|哪")
+
+
+@dataclass
+class Reading:
+    """A value read for a slot: ``sure`` unless it is a guess to confirm first."""
+
+    value: Any
+    sure: bool = True
+    source: str = "rule"  # rule | meaning | model
+    said: str | None = None  # a bound's own words ("不到1年"): the value is only a point inside it
+    span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
+    converted: bool = False  # a quantity said in another unit than the slot's (七年 for a count of days)
+
+
+@dataclass
+class Read:
+    found: dict[str, Reading] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)  # the asked slot's answer was invalid: why
+    correction: bool = False  # the message says an earlier answer was wrong
+    asking: bool = False  # the message is a question ("...也能退吗"): its numbers may be another case
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of a message's clauses (split at punctuation and a few connectives)."""
+    out, start = [], 0
+    for m in _CLAUSE.finditer(text):
+        if text[start:m.start()].strip():  # ", but" leaves a blank between two separators: no clause
+            out.append((start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        out.append((start, len(text)))
+    return out or [(0, len(text))]
+
+
+def clause_of(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    return next(((s, e) for s, e in spans if s <= at < e), (0, 0))
+
+
+def topic_of(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    """The clause of ``at`` with the one before: "户口在老家，不是本市的" names its topic first."""
+    i = next((i for i, (s, e) in enumerate(spans) if s <= at < e), 0)
+    return spans[max(0, i - 1)][0], spans[i][1]
+
+
+def negated(text: str, start: int, clause_start: int) -> bool:
+    """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
+    before = text[max(clause_start, start - 4):start]
+    if any(c in NEGATORS for c in before):
+        return True
+    return bool(EN_NEGATION.search(text[max(clause_start, start - 16):start]))
+
+
+def has_correction(text: str) -> bool:
+    t = A_NOT_A.sub(r"\1", text.lower())  # 对不对 asks; its 不对 corrects nothing
+    return any(c in t for c in CORRECTION)

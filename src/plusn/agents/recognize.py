@@ -45,6 +45,10 @@ from .utterance import (
 )
 
 _PREDICATE = 6  # characters after a slot's word within which a yes or no is said of it ("也拿到了")
+# Predicates saying a thing is had or done, or lost (the closed class, not one form's words).
+_DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办好", "开好", "弄好", "办完", "办妥", "批了", "批下来",
+         "下来了", "通过", "有了", "办了", "开了", "搞定")
+_LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
 _STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
@@ -127,9 +131,12 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         spans = clause_spans(text)
         at = [(t.find(c), c) for c in cues if c in t]
         if not at:
-            return _polarity(text)
-        start = min(at)[0]
-        return Reading(not _negated_around(text, start, spans), sure=False)
+            done = completed(text, 0)  # "都拿到了", "齐全"
+            return Reading(done) if done is not None else _polarity(text)
+        start, cue = min(at)
+        cs, ce = clause_of(spans, start)
+        done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
+        return Reading(done) if done is not None else Reading(not _negated_around(text, start, spans), sure=False)
     core = _PUNCT.sub("", t)
     opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
@@ -145,7 +152,9 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     "出生证明也拿到了" (restating its question), "出国审批没来得及办". Sure when the yes or no
     follows the slot's word closely, as its predicate; further off, a guess to confirm."""
     slot = spec.slots[name]
-    cues = cue_words(spec, name)
+    # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
+    cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
+                                                         for n, o in spec.slots.items() if n != name)]
     for cs, ce in clause_spans(text):
         clause = text[cs:ce].strip()
         low = clause.lower()
@@ -154,9 +163,22 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
             continue
         value = yes_no(clause)
         if value is None:
+            value = completed(clause, at)
+        if value is None:
             value = echoed(slot.ask, clause)
         if value is not None:
             return Reading(value, sure=len(low) - at <= _PREDICATE)
+    return None
+
+
+def completed(clause: str, after: int) -> bool | None:
+    """Yes when a thing named before ``after`` is had or done ("发票都在", "票据齐全", "证明开好了"),
+    no when it is lost ("发票弄丢了") or the doing is negated ("审批还没批下来"); None otherwise."""
+    rest = clause[after:]
+    for words, value in ((_LOST, False), (_DONE, True)):
+        at = next((rest.find(w) for w in words if w in rest), -1)
+        if at >= 0:
+            return value != any(n in rest[:at] for n in NEGATORS)
     return None
 
 

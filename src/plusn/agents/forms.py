@@ -256,7 +256,8 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
         reply = _plain_yes_no(text)
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
-        elif (r is not None and r.value == guess) or reply is True or (reply is None and got.found):
+        elif (r is not None and r.value == guess) or reply is True or (reply is None and got.found) \
+                or (reply is None and not got.asking and bool(quantities(text))):  # "3k": another answer
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again
@@ -323,7 +324,7 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
                                  new=state.shown(state.asked, state.conflict, lang))
         return _ask(out, notes, q, state.asked)
     _reweigh(spec, state)
-    _implied(spec, state)
+    _implied(spec, state, out)
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     if guess is not None:
@@ -353,26 +354,32 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     return out
 
 
-def _implied(spec: FormSpec, state: FormState) -> None:
+def _implied(spec: FormSpec, state: FormState, out: Turn) -> None:
     """An option the user's other answers imply, as a guess to confirm. Someone who answers the
     questions of one branch ("交了四年" to a form that asks it only after 非本人意愿) while the
     question that chooses the branch went unread ("I got laid off") is on that branch: when the
     answers given fit under one option only, and one of them is asked under no other, that
     option is offered for confirmation (never decided on unconfirmed, never offered again once
-    denied)."""
-    node, known = spec.tree, state.believed()
+    denied). A guess read from this very message that the other answers imply too is two
+    signals that agree: it is taken ("去广州出差五天" read as 国内 by meaning, and days are asked
+    under 国内 only)."""
+    node, known = spec.tree, state.values
     while node is not None and node.decision is None and node.slot in known:
         node = _branch(node, known[node.slot], known)
     if node is None or node.slot is None or not node.cases or spec.slots[node.slot].type != "enum":
         return
-    given = set(known) - _asked_above(spec.tree, node)
+    given = set(state.believed()) - _asked_above(spec.tree, node) - {node.slot}
     if not given:
         return
     reach = {o: _asked_in(node.cases.get(o) or node.default) for o in spec.slots[node.slot].choices()}
     fits = [o for o, r in reach.items() if given <= r and o not in state.denied.get(node.slot, [])]
     only = {s for s in given if sum(s in r for r in reach.values()) == 1}
     if len(fits) == 1 and any(s in reach[fits[0]] for s in only):
-        state.guesses[node.slot] = fits[0]
+        if out.guessed.get(node.slot) == fits[0] and node.slot not in state.values:
+            out.filled[node.slot] = state.values[node.slot] = fits[0]
+            del state.guesses[node.slot], out.guessed[node.slot]
+        else:
+            state.guesses[node.slot] = fits[0]
 
 
 def _asked_in(node: TreeNode | None) -> set[str]:

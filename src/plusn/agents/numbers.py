@@ -21,7 +21,11 @@ from .spec import FormSpec, Slot
 from .utterance import CORRECTION, Reading, clause_of, clause_spans
 
 
-def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False) -> Reading | None:
+def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
+                correcting: bool = False) -> Reading | None:
+    """The slot's number in the text (see the module's docstring). ``confirming``: the question
+    asked to confirm this slot's value; ``correcting``: the text corrects an earlier answer and
+    this slot is the only number answered so far, so a bare number may be for it (a guess)."""
     slot = spec.slots[name]
     unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
@@ -36,7 +40,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue  # in another kind of unit, or "不是五天"
         cs, ce = clause_of(spans, q.start)
         cued = any(c in low[cs:ce] for c in cues)
-        if not (asked or cued or (said.unit is not None and unit is not None)):
+        if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         span = inside(slot, q) if q.bounded else None
         try:
@@ -49,7 +53,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if converted and not cued and (confirming or not asked) and _counted_by_other(spec, name, said):
             continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
         r = Reading(value, sure=asked or cued or _own_unit(spec, name, said, converted),
-                    said=text[q.start:q.end].strip() if span else None, span=span, converted=converted)
+                    said=text[q.start:q.end].strip() if span else None, span=span, converted=converted, at=said.start)
         if r.sure:
             return r
         guess = guess or r

@@ -235,6 +235,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
     out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)))
+    fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")]
     for name, slot in spec.slots.items():
         if name == asked:
             continue
@@ -244,7 +245,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         elif slot.type == "boolean":
             r = _boolean(spec, name, text, asked=False) or _stated(spec, name, text)
         elif slot.type in ("integer", "number"):
-            r = read_number(spec, name, text, asked=False, lang=lang)
+            r = read_number(spec, name, text, asked=False, lang=lang, correcting=out.correction and fixing == [name])
         elif slot.type == "string" and slot.pattern is not None and slot.aliases:
             # a pattern is looked for in any message only near a word that names the slot
             m = pattern_in(slot.pattern, text)
@@ -256,16 +257,26 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             out.found[name] = r
     if asked is not None and asked in spec.slots:
         _read_asked(spec, asked, text, lang, values, out, confirming)
-    numbers = [n for n, r in out.found.items() if spec.slots[n].type in ("integer", "number")]
-    if any(out.found[n].sure for n in numbers):  # the quantity was said for that slot, not guessed for another
-        for n in numbers:
-            if not out.found[n].sure:
-                del out.found[n]
-    elif any(not out.found[n].converted for n in numbers):  # 七年 is a guess for years before days
-        for n in numbers:
-            if out.found[n].converted:
-                del out.found[n]
+    _one_slot_per_quantity(spec, out)
     return out
+
+
+def _one_slot_per_quantity(spec: FormSpec, out: Read) -> None:
+    """A quantity read for several slots is for one: the slot it was said for (sure) over those
+    that guess it, and one in its own unit over one it converts to (七年 is years before days)."""
+    by_at: dict[int | None, list[str]] = {}
+    for n, r in out.found.items():
+        if spec.slots[n].type in ("integer", "number"):
+            by_at.setdefault(r.at, []).append(n)
+    for names in by_at.values():
+        if any(out.found[n].sure for n in names):
+            drop = [n for n in names if not out.found[n].sure]
+        elif any(not out.found[n].converted for n in names):
+            drop = [n for n in names if out.found[n].converted]
+        else:
+            drop = []
+        for n in drop:
+            del out.found[n]
 
 
 def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:

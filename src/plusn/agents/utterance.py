@@ -27,6 +27,7 @@ class Reading:
     said: str | None = None  # a bound's own words ("不到1年"): the value is only a point inside it
     span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
     converted: bool = False  # a quantity said in another unit than the slot's (七年 for a count of days)
+    at: int | None = None  # where in the message the quantity read starts
 
 
 @dataclass

@@ -175,8 +175,8 @@ def completed(clause: str, after: int) -> bool | None:
     """Yes when a thing named before ``after`` is had or done ("发票都在", "票据齐全", "证明开好了"),
     no when it is lost ("发票弄丢了") or the doing is negated ("审批还没批下来"); None otherwise."""
     rest = clause[after:]
-    for words, value in ((_LOST, False), (_DONE, True)):
-        at = next((rest.find(w) for w in words if w in rest), -1)
+    for said, value in ((_LOST, False), (_DONE, True)):
+        at = next((rest.find(w) for w in said if w in rest), -1)
         if at >= 0:
             return value != any(n in rest[:at] for n in NEGATORS)
     return None

@@ -209,7 +209,14 @@ class Meaning:
         parts = units(text)
         ranked = self._scores(slot, await self._utterance(index, parts[:1]))
         if len(parts) > 1 and not _clears(slot, ranked):
-            ranked = self._scores(slot, await self._utterance(index, parts))
+            vectors = await self._utterance(index, parts[1:])
+            # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
+            # another option; clauses that clear for different options leave it undecided
+            each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(parts) - 1)]
+            clear = [r for r in each if _clears(slot, r)]
+            if clear and len({r[0][0] for r in clear}) == 1:
+                return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
+            ranked = self._scores(slot, vectors)
         return ranked
 
     @staticmethod

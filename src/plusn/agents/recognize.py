@@ -29,6 +29,7 @@ from .answers import NO, UNSURE, YES, Invalid, found_at, option_spans, pattern_i
 from .cues import cue_words, generic
 from .lexicon import latin, lexicon, specific
 from .numbers import read_number
+from .sounds import sound_spans
 from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
@@ -96,6 +97,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
             continue
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
+    if not pos and not neg and (answering or not lex.pointing):
+        slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
+        if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
+            return Reading(slips.pop(), sure=False)
     if len(pos) == 1:
         return Reading(pos[0], sure=not weak)
     rest = [c for c in slot.choices() if c not in neg]

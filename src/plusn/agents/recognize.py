@@ -36,6 +36,8 @@ from .utterance import (
     ASKING,
     EN_NEGATION,
     NEGATORS,
+    NOW,
+    PAST,
     Read,
     Reading,
     clause_of,
@@ -74,8 +76,11 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
     neg: list[str] = []
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
     authors = {w.lower() for ws in slot.choices().values() for w in ws}
+    now = NOW.search(low)
     for canon, s, e in option_spans(slot, text, lex.words):
         cs, _ = clause_of(spans, s)
+        if now is not None and now.start() > s and PAST.match(low, cs):
+            continue  # "原来在厂里上班，…现在还没找到工作": what was, said against what is now
         ts, te = topic_of(spans, s)
         word = low[s:e]
         authored = word in authors

@@ -16,7 +16,7 @@ import re
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
-from .quantities import DURATIONS, UNITS, Quantity, convert_quantity, quantities
+from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
 from .utterance import CORRECTION, Reading, clause_of, clause_spans
 
@@ -76,16 +76,22 @@ def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool
 
 def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
     """Whether another number slot of the form counts in the quantity's unit, or in a duration
-    nearer it than this slot's: "三周" is for the slot counting days, not the one counting years;
-    "8个月" for the one counting years."""
+    nearer it than this slot's: one it converts to exactly first (weeks to days, months to
+    years), then the nearest in size. "三周" is for the slot counting days, not the one counting
+    months; "8个月" for the one counting years, not days."""
     own = spec.slots[name].counts_in()
     others = [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
     if said.unit in others:
         return True
     if said.unit not in DURATIONS or own not in DURATIONS:
         return False
-    far = abs(math.log(DURATIONS[said.unit] / DURATIONS[own]))
-    return any(u in DURATIONS and abs(math.log(DURATIONS[said.unit] / DURATIONS[u])) < far for u in others)
+
+    def rank(unit: str) -> tuple[bool, float]:
+        exact = any(said.unit in pair and unit in pair for pair in EXACT)
+        return not exact, abs(math.log(DURATIONS[str(said.unit)] / DURATIONS[unit]))
+
+    mine = rank(str(own))
+    return any(u in DURATIONS and rank(str(u)) < mine for u in others)
 
 
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:

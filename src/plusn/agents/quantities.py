@@ -45,7 +45,7 @@ _DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六
 _DATE_AFTER = re.compile(r"\s*(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]|[号日份底初末]|中旬|上旬|下旬)")
 _DAY_OF_MONTH = re.compile(r"月\s*$")  # the 12 of 3月12号
 _JOIN = re.compile(r"\s*(?:零|又|and|,)?\s*", re.I)  # 一年零两个月, 1年3个月, a year and two months
-_EXACT = [{"年": 12, "月": 1}, {"周": 7, "天": 1}]  # pairs that convert without the 30-day month
+EXACT = [{"年": 12, "月": 1}, {"周": 7, "天": 1}]  # pairs that convert without the 30-day month
 _HALF = re.compile(r"半\s*(?:个)?\s*|half\s+(?:an?\s+)?", re.I)  # 半年, 半个月, half a year
 _AND_A_HALF = re.compile(r"\s*\band\s+a\s+half\b", re.I)
 
@@ -225,7 +225,7 @@ def _factor(have: str | None, unit: str | None, units: dict[str, float]) -> floa
     target = _CANON.get(unit, unit)
     if target == have:
         return 1.0
-    for pair in _EXACT:
+    for pair in EXACT:
         if have in pair and target in pair:
             return pair[have] / pair[target]
     if have in _CANON.values() or have in DURATIONS:

@@ -1,0 +1,148 @@
+"""The methods a form reads answers by, on a form of its own (an equipment request) with answers
+phrased as people type them: a unit that is no duration, compound durations and dates, a
+number denied or corrected in the same message, things had or lost, words typed by sound, what
+was against what is now, and an option the other answers imply."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from plusn.agents import forms
+from plusn.agents.meaning import Meaning
+from plusn.agents.quantities import quantities
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+from plusn.agents.utterance import Reading
+
+GEAR = FormSpec.model_validate({
+    "slots": {
+        "kind": {"type": "enum", "label": "设备类型", "ask": "您要申领什么设备？（笔记本电脑 / 显示器 / 工作手机）",
+                 "options": {"笔记本电脑": ["笔记本", "手提电脑", "laptop"], "显示器": ["屏幕", "外接显示器"],
+                             "工作手机": ["公司手机", "业务手机"]}},
+        "approved": {"type": "boolean", "label": "部门审批", "ask": "部门负责人审批过了吗？",
+                     "yes_words": ["批过了"], "no_words": ["没批"]},
+        "price": {"type": "number", "label": "设备价格", "ask": "设备多少钱？", "unit": "元", "min": 0, "max": 100000},
+        "days": {"type": "integer", "label": "借用天数", "ask": "要借用多少天？", "unit": "天", "min": 1, "max": 365},
+        "months": {"type": "integer", "label": "入职月数", "ask": "您入职多久了？", "unit": "月", "min": 0, "max": 600},
+    },
+    "tree": {"slot": "kind", "cases": {
+        "笔记本电脑": {"slot": "approved", "cases": {
+            "false": {"decision": "请先审批"},
+            "true": {"slot": "price", "when": [{"if": "value <= 8000", "then": {"decision": "批准"}}],
+                     "default": {"decision": "需总监审批"}}}},
+        "显示器": {"slot": "days", "when": [{"if": "value <= 30", "then": {"decision": "批准"}}],
+                   "default": {"decision": "需归还后再借"}},
+        "工作手机": {"slot": "months", "when": [{"if": "value >= 6", "then": {"decision": "批准"}}],
+                     "default": {"decision": "不予配发"}}}},
+})
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("一年零两个月", [(14, "月")]), ("1年3个月", [(15, "月")]), ("两周三天", [(17, "天")]),
+    ("去年十月入职的", []), ("3月12号坐CA932回来", []), ("6月18日到6月21日", []),  # dates, a flight
+    ("加起来一共两百六", [(260, None)]),  # 一 of 一共 is no number
+    ("三千五百块", [(3500, "块")]), ("两万三千八", [(23800, None)]), ("about 15k RMB", [(15000, "rmb")]),
+])
+def test_quantities_as_people_write_them(text: str, found: list[tuple[float, str | None]]) -> None:
+    units = GEAR.slots["price"].unit_words()  # 元 and the words said for it
+    assert [(q.value, q.unit) for q in quantities(text, units)] == found
+
+
+def test_a_number_in_a_unit_only_one_slot_counts_in_names_its_slot() -> None:
+    got = read(GEAR, "笔记本，花了三千五百块", "kind", "zh").found
+    assert got["price"].value == 3500 and got["price"].sure  # 块 is 元, and no other slot counts in it
+    got = read(GEAR, "借二十天", "kind", "zh").found
+    assert "price" not in got and got["days"].value == 20
+
+
+def test_a_denied_number_is_not_the_answer_and_a_correction_is() -> None:
+    got = read(GEAR, "是四天不是五天", "days", "zh").found["days"]
+    assert got.value == 4
+    got = read(GEAR, "借十八天，哦不对，是八天", "days", "zh").found["days"]
+    assert got.value == 8
+    got = read(GEAR, "借十八天", "days", "zh").found["days"]
+    assert got.value == 18  # no correction: the number said
+
+
+def test_a_quantity_said_in_passing_goes_to_the_slot_counting_in_the_unit_nearest_it() -> None:
+    got = read(GEAR, "入职三周了", "approved", "zh", {}).found
+    assert got["months"].value == 1 and "days" not in got  # 入职 names months
+    got = read(GEAR, "大概三周吧", "approved", "zh", {}).found
+    assert got.get("days") is not None and "months" not in got  # weeks are nearer days than months
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("审批都齐了", True), ("审批单弄丢了", False), ("审批还没批下来", False), ("部门审批已经通过", True),
+])
+def test_a_thing_had_done_or_lost_answers_the_slot_it_names(text: str, value: bool) -> None:
+    got = read(GEAR, f"笔记本，{text}", None, "zh", {}, "kind").found
+    assert got["approved"].value is value
+
+
+def test_a_yes_no_before_it_is_asked_needs_the_slots_own_word_not_the_forms_topic() -> None:
+    # 设备 is in every question here: it names no one slot, so "设备都齐了" says nothing of approval
+    assert "approved" not in read(GEAR, "设备都齐了", None, "zh", {}, "kind").found
+
+
+def test_a_word_typed_by_its_sound_is_a_guess() -> None:
+    got = read(GEAR, "要一台外接显视器", "kind", "zh").found["kind"]  # 视 for 示: both shi
+    assert got.value == "显示器" and not got.sure
+    assert "kind" not in read(GEAR, "要一台外接显不器", "kind", "zh").found  # a negator is no slip
+    assert "kind" not in read(GEAR, "要一台外接显卡器", "kind", "zh").found  # 卡 does not sound like 示
+
+
+def test_what_was_said_against_what_is_now_is_no_answer() -> None:
+    assert "kind" not in read(GEAR, "以前用公司手机，现在想换别的", "kind", "zh").found
+    assert read(GEAR, "以前那台坏了，现在要一台笔记本", "kind", "zh").found["kind"].value == "笔记本电脑"
+    assert read(GEAR, "以前用公司手机", "kind", "zh").found["kind"].value == "工作手机"  # nothing said of now
+
+
+def test_a_bare_mm_agrees_only_when_it_is_the_whole_reply() -> None:
+    state = forms.FormState()
+    forms.turn(GEAR, state, "笔记本", "zh")
+    forms.turn(GEAR, state, "嗯", "zh")
+    assert state.values["approved"] is True
+    state = forms.FormState()
+    forms.turn(GEAR, state, "笔记本", "zh")
+    forms.turn(GEAR, state, "嗯，还没有", "zh")
+    assert state.values["approved"] is False
+
+
+def test_an_option_implied_by_other_answers_is_confirmed_and_taken_when_reading_agrees() -> None:
+    state = forms.FormState()
+    t = forms.turn(GEAR, state, "借用二十天", "zh")  # days are asked under 显示器 only
+    assert state.guesses["kind"] == "显示器" and t.asked == "kind" and "对吗" in (t.reply or "")
+    t = forms.turn(GEAR, state, "对", "zh")
+    assert t.decision is not None and t.decision["decision"] == "批准"
+    # a guess read from the message that its other answers imply too is taken at once
+    state = forms.FormState()
+    t = forms.turn(GEAR, state, "外接的那种，借用二十天", "zh", None, {"kind": Reading("显示器", sure=False, source="meaning")})
+    assert t.decision is not None and t.decision["decision"] == "批准" and state.values["kind"] == "显示器"
+    # and two options the answers fit leave it a question
+    state = forms.FormState()
+    t = forms.turn(GEAR, state, "审批过了", "zh")  # approved is asked under 笔记本电脑 only, but said in passing
+    assert state.guesses.get("kind") == "笔记本电脑"
+
+
+class _Words:
+    """A fake embedding: a text's vector counts the words of a small vocabulary in it, so that
+    "不是公司手机" lands on 工作手机's words, as a small model's would."""
+
+    VOCAB = ("手机", "显示", "屏幕", "笔记本", "电脑", "laptop")
+
+    async def __call__(self, texts: list[str]) -> list[list[float]]:
+        return [[float(t.count(w)) + (0.01 if i == 0 else 0.0) for i, w in enumerate(self.VOCAB)] for t in texts]
+
+
+def test_meaning_never_reads_the_option_the_message_denies() -> None:
+    m = Meaning(_Words())
+
+    async def go(text: str) -> Any:
+        return await m.read(GEAR, "kind", text)
+
+    assert asyncio.run(go("不是公司手机")) is None
+    got = asyncio.run(go("要个屏幕"))
+    assert got is None or got.value == "显示器"

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .answers import BARE_YES, NO, UNSURE, YES
+from .glosses import glosses
 from .recognize import negated_options
 from .spec import FormSpec
 from .utterance import Reading, clause_spans
@@ -47,11 +48,15 @@ from .utterance import Reading, clause_spans
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _LATIN_SPLIT = re.compile(r"\b(?:to|for|because|so|since|as|and|but)\b", re.I)
+_ENGLISH = 0.5  # a text at least this English (see english_share) is read as English
 _GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not about the slot
 _CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
-              "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question")
+              "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question",
+              "good morning", "sorry, one moment", "is this the right place to ask", "what should I do now",
+              "I need some help with this", "please wait a second", "could you explain that again",
+              "I am not sure what you mean", "that is all, thank you", "let me check")
 
 
 # Everyday sentences said in Chinese and in English, on no form's topic. A multilingual model
@@ -91,17 +96,27 @@ def english_share(text: str) -> float:
 class _Slot:
     options: list[str]  # canonical option of each prototype row
     vectors: Any  # centred prototype embeddings, one row per word
-    guess: float  # the calibrated bounds (see the module's docstring)
-    sure: float
-    margin: float
+    guess: float = 0.0  # the calibrated bounds (see the module's docstring)
+    sure: float = 0.0
+    margin: float = 0.0
+
+
+@dataclass
+class _Space:
+    """Prototypes and their calibration in one embedding space: the form's own words, or their
+    English (see :mod:`.glosses`), where English replies are compared English to English."""
+
+    mean: Any
+    topic: Any  # None: nothing taken out
+    slots: dict[str, _Slot]
+    placed: bool  # texts are placed (the language direction taken out) before they are compared
 
 
 @dataclass
 class _Index:
     spec: FormSpec  # kept so that the id it is cached under stays its own
-    mean: Any
-    topic: Any
-    slots: dict[str, _Slot]
+    own: _Space
+    english: _Space
 
 
 def _unit(v: Any) -> Any:
@@ -172,44 +187,73 @@ class Meaning:
         # a question on a branch is about its option ("正常还款" is about 偿还房贷).
         asks = [_TEMPLATE.sub("", s.ask) for s in spec.slots.values()] + [s.label for s in spec.slots.values() if s.label]
         others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
-        vectors = np.concatenate([await self.placed([w for _, _, w in rows], passage=True),
-                                  await self.placed(others + asks)])
+        own = await self._space(enums, rows, [t for t in others if english_share(t) < _ENGLISH], asks, placed=True)
+        # English replies: the options' English words, the author's and the dictionary's
+        english = glosses(w for _, _, w in rows)
+        en_rows = list(dict.fromkeys([*(r for r in rows if english_share(r[2]) >= _ENGLISH),
+                                      *((n, canon, g) for n, canon, w in rows for g in english.get(w, []))]))
+        # English said of several options of a slot ("business trip" of 国内出差 and 国际出差)
+        # tells none of them apart
+        owners: dict[tuple[str, str], set[str]] = {}
+        for n, canon, w in en_rows:
+            owners.setdefault((n, w), set()).add(canon)
+        en_rows = [r for r in en_rows if len(owners[(r[0], r[2])]) == 1]
+        # not about an option, in English: small talk, and the English of the other slots' labels
+        # and words (a reply to another question: "38 weeks", "I've paid for two years")
+        named = [w for n, s in spec.slots.items() if n not in enums for w in (s.label or "", *s.aliases, *s.yes_words)]
+        en_others = [t for t in others if english_share(t) >= _ENGLISH] + \
+            list(dict.fromkeys(g for gs in glosses(named).values() for g in gs))
+        en = await self._space(enums, en_rows, en_others, [], placed=False)
+        index = self._indexes[id(spec)] = _Index(spec, own, en)
+        return index
+
+    async def _space(self, enums: dict[str, Any], rows: list[tuple[str, str, str]], others: list[str],
+                     asks: list[str], placed: bool) -> _Space:
+        """The prototypes of ``rows`` (slot, option, word), centred on them and the questions, the
+        form's topic taken out, and each slot calibrated against what is not about it: the other
+        slots' words and ``others`` (small talk, yes/no words)."""
+        embed = self.placed if placed else self.vectors
+        vectors = np.concatenate([await embed([w for _, _, w in rows], passage=True), await embed(others + asks)])
         mean = np.concatenate([vectors[: len(rows)], vectors[len(rows) + len(others):]]).mean(axis=0)
         centred = _unit(vectors - mean)
         # The form's topic (what its questions share: 公积金, 提取) is in almost every message and
         # tells no option from another: its direction is taken out.
-        topic = _unit(centred[len(rows) + len(others):].mean(axis=0))
-        centred = _unit(centred - np.outer(centred @ topic, topic))
+        topic = _unit(centred[len(rows) + len(others):].mean(axis=0)) if asks else None
+        if topic is not None:
+            centred = _unit(centred - np.outer(centred @ topic, topic))
         protos, background = centred[: len(rows)], centred[len(rows): len(rows) + len(others)]
         slots = {}
         for name in enums:
             mine = [i for i, r in enumerate(rows) if r[0] == name]
+            if len({rows[i][1] for i in mine}) < 2:
+                continue  # fewer than two options have words here: nothing to tell apart
+            slot = _Slot([rows[i][1] for i in mine], protos[mine])
             # not this slot: the other slots' words, and small talk
             null = [protos[i] for i, r in enumerate(rows) if r[0] != name] + list(background)
-            slot = _Slot([rows[i][1] for i in mine], protos[mine], 0.0, 0.0, 0.0)
-            scores = [self._scores(slot, np.asarray([v])) for v in null]
-            bests = np.array([s[0][1] for s in scores]) if scores else np.array([0.0])
-            gaps = np.array([s[0][1] - s[1][1] if len(s) > 1 else s[0][1] for s in scores]) if scores else bests
-            slot.guess = float(np.quantile(bests, _GUESS_QUANTILE))
-            slot.sure = float(bests.max())
-            slot.margin = float(np.quantile(gaps, _GUESS_QUANTILE))
+            slot.guess, slot.sure, slot.margin = self._bounds(slot, null)
             slots[name] = slot
-        index = self._indexes[id(spec)] = _Index(spec, mean, topic, slots)
-        return index
+        return _Space(mean, topic, slots, placed)
 
-    async def _utterance(self, index: _Index, texts: list[str]) -> Any:
-        """The texts, embedded, centred and without the topic, like the prototypes."""
-        v = _unit(await self.placed(texts) - index.mean)
-        return _unit(v - np.outer(v @ index.topic, index.topic))
+    async def _utterance(self, space: _Space, texts: list[str]) -> Any:
+        """The texts, embedded, centred and without the topic, like the space's prototypes."""
+        v = _unit((await self.placed(texts) if space.placed else await self.vectors(texts)) - space.mean)
+        return v if space.topic is None else _unit(v - np.outer(v @ space.topic, space.topic))
 
-    async def _ranked(self, index: _Index, name: str, text: str) -> list[tuple[str, float]]:
+    @staticmethod
+    def _space_of(index: _Index, name: str, text: str) -> _Space:
+        """English replies go to the English space where the slot has one; everything else to the form's own."""
+        if english_share(text) >= _ENGLISH and name in index.english.slots:
+            return index.english
+        return index.own
+
+    async def _ranked(self, space: _Space, name: str, text: str) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
-        whole decides nothing and the text has several clauses, against the clauses as well."""
-        slot = index.slots[name]
+        whole decides nothing and the text has several clauses, against each clause."""
+        slot = space.slots[name]
         parts = units(text)
-        ranked = self._scores(slot, await self._utterance(index, parts[:1]))
+        ranked = self._scores(slot, await self._utterance(space, parts[:1]))
         if len(parts) > 1 and not _clears(slot, ranked):
-            vectors = await self._utterance(index, parts[1:])
+            vectors = await self._utterance(space, parts[1:])
             # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
             # another option; clauses that clear for different options leave it undecided
             each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(parts) - 1)]
@@ -218,6 +262,16 @@ class Meaning:
                 return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
             ranked = self._scores(slot, vectors)
         return ranked
+
+    @classmethod
+    def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float]:
+        """(guess, sure, margin): what the texts that are not about the slot reach against its
+        options: the best score most of them stay under, the highest, and the margin over the
+        runner-up most of them stay under."""
+        scores = [cls._scores(slot, np.asarray([v])) for v in null]
+        bests = np.array([s[0][1] for s in scores]) if scores else np.array([0.0])
+        gaps = np.array([s[0][1] - s[1][1] if len(s) > 1 else s[0][1] for s in scores]) if scores else bests
+        return float(np.quantile(bests, _GUESS_QUANTILE)), float(bests.max()), float(np.quantile(gaps, _GUESS_QUANTILE))
 
     @staticmethod
     def _scores(slot: _Slot, vectors: Any) -> list[tuple[str, float]]:
@@ -235,21 +289,35 @@ class Meaning:
         if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
         index = await self._index(spec)
-        ranked = await self._ranked(index, name, text)
-        if not _clears(index.slots[name], ranked):
+        top = await self._top(index, name, text)
+        if top is None:
             return None
-        top = ranked[0][0]
         if top in negated_options(spec.slots[name], text):
             return None  # "不是国际出差，就是去郑州": the words nearest an option can be the ones denied
         # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
         # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
         return Reading(top, sure=False, source="meaning")
 
+    async def _top(self, index: _Index, name: str, text: str) -> str | None:
+        """The option that clears the bounds. An English reply is read in both spaces: the
+        dictionary's English is the stronger signal but a noisy one (个体户 is also "a private
+        firm", so "I work for a company" lands on 灵活就业), so one space must clear and the
+        other rank the same option first, ahead of the rest."""
+        if name not in index.own.slots:
+            return None
+        ranked = await self._ranked(index.own, name, text)
+        if english_share(text) < _ENGLISH or name not in index.english.slots:
+            return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
+        other = await self._ranked(index.english, name, text)
+        agree = ranked[0][0] == other[0][0] and all(len(r) < 2 or r[0][1] > r[1][1] for r in (ranked, other))
+        clears = _clears(index.own.slots[name], ranked) or _clears(index.english.slots[name], other)
+        return ranked[0][0] if agree and clears else None
+
     async def explain(self, spec: FormSpec, name: str, text: str) -> dict[str, Any]:
         """The scores and bounds behind a reading (for tuning a form's synonyms)."""
-        index = await self._index(spec)
-        slot = index.slots[name]
-        ranked = await self._ranked(index, name, text)
+        space = self._space_of(await self._index(spec), name, text)
+        slot = space.slots[name]
+        ranked = await self._ranked(space, name, text)
         return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
 
 

@@ -146,3 +146,13 @@ def test_meaning_never_reads_the_option_the_message_denies() -> None:
     assert asyncio.run(go("不是公司手机")) is None
     got = asyncio.run(go("要个屏幕"))
     assert got is None or got.value == "显示器"
+
+
+def test_a_chinese_word_gets_the_english_of_its_parts_from_the_dictionary() -> None:
+    from plusn.agents.glosses import glosses
+
+    got = glosses(["被裁员", "个人参保", "没有工作", "本人", "laptop"])
+    assert "to lay off employees" in got["被裁员"]  # 被 + 裁员: a lone character is skipped
+    assert "ginseng" not in got.get("个人参保", [])  # 个人 is a word, so 人参 is no part of it
+    assert got["没有工作"] == ["to work", "to operate"]  # 没有 carries no option's meaning
+    assert "本人" not in got and "laptop" not in got  # only pronouns there; no Chinese here

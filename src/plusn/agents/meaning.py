@@ -53,10 +53,11 @@ _GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not abou
 _CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
-              "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question",
-              "good morning", "sorry, one moment", "is this the right place to ask", "what should I do now",
-              "I need some help with this", "please wait a second", "could you explain that again",
-              "I am not sure what you mean", "that is all, thank you", "let me check")
+              "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question")
+# More of it in English, for the English words' own space (see .glosses), where it is all there is
+ENGLISH_SMALL_TALK = ("good morning", "sorry, one moment", "is this the right place to ask", "what should I do now",
+                      "I need some help with this", "please wait a second", "could you explain that again",
+                      "I am not sure what you mean", "that is all, thank you", "let me check")
 
 
 # Everyday sentences said in Chinese and in English, on no form's topic. A multilingual model
@@ -187,7 +188,7 @@ class Meaning:
         # a question on a branch is about its option ("正常还款" is about 偿还房贷).
         asks = [_TEMPLATE.sub("", s.ask) for s in spec.slots.values()] + [s.label for s in spec.slots.values() if s.label]
         others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
-        own = await self._space(enums, rows, [t for t in others if english_share(t) < _ENGLISH], asks, placed=True)
+        own = await self._space(enums, rows, others, asks, placed=True)
         # English replies: the options' English words, the author's and the dictionary's
         english = glosses(w for _, _, w in rows)
         en_rows = list(dict.fromkeys([*(r for r in rows if english_share(r[2]) >= _ENGLISH),
@@ -201,7 +202,7 @@ class Meaning:
         # not about an option, in English: small talk, and the English of the other slots' labels
         # and words (a reply to another question: "38 weeks", "I've paid for two years")
         named = [w for n, s in spec.slots.items() if n not in enums for w in (s.label or "", *s.aliases, *s.yes_words)]
-        en_others = [t for t in others if english_share(t) >= _ENGLISH] + \
+        en_others = [t for t in others if english_share(t) >= _ENGLISH] + list(ENGLISH_SMALL_TALK) + \
             list(dict.fromkeys(g for gs in glosses(named).values() for g in gs))
         en = await self._space(enums, en_rows, en_others, [], placed=False)
         index = self._indexes[id(spec)] = _Index(spec, own, en)
@@ -212,6 +213,8 @@ class Meaning:
         """The prototypes of ``rows`` (slot, option, word), centred on them and the questions, the
         form's topic taken out, and each slot calibrated against what is not about it: the other
         slots' words and ``others`` (small talk, yes/no words)."""
+        if not rows:
+            return _Space(None, None, {}, placed)  # no words in this space (a form with no English)
         embed = self.placed if placed else self.vectors
         vectors = np.concatenate([await embed([w for _, _, w in rows], passage=True), await embed(others + asks)])
         mean = np.concatenate([vectors[: len(rows)], vectors[len(rows) + len(others):]]).mean(axis=0)

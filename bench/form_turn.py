@@ -34,7 +34,8 @@ FORMS = ROOT / "tests" / "data" / "forms"
 DATA = [ROOT.parent / "shared" / "data" / "forms" / "housing-fund-dialogues.jsonl",
         *(FORMS / f"{name}.jsonl" for name in ("housing-fund-heldout", "unemployment-dialogues",
                                                 "housing-fund-heldout-2", "unemployment-heldout-2",
-                                                "housing-fund-heldout-3", "unemployment-heldout-3"))]
+                                                "housing-fund-heldout-3", "unemployment-heldout-3",
+                                                "maternity-heldout", "travel-expense-heldout"))]
 
 
 def _pct(xs: list[float], q: float) -> float:

@@ -156,3 +156,14 @@ def test_a_chinese_word_gets_the_english_of_its_parts_from_the_dictionary() -> N
     assert "ginseng" not in got.get("个人参保", [])  # 个人 is a word, so 人参 is no part of it
     assert got["没有工作"] == ["to work", "to operate"]  # 没有 carries no option's meaning
     assert "本人" not in got and "laptop" not in got  # only pronouns there; no Chinese here
+
+
+def test_a_reply_with_a_yes_and_a_no_word_is_read_by_how_it_restates_the_question() -> None:
+    fees = FormSpec.model_validate({"slots": {"unpaid": {"type": "boolean", "label": "未缴费用", "ask": "还有没有未缴的费用？"}}})
+    for text, value in (("还有两笔费用没缴", True), ("有，还没缴", True), ("没有未缴的", False), ("没有，费用都缴了", False)):
+        assert read(fees, text, "unpaid", "zh").found["unpaid"].value is value, text
+
+
+def test_of_several_numbers_the_one_restating_the_question_answers_it() -> None:
+    assert read(GEAR, "上次借了十天，这次要借用二十天", "days", "zh").found["days"].value == 20
+    assert read(GEAR, "十天，上次是二十天", "days", "zh").found["days"].value == 10  # none restates it: the first

@@ -18,7 +18,7 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
-from .utterance import CORRECTION, Reading, clause_of, clause_spans
+from .utterance import CORRECTION, Reading, clause_of, clause_spans, grams
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
@@ -34,6 +34,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     fix = max((low.rfind(c) for c in CORRECTION if c in low), default=-1)
     guess: Reading | None = None
+    first: Reading | None = None  # the first number of an asked slot, if none restates the question
+    ask = grams(slot.ask)
     for said in _after_fix(quantities(text, said_in), fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans):
@@ -54,10 +56,15 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
         r = Reading(value, sure=asked or cued or _own_unit(spec, name, said, converted),
                     said=text[q.start:q.end].strip() if span else None, span=span, converted=converted, at=said.start)
-        if r.sure:
+        if r.sure and not asked:
             return r
+        if r.sure:  # asked: of several numbers, the one in the clause that restates the question
+            restates = cued or len(grams(text[cs:ce]) & ask) >= 2
+            if restates:
+                return r
+            first = first or r
         guess = guess or r
-    return guess
+    return first or guess
 
 
 def _after_fix(found: list[Quantity], fix: int) -> list[Quantity]:

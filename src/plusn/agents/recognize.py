@@ -42,6 +42,7 @@ from .utterance import (
     Reading,
     clause_of,
     clause_spans,
+    grams,
     has_correction,
     negated,
     topic_of,
@@ -131,6 +132,12 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         return None
     value = yes_no(text)
     cues = cue_words(spec, name)
+    if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
+        # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
+        # what it says is in how it restates the question's predicate, not in which word wins
+        echo = echoed(slot.ask, text)
+        if echo is not None:
+            return Reading(echo)
     if value is None:
         # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
         # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
@@ -155,6 +162,14 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return _polarity(text)
+
+
+def _both_ways(t: str) -> bool:
+    """Whether a reply holds a yes word and, apart from it, a no word (有 and 没 in "还有两条没处理
+    完"; not the 有 of 没有)."""
+    noes = [(m.start(), m.end()) for w in NO if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    yeses = [m.start() for w in YES if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    return bool(noes) and any(not any(a <= y < b for a, b in noes) for y in yeses)
 
 
 def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
@@ -211,12 +226,6 @@ def _negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
     return negated(text, at, cs) or any(n in text[at:ce] for n in NEGATORS)
 
 
-def _grams(text: str) -> set[str]:
-    """The two-character runs of Chinese text (no punctuation, no negator: they carry no topic)."""
-    return {text[i:i + 2] for i in range(len(text) - 1)
-            if all("\u4e00" <= c <= "\u9fff" and c not in NEGATORS for c in text[i:i + 2])}
-
-
 def echoed(question: str, text: str) -> bool | None:
     """Yes or no when a reply restates the question's own predicate, as Chinese answers a yes/no
     question ("能提供购房发票或已备案的购房合同吗？" — "购房合同已经备案了"): it shares two or
@@ -228,7 +237,7 @@ def echoed(question: str, text: str) -> bool | None:
         return None  # "购房合同备案怎么办？" repeats the question to ask one back
     question = re.sub(r"[（(].*?[)）]|\{\{.*?\}\}", "", question)  # the hint "（是 / 否）" restates nothing
     question = A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing
-    shared = [g for g in _grams(text) & _grams(question) if not generic(g)]
+    shared = [g for g in grams(text) & grams(question) if not generic(g)]
     if len(shared) < 2:
         return None
     last = max(shared, key=text.rfind)

@@ -74,3 +74,9 @@ def negated(text: str, start: int, clause_start: int) -> bool:
 def has_correction(text: str) -> bool:
     t = A_NOT_A.sub(r"\1", text.lower())  # 对不对 asks; its 不对 corrects nothing
     return any(c in t for c in CORRECTION)
+
+
+def grams(text: str) -> set[str]:
+    """The two-character runs of Chinese text (no punctuation, no negator: they carry no topic)."""
+    return {text[i:i + 2] for i in range(len(text) - 1)
+            if all("\u4e00" <= c <= "\u9fff" and c not in NEGATORS for c in text[i:i + 2])}

@@ -111,20 +111,28 @@ def test_a_bare_mm_agrees_only_when_it_is_the_whole_reply() -> None:
     assert state.values["approved"] is False
 
 
-def test_an_option_implied_by_other_answers_is_confirmed_and_taken_when_reading_agrees() -> None:
+def test_an_option_implied_by_other_answers_is_offered_never_taken_and_not_again_once_denied() -> None:
     state = forms.FormState()
     t = forms.turn(GEAR, state, "借用二十天", "zh")  # days are asked under 显示器 only
     assert state.guesses["kind"] == "显示器" and t.asked == "kind" and "对吗" in (t.reply or "")
     t = forms.turn(GEAR, state, "对", "zh")
     assert t.decision is not None and t.decision["decision"] == "批准"
-    # a guess read from the message that its other answers imply too is taken at once
+    state = forms.FormState()
+    forms.turn(GEAR, state, "借用二十天", "zh")
+    t = forms.turn(GEAR, state, "不是", "zh")
+    assert state.denied == {"kind": ["显示器"]} and "kind" not in state.guesses and t.reply == GEAR.slots["kind"].ask
+    # a guess the message was read as, that the answers imply too, is still only offered
     state = forms.FormState()
     t = forms.turn(GEAR, state, "外接的那种，借用二十天", "zh", None, {"kind": Reading("显示器", sure=False, source="meaning")})
-    assert t.decision is not None and t.decision["decision"] == "批准" and state.values["kind"] == "显示器"
-    # and two options the answers fit leave it a question
+    assert t.decision is None and "kind" not in state.values and state.guesses["kind"] == "显示器"
+    # read as one option, implied to be another: neither is offered
     state = forms.FormState()
-    t = forms.turn(GEAR, state, "审批过了", "zh")  # approved is asked under 笔记本电脑 only, but said in passing
-    assert state.guesses.get("kind") == "笔记本电脑"
+    t = forms.turn(GEAR, state, "借用二十天", "zh", None, {"kind": Reading("工作手机", sure=False, source="meaning")})
+    assert "kind" not in state.guesses and t.reply == GEAR.slots["kind"].ask
+    # a guessed answer implies nothing: "三周" may be for another question
+    state = forms.FormState()
+    forms.turn(GEAR, state, "大概三周吧", "zh")
+    assert "kind" not in state.guesses
 
 
 class _Words:
@@ -154,7 +162,7 @@ def test_a_chinese_word_gets_the_english_of_its_parts_from_the_dictionary() -> N
     got = glosses(["被裁员", "个人参保", "没有工作", "本人", "laptop"])
     assert "to lay off employees" in got["被裁员"]  # 被 + 裁员: a lone character is skipped
     assert "ginseng" not in got.get("个人参保", [])  # 个人 is a word, so 人参 is no part of it
-    assert got["没有工作"] == ["to work", "to operate"]  # 没有 carries no option's meaning
+    assert "没有工作" not in got  # a negated word: its parts' English ("to work") would say the opposite
     assert "本人" not in got and "laptop" not in got  # only pronouns there; no Chinese here
 
 
@@ -167,3 +175,46 @@ def test_a_reply_with_a_yes_and_a_no_word_is_read_by_how_it_restates_the_questio
 def test_of_several_numbers_the_one_restating_the_question_answers_it() -> None:
     assert read(GEAR, "上次借了十天，这次要借用二十天", "days", "zh").found["days"].value == 20
     assert read(GEAR, "十天，上次是二十天", "days", "zh").found["days"].value == 10  # none restates it: the first
+
+
+def test_what_a_reviewer_found_read_wrongly_is_read_safely() -> None:
+    # a correction word corrects what follows it only for a slot that could take it
+    assert read(GEAR, "入职三年了，其实是借用20天", "months", "zh").found["months"].value == 36
+    # things counted after a correction word are no bare number to correct with
+    state = forms.FormState()
+    forms.turn(GEAR, state, "工作手机", "zh")
+    forms.turn(GEAR, state, "入职半年", "zh")
+    state.asked = None
+    t = forms.turn(GEAR, state, "不对，我这有2份合同", "zh")
+    assert state.values["months"] == 6 and not t.corrected
+    # a bare number after a correction asks which is right rather than replacing the answer
+    t = forms.turn(GEAR, state, "不对，是2", "zh")
+    assert state.values["months"] == 6 and "哪个是对的" in (t.reply or "")
+    # a yes or no said in passing needs its predicate: these say nothing of the approval
+    for text in ("审批有点麻烦", "审批都在走流程", "审批下来了一半", "审批的流程我不懂"):
+        assert "approved" not in read(GEAR, f"笔记本，{text}", None, "zh", {}, "kind").found, text
+    # two amounts in 元: neither names the slot by itself
+    got = read(GEAR, "笔记本，主机8000元，屏幕1500元", None, "zh", {}, "kind").found
+    assert not got["price"].sure
+    assert not read(GEAR, "如果超过2万块还能报吗", None, "zh", {}, "kind").found.get("price", Reading(0, False)).sure
+
+
+def test_a_hesitating_mm_and_a_reply_opening_with_no_are_no_yes() -> None:
+    state = forms.FormState()
+    forms.turn(GEAR, state, "笔记本", "zh")
+    forms.turn(GEAR, state, "嗯？", "zh")
+    assert "approved" not in state.values
+    state = forms.FormState()
+    forms.turn(GEAR, state, "借用二十天", "zh")  # 显示器 offered for confirmation
+    t = forms.turn(GEAR, state, "不是3周", "zh")
+    assert "kind" not in state.values and state.denied == {"kind": ["显示器"]} and t.decision is None
+
+
+def test_a_slots_own_word_with_a_potential_negative_after_it_says_no() -> None:
+    state = forms.FormState()
+    forms.turn(GEAR, state, "笔记本", "zh")
+    forms.turn(GEAR, state, "批过了", "zh")
+    assert state.values["approved"] is True
+    state = forms.FormState()
+    forms.turn(GEAR, state, "笔记本，部门审批批过不了", "zh")
+    assert state.values.get("approved") is not True

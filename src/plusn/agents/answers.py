@@ -86,19 +86,26 @@ def says(text: str, word: str) -> bool:
     return loose is not None and loose.search(text) is not None
 
 
+def _cannot(t: str, word: str) -> bool:
+    """Whether the word is said with 不 right after it, as a potential complement turns it
+    around: "审批通过不了" is no 审批通过, "登记办不下来" no 登记办."""
+    at = t.find(word)
+    return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
+
+
 def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
     """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
     first; then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at
     the very start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
-    own = [(len(w), value) for ws, value in ((no or [], False), (yes or [], True)) for w in ws
-           if says(t, w.lower())]
+    own = [(len(w), value != _cannot(t, w.lower())) for ws, value in ((no or [], False), (yes or [], True))
+           for w in ws if says(t, w.lower())]
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
         return max(own, key=lambda x: x[0])[1]
     if any(found_at(t, w) >= 0 for w in UNSURE):
         return None
     if _ACK_PUNCT.sub(" ", t).strip(" 的啊呀吧呢哈") in BARE_YES:
-        return True
+        return None if re.search(r"[?？…]|\.\.\.", t) else True  # "嗯？" asks back, "嗯……" hesitates
     hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
             if (at := found_at(t, w)) >= 0]
     if not hits:

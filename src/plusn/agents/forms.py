@@ -34,6 +34,9 @@ from .recognize import read
 from .spec import FormSpec, TreeNode
 from .utterance import Read, Reading, clause_spans
 
+_UNSURE_MM = re.compile(r"[?？…]|\.\.\.")  # "嗯？" asks back, "嗯……" hesitates: no yes
+_OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
+
 __all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
 
 
@@ -50,18 +53,19 @@ class FormState:
     said: dict[str, list[Any]] = field(default_factory=dict)
     vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
     denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
+    implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
                 "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague,
-                "denied": self.denied}
+                "denied": self.denied, "implied": self.implied}
 
     @classmethod
     def of(cls, d: dict[str, Any] | None) -> FormState:
         d = d or {}
         return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
                    bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
-                   dict(d.get("vague") or {}), dict(d.get("denied") or {}))
+                   dict(d.get("vague") or {}), dict(d.get("denied") or {}), list(d.get("implied") or []))
 
     def shown(self, name: str, value: Any, lang: str) -> str:
         """A slot's value as the user reads it: the words of the bound it came from, if it did."""
@@ -256,18 +260,20 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
         reply = _plain_yes_no(text)
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
-        elif (r is not None and r.value == guess) or reply is True or (reply is None and got.found) \
-                or (reply is None and not got.asking and bool(quantities(text))):  # "3k": another answer
+        elif (r is not None and r.value == guess) or reply is True or \
+                (reply is None and got.found and name not in state.implied):  # an inference needs a yes
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again
-        elif reply is False:
-            state.denied.setdefault(name, []).append(guess)  # not offered again
+        elif reply is False and isinstance(guess, str):
+            state.denied.setdefault(name, []).append(guess)  # an option denied is not offered again
     elif r is not None and r.sure:
         old = state.values.get(name)
         state.values[name] = r.value
         if old != r.value:
             out.corrected[name] = (old, r.value)
+    if name not in state.guesses and name in state.implied:
+        state.implied.remove(name)  # confirmed or denied
     state.confirming, state.conflict = False, None
 
 
@@ -277,9 +283,12 @@ def _within(said: list[Any] | None, old: Any, value: Any) -> bool:
 
 
 def _plain_yes_no(text: str) -> bool | None:
-    """A yes or no that is the reply itself or opens it ("对", "不是，…"), not one inside a clause."""
+    """A yes or no that is the reply itself or opens it ("对", "不是，…", "不是3周"), not one inside
+    a clause; a 嗯 asking back ("嗯？") or trailing off ("嗯……") is neither."""
     first = text[slice(*clause_spans(text)[0])].strip()
-    return yes_no(first) if len(first) <= 3 else None
+    if len(first) <= 3:
+        return None if _UNSURE_MM.search(text) and yes_no(first) else yes_no(first)
+    return False if first.lower().startswith(_OPENING_NO) else None
 
 
 def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
@@ -297,7 +306,7 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
             state.guesses.pop(name, None)  # a repetition, or a guess that cannot overturn an answer
         elif not r.sure:  # a correction whose slot is a guess ("其实是七年", "actually only 8 months")
             state.guesses.pop(name, None)
-            if r.source == "rule" and not got.asking \
+            if r.source == "rule" and not got.asking and not r.bare \
                     and sum(not x.sure for x in got.found.values()) == 1:
                 out.corrected[name] = (old, r.value)  # a number in the slot's own unit, stated, that
                 state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
@@ -324,7 +333,7 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
                                  new=state.shown(state.asked, state.conflict, lang))
         return _ask(out, notes, q, state.asked)
     _reweigh(spec, state)
-    _implied(spec, state, out)
+    _implied(spec, state)
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     if guess is not None:
@@ -354,32 +363,42 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     return out
 
 
-def _implied(spec: FormSpec, state: FormState, out: Turn) -> None:
+def _implied(spec: FormSpec, state: FormState) -> None:
     """An option the user's other answers imply, as a guess to confirm. Someone who answers the
-    questions of one branch ("交了四年" to a form that asks it only after 非本人意愿) while the
-    question that chooses the branch went unread ("I got laid off") is on that branch: when the
-    answers given fit under one option only, and one of them is asked under no other, that
-    option is offered for confirmation (never decided on unconfirmed, never offered again once
-    denied). A guess read from this very message that the other answers imply too is two
-    signals that agree: it is taken ("去广州出差五天" read as 国内 by meaning, and days are asked
-    under 国内 only)."""
+    questions of one branch ("借用二十天" to a form that asks the days only after 显示器) while
+    the question that chooses the branch went unread is likely on that branch: when the answers
+    known with confidence fit under one option only, one of them asked under no other, that
+    option is offered for confirmation, and only a yes confirms it: the user never said it, so
+    answering something else does not (as it does for a reading of what they said); never
+    offered again once denied. A branch that decides at once asks nothing, so any answer fits it: "交了三年" implies
+    nothing where 本人意愿 decides without asking. An implied option that another reading of the
+    message contradicts leaves both in doubt: neither is offered."""
     node, known = spec.tree, state.values
     while node is not None and node.decision is None and node.slot in known:
         node = _branch(node, known[node.slot], known)
     if node is None or node.slot is None or not node.cases or spec.slots[node.slot].type != "enum":
         return
-    given = set(state.believed()) - _asked_above(spec.tree, node) - {node.slot}
+    given = set(state.values) - _asked_above(spec.tree, node) - {node.slot}
     if not given:
         return
-    reach = {o: _asked_in(node.cases.get(o) or node.default) for o in spec.slots[node.slot].choices()}
-    fits = [o for o, r in reach.items() if given <= r and o not in state.denied.get(node.slot, [])]
+    branches = {o: node.cases.get(o) or node.default for o in spec.slots[node.slot].choices()}
+    reach = {o: _asked_in(b) for o, b in branches.items()}
+    fits = [o for o, r in reach.items() if (given <= r or _leaf(branches[o])) and o not in state.denied.get(node.slot, [])]
     only = {s for s in given if sum(s in r for r in reach.values()) == 1}
-    if len(fits) == 1 and any(s in reach[fits[0]] for s in only):
-        if out.guessed.get(node.slot) == fits[0] and node.slot not in state.values:
-            out.filled[node.slot] = state.values[node.slot] = fits[0]
-            del state.guesses[node.slot], out.guessed[node.slot]
-        else:
-            state.guesses[node.slot] = fits[0]
+    if len(fits) != 1 or not only:
+        return
+    held = state.guesses.get(node.slot)
+    if held is None:
+        state.guesses[node.slot] = fits[0]
+        state.implied.append(node.slot)
+    elif held != fits[0]:
+        del state.guesses[node.slot]  # the message read one way, the answers imply another: ask
+        if node.slot in state.implied:
+            state.implied.remove(node.slot)
+
+
+def _leaf(node: TreeNode | None) -> bool:
+    return node is not None and node.decision is not None
 
 
 def _asked_in(node: TreeNode | None) -> set[str]:
@@ -395,17 +414,18 @@ def _asked_above(root: TreeNode | None, target: TreeNode) -> set[str]:
     if root is None or root is target or root.decision is not None:
         return set()
     for sub in [*root.cases.values(), *(c.then for c in root.when), root.default]:
-        if sub is target or (sub is not None and target_in(sub, target)):
+        if sub is target or (sub is not None and _target_in(sub, target)):
             return {root.slot or ""} | _asked_above(sub, target)
     return set()
 
 
-def target_in(node: TreeNode, target: TreeNode) -> bool:
+def _target_in(node: TreeNode, target: TreeNode) -> bool:
+    """Whether ``target`` is ``node`` or below it."""
     if node is target:
         return True
     if node.decision is not None:
         return False
-    return any(sub is not None and target_in(sub, target)
+    return any(sub is not None and _target_in(sub, target)
                for sub in [*node.cases.values(), *(c.then for c in node.when), node.default])
 
 

@@ -30,6 +30,7 @@ _SKIP = re.compile(r"^(?:CL:|variant of|old variant|abbr\.|surname|see |used in|
 # Senses that say nothing of an option: pronouns and the like (本人 is "I", "me", "oneself").
 _EMPTY = {"i", "me", "my", "myself", "oneself", "one's own", "you", "yourself", "he", "she", "it", "we", "they",
           "this", "that", "self", "personal", "individual", "unit", "the person concerned"}
+_NEGATED = ("没", "不", "未", "非", "无")  # a word holding a negator: its parts' English says the opposite
 _CJK = re.compile(r"^[\u3400-\u9fff]+$")
 _known: dict[str, list[str]] = {}  # word → its senses ([] where none is kept)
 _found: set[str] = set()  # the words the dictionary has (a segment, even with no sense kept)
@@ -63,9 +64,10 @@ def _look_up(words: set[str]) -> None:
                     continue
                 head, _, english = line.partition("/")
                 parts = head.split(" ", 2)
-                if len(parts) >= 2 and parts[1] in wanted and parts[1] not in _found:
+                if len(parts) >= 2 and parts[1] in wanted:  # a word may have several entries: all count
                     _found.add(parts[1])  # a word of the dictionary, even with no sense kept
-                    _known[parts[1]] = [] if parts[1] in _FUNCTION else _senses(english)
+                    if parts[1] not in _FUNCTION:
+                        _known[parts[1]] = list(dict.fromkeys([*_known[parts[1]], *_senses(english)]))[:_SENSES * 2]
     except (OSError, ModuleNotFoundError) as exc:  # the dictionary is not installed: no English words
         log.warning("the Chinese-English dictionary could not be read: %s", exc)
 
@@ -86,6 +88,6 @@ def glosses(words: Iterable[str]) -> dict[str, list[str]]:
                 continue
             senses += [s for s in _known[w[i:j]] if s not in senses]
             i = j
-        if senses:
-            out[w] = senses
+        if senses and not any(n in w for n in _NEGATED):
+            out[w] = senses  # (没有工作 is no "to work": a negated word gets no English)
     return out

@@ -263,6 +263,8 @@ class Meaning:
             clear = [r for r in each if _clears(slot, r)]
             if clear and len({r[0][0] for r in clear}) == 1:
                 return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
+            if clear:
+                return ranked  # clauses that clear for different options: undecided
             ranked = self._scores(slot, vectors)
         return ranked
 

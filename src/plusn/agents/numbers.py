@@ -18,7 +18,7 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
-from .utterance import CORRECTION, Reading, clause_of, clause_spans, grams
+from .utterance import ASKING, MEASURE, Reading, clause_of, clause_spans, correction_at, grams
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
@@ -32,14 +32,16 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     cues = cue_words(spec, name)
     low = text.lower()
     # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
-    fix = max((low.rfind(c) for c in CORRECTION if c in low), default=-1)
+    fix = correction_at(text)
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
-    for said in _after_fix(quantities(text, said_in), fix):
+    for said in _after_fix(spec, name, quantities(text, said_in), fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans):
             continue  # in another kind of unit, or "不是五天"
+        if correcting and said.unit is None and MEASURE.match(text, said.end):
+            continue  # "我有两个问题", "3个人": things counted, not this slot's number
         cs, ce = clause_of(spans, q.start)
         cued = any(c in low[cs:ce] for c in cues)
         if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
@@ -54,8 +56,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
         if converted and not cued and (confirming or not asked) and _counted_by_other(spec, name, said):
             continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
-        r = Reading(value, sure=asked or cued or _own_unit(spec, name, said, converted),
-                    said=text[q.start:q.end].strip() if span else None, span=span, converted=converted, at=said.start)
+        own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and \
+            sum(q2.unit == said.unit or q2.unit in said_in for q2 in quantities(text, said_in)) == 1
+        r = Reading(value, sure=asked or cued or own, said=text[q.start:q.end].strip() if span else None, span=span,
+                    converted=converted, at=said.start, bare=not (asked or cued or said.unit))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question
@@ -67,9 +71,12 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     return first or guess
 
 
-def _after_fix(found: list[Quantity], fix: int) -> list[Quantity]:
-    """The quantities after a correction word, when there are any; else all of them."""
-    after = [q for q in found if q.start > fix] if fix >= 0 else []
+def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> list[Quantity]:
+    """The quantities after a correction word that this slot could take, when there are any;
+    else all of them ("交了三年，其实离职才20天" corrects the days, not the years)."""
+    slot = spec.slots[name]
+    after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
+             and not _counted_by_other(spec, name, q)] if fix >= 0 else []
     return after or found
 
 

@@ -252,6 +252,11 @@ def convert_quantity(q: Quantity, unit: str | None, units: dict[str, float] | No
                    unit=_CANON.get(unit, unit) if unit and q.unit else q.unit)
 
 
+def canonical_unit(unit: str) -> str:
+    """A unit as the parser names it: "days" and 日 are 天, 个月 is 月; any other word stays."""
+    return _CANON.get(unit.lower(), _CANON.get(unit, unit))
+
+
 def unit_words(unit: str | None, units: dict[str, float]) -> dict[str, float]:
     """The words a slot's numbers may be said in beside the durations: its own ``units``, and
     for a unit that is no duration (元, 公里, 张), the unit and the words said for it, factor 1."""

@@ -48,11 +48,13 @@ from .utterance import (
     topic_of,
 )
 
-_PREDICATE = 6  # characters after a slot's word within which a yes or no is said of it ("也拿到了")
 # Predicates saying a thing is had or done, or lost (the closed class, not one form's words).
 _DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办好", "开好", "弄好", "办完", "办妥", "批了", "批下来",
          "下来了", "通过", "有了", "办了", "开了", "搞定")
 _LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
+_ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
+_HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
+_ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
 _STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
@@ -173,10 +175,10 @@ def _both_ways(t: str) -> bool:
 
 
 def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
-    """A yes or no said before it is asked, in a clause that names the slot: "发票都有",
-    "出生证明也拿到了" (restating its question), "出国审批没来得及办". Sure when the yes or no
-    follows the slot's word closely, as its predicate; further off, a guess to confirm."""
-    slot = spec.slots[name]
+    """A yes or no said before it is asked, as the predicate of a clause that names the slot: the
+    slot's word, a few adverbs, then 有/没有/没 ("发票都有", "审批没批") or a predicate of having,
+    doing or losing that ends the clause ("出生证明也拿到了", "发票弄丢了"). Anything else in such
+    a clause ("审批有点麻烦", "发票都在路上", "审批的流程我不懂") says nothing of it."""
     # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
@@ -186,24 +188,24 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
         at = next((low.find(c) + len(c) for c in cues if c in low), -1)  # cues run longest first
         if at < 0 or ASKING.search(low):
             continue
-        value = yes_no(clause)
-        if value is None:
-            value = completed(clause, at)
-        if value is None:
-            value = echoed(slot.ask, clause)
+        rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
+        if (m := _HAS.match(rest)) is not None:
+            return Reading(m.group(1) is None)
+        value = completed(clause, at)
         if value is not None:
-            return Reading(value, sure=len(low) - at <= _PREDICATE)
+            return Reading(value)
     return None
 
 
 def completed(clause: str, after: int) -> bool | None:
     """Yes when a thing named before ``after`` is had or done ("发票都在", "票据齐全", "证明开好了"),
-    no when it is lost ("发票弄丢了") or the doing is negated ("审批还没批下来"); None otherwise."""
-    rest = clause[after:]
+    no when it is lost ("发票弄丢了") or the doing is negated ("审批还没批下来"): a predicate that
+    ends the clause ("发票都在路上", "审批下来了一半" end otherwise); None otherwise."""
+    rest = _ENDING.sub("", clause[after:].strip().lower())
     for said, value in ((_LOST, False), (_DONE, True)):
-        at = next((rest.find(w) for w in said if w in rest), -1)
-        if at >= 0:
-            return value != any(n in rest[:at] for n in NEGATORS)
+        word = next((w for w in said if rest.endswith(w)), None)
+        if word is not None:
+            return value != any(n in rest[: len(rest) - len(word)] for n in NEGATORS)
     return None
 
 
@@ -288,7 +290,10 @@ def _one_slot_per_quantity(spec: FormSpec, out: Read) -> None:
         if spec.slots[n].type in ("integer", "number"):
             by_at.setdefault(r.at, []).append(n)
     for names in by_at.values():
-        if any(out.found[n].sure for n in names):
+        sure = [n for n in names if out.found[n].sure]
+        if len(sure) > 1 and any(not out.found[n].converted for n in sure):
+            drop = [n for n in names if out.found[n].converted or not out.found[n].sure]  # "离职20天": days
+        elif sure:
             drop = [n for n in names if not out.found[n].sure]
         elif any(not out.found[n].converted for n in names):
             drop = [n for n in names if out.found[n].converted]

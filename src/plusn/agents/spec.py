@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..templating import TemplateProblem, check_expression, check_template
-from .quantities import slot_unit, unit_words
+from .quantities import canonical_unit, slot_unit, unit_words
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TOOL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -178,11 +178,11 @@ class Slot(_Strict):
 
     def counts_in(self) -> str | None:
         """The unit the slot's numbers are read in."""
-        return self.unit or slot_unit(self.units)
+        return canonical_unit(self.unit) if self.unit else slot_unit(self.units)  # "days", "个月" are 天, 月
 
     def unit_words(self) -> dict[str, float]:
         """The words its numbers may be said in beside the durations (see :func:`unit_words`)."""
-        return unit_words(self.unit, self.units)
+        return unit_words(canonical_unit(self.unit) if self.unit else None, self.units)
 
     def choices(self) -> dict[str, list[str]]:
         if isinstance(self.options, dict):

@@ -8,15 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Words that say the user is correcting an earlier answer.
-CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其实是", "其实", "改成", "改为", "更正", "纠正",
+# (其实 alone is too common: "其实我有两个问题" corrects nothing; 其实是 does.)
+CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其实是", "其实只", "改成", "改为", "更正", "纠正",
               "应该是", "修改", "actually", "i meant", "correction", "i was wrong", "my mistake")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
 A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
 # A clause opening on what was, and a later word for what is now: the first is no current answer.
-PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)", re.I)
-NOW = re.compile(r"现在|目前|如今|眼下|now\b|currently", re.I)
+PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)(?!的)", re.I)
+NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原来的公司 is "the former company": no contrast
+# A measure word after a number: things counted (两个问题, 3个人, 2份合同), not a slot's quantity
+MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|怎么|什么|如何|哪")
 
 
@@ -31,6 +34,7 @@ class Reading:
     span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
     converted: bool = False  # a quantity said in another unit than the slot's (七年 for a count of days)
     at: int | None = None  # where in the message the quantity read starts
+    bare: bool = False  # a bare number read only because the message corrects something: ask which is right
 
 
 @dataclass
@@ -69,6 +73,12 @@ def negated(text: str, start: int, clause_start: int) -> bool:
     if any(c in NEGATORS for c in before):
         return True
     return bool(EN_NEGATION.search(text[max(clause_start, start - 16):start]))
+
+
+def correction_at(text: str) -> int:
+    """Where the last correction word of a message stands, or -1 (对不对 asks; its 不对 corrects nothing)."""
+    t = A_NOT_A.sub(lambda m: " " * len(m.group(0)), text.lower())
+    return max((t.rfind(c) for c in CORRECTION if c in t), default=-1)
 
 
 def has_correction(text: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,8 +120,8 @@ def test_a_thanks_after_the_decision_says_it_again_and_a_new_question_starts_ove
 
 def test_an_answer_to_another_question_is_not_called_invalid(client: TestClient) -> None:
     reply = said(talk(client, ["你好", "钱付过了"])[-1])
-    # paid is asked under 改签 only: the branch the answer implies is offered, not taken
-    assert "不符合要求" not in reply and "您是说办理事项：改签，对吗？" in reply
+    # paid is asked under 改签 only, but 退票 decides without asking it: no branch is implied
+    assert "不符合要求" not in reply and "您要退票还是改签" in reply
 
 
 # A form of its own whose option words are Chinese only: English replies reach them through the
@@ -134,7 +135,7 @@ JOB = FormSpec.model_validate({
 })
 
 
-def readings(e5: Any, texts: list[str]) -> list[str | None]:
+def readings(e5: Any, texts: list[str], form: FormSpec = JOB, slot: str = "status") -> list[str | None]:
     async def query(texts: list[str]) -> list[list[float]]:
         return [list(map(float, v)) for v in e5.encode(texts, True)]
 
@@ -143,13 +144,16 @@ def readings(e5: Any, texts: list[str]) -> list[str | None]:
 
     async def go() -> list[str | None]:
         m = Meaning(query, passages=passage)
-        return [None if (r := await m.read(JOB, "status", t)) is None else r.value for t in texts]
+        return [None if (r := await m.read(form, slot, t)) is None else r.value for t in texts]
 
     return asyncio.run(go())
 
 
 def test_english_replies_reach_chinese_options_through_the_dictionary(e5: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = ["I retired last year", "I was laid off", "I am unemployed", "hello there"]
-    assert readings(e5, texts) == ["退休", "失业", "失业", None]
+    texts = ["I retired last year", "I am unemployed", "hello there", "I have a job"]
+    assert readings(e5, texts) == ["退休", "失业", None, None]  # small talk and the unsure: nothing
+    leaving = FormSpec.model_validate(yaml.safe_load(
+        (Path(__file__).parents[1] / "data" / "forms" / "agents" / "unemployment.yaml").read_text("utf-8"))["form"])
+    assert readings(e5, ["my contract ended", "hello"], leaving, "reason") == ["非本人意愿", None]
     monkeypatch.setattr(meaning, "glosses", lambda words: {})  # no dictionary: English only across languages
-    assert readings(e5, texts)[1] is None  # "laid off" is too far from 下岗 across languages alone
+    assert readings(e5, ["my contract ended"], leaving, "reason") == [None]  # 合同到期 is too far alone

@@ -315,7 +315,9 @@ class Meaning:
             return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
         other = await self._ranked(index.english, name, text)
         agree = ranked[0][0] == other[0][0] and all(len(r) < 2 or r[0][1] > r[1][1] for r in (ranked, other))
-        clears = _clears(index.own.slots[name], ranked) or _clears(index.english.slots[name], other)
+        # the dictionary's space clears only above every text that is not about the slot (its
+        # English is noisy, and its "not this slot" texts are few: "hello" is among them)
+        clears = _clears(index.own.slots[name], ranked) or _clears(index.english.slots[name], other, strict=True)
         return ranked[0][0] if agree and clears else None
 
     async def explain(self, spec: FormSpec, name: str, text: str) -> dict[str, Any]:
@@ -326,7 +328,8 @@ class Meaning:
         return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
 
 
-def _clears(slot: _Slot, ranked: list[tuple[str, float]]) -> bool:
-    """Whether the best option beats the "not this slot" bound, by a margin over the runner-up."""
+def _clears(slot: _Slot, ranked: list[tuple[str, float]], strict: bool = False) -> bool:
+    """Whether the best option beats the "not this slot" bound (``strict``: all of those texts,
+    not most), by a margin over the runner-up."""
     best, second = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
-    return best >= slot.guess and best - second >= slot.margin / 2
+    return best >= (slot.sure if strict else slot.guess) and best - second >= slot.margin / 2

@@ -288,7 +288,9 @@ def _plain_yes_no(text: str) -> bool | None:
     first = text[slice(*clause_spans(text)[0])].strip()
     if len(first) <= 3:
         return None if _UNSURE_MM.search(text) and yes_no(first) else yes_no(first)
-    return False if first.lower().startswith(_OPENING_NO) else None
+    low = first.lower()
+    opens = low.startswith(tuple(w for w in _OPENING_NO if not w.isascii())) or low.split(" ", 1)[0] in _OPENING_NO
+    return False if opens else None  # "not 3 weeks" is a no; "nothing else" is not
 
 
 def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
@@ -370,8 +372,8 @@ def _implied(spec: FormSpec, state: FormState) -> None:
     known with confidence fit under one option only, one of them asked under no other, that
     option is offered for confirmation, and only a yes confirms it: the user never said it, so
     answering something else does not (as it does for a reading of what they said); never
-    offered again once denied. A branch that decides at once asks nothing, so any answer fits it: "交了三年" implies
-    nothing where 本人意愿 decides without asking. An implied option that another reading of the
+    offered again once denied. A branch that decides at once asks nothing, so any answer fits
+    it: "交了三年" implies nothing where 本人意愿 decides without asking. An implied option that another reading of the
     message contradicts leaves both in doubt: neither is offered."""
     node, known = spec.tree, state.values
     while node is not None and node.decision is None and node.slot in known:

@@ -218,3 +218,10 @@ def test_a_slots_own_word_with_a_potential_negative_after_it_says_no() -> None:
     state = forms.FormState()
     forms.turn(GEAR, state, "笔记本，部门审批批过不了", "zh")
     assert state.values.get("approved") is not True
+
+
+def test_a_word_with_what_is_yet_to_come_inside_is_not_the_word() -> None:
+    leaving = FormSpec.model_validate({"slots": {"reason": {"type": "enum", "ask": "离职原因？", "options": {
+        "非本人意愿": ["合同到期", "被辞退"], "本人意愿": ["自己辞职"]}}}})
+    assert "reason" not in read(leaving, "合同快到期了", "reason", "zh").found  # not expired yet
+    assert read(leaving, "合同已到期了", "reason", "zh").found["reason"].value == "非本人意愿"

@@ -74,7 +74,7 @@ def _loose(word: str) -> re.Pattern[str] | None:
     character is no negator and no punctuation, so it cannot turn the word around."""
     if len(word) < 3 or not all("\u4e00" <= c <= "\u9fff" for c in word):
         return None
-    gap = "[^不没未非无别\\s，。！？；、,.!?;]"
+    gap = "[^不没未非无别快将要\\s，。！？；、,.!?;]"  # nor what is yet to come: "合同快到期了" has not expired
     return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
 
 

@@ -138,3 +138,21 @@ def test_eval_forms_runs_the_real_backend_and_reports_failures(tmp_path: Path) -
     bad.write_text('{"id": "x", "turns": []}\n', encoding="utf-8")
     r = CliRunner().invoke(main, ["eval", "forms", "--data", str(bad), "-c", str(cfg)])
     assert r.exit_code != 0 and "bad.jsonl:1: 'agent' must be a string" in r.output
+
+
+def test_eval_forms_scores_the_decision_the_agent_reports_when_its_answer_does_not_name_it(tmp_path: Path) -> None:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "leave.yaml").write_text(
+        "name: leave\nlanguage: zh\nform:\n  slots:\n    kind: {type: enum, ask: 请什么假？, options: {年假: [年休假], 事假: [私事]}}\n"
+        "  tree: {slot: kind, cases: {年假: {decision: 批准, answer: 好的，已为您办好。}, "
+        "事假: {decision: 需主管审批, answer: 请找主管。}}}\n", encoding="utf-8")
+    cfg = tmp_path / "plusn.yaml"
+    cfg.write_text(f"data_dir: {tmp_path / 'data'}\nmodels:\n  stand-in: {{type: scripted}}\n"
+                   f"agents:\n  paths: [{agents}]\n", encoding="utf-8")
+    data = tmp_path / "d.jsonl"  # the answers never say 批准; a thanks after the decision repeats it
+    data.write_text('{"id": "l-1", "agent": "leave", "turns": ["年假", "谢谢"], "decision": "批准"}\n'
+                    '{"id": "l-2", "agent": "leave", "turns": ["有点私事"], "decision": "批准"}\n', encoding="utf-8")
+    r = CliRunner().invoke(main, ["eval", "forms", "--data", str(data), "-c", str(cfg), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "1/2 decided right; 1 wrong" in r.output and "l-2 (leave): wrong" in r.output

@@ -65,6 +65,23 @@ def client(scripted_settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
+def converse(client: TestClient, model: str, turns: list[str]) -> list[dict[str, Any]]:
+    """A conversation with ``model`` through the gateway, each turn sent with the whole history:
+    the response bodies, one per turn."""
+    messages: list[dict[str, str]] = []
+    out = []
+    for text in turns:
+        messages.append({"role": "user", "content": text})
+        body = client.post("/v1/chat/completions", json={"model": model, "messages": messages}).json()
+        messages.append({"role": "assistant", "content": body["choices"][0]["message"]["content"]})
+        out.append(body)
+    return out
+
+
+def reply_text(body: dict[str, Any]) -> str:
+    return str(body["choices"][0]["message"]["content"])
+
+
 def ledger_rows(client: TestClient) -> list[dict[str, Any]]:
     """Every ledger row so far, after the writer has caught up."""
     from plusn.ledger.writer import read_rows

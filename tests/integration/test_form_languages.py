@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import write_config
+from conftest import converse, reply_text, write_config
 from fastapi.testclient import TestClient
 
 from plusn.agents import meaning
@@ -90,18 +90,10 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 def talk(client: TestClient, turns: list[str]) -> list[dict[str, Any]]:
-    messages: list[dict[str, str]] = []
-    out = []
-    for text in turns:
-        messages.append({"role": "user", "content": text})
-        body = client.post("/v1/chat/completions", json={"model": "agent:trip", "messages": messages}).json()
-        messages.append({"role": "assistant", "content": body["choices"][0]["message"]["content"]})
-        out.append(body)
-    return out
+    return converse(client, "agent:trip", turns)
 
 
-def said(body: dict[str, Any]) -> str:
-    return str(body["choices"][0]["message"]["content"])
+said = reply_text
 
 
 def test_an_english_reply_is_matched_confirmed_and_decided(client: TestClient) -> None:

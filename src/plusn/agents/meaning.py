@@ -31,6 +31,7 @@ rests on it: a small model is sometimes clearly wrong.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -190,7 +191,8 @@ class Meaning:
         others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
         own = await self._space(enums, rows, others, asks, placed=True)
         # English replies: the options' English words, the author's and the dictionary's
-        english = glosses(w for _, _, w in rows)
+        # the dictionary is a file read (a quarter second, once per form): not on the event loop
+        english = await asyncio.to_thread(glosses, [w for _, _, w in rows])
         en_rows = list(dict.fromkeys([*(r for r in rows if english_share(r[2]) >= _ENGLISH),
                                       *((n, canon, g) for n, canon, w in rows for g in english.get(w, []))]))
         # English said of several options of a slot ("business trip" of 国内出差 and 国际出差)
@@ -203,7 +205,7 @@ class Meaning:
         # and words (a reply to another question: "38 weeks", "I've paid for two years")
         named = [w for n, s in spec.slots.items() if n not in enums for w in (s.label or "", *s.aliases, *s.yes_words)]
         en_others = [t for t in others if english_share(t) >= _ENGLISH] + list(ENGLISH_SMALL_TALK) + \
-            list(dict.fromkeys(g for gs in glosses(named).values() for g in gs))
+            list(dict.fromkeys(g for gs in (await asyncio.to_thread(glosses, named)).values() for g in gs))
         en = await self._space(enums, en_rows, en_others, [], placed=False)
         index = self._indexes[id(spec)] = _Index(spec, own, en)
         return index

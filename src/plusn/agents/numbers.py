@@ -36,7 +36,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
-    for said in _after_fix(spec, name, quantities(text, said_in), fix):
+    found = quantities(text, said_in)
+    for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans):
             continue  # in another kind of unit, or "不是五天"
@@ -57,7 +58,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if converted and not cued and (confirming or not asked) and _counted_by_other(spec, name, said):
             continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and \
-            sum(q2.unit == said.unit or q2.unit in said_in for q2 in quantities(text, said_in)) == 1
+            sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         r = Reading(value, sure=asked or cued or own, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start, bare=not (asked or cued or said.unit))
         if r.sure and not asked:

@@ -21,6 +21,7 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日
 NO = ("不是", "没有", "不可以", "不能", "不对", "不行", "无", "否", "没", "不", "未", "no", "nope", "not", "false", "n")
 YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没问题", "不错", "当然", "yes", "yeah", "yep", "true",
        "y", "sure", "of course", "correct", "right")
+HESITATES = re.compile(r"[?？…]|\.\.\.")  # "嗯？" asks back, "嗯……" trails off: neither agrees
 # Said alone, these agree ("嗯" to "是否已登记？"); inside a reply they are only a pause ("嗯，没有").
 BARE_YES = ("嗯", "嗯嗯", "恩", "恩恩", "嗯呢", "嗯哪", "mhm", "uh-huh", "uh huh", "yup")
 UNSURE = ("不知道", "不清楚", "不确定", "说不好", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
@@ -105,7 +106,7 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     if any(found_at(t, w) >= 0 for w in UNSURE):
         return None
     if _ACK_PUNCT.sub(" ", t).strip(" 的啊呀吧呢哈") in BARE_YES:
-        return None if re.search(r"[?？…]|\.\.\.", t) else True  # "嗯？" asks back, "嗯……" hesitates
+        return None if HESITATES.search(t) else True
     hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
             if (at := found_at(t, w)) >= 0]
     if not hits:

@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..templating import TemplateProblem, evaluate, render
-from .answers import Invalid, fmt, show, validate, words, yes_no
+from .answers import HESITATES, Invalid, fmt, show, validate, words, yes_no
 from .quantities import DURATIONS, quantities
 from .recognize import read
 from .spec import FormSpec, TreeNode
 from .utterance import Read, Reading, clause_spans
 
-_UNSURE_MM = re.compile(r"[?？…]|\.\.\.")  # "嗯？" asks back, "嗯……" hesitates: no yes
 _OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
 
 __all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
@@ -287,7 +286,7 @@ def _plain_yes_no(text: str) -> bool | None:
     a clause; a 嗯 asking back ("嗯？") or trailing off ("嗯……") is neither."""
     first = text[slice(*clause_spans(text)[0])].strip()
     if len(first) <= 3:
-        return None if _UNSURE_MM.search(text) and yes_no(first) else yes_no(first)
+        return None if HESITATES.search(text) and yes_no(first) else yes_no(first)
     low = first.lower()
     opens = low.startswith(tuple(w for w in _OPENING_NO if not w.isascii())) or low.split(" ", 1)[0] in _OPENING_NO
     return False if opens else None  # "not 3 weeks" is a no; "nothing else" is not

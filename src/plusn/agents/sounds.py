@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import Style, pinyin
-
 from .utterance import NEGATORS
 
 _MIN = 3  # the shortest word read through a slip
@@ -24,6 +22,10 @@ def readings(ch: str) -> frozenset[str]:
     """The toneless readings of a Chinese character; none for anything else."""
     if not "\u3400" <= ch <= "\u9fff":
         return frozenset()
+    # pypinyin builds its table of 40,000 characters when imported (0.2 s): loaded at the first
+    # message that matches no option word, not when the gateway starts
+    from pypinyin import Style, pinyin
+
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
 

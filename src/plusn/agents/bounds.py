@@ -32,10 +32,13 @@ _BEFORE = {
     "below": ["不到", "不满", "不足", "不够", "不及", "未满", "未到", "未够", "未足", "没到", "没满", "没够", "没有到",
               "没有满", "少于", "低于", "小于", "less than", "fewer than", "under", "below", "not yet"],
     "above": ["超过", "多于", "高于", "大于", "超出", "more than", "over", "above", "greater than", "longer than"],
-    "least": ["至少", "起码", "最少", "不少于", "不低于", "不小于", "不止", "满", "已满", "at least", "no less than",
+    "least": ["至少", "起码", "最少", "不少于", "不低于", "不小于", "不止", "at least", "no less than",
               "not less than", "no fewer than"],
     "most": ["最多", "至多", "顶多", "不超过", "不多于", "不高于", "不大于", "at most", "no more than",
              "not more than", "up to", "within"],
+    # 满两年 is two years completed and the third begun: past two, short of three (a policy's 满 is
+    # "at least", but a person says 满 of the count they have reached)
+    "reached": ["满", "已满", "刚满"],
     "near": ["大约", "大概", "约莫", "差不多", "将近", "接近", "about", "around", "approximately", "roughly",
              "nearly", "almost"],
 }
@@ -49,7 +52,7 @@ _CLOSE = {"将近", "接近", "nearly", "almost"}  # close to the number and bel
 
 # A bound word negated turns around: 没超过 is at most, "not fewer than" at least. (不超过 and
 # the like are listed as words of their own; these cover the other negators.)
-_NEGATED = {"above": "most", "below": "least", "least": "below", "most": "above"}
+_NEGATED = {"above": "most", "below": "least", "least": "below", "most": "above", "reached": "below"}
 _NEGATORS = ("没有", "没", "未", "并非", "不是", "not ", "no ")
 
 
@@ -101,6 +104,8 @@ def bound(text: str, start: int, end: int, value: float, lo: float, hi: float) -
         return Bound(start, end, low=hi, high=math.inf, low_in=False, high_in=False)
     if kind == "least":
         return Bound(start, end, low=lo, high=math.inf, low_in=True, high_in=False)
+    if kind == "reached":
+        return Bound(start, end, low=lo, high=hi + min(1.0, hi) if hi > 0 else hi + 1, low_in=True, high_in=False)  # 满半年: to a year
     if kind == "most":
         return Bound(start, end, low=floor, high=hi, low_in=True, high_in=True)
     width = abs(value) * _NEAR  # around the number's own interval: 大约二十多天 is 18 up to 33

@@ -30,7 +30,7 @@ from typing import Any
 from ..templating import TemplateProblem, evaluate, render
 from .answers import HESITATES, Invalid, fmt, show, validate, words, yes_no
 from .quantities import DURATIONS, quantities
-from .recognize import read
+from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
 from .utterance import Read, Reading, clause_spans
 
@@ -215,12 +215,18 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
                     continue
                 got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
                 got.rejected.pop(name, None)
+        # a reply that answers another slot passes over a confirmation, even with a number too
+        # loose to keep ("大概五年半"): it was read, just not precisely enough
+        other = any(n != state.asked for n in got.found)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
-        _settle(state, text, got, out)
-        _apply(state, got, asked, out)
+        _settle(state, text, got, out, other)
+        # "不是病假，是事假" denies the option held and names another: a correction of that slot
+        denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
+                  and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}
+        _apply(state, got, asked, out, denied)
         out.rejected = got.rejected
         for name in [n for n in state.vague if n in state.values]:
             del state.vague[name]  # the number came
@@ -247,8 +253,9 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     return got
 
 
-def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
-    """The answer to a confirmation or to "which is right?", if the last question was one."""
+def _settle(state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
+    """The answer to a confirmation or to "which is right?", if the last question was one.
+    ``other``: the reply read a value of another slot (kept or not)."""
     name = state.asked
     if name is None or not (state.confirming or state.conflict is not None):
         return
@@ -260,7 +267,7 @@ def _settle(state: FormState, text: str, got: Read, out: Turn) -> None:
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
         elif (r is not None and r.value == guess) or reply is True or \
-                (reply is None and got.found and name not in state.implied):  # an inference needs a yes
+                (reply is None and other and name not in state.implied):  # an inference needs a yes
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again
@@ -292,7 +299,7 @@ def _plain_yes_no(text: str) -> bool | None:
     return False if opens else None  # "not 3 weeks" is a no; "nothing else" is not
 
 
-def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
+def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: set[str]) -> None:
     for name, r in got.found.items():
         old = state.values.get(name)
         if name not in state.values:
@@ -313,7 +320,7 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn) -> None:
                 state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
             else:  # in another unit, read by meaning or a model, asked about ("...也能退吗"): which is right?
                 state.asked, state.conflict = name, r.value
-        elif name == asked or got.correction:
+        elif name == asked or got.correction or name in denied:
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value
         else:  # a different value, said in passing: which is right?

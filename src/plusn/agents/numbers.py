@@ -44,7 +44,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if correcting and said.unit is None and MEASURE.match(text, said.end):
             continue  # "我有两个问题", "3个人": things counted, not this slot's number
         cs, ce = clause_of(spans, q.start)
-        cued = any(c in low[cs:ce] for c in cues)
+        cued = any(c in low[cs:ce] for c in cues) or (_alone(low, cs, ce, q.start, q.end) and any(c in low[:cs] for c in cues))
         if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         span = inside(slot, q) if q.bounded else None
@@ -55,11 +55,18 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         except Invalid:
             continue
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
-        if converted and not cued and (confirming or not asked) and _counted_by_other(spec, name, said):
-            continue  # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts days
+        if converted and not cued and _counted_by_other(spec, name, said) and \
+                (confirming or not asked or said.unit in _other_units(spec, name)):
+            # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts
+            # days; "八天" even to "how many months?", when another slot counts in days itself
+            continue
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
-        r = Reading(value, sure=asked or cued or own, said=text[q.start:q.end].strip() if span else None, span=span,
+        # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
+        # unless a word names the slot ("入职三周": a month, give or take)
+        whole = cued or not converted or slot.type != "integer" or \
+            abs(q.value - round(q.value)) <= _WHOLE * max(1.0, q.value)
+        r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start, bare=not (asked or cued or said.unit))
         if r.sure and not asked:
             return r
@@ -70,6 +77,15 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
+
+
+def _alone(low: str, cs: int, ce: int, start: int, end: int) -> bool:
+    """Whether the quantity is its clause, but for particles: "我想请几天年假，下周一到周三，三天"
+    says it of what an earlier clause named."""
+    return not _LEFT.sub("", low[cs:start] + low[end:ce])
+
+
+_LEFT = re.compile(r"[\s了吧啊呀呢的哈嘛就共一总]+")
 
 
 def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> list[Quantity]:
@@ -95,7 +111,7 @@ def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
     years), then the nearest in size. "三周" is for the slot counting days, not the one counting
     months; "8个月" for the one counting years, not days."""
     own = spec.slots[name].counts_in()
-    others = [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
+    others = _other_units(spec, name)
     if said.unit in others:
         return True
     if said.unit not in DURATIONS or own not in DURATIONS:
@@ -109,6 +125,11 @@ def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
     return any(u in DURATIONS and rank(str(u)) < mine for u in others)
 
 
+def _other_units(spec: FormSpec, name: str) -> list[str | None]:
+    """The units the form's other number slots count in."""
+    return [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
+
+
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
     """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
     slot of the form could take: it says which slot it is for."""
@@ -119,6 +140,7 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
+_WHOLE = 0.05  # a converted value this near a whole number (relative) is that number: 一年半 is 18 months
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
 _LIMIT = 1e15  # as far as a number may go (see validate)
 

@@ -55,6 +55,7 @@ _LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
+_PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
 _STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
@@ -182,11 +183,16 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
+    echoes: set[bool] = set()
+    vetoes: set[bool | None] = set()
     for cs, ce in clause_spans(text):
         clause = text[cs:ce].strip()
         low = clause.lower()
         at = next((low.find(c) + len(c) for c in cues if c in low), -1)  # cues run longest first
-        if at < 0 or ASKING.search(low):
+        if ASKING.search(low):
+            continue
+        if at < 0:  # no word of the slot: a restatement still counts against one ("…还有一条没处理")
+            vetoes.add(echoed(spec.slots[name].ask, clause))
             continue
         rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
         if (m := _HAS.match(rest)) is not None:
@@ -194,7 +200,14 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
         value = completed(clause, at)
         if value is not None:
             return Reading(value)
-    return None
+        # the clause restates the slot's own question ("违章已经处理了" to "还有没有未处理的
+        # 违章？"): its predicate says yes or no, as in a reply to it; done in part ("处理了一半")
+        # says neither
+        echo = None if _PARTLY.search(low) else echoed(spec.slots[name].ask, clause)
+        if echo is not None:
+            echoes.add(echo)
+    # clauses that restate it both ways ("一条处理了，还有一条没处理") say nothing certain
+    return Reading(echoes.pop()) if len(echoes) == 1 and not (vetoes - echoes - {None}) else None
 
 
 def completed(clause: str, after: int) -> bool | None:
@@ -237,7 +250,8 @@ def echoed(question: str, text: str) -> bool | None:
     topic ("罚款交清了" to "有没有未缴的罚款？" says no without a negator)."""
     if ASKING.search(text):
         return None  # "购房合同备案怎么办？" repeats the question to ask one back
-    question = re.sub(r"[（(].*?[)）]|\{\{.*?\}\}", "", question)  # the hint "（是 / 否）" restates nothing
+    # a hint listing the answers ("（是 / 否）") restates nothing; a gloss ("交通违法（违章）") does
+    question = re.sub(r"[（(][^)）]*[/／、|][^)）]*[)）]|\{\{.*?\}\}", "", question)
     question = A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing
     shared = [g for g in grams(text) & grams(question) if not generic(g)]
     if len(shared) < 2:

@@ -56,9 +56,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
         if converted and not cued and _counted_by_other(spec, name, said) and \
-                (confirming or not asked or said.unit in _other_units(spec, name)):
+                (confirming or not asked or _coarser(unit, said.unit, spec, name)):
             # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts
             # days; "八天" even to "how many months?", when another slot counts in days itself
+            # (but "七个多月" to "how many weeks?" is the answer: a finer unit holds it)
             continue
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
@@ -123,6 +124,12 @@ def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
 
     mine = rank(str(own))
     return any(u in DURATIONS and rank(str(u)) < mine for u in others)
+
+
+def _coarser(unit: str | None, said: str | None, spec: FormSpec, name: str) -> bool:
+    """Whether ``unit`` is a duration coarser than ``said``, which another slot counts in."""
+    return unit in DURATIONS and said in DURATIONS and said in _other_units(spec, name) and \
+        DURATIONS[said] < DURATIONS[unit]
 
 
 def _other_units(spec: FormSpec, name: str) -> list[str | None]:

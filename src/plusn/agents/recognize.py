@@ -183,31 +183,31 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
-    echoes: set[bool] = set()
-    vetoes: set[bool | None] = set()
+    said: set[bool] = set()
+    others: set[bool | None] = set()
     for cs, ce in clause_spans(text):
         clause = text[cs:ce].strip()
         low = clause.lower()
         at = next((low.find(c) + len(c) for c in cues if c in low), -1)  # cues run longest first
         if ASKING.search(low):
             continue
+        # a clause restating the slot's own question ("违章已经处理了" to "还有没有未处理的
+        # 违章？") says yes or no as a reply to it would, a negated question's too ("工作没交接"
+        # to "有没有未交接的工作？" is a yes); done in part ("处理了一半") says neither
+        echo = None if _PARTLY.search(low) else echoed(spec.slots[name].ask, clause)
         if at < 0:  # no word of the slot: a restatement still counts against one ("…还有一条没处理")
-            vetoes.add(echoed(spec.slots[name].ask, clause))
+            others.add(echo)
+            continue
+        if echo is not None:
+            said.add(echo)
             continue
         rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
-        if (m := _HAS.match(rest)) is not None:
-            return Reading(m.group(1) is None)
-        value = completed(clause, at)
+        m = _HAS.match(rest)
+        value = (m.group(1) is None) if m is not None else completed(clause, at)
         if value is not None:
-            return Reading(value)
-        # the clause restates the slot's own question ("违章已经处理了" to "还有没有未处理的
-        # 违章？"): its predicate says yes or no, as in a reply to it; done in part ("处理了一半")
-        # says neither
-        echo = None if _PARTLY.search(low) else echoed(spec.slots[name].ask, clause)
-        if echo is not None:
-            echoes.add(echo)
-    # clauses that restate it both ways ("一条处理了，还有一条没处理") say nothing certain
-    return Reading(echoes.pop()) if len(echoes) == 1 and not (vetoes - echoes - {None}) else None
+            said.add(value)
+    # clauses that say it both ways ("一条处理了，还有一条没处理") say nothing certain
+    return Reading(said.pop()) if len(said) == 1 and not (others - said - {None}) else None
 
 
 def completed(clause: str, after: int) -> bool | None:

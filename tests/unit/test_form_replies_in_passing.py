@@ -1,0 +1,101 @@
+"""Replies that answer something else than what was asked, on a leave form of its own: a loose
+number passing over a confirmation, a question restated before it is asked, a duration in
+another slot's unit, a quantity said on its own after the clause that names it, 满 of a count
+reached, and a clause opened by 不是."""
+
+from __future__ import annotations
+
+import pytest
+
+from plusn.agents import forms
+from plusn.agents.recognize import echoed, read
+from plusn.agents.spec import FormSpec
+from plusn.agents.utterance import Reading
+
+LEAVE = FormSpec.model_validate({
+    "slots": {
+        "kind": {"type": "enum", "label": "假期类型", "ask": "请问您要请哪种假？（年假 / 病假 / 事假）",
+                 "options": {"年假": ["年休假"], "病假": ["生病", "住院"], "事假": ["私事", "家里有事"]}},
+        "days": {"type": "number", "label": "请假天数", "ask": "您需要请几天？", "unit": "天", "min": 0.5, "max": 90,
+                 "aliases": ["请"]},
+        "tenure": {"type": "integer", "label": "司龄", "ask": "您入职多久了？", "unit": "月", "min": 0, "max": 600,
+                   "aliases": ["入职"]},
+        "pending": {"type": "boolean", "label": "未交接的工作", "ask": "手上还有没有未交接的工作？"},
+    },
+    "tree": {"slot": "kind", "cases": {
+        "年假": {"slot": "tenure", "when": [{"if": "value < 12", "then": {"decision": "不符合年假条件"}},
+                                            {"if": "value < 120", "then": {
+                                                "slot": "days", "when": [{"if": "value <= 5", "then": {"decision": "批准"}}],
+                                                "default": {"decision": "超出额度"}}}],
+                 "default": {"decision": "批准"}},
+        "病假": {"slot": "days", "when": [{"if": "value <= 1", "then": {"decision": "批准"}}],
+                 "default": {"decision": "需病假证明"}},
+        "事假": {"slot": "pending", "cases": {"true": {"decision": "先交接"}, "false": {"decision": "批准"}}}}},
+})
+
+
+def test_a_number_too_loose_to_keep_still_passes_over_a_confirmation() -> None:
+    state = forms.FormState()
+    t = forms.turn(LEAVE, state, "想休息几天", "zh", meaning={"kind": Reading("年假", sure=False, source="meaning")})
+    assert t.asked == "kind" and state.confirming
+    t = forms.turn(LEAVE, state, "大概一年左右", "zh")  # answers the next question, too loosely to decide on
+    assert t.confirmed == {"kind": "年假"} and t.asked == "tenure" and "tenure" in state.vague
+
+
+def test_a_clause_restating_the_question_answers_it_before_it_is_asked() -> None:
+    def said(text: str) -> bool | None:
+        r = read(LEAVE, text, "days", "zh").found.get("pending")
+        return None if r is None else r.value
+
+    assert said("我是事假，手上的工作已经交接了") is False  # restates 交接 of 未交接: done, so none pending
+    assert said("事假，还有工作没交接") is True
+    assert said("事假，有一项工作交接了，还有一项没交接") is None  # both ways: nothing certain
+    assert said("事假，工作交接了一半") is None  # done in part is neither
+    assert said("工作交接要走什么流程？") is None  # a question restates to ask
+
+
+def test_a_gloss_in_brackets_restates_the_question_and_a_hint_does_not() -> None:
+    ask = "车辆名下还有没有未处理的交通违法（违章）？"
+    assert echoed(ask, "违章已经处理了") is False
+    assert echoed("有没有未处理的罚单？（是 / 否）", "是否都行") is None  # the hint restates nothing
+
+
+def test_a_duration_another_slot_counts_in_is_not_converted_into_a_coarser_asked_one() -> None:
+    got = read(LEAVE, "八天", "tenure", "zh").found
+    assert "tenure" not in got and got["days"].value == 8  # not 0 months: the days slot's number
+    got = read(LEAVE, "两个月", "days", "zh").found
+    assert got["days"].value == 60 and got["days"].sure  # a finer unit holds it: the answer
+    assert read(LEAVE, "一年半", "tenure", "zh").found["tenure"].value == 18
+    # converted to a whole number it cannot hold: only a guess
+    assert read(LEAVE, "三周", "tenure", "zh").found["tenure"].sure is False
+
+
+def test_a_quantity_said_on_its_own_takes_the_word_of_an_earlier_clause() -> None:
+    got = read(LEAVE, "你好，我想请几天年假，下周一到周三，三天", None, "zh").found
+    assert got["days"].value == 3 and got["days"].sure and got["kind"].value == "年假"
+    got = read(LEAVE, "你好，下周一到周三，三天", None, "zh").found
+    assert not got["days"].sure  # no word names it: a guess
+
+
+@pytest.mark.parametrize(("text", "span"), [("我工作满两年了", (24, 35)), ("入职刚满半年", (6, 11)),
+                                            ("入职还没满一年", (0, 11))])
+def test_a_count_reached_is_that_count_and_short_of_the_next(text: str, span: tuple[float, float]) -> None:
+    r = read(LEAVE, text, "tenure", "zh").found["tenure"]
+    assert r.span == span
+
+
+def test_a_count_reached_decides_where_the_next_one_would_not_cross_a_threshold() -> None:
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "请年假，三天", "zh")
+    t = forms.turn(LEAVE, state, "我入职满两年了", "zh")  # 24 to 35 months: under ten years either way
+    assert t.decision is not None and t.decision["decision"] == "批准"
+
+
+def test_a_clause_opened_by_bu_shi_denies_and_naming_another_option_corrects() -> None:
+    got = read(LEAVE, "不是我自己生病，是家里有事", "days", "zh", {"kind": "病假"}).found
+    assert got["kind"].value == "事假"
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "我住院了要请假", "zh")
+    assert state.values["kind"] == "病假"
+    t = forms.turn(LEAVE, state, "不是我自己住院，是事假", "zh")
+    assert t.corrected == {"kind": ("病假", "事假")} and state.values["kind"] == "事假"

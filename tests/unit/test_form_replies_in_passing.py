@@ -75,6 +75,9 @@ def test_a_quantity_said_on_its_own_takes_the_word_of_an_earlier_clause() -> Non
     assert got["days"].value == 3 and got["days"].sure and got["kind"].value == "年假"
     got = read(LEAVE, "你好，下周一到周三，三天", None, "zh").found
     assert not got["days"].sure  # no word names it: a guess
+    # the option it is asked under (年假) names no count, and a count in another unit takes no cue
+    got = read(LEAVE, "我想请年假出去旅游，七天，入职三年多了", None, "zh").found
+    assert got["days"].value == 7 and got["tenure"].span == (36, 47)
 
 
 @pytest.mark.parametrize(("text", "span"), [("我工作满两年了", (24, 35)), ("入职刚满半年", (6, 11)),

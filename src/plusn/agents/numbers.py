@@ -16,7 +16,7 @@ import re
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
-from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
+from .quantities import DURATIONS, EXACT, UNITS, Quantity, canonical_unit, convert_quantity, quantities
 from .spec import FormSpec, Slot
 from .utterance import ASKING, MEASURE, Reading, clause_of, clause_spans, correction_at, grams
 
@@ -30,6 +30,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
     cues = cue_words(spec, name)
+    # the words that name the slot itself, not an option it is asked under (年假 names no count)
+    names = [c for c in cues if not any(c in ws for s in spec.slots.values() if s.type == "enum"
+                                        for ws in s.choices().values())]
     low = text.lower()
     # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     fix = correction_at(text)
@@ -44,7 +47,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if correcting and said.unit is None and MEASURE.match(text, said.end):
             continue  # "我有两个问题", "3个人": things counted, not this slot's number
         cs, ce = clause_of(spans, q.start)
-        cued = any(c in low[cs:ce] for c in cues) or (_alone(low, cs, ce, q.start, q.end) and any(c in low[:cs] for c in cues))
+        cued = any(c in low[cs:ce] for c in cues) or (
+            said.unit is not None and canonical_unit(said.unit) == unit and _alone(low, cs, ce, q.start, q.end)
+            and any(c in low[:cs] for c in names))
         if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         span = inside(slot, q) if q.bounded else None

@@ -21,6 +21,7 @@ LEAVE = FormSpec.model_validate({
         "tenure": {"type": "integer", "label": "司龄", "ask": "您入职多久了？", "unit": "月", "min": 0, "max": 600,
                    "aliases": ["入职"]},
         "pending": {"type": "boolean", "label": "未交接的工作", "ask": "手上还有没有未交接的工作？"},
+        "note": {"type": "boolean", "label": "病假条", "ask": "能提供医院开的病假条吗？"},
     },
     "tree": {"slot": "kind", "cases": {
         "年假": {"slot": "tenure", "when": [{"if": "value < 12", "then": {"decision": "不符合年假条件"}},
@@ -29,7 +30,7 @@ LEAVE = FormSpec.model_validate({
                                                 "default": {"decision": "超出额度"}}}],
                  "default": {"decision": "批准"}},
         "病假": {"slot": "days", "when": [{"if": "value <= 1", "then": {"decision": "批准"}}],
-                 "default": {"decision": "需病假证明"}},
+                 "default": {"slot": "note", "cases": {"true": {"decision": "批准"}, "false": {"decision": "需病假证明"}}}},
         "事假": {"slot": "pending", "cases": {"true": {"decision": "先交接"}, "false": {"decision": "批准"}}}}},
 })
 
@@ -40,6 +41,10 @@ def test_a_number_too_loose_to_keep_still_passes_over_a_confirmation() -> None:
     assert t.asked == "kind" and state.confirming
     t = forms.turn(LEAVE, state, "大概一年左右", "zh")  # answers the next question, too loosely to decide on
     assert t.confirmed == {"kind": "年假"} and t.asked == "tenure" and "tenure" in state.vague
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "想休息几天", "zh", meaning={"kind": Reading("年假", sure=False, source="meaning")})
+    t = forms.turn(LEAVE, state, "我也说不准，大概一年左右吧", "zh")  # unsure of itself: agrees to nothing
+    assert not t.confirmed and "kind" not in state.values
 
 
 def test_a_clause_restating_the_question_answers_it_before_it_is_asked() -> None:
@@ -48,10 +53,14 @@ def test_a_clause_restating_the_question_answers_it_before_it_is_asked() -> None
         return None if r is None else r.value
 
     assert said("我是事假，手上的工作已经交接了") is False  # restates 交接 of 未交接: done, so none pending
-    assert said("事假，还有工作没交接") is True
+    assert said("事假，还有工作没交接") is True  # the question is negated: 没交接 is a yes
     assert said("事假，有一项工作交接了，还有一项没交接") is None  # both ways: nothing certain
     assert said("事假，工作交接了一半") is None  # done in part is neither
     assert said("工作交接要走什么流程？") is None  # a question restates to ask
+    assert said("事假，手上没有未交接的工作了") is False  # two negations cancel
+    assert said("事假，工作交接正在办") is None  # under way: neither
+    # a restatement is no predicate the rules know: a guess ("不用我安排" is no "not arranged")
+    assert read(LEAVE, "事假，工作交接同事说不用我处理", "days", "zh").found["pending"].sure is False
 
 
 def test_a_gloss_in_brackets_restates_the_question_and_a_hint_does_not() -> None:
@@ -68,20 +77,21 @@ def test_a_duration_another_slot_counts_in_is_not_converted_into_a_coarser_asked
     assert read(LEAVE, "一年半", "tenure", "zh").found["tenure"].value == 18
     # converted to a whole number it cannot hold: only a guess
     assert read(LEAVE, "三周", "tenure", "zh").found["tenure"].sure is False
+    assert read(LEAVE, "25周", "tenure", "zh").found["tenure"].sure is False  # 5.8 months is no 6
 
 
-def test_a_quantity_said_on_its_own_takes_the_word_of_an_earlier_clause() -> None:
+def test_a_quantity_on_its_own_takes_no_word_from_an_earlier_clause() -> None:
+    # "上个月请过，两天" and "还没正式离职，提前通知期，30天": the word of an earlier clause may be
+    # said of something else, so a quantity on its own is a guess to confirm
     got = read(LEAVE, "你好，我想请几天年假，下周一到周三，三天", None, "zh").found
-    assert got["days"].value == 3 and got["days"].sure and got["kind"].value == "年假"
-    got = read(LEAVE, "你好，下周一到周三，三天", None, "zh").found
-    assert not got["days"].sure  # no word names it: a guess
-    # the option it is asked under (年假) names no count, and a count in another unit takes no cue
+    assert got["days"].value == 3 and not got["days"].sure and got["kind"].value == "年假"
     got = read(LEAVE, "我想请年假出去旅游，七天，入职三年多了", None, "zh").found
-    assert got["days"].value == 7 and got["tenure"].span == (36, 47)
+    assert got["tenure"].span == (36, 47) and got["days"].value == 7  # not 0 months of service
 
 
 @pytest.mark.parametrize(("text", "span"), [("我工作满两年了", (24, 35)), ("入职刚满半年", (6, 11)),
-                                            ("入职还没满一年", (0, 11))])
+                                            ("入职还没满一年", (0, 11)), ("入职快满一年了", (11, 11)),
+                                            ("入职满一年以上了", (12, 600))])
 def test_a_count_reached_is_that_count_and_short_of_the_next(text: str, span: tuple[float, float]) -> None:
     r = read(LEAVE, text, "tenure", "zh").found["tenure"]
     assert r.span == span
@@ -89,7 +99,7 @@ def test_a_count_reached_is_that_count_and_short_of_the_next(text: str, span: tu
 
 def test_a_count_reached_decides_where_the_next_one_would_not_cross_a_threshold() -> None:
     state = forms.FormState()
-    forms.turn(LEAVE, state, "请年假，三天", "zh")
+    forms.turn(LEAVE, state, "请年假三天", "zh")
     t = forms.turn(LEAVE, state, "我入职满两年了", "zh")  # 24 to 35 months: under ten years either way
     assert t.decision is not None and t.decision["decision"] == "批准"
 
@@ -97,8 +107,22 @@ def test_a_count_reached_decides_where_the_next_one_would_not_cross_a_threshold(
 def test_a_clause_opened_by_bu_shi_denies_and_naming_another_option_corrects() -> None:
     got = read(LEAVE, "不是我自己生病，是家里有事", "days", "zh", {"kind": "病假"}).found
     assert got["kind"].value == "事假"
+    # the denial runs up to the 是 that says what is, and a question denies nothing
+    assert read(LEAVE, "不是年假是病假", "kind", "zh").found["kind"].value == "病假"
+    assert read(LEAVE, "不是听说公司的年假可以随时请吗？我要请年休假", "kind", "zh").found["kind"].value == "年假"
     state = forms.FormState()
     forms.turn(LEAVE, state, "我住院了要请假", "zh")
     assert state.values["kind"] == "病假"
     t = forms.turn(LEAVE, state, "不是我自己住院，是事假", "zh")
     assert t.corrected == {"kind": ("病假", "事假")} and state.values["kind"] == "事假"
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("病假三天，病假条弄丢了", False),  # lost, though it restates the question
+    ("病假三天，病假条没来得及开", False), ("病假三天，病假条没办", False),  # 没 before a doing of it
+    ("病假三天，病假条没带在身上", None),  # 没 before another verb says something else
+    ("病假三天，病假条正在办", None),  # under way
+])
+def test_a_yes_or_no_said_in_passing_reads_its_predicate(text: str, value: bool | None) -> None:
+    r = read(LEAVE, text, "kind", "zh").found.get("note")
+    assert (None if r is None or not r.sure else r.value) is value

@@ -46,6 +46,7 @@ _BEFORE = {
 _AFTER = {"least": ["以上", "开外", "or more", "or longer", "or above", "and over", "and up", "plus"],
           "most": ["以内", "之内", "以下", "内", "or less", "or fewer", "or under", "or below"],
           "near": ["左右", "上下", "前后", "or so", "give or take"]}
+_SOON = ("快要", "快", "马上", "马上就", "就要", "将要", "即将", "下个月", "下周", "明年", "还差", "要")  # 快满: not yet
 _NEAR = 0.1  # "about a year" may be a tenth either way: near a threshold it says too little to decide
 _CLOSE = {"将近", "接近", "nearly", "almost"}  # close to the number and below it
 
@@ -68,6 +69,13 @@ def _before(text: str, start: int) -> tuple[str, int] | None:
         return None
     kind, word = best
     at = len(head) - len(word)
+    if kind == "reached":  # 快满一年 is not yet a year; 差不多满一年 about one
+        soon = next((w for w in _SOON if head[:at].endswith(w)), None)
+        if soon is not None:
+            return "near:close", at - len(soon)
+        about = next((w for w in _BEFORE["near"] if head[:at].endswith(w)), None)
+        if about is not None:
+            return "near", at - len(about)
     negator = next((n for n in _NEGATORS if head[:at].endswith(n)), None)
     if negator is not None and kind in _NEGATED:
         kind, at = _NEGATED[kind], at - len(negator)
@@ -93,6 +101,8 @@ def bound(text: str, start: int, end: int, value: float, lo: float, hi: float) -
     if before is None and after is None:
         return None
     kind = (before or after or ("", 0))[0]
+    if before is not None and kind == "reached" and after is not None:
+        kind = after[0]  # 满一年以上: the words after say more than 满
     if before is not None:
         start = before[1]
     if after is not None and (before is None or after[0] == "near"):  # 大约一年左右 says near once

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..templating import TemplateProblem, evaluate, render
-from .answers import HESITATES, Invalid, fmt, show, validate, words, yes_no
+from .answers import HESITATES, UNSURE, Invalid, fmt, show, validate, words, yes_no
 from .quantities import DURATIONS, quantities
 from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
@@ -216,8 +216,9 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
                 got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
                 got.rejected.pop(name, None)
         # a reply that answers another slot passes over a confirmation, even with a number too
-        # loose to keep ("大概五年半"): it was read, just not precisely enough
-        other = any(n != state.asked for n in got.found)
+        # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
+        # itself ("我也说不准，大概三天") agrees to nothing
+        other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again

@@ -16,7 +16,7 @@ import re
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
-from .quantities import DURATIONS, EXACT, UNITS, Quantity, canonical_unit, convert_quantity, quantities
+from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
 from .utterance import ASKING, MEASURE, Reading, clause_of, clause_spans, correction_at, grams
 
@@ -30,9 +30,6 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
     cues = cue_words(spec, name)
-    # the words that name the slot itself, not an option it is asked under (年假 names no count)
-    names = [c for c in cues if not any(c in ws for s in spec.slots.values() if s.type == "enum"
-                                        for ws in s.choices().values())]
     low = text.lower()
     # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     fix = correction_at(text)
@@ -47,9 +44,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if correcting and said.unit is None and MEASURE.match(text, said.end):
             continue  # "我有两个问题", "3个人": things counted, not this slot's number
         cs, ce = clause_of(spans, q.start)
-        cued = any(c in low[cs:ce] for c in cues) or (
-            said.unit is not None and canonical_unit(said.unit) == unit and _alone(low, cs, ce, q.start, q.end)
-            and any(c in low[:cs] for c in names))
+        cued = any(c in low[cs:ce] for c in cues)
         if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
             continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
         span = inside(slot, q) if q.bounded else None
@@ -71,7 +66,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
         whole = cued or not converted or slot.type != "integer" or \
-            abs(q.value - round(q.value)) <= _WHOLE * max(1.0, q.value)
+            abs(q.value - round(q.value)) <= _WHOLE
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start, bare=not (asked or cued or said.unit))
         if r.sure and not asked:
@@ -83,15 +78,6 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
-
-
-def _alone(low: str, cs: int, ce: int, start: int, end: int) -> bool:
-    """Whether the quantity is its clause, but for particles: "我想请几天年假，下周一到周三，三天"
-    says it of what an earlier clause named."""
-    return not _LEFT.sub("", low[cs:start] + low[end:ce])
-
-
-_LEFT = re.compile(r"[\s了吧啊呀呢的哈嘛就共一总]+")
 
 
 def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> list[Quantity]:
@@ -152,7 +138,7 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
-_WHOLE = 0.05  # a converted value this near a whole number (relative) is that number: 一年半 is 18 months
+_WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
 _LIMIT = 1e15  # as far as a number may go (see validate)
 

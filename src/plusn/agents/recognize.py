@@ -56,6 +56,7 @@ _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全�
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
+_UNDER_WAY = re.compile(r"正在|在办|还在|排队|要等|等着|等几天|审核中|办理中|in progress|pending")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
 _STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
@@ -141,6 +142,8 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         echo = echoed(slot.ask, text)
         if echo is not None:
             return Reading(echo)
+    if value is None and _UNDER_WAY.search(t):
+        return None  # "租赁合同正在办备案": neither done nor refused
     if value is None:
         # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
         # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
@@ -184,6 +187,7 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
     said: set[bool] = set()
+    echoes: set[bool] = set()
     others: set[bool | None] = set()
     for cs, ce in clause_spans(text):
         clause = text[cs:ce].strip()
@@ -193,21 +197,40 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
             continue
         # a clause restating the slot's own question ("违章已经处理了" to "还有没有未处理的
         # 违章？") says yes or no as a reply to it would, a negated question's too ("工作没交接"
-        # to "有没有未交接的工作？" is a yes); done in part ("处理了一半") says neither
+        # to "有没有未交接的工作？" is a yes); done in part ("处理了一半") or under way ("正在办
+        # 备案") says neither
         echo = None if _PARTLY.search(low) else echoed(spec.slots[name].ask, clause)
         if at < 0:  # no word of the slot: a restatement still counts against one ("…还有一条没处理")
             others.add(echo)
             continue
-        if echo is not None:
-            said.add(echo)
-            continue
-        rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
-        m = _HAS.match(rest)
-        value = (m.group(1) is None) if m is not None else completed(clause, at)
+        value = completed(clause, at)  # had, done or lost first: "病假证明弄丢了" restates to say no
+        if value is None:
+            rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
+            m = _HAS.match(rest)
+            # 有, 没有 as the predicate ("发票都有"), or 没 before the slot's own verb ("审批没批");
+            # 没 before another verb says something else ("违章还没交罚款")
+            if m is not None and (m.group(1) is None or _owns(_ENDING.sub("", rest[m.end():]), cues)):
+                value = m.group(1) is None
+            if echo is not None and value != echo:
+                value = None  # "工作没交接" to "有没有未交接的工作？" restates a yes: a guess
+                echoes.add(echo)
         if value is not None:
             said.add(value)
     # clauses that say it both ways ("一条处理了，还有一条没处理") say nothing certain
-    return Reading(said.pop()) if len(said) == 1 and not (others - said - {None}) else None
+    if len(said) == 1 and not (others | echoes) - said - {None}:
+        return Reading(said.pop())
+    # a restatement alone is a guess: echoing the question is no predicate the rules know
+    # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
+    return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None
+
+
+def _owns(verb: str, cues: list[str]) -> bool:
+    """Whether what follows 没 is the slot's own verb: empty, a word of its cue ("审批没批") or a
+    verb of doing ("审批没来得及办")."""
+    return not verb or (len(verb) <= 2 and any(verb in c for c in cues)) or (len(verb) <= 5 and verb.endswith(_DOING))
+
+
+_DOING = ("办", "弄", "做", "搞", "开", "申请", "提交")  # 没来得及办: the doing of the slot's thing, not another
 
 
 def completed(clause: str, after: int) -> bool | None:
@@ -236,8 +259,12 @@ def _polarity(text: str) -> Reading | None:
 
 
 def _negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
-    """A negator before ``at`` in its clause, or after it ("发票暂时还没有")."""
+    """A negator before ``at`` in its clause, or after it ("发票暂时还没有"); two just before it
+    cancel ("手上没有未交接的工作" has none pending)."""
     cs, ce = clause_of(spans, at)
+    near = A_NOT_A.sub(r"\1", text[max(cs, at - 6):at])  # 有没有 asks
+    if sum(c in NEGATORS for c in near) >= 2:
+        return sum(c in NEGATORS for c in near) % 2 == 1
     return negated(text, at, cs) or any(n in text[at:ce] for n in NEGATORS)
 
 
@@ -248,8 +275,8 @@ def echoed(question: str, text: str) -> bool | None:
     topic comes first: "贷款没有逾期"); the reply says yes when a negation stands around it
     in both or in neither ("没有逾期吗？" — "没有逾期"), no otherwise. One shared piece is only a
     topic ("罚款交清了" to "有没有未缴的罚款？" says no without a negator)."""
-    if ASKING.search(text):
-        return None  # "购房合同备案怎么办？" repeats the question to ask one back
+    if ASKING.search(text) or _UNDER_WAY.search(text):
+        return None  # "购房合同备案怎么办？" repeats the question to ask one back; "正在办备案" is not done
     # a hint listing the answers ("（是 / 否）") restates nothing; a gloss ("交通违法（违章）") does
     question = re.sub(r"[（(][^)）]*[/／、|][^)）]*[)）]|\{\{.*?\}\}", "", question)
     question = A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing

@@ -17,7 +17,7 @@ _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并�
 A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
 # A clause opening on what was, and a later word for what is now: the first is no current answer.
 PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)(?!的)", re.I)
-_DENIES = re.compile(r"\s*(?:并不是|并非|不是|倒不是)(?!很|太|特别|非常|的|啊|呀|哦|吧|嘛)")  # 不是很清楚 is a degree, 不是的 a reply
+_DENIES = re.compile(r"\s*(?:并不是|并非|不是|倒不是)(?!很|太|特别|非常|一般|的|啊|呀|哦|吧|嘛)")  # 不是很清楚 is a degree, 不是的 a reply
 NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原来的公司 is "the former company": no contrast
 # A measure word after a number: things counted (两个问题, 3个人, 2份合同), not a slot's quantity
 MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
@@ -68,13 +68,22 @@ def topic_of(spans: list[tuple[int, int]], at: int) -> tuple[int, int]:
     return spans[max(0, i - 1)][0], spans[i][1]
 
 
+def _clause_end(text: str, start: int) -> int:
+    m = _CLAUSE.search(text, start)
+    return len(text) if m is None else m.start()
+
+
 def negated(text: str, start: int, clause_start: int) -> bool:
     """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
     before = text[max(clause_start, start - 4):start]
     if any(c in NEGATORS for c in before):
         return True
-    if _DENIES.match(text, clause_start):
-        return True  # "不是我自己生病，是事假": a clause opened by 不是 denies what it says
+    denies = _DENIES.match(text, clause_start)
+    if denies is not None and start >= denies.end() and "是" not in text[denies.end():start] \
+            and not ASKING.search(text[clause_start:_clause_end(text, clause_start)]):
+        # "不是我自己生病，是事假": a clause opened by 不是 denies what it says, up to the 是 that
+        # says what is ("不是年假是病假"); "不是说…吗？" asks
+        return True
     return bool(EN_NEGATION.search(text[max(clause_start, start - 16):start]))
 
 

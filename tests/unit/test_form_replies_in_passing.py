@@ -126,3 +126,10 @@ def test_a_clause_opened_by_bu_shi_denies_and_naming_another_option_corrects() -
 def test_a_yes_or_no_said_in_passing_reads_its_predicate(text: str, value: bool | None) -> None:
     r = read(LEAVE, text, "kind", "zh").found.get("note")
     assert (None if r is None or not r.sure else r.value) is value
+
+
+def test_a_numeral_inside_a_word_is_no_number_and_an_option_names_no_count() -> None:
+    assert read(LEAVE, "年假想去三亚玩，五险一金都交了", None, "zh").found == {"kind": Reading("年假")}
+    # 年休假 says the branch tenure is asked under, not that a bare number is the tenure
+    got = read(LEAVE, "年休假的话我是5", None, "zh").found
+    assert "tenure" not in got or not got["tenure"].sure

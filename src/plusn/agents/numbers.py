@@ -29,7 +29,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     slot = spec.slots[name]
     unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
-    cues = cue_words(spec, name)
+    cues = _naming(spec, name)
     low = text.lower()
     # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     fix = correction_at(text)
@@ -78,6 +78,17 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
+
+
+def _naming(spec: FormSpec, name: str) -> list[str]:
+    """The cue words that name the slot itself, and the words of an option it measures (辞职 of
+    离职 names 离职时长); another option it is asked under says the branch, not the number
+    ("在三亚旅游的时候" names no amount)."""
+    slot = spec.slots[name]
+    own = " ".join([slot.label or "", slot.ask, *slot.aliases])
+    measured = {w for s in spec.slots.values() if s.type == "enum" for ws in s.choices().values()
+                if any(w in own for w in ws) for w in ws}
+    return [c for c in cue_words(spec, name) if c in own or c in measured]
 
 
 def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> list[Quantity]:

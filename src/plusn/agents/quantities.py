@@ -41,6 +41,10 @@ UNITS = ("年", "月", "周", "天")  # the units a slot can count durations in
 # Words said for one unit that is no duration: a slot counting in 元 reads 块 and 块钱 as 元.
 SAME_UNIT = (("元", "块钱", "块", "圆", "人民币", "rmb", "yuan", "cny"), ("公里", "千米", "km"))
 # 去年十月, 3月12号: a month of the calendar, not a count of months
+# a character after a lone numeral that makes a word of it: a Chinese one that is no unit, measure
+# word, numeral or "some" (多, 几, 来, 余, 半)
+_IN_WORD = re.compile(r"[\u4e00-\u9fff](?<![个份人次件张条位家台笔本辆套项口趟回遍倍成岁层顿单批种样号点"
+                      r"一二三四五六七八九十两零〇百千万亿多几来余半])")
 _DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")
 _DATE_AFTER = re.compile(r"\s*(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]|[号日份底初末]|中旬|上旬|下旬)")
 _DAY_OF_MONTH = re.compile(r"月\s*$")  # the 12 of 3月12号
@@ -117,8 +121,11 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             cn = m.group("cn")
             if cn == "万" or cn == "千" or cn == "百":  # a scale word alone is not a number
                 continue
-            if cn == "一" and _unit_after(text, m.end(), words)[0] is None and text.strip() != "一":
-                continue  # 一共, 一直, 一下: a word, not the number one (一年, 一周 have their unit)
+            if len(cn) == 1 and _unit_after(text, m.end(), words)[0] is None and text.strip() != cn and \
+                    _IN_WORD.match(text, m.end()):
+                # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word, not a number (一年, 三个,
+                # 两千, 五六天 go on as numbers do)
+                continue
             value = chinese_number(cn) or 0.0
             if text[: m.start()].rstrip().endswith("负"):
                 value = -value

@@ -133,3 +133,30 @@ def test_a_numeral_inside_a_word_is_no_number_and_an_option_names_no_count() -> 
     # 年休假 says the branch tenure is asked under, not that a bare number is the tenure
     got = read(LEAVE, "年休假的话我是5", None, "zh").found
     assert "tenure" not in got or not got["tenure"].sure
+
+
+def test_a_bare_number_after_a_correction_is_the_one_slot_that_can_hold_it() -> None:
+    state = forms.FormState(values={"kind": "年假", "tenure": 24})
+    t = forms.turn(LEAVE, state, "不对不对，是一百二", "zh")  # no leave is 120 days long: the tenure
+    assert t.corrected == {"tenure": (24, 120)}
+    state = forms.FormState(values={"kind": "年假", "tenure": 24})
+    t = forms.turn(LEAVE, state, "不对，是三十六", "zh")  # 36 could be days too: which is right?
+    assert not t.corrected and state.conflict == 36
+
+
+def test_a_one_character_yes_opens_a_reply_only_with_a_break_after_it() -> None:
+    state = forms.FormState(values={"kind": "病假", "days": 3}, asked="note")
+    forms.turn(LEAVE, state, "是在社区医院看的", "zh")  # where, not yes
+    assert "note" not in state.values
+    forms.turn(LEAVE, state, "是，社区医院开的", "zh")
+    assert state.values["note"] is True
+
+
+def test_remembering_corrects_and_an_unsure_reply_still_passes_over_with_a_sure_answer() -> None:
+    state = forms.FormState(values={"kind": "病假", "days": 3, "note": False})
+    t = forms.turn(LEAVE, state, "哦我想起来了，病假条有的", "zh")
+    assert t.corrected == {"note": (False, True)}
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "想休息几天", "zh", meaning={"kind": Reading("年假", sure=False, source="meaning")})
+    t = forms.turn(LEAVE, state, "入职多久我不清楚，反正入职三年了", "zh")  # a sure answer, said unsure
+    assert t.confirmed == {"kind": "年假"}

@@ -68,7 +68,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         whole = cued or not converted or slot.type != "integer" or \
             abs(q.value - round(q.value)) <= _WHOLE
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
-                    converted=converted, at=said.start, bare=not (asked or cued or said.unit))
+                    converted=converted, at=said.start,
+                    bare=not (asked or cued or said.unit) and _fits_another(spec, name, value, lang))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question
@@ -78,6 +79,19 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
+
+
+def _fits_another(spec: FormSpec, name: str, value: float, lang: str) -> bool:
+    """Whether another number slot could hold the value: if none can ("不对，是十二万多" where the
+    other number is days up to 365), a bare number after a correction is this slot's."""
+    for n, s in spec.slots.items():
+        if n != name and s.type in ("integer", "number"):
+            try:
+                validate(s, value, lang)
+                return True
+            except Invalid:
+                continue
+    return False
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:

@@ -57,6 +57,7 @@ _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
 _UNDER_WAY = re.compile(r"正在|在办|还在|排队|要等|等着|等几天|审核中|办理中|in progress|pending")
+_BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
 _STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
@@ -161,8 +162,12 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
         return Reading(done) if done is not None else Reading(not _negated_around(text, start, spans), sure=False)
     core = _PUNCT.sub("", t)
-    opens = any(core.startswith(w) for w in (*YES, *NO) if not w.isascii()) or \
-        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", t.strip()))
+    # a one-character yes or no opens a reply only with a break after it: "是，从人民医院转的" says
+    # yes, "是从人民医院转到协和的" says where from
+    head = t.strip()
+    opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
+                for w in (*YES, *NO) if not w.isascii()) or \
+        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         return Reading(value)
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,

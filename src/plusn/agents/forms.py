@@ -216,10 +216,9 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
                 got.found[name] = Reading(v, sure=name == (state.asked or expected_slot(spec, state)), source="model")
                 got.rejected.pop(name, None)
         # a reply that answers another slot passes over a confirmation, even with a number too
-        # loose to keep ("大概五年半"): it was read, just not precisely enough; a loose or guessed
-        # one unsure of itself ("我也说不准，大概三天") agrees to nothing
-        unsure = any(w in text.lower() for w in UNSURE)
-        other = any(n != state.asked and not (unsure and (r.span is not None or not r.sure)) for n, r in got.found.items())
+        # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
+        # anything ("不好说，反正入职两年了") agrees to nothing
+        other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again

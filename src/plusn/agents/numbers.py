@@ -41,8 +41,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans):
             continue  # in another kind of unit, or "不是五天"
-        if correcting and said.unit is None and MEASURE.match(text, said.end):
-            continue  # "我有两个问题", "3个人": things counted, not this slot's number
+        if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None):
+            # "我有两个问题", "三个人去的", "出差了两次": things counted, not this slot's number
+            # (only a count with no unit, asked, may be: "几个孩子？" "两个")
+            continue
         cs, ce = clause_of(spans, q.start)
         cued = any(c in low[cs:ce] for c in cues)
         if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
@@ -68,8 +70,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         whole = cued or not converted or slot.type != "integer" or \
             abs(q.value - round(q.value)) <= _WHOLE
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
-                    converted=converted, at=said.start,
-                    bare=not (asked or cued or said.unit) and _fits_another(spec, name, value, lang))
+                    converted=converted, at=said.start, bare=not (asked or cued or said.unit))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question
@@ -79,19 +80,6 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
-
-
-def _fits_another(spec: FormSpec, name: str, value: float, lang: str) -> bool:
-    """Whether another number slot could hold the value: if none can ("不对，是十二万多" where the
-    other number is days up to 365), a bare number after a correction is this slot's."""
-    for n, s in spec.slots.items():
-        if n != name and s.type in ("integer", "number"):
-            try:
-                validate(s, value, lang)
-                return True
-            except Invalid:
-                continue
-    return False
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:

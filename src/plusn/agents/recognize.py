@@ -129,12 +129,38 @@ def negated_options(slot: Slot, text: str) -> set[str]:
 
 
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
+    r = _boolean_reading(spec, name, text, asked)
+    slot = spec.slots[name]
+    own = any(says(text.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])  # the author's: certain
+    if r is not None and r.sure and not own and _negated_ask(slot) and _doing(text):
+        # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
+        # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
+        return Reading(r.value, sure=False)
+    return r
+
+
+def _negated_ask(slot: Slot) -> bool:
+    """Whether the slot's question asks about something not done or not had (未处理, 没有交接)."""
+    ask = A_NOT_A.sub(r"\1", re.sub(r"[（(][^)）]*[/／、|][^)）]*[)）]", "", slot.ask))
+    return any(c in NEGATORS for c in ask)
+
+
+def _doing(text: str) -> bool:
+    """Whether the text says a thing is done, lost or not done ("都搞定了", "还没去办"), rather
+    than had or not had ("没有罚款")."""
+    t = text.lower()
+    return any(w in t for w in (*_DONE, *_LOST, *_DOING)) or re.search(r"[没未](?!有)[\u4e00-\u9fff]", t) is not None
+
+
+def _boolean_reading(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
     t = text.lower()
+    if _UNDER_WAY.search(t):
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds
     if any(says(t, w.lower()) for w in [*slot.yes_words, *slot.no_words]):
         return Reading(yes_no(text, slot.yes_words, slot.no_words))
-    if not asked:
-        return None
+    if not asked or "的话" in t or t.lstrip().startswith("对了"):
+        return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"
     value = yes_no(text)
     cues = cue_words(spec, name)
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
@@ -143,8 +169,6 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         echo = echoed(slot.ask, text)
         if echo is not None:
             return Reading(echo)
-    if value is None and _UNDER_WAY.search(t):
-        return None  # "租赁合同正在办备案": neither done nor refused
     if value is None:
         # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
         # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
@@ -191,7 +215,10 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
+    if _UNDER_WAY.search(text):
+        return None  # under way: neither yes nor no
     said: set[bool] = set()
+    doing = False  # a predicate of doing, not of having, read the value
     echoes: set[bool] = set()
     others: set[bool | None] = set()
     for cs, ce in clause_spans(text):
@@ -209,6 +236,7 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
             others.add(echo)
             continue
         value = completed(clause, at)  # had, done or lost first: "病假证明弄丢了" restates to say no
+        doing = doing or value is not None
         if value is None:
             rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
             m = _HAS.match(rest)
@@ -216,14 +244,16 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
             # 没 before another verb says something else ("违章还没交罚款")
             if m is not None and (m.group(1) is None or _owns(_ENDING.sub("", rest[m.end():]), cues)):
                 value = m.group(1) is None
+                doing = doing or bool(_ENDING.sub("", rest[m.end():]))  # 没 before a verb
             if echo is not None and value != echo:
                 value = None  # "工作没交接" to "有没有未交接的工作？" restates a yes: a guess
                 echoes.add(echo)
         if value is not None:
             said.add(value)
-    # clauses that say it both ways ("一条处理了，还有一条没处理") say nothing certain
+    # clauses that say it both ways ("一条处理了，还有一条没处理") say nothing certain; of what is
+    # not done ("有没有未处理的违章？"), having and doing say it the other way round: a guess
     if len(said) == 1 and not (others | echoes) - said - {None}:
-        return Reading(said.pop())
+        return Reading(said.pop(), sure=not (doing and _negated_ask(spec.slots[name])))
     # a restatement alone is a guess: echoing the question is no predicate the rules know
     # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
     return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None

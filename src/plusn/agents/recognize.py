@@ -56,7 +56,8 @@ _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全�
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
-_UNDER_WAY = re.compile(r"正在|在办|还在|排队|要等|等着|等几天|审核中|办理中|in progress|pending")
+_UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|in progress")  # not 还在: "发票还在"
+_HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
@@ -141,7 +142,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
 
 def _negated_ask(slot: Slot) -> bool:
     """Whether the slot's question asks about something not done or not had (未处理, 没有交接)."""
-    ask = A_NOT_A.sub(r"\1", re.sub(r"[（(][^)）]*[/／、|][^)）]*[)）]", "", slot.ask))
+    ask = A_NOT_A.sub(r"\1", _HINT.sub("", slot.ask))
     return any(c in NEGATORS for c in ask)
 
 
@@ -313,7 +314,7 @@ def echoed(question: str, text: str) -> bool | None:
     if ASKING.search(text) or _UNDER_WAY.search(text):
         return None  # "购房合同备案怎么办？" repeats the question to ask one back; "正在办备案" is not done
     # a hint listing the answers ("（是 / 否）") restates nothing; a gloss ("交通违法（违章）") does
-    question = re.sub(r"[（(][^)）]*[/／、|][^)）]*[)）]|\{\{.*?\}\}", "", question)
+    question = re.sub(r"\{\{.*?\}\}", "", _HINT.sub("", question))
     question = A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing
     shared = [g for g in grams(text) & grams(question) if not generic(g)]
     if len(shared) < 2:

@@ -165,3 +165,12 @@ def test_of_what_is_not_done_a_doing_is_only_a_guess_and_a_count_of_things_is_no
     got = read(LEAVE, "我发烧了，这是今年第一次请病假，请到下周一", None, "zh").found
     assert "days" not in got  # 第一次, 周一: an order and a day
     assert "days" not in read(LEAVE, "我们三个人一起请的", None, "zh").found
+
+
+def test_still_doing_is_under_way_and_one_and_a_half_is_a_number() -> None:
+    state = forms.FormState(values={"kind": "病假", "days": 3}, asked="note")
+    forms.turn(LEAVE, state, "病假条还在医院开", "zh")  # still being written: ask again
+    assert "note" not in state.values and "note" not in state.guesses
+    assert read(LEAVE, "病假条还在我这", "note", "zh").found["note"].value is True  # still had
+    assert read(LEAVE, "一个半月", "days", "zh").found["days"].value == 45
+    assert "days" not in read(LEAVE, "心里七上八下的", "days", "zh").found

@@ -44,7 +44,7 @@ SAME_UNIT = (("元", "块钱", "块", "圆", "人民币", "rmb", "yuan", "cny"),
 # a character after a lone numeral that makes a word of it: a Chinese one that is no unit, measure
 # word, numeral or "some" (多, 几, 来, 余, 半)
 _IN_WORD = re.compile(r"[\u4e00-\u9fff](?<![个份人次件张条位家台笔本辆套项口趟回遍倍成岁层顿单批种样号点"
-                      r"一二三四五六七八九十两零〇百千万亿多几来余半吧啊呀呢了的左以上下到至或出])")
+                      r"一二三四五六七八九十两零〇百千万亿多几来余半吧啊呀呢了的左以到至或])")  # not 上下: 七上八下
 _ORDINAL = re.compile(r"(?:第|周|星期|礼拜|初)\s*$")
 _HOLIDAYS = ("五一", "十一")
 _DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")
@@ -124,7 +124,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if cn == "万" or cn == "千" or cn == "百":  # a scale word alone is not a number
                 continue
             unitless = _unit_after(text, m.end(), words)[0] is None and text.strip() != cn
-            if unitless and (cn == "一" or (len(cn) == 1 and _IN_WORD.match(text, m.end()))
+            one = cn == "一" and not text.startswith(("个", "多"), m.end())  # 一个半月, 一个多月 are numbers
+            if unitless and (one or (len(cn) == 1 and _IN_WORD.match(text, m.end()))
                              or _ORDINAL.search(text, 0, m.start()) or cn in _HOLIDAYS):
                 # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word; 第一次, 周五, 初三: an
                 # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)

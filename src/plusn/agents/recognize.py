@@ -56,7 +56,9 @@ _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全�
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
-_UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|in progress")  # not 还在: "发票还在"
+# 还在 before a verb is under way ("违章还在处理"); before nothing or a place, still had ("发票还在我这")
+_UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
+                        r"in progress")
 _HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是

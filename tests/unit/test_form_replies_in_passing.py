@@ -139,6 +139,13 @@ def test_a_bare_number_after_a_correction_asks_which_is_right() -> None:
     state = forms.FormState(values={"kind": "年假", "tenure": 24})
     t = forms.turn(LEAVE, state, "不对，我说错了，老家是3线城市的", "zh")  # no number of this form
     assert not t.corrected and state.values["tenure"] == 24
+    # even where only one slot counts a number, a bare one after 不对 may be of something else
+    one = FormSpec.model_validate({"slots": {"age": LEAVE.slots["tenure"].model_dump(exclude_unset=True)},
+                                   "tree": {"slot": "age", "when": [{"if": "value < 12", "then": {"decision": "新员工"}}],
+                                            "default": {"decision": "老员工"}}})
+    state = forms.FormState(values={"age": 24})
+    t = forms.turn(one, state, "不对，我车是2手的", "zh")
+    assert not t.corrected and state.values["age"] == 24
 
 
 def test_a_one_character_yes_opens_a_reply_only_with_a_break_after_it() -> None:

@@ -132,10 +132,14 @@ def negated_options(slot: Slot, text: str) -> set[str]:
 
 
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
-    r = _boolean_reading(spec, name, text, asked)
     slot = spec.slots[name]
-    own = any(says(text.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])  # the author's: certain
-    if r is not None and r.sure and not own and _negated_ask(slot) and _doing(text):
+    t = text.lower()
+    if _UNDER_WAY.search(t):
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds
+    if any(says(t, w.lower()) for w in [*slot.yes_words, *slot.no_words]):
+        return Reading(yes_no(text, slot.yes_words, slot.no_words))  # the author's words: certain
+    r = _common_words(spec, name, text, asked)
+    if r is not None and r.sure and _negated_ask(slot) and _doing(text):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
@@ -155,13 +159,10 @@ def _doing(text: str) -> bool:
     return any(w in t for w in (*_DONE, *_LOST, *_DOING)) or re.search(r"[没未](?!有)[\u4e00-\u9fff]", t) is not None
 
 
-def _boolean_reading(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
+def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
+    """A yes or no said with the common words, the slot's cue words or by restating its question."""
     slot = spec.slots[name]
     t = text.lower()
-    if _UNDER_WAY.search(t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds
-    if any(says(t, w.lower()) for w in [*slot.yes_words, *slot.no_words]):
-        return Reading(yes_no(text, slot.yes_words, slot.no_words))
     if not asked or "的话" in t or t.lstrip().startswith("对了"):
         return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"
     value = yes_no(text)

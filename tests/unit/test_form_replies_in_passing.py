@@ -181,3 +181,28 @@ def test_still_doing_is_under_way_and_one_and_a_half_is_a_number() -> None:
     assert read(LEAVE, "病假条还在我这", "note", "zh").found["note"].value is True  # still had
     assert read(LEAVE, "一个半月", "days", "zh").found["days"].value == 45
     assert "days" not in read(LEAVE, "心里七上八下的", "days", "zh").found
+
+
+def test_not_a_single_one_is_a_plain_no_and_asks_nothing() -> None:
+    def said(text: str, asked: str = "pending") -> bool | None:
+        r = read(LEAVE, text, asked, "zh").found.get(asked)
+        return None if r is None else r.value
+
+    assert said("一项都没有") is False  # an emphatic none, as short as 没有
+    assert said("活儿一件也没有") is False
+    assert said("什么都没有") is False  # 什么 before 都 asks nothing
+    assert said("病假条一张都没有", "note") is False
+    assert said("手头的活儿一件都没交给别人") is None  # no emphatic none: 没 of another verb, in a long reply
+    assert read(LEAVE, "什么时候能批？", "pending", "zh").asking  # 什么 still asks
+
+
+def test_a_no_that_opens_a_correction_of_another_answer_passes_over_a_confirmation() -> None:
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
+    assert state.confirming and state.values["days"] == 2
+    t = forms.turn(LEAVE, state, "哦不对，说错了，是三天不是两天", "zh")  # the no is of the days, not of 事假
+    assert t.corrected == {"days": (2, 3)} and t.confirmed == {"kind": "事假"} and t.asked == "pending"
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
+    t = forms.turn(LEAVE, state, "不对", "zh")  # a no and nothing else: the guess is denied
+    assert "kind" not in state.values and state.denied == {"kind": ["事假"]}

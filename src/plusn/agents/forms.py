@@ -265,6 +265,8 @@ def _settle(state: FormState, text: str, got: Read, out: Turn, other: bool) -> N
     if state.confirming:
         guess = state.guesses.pop(name, None)
         reply = _plain_yes_no(text)
+        if reply is False and got.correction and _corrects_other(state, got, name):
+            reply = None  # "不对，说错了，是四天": the no opens a correction of another answer
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
         elif (r is not None and r.value == guess) or reply is True or \
@@ -282,6 +284,13 @@ def _settle(state: FormState, text: str, got: Read, out: Turn, other: bool) -> N
     if name not in state.guesses and name in state.implied:
         state.implied.remove(name)  # confirmed or denied
     state.confirming, state.conflict = False, None
+
+
+def _corrects_other(state: FormState, got: Read, name: str) -> bool:
+    """Whether the reply restates an answer already held, other than ``name``, with a new value
+    the rules read (not a match by meaning): what a "不对" opening it takes back."""
+    return any(n != name and n in state.values and (r.sure or r.source == "rule") and r.value != state.values[n]
+               for n, r in got.found.items())
 
 
 def _within(said: list[Any] | None, old: Any, value: Any) -> bool:

@@ -34,6 +34,7 @@ from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
     ASKING,
+    EMPHATIC_NONE,
     EN_NEGATION,
     NEGATORS,
     NOW,
@@ -189,7 +190,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
         return Reading(done) if done is not None else Reading(not _negated_around(text, start, spans), sure=False)
-    core = _PUNCT.sub("", t)
+    # "罚单一张都没有" is "罚单没有" said with emphasis: as short a reply
+    core = EMPHATIC_NONE.sub("", _PUNCT.sub("", t))
     # a one-character yes or no opens a reply only with a break after it: "是，从人民医院转的" says
     # yes, "是从人民医院转到协和的" says where from
     head = t.strip()

@@ -206,3 +206,14 @@ def test_a_no_that_opens_a_correction_of_another_answer_passes_over_a_confirmati
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
     t = forms.turn(LEAVE, state, "不对", "zh")  # a no and nothing else: the guess is denied
     assert "kind" not in state.values and state.denied == {"kind": ["事假"]}
+
+
+def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> None:
+    def said(text: str) -> bool | None:
+        r = read(LEAVE, text, "kind", "zh").found.get("note")
+        return None if r is None else r.value
+
+    assert said("病假，病假条我们有的") is True  # "as for the note, we have it"
+    assert said("病假，病假条我没有") is False
+    r = read(LEAVE, "病假，病假条我觉得开不开都行", "kind", "zh").found.get("note")
+    assert r is None or not r.sure  # no predicate of having: nothing certain

@@ -53,7 +53,8 @@ from .utterance import (
 _DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办好", "开好", "弄好", "办完", "办妥", "批了", "批下来",
          "下来了", "通过", "有了", "办了", "开了", "搞定")
 _LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
-_ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
+# a subject may stand between the thing named and what is said of it ("居住证我们有的", "发票我都拿到了")
+_ADVERBS = re.compile(r"^(?:我们|咱们|我家|他们|她们|我|他|她)?(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no

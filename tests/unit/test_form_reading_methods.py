@@ -222,3 +222,21 @@ def test_a_word_with_what_is_yet_to_come_inside_is_not_the_word() -> None:
         "非本人意愿": ["合同到期", "被辞退"], "本人意愿": ["自己辞职"]}}}})
     assert "reason" not in read(leaving, "合同快到期了", "reason", "zh").found  # not expired yet
     assert read(leaving, "合同已到期了", "reason", "zh").found["reason"].value == "非本人意愿"
+
+
+def test_a_clause_that_denies_gives_no_vote_to_what_it_is_nearest() -> None:
+    m = Meaning(_Words())
+    # "手机" names no option (公司手机 does), so only the clause's own denial tells it apart
+    got = asyncio.run(m.read(GEAR, "kind", "不是手机那种，要个屏幕"))
+    assert got is not None and got.value == "显示器" and not got.sure
+    assert asyncio.run(m.read(GEAR, "kind", "手机那种，要个屏幕")) is None  # two options: undecided
+
+
+
+def test_a_reply_is_also_read_without_the_speaker_as_its_subject() -> None:
+    from plusn.agents.meaning import units
+
+    assert units("我是公司员工") == ["我是公司员工", "公司员工"]  # 我是 weighs as much as the rest
+    assert units("我在滴滴上跑车，违章都处理了")[1:] == ["我在滴滴上跑车", "违章都处理了", "在滴滴上跑车"]
+    assert units("我是不是该先备案") == ["我是不是该先备案", "是不是该先备案"]  # 是不是 asks: no copula
+    assert units("我") == ["我"] and units("我们的车") == ["我们的车"]  # 我们的 is no subject

@@ -85,6 +85,11 @@ _BLANK = re.compile(r"[\s，。！？；、,.!?;~～…]+")
 _YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE, *BARE_YES)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+# a clause that denies ("车不是营运的", "not a company job") is nearest what it denies: no vote for it
+_DENYING = re.compile(r"不是|并非|不属于|\b(?:not|isn't|aren't|wasn't)\b", re.I)
+# "我是公司员工", "我在滴滴上跑车": the speaker as subject says nothing of which option is meant, and
+# in a short text it weighs as much as the words that do; a clause is also read without it
+_SPEAKER = re.compile(r"^(?:我们|咱们|我家|我(?![们家]))(?:是(?!不|否))?(?=[\u4e00-\u9fff])(?!的)")
 
 
 def english_share(text: str) -> float:
@@ -133,7 +138,8 @@ def units(text: str) -> list[str]:
     if text.isascii():
         parts = [p.strip() for part in parts for p in _LATIN_SPLIT.split(part)]
     parts = [p for p in parts if p and p != text.strip()]
-    return [text.strip(), *dict.fromkeys(parts)]
+    parts += [_SPEAKER.sub("", p) for p in (parts or [text.strip()]) if _SPEAKER.match(p)]
+    return [text.strip(), *dict.fromkeys(p for p in parts if p and p != text.strip())]
 
 
 class Meaning:
@@ -189,6 +195,8 @@ class Meaning:
         # a question on a branch is about its option ("正常还款" is about 偿还房贷).
         asks = [_TEMPLATE.sub("", s.ask) for s in spec.slots.values()] + [s.label for s in spec.slots.values() if s.label]
         others = [w for s in spec.slots.values() for w in (*s.yes_words, *s.no_words)] + list(SMALL_TALK)
+        # read without the speaker too, as replies are (see units): "不太清楚" is small talk as well
+        others += [_SPEAKER.sub("", t) for t in others if _SPEAKER.match(t) and _SPEAKER.sub("", t)]
         own = await self._space(enums, rows, others, asks, placed=True)
         # English replies: the options' English words, the author's and the dictionary's
         # the dictionary is a file read (a quarter second, once per form): not on the event loop
@@ -251,9 +259,11 @@ class Meaning:
             return index.english
         return index.own
 
-    async def _ranked(self, space: _Space, name: str, text: str) -> list[tuple[str, float]]:
+    async def _ranked(self, space: _Space, name: str, text: str,
+                      denied: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
-        whole decides nothing and the text has several clauses, against each clause."""
+        whole decides nothing and the text has several clauses, against each clause; a clause
+        nearest an option the text denies ("车不是营运的") is no vote for it."""
         slot = space.slots[name]
         parts = units(text)
         ranked = self._scores(slot, await self._utterance(space, parts[:1]))
@@ -262,7 +272,8 @@ class Meaning:
             # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
             # another option; clauses that clear for different options leave it undecided
             each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(parts) - 1)]
-            clear = [r for r in each if _clears(slot, r)]
+            clear = [r for r, part in zip(each, parts[1:], strict=True)
+                     if _clears(slot, r) and r[0][0] not in denied and not _DENYING.search(part)]
             if clear and len({r[0][0] for r in clear}) == 1:
                 return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
             if clear:
@@ -296,26 +307,25 @@ class Meaning:
         if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
         index = await self._index(spec)
-        top = await self._top(index, name, text)
-        if top is None:
-            return None
-        if top in negated_options(spec.slots[name], text):
+        denied = frozenset(negated_options(spec.slots[name], text))
+        top = await self._top(index, name, text, denied)
+        if top is None or top in denied:
             return None  # "不是国际出差，就是去郑州": the words nearest an option can be the ones denied
         # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
         # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
         return Reading(top, sure=False, source="meaning")
 
-    async def _top(self, index: _Index, name: str, text: str) -> str | None:
+    async def _top(self, index: _Index, name: str, text: str, denied: frozenset[str]) -> str | None:
         """The option that clears the bounds. An English reply is read in both spaces: the
         dictionary's English is the stronger signal but a noisy one (个体户 is also "a private
         firm", so "I work for a company" lands on 灵活就业), so one space must clear and the
         other rank the same option first, ahead of the rest."""
         if name not in index.own.slots:
             return None
-        ranked = await self._ranked(index.own, name, text)
+        ranked = await self._ranked(index.own, name, text, denied)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
             return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
-        other = await self._ranked(index.english, name, text)
+        other = await self._ranked(index.english, name, text, denied)
         agree = ranked[0][0] == other[0][0] and all(len(r) < 2 or r[0][1] > r[1][1] for r in (ranked, other))
         # the dictionary's space clears only above every text that is not about the slot (its
         # English is noisy, and its "not this slot" texts are few: "hello" is among them)
@@ -326,7 +336,7 @@ class Meaning:
         """The scores and bounds behind a reading (for tuning a form's synonyms)."""
         space = self._space_of(await self._index(spec), name, text)
         slot = space.slots[name]
-        ranked = await self._ranked(space, name, text)
+        ranked = await self._ranked(space, name, text, frozenset(negated_options(spec.slots[name], text)))
         return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
 
 

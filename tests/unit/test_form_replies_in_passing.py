@@ -217,3 +217,38 @@ def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> 
     assert said("病假，病假条我没有") is False
     r = read(LEAVE, "病假，病假条我觉得开不开都行", "kind", "zh").found.get("note")
     assert r is None or not r.sure  # no predicate of having: nothing certain
+
+
+CLAIM = FormSpec.model_validate({
+    "slots": {
+        "amount": {"type": "number", "label": "费用", "ask": "一共花了多少钱？", "unit": "元", "min": 0, "max": 10000000},
+        "days": {"type": "integer", "label": "住院天数", "ask": "住院几天？", "unit": "天", "min": 1, "max": 365},
+    },
+    "tree": {"slot": "amount", "when": [{"if": "value < 50000", "then": {"slot": "days", "when": [
+        {"if": "value <= 3", "then": {"decision": "门诊报销"}}], "default": {"decision": "住院报销"}}}],
+        "default": {"decision": "专家审核"}},
+})
+
+
+def test_a_bare_number_after_a_correction_corrects_the_one_slot_whose_range_holds_it() -> None:
+    def after(*texts: str) -> tuple[forms.FormState, forms.Turn]:
+        state = forms.FormState(asked="amount")
+        t = forms.Turn()
+        for text in texts:
+            t = forms.turn(CLAIM, state, text, "zh")
+        return state, t
+
+    state, t = after("花了八万", "不对不对，我刚翻了下单子，是十二万多")  # no day count is that large
+    assert "amount" in t.corrected and state.values["amount"] >= 120000 and state.conflict is None
+    state, t = after("花了八万", "不对，是两百")  # days could be 200 too: which is right?
+    assert not t.corrected and state.conflict == 200 and state.values["amount"] == 80000
+    state, t = after("花了八万", "不对，我在12123上查的")  # a number inside something else: not taken
+    assert not t.corrected and state.values["amount"] == 80000
+
+
+def test_其实才_corrects_as_其实是_does() -> None:
+    state = forms.FormState(asked="amount")
+    forms.turn(CLAIM, state, "花了两万", "zh")
+    forms.turn(CLAIM, state, "住了五天", "zh")
+    t = forms.turn(CLAIM, state, "等下，我看了下单子，其实才住了三天", "zh")
+    assert t.corrected == {"days": (5, 3)} and t.decision is not None and t.decision["decision"] == "门诊报销"

@@ -70,7 +70,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         whole = cued or not converted or slot.type != "integer" or \
             abs(q.value - round(q.value)) <= _WHOLE
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
-                    converted=converted, at=said.start, bare=not (asked or cued or said.unit))
+                    converted=converted, at=said.start,
+                    bare=not (asked or cued or said.unit or (_said_alone(text, said, spans) and
+                                                             _alone_in_range(spec, name, q.value))))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question
@@ -91,6 +93,25 @@ def _naming(spec: FormSpec, name: str) -> list[str]:
     measured = {w for s in spec.slots.values() if s.type == "enum" for ws in s.choices().values()
                 if any(w in own for w in ws) for w in ws}
     return [c for c in cue_words(spec, name) if c in own or c in measured]
+
+
+# what may stand beside a number that is all its clause says: "是十二万多", "the total is 21,500"
+_BESIDE = re.compile(r"其实|应该|总共|一共|合计|总计|就是|是|才|只|大概|左右|块钱|块|元|了|吧|啊|呀|的|"
+                     r"\b(?:the|total|amount|it|is|was|it's|about|only|rmb|yuan)\b|[\s,.'，。!！~]", re.I)
+
+
+def _said_alone(text: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """Whether the number is all its clause says ("是十二万多"), not part of something else
+    ("在12123上查了", "车是2手的")."""
+    cs, ce = clause_of(spans, q.start)
+    return not _BESIDE.sub("", text[cs:q.start] + text[q.end:ce])
+
+
+def _alone_in_range(spec: FormSpec, name: str, value: float) -> bool:
+    """Whether no other number slot's range holds the number: after "不对", a bare "是十二万多" can
+    be the amount in 元 only, where the other numbers are days and ages."""
+    return not any(s.type in ("integer", "number") and (s.min is None or s.min <= value) and
+                   (s.max is None or value <= s.max) for n, s in spec.slots.items() if n != name)
 
 
 def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> list[Quantity]:

@@ -189,19 +189,28 @@ def test_not_a_single_one_is_a_plain_no_and_asks_nothing() -> None:
         return None if r is None else r.value
 
     assert said("一项都没有") is False  # an emphatic none, as short as 没有
-    assert said("活儿一件也没有") is False
+    assert said("工作一件也没有") is False  # after the slot's own word
     assert said("什么都没有") is False  # 什么 before 都 asks nothing
     assert said("病假条一张都没有", "note") is False
     assert said("手头的活儿一件都没交给别人") is None  # no emphatic none: 没 of another verb, in a long reply
+    # none of something else says nothing of the slot ("no problem at all" is no "no note")
+    assert said("问题一个都没有", "note") is None and said("时间一点都没有") is None
+    assert said("任何问题都没有", "note") is None
     assert read(LEAVE, "什么时候能批？", "pending", "zh").asking  # 什么 still asks
+    assert read(LEAVE, "为什么都要病假条", "note", "zh").asking  # and so does 为什么 before 都
 
 
-def test_a_no_that_opens_a_correction_of_another_answer_passes_over_a_confirmation() -> None:
+def test_a_no_that_opens_a_correction_of_another_answer_does_not_deny_a_confirmation() -> None:
     state = forms.FormState()
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
     assert state.confirming and state.values["days"] == 2
-    t = forms.turn(LEAVE, state, "哦不对，说错了，是三天不是两天", "zh")  # the no is of the days, not of 事假
-    assert t.corrected == {"days": (2, 3)} and t.confirmed == {"kind": "事假"} and t.asked == "pending"
+    t = forms.turn(LEAVE, state, "哦不对，说错了，是三天不是两天", "zh")  # the no may be of the days only
+    assert t.corrected == {"days": (2, 3)} and not t.confirmed and state.confirming and t.asked == "kind"
+    assert state.guesses == {"kind": "事假"} and not state.denied  # neither taken nor denied: asked again
+    state = forms.FormState()
+    forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
+    t = forms.turn(LEAVE, state, "不对，不是事假，请三天", "zh")  # denies the guess too
+    assert t.corrected == {"days": (2, 3)} and state.denied == {"kind": ["事假"]} and "kind" not in state.values
     state = forms.FormState()
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
     t = forms.turn(LEAVE, state, "不对", "zh")  # a no and nothing else: the guess is denied
@@ -217,6 +226,9 @@ def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> 
     assert said("病假，病假条我没有") is False
     r = read(LEAVE, "病假，病假条我觉得开不开都行", "kind", "zh").found.get("note")
     assert r is None or not r.sure  # no predicate of having: nothing certain
+    for text in ("病假，请三天，病假条我有两个问题", "病假，请三天，病假条我有时间再去开"):
+        r = read(LEAVE, text, "kind", "zh").found.get("note")
+        assert r is None or not r.sure, text  # 有 of something else, after a subject: nothing certain
 
 
 CLAIM = FormSpec.model_validate({

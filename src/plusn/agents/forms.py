@@ -52,7 +52,8 @@ class FormState:
     said: dict[str, list[Any]] = field(default_factory=dict)
     vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
     denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
-    implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
+    # slots whose guess was inferred, not read, or only the nearest option by meaning: a yes confirms it
+    implied: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
@@ -223,11 +224,14 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
-        _settle(state, text, got, out, other)
+        _settle(spec, state, text, got, out, other)
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}
         _apply(state, got, asked, out, denied)
+        for name, r in (meaning or {}).items():
+            if r.source == "nearest" and state.guesses.get(name) == r.value and name not in state.implied:
+                state.implied.append(name)  # only offered ("您是说…，对吗？"): a yes takes it, not silence
         out.rejected = got.rejected
         for name in [n for n in state.vague if n in state.values]:
             del state.vague[name]  # the number came
@@ -254,7 +258,7 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     return got
 
 
-def _settle(state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
+def _settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
     """The answer to a confirmation or to "which is right?", if the last question was one.
     ``other``: the reply read a value of another slot (kept or not)."""
     name = state.asked
@@ -265,10 +269,15 @@ def _settle(state: FormState, text: str, got: Read, out: Turn, other: bool) -> N
     if state.confirming:
         guess = state.guesses.pop(name, None)
         reply = _plain_yes_no(text)
-        if reply is False and got.correction and _corrects_other(state, got, name):
-            reply = None  # "不对，说错了，是四天": the no opens a correction of another answer
+        # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
+        # as well ("不对，不是事假，请三天"): neither taken nor denied, the guess is asked again
+        # (unless the reply denies its option)
+        again = reply is False and guess is not None and got.correction and _corrects_other(state, got, name) and \
+            not (isinstance(guess, str) and guess in negated_options(spec.slots[name], text))
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
+        elif again:
+            state.guesses[name] = guess
         elif (r is not None and r.value == guess) or reply is True or \
                 (reply is None and other and name not in state.implied):  # an inference needs a yes
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer

@@ -51,6 +51,7 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _LATIN_SPLIT = re.compile(r"\b(?:to|for|because|so|since|as|and|but)\b", re.I)
 _ENGLISH = 0.5  # a text at least this English (see english_share) is read as English
 _GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not about the slot
+_NEAREST_QUANTILE = 0.5  # an option only offered ("您是说…吗？") beats this share of them
 _CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
@@ -106,6 +107,7 @@ class _Slot:
     guess: float = 0.0  # the calibrated bounds (see the module's docstring)
     sure: float = 0.0
     margin: float = 0.0
+    nearest: float = 0.0  # the bound of an option only offered, for a yes to confirm
 
 
 @dataclass
@@ -243,7 +245,7 @@ class Meaning:
             slot = _Slot([rows[i][1] for i in mine], protos[mine])
             # not this slot: the other slots' words, and small talk
             null = [protos[i] for i, r in enumerate(rows) if r[0] != name] + list(background)
-            slot.guess, slot.sure, slot.margin = self._bounds(slot, null)
+            slot.guess, slot.sure, slot.margin, slot.nearest = self._bounds(slot, null)
             slots[name] = slot
         return _Space(mean, topic, slots, placed)
 
@@ -266,30 +268,32 @@ class Meaning:
         nearest an option the text denies ("车不是营运的") is no vote for it."""
         slot = space.slots[name]
         parts = units(text)
-        ranked = self._scores(slot, await self._utterance(space, parts[:1]))
-        if len(parts) > 1 and not _clears(slot, ranked):
-            vectors = await self._utterance(space, parts[1:])
-            # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
-            # another option; clauses that clear for different options leave it undecided
-            each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(parts) - 1)]
-            clear = [r for r, part in zip(each, parts[1:], strict=True)
-                     if _clears(slot, r) and r[0][0] not in denied and not _DENYING.search(part)]
-            if clear and len({r[0][0] for r in clear}) == 1:
-                return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
-            if clear:
-                return ranked  # clauses that clear for different options: undecided
-            ranked = self._scores(slot, vectors)
-        return ranked
+        whole = self._scores(slot, await self._utterance(space, parts[:1]))
+        if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
+            return whole
+        none = [(o, -1.0) for o in dict.fromkeys(slot.options)]  # undecided: no option clears
+        kept = [p for p in parts[1:] if not _DENYING.search(p)]
+        if not kept:
+            return none  # a denial and nothing else ("车不是营运的"): nearest to what it denies
+        vectors = await self._utterance(space, kept)
+        # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
+        # another option; clauses that clear for different options leave it undecided
+        each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(kept))]
+        clear = [r for r in each if _clears(slot, r) and r[0][0] not in denied]
+        if clear and len({r[0][0] for r in clear}) == 1:
+            return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
+        return none if clear else self._scores(slot, vectors)
 
     @classmethod
-    def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float]:
-        """(guess, sure, margin): what the texts that are not about the slot reach against its
-        options: the best score most of them stay under, the highest, and the margin over the
-        runner-up most of them stay under."""
+    def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float, float]:
+        """(guess, sure, margin, nearest): what the texts that are not about the slot reach against
+        its options: the best score most of them stay under, the highest, the margin over the
+        runner-up most of them stay under, and the best score half of them stay under."""
         scores = [cls._scores(slot, np.asarray([v])) for v in null]
         bests = np.array([s[0][1] for s in scores]) if scores else np.array([0.0])
         gaps = np.array([s[0][1] - s[1][1] if len(s) > 1 else s[0][1] for s in scores]) if scores else bests
-        return float(np.quantile(bests, _GUESS_QUANTILE)), float(bests.max()), float(np.quantile(gaps, _GUESS_QUANTILE))
+        return (float(np.quantile(bests, _GUESS_QUANTILE)), float(bests.max()), float(np.quantile(gaps, _GUESS_QUANTILE)),
+                float(np.quantile(bests, _NEAREST_QUANTILE)))
 
     @staticmethod
     def _scores(slot: _Slot, vectors: Any) -> list[tuple[str, float]]:
@@ -308,40 +312,52 @@ class Meaning:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
         index = await self._index(spec)
         denied = frozenset(negated_options(spec.slots[name], text))
-        top = await self._top(index, name, text, denied)
+        top, near = await self._top(index, name, text, denied)
         if top is None or top in denied:
             return None  # "不是国际出差，就是去郑州": the words nearest an option can be the ones denied
         # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
-        # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
-        return Reading(top, sure=False, source="meaning")
+        # nearer 退卡 than 挂失), and a wrong decision is worse than one more question. One that
+        # clears only the lower bound is offered ("您是说…，对吗？") rather than the question
+        # asked again, and only a yes takes it (see forms)
+        return Reading(top, sure=False, source="nearest" if near else "meaning")
 
-    async def _top(self, index: _Index, name: str, text: str, denied: frozenset[str]) -> str | None:
-        """The option that clears the bounds. An English reply is read in both spaces: the
-        dictionary's English is the stronger signal but a noisy one (个体户 is also "a private
-        firm", so "I work for a company" lands on 灵活就业), so one space must clear and the
-        other rank the same option first, ahead of the rest."""
+    async def _top(self, index: _Index, name: str, text: str,
+                   denied: frozenset[str]) -> tuple[str | None, bool]:
+        """The option that clears the bounds, and whether it clears only the lower one (nearest,
+        to offer). An English reply is read in both spaces: the dictionary's English is the
+        stronger signal but a noisy one (个体户 is also "a private firm", so "I work for a
+        company" lands on 灵活就业), so one space must clear and the other rank the same option
+        first, ahead of the rest."""
         if name not in index.own.slots:
-            return None
+            return None, False
+        own = index.own.slots[name]
         ranked = await self._ranked(index.own, name, text, denied)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
-            return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
+            if _clears(own, ranked):
+                return ranked[0][0], False
+            return (ranked[0][0], True) if _clears(own, ranked, own.nearest) else (None, False)
         other = await self._ranked(index.english, name, text, denied)
         agree = ranked[0][0] == other[0][0] and all(len(r) < 2 or r[0][1] > r[1][1] for r in (ranked, other))
+        if not agree:
+            return None, False
         # the dictionary's space clears only above every text that is not about the slot (its
         # English is noisy, and its "not this slot" texts are few: "hello" is among them)
-        clears = _clears(index.own.slots[name], ranked) or _clears(index.english.slots[name], other, strict=True)
-        return ranked[0][0] if agree and clears else None
+        english = index.english.slots[name]
+        if _clears(own, ranked) or _clears(english, other, english.sure):
+            return ranked[0][0], False
+        return (ranked[0][0], True) if _clears(own, ranked, own.nearest) else (None, False)
 
     async def explain(self, spec: FormSpec, name: str, text: str) -> dict[str, Any]:
         """The scores and bounds behind a reading (for tuning a form's synonyms)."""
         space = self._space_of(await self._index(spec), name, text)
         slot = space.slots[name]
         ranked = await self._ranked(space, name, text, frozenset(negated_options(spec.slots[name], text)))
-        return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
+        return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin,
+                "nearest": slot.nearest}
 
 
-def _clears(slot: _Slot, ranked: list[tuple[str, float]], strict: bool = False) -> bool:
-    """Whether the best option beats the "not this slot" bound (``strict``: all of those texts,
-    not most), by a margin over the runner-up."""
+def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:
+    """Whether the best option beats the "not this slot" bound (by default the guess's; the
+    sure one: all of those texts, not most), by a margin over the runner-up."""
     best, second = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
-    return best >= (slot.sure if strict else slot.guess) and best - second >= slot.margin / 2
+    return best >= (slot.guess if bound is None else bound) and best - second >= slot.margin / 2

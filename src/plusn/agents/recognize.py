@@ -53,8 +53,10 @@ from .utterance import (
 _DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办好", "开好", "弄好", "办完", "办妥", "批了", "批下来",
          "下来了", "通过", "有了", "办了", "开了", "搞定")
 _LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
-# a subject may stand between the thing named and what is said of it ("居住证我们有的", "发票我都拿到了")
-_ADVERBS = re.compile(r"^(?:我们|咱们|我家|他们|她们|我|他|她)?(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
+_ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
+# a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
+# must end the clause: "病假条我有两个问题", "病假条我有时间再去开" say something else
+_SUBJECT = re.compile(r"^(?:我们|咱们|我家|他们|她们|我|他|她)(?=[都已也还早全均其暂目现]*[有没无未])")
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
 _ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
@@ -191,8 +193,12 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
         return Reading(done) if done is not None else Reading(not _negated_around(text, start, spans), sure=False)
-    # "罚单一张都没有" is "罚单没有" said with emphasis: as short a reply
-    core = EMPHATIC_NONE.sub("", _PUNCT.sub("", t))
+    # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
+    # (only after nothing or the slot's own words: "问题一个都没有" says nothing of a 病假条)
+    core = _PUNCT.sub("", t)
+    emphatic = EMPHATIC_NONE.search(core)
+    if emphatic is not None and (emphatic.start() == 0 or any(core[:emphatic.start()].endswith(c) for c in cues)):
+        core = core[:emphatic.start()] + core[emphatic.end():]
     # a one-character yes or no opens a reply only with a break after it: "是，从人民医院转的" says
     # yes, "是从人民医院转到协和的" says where from
     head = t.strip()
@@ -245,8 +251,12 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
         value = completed(clause, at)  # had, done or lost first: "病假证明弄丢了" restates to say no
         doing = doing or value is not None
         if value is None:
-            rest = _ADVERBS.sub("", low[at:].lstrip(), count=1)
+            rest = low[at:].lstrip()
+            subject = _SUBJECT.match(rest) is not None
+            rest = _ADVERBS.sub("", _SUBJECT.sub("", rest, count=1), count=1)
             m = _HAS.match(rest)
+            if m is not None and subject and m.group(1) is None and _ENDING.sub("", rest[m.end():]):
+                m = None
             # 有, 没有 as the predicate ("发票都有"), or 没 before the slot's own verb ("审批没批");
             # 没 before another verb says something else ("违章还没交罚款")
             if m is not None and (m.group(1) is None or _owns(_ENDING.sub("", rest[m.end():]), cues)):

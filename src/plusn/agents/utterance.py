@@ -22,9 +22,10 @@ NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原�
 # A measure word after a number: things counted (两个问题, 3个人, 2份合同), not a slot's quantity
 MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 # (什么都没有, 哪儿也没去, 怎么都不行: a question word before 都/也 says "any at all", asks nothing)
-ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|怎么(?![都也])|什么(?![都也])|如何|哪(?![儿里个]?[都也])")
+# (为什么都…, 凭什么也… still ask)
+ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|什么(?![都也]))|如何|哪(?![儿里个]?[都也])")
 # "Not a single one" (一张都没有, 一条也没有, 什么都没有): an emphatic none, the plain 没有 of a reply
-EMPHATIC_NONE = re.compile(r"(?:一[个张条次份件笔项点分毛]|什么|啥|任何[\u4e00-\u9fff]{0,3})[都也](?=没有?[了啊呀哦吧嘛呢]*$)")
+EMPHATIC_NONE = re.compile(r"(?:一[个张条次份件笔项]|什么|啥)[都也](?=没有?[了啊呀哦吧嘛呢]*$)")
 
 
 @dataclass

@@ -241,17 +241,3 @@ def test_a_reply_is_also_read_without_the_speaker_as_its_subject() -> None:
     assert units("我是不是该先备案") == ["我是不是该先备案", "是不是该先备案"]  # 是不是 asks: no copula
     assert units("我") == ["我"] and units("我们的车") == ["我们的车"]  # 我们的 is no subject
 
-
-def test_an_option_only_nearest_by_meaning_is_offered_and_only_a_yes_takes_it() -> None:
-    near = {"kind": Reading("显示器", sure=False, source="nearest")}
-    state = forms.FormState()
-    t = forms.turn(GEAR, state, "要个能看图的大家伙", "zh", meaning=near)
-    assert t.asked == "kind" and state.confirming and "显示器" in (t.reply or "")  # offered, not asked again
-    forms.turn(GEAR, state, "借十天", "zh")  # answers the next question: passes over, but that is no yes
-    assert "kind" not in state.values and state.guesses == {"kind": "显示器"} and state.values["days"] == 10
-    t = forms.turn(GEAR, state, "对", "zh")
-    assert t.confirmed == {"kind": "显示器"}
-    state = forms.FormState()
-    forms.turn(GEAR, state, "要个能看图的大家伙", "zh", meaning=near)
-    forms.turn(GEAR, state, "不是", "zh")
-    assert state.denied == {"kind": ["显示器"]} and "kind" not in state.values

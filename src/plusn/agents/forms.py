@@ -52,8 +52,7 @@ class FormState:
     said: dict[str, list[Any]] = field(default_factory=dict)
     vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
     denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
-    # slots whose guess was inferred, not read, or only the nearest option by meaning: a yes confirms it
-    implied: list[str] = field(default_factory=list)
+    implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
@@ -229,9 +228,6 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}
         _apply(state, got, asked, out, denied)
-        for name, r in (meaning or {}).items():
-            if r.source == "nearest" and state.guesses.get(name) == r.value and name not in state.implied:
-                state.implied.append(name)  # only offered ("您是说…，对吗？"): a yes takes it, not silence
         out.rejected = got.rejected
         for name in [n for n in state.vague if n in state.values]:
             del state.vague[name]  # the number came

@@ -51,7 +51,6 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _LATIN_SPLIT = re.compile(r"\b(?:to|for|because|so|since|as|and|but)\b", re.I)
 _ENGLISH = 0.5  # a text at least this English (see english_share) is read as English
 _GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not about the slot
-_NEAREST_QUANTILE = 0.5  # an option only offered ("您是说…吗？") beats this share of them
 _CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
@@ -107,7 +106,6 @@ class _Slot:
     guess: float = 0.0  # the calibrated bounds (see the module's docstring)
     sure: float = 0.0
     margin: float = 0.0
-    nearest: float = 0.0  # the bound of an option only offered, for a yes to confirm
 
 
 @dataclass
@@ -245,7 +243,7 @@ class Meaning:
             slot = _Slot([rows[i][1] for i in mine], protos[mine])
             # not this slot: the other slots' words, and small talk
             null = [protos[i] for i, r in enumerate(rows) if r[0] != name] + list(background)
-            slot.guess, slot.sure, slot.margin, slot.nearest = self._bounds(slot, null)
+            slot.guess, slot.sure, slot.margin = self._bounds(slot, null)
             slots[name] = slot
         return _Space(mean, topic, slots, placed)
 
@@ -285,15 +283,14 @@ class Meaning:
         return none if clear else self._scores(slot, vectors)
 
     @classmethod
-    def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float, float]:
-        """(guess, sure, margin, nearest): what the texts that are not about the slot reach against
-        its options: the best score most of them stay under, the highest, the margin over the
-        runner-up most of them stay under, and the best score half of them stay under."""
+    def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float]:
+        """(guess, sure, margin): what the texts that are not about the slot reach against its
+        options: the best score most of them stay under, the highest, and the margin over the
+        runner-up most of them stay under."""
         scores = [cls._scores(slot, np.asarray([v])) for v in null]
         bests = np.array([s[0][1] for s in scores]) if scores else np.array([0.0])
         gaps = np.array([s[0][1] - s[1][1] if len(s) > 1 else s[0][1] for s in scores]) if scores else bests
-        return (float(np.quantile(bests, _GUESS_QUANTILE)), float(bests.max()), float(np.quantile(gaps, _GUESS_QUANTILE)),
-                float(np.quantile(bests, _NEAREST_QUANTILE)))
+        return float(np.quantile(bests, _GUESS_QUANTILE)), float(bests.max()), float(np.quantile(gaps, _GUESS_QUANTILE))
 
     @staticmethod
     def _scores(slot: _Slot, vectors: Any) -> list[tuple[str, float]]:
@@ -312,48 +309,37 @@ class Meaning:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
         index = await self._index(spec)
         denied = frozenset(negated_options(spec.slots[name], text))
-        top, near = await self._top(index, name, text, denied)
+        top = await self._top(index, name, text, denied)
         if top is None or top in denied:
             return None  # "不是国际出差，就是去郑州": the words nearest an option can be the ones denied
         # Always a guess: a small model's best match can be wrong with a clear margin ("卡丢了"
-        # nearer 退卡 than 挂失), and a wrong decision is worse than one more question. One that
-        # clears only the lower bound is offered ("您是说…，对吗？") rather than the question
-        # asked again, and only a yes takes it (see forms)
-        return Reading(top, sure=False, source="nearest" if near else "meaning")
+        # nearer 退卡 than 挂失), and a wrong decision is worse than one more question.
+        return Reading(top, sure=False, source="meaning")
 
-    async def _top(self, index: _Index, name: str, text: str,
-                   denied: frozenset[str]) -> tuple[str | None, bool]:
-        """The option that clears the bounds, and whether it clears only the lower one (nearest,
-        to offer). An English reply is read in both spaces: the dictionary's English is the
-        stronger signal but a noisy one (个体户 is also "a private firm", so "I work for a
-        company" lands on 灵活就业), so one space must clear and the other rank the same option
-        first, ahead of the rest."""
+    async def _top(self, index: _Index, name: str, text: str, denied: frozenset[str]) -> str | None:
+        """The option that clears the bounds. An English reply is read in both spaces: the
+        dictionary's English is the stronger signal but a noisy one (个体户 is also "a private
+        firm", so "I work for a company" lands on 灵活就业), so one space must clear and the
+        other rank the same option first, ahead of the rest."""
         if name not in index.own.slots:
-            return None, False
-        own = index.own.slots[name]
+            return None
         ranked = await self._ranked(index.own, name, text, denied)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
-            if _clears(own, ranked):
-                return ranked[0][0], False
-            return (ranked[0][0], True) if _clears(own, ranked, own.nearest) else (None, False)
+            return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
         other = await self._ranked(index.english, name, text, denied)
         agree = ranked[0][0] == other[0][0] and all(len(r) < 2 or r[0][1] > r[1][1] for r in (ranked, other))
-        if not agree:
-            return None, False
         # the dictionary's space clears only above every text that is not about the slot (its
         # English is noisy, and its "not this slot" texts are few: "hello" is among them)
         english = index.english.slots[name]
-        if _clears(own, ranked) or _clears(english, other, english.sure):
-            return ranked[0][0], False
-        return (ranked[0][0], True) if _clears(own, ranked, own.nearest) else (None, False)
+        clears = _clears(index.own.slots[name], ranked) or _clears(english, other, english.sure)
+        return ranked[0][0] if agree and clears else None
 
     async def explain(self, spec: FormSpec, name: str, text: str) -> dict[str, Any]:
         """The scores and bounds behind a reading (for tuning a form's synonyms)."""
         space = self._space_of(await self._index(spec), name, text)
         slot = space.slots[name]
         ranked = await self._ranked(space, name, text, frozenset(negated_options(spec.slots[name], text)))
-        return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin,
-                "nearest": slot.nearest}
+        return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

@@ -264,3 +264,36 @@ def test_其实才_corrects_as_其实是_does() -> None:
     forms.turn(CLAIM, state, "住了五天", "zh")
     t = forms.turn(CLAIM, state, "等下，我看了下单子，其实才住了三天", "zh")
     assert t.corrected == {"days": (5, 3)} and t.decision is not None and t.decision["decision"] == "门诊报销"
+
+
+ALLOWANCE = FormSpec.model_validate({
+    "slots": {
+        "home": {"type": "boolean", "label": "自有住房", "ask": "名下有没有自有住房？",
+                 "yes_words": ["有自有住房", "有房"], "no_words": ["无房"]},
+        "insured": {"type": "boolean", "label": "社保", "ask": "是否在缴纳社保？",
+                    "yes_words": ["在交社保"], "no_words": ["断缴"]},
+    },
+    "tree": {"slot": "home", "cases": {"true": {"decision": "不予补贴"}, "false": {
+        "slot": "insured", "cases": {"true": {"decision": "可以申领"}, "false": {"decision": "先交社保"}}}}},
+})
+
+
+def test_a_negator_before_the_authors_own_yes_word_says_no() -> None:
+    def said(text: str, asked: str = "home") -> bool | None:
+        r = read(ALLOWANCE, text, asked, "zh").found.get(asked)
+        return None if r is None else r.value
+
+    assert said("没有自有住房") is False  # the yes word 有自有住房, after 没
+    assert said("有自有住房") is True
+    assert said("不是无房") is True  # a no word negated
+    assert said("不是在交社保，是断缴了", "insured") is False
+
+
+def test_a_yes_or_no_taken_back_in_the_same_message_is_what_the_correction_says() -> None:
+    def said(text: str) -> bool | None:
+        r = read(ALLOWANCE, text, "insured", "zh").found.get("insured")
+        return None if r is None else r.value
+
+    assert said("好像断缴了……不对，在交社保") is True
+    assert said("社保好像断缴了……不对，我刚看了下app，单位上个月开始交了") is None  # nothing certain
+    assert said("不对，断缴了") is False  # a correction word that opens the reply takes nothing back

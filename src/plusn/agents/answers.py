@@ -94,13 +94,28 @@ def _cannot(t: str, word: str) -> bool:
     return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
 
 
+_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
+
+
+def _negated(t: str, word: str) -> bool:
+    """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
+    the author's list of no words holds."""
+    at = t.find(word)
+    if at < 0:
+        loose = _loose(word)
+        m = loose.search(t) if loose is not None else None
+        at = m.start() if m is not None else -1
+    return at > 0 and _NEGATED_BEFORE.search(t[:at]) is not None
+
+
 def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
     """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
-    first; then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at
-    the very start winning ties ("是的，没有逾期" is yes)."""
+    first, turned around by a potential complement's 不 after them or a negator before them;
+    then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at the very
+    start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
-    own = [(len(w), value != _cannot(t, w.lower())) for ws, value in ((no or [], False), (yes or [], True))
-           for w in ws if says(t, w.lower())]
+    own = [(len(w), value != (_cannot(t, w.lower()) != _negated(t, w.lower())))
+           for ws, value in ((no or [], False), (yes or [], True)) for w in ws if says(t, w.lower())]
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
         return max(own, key=lambda x: x[0])[1]
     if any(found_at(t, w) >= 0 for w in UNSURE):

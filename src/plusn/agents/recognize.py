@@ -33,6 +33,7 @@ from .sounds import sound_spans
 from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
+    CORRECTION,
     ASKING,
     EMPHATIC_NONE,
     EN_NEGATION,
@@ -43,6 +44,7 @@ from .utterance import (
     Reading,
     clause_of,
     clause_spans,
+    correction_at,
     grams,
     has_correction,
     negated,
@@ -137,6 +139,13 @@ def negated_options(slot: Slot, text: str) -> set[str]:
 
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
+    fix = correction_at(text)
+    if fix > 0 and _PUNCT.sub("", text[:fix]) and _boolean(spec, name, text[:fix], asked) is not None:
+        # "社保好像没交……不对，单位上个月开始交了": a yes or no taken back, then what the
+        # correction says, if it says one; else nothing is certain
+        cue = max((c for c in CORRECTION if text.lower().startswith(c, fix)), key=len)
+        rest = text[fix + len(cue):]
+        return _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
     t = text.lower()
     if _UNDER_WAY.search(t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds

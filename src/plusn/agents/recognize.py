@@ -33,8 +33,8 @@ from .sounds import sound_spans
 from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
-    CORRECTION,
     ASKING,
+    CORRECTION,
     EMPHATIC_NONE,
     EN_NEGATION,
     NEGATORS,

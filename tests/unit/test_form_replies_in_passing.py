@@ -297,3 +297,24 @@ def test_a_yes_or_no_taken_back_in_the_same_message_is_what_the_correction_says(
     assert said("好像断缴了……不对，在交社保") is True
     assert said("社保好像断缴了……不对，我刚看了下app，单位上个月开始交了") is None  # nothing certain
     assert said("不对，断缴了") is False  # a correction word that opens the reply takes nothing back
+
+
+def test_a_count_after_有_says_yes_and_what_is_under_way_is_only_its_own_clause() -> None:
+    def said(text: str) -> bool | None:
+        r = read(ALLOWANCE, text, "home", "zh").found.get("home")
+        return None if r is None else r.value
+
+    assert said("有一套，爸妈付的首付") is True  # some, counted
+    assert said("有一个问题想问") is None  # a count of something else
+    assert said("有房，去年刚买的，还在还贷") is True  # the loan is under way, not the house
+    assert said("正在买房") is None  # under way: neither
+
+
+def test_a_number_in_its_own_unit_stays_said_when_another_clause_asks() -> None:
+    aged = FormSpec.model_validate({"slots": {
+        "degree": {"type": "enum", "ask": "学历？", "options": {"本科": [], "硕士": []}},
+        "age": {"type": "integer", "label": "年龄", "ask": "多大了？", "unit": "岁", "min": 18, "max": 70}}})
+    got = read(aged, "我硕士毕业，37岁，能领吗", "degree", "zh").found
+    assert got["age"].value == 37 and got["age"].sure
+    assert not read(aged, "如果37岁，能领吗", "degree", "zh").found["age"].sure  # supposed: another case
+    assert not read(aged, "37岁能领吗", "degree", "zh").found["age"].sure  # its own clause asks

@@ -65,6 +65,7 @@ _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: nei
 # 还在 before a verb is under way ("违章还在处理"); before nothing or a place, still had ("发票还在我这")
 _UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
                         r"in progress")
+_HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
 _HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
@@ -147,9 +148,14 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         rest = text[fix + len(cue):]
         return _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
     t = text.lower()
-    if _UNDER_WAY.search(t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds
-    if any(says(t, w.lower()) for w in [*slot.yes_words, *slot.no_words]):
+    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
+    # "正在办备案了": neither done nor refused, whatever words it holds; of the author's words,
+    # only in their own clause ("有房，…还在还贷" has the house: the loan is what is under way)
+    spans = clause_spans(t)
+    under_way = [(cs, ce) for cs, ce in spans if _UNDER_WAY.search(t[cs:ce])]
+    if under_way and (not own or any(says(t[cs:ce], w) for cs, ce in under_way for w in own)):
+        return None
+    if own:
         return Reading(yes_no(text, slot.yes_words, slot.no_words))  # the author's words: certain
     r = _common_words(spec, name, text, asked)
     if r is not None and r.sure and _negated_ask(slot) and _doing(text):
@@ -211,8 +217,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # a one-character yes or no opens a reply only with a break after it: "是，从人民医院转的" says
     # yes, "是从人民医院转到协和的" says where from
     head = t.strip()
+    # ("有一套，…" has some: 有 and a count of them)
     opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
-                for w in (*YES, *NO) if not w.isascii()) or \
+                for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         return Reading(value)

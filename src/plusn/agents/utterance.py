@@ -9,7 +9,7 @@ from typing import Any
 
 # Words that say the user is correcting an earlier answer.
 # (其实 alone is too common: "其实我有两个问题" corrects nothing; 其实是 does.)
-CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "其实是", "其实只", "其实才", "其实就", "其实没", "改成", "改为", "更正", "纠正",
+CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "其实是", "其实只", "其实才", "其实就", "其实没", "改成", "改为", "更正", "纠正",
               "应该是", "修改", "actually", "i meant", "correction", "i was wrong", "my mistake")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)

@@ -108,6 +108,22 @@ def test_a_correction_after_the_decision_reopens_the_form(client: TestClient) ->
     assert c.decision == "可以提取"
 
 
+def test_a_message_after_the_decision_that_changes_nothing_read_neither_restarts_nor_decides(
+        client: TestClient) -> None:
+    c = Conversation(client)
+    c.say("我离职了，本市户籍")
+    assert c.decision == "暂不能提取"
+    reply = c.say("这样也不行吗，我交了好多年了")  # no fact of the form: no new case, no outcome said again
+    assert c.block["route"].get("unread") is True and c.decision is None and c.asked[-1] is None
+    assert "户籍 本市" in reply and "暂不能提取" not in reply  # what the outcome rests on, not the outcome
+    c.say("说错了，我是外地户籍")  # a fact still reopens the form
+    assert c.asked[-1] == "months"
+    c.say("10个月")
+    assert c.decision == "可以提取"
+    c.say("重新开始")  # a new case, from its first question
+    assert c.asked[-1] == "purpose"
+
+
 def test_an_invalid_answer_is_explained_and_asked_again(client: TestClient) -> None:
     c = Conversation(client)
     c.say("我离职了，外地户口")

@@ -39,7 +39,9 @@ WORDS = {
            "conflict": "您前面说{label}是“{old}”，这次提到“{new}”。请问哪个是对的？",
            "changed": "根据您补充的信息，结论有变化：", "unchanged": "根据您补充的信息，结论不变：",
            "new_slot": "已记下：{label} → {value}。",
-           "exact": "您说“{said}”，这还不足以判断。请问{label}具体是多少？"},
+           "exact": "您说“{said}”，这还不足以判断。请问{label}具体是多少？",
+           "unread": "这条消息里没有读到能更新以上结论的信息。结论依据的是：{values}。如有变化，请直接说明哪一项；"
+                     "要咨询新的事项，请说“重新开始”。"},
     "en": {"corrected": "Noted: {label} is now {value}.", "invalid": "That answer does not work: {why}.",
            "number": "a number is needed", "range_low": "it cannot be less than {n}",
            "range_high": "it cannot be more than {n}", "choose": "please choose one of: {options}",
@@ -48,7 +50,9 @@ WORDS = {
            "conflict": "You said {label} was \"{old}\", and now \"{new}\". Which is right?",
            "changed": "With what you added, the outcome changes:", "unchanged": "With what you added, the outcome stays:",
            "new_slot": "Noted: {label} is {value}.",
-           "exact": "You said \"{said}\", which is not enough to decide. What is the exact {label}?"},
+           "exact": "You said \"{said}\", which is not enough to decide. What is the exact {label}?",
+           "unread": "Nothing in that message changes the outcome above. It rests on: {values}. If something has "
+                     "changed, say which; to ask about something new, say \"start over\"."},
 }
 
 
@@ -128,6 +132,15 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
         return None
     starts = [h for h in hits if h[0]]
     return max(starts or hits, key=lambda h: h[1])[2]
+
+
+START_OVER = ("重新开始", "重来", "重新咨询", "重新问", "换个问题", "start over", "start again", "new question")
+
+
+def starts_over(text: str) -> bool:
+    """Whether a message asks to leave the case decided and start a new one ("重新开始")."""
+    t = text.lower()
+    return any(w in t for w in START_OVER)
 
 
 def acknowledges(text: str) -> bool:

@@ -17,7 +17,7 @@ from ..fleet.backend import Composite, Generation, GenRequest, Usage, content_te
 from ..routing.sticky import conversation_key
 from ..templating import TemplateProblem
 from . import forms
-from .answers import acknowledges
+from .answers import acknowledges, show, starts_over, words
 from .library import Agent
 from .loop import run_agent
 from .meaning import Embed, Meaning
@@ -128,9 +128,10 @@ class AgentBackend(Composite):
         if state is not None and not self._fits(state):
             state, route["restarted"] = None, "the agent changed since this conversation paused"
         if state is not None and state.get("done"):
-            reopened = self._reopen(state, text)
-            if reopened is None and state.get("decided") is not None and acknowledges(text) \
-                    and state.get("decided_by") == self.agent.version:  # a decision of this version only
+            reopened, new = self._reopen(state, text)
+            # a decision of this version only
+            decided = state.get("decided") is not None and state.get("decided_by") == self.agent.version
+            if reopened is None and decided and acknowledges(text):
                 # "对", "好的谢谢" after a decision take it as given: it stands, and is said again
                 # rather than the form starting over with its first question
                 route.update(status="done", acknowledged=True)
@@ -138,6 +139,13 @@ class AgentBackend(Composite):
                     route["decision"] = state["decision"]
                 await self._save(messages, session, who, state, state["decided"], depth)
                 return Generation(state["decided"], "stop", Usage(), self.model, [], route)
+            if reopened is None and decided and not new and not starts_over(text) and state.get("decision"):
+                # "这样也不行吗？", or a fact not read: no new case, and no outcome said again that
+                # the message may have changed; what it rests on, and how to change it
+                route.update(status="done", unread=True)
+                reply = _rests_on(state["decision"], self.agent.spec.language)
+                await self._save(messages, session, who, state, reply, depth)
+                return Generation(reply, "stop", Usage(), self.model, [], route)
             state = reopened
             route["reopened"] = state is not None
         if state is None:
@@ -187,11 +195,11 @@ class AgentBackend(Composite):
                 return False
         return True
 
-    def _reopen(self, state: dict[str, Any], text: str) -> dict[str, Any] | None:
+    def _reopen(self, state: dict[str, Any], text: str) -> tuple[dict[str, Any] | None, bool]:
         """A finished run whose form the new message adds to or corrects, reopened at that form
         (it decides again and says whether the outcome changed); None when the message reads as
         nothing for it, or as a new question (another answer to the tree's first question, with
-        no word of correction), which starts a new run."""
+        no word of correction: then the flag is set), which starts a new run."""
         nodes = {n.id: n for n in self.agent.spec.nodes}
         for node_id, fs in state.get("forms", {}).items():
             node = nodes.get(node_id)
@@ -201,13 +209,21 @@ class AgentBackend(Composite):
             root = node.form.tree.slot if node.form.tree is not None else None
             got = read(node.form, text, None, self.agent.spec.language, form.values, root)
             if root in got.found and got.found[root].value != form.values.get(root) and not got.correction:
-                return None
+                return None, True
             if any(form.values.get(k) != r.value for k, r in got.found.items()):
                 state.update(waiting=node_id, done=False, loops={})
                 form.asked, form.confirming, form.conflict = None, False, None
                 state["forms"][node_id] = form.as_dict()
-                return state
-        return None
+                return state, False
+        return None, False
+
+
+def _rests_on(decision: dict[str, Any], lang: str) -> str:
+    """The reply to a message after a decision that changes nothing read: the facts the outcome
+    rests on, and how to change them or start over."""
+    sep = "；" if lang == "zh" else "; "
+    values = sep.join(f"{p.get('label') or p['slot']} {show(p['value'], lang)}" for p in decision.get("path", []))
+    return words(lang)["unread"].format(values=values)
 
 
 def _today() -> str:

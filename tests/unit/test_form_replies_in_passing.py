@@ -318,3 +318,10 @@ def test_a_number_in_its_own_unit_stays_said_when_another_clause_asks() -> None:
     assert got["age"].value == 37 and got["age"].sure
     assert not read(aged, "如果37岁，能领吗", "degree", "zh").found["age"].sure  # supposed: another case
     assert not read(aged, "37岁能领吗", "degree", "zh").found["age"].sure  # its own clause asks
+
+
+def test_没_before_the_thing_asked_about_is_not_having_it_and_before_its_predicate_a_doing() -> None:
+    got = read(LEAVE, "没工作", "pending", "zh").found["pending"]  # 没 (有) 工作: none pending, certain
+    assert got.value is False and got.sure
+    got = read(LEAVE, "没交接", "pending", "zh").found["pending"]  # 交接 is what the question negates
+    assert not got.sure

@@ -158,7 +158,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     if own:
         return Reading(yes_no(text, slot.yes_words, slot.no_words))  # the author's words: certain
     r = _common_words(spec, name, text, asked)
-    if r is not None and r.sure and _negated_ask(slot) and _doing(text):
+    if r is not None and r.sure and _negated_ask(slot) and _doing(text, _things(spec, name)):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
@@ -171,11 +171,23 @@ def _negated_ask(slot: Slot) -> bool:
     return any(c in NEGATORS for c in ask)
 
 
-def _doing(text: str) -> bool:
+def _things(spec: FormSpec, name: str) -> list[str]:
+    """The slot's words for the thing asked about, not its negated predicate: 违章 of "还有没有
+    未处理的违章？", not 处理, which the question says after 未."""
+    slot = spec.slots[name]
+    said = f"{slot.ask} {slot.label or ''}"
+    return [c for c in cue_words(spec, name)
+            if not any(said[i - 1:i] in NEGATORS for i in [m.start() for m in re.finditer(re.escape(c), said)])]
+
+
+def _doing(text: str, cues: list[str]) -> bool:
     """Whether the text says a thing is done, lost or not done ("都搞定了", "还没去办"), rather
-    than had or not had ("没有罚款")."""
+    than had or not had ("没有罚款", "没违章": 没 before the slot's own word is not having it)."""
     t = text.lower()
-    return any(w in t for w in (*_DONE, *_LOST, *_DOING)) or re.search(r"[没未](?!有)[\u4e00-\u9fff]", t) is not None
+    if any(w in t for w in (*_DONE, *_LOST, *_DOING)):
+        return True
+    return any(not any(t.startswith(c, m.start() + 1) for c in cues)
+               for m in re.finditer(r"[没未](?!有)[\u4e00-\u9fff]", t))
 
 
 def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:

@@ -343,7 +343,7 @@ class Meaning:
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:
-    """Whether the best option beats the "not this slot" bound (by default the guess's; the
-    sure one: all of those texts, not most), by a margin over the runner-up."""
+    """Whether the best option beats a "not this slot" bound (the guess's, most of those texts,
+    unless another is given: the sure one, all of them), by a margin over the runner-up."""
     best, second = ranked[0][1], (ranked[1][1] if len(ranked) > 1 else 0.0)
     return best >= (slot.guess if bound is None else bound) and best - second >= slot.margin / 2

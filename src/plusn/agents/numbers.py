@@ -63,10 +63,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # days; "八天" even to "how many months?", when another slot counts in days itself
             # (but "七个多月" to "how many weeks?" is the answer: a finer unit holds it)
             continue
-        # a question of its own clause, or one supposed ("如果…"), may be of another case; another
-        # clause asking ("…37岁，能领吗") leaves the number said
-        own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and \
-            not _SUPPOSE.search(text) and \
+        own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
@@ -98,7 +95,7 @@ def _naming(spec: FormSpec, name: str) -> list[str]:
     return [c for c in cue_words(spec, name) if c in own or c in measured]
 
 
-_SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppose", re.I)
+_PART = re.compile(r"部分|其中|之一|除了|另外|自费|押金|定金|首付|\b(?:part|of which|deposit)\b", re.I)
 # what may stand beside a number that is all its clause says: "是十二万多", "the total is 21,500"
 _BESIDE = re.compile(r"其实|应该|总共|一共|合计|总计|就是|是|才|只|大概|左右|块钱|块|元|了|吧|啊|呀|的|"
                      r"\b(?:the|total|amount|it|is|was|it's|about|only|rmb|yuan)\b|[\s,.'，。!！~]", re.I)
@@ -106,9 +103,9 @@ _BESIDE = re.compile(r"其实|应该|总共|一共|合计|总计|就是|是|才|
 
 def _said_alone(text: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:
     """Whether the number is all its clause says ("是十二万多"), not part of something else
-    ("在12123上查了", "车是2手的")."""
+    ("在12123上查了", "车是2手的"), nor said of a part ("是自费部分，两万")."""
     cs, ce = clause_of(spans, q.start)
-    return not _BESIDE.sub("", text[cs:q.start] + text[q.end:ce])
+    return not _BESIDE.sub("", text[cs:q.start] + text[q.end:ce]) and not _PART.search(text[:q.start])
 
 
 def _alone_in_range(spec: FormSpec, name: str, value: float) -> bool:

@@ -34,17 +34,18 @@ from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
     ASKING,
-    CORRECTION,
     EMPHATIC_NONE,
     EN_NEGATION,
     NEGATORS,
     NOW,
     PAST,
+    TAKE_BACK,
     Read,
     Reading,
     clause_of,
     clause_spans,
     correction_at,
+    correction_word,
     grams,
     has_correction,
     negated,
@@ -140,23 +141,24 @@ def negated_options(slot: Slot, text: str) -> set[str]:
 
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
-    fix = correction_at(text)
-    if fix > 0 and _PUNCT.sub("", text[:fix]) and _boolean(spec, name, text[:fix], asked) is not None:
+    fix, cue = correction_at(text), correction_word(text)
+    if fix > 0 and cue in TAKE_BACK and _PUNCT.sub("", text[:fix]) and \
+            _boolean(spec, name, text[:fix], asked) is not None:
         # "社保好像没交……不对，单位上个月开始交了": a yes or no taken back, then what the
-        # correction says, if it says one; else nothing is certain
-        cue = max((c for c in CORRECTION if text.lower().startswith(c, fix)), key=len)
+        # correction says, if it says one; else nothing is certain ("其实是租的" says more, and
+        # takes nothing back)
         rest = text[fix + len(cue):]
         return _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
     t = text.lower()
+    if _UNDER_WAY.search(t):
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
-    # "正在办备案了": neither done nor refused, whatever words it holds; of the author's words,
-    # only in their own clause ("有房，…还在还贷" has the house: the loan is what is under way)
-    spans = clause_spans(t)
-    under_way = [(cs, ce) for cs, ce in spans if _UNDER_WAY.search(t[cs:ce])]
-    if under_way and (not own or any(says(t[cs:ce], w) for cs, ce in under_way for w in own)):
-        return None
     if own:
-        return Reading(yes_no(text, slot.yes_words, slot.no_words))  # the author's words: certain
+        # the author's words: certain, unless said in a question ("不是有居住证吗？")
+        asking = [t[cs:ce] for cs, ce in clause_spans(t) if ASKING.search(t[cs:ce])]
+        if any(says(c, w) for c in asking for w in own):
+            return None
+        return Reading(yes_no(text, slot.yes_words, slot.no_words))
     r = _common_words(spec, name, text, asked)
     if r is not None and r.sure and _negated_ask(slot) and _doing(text, _things(spec, name)):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
@@ -234,7 +236,10 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
                 for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
-        return Reading(value)
+        some = _HAS_SOME.match(head)
+        # "有一套" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
+        return Reading(value, sure=some is None or not _PUNCT.sub("", head[some.end():]) or
+                       any(c in t for c in cues) or len(core) <= _SHORT)
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return _polarity(text)

@@ -9,6 +9,9 @@ from typing import Any
 
 # Words that say the user is correcting an earlier answer.
 # (其实 alone is too common: "其实我有两个问题" corrects nothing; 其实是 does.)
+# the words of these that take back what was just said (其实是 and 改成 may only say more)
+TAKE_BACK = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "actually", "i meant", "i was wrong",
+             "my mistake")
 CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "其实是", "其实只", "其实才", "其实就", "其实没", "改成", "改为", "更正", "纠正",
               "应该是", "修改", "actually", "i meant", "correction", "i was wrong", "my mistake")
 NEGATORS = "不没未非无"
@@ -91,15 +94,32 @@ def negated(text: str, start: int, clause_start: int) -> bool:
     return bool(EN_NEGATION.search(text[max(clause_start, start - 16):start]))
 
 
+def _corrections(t: str) -> list[tuple[int, str]]:
+    """(where, word) of each correction word in ``t``; one denied corrects nothing ("我没记错",
+    "没说错")."""
+    return [(m.start(), c) for c in CORRECTION for m in re.finditer(re.escape(c), t)
+            if not re.search(r"[没不]有?$", t[:m.start()])]
+
+
+def _blank_asking(text: str) -> str:
+    """The text with its A-not-A questions blanked: 对不对 asks, its 不对 corrects nothing."""
+    return A_NOT_A.sub(lambda m: " " * len(m.group(0)), text.lower())
+
+
 def correction_at(text: str) -> int:
-    """Where the last correction word of a message stands, or -1 (对不对 asks; its 不对 corrects nothing)."""
-    t = A_NOT_A.sub(lambda m: " " * len(m.group(0)), text.lower())
-    return max((t.rfind(c) for c in CORRECTION if c in t), default=-1)
+    """Where the last correction word of a message stands, or -1."""
+    return max((at for at, _ in _corrections(_blank_asking(text))), default=-1)
+
+
+def correction_word(text: str) -> str | None:
+    """The last correction word of a message, or None."""
+    found = _corrections(_blank_asking(text))
+    return max(found)[1] if found else None
 
 
 def has_correction(text: str) -> bool:
-    t = A_NOT_A.sub(r"\1", text.lower())  # 对不对 asks; its 不对 corrects nothing
-    return any(c in t for c in CORRECTION)
+    # "不对不对" says 不对 twice, not 对不对: here the question keeps its first character
+    return bool(_corrections(A_NOT_A.sub(r"\1", text.lower())))
 
 
 def grams(text: str) -> set[str]:

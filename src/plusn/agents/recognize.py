@@ -179,7 +179,7 @@ def _things(spec: FormSpec, name: str) -> list[str]:
     slot = spec.slots[name]
     said = f"{slot.ask} {slot.label or ''}"
     return [c for c in cue_words(spec, name)
-            if not any(said[i - 1:i] in NEGATORS for i in [m.start() for m in re.finditer(re.escape(c), said)])]
+            if not any(m.start() > 0 and said[m.start() - 1] in NEGATORS for m in re.finditer(re.escape(c), said))]
 
 
 def _doing(text: str, cues: list[str]) -> bool:

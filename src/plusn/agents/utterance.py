@@ -12,8 +12,8 @@ from typing import Any
 # the words of these that take back what was just said (其实是 and 改成 may only say more)
 TAKE_BACK = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "actually", "i meant", "i was wrong",
              "my mistake")
-CORRECTION = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "其实是", "其实只", "其实才", "其实就", "其实没", "改成", "改为", "更正", "纠正",
-              "应该是", "修改", "actually", "i meant", "correction", "i was wrong", "my mistake")
+CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "其实没", "改成", "改为", "更正", "纠正", "应该是",
+              "修改", "correction")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)

@@ -120,8 +120,10 @@ def test_a_message_after_the_decision_that_changes_nothing_read_neither_restarts
     assert c.asked[-1] == "months"
     c.say("10个月")
     assert c.decision == "可以提取"
-    c.say("重新开始")  # a new case, from its first question
-    assert c.asked[-1] == "purpose"
+    c.say("不用重新开始，我就想知道为什么")  # no start over
+    assert c.block["route"].get("unread") is True
+    c.say("重新开始，帮我同事问：他离职了")  # a new case: nothing of the last one carries over
+    assert c.asked[-1] == "hukou" and c.block["route"].get("restarted")
 
 
 def test_an_invalid_answer_is_explained_and_asked_again(client: TestClient) -> None:

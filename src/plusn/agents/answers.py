@@ -134,13 +134,16 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     return max(starts or hits, key=lambda h: h[1])[2]
 
 
-START_OVER = ("重新开始", "重来", "重新咨询", "重新问", "换个问题", "start over", "start again", "new question")
+START_OVER = ("重新开始", "从头开始", "重来", "重新来", "重新咨询", "重新问", "换个问题", "另一个问题", "新的问题",
+              "start over", "start again", "new question")
+_NOT_NOW = re.compile(r"(?:不用|不要|别|不是|不想|don't|do not|no need to)\s*$")
 
 
 def starts_over(text: str) -> bool:
-    """Whether a message asks to leave the case decided and start a new one ("重新开始")."""
+    """Whether a message asks to leave the case decided and start a new one ("重新开始"; not
+    "不用重新开始")."""
     t = text.lower()
-    return any(w in t for w in START_OVER)
+    return any(not _NOT_NOW.search(t[:m.start()]) for w in START_OVER for m in re.finditer(re.escape(w), t))
 
 
 def acknowledges(text: str) -> bool:

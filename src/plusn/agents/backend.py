@@ -127,6 +127,8 @@ class AgentBackend(Composite):
         state = found[1] if found is not None else None
         if state is not None and not self._fits(state):
             state, route["restarted"] = None, "the agent changed since this conversation paused"
+        if state is not None and state.get("done") and starts_over(text):
+            state, route["restarted"] = None, "asked to start over"  # "重新开始，帮我朋友问：…"
         if state is not None and state.get("done"):
             reopened, new = self._reopen(state, text)
             # a decision of this version only
@@ -139,7 +141,7 @@ class AgentBackend(Composite):
                     route["decision"] = state["decision"]
                 await self._save(messages, session, who, state, state["decided"], depth)
                 return Generation(state["decided"], "stop", Usage(), self.model, [], route)
-            if reopened is None and decided and not new and not starts_over(text) and state.get("decision"):
+            if reopened is None and decided and not new and state.get("decision"):
                 # "这样也不行吗？", or a fact not read: no new case, and no outcome said again that
                 # the message may have changed; what it rests on, and how to change it
                 route.update(status="done", unread=True)

@@ -86,7 +86,8 @@ _YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE, *BARE_YES)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # a clause that denies ("车不是营运的", "not a company job") is nearest what it denies: no vote for it
-_DENYING = re.compile(r"不是|并非|不属于|\b(?:not|isn't|aren't|wasn't)\b", re.I)
+# (a copula denied: "不是", "it isn't a…", not any negation: "I'm not travelling anymore" means 退票)
+_DENYING = re.compile(r"不是|并非|不属于|\b(?:isn't|aren't|wasn't|weren't)\b|\bnot (?:a|an|the)\b", re.I)
 # "我是公司员工", "我在滴滴上跑车": the speaker as subject says nothing of which option is meant, and
 # in a short text it weighs as much as the words that do; a clause is also read without it
 _SPEAKER = re.compile(r"^(?:我们|咱们|我家|我(?![们家]))(?:是(?!不|否))?(?=[\u4e00-\u9fff])(?!的)")

@@ -66,6 +66,7 @@ _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: nei
 # 还在 before a verb is under way ("违章还在处理"); before nothing or a place, still had ("发票还在我这")
 _UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
                         r"in progress")
+_HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
 _HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
@@ -142,13 +143,19 @@ def negated_options(slot: Slot, text: str) -> set[str]:
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
     fix, cue = correction_at(text), correction_word(text)
-    if fix > 0 and cue in TAKE_BACK and _PUNCT.sub("", text[:fix]) and \
-            _boolean(spec, name, text[:fix], asked) is not None:
-        # "社保好像没交……不对，单位上个月开始交了": a yes or no taken back, then what the
-        # correction says, if it says one; else nothing is certain ("其实是租的" says more, and
-        # takes nothing back)
+    if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]):
+        # something, then a correction word: "社保好像没交……不对，单位上个月开始交了". What follows
+        # the last one is the answer when it says one plainly (the author's words, or a reply as
+        # short as "没有": "应该是没有"); if not, after a yes or no, a word that takes back ("不对")
+        # leaves nothing certain, and one that may only say more ("其实是租的，…") the first
         rest = text[fix + len(cue):]
-        return _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
+        later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
+        if later is not None and (len(_PUNCT.sub("", rest)) <= _SHORT or any(
+                says(rest.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])):
+            return later
+        first = _boolean(spec, name, text[:fix], asked)
+        if first is not None:
+            return later if cue in TAKE_BACK else first
     t = text.lower()
     if _UNDER_WAY.search(t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds
@@ -160,7 +167,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
             return None
         return Reading(yes_no(text, slot.yes_words, slot.no_words))
     r = _common_words(spec, name, text, asked)
-    if r is not None and r.sure and _negated_ask(slot) and _doing(text, _things(spec, name)):
+    if r is not None and r.sure and _negated_ask(slot) and _doing(text):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
@@ -173,23 +180,11 @@ def _negated_ask(slot: Slot) -> bool:
     return any(c in NEGATORS for c in ask)
 
 
-def _things(spec: FormSpec, name: str) -> list[str]:
-    """The slot's words for the thing asked about, not its negated predicate: 违章 of "还有没有
-    未处理的违章？", not 处理, which the question says after 未."""
-    slot = spec.slots[name]
-    said = f"{slot.ask} {slot.label or ''}"
-    return [c for c in cue_words(spec, name)
-            if not any(m.start() > 0 and said[m.start() - 1] in NEGATORS for m in re.finditer(re.escape(c), said))]
-
-
-def _doing(text: str, cues: list[str]) -> bool:
+def _doing(text: str) -> bool:
     """Whether the text says a thing is done, lost or not done ("都搞定了", "还没去办"), rather
-    than had or not had ("没有罚款", "没违章": 没 before the slot's own word is not having it)."""
+    than had or not had ("没有罚款")."""
     t = text.lower()
-    if any(w in t for w in (*_DONE, *_LOST, *_DOING)):
-        return True
-    return any(not any(t.startswith(c, m.start() + 1) for c in cues)
-               for m in re.finditer(r"[没未](?!有)[\u4e00-\u9fff]", t))
+    return any(w in t for w in (*_DONE, *_LOST, *_DOING)) or re.search(r"[没未](?!有)[\u4e00-\u9fff]", t) is not None
 
 
 def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
@@ -236,10 +231,11 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
                 for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
-        some = _HAS_SOME.match(head)
-        # "有一套" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
-        return Reading(value, sure=some is None or not _PUNCT.sub("", head[some.end():]) or
-                       any(c in t for c in cues) or len(core) <= _SHORT)
+        # "有一套（房子）" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
+        count = _HAS_COUNT.match(head)
+        after = "" if count is None else head[count.end():]
+        after = next((after[len(c):] for c in sorted(cues, key=len, reverse=True) if after.startswith(c)), after)
+        return Reading(value, sure=not _PUNCT.sub("", _ENDING.sub("", after)))
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return _polarity(text)

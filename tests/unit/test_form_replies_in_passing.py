@@ -305,6 +305,12 @@ def test_a_yes_or_no_taken_back_in_the_same_message_is_what_the_correction_says(
     assert said("在交社保，其实是断缴了") is False  # ...unless what follows says it in the author's words
     assert said("是的，应该是没有") is False  # or as plainly as a short reply
     assert said("在交社保，不对，应该是断缴了") is False  # the last correction word decides
+    assert said("在交社保，其实没断缴") is True  # 其实没: the 没 is what it says
+    r = read(ALLOWANCE, "我其实没有房子", "home", "zh").found["home"]
+    assert r.value is False
+    for text in ("没有，应该是没错", "没有，应该是对的", "无房，其实就是租的"):  # agreeing, or saying more
+        assert read(ALLOWANCE, text, "home", "zh").found["home"].value is False, text
+    assert read(ALLOWANCE, "有房，应该是没有贷款", "home", "zh").found["home"].value is True
 
 
 def test_a_count_after_有_says_yes() -> None:
@@ -328,3 +334,11 @@ def test_a_number_in_its_own_unit_in_a_message_that_asks_is_a_guess() -> None:
                  "硕士，如果我36岁的话就不能申请了吧"):
         assert not read(aged, text, "degree", "zh").found["age"].sure, text  # maybe another case than now
     assert read(aged, "我硕士毕业，今年37岁", "degree", "zh").found["age"].sure
+
+
+def test_starting_over_is_asked_for_not_mentioned() -> None:
+    from plusn.agents.answers import starts_over
+
+    assert starts_over("重新开始") and starts_over("重新开始，帮我朋友问：他离职了") and starts_over("从头开始吧")
+    for text in ("不用重新开始", "说错了，是外地户籍，不需要重新开始吧", "公积金要从头开始交吗", "换了工作重新开始交呢"):
+        assert not starts_over(text), text

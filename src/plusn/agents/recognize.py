@@ -66,6 +66,9 @@ _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: nei
 # 还在 before a verb is under way ("违章还在处理"); before nothing or a place, still had ("发票还在我这")
 _UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
                         r"in progress")
+# what a correction may say plainly: a bare yes or no ("应该是没有"), no word that only agrees (没错, 对)
+_PLAIN = {"有", "没有", "没", "无", "是", "不是", "否", "yes", "no"}
+_COPULA = re.compile(r"^(?:就是|是)(?=.)")
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
 _HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
@@ -145,17 +148,19 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     fix, cue = correction_at(text), correction_word(text)
     if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]):
         # something, then a correction word: "社保好像没交……不对，单位上个月开始交了". What follows
-        # the last one is the answer when it says one plainly (the author's words, or a reply as
-        # short as "没有": "应该是没有"); if not, after a yes or no, a word that takes back ("不对")
-        # leaves nothing certain, and one that may only say more ("其实是租的，…") the first
-        rest = text[fix + len(cue):]
+        # the last one is the answer when it says one plainly (the author's words, or a bare yes
+        # or no: "应该是没有"); if not, after a yes or no, a word that takes back ("不对") leaves
+        # nothing certain
+        # (其实没有 keeps its 没: what follows 其实 is what it says)
+        rest = text[fix + (2 if cue.startswith("其实") else len(cue)):]
         later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
-        if later is not None and (len(_PUNCT.sub("", rest)) <= _SHORT or any(
+        bare = _COPULA.sub("", _ENDING.sub("", _PUNCT.sub("", rest.lower())))
+        if later is not None and (bare in _PLAIN or any(
                 says(rest.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])):
             return later
-        first = _boolean(spec, name, text[:fix], asked)
-        if first is not None:
-            return later if cue in TAKE_BACK else first
+        if cue in TAKE_BACK and _boolean(spec, name, text[:fix], asked) is not None:
+            return later  # 不对 after a yes or no, and nothing plain after it: nothing certain
+        # a word that may only say more: the message is read as a whole
     t = text.lower()
     if _UNDER_WAY.search(t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds

@@ -310,7 +310,11 @@ def test_a_yes_or_no_taken_back_in_the_same_message_is_what_the_correction_says(
     assert r.value is False
     for text in ("没有，应该是没错", "没有，应该是对的", "无房，其实就是租的"):  # agreeing, or saying more
         assert read(ALLOWANCE, text, "home", "zh").found["home"].value is False, text
-    assert read(ALLOWANCE, "有房，应该是没有贷款", "home", "zh").found["home"].value is True
+    for text in ("有房，应该是没有贷款", "有的，应该是没卖"):  # a no of something else
+        assert read(ALLOWANCE, text, "home", "zh").found["home"].value is True, text
+    for text, value in (("有房，其实是没有", False), ("没有，应该是有一套", True), ("没有，其实只有一套", True),
+                        ("有房，更正：没有", False)):  # a bare yes or no, a count at most
+        assert read(ALLOWANCE, text, "home", "zh").found["home"].value is value, text
 
 
 def test_a_count_after_有_says_yes() -> None:
@@ -339,6 +343,8 @@ def test_a_number_in_its_own_unit_in_a_message_that_asks_is_a_guess() -> None:
 def test_starting_over_is_asked_for_not_mentioned() -> None:
     from plusn.agents.answers import starts_over
 
-    assert starts_over("重新开始") and starts_over("重新开始，帮我朋友问：他离职了") and starts_over("从头开始吧")
-    for text in ("不用重新开始", "说错了，是外地户籍，不需要重新开始吧", "公积金要从头开始交吗", "换了工作重新开始交呢"):
+    for text in ("重新开始", "重新开始，帮我朋友问：他离职了", "从头开始吧", "可以重新开始吗", "重新问一下"):
+        assert starts_over(text), text
+    for text in ("不用重新开始", "说错了，是外地户籍，不需要重新开始吧", "公积金要从头开始交吗", "换了工作重新开始交呢",
+                 "we don't need to start over"):
         assert not starts_over(text), text

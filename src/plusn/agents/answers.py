@@ -136,17 +136,17 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
 
 START_OVER = ("重新开始", "从头开始", "重来", "重新来", "重新咨询", "重新问", "换个问题", "另一个问题", "新的问题",
               "start over", "start again", "new question")
-_NOT_NOW = re.compile(r"(?:不用|不要|别|不是|不想|不需要|不必|没必要|先不|没说要|don't|do not|no need to)\s*$")
-# said as a request: nothing but a pause after it ("重新开始吧", "重新开始，帮我朋友问"), not a verb
-# ("从头开始交" is paying again)
-_AS_ASKED = re.compile(r"$|[\s，。！？；、,.!?;:：~～…]|[吧了啊呀呢嘛哦]")
+_NOT_NOW = re.compile(r"(?:不用|不要|别|不是|不想|不需要|不必|没必要|先不|没说要|"
+                      r"(?:don't|do not|doesn't)(?: need to| have to| want to)?|no need to)\s*$")
+# a start-over word followed by a verb is something done again ("从头开始交" is paying again)
+_DONE_AGAIN = re.compile(r"[交缴算计办申领存扣付还]")
 
 
 def starts_over(text: str) -> bool:
     """Whether a message asks to leave the case decided and start a new one ("重新开始"; not
     "不用重新开始", nor "要从头开始交吗")."""
     t = text.lower().strip()
-    return any(not _NOT_NOW.search(t[:m.start()]) and _AS_ASKED.match(t, m.end())
+    return any(not _NOT_NOW.search(t[:m.start()]) and not _DONE_AGAIN.match(t, m.end())
                for w in START_OVER for m in re.finditer(re.escape(w), t))
 
 

@@ -69,6 +69,7 @@ _UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中
 # what a correction may say plainly: a bare yes or no ("应该是没有"), no word that only agrees (没错, 对)
 _PLAIN = {"有", "没有", "没", "无", "是", "不是", "否", "yes", "no"}
 _COPULA = re.compile(r"^(?:就是|是)(?=.)")
+_BARE_COUNT = re.compile(r"^只?(?:有|没有)[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]$")
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
 _HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
@@ -77,7 +78,7 @@ _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
 _STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
                      r"already|done)\b")
-_PUNCT = re.compile(r"[\s，。！？；、,.!?;~～…]+")
+_PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
 
 def _loosely(found: str, words: frozenset[str]) -> bool:
@@ -151,14 +152,17 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         # the last one is the answer when it says one plainly (the author's words, or a bare yes
         # or no: "应该是没有"); if not, after a yes or no, a word that takes back ("不对") leaves
         # nothing certain
-        # (其实没有 keeps its 没: what follows 其实 is what it says)
-        rest = text[fix + (2 if cue.startswith("其实") else len(cue)):]
+        # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有)
+        rest = _COPULA.sub("", text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:"))
         later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
-        bare = _COPULA.sub("", _ENDING.sub("", _PUNCT.sub("", rest.lower())))
-        if later is not None and (bare in _PLAIN or any(
+        bare = _ENDING.sub("", _PUNCT.sub("", rest.lower()))
+        before = _boolean(spec, name, text[:fix], asked)
+        # plain: the author's words, or a bare yes or no, with a count at most ("应该是有一套");
+        # never one that agrees ("没有，应该是没错") or says something else ("应该是没有贷款")
+        if later is not None and (bare in _PLAIN or _BARE_COUNT.match(bare) is not None or any(
                 says(rest.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])):
             return later
-        if cue in TAKE_BACK and _boolean(spec, name, text[:fix], asked) is not None:
+        if cue in TAKE_BACK and before is not None:
             return later  # 不对 after a yes or no, and nothing plain after it: nothing certain
         # a word that may only say more: the message is read as a whole
     t = text.lower()

@@ -348,3 +348,9 @@ def test_starting_over_is_asked_for_not_mentioned() -> None:
     for text in ("不用重新开始", "说错了，是外地户籍，不需要重新开始吧", "公积金要从头开始交吗", "换了工作重新开始交呢",
                  "we don't need to start over"):
         assert not starts_over(text), text
+
+
+def test_a_take_back_that_says_nothing_plainly_leaves_a_guess_and_a_question_answers_nothing() -> None:
+    r = read(ALLOWANCE, "有房，不对，不是我的，是我老婆的", "home", "zh").found.get("home")
+    assert r is None or not r.sure  # what it says instead is no bare yes or no
+    assert "home" not in read(ALLOWANCE, "有房，不对，是不是要算我老婆的", "home", "zh").found

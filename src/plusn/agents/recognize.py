@@ -68,7 +68,7 @@ _UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中
                         r"in progress")
 # what a correction may say plainly: a bare yes or no ("应该是没有"), no word that only agrees (没错, 对)
 _PLAIN = {"有", "没有", "没", "无", "是", "不是", "否", "yes", "no"}
-_COPULA = re.compile(r"^(?:就是|是)(?=.)")
+_COPULA = re.compile(r"^(?:就是|是)(?!不是)(?=.)")
 _BARE_COUNT = re.compile(r"^只?(?:有|没有)[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]$")
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
@@ -147,7 +147,11 @@ def negated_options(slot: Slot, text: str) -> set[str]:
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
     fix, cue = correction_at(text), correction_word(text)
-    if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]):
+    # a correction of another slot ("…，房子改成有") says nothing of this one
+    cs, _ = clause_of(clause_spans(text), max(fix, 0))
+    others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
+    if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]) and \
+            not any(c in text[cs:] for c in others) and not ASKING.search(text[fix:]):
         # something, then a correction word: "社保好像没交……不对，单位上个月开始交了". What follows
         # the last one is the answer when it says one plainly (the author's words, or a bare yes
         # or no: "应该是没有"); if not, after a yes or no, a word that takes back ("不对") leaves
@@ -163,7 +167,8 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
                 says(rest.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])):
             return later
         if cue in TAKE_BACK and before is not None:
-            return later  # 不对 after a yes or no, and nothing plain after it: nothing certain
+            # 不对 after a yes or no, and nothing plain after it: nothing certain
+            return None if later is None else Reading(later.value, sure=False)
         # a word that may only say more: the message is read as a whole
     t = text.lower()
     if _UNDER_WAY.search(t):

@@ -354,3 +354,8 @@ def test_a_take_back_that_says_nothing_plainly_leaves_a_guess_and_a_question_ans
     r = read(ALLOWANCE, "有房，不对，不是我的，是我老婆的", "home", "zh").found.get("home")
     assert r is None or not r.sure  # what it says instead is no bare yes or no
     assert "home" not in read(ALLOWANCE, "有房，不对，是不是要算我老婆的", "home", "zh").found
+
+
+def test_a_correction_whose_clause_names_something_else_first_is_not_read_for_this_slot() -> None:
+    r = read(ALLOWANCE, "断缴了，另外房子改成有", "insured", "zh").found["insured"]
+    assert r.value is False  # 改成有 is of the house

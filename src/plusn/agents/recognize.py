@@ -68,6 +68,7 @@ _UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中
                         r"in progress")
 # what a correction may say plainly: a bare yes or no ("应该是没有"), no word that only agrees (没错, 对)
 _PLAIN = {"有", "没有", "没", "无", "是", "不是", "否", "yes", "no"}
+_FILLER = re.compile(r"哦|噢|嗯|啊|呃|等下|等一下|我|其实|对了|不好意思|抱歉|刚才|刚刚|sorry|oh|um|wait")
 _COPULA = re.compile(r"^(?:就是|是)(?!不是)(?=.)")
 _BARE_COUNT = re.compile(r"^只?(?:有|没有)[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]$")
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
@@ -150,7 +151,11 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     # a correction of another slot ("…，房子改成有") says nothing of this one
     cs, _ = clause_of(clause_spans(text), max(fix, 0))
     others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
-    if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]) and \
+    # and one whose clause names something first ("另外房子改成有") may be of that, not this
+    named = _FILLER.sub("", _PUNCT.sub("", text[cs:max(fix, cs)].lower()))
+    if named and any(c in named for c in cue_words(spec, name)):
+        named = ""
+    if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]) and not named and \
             not any(c in text[cs:] for c in others) and not ASKING.search(text[fix:]):
         # something, then a correction word: "社保好像没交……不对，单位上个月开始交了". What follows
         # the last one is the answer when it says one plainly (the author's words, or a bare yes

@@ -359,3 +359,10 @@ def test_a_take_back_that_says_nothing_plainly_leaves_a_guess_and_a_question_ans
 def test_a_correction_whose_clause_names_something_else_first_is_not_read_for_this_slot() -> None:
     r = read(ALLOWANCE, "断缴了，另外房子改成有", "insured", "zh").found["insured"]
     assert r.value is False  # 改成有 is of the house
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("有房，其实没有房贷了", True), ("有房，不对，没有，不对不对，有的", True), ("没有房，更正一下，有", True),
+    ("没有房，应该是有才对", True), ("没有房，其实有一套", True)])
+def test_what_a_correction_says_plainly(text: str, value: bool) -> None:
+    assert read(ALLOWANCE, text, "home", "zh").found["home"].value is value

@@ -162,14 +162,17 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         # or no: "应该是没有"); if not, after a yes or no, a word that takes back ("不对") leaves
         # nothing certain
         # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有)
-        rest = _COPULA.sub("", text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:"))
+        rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")
+        rest = _COPULA.sub("", re.sub(r"^(?:一下|了)[\s，,：:]*", "", rest))  # "更正一下，有"
         later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
-        bare = _ENDING.sub("", _PUNCT.sub("", rest.lower()))
+        bare = _ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
         before = _boolean(spec, name, text[:fix], asked)
         # plain: the author's words, or a bare yes or no, with a count at most ("应该是有一套");
         # never one that agrees ("没有，应该是没错") or says something else ("应该是没有贷款")
+        # (the author's word as a word: 有房 is not in "没有房贷")
         if later is not None and (bare in _PLAIN or _BARE_COUNT.match(bare) is not None or any(
-                says(rest.lower(), w.lower()) for w in [*slot.yes_words, *slot.no_words])):
+                re.search(re.escape(w.lower()) + r"[了的啦呢吧啊呀哦]*(?![\u4e00-\u9fff])", rest.lower())
+                for w in [*slot.yes_words, *slot.no_words])):
             return later
         if cue in TAKE_BACK and before is not None:
             # 不对 after a yes or no, and nothing plain after it: nothing certain

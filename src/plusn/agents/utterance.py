@@ -12,7 +12,7 @@ from typing import Any
 # the words of these that take back what was just said (其实是 and 改成 may only say more)
 TAKE_BACK = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "actually", "i meant", "i was wrong",
              "my mistake")
-CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "其实没", "改成", "改为", "更正", "纠正", "应该是",
+CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "其实没", "其实有", "改成", "改为", "更正", "纠正", "应该是",
               "修改", "correction")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
@@ -103,7 +103,8 @@ def _corrections(t: str) -> list[tuple[int, str]]:
 
 def _blank_asking(text: str) -> str:
     """The text with its A-not-A questions blanked: 对不对 asks, its 不对 corrects nothing."""
-    return A_NOT_A.sub(lambda m: " " * len(m.group(0)), text.lower())
+    t = text.lower()  # ("不对不对" says 不对 twice: its 对不对 is no question)
+    return A_NOT_A.sub(lambda m: m.group(0) if t[m.start() - 1:m.start()] == "不" else " " * len(m.group(0)), t)
 
 
 def correction_at(text: str) -> int:

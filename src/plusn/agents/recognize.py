@@ -145,9 +145,39 @@ def negated_options(slot: Slot, text: str) -> set[str]:
             if negated(low, s, clause_of(spans, s)[0])}
 
 
+_UNREAD = Reading(None)  # a correction read: nothing certain (see _taken_back)
+
+
 def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     slot = spec.slots[name]
-    fix, cue = correction_at(text), correction_word(text)
+    fix = correction_at(text)
+    if fix > 0:
+        taken = _taken_back(spec, name, text, asked, fix)
+        if taken is not None:
+            return None if taken is _UNREAD else taken
+    t = text.lower()
+    if _UNDER_WAY.search(t):
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds
+    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
+    if own:
+        # the author's words: certain, unless said in a question ("不是有居住证吗？")
+        asking = [t[cs:ce] for cs, ce in clause_spans(t) if ASKING.search(t[cs:ce])]
+        if any(says(c, w) for c in asking for w in own):
+            return None
+        return Reading(yes_no(text, slot.yes_words, slot.no_words))
+    r = _common_words(spec, name, text, asked)
+    if r is not None and r.sure and _negated_ask(slot) and _doing(text):
+        # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
+        # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
+        return Reading(r.value, sure=False)
+    return r
+
+
+def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> Reading | None:
+    """The reading of a yes or no corrected in the same message (``fix``: where the last
+    correction word stands); _UNREAD when nothing is certain, None to read the message whole."""
+    slot = spec.slots[name]
+    cue = correction_word(text)
     # a correction of another slot ("…，房子改成有") says nothing of this one
     cs, _ = clause_of(clause_spans(text), max(fix, 0))
     others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
@@ -155,7 +185,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     named = _FILLER.sub("", _PUNCT.sub("", text[cs:max(fix, cs)].lower()))
     if named and any(c in named for c in cue_words(spec, name)):
         named = ""
-    if fix > 0 and cue is not None and _PUNCT.sub("", text[:fix]) and not named and \
+    if cue is not None and _PUNCT.sub("", text[:fix]) and not named and \
             not any(c in text[cs:] for c in others) and not ASKING.search(text[fix:]):
         # something, then a correction word: "社保好像没交……不对，单位上个月开始交了". What follows
         # the last one is the answer when it says one plainly (the author's words, or a bare yes
@@ -176,24 +206,9 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
             return later
         if cue in TAKE_BACK and before is not None:
             # 不对 after a yes or no, and nothing plain after it: nothing certain
-            return None if later is None else Reading(later.value, sure=False)
-        # a word that may only say more: the message is read as a whole
-    t = text.lower()
-    if _UNDER_WAY.search(t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds
-    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
-    if own:
-        # the author's words: certain, unless said in a question ("不是有居住证吗？")
-        asking = [t[cs:ce] for cs, ce in clause_spans(t) if ASKING.search(t[cs:ce])]
-        if any(says(c, w) for c in asking for w in own):
-            return None
-        return Reading(yes_no(text, slot.yes_words, slot.no_words))
-    r = _common_words(spec, name, text, asked)
-    if r is not None and r.sure and _negated_ask(slot) and _doing(text):
-        # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
-        # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
-        return Reading(r.value, sure=False)
-    return r
+            return _UNREAD if later is None else Reading(later.value, sure=False)
+    # a word that may only say more: the message is read as a whole
+    return None
 
 
 def _negated_ask(slot: Slot) -> bool:

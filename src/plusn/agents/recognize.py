@@ -174,40 +174,30 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
 
 
 def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> Reading | None:
-    """The reading of a yes or no corrected in the same message (``fix``: where the last
-    correction word stands); _UNREAD when nothing is certain, None to read the message whole."""
-    slot = spec.slots[name]
-    cue = correction_word(text)
-    # a correction of another slot ("…，房子改成有") says nothing of this one
-    cs, _ = clause_of(clause_spans(text), max(fix, 0))
+    """The reading of a yes or no corrected in the same message (``fix``: where the last correction
+    word stands): what follows it when it says one plainly (the author's words, or a bare yes or
+    no with a count at most: "应该是没有", "应该是有一套"; not "没错", nor "没有贷款"); else, after
+    a yes or no, a word that takes back ("不对") leaves only a guess or _UNREAD, and one that may
+    say more ("其实是租的") None: the message is read whole. A correction of another slot
+    ("…，房子改成有", "社保说错了") says nothing of this one."""
+    slot, cue = spec.slots[name], correction_word(text)
+    cs, _ = clause_of(clause_spans(text), fix)
+    named = _FILLER.sub("", _PUNCT.sub("", text[cs:fix].lower()))
     others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
-    # and one whose clause names something first ("另外房子改成有") may be of that, not this
-    named = _FILLER.sub("", _PUNCT.sub("", text[cs:max(fix, cs)].lower()))
-    if named and any(c in named for c in cue_words(spec, name)):
-        named = ""
-    if cue is not None and _PUNCT.sub("", text[:fix]) and not named and \
-            not any(c in text[cs:] for c in others) and not ASKING.search(text[fix:]):
-        # something, then a correction word: "社保好像没交……不对，单位上个月开始交了". What follows
-        # the last one is the answer when it says one plainly (the author's words, or a bare yes
-        # or no: "应该是没有"); if not, after a yes or no, a word that takes back ("不对") leaves
-        # nothing certain
-        # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有)
-        rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")
-        rest = _COPULA.sub("", re.sub(r"^(?:一下|了)[\s，,：:]*", "", rest))  # "更正一下，有"
-        later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
-        bare = _ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
-        before = _boolean(spec, name, text[:fix], asked)
-        # plain: the author's words, or a bare yes or no, with a count at most ("应该是有一套");
-        # never one that agrees ("没有，应该是没错") or says something else ("应该是没有贷款")
-        # (the author's word as a word: 有房 is not in "没有房贷")
-        if later is not None and (bare in _PLAIN or _BARE_COUNT.match(bare) is not None or any(
-                re.search(re.escape(w.lower()) + r"[了的啦呢吧啊呀哦]*(?![\u4e00-\u9fff])", rest.lower())
-                for w in [*slot.yes_words, *slot.no_words])):
-            return later
-        if cue in TAKE_BACK and before is not None:
-            # 不对 after a yes or no, and nothing plain after it: nothing certain
-            return _UNREAD if later is None else Reading(later.value, sure=False)
-    # a word that may only say more: the message is read as a whole
+    if cue is None or not _PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or \
+            any(c in text[cs:] for c in others) or (named and not any(c in named for c in cue_words(spec, name))):
+        return None
+    # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有; "更正一下，有")
+    rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")
+    rest = _COPULA.sub("", re.sub(r"^(?:一下|了)[\s，,：:]*", "", rest))
+    later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
+    bare = _ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
+    own = (re.search(re.escape(w.lower()) + r"[了的啦呢吧啊呀哦]*(?![\u4e00-\u9fff])", rest.lower())
+           for w in [*slot.yes_words, *slot.no_words])  # as a word: 有房 is not in "没有房贷"
+    if later is not None and (bare in _PLAIN or _BARE_COUNT.match(bare) is not None or any(own)):
+        return later
+    if cue in TAKE_BACK and _boolean(spec, name, text[:fix], asked) is not None:
+        return _UNREAD if later is None else Reading(later.value, sure=False)
     return None
 
 

@@ -39,8 +39,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     found = quantities(text, said_in)
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
-        if q is None or _negated_number(low, said, spans):
-            continue  # in another kind of unit, or "不是五天"
+        if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans):
+            continue  # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"
+        if said.unit is None and _others_unit(spec, name, low, said.end):
+            continue  # "两口人" to "how many months?": the number of the slot that counts in 口
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None):
             # "我有两个问题", "三个人去的", "出差了两次": things counted, not this slot's number
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
@@ -163,6 +165,27 @@ def _coarser(unit: str | None, said: str | None, spec: FormSpec, name: str) -> b
 def _other_units(spec: FormSpec, name: str) -> list[str | None]:
     """The units the form's other number slots count in."""
     return [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
+
+
+_ONE = re.compile(r"(?:一个?|每个?|\ba\b|\bper\b|\bone\b)\s*", re.I)
+
+
+def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, int]]) -> bool:
+    """Whether "one" of a duration is the "per" of another number in its clause ("一个月人均七八千",
+    "6000 yuan a month"): a rate, no duration of its own."""
+    if q.value != 1 or q.unit not in DURATIONS or not _ONE.match(low, q.start):
+        return False
+    clause = clause_of(spans, q.start)
+    return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS for o in found)
+
+
+def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:
+    """Whether a unit word only another number slot reads follows a number (口人 of a count of
+    people, said to a question about months)."""
+    mine = spec.slots[name].unit_words()
+    rest = low[end:].lstrip()
+    return any(rest.startswith(w.lower()) and w not in mine for n, s in spec.slots.items()
+               if n != name and s.type in ("integer", "number") for w in s.unit_words())
 
 
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:

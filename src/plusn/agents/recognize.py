@@ -25,17 +25,18 @@ import contextlib
 import re
 from typing import Any
 
-from .answers import NO, UNSURE, YES, Invalid, found_at, option_spans, pattern_in, says, validate, words, yes_no
-from .cues import cue_words, generic
-from .lexicon import latin, lexicon, specific
+from .answers import NO, YES, Invalid, option_spans, pattern_in, says, validate, words, yes_no
+from .cues import cue_words
+from .lexicon import lexicon, specific
 from .numbers import read_number
+from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .sounds import sound_spans
 from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
     ASKING,
+    DECLARED,
     EMPHATIC_NONE,
-    EN_NEGATION,
     NEGATORS,
     NOW,
     PAST,
@@ -46,26 +47,18 @@ from .utterance import (
     clause_spans,
     correction_at,
     correction_word,
-    grams,
     has_correction,
     negated,
     topic_of,
 )
+from .verbs import masked, says_verb, verbs
 
-# Predicates saying a thing is had or done, or lost (the closed class, not one form's words).
-_DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办好", "开好", "弄好", "办完", "办妥", "批了", "批下来",
-         "下来了", "通过", "有了", "办了", "开了", "搞定")
-_LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
 # must end the clause: "病假条我有两个问题", "病假条我有时间再去开" say something else
 _SUBJECT = re.compile(r"^(?:我们|咱们|我家|他们|她们|我|他|她)(?=[都已也还早全均其暂目现]*[有没无未])")
 _HAS = re.compile(r"^(?:(没有|没|无|未)(?!点|些)|有)(?!点|些|一点)")  # 有 and 没有 as the predicate; not 有点
-_ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 _PARTLY = re.compile(r"一半|部分|一些|有的|\bpart")  # done in part: neither yes nor no
-# 还在 before a verb is under way ("违章还在处理"); before nothing or a place, still had ("发票还在我这")
-_UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
-                        r"in progress")
 # what a correction may say plainly: a bare yes or no ("应该是没有"), no word that only agrees (没错, 对)
 _PLAIN = {"有", "没有", "没", "无", "是", "不是", "否", "yes", "no"}
 _FILLER = re.compile(r"哦|噢|嗯|啊|呃|等下|等一下|我|其实|对了|不好意思|抱歉|刚才|刚刚|sorry|oh|um|wait")
@@ -73,12 +66,8 @@ _COPULA = re.compile(r"^(?:就是|是)(?!不是)(?=.)")
 _BARE_COUNT = re.compile(r"^只?(?:有|没有)[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]$")
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
-_HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
-# A clause that states something: a subject or an auxiliary (the closed class, not a verb list).
-_STATES = re.compile(r"\b(?:i|i'm|we|he|she|it|they|[a-z]+'s|have|has|had|did|do|does|was|were|am|is|are|"
-                     r"already|done)\b")
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
 
@@ -97,6 +86,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
     asking = bool(ASKING.search(low))
     pos: list[str] = []
     neg: list[str] = []
+    named: set[str] = set()  # options said as the specific kind or with a word naming the slot in their clause
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
     authors = {w.lower() for ws in slot.choices().values() for w in ws}
     now = NOW.search(low)
@@ -123,8 +113,13 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
             # plusn derived may be one word of its own ("房贷款还没批下来"); the author's own word
             # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
             continue
+        ce = clause_of(spans, s)[1]
+        if not negated(low, s, cs) and (specific(lex, word) or any(c in low[cs:s] + " " + low[e:ce] for c in cues)):
+            named.add(canon)
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
+    if len(pos) > 1 and len(named & set(pos)) == 1:
+        pos = list(named & set(pos))  # "外地户籍，在本市交社保": the option said with the slot's word
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -156,7 +151,8 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if taken is not None:
             return None if taken is _UNREAD else taken
     t = text.lower()
-    if _UNDER_WAY.search(t):
+    found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
+    if UNDER_WAY.search(masked(t, found)):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     if own:
@@ -165,6 +161,9 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if any(says(c, w) for c in asking for w in own):
             return None
         return Reading(yes_no(text, slot.yes_words, slot.no_words))
+    said = says_verb(text, found, nouns, named=asked)  # "社保交着", "还没去办": the slot's own verb
+    if said is not None:
+        return Reading(said)
     r = _common_words(spec, name, text, asked)
     if r is not None and r.sure and _negated_ask(slot) and _doing(text):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
@@ -191,7 +190,7 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
     rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")
     rest = _COPULA.sub("", re.sub(r"^(?:一下|了)[\s，,：:]*", "", rest))
     later = _boolean(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
-    bare = _ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
+    bare = ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
     own = (re.search(re.escape(w.lower()) + r"[了的啦呢吧啊呀哦]*(?![\u4e00-\u9fff])", rest.lower())
            for w in [*slot.yes_words, *slot.no_words])  # as a word: 有房 is not in "没有房贷"
     if later is not None and (bare in _PLAIN or _BARE_COUNT.match(bare) is not None or any(own)):
@@ -203,7 +202,7 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
 
 def _negated_ask(slot: Slot) -> bool:
     """Whether the slot's question asks about something not done or not had (未处理, 没有交接)."""
-    ask = A_NOT_A.sub(r"\1", _HINT.sub("", slot.ask))
+    ask = A_NOT_A.sub(r"\1", HINT.sub("", slot.ask))
     return any(c in NEGATORS for c in ask)
 
 
@@ -211,15 +210,15 @@ def _doing(text: str) -> bool:
     """Whether the text says a thing is done, lost or not done ("都搞定了", "还没去办"), rather
     than had or not had ("没有罚款")."""
     t = text.lower()
-    return any(w in t for w in (*_DONE, *_LOST, *_DOING)) or re.search(r"[没未](?!有)[\u4e00-\u9fff]", t) is not None
+    return any(w in t for w in (*DONE, *LOST, *_DOING)) or re.search(r"[没未](?!有)[\u4e00-\u9fff]", t) is not None
 
 
 def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
     """A yes or no said with the common words, the slot's cue words or by restating its question."""
     slot = spec.slots[name]
     t = text.lower()
-    if not asked or "的话" in t or t.lstrip().startswith("对了"):
-        return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"
+    if not asked or "的话" in t or t.lstrip().startswith("对了") or (ASKING.search(DECLARED.sub("", t)) and len(clause_spans(t)) == 1):
+        return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"; "交了没？" asks back
     value = yes_no(text)
     cues = cue_words(spec, name)
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
@@ -239,11 +238,11 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         at = [(t.find(c), c) for c in cues if c in t]
         if not at:
             done = completed(text, 0)  # "都拿到了", "齐全"
-            return Reading(done) if done is not None else _polarity(text)
+            return Reading(done) if done is not None else polarity(text)
         start, cue = min(at)
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
-        return Reading(done) if done is not None else Reading(not _negated_around(text, start, spans), sure=False)
+        return Reading(done) if done is not None else Reading(not negated_around(text, start, spans), sure=False)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
     # (only after nothing or the slot's own words: "问题一个都没有" says nothing of a 病假条)
     core = _PUNCT.sub("", t)
@@ -262,10 +261,10 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         count = _HAS_COUNT.match(head)
         after = "" if count is None else head[count.end():]
         after = next((after[len(c):] for c in sorted(cues, key=len, reverse=True) if after.startswith(c)), after)
-        return Reading(value, sure=not _PUNCT.sub("", _ENDING.sub("", after)))
+        return Reading(value, sure=not _PUNCT.sub("", ENDING.sub("", after)))
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
-    return _polarity(text)
+    return polarity(text)
 
 
 def _both_ways(t: str) -> bool:
@@ -284,7 +283,7 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
-    if _UNDER_WAY.search(text):
+    if UNDER_WAY.search(text):
         return None  # under way: neither yes nor no
     said: set[bool] = set()
     doing = False  # a predicate of doing, not of having, read the value
@@ -311,13 +310,13 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
             subject = _SUBJECT.match(rest) is not None
             rest = _ADVERBS.sub("", _SUBJECT.sub("", rest, count=1), count=1)
             m = _HAS.match(rest)
-            if m is not None and subject and m.group(1) is None and _ENDING.sub("", rest[m.end():]):
+            if m is not None and subject and m.group(1) is None and ENDING.sub("", rest[m.end():]):
                 m = None
             # 有, 没有 as the predicate ("发票都有"), or 没 before the slot's own verb ("审批没批");
             # 没 before another verb says something else ("违章还没交罚款")
-            if m is not None and (m.group(1) is None or _owns(_ENDING.sub("", rest[m.end():]), cues)):
+            if m is not None and (m.group(1) is None or _owns(ENDING.sub("", rest[m.end():]), cues)):
                 value = m.group(1) is None
-                doing = doing or bool(_ENDING.sub("", rest[m.end():]))  # 没 before a verb
+                doing = doing or bool(ENDING.sub("", rest[m.end():]))  # 没 before a verb
             if echo is not None and value != echo:
                 value = None  # "工作没交接" to "有没有未交接的工作？" restates a yes: a guess
                 echoes.add(echo)
@@ -339,63 +338,6 @@ def _owns(verb: str, cues: list[str]) -> bool:
 
 
 _DOING = ("办", "弄", "做", "搞", "开", "申请", "提交")  # 没来得及办: the doing of the slot's thing, not another
-
-
-def completed(clause: str, after: int) -> bool | None:
-    """Yes when a thing named before ``after`` is had or done ("发票都在", "票据齐全", "证明开好了"),
-    no when it is lost ("发票弄丢了") or the doing is negated ("审批还没批下来"): a predicate that
-    ends the clause ("发票都在路上", "审批下来了一半" end otherwise); None otherwise."""
-    rest = _ENDING.sub("", clause[after:].strip().lower())
-    for said, value in ((_LOST, False), (_DONE, True)):
-        word = next((w for w in said if rest.endswith(w)), None)
-        if word is not None:
-            return value != any(n in rest[: len(rest) - len(word)] for n in NEGATORS)
-    return None
-
-
-def _polarity(text: str) -> Reading | None:
-    """An English reply to a yes/no question asked in another language cannot restate it (see
-    :func:`echoed`); its first clause answers by its polarity: negated ("I haven't registered
-    yet", "we never filed it") no, otherwise yes. A guess, confirmed before a decision."""
-    t = text.strip().lower()
-    if not latin(t) or ASKING.search(t) or any(found_at(t, w) >= 0 for w in UNSURE):
-        return None
-    first = t[slice(*clause_spans(t)[0])]
-    if not _STATES.search(first):
-        return None  # no subject or auxiliary: not a statement ("sorry", "8 months")
-    return Reading(not EN_NEGATION.search(first), sure=False)
-
-
-def _negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
-    """A negator before ``at`` in its clause, or after it ("发票暂时还没有"); two just before it
-    cancel ("手上没有未交接的工作" has none pending)."""
-    cs, ce = clause_of(spans, at)
-    near = A_NOT_A.sub(r"\1", text[max(cs, at - 6):at])  # 有没有 asks
-    if sum(c in NEGATORS for c in near) >= 2:
-        return sum(c in NEGATORS for c in near) % 2 == 1
-    return negated(text, at, cs) or any(n in text[at:ce] for n in NEGATORS)
-
-
-def echoed(question: str, text: str) -> bool | None:
-    """Yes or no when a reply restates the question's own predicate, as Chinese answers a yes/no
-    question ("能提供购房发票或已备案的购房合同吗？" — "购房合同已经备案了"): it shares two or
-    more word pieces with the question. The last of them in the reply is its predicate (the
-    topic comes first: "贷款没有逾期"); the reply says yes when a negation stands around it
-    in both or in neither ("没有逾期吗？" — "没有逾期"), no otherwise. One shared piece is only a
-    topic ("罚款交清了" to "有没有未缴的罚款？" says no without a negator)."""
-    if ASKING.search(text) or _UNDER_WAY.search(text):
-        return None  # "购房合同备案怎么办？" repeats the question to ask one back; "正在办备案" is not done
-    # a hint listing the answers ("（是 / 否）") restates nothing; a gloss ("交通违法（违章）") does
-    question = re.sub(r"\{\{.*?\}\}", "", _HINT.sub("", question))
-    question = A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing
-    shared = [g for g in grams(text) & grams(question) if not generic(g)]
-    if len(shared) < 2:
-        return None
-    last = max(shared, key=text.rfind)
-    q_at, q_spans = question.find(last), clause_spans(question)
-    # in the question a negator's scope runs on from it; in the reply it may also follow ("还没有")
-    q_neg = any(c in NEGATORS for c in question[clause_of(q_spans, q_at)[0]:q_at])
-    return q_neg == _negated_around(text, text.rfind(last), clause_spans(text))
 
 
 def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[str, Any] | None = None,

@@ -1,0 +1,168 @@
+"""A yes/no slot's own verbs, learned from its author's words, and the replies that say them.
+
+An author who lists 没交社保 as a no and 在交社保 as a yes has said what the question turns on:
+the verb 交 (to pay), said or denied. People answer a Chinese yes/no question by saying that
+verb again with an aspect ("交着", "交的", "一直在交", "开始交了") or denying it ("还没交"), in
+words no list holds. So a verb is learned where the author's words hold it both ways, negated
+in one list and said plainly in the other; its plain sense is the other list's (没有逾期 is a
+yes, so 逾期 said plainly is a no). Where the author's plain word says it under way (在交, 领着)
+the verb is an activity: under way is yes, and a past (以前交过, 领完了) is no answer; otherwise it
+is a thing done (备案了), and under way (正在备案) is no answer either.
+
+A reply says a verb only where nothing else can be meant: the verb is not part of another word
+(交通, 开始, 提交), no modal or supposition goes before it (要交, 如果交的话), nothing follows it
+in its clause but an aspect, the slot's noun or a duration (交的是老家的社保 says where, not
+whether), and its clause asks nothing. Every place the reply says a verb must agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from .answers import NO, YES
+from .utterance import A_NOT_A, ASKING, DECLARED, NEGATORS, PAST, clause_of, clause_spans
+
+_NEGATION = re.compile(r"^(?:还|都|也|从来|一直)*(?:没有|没|未|不)(?:去|在)?")
+# what may stand right before a one-character verb: an adverb or aspect (在交, 正常交, 一直交,
+# 开始交), a subject's last character (我交, 单位交, 公司交, 这边交), or nothing; any other
+# character may make another word of it (提交, 离开, 带领)
+_BEFORE_ONE = set("在都也还已没未不就才再刚正又常直时始经着给去我你他她们位司里家边方人")
+_ASPECT = re.compile(r"(?:了|着|过|的|上|好|完|齐|起来|下来|呢|啊|呀|吧|啦|哦|嘛)*")
+# what is yet to come, just before the verb (要交, 准备去办, 先接收才给开; 才交了 is done) or anywhere
+# before it (下个月交)
+_NOT_YET = re.compile(r"要|将|想|会|准备|打算|得|该|需|可以|快|马上|赶紧|等|再|先")
+_LATER = re.compile(r"下个?月|下周|下礼拜|明天|后天|明年|以后|将来|过几天|过两天|回头|年底|月底")
+_SUPPOSE = re.compile(r"如果|要是|假如|假设|的话")
+_DURATION = re.compile(r"^(?:[\d一二两三四五六七八九十百几半多]+)(?:个)?(?:年|月|天|周|星期|礼拜)多?(?:了|啦|呢)*$")
+_ADVERBS_IN_WORD = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早)*")
+_ASPECT_IN_WORD = re.compile(r"^(?:了|着|过|好|完)*")
+_ONGOING_PAST = re.compile(r"过|完")  # (matched at a position: no ^)
+_ADVERBS = re.compile(r"(?:正在|在|正|一直|都|也|还|就|才|已经|已|去|给|帮我|给我)+$")
+_NOT_HERE = re.compile(r"[不没]在[^\s，。,.]{0,4}$")
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A verb a slot turns on: ``plain`` is what saying it plainly means (True: yes)."""
+
+    word: str
+    plain: bool
+    ongoing: bool  # an activity (在交): under way is yes; else a thing done, under way is no answer
+
+
+def _plainly_in(word: str, verb: str, nouns: tuple[str, ...]) -> bool:
+    """Whether an author's word says the verb plainly, as its predicate: after nothing but the
+    thing named and adverbs (已缴纳, 居住证办了), before nothing but an aspect and the thing
+    (交了社保). A thing had or acted on is no verb: 社保 of 在交社保, 证明 of 开了证明, 居 of 居住证有."""
+    at = word.find(verb)
+    if at < 0:
+        return False
+    head = next((word[len(n):at] for n in nouns if word.startswith(n) and len(n) <= at), word[:at])
+    tail = _ASPECT_IN_WORD.sub("", word[at + len(verb):], count=1)
+    return _ADVERBS_IN_WORD.fullmatch(head) is not None and (not tail or tail in nouns)
+
+
+def _learn(yes: tuple[str, ...], no: tuple[str, ...], nouns: tuple[str, ...]) -> tuple[Verb, ...]:
+    out: dict[str, Verb] = {}
+    for words, value, others in ((no, False, yes), (yes, True, no)):
+        for w in words:
+            core = next((w[len(n):] for n in nouns if w.startswith(n) and not any(c in NEGATORS for c in n)), w)  # 转学证明没开: the thing first
+            m = _NEGATION.match(core)
+            if m is None:
+                continue
+            core = core[m.end():]
+            # the shortest head that leaves nothing or the slot's noun: 交 of 交社保, 缴纳 of 缴纳
+            verb = next((core[:n] for n in range(1, min(len(core), 3) + 1)
+                         if (core[n:] in nouns or not core[n:]) and core[:n] not in YES and core[:n] not in NO
+                         and any(_plainly_in(o, core[:n], nouns) for o in others)), None)
+            if verb is None or verb in out:
+                continue
+            plain_words = [o for o in others if _plainly_in(o, verb, nouns)]
+            ongoing = any(f"在{verb}" in o or f"{verb}着" in o for o in plain_words)
+            out[verb] = Verb(verb, not value, ongoing)
+    return tuple(sorted(out.values(), key=lambda v: -len(v.word)))
+
+
+def verbs(yes: list[str], no: list[str], cues: list[str]) -> tuple[tuple[Verb, ...], tuple[str, ...]]:
+    """The verbs a yes/no slot's own words hold both ways (see the module docstring), and the
+    words that name its thing: its cue words holding no verb, negator or 有 (社保, not 交社保)."""
+    return _learned(tuple(w.lower() for w in yes), tuple(w.lower() for w in no), tuple(cues))
+
+
+@functools.lru_cache(maxsize=512)
+def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -> tuple[tuple[Verb, ...], tuple[str, ...]]:
+    cues = tuple(sorted((c for c in cues if len(c) >= 2), key=len, reverse=True))
+    found = _learn(yes, no, tuple(c for c in cues if not any(x in c for x in "有没未不无在了着过")))
+    nouns = tuple(c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在"))
+    return found, nouns
+
+
+def masked(text: str, found: tuple[Verb, ...]) -> str:
+    """The text without the 在 of an activity said under way ("社保还在交" is paying): what is left
+    under way is something else (还在处理)."""
+    for verb in found:
+        if verb.ongoing:
+            text = re.sub(rf"(?:还在|正在|在)(?={re.escape(verb.word)})", "", text)
+    return text
+
+
+_UNCLEAR = "unclear"  # the verb said, but not whether it is done: the reply says nothing certain
+
+
+def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named: bool) -> bool | None:
+    """Yes or no where the reply says one of the slot's verbs, every time the same way; None where
+    it says none, says them both ways, or says one without saying whether it is done. ``named``:
+    the reply answers the slot's question, so the slot's noun need not stand in the verb's clause."""
+    t = text.lower()
+    spans = clause_spans(t)
+    said: set[bool | str] = set()
+    taken = [False] * len(t)
+    for verb in found:
+        for m in re.finditer(re.escape(verb.word), t):
+            if any(taken[m.start():m.end()]):
+                continue
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+            value = _occurrence(t, spans, m.start(), m.end(), verb, nouns, named)
+            if value is not None:
+                said.add(value)
+    value = said.pop() if len(said) == 1 else None
+    return value if isinstance(value, bool) else None
+
+
+def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb, nouns: tuple[str, ...],
+                named: bool) -> bool | str | None:
+    """What one place the verb stands says: yes or no, _UNCLEAR, or None where it is not the
+    slot's verb said of the slot (another word, another thing, a question)."""
+    cs, ce = clause_of(spans, s)
+    clause, before = t[cs:ce], t[cs:s]
+    if ASKING.search(DECLARED.sub("", clause)) or A_NOT_A.search(t[max(cs, s - 2):min(ce, e + 2)]):
+        return None  # "交了吗", "交没交": asked, not said
+    if len(verb.word) == 1 and before and before[-1] not in _BEFORE_ONE and not any(before.endswith(n) for n in nouns):
+        return None  # 提交, 离开: another word
+    aspect = _ASPECT.match(t, e, ce)
+    rest = t[aspect.end():ce].strip() if aspect else t[e:ce].strip()
+    potential = t[e:e + 1] == "不"  # 交不起, 办不下来: cannot
+    if not potential and rest and not _DURATION.match(rest) and not any(rest.startswith(n) for n in nouns):
+        return None  # 交的是老家的社保, 交租金, 交通: something else follows
+    if not (named or any(n in clause for n in nouns)):
+        return None  # a verb said of nothing named, in a message that answers another question
+    near = before
+    for n in nouns:
+        near = near.replace(n, " " * len(n))  # the 会 of 会费 is no "will"
+    if _SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or \
+            ("才" in before and not t.startswith("了", e)):
+        return _UNCLEAR  # 如果交的话, 要交, 先接收才给开: supposed or yet to come
+    under_way = re.search(r"(?:正在|在|正)$", before) is not None or t[e:e + 1] == "着"
+    if verb.ongoing and (_ONGOING_PAST.match(t, e) or PAST.match(t, cs)):
+        return _UNCLEAR  # 以前交过, 领完了: was, not is
+    if under_way and not verb.ongoing:
+        return _UNCLEAR  # 正在备案: neither done nor refused
+    # 还没交, 没有去办, 公司没给交; 不在这边交 denies it of the place the question asks about
+    near = _ADVERBS.sub("", before)
+    negated = potential or any(c in NEGATORS for c in near[-2:]) or _NOT_HERE.search(before) is not None
+    if not negated and any(c in NEGATORS for c in near):
+        return _UNCLEAR  # 没有提前备案, 还没有去办失业登记: a negator further off, its scope unknown
+    return verb.plain != negated

@@ -1,0 +1,101 @@
+"""A yes/no slot's own verb, learned from its author's words and said back in words no list holds
+("会费一直交着", "还没去办"); a count said in another slot's unit; the "per" of a rate; an option
+said with the slot's word against one said in passing; and the rules' yes or no against an answer
+already given. On a club-membership form of the tests' own."""
+
+from __future__ import annotations
+
+import pytest
+
+from plusn.agents import forms
+from plusn.agents.cues import cue_words
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+from plusn.agents.verbs import verbs
+
+CLUB = FormSpec.model_validate({
+    "slots": {
+        "origin": {"type": "enum", "label": "会员籍贯", "ask": "您是本地会员还是外地会员？",
+                   "options": {"本地会员": ["本地", "本地人"], "外地会员": ["外地", "外地人"]}},
+        "dues": {"type": "boolean", "label": "会费", "ask": "您目前是否按月缴纳会费？（是 / 否）",
+                 "yes_words": ["在交会费", "交了会费", "已缴纳"], "no_words": ["没交会费", "未缴纳", "还没交"]},
+        "card": {"type": "boolean", "label": "门禁卡", "ask": "门禁卡办了吗？（是 / 否）",
+                 "yes_words": ["办了门禁卡", "已办门禁卡"], "no_words": ["没办门禁卡", "还没办"]},
+        "months": {"type": "integer", "label": "入会月数", "ask": "您入会多少个月了？", "unit": "月", "min": 0, "max": 600},
+        "family": {"type": "integer", "label": "家庭人数", "ask": "家里几口人一起入会？", "unit": "人", "units": {"口": 1},
+                   "min": 1, "max": 20},
+        "fee": {"type": "number", "label": "月收入", "ask": "您月收入大约多少元？", "unit": "元", "min": 0, "max": 1000000},
+    },
+    "tree": {"slot": "dues", "cases": {
+        "false": {"decision": "请先缴纳会费"},
+        "true": {"slot": "card", "cases": {"false": {"decision": "请先办门禁卡"}, "true": {"decision": "可以入场"}}}}},
+})
+
+
+def _said(text: str, slot: str, asked: str | None) -> bool | None:
+    r = read(CLUB, text, asked, "zh").found.get(slot)
+    return None if r is None or not r.sure else r.value
+
+
+def test_the_verb_is_learned_from_words_that_hold_it_both_ways() -> None:
+    dues = CLUB.slots["dues"]
+    found, nouns = verbs(dues.yes_words, dues.no_words, cue_words(CLUB, "dues"))
+    assert {(v.word, v.plain, v.ongoing) for v in found} == {("交", True, True), ("缴纳", True, False)}
+    assert "会费" in nouns and not any("交" in n for n in nouns)  # the thing paid is no verb
+    card = CLUB.slots["card"]
+    found, _ = verbs(card.yes_words, card.no_words, cue_words(CLUB, "card"))
+    assert [(v.word, v.ongoing) for v in found] == [("办", False)]  # a thing done, not an activity
+    # a noun had is no verb: 没有X against 有X says nothing of doing
+    assert verbs(["有会员卡"], ["没有会员卡"], ["会员卡"])[0] == ()
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("交着呢", True), ("交的", True), ("会费一直在交", True), ("会费还在交", True), ("入会当月就开始交了", True),
+    ("交了三年了", True), ("会费才交了两个月", True),
+    ("还没交", False), ("公司没给交", False), ("会费不在这边交", False), ("交不起", False),
+    ("要交了", None), ("以前交过", None), ("交通不方便", None), ("交了没？", None),
+    ("如果交的话", None), ("先审核才给交", None),
+])
+def test_a_reply_that_says_the_verb_answers_the_question(text: str, value: bool | None) -> None:
+    assert _said(text, "dues", "dues") is value
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("办好了", True), ("门禁卡早就办了", True), ("还没去办", False),
+    ("正在办", None),  # a thing done, said under way: neither
+    ("没有提前去办", False),  # a negator further off is left to the plain 没有 that opens the reply
+])
+def test_a_thing_done_is_done_only_when_said_done(text: str, value: bool | None) -> None:
+    assert _said(text, "card", "card") is value
+
+
+def test_said_in_passing_the_verb_counts_only_with_the_slot_named() -> None:
+    assert _said("会费一直交着，门禁卡还没办", "dues", None) is True
+    assert _said("会费一直交着，门禁卡还没办", "card", None) is False
+    assert _said("房租一直交着", "dues", None) is None  # the verb said of something else
+
+
+def test_a_count_in_another_slots_unit_is_that_slots() -> None:
+    got = read(CLUB, "我们家两口人", "months", "zh")
+    assert got.found["family"].value == 2 and "months" not in got.found
+
+
+def test_the_one_of_a_rate_is_no_duration() -> None:
+    for text in ("一个月收入三千左右", "about 3000 yuan a month"):
+        assert "months" not in read(CLUB, text, "fee", "zh").found
+    assert read(CLUB, "入会一个月", "months", "zh").found["months"].value == 1
+
+
+def test_an_option_said_with_the_slots_word_wins_over_one_said_in_passing() -> None:
+    got = read(CLUB, "外地会员，在本地上班三年了", "origin", "zh")
+    assert got.found["origin"].value == "外地会员"
+    assert "origin" not in read(CLUB, "本地人，也算半个外地人", "origin", "zh").found  # both said as the kind
+
+
+def test_the_rules_yes_or_no_against_an_answer_is_asked_about_not_dropped() -> None:
+    state = forms.FormState()
+    forms.turn(CLUB, state, "会费在交", "zh")
+    t = forms.turn(CLUB, state, "门禁卡办了", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以入场"
+    t = forms.turn(CLUB, state, "对了，我老婆说门禁卡好像没有", "zh")  # a guess at most: not taken silently
+    assert state.values["card"] is True and "哪个是对的" in (t.reply or "")

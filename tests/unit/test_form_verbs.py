@@ -99,3 +99,13 @@ def test_the_rules_yes_or_no_against_an_answer_is_asked_about_not_dropped() -> N
     assert t.decision is not None and t.decision["decision"] == "可以入场"
     t = forms.turn(CLUB, state, "对了，我老婆说门禁卡好像没有", "zh")  # a guess at most: not taken silently
     assert state.values["card"] is True and "哪个是对的" in (t.reply or "")
+
+
+def test_a_correction_names_the_answer_it_corrects_beside_the_new_one() -> None:
+    values = {"origin": "本地会员", "months": 39}
+    got = read(CLUB, "哦我说错了，我是外地会员，本地那是我老婆", None, "zh", values)
+    assert got.found["origin"].value == "外地会员"  # 本地 is the answer being corrected
+    got = read(CLUB, "说错了，入会是四十一个月，三十九个月是我老婆的", None, "zh", values)
+    assert got.found["months"].value == 41
+    # without a correction word the two options say nothing certain
+    assert "origin" not in read(CLUB, "我是外地会员，本地会员是我老婆", None, "zh", values).found

@@ -22,10 +22,12 @@ from .utterance import ASKING, MEASURE, Reading, clause_of, clause_spans, correc
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
-                correcting: bool = False) -> Reading | None:
+                correcting: bool = False, old: float | None = None) -> Reading | None:
     """The slot's number in the text (see the module's docstring). ``confirming``: the question
     asked to confirm this slot's value; ``correcting``: the text corrects an earlier answer and
-    this slot is the only number answered so far, so a bare number may be for it (a guess)."""
+    this slot is the only number answered so far, so a bare number may be for it (a guess);
+    ``old``: the slot's answer, when the text holds a correction word ("说错了，是四十一，三十九
+    是我老婆的岁数": the number it had is what is corrected, not the new one)."""
     slot = spec.slots[name]
     unit, said_in = slot.counts_in(), slot.unit_words()
     spans = clause_spans(text)
@@ -39,7 +41,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     found = quantities(text, said_in)
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
-        if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans):
+        if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
+                (old is not None and fix >= 0 and q.value == old):
             continue  # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"
         if said.unit is None and _others_unit(spec, name, low, said.end):
             continue  # "两口人" to "how many months?": the number of the slot that counts in 口

@@ -77,7 +77,7 @@ def _loosely(found: str, words: frozenset[str]) -> bool:
     return any(len(found) <= len(w) + 1 and says(found, w) for w in words)
 
 
-def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | None:
+def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None) -> Reading | None:
     slot = spec.slots[name]
     lex = lexicon(slot)
     low = text.lower()  # every position below is in it (a character's lower case may be longer)
@@ -118,7 +118,9 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool) -> Reading | No
             named.add(canon)
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
-    if len(pos) > 1 and len(named & set(pos)) == 1:
+    if len(pos) == 2 and old in pos:
+        pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
+    elif len(pos) > 1 and len(named & set(pos)) == 1:
         pos = list(named & set(pos))  # "外地户籍，在本市交社保": the option said with the slot's word
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
@@ -353,11 +355,12 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             continue
         r: Reading | None = None
         if slot.type == "enum":
-            r = _enum(spec, name, text, answering=name == expected)
+            r = _enum(spec, name, text, answering=name == expected, old=values.get(name) if out.correction else None)
         elif slot.type == "boolean":
             r = _boolean(spec, name, text, asked=False) or _stated(spec, name, text)
         elif slot.type in ("integer", "number"):
-            r = read_number(spec, name, text, asked=False, lang=lang, correcting=out.correction and fixing == [name])
+            r = read_number(spec, name, text, asked=False, lang=lang, correcting=out.correction and fixing == [name],
+                            old=values.get(name) if out.correction else None)
         elif slot.type == "string" and slot.pattern is not None and slot.aliases:
             # a pattern is looked for in any message only near a word that names the slot
             m = pattern_in(slot.pattern, text)
@@ -411,13 +414,14 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
         return  # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question
     r: Reading | None = None
     if slot.type == "enum":
-        r = _enum(spec, asked, text, answering=True)
+        r = _enum(spec, asked, text, answering=True, old=values.get(asked) if has_correction(text) else None)
         why = words(lang)["choose"].format(options=" / ".join(slot.choices()))
     elif slot.type == "boolean":
         r = _boolean(spec, asked, text, asked=True)
         why = words(lang)["yesno"]
     elif slot.type in ("integer", "number"):
-        r = read_number(spec, asked, text, asked=True, lang=lang, confirming=confirming)
+        r = read_number(spec, asked, text, asked=True, lang=lang, confirming=confirming,
+                        old=values.get(asked) if has_correction(text) else None)
         why = words(lang)["number"]
         if r is None:  # say what is wrong: no number, or one out of range
             try:

@@ -86,8 +86,9 @@ def test_a_word_that_points_is_weak() -> None:
 def test_a_guessed_place_is_confirmed_before_the_decision() -> None:
     state = forms.FormState()
     t = forms.turn(CARE, state, "就这边的", "zh")  # answers the first question, with no word naming it
-    assert t.decision is None and "对吗" in (t.reply or "") and state.guesses == {"where": "本区"}
-    t = forms.turn(CARE, state, "一个人住", "zh")  # passes over the confirmation with the next answer
+    # a guess, said back with the next question (an implicit confirmation)
+    assert t.decision is None and "本区" in (t.reply or "") and state.guesses == {"where": "本区"}
+    t = forms.turn(CARE, state, "一个人住", "zh")  # the answer to that question confirms it
     assert state.values == {"where": "本区", "living": "独居"} and t.asked == "pension"
     t = forms.turn(CARE, state, "没有养老金", "zh")
     assert t.decision is not None and t.decision["decision"] == "每月补贴五百元"
@@ -146,10 +147,9 @@ def test_an_answer_to_another_question_is_kept_and_not_called_invalid() -> None:
     t = forms.turn(GYM, state, "还剩三个月", "zh")  # answers the months question before the first
     # a guess, and 自己停卡 decides without asking months: no branch is implied, the question again
     assert t.asked == "ended" and "不符合要求" not in (t.reply or "") and state.guesses == {"months": 3}
-    t = forms.turn(GYM, state, "被俱乐部取消了", "zh")
-    assert "对吗" in (t.reply or "") and t.asked == "months"  # the number said in passing is confirmed first
-    t = forms.turn(GYM, state, "对", "zh")
-    assert t.decision is not None and t.decision["decision"] == "按月退费"
+    assert "3" in (t.reply or "") and state.noted == ["months"]  # said back with the question
+    t = forms.turn(GYM, state, "被俱乐部取消了", "zh")  # answered: the number said in passing is confirmed
+    assert t.confirmed == {"months": 3} and t.decision is not None and t.decision["decision"] == "按月退费"
 
 
 def test_a_correction_whose_slot_is_a_guess_is_taken_in_its_unit_and_a_mention_is_not() -> None:

@@ -38,7 +38,7 @@ LEAVE = FormSpec.model_validate({
 def test_a_number_too_loose_to_keep_still_passes_over_a_confirmation() -> None:
     state = forms.FormState()
     t = forms.turn(LEAVE, state, "想休息几天", "zh", meaning={"kind": Reading("年假", sure=False, source="meaning")})
-    assert t.asked == "kind" and state.confirming
+    assert t.asked == "tenure" and state.noted == ["kind"]  # the guess said back with the next question
     t = forms.turn(LEAVE, state, "大概一年左右", "zh")  # answers the next question, too loosely to decide on
     assert t.confirmed == {"kind": "年假"} and t.asked == "tenure" and "tenure" in state.vague
     state = forms.FormState()
@@ -203,10 +203,10 @@ def test_not_a_single_one_is_a_plain_no_and_asks_nothing() -> None:
 def test_a_no_that_opens_a_correction_of_another_answer_does_not_deny_a_confirmation() -> None:
     state = forms.FormState()
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
-    assert state.confirming and state.values["days"] == 2
+    assert state.noted == ["kind"] and state.values["days"] == 2  # said back with the next question
     t = forms.turn(LEAVE, state, "哦不对，说错了，是三天不是两天", "zh")  # the no may be of the days only
-    assert t.corrected == {"days": (2, 3)} and not t.confirmed and state.confirming and t.asked == "kind"
-    assert state.guesses == {"kind": "事假"} and not state.denied  # neither taken nor denied: asked again
+    assert t.corrected == {"days": (2, 3)} and not t.confirmed and state.noted == ["kind"]
+    assert state.guesses == {"kind": "事假"} and not state.denied  # neither taken nor denied: said back again
     state = forms.FormState()
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
     t = forms.turn(LEAVE, state, "不对，不是事假，请三天", "zh")  # denies the guess too

@@ -34,6 +34,7 @@ from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
 from .utterance import Read, Reading, clause_spans
 
+_TAKEN_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong)[的啊呀了吧哦。！!.，,\s]*")
 _OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
 
 __all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
@@ -53,18 +54,22 @@ class FormState:
     vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
     denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
     implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
+    noted: list[str] = field(default_factory=list)  # guesses restated with the last question: an answer confirms them
+    passed: list[str] = field(default_factory=list)  # guesses confirmed by an answer to something else
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
                 "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague,
-                "denied": self.denied, "implied": self.implied}
+                "denied": self.denied, "implied": self.implied, "noted": self.noted,
+                "passed": self.passed}
 
     @classmethod
     def of(cls, d: dict[str, Any] | None) -> FormState:
         d = d or {}
         return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
                    bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
-                   dict(d.get("vague") or {}), dict(d.get("denied") or {}), list(d.get("implied") or []))
+                   dict(d.get("vague") or {}), dict(d.get("denied") or {}), list(d.get("implied") or []),
+                   list(d.get("noted") or []), list(d.get("passed") or []))
 
     def shown(self, name: str, value: Any, lang: str) -> str:
         """A slot's value as the user reads it: the words of the bound it came from, if it did."""
@@ -219,6 +224,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
+        _passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
@@ -277,6 +283,8 @@ def _settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, o
         elif (r is not None and r.value == guess) or reply is True or \
                 (reply is None and other and name not in state.implied):  # an inference needs a yes
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
+            if reply is None:
+                state.passed.append(name)
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again
         elif reply is False and isinstance(guess, str):
@@ -289,6 +297,32 @@ def _settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, o
     if name not in state.guesses and name in state.implied:
         state.implied.remove(name)  # confirmed or denied
     state.confirming, state.conflict = False, None
+
+
+def _passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
+    """The guesses restated with the last question (an implicit confirmation): a reply that
+    answers something, says nothing of them and takes nothing back confirms them; one that denies
+    a guessed option ("不是事假") or says only "不对" drops it, to be asked again (an option
+    denied is not offered again). A reply that gives one of them a value is read as usual."""
+    noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
+    reply = _plain_yes_no(text)
+    if noted and _TAKEN_BACK.fullmatch(text.strip().lower()):
+        # "不对" alone takes back what was said back, not an answer to the question
+        got.found = {n: r for n, r in got.found.items() if n in noted}
+        got.rejected.clear()
+    answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
+    for name in noted:
+        guess = state.guesses[name]
+        denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
+        if name in got.found and not denied:
+            continue
+        if denied or (reply is False and not answered):
+            state.guesses.pop(name)
+            if isinstance(guess, str):
+                state.denied.setdefault(name, []).append(guess)
+        elif answered and not got.correction and reply is not False:
+            out.confirmed[name] = state.values[name] = state.guesses.pop(name)
+            state.passed.append(name)
 
 
 def _corrects_other(state: FormState, got: Read, name: str) -> bool:
@@ -329,9 +363,10 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: se
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
-        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or _number(old))):
+        elif old == r.value or (not r.sure and not got.correction and
+                                (r.source != "rule" or (_number(old) and name not in state.passed))):
             # a repetition, or a guess that cannot overturn an answer: by meaning, or a number said
-            # in passing ("还有半个月的课没上")
+            # in passing ("还有半个月的课没上") against one the user said (not one only passed over)
             state.guesses.pop(name, None)
         elif not r.sure and not got.correction:  # the rules' yes, no or option against an answer
             state.guesses.pop(name, None)  # ("我爱人名下有一套房子" after "没房"): which is right?
@@ -368,6 +403,14 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     _implied(spec, state)
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
+    pending = [g for g in state.guesses if g not in state.values and g not in state.implied]
+    if pending and need is not None and guess not in state.implied and need not in state.vague:
+        # a question still to ask: the guesses go with it, said back, and its answer confirms them
+        # (an inferred guess is asked about on its own, and confirmed only by a yes)
+        state.noted = pending
+        shown = "；".join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang)}" for g in state.noted)
+        notes.append(w["noted"].format(values=shown if lang == "zh" else shown.replace("；", "; ")))
+        guess = None
     if guess is not None:
         state.asked, state.confirming = guess, True
         slot = spec.slots[guess]

@@ -47,6 +47,7 @@ _IN_WORD = re.compile(r"[\u4e00-\u9fff](?<![个份人次件张条位家台笔本
                       r"一二三四五六七八九十两零〇百千万亿多几来余半吧啊呀呢了的左以到至或])")  # not 上下: 七上八下
 _ORDINAL = re.compile(r"(?:第|周|星期|礼拜|初)\s*$")
 _HOLIDAYS = ("五一", "十一")
+_UNIT_IN_WORD = re.compile(r"[级纪龄代气]")  # after 年 or 天, these make another word (年级, 年纪, 天气)
 _DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")
 _DATE_AFTER = re.compile(r"\s*(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]|[号日份底初末]|中旬|上旬|下旬)")
 _DAY_OF_MONTH = re.compile(r"月\s*$")  # the 12 of 3月12号
@@ -161,6 +162,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 value, stop = value + 0.5, stop + half.end()
             elif not step and (more := _more_at(text, stop)):  # 一年多: one more of the unit at most
                 step, stop = 1.0, stop + more
+        if word in ("年", "天") and _UNIT_IN_WORD.match(text, stop):
+            continue  # 一年级, 三年级: a grade; 年纪, 天气: the unit's character begins another word
         q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop)
         if q.unit == "月" and (_DATE_BEFORE.search(text, 0, m.start()) or _DATE_AFTER.match(text, stop)) \
                 and text[end: stop].strip() == "月":

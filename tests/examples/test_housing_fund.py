@@ -122,6 +122,16 @@ def test_a_message_after_the_decision_that_changes_nothing_read_neither_restarts
     assert c.decision == "可以提取"
     c.say("不用重新开始，我就想知道为什么")  # no start over
     assert c.block["route"].get("unread") is True
+
+
+def test_a_guess_against_an_answer_after_the_decision_does_not_say_the_outcome_again(client: TestClient) -> None:
+    c = Conversation(client)
+    c.say("我离职了，外地户籍")
+    c.say("10个月")
+    assert c.decision == "可以提取"
+    reply = c.say("我这边想问户籍的事")  # 这边 here is "on my side": a guess at most, against an answer
+    assert c.block["route"].get("unread") is True and c.decision is None
+    assert "户籍 外地" in reply and "可以提取" not in reply
     c.say("重新开始，帮我同事问：他离职了")  # a new case: nothing of the last one carries over
     assert c.asked[-1] == "hukou" and c.block["route"].get("restarted")
 

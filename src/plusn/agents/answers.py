@@ -24,7 +24,7 @@ YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没�
 HESITATES = re.compile(r"[?？…]|\.\.\.")  # "嗯？" asks back, "嗯……" trails off: neither agrees
 # Said alone, these agree ("嗯" to "是否已登记？"); inside a reply they are only a pause ("嗯，没有").
 BARE_YES = ("嗯", "嗯嗯", "恩", "恩恩", "嗯呢", "嗯哪", "mhm", "uh-huh", "uh huh", "yup")
-UNSURE = ("不知道", "不清楚", "不确定", "说不好", "说不准", "不好说", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
+UNSURE = ("不知道", "不清楚", "不太清楚", "不确定", "不太确定", "不太记得", "说不好", "说不准", "不好说", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
 _WORDISH = re.compile(r"^[a-z]+$")
 # What people say to a decision that takes it as given: yes, thanks, understood (a closed class).
 ACK = ("谢谢", "多谢", "好的", "好", "行", "嗯", "嗯嗯", "明白", "明白了", "知道了", "收到", "了解", "ok", "okay",

@@ -212,7 +212,10 @@ class AgentBackend(Composite):
             got = read(node.form, text, None, self.agent.spec.language, form.values, root)
             if root in got.found and got.found[root].value != form.values.get(root) and not got.correction:
                 return None, True
-            if any(form.values.get(k) != r.value for k, r in got.found.items()):
+            # a guess against an answer given would be dropped: the outcome is not said again as if
+            # the message were read ("我爱人名下有一套房子，这个有影响吗" after "没房": see _rests_on)
+            if any(form.values.get(k) != r.value and (k not in form.values or r.sure or got.correction)
+                   for k, r in got.found.items()):
                 state.update(waiting=node_id, done=False, loops={})
                 form.asked, form.confirming, form.conflict = None, False, None
                 state["forms"][node_id] = form.as_dict()

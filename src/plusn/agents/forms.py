@@ -348,10 +348,6 @@ def _plain_yes_no(text: str) -> bool | None:
     return False if opens else None  # "not 3 weeks" is a no; "nothing else" is not
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: set[str]) -> None:
     for name, r in got.found.items():
         old = state.values.get(name)
@@ -363,13 +359,12 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: se
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
-        elif old == r.value or (not r.sure and not got.correction and
-                                (r.source != "rule" or (_number(old) and name not in state.passed))):
-            # a repetition, or a guess that cannot overturn an answer: by meaning, or a number said
-            # in passing ("还有半个月的课没上") against one the user said (not one only passed over)
+        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)):
+            # a repetition, or a guess that cannot overturn an answer the user gave ("还有半个月的课
+            # 没上", "我爸妈名下有一套房子")
             state.guesses.pop(name, None)
-        elif not r.sure and not got.correction:  # the rules' yes, no or option against an answer
-            state.guesses.pop(name, None)  # ("我爱人名下有一套房子" after "没房"): which is right?
+        elif not r.sure and not got.correction:  # the rules' guess against a guess only passed over:
+            state.guesses.pop(name, None)  # which is right?
             state.asked, state.conflict = name, r.value
         elif not r.sure:  # a correction whose slot is a guess ("其实是七年", "actually only 8 months")
             state.guesses.pop(name, None)

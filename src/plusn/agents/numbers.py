@@ -179,7 +179,8 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
     if q.value != 1 or q.unit not in DURATIONS or not _ONE.match(low, q.start):
         return False
     clause = clause_of(spans, q.start)
-    return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS for o in found)
+    return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS and o.value > 0
+               for o in found)
 
 
 def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:

@@ -122,8 +122,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             value = float(m.group("ar").replace(",", "")) * _SCALE.get(m.group("sc") or "", 1)
         elif m.group("cn") is not None:
             cn = m.group("cn")
-            if cn == "万" or cn == "千" or cn == "百":  # a scale word alone is not a number
-                continue
+            if cn in ("万", "千", "百") or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
+                continue  # a scale word alone is not a number; 一年零6个月: 零 joins two
             unitless = _unit_after(text, m.end(), words)[0] is None and text.strip() != cn
             one = cn == "一" and not text.startswith(("个", "多"), m.end())  # 一个半月, 一个多月 are numbers
             if unitless and (one or (len(cn) == 1 and _IN_WORD.match(text, m.end()))

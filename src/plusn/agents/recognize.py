@@ -86,7 +86,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     asking = bool(ASKING.search(low))
     pos: list[str] = []
     neg: list[str] = []
-    named: set[str] = set()  # options said as the specific kind or with a word naming the slot in their clause
+    named: set[str] = set()  # options said once at least as more than the place something is done
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
     authors = {w.lower() for ws in slot.choices().values() for w in ws}
     now = NOW.search(low)
@@ -113,15 +113,14 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # plusn derived may be one word of its own ("房贷款还没批下来"); the author's own word
             # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
             continue
-        ce = clause_of(spans, s)[1]
-        if not negated(low, s, cs) and (specific(lex, word) or any(c in low[cs:s] + " " + low[e:ce] for c in cues)):
-            named.add(canon)
+        if not (low[s - 1:s] == "在" and not any(c in low[cs:s] for c in cues)):
+            named.add(canon)  # not only where something is done ("在本市交社保"; "户口在本市" says it)
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
     if len(pos) == 2 and old in pos:
         pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
     elif len(pos) > 1 and len(named & set(pos)) == 1:
-        pos = list(named & set(pos))  # "外地户籍，在本市交社保": the option said with the slot's word
+        pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -159,13 +158,14 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     if own:
         # the author's words: certain, unless said in a question ("不是有居住证吗？")
-        asking = [t[cs:ce] for cs, ce in clause_spans(t) if ASKING.search(t[cs:ce])]
+        asking = [t[cs:ce] for cs, ce in clause_spans(t) if ASKING.search(DECLARED.sub("", t[cs:ce]))]
         if any(says(c, w) for c in asking for w in own):
             return None
         return Reading(yes_no(text, slot.yes_words, slot.no_words))
-    said = says_verb(text, found, nouns, named=asked)  # "社保交着", "还没去办": the slot's own verb
+    others = tuple(c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2)
+    said = says_verb(text, found, nouns, named=asked, others=others)  # "社保交着", "还没去办": its own verb
     if said is not None:
-        return Reading(said)
+        return Reading(said[0], sure=said[1])
     r = _common_words(spec, name, text, asked)
     if r is not None and r.sure and _negated_ask(slot) and _doing(text):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and

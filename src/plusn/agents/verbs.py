@@ -32,8 +32,18 @@ _BEFORE_ONE = set("在都也还已没未不就才再刚正又常直时始经着�
 _ASPECT = re.compile(r"(?:了|着|过|的|上|好|完|齐|起来|下来|呢|啊|呀|吧|啦|哦|嘛)*")
 # what is yet to come, just before the verb (要交, 准备去办, 先接收才给开; 才交了 is done) or anywhere
 # before it (下个月交)
-_NOT_YET = re.compile(r"要|将|想|会|准备|打算|得|该|需|可以|快|马上|赶紧|等|再|先")
-_LATER = re.compile(r"下个?月|下周|下礼拜|明天|后天|明年|以后|将来|过几天|过两天|回头|年底|月底")
+_NOT_YET = re.compile(r"要|将|想|会|得|该|需|可以|快|马上|赶紧|等|再|先")
+# anywhere before the verb: a plan, a time to come, words reported (单位说帮我登记), a thing made up
+# for later (事后补的备案), no need (不用处理), or a condition (录取了就开)
+_LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|这周|这两天|今天|明天|后天|明年|周末|待会|等会|一会|"
+                    r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需")
+_THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
+# another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
+_UNDONE = re.compile(r"[不没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|但|不过|可是|只是")
+# said of another place or another person, or hedged: never certain
+_ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍")
+_SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
+_HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
 _SUPPOSE = re.compile(r"如果|要是|假如|假设|的话")
 _DURATION = re.compile(r"^(?:[\d一二两三四五六七八九十百几半多]+)(?:个)?(?:年|月|天|周|星期|礼拜)多?(?:了|啦|呢)*$")
 _ADVERBS_IN_WORD = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早)*")
@@ -95,7 +105,7 @@ def verbs(yes: list[str], no: list[str], cues: list[str]) -> tuple[tuple[Verb, .
 def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -> tuple[tuple[Verb, ...], tuple[str, ...]]:
     cues = tuple(sorted((c for c in cues if len(c) >= 2), key=len, reverse=True))
     found = _learn(yes, no, tuple(c for c in cues if not any(x in c for x in "有没未不无在了着过")))
-    nouns = tuple(c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在"))
+    nouns = tuple(c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在了着过好"))
     return found, nouns
 
 
@@ -111,14 +121,20 @@ def masked(text: str, found: tuple[Verb, ...]) -> str:
 _UNCLEAR = "unclear"  # the verb said, but not whether it is done: the reply says nothing certain
 
 
-def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named: bool) -> bool | None:
-    """Yes or no where the reply says one of the slot's verbs, every time the same way; None where
-    it says none, says them both ways, or says one without saying whether it is done. ``named``:
-    the reply answers the slot's question, so the slot's noun need not stand in the verb's clause."""
+def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named: bool,
+              others: tuple[str, ...] = ()) -> tuple[bool, bool] | None:
+    """(yes or no, sure) where the reply says one of the slot's verbs, every time the same way;
+    None where it says none, says them both ways, says one without saying whether it is done,
+    or takes it back in another clause ("登记过，没通过", "办了，过期了"; a clause naming another
+    slot, ``others``, says nothing of it). Said of another place or person (老家, 我老婆), it is
+    None; hedged ("好像在交吧"), a guess. ``named``: the reply answers the slot's question, so the
+    slot's noun need not stand in the verb's clause."""
     t = text.lower()
     spans = clause_spans(t)
     said: set[bool | str] = set()
     taken = [False] * len(t)
+    if _ELSEWHERE.search(t):
+        return None
     for verb in found:
         for m in re.finditer(re.escape(verb.word), t):
             if any(taken[m.start():m.end()]):
@@ -129,7 +145,12 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
             if value is not None:
                 said.add(value)
     value = said.pop() if len(said) == 1 else None
-    return value if isinstance(value, bool) else None
+    if not isinstance(value, bool):
+        return None
+    spoken = {clause_of(spans, i) for i, x in enumerate(taken) if x}
+    if any(_UNDONE.search(t[a:b]) and not any(o in t[a:b] for o in others) for a, b in spans if (a, b) not in spoken):
+        return None
+    return value, not _HEDGE.search(t)
 
 
 def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb, nouns: tuple[str, ...],
@@ -152,9 +173,9 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     near = before
     for n in nouns:
         near = near.replace(n, " " * len(n))  # the 会 of 会费 is no "will"
-    if _SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or \
-            ("才" in before and not t.startswith("了", e)):
-        return _UNCLEAR  # 如果交的话, 要交, 先接收才给开: supposed or yet to come
+    if _SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or _SOMEONE_ELSE.search(near) \
+            or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
+        return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user
     under_way = re.search(r"(?:正在|在|正)$", before) is not None or t[e:e + 1] == "着"
     if verb.ongoing and (_ONGOING_PAST.match(t, e) or PAST.match(t, cs)):
         return _UNCLEAR  # 以前交过, 领完了: was, not is

@@ -8,8 +8,9 @@ extractor model for the long tail), then decides what the facts are worth:
   "说错了", "其实是", "actually") or answers the question just asked about it; otherwise the
   form asks which is right;
 - **a guess** (a match by meaning, a number with no word naming its slot) is confirmed before
-  any decision rests on it ("您是说提取原因：租房，对吗？"); a user who passes over the
-  confirmation, answering something else without contradicting it, has confirmed it;
+  any decision rests on it: said back with the next question while one remains ("（我记下的是：
+  请假天数 3。…）"), else asked on its own ("您是说提取原因：租房，对吗？"); a user who answers
+  something else without contradicting it has confirmed it (:mod:`.confirming`);
 - **a bound** (不到一年, 二十多天, more than 2 years) decides only where it is as good as the
   number: the tree's conditions on its slot take the same branch at both ends of the interval.
   Then a point inside it is kept, and the user's own words are shown for it; otherwise the
@@ -24,75 +25,18 @@ asked; a leaf is the decision, returned with the path taken.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..templating import TemplateProblem, evaluate, render
-from .answers import HESITATES, UNSURE, Invalid, fmt, show, validate, words, yes_no
+from .answers import UNSURE, Invalid, fmt, validate, words
+from .confirming import passed_over, plain_yes_no, settle
+from .form_state import FormState, Turn
 from .quantities import DURATIONS, quantities
 from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
-from .utterance import Read, Reading, clause_spans
-
-_TAKEN_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong)[的啊呀了吧哦。！!.，,\s]*")
-_OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
+from .utterance import Read, Reading
 
 __all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
-
-
-@dataclass
-class FormState:
-    values: dict[str, Any] = field(default_factory=dict)  # the answers known with confidence
-    asked: str | None = None  # the slot the last question was about
-    guesses: dict[str, Any] = field(default_factory=dict)  # values read with low confidence, to confirm
-    confirming: bool = False  # the last question asked to confirm guesses[asked]
-    conflict: Any = None  # the last question asked which of two values of ``asked`` is right: the new one
-    decided: str | None = None  # the decision already given in this conversation
-    # slot → [value, the words of the bound it stands for, the bound's ends]: the words are shown for
-    # the value, and a number inside the bound refines it without a question
-    said: dict[str, list[Any]] = field(default_factory=dict)
-    vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
-    denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
-    implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
-    noted: list[str] = field(default_factory=list)  # guesses restated with the last question: an answer confirms them
-    passed: list[str] = field(default_factory=list)  # guesses confirmed by an answer to something else
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
-                "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague,
-                "denied": self.denied, "implied": self.implied, "noted": self.noted,
-                "passed": self.passed}
-
-    @classmethod
-    def of(cls, d: dict[str, Any] | None) -> FormState:
-        d = d or {}
-        return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
-                   bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
-                   dict(d.get("vague") or {}), dict(d.get("denied") or {}), list(d.get("implied") or []),
-                   list(d.get("noted") or []), list(d.get("passed") or []))
-
-    def shown(self, name: str, value: Any, lang: str) -> str:
-        """A slot's value as the user reads it: the words of the bound it came from, if it did."""
-        said = self.said.get(name)
-        return str(said[1]) if said and said[0] == value else show(value, lang)
-
-    def believed(self) -> dict[str, Any]:
-        """The values the tree is walked with: the sure ones and the guesses still to confirm."""
-        return {**self.guesses, **self.values}
-
-
-@dataclass
-class Turn:
-    """What one turn of the form did, and what to say."""
-
-    reply: str | None = None  # the next question (the form waits), else None
-    asked: str | None = None
-    decision: dict[str, Any] | None = None  # when the tree reached a leaf
-    filled: dict[str, Any] = field(default_factory=dict)
-    corrected: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    rejected: dict[str, str] = field(default_factory=dict)
-    guessed: dict[str, Any] = field(default_factory=dict)
-    confirmed: dict[str, Any] = field(default_factory=dict)
 
 
 def recognise(spec: FormSpec, text: str, asked: str | None, lang: str,
@@ -224,12 +168,12 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
-        _passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
+        passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
-        _settle(spec, state, text, got, out, other)
+        settle(spec, state, text, got, out, other)
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}
@@ -247,7 +191,7 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     if not state.confirming or state.asked is None:
         return read(spec, text, state.asked, lang, state.values, expected_slot(spec, state))
     own = read(spec, text, state.asked, lang, state.values, confirming=True).found.get(state.asked)
-    if _plain_yes_no(text) is not None:
+    if plain_yes_no(text) is not None:
         got = read(spec, text, None, lang, state.values)  # "是的" answers the confirmation, not the next question
     else:
         rest = {k: v for k, v in state.believed().items() if k != state.asked}
@@ -260,92 +204,9 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     return got
 
 
-def _settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
-    """The answer to a confirmation or to "which is right?", if the last question was one.
-    ``other``: the reply read a value of another slot (kept or not)."""
-    name = state.asked
-    if name is None or not (state.confirming or state.conflict is not None):
-        return
-    r = got.found.pop(name, None)
-    got.rejected.pop(name, None)
-    if state.confirming:
-        guess = state.guesses.pop(name, None)
-        reply = _plain_yes_no(text)
-        # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
-        # as well ("不对，不是事假，请三天"): neither taken nor denied, the guess is asked again
-        # (unless the reply denies its option)
-        again = reply is False and guess is not None and got.correction and _corrects_other(state, got, name) and \
-            not (isinstance(guess, str) and guess in negated_options(spec.slots[name], text))
-        if r is not None and r.sure:
-            out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
-        elif again:
-            state.guesses[name] = guess
-        elif (r is not None and r.value == guess) or reply is True or \
-                (reply is None and other and name not in state.implied):  # an inference needs a yes
-            out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
-            if reply is None:
-                state.passed.append(name)
-        elif reply is None and guess is not None:
-            state.guesses[name] = guess  # nothing said about it: ask again
-        elif reply is False and isinstance(guess, str):
-            state.denied.setdefault(name, []).append(guess)  # an option denied is not offered again
-    elif r is not None and r.sure:
-        old = state.values.get(name)
-        state.values[name] = r.value
-        if old != r.value:
-            out.corrected[name] = (old, r.value)
-    if name not in state.guesses and name in state.implied:
-        state.implied.remove(name)  # confirmed or denied
-    state.confirming, state.conflict = False, None
-
-
-def _passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
-    """The guesses restated with the last question (an implicit confirmation): a reply that
-    answers something, says nothing of them and takes nothing back confirms them; one that denies
-    a guessed option ("不是事假") or says only "不对" drops it, to be asked again (an option
-    denied is not offered again). A reply that gives one of them a value is read as usual."""
-    noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
-    reply = _plain_yes_no(text)
-    if noted and _TAKEN_BACK.fullmatch(text.strip().lower()):
-        # "不对" alone takes back what was said back, not an answer to the question
-        got.found = {n: r for n, r in got.found.items() if n in noted}
-        got.rejected.clear()
-    answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
-    for name in noted:
-        guess = state.guesses[name]
-        denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
-        if name in got.found and not denied:
-            continue
-        if denied or (reply is False and not answered):
-            state.guesses.pop(name)
-            if isinstance(guess, str):
-                state.denied.setdefault(name, []).append(guess)
-        elif answered and not got.correction and reply is not False:
-            out.confirmed[name] = state.values[name] = state.guesses.pop(name)
-            state.passed.append(name)
-
-
-def _corrects_other(state: FormState, got: Read, name: str) -> bool:
-    """Whether the reply restates an answer already held, other than ``name``, with a new value
-    the rules read (not a match by meaning): what a "不对" opening it takes back."""
-    return any(n != name and n in state.values and (r.sure or r.source == "rule") and r.value != state.values[n]
-               for n, r in got.found.items())
-
-
 def _within(said: list[Any] | None, old: Any, value: Any) -> bool:
     """Whether ``value`` is inside the bound that ``old`` was stored for (see FormState.said)."""
     return said is not None and len(said) == 4 and said[0] == old and said[2] <= value <= said[3]
-
-
-def _plain_yes_no(text: str) -> bool | None:
-    """A yes or no that is the reply itself or opens it ("对", "不是，…", "不是3周"), not one inside
-    a clause; a 嗯 asking back ("嗯？") or trailing off ("嗯……") is neither."""
-    first = text[slice(*clause_spans(text)[0])].strip()
-    if len(first) <= 3:
-        return None if HESITATES.search(text) and yes_no(first) else yes_no(first)
-    low = first.lower()
-    opens = low.startswith(tuple(w for w in _OPENING_NO if not w.isascii())) or low.split(" ", 1)[0] in _OPENING_NO
-    return False if opens else None  # "not 3 weeks" is a no; "nothing else" is not
 
 
 def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: set[str]) -> None:

@@ -1,0 +1,99 @@
+"""A reply to a question that asked the user to confirm: a guess asked about ("您是说…，对吗？"),
+guesses said back with the next question ("（我记下的是：…）"), or "which is right?" of two
+values. :mod:`.forms` reads the reply first, then settles these before taking what else it says."""
+
+from __future__ import annotations
+
+import re
+
+from .answers import HESITATES, UNSURE, yes_no
+from .form_state import FormState, Turn
+from .recognize import negated_options
+from .spec import FormSpec
+from .utterance import Read, clause_spans
+
+_TAKEN_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong)[的啊呀了吧哦。！!.，,\s]*")
+_OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
+
+
+def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
+    """The answer to a confirmation or to "which is right?", if the last question was one.
+    ``other``: the reply read a value of another slot (kept or not)."""
+    name = state.asked
+    if name is None or not (state.confirming or state.conflict is not None):
+        return
+    r = got.found.pop(name, None)
+    got.rejected.pop(name, None)
+    if state.confirming:
+        guess = state.guesses.pop(name, None)
+        reply = plain_yes_no(text)
+        # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
+        # as well ("不对，不是事假，请三天"): neither taken nor denied, the guess is asked again
+        # (unless the reply denies its option)
+        again = reply is False and guess is not None and got.correction and _corrects_other(state, got, name) and \
+            not (isinstance(guess, str) and guess in negated_options(spec.slots[name], text))
+        if r is not None and r.sure:
+            out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
+        elif again:
+            state.guesses[name] = guess
+        elif (r is not None and r.value == guess) or reply is True or \
+                (reply is None and other and name not in state.implied):  # an inference needs a yes
+            out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
+            if reply is None:
+                state.passed.append(name)
+        elif reply is None and guess is not None:
+            state.guesses[name] = guess  # nothing said about it: ask again
+        elif reply is False and isinstance(guess, str):
+            state.denied.setdefault(name, []).append(guess)  # an option denied is not offered again
+    elif r is not None and r.sure:
+        old = state.values.get(name)
+        state.values[name] = r.value
+        if old != r.value:
+            out.corrected[name] = (old, r.value)
+    if name not in state.guesses and name in state.implied:
+        state.implied.remove(name)  # confirmed or denied
+    state.confirming, state.conflict = False, None
+
+
+def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
+    """The guesses restated with the last question (an implicit confirmation): a reply that
+    answers something, says nothing of them and takes nothing back confirms them; one that denies
+    a guessed option ("不是事假") or says only "不对" drops it, to be asked again (an option
+    denied is not offered again). A reply that gives one of them a value is read as usual."""
+    noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
+    reply = plain_yes_no(text)
+    if noted and _TAKEN_BACK.fullmatch(text.strip().lower()):
+        # "不对" alone takes back what was said back, not an answer to the question
+        got.found = {n: r for n, r in got.found.items() if n in noted}
+        got.rejected.clear()
+    answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
+    for name in noted:
+        guess = state.guesses[name]
+        denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
+        if name in got.found and not denied:
+            continue
+        if denied or (reply is False and not answered):
+            state.guesses.pop(name)
+            if isinstance(guess, str):
+                state.denied.setdefault(name, []).append(guess)
+        elif answered and not got.correction and reply is not False:
+            out.confirmed[name] = state.values[name] = state.guesses.pop(name)
+            state.passed.append(name)
+
+
+def _corrects_other(state: FormState, got: Read, name: str) -> bool:
+    """Whether the reply restates an answer already held, other than ``name``, with a new value
+    the rules read (not a match by meaning): what a "不对" opening it takes back."""
+    return any(n != name and n in state.values and (r.sure or r.source == "rule") and r.value != state.values[n]
+               for n, r in got.found.items())
+
+
+def plain_yes_no(text: str) -> bool | None:
+    """A yes or no that is the reply itself or opens it ("对", "不是，…", "不是3周"), not one inside
+    a clause; a 嗯 asking back ("嗯？") or trailing off ("嗯……") is neither."""
+    first = text[slice(*clause_spans(text)[0])].strip()
+    if len(first) <= 3:
+        return None if HESITATES.search(text) and yes_no(first) else yes_no(first)
+    low = first.lower()
+    opens = low.startswith(tuple(w for w in _OPENING_NO if not w.isascii())) or low.split(" ", 1)[0] in _OPENING_NO
+    return False if opens else None  # "not 3 weeks" is a no; "nothing else" is not

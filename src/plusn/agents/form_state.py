@@ -1,0 +1,64 @@
+"""What a form believes of one conversation (:class:`FormState`, kept between turns) and what
+one turn did (:class:`Turn`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .answers import show
+
+
+@dataclass
+class FormState:
+    values: dict[str, Any] = field(default_factory=dict)  # the answers known with confidence
+    asked: str | None = None  # the slot the last question was about
+    guesses: dict[str, Any] = field(default_factory=dict)  # values read with low confidence, to confirm
+    confirming: bool = False  # the last question asked to confirm guesses[asked]
+    conflict: Any = None  # the last question asked which of two values of ``asked`` is right: the new one
+    decided: str | None = None  # the decision already given in this conversation
+    # slot → [value, the words of the bound it stands for, the bound's ends]: the words are shown for
+    # the value, and a number inside the bound refines it without a question
+    said: dict[str, list[Any]] = field(default_factory=dict)
+    vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
+    denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
+    implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
+    noted: list[str] = field(default_factory=list)  # guesses restated with the last question: an answer confirms them
+    passed: list[str] = field(default_factory=list)  # guesses confirmed by an answer to something else
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
+                "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague,
+                "denied": self.denied, "implied": self.implied, "noted": self.noted,
+                "passed": self.passed}
+
+    @classmethod
+    def of(cls, d: dict[str, Any] | None) -> FormState:
+        d = d or {}
+        return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
+                   bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
+                   dict(d.get("vague") or {}), dict(d.get("denied") or {}), list(d.get("implied") or []),
+                   list(d.get("noted") or []), list(d.get("passed") or []))
+
+    def shown(self, name: str, value: Any, lang: str) -> str:
+        """A slot's value as the user reads it: the words of the bound it came from, if it did."""
+        said = self.said.get(name)
+        return str(said[1]) if said and said[0] == value else show(value, lang)
+
+    def believed(self) -> dict[str, Any]:
+        """The values the tree is walked with: the sure ones and the guesses still to confirm."""
+        return {**self.guesses, **self.values}
+
+
+@dataclass
+class Turn:
+    """What one turn of the form did, and what to say."""
+
+    reply: str | None = None  # the next question (the form waits), else None
+    asked: str | None = None
+    decision: dict[str, Any] | None = None  # when the tree reached a leaf
+    filled: dict[str, Any] = field(default_factory=dict)
+    corrected: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    guessed: dict[str, Any] = field(default_factory=dict)
+    confirmed: dict[str, Any] = field(default_factory=dict)

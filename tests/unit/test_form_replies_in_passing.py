@@ -203,10 +203,11 @@ def test_not_a_single_one_is_a_plain_no_and_asks_nothing() -> None:
 def test_a_no_that_opens_a_correction_of_another_answer_does_not_deny_a_confirmation() -> None:
     state = forms.FormState()
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
-    assert state.noted == ["kind"] and state.values["days"] == 2  # said back with the next question
+    # (the next question asks yes or no: the guess is asked about on its own, not said back with it)
+    assert state.confirming and state.values["days"] == 2
     t = forms.turn(LEAVE, state, "哦不对，说错了，是三天不是两天", "zh")  # the no may be of the days only
-    assert t.corrected == {"days": (2, 3)} and not t.confirmed and state.noted == ["kind"]
-    assert state.guesses == {"kind": "事假"} and not state.denied  # neither taken nor denied: said back again
+    assert t.corrected == {"days": (2, 3)} and not t.confirmed and state.confirming and t.asked == "kind"
+    assert state.guesses == {"kind": "事假"} and not state.denied  # neither taken nor denied: asked again
     state = forms.FormState()
     forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
     t = forms.turn(LEAVE, state, "不对，不是事假，请三天", "zh")  # denies the guess too

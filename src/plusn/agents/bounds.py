@@ -13,6 +13,7 @@ never negative, so 不到一年 is 0 up to 1.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 
@@ -39,16 +40,17 @@ _BEFORE = {
     # 满两年 is two years completed and the third begun: past two, short of three (a policy's 满 is
     # "at least", but a person says 满 of the count they have reached)
     "reached": ["满", "已满", "刚满"],
-    "near": ["大约", "大概", "约莫", "差不多", "将近", "接近", "about", "around", "approximately", "roughly",
+    "near": ["大约", "大概", "约莫", "差不多", "将近", "接近", "快要", "快", "about", "around", "approximately", "roughly",
              "nearly", "almost"],
 }
 # Words after the number (and its unit).
 _AFTER = {"least": ["以上", "开外", "or more", "or longer", "or above", "and over", "and up", "plus"],
           "most": ["以内", "之内", "以下", "内", "or less", "or fewer", "or under", "or below"],
           "near": ["左右", "上下", "前后", "or so", "give or take"]}
+_SHORT_OF = re.compile(r"(?:还)?差[^，,。；;]{0,6}?(?:才|就)?(?:到|满)$")
 _SOON = ("快要", "快", "马上", "马上就", "就要", "将要", "即将", "下个月", "下周", "明年", "还差", "要")  # 快满: not yet
 _NEAR = 0.1  # "about a year" may be a tenth either way: near a threshold it says too little to decide
-_CLOSE = {"将近", "接近", "nearly", "almost"}  # close to the number and below it
+_CLOSE = {"将近", "接近", "快要", "快", "nearly", "almost"}  # close to the number and below it (快半年)
 
 
 # A bound word negated turns around: 没超过 is at most, "not fewer than" at least. (不超过 and
@@ -59,6 +61,9 @@ _NEGATORS = ("没有", "没", "未", "并非", "不是", "not ", "no ")
 
 def _before(text: str, start: int) -> tuple[str, int] | None:
     head = text[:start].rstrip().lower()
+    short = _SHORT_OF.search(head)
+    if short is not None:  # "还差几天才到6个月", "差一点满一年": short of it
+        return "below", short.start()
     best: tuple[str, str] | None = None
     for kind, ws in _BEFORE.items():
         for w in ws:

@@ -8,7 +8,7 @@ import re
 
 from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
-from .recognize import negated_options
+from .recognize import negated_options, read
 from .spec import FormSpec
 from .utterance import Read, clause_spans
 
@@ -39,7 +39,7 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         elif (r is not None and r.value == guess) or reply is True or \
                 (reply is None and other and name not in state.implied):  # an inference needs a yes
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer
-            if reply is None:
+            if reply is None and name not in state.passed:
                 state.passed.append(name)
         elif reply is None and guess is not None:
             state.guesses[name] = guess  # nothing said about it: ask again
@@ -55,13 +55,20 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     state.confirming, state.conflict = False, None
 
 
-def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
+def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, lang: str) -> None:
     """The guesses restated with the last question (an implicit confirmation): a reply that
     answers something, says nothing of them and takes nothing back confirms them; one that denies
-    a guessed option ("不是事假") or says only "不对" drops it, to be asked again (an option
-    denied is not offered again). A reply that gives one of them a value is read as usual."""
+    a guessed option ("不是事假") or opens with a no ("不对，5年", "不是3年") drops them, to be
+    asked again (an option denied is not offered again). A reply that gives one of them a value
+    is read as usual."""
     noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
     reply = plain_yes_no(text)
+    if noted and reply is False:
+        # "不对，是5", "不是3天，是8": said of what was said back, not an answer to the question
+        # (a yes/no question is never asked with guesses said back): read as the answer to that
+        again = read(spec, text, noted[0], lang, state.values)
+        got.found = {n: r for n, r in again.found.items() if n != state.asked or n in noted}
+        got.rejected.clear()
     if noted and _TAKEN_BACK.fullmatch(text.strip().lower()):
         # "不对" alone takes back what was said back, not an answer to the question
         got.found = {n: r for n, r in got.found.items() if n in noted}
@@ -72,13 +79,14 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
         denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
         if name in got.found and not denied:
             continue
-        if denied or (reply is False and not answered):
+        if denied or reply is False:  # "不对，5年", "不是3年": said of what was said back
             state.guesses.pop(name)
             if isinstance(guess, str):
                 state.denied.setdefault(name, []).append(guess)
         elif answered and not got.correction and reply is not False:
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)
-            state.passed.append(name)
+            if name not in state.passed:
+                state.passed.append(name)
 
 
 def _corrects_other(state: FormState, got: Read, name: str) -> bool:

@@ -168,7 +168,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
-        passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
+        passed_over(spec, state, text, got, out, lang)  # (before a bound too loose to keep is set apart)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
@@ -189,7 +189,8 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     that comes next instead, so the message is read as an answer to that one, and separately
     for a value of the slot being confirmed (its answer under ``state.asked``)."""
     if not state.confirming or state.asked is None:
-        return read(spec, text, state.asked, lang, state.values, expected_slot(spec, state))
+        return read(spec, text, state.asked, lang, state.values, expected_slot(spec, state),
+                    settling=state.conflict is not None)
     own = read(spec, text, state.asked, lang, state.values, confirming=True).found.get(state.asked)
     if plain_yes_no(text) is not None:
         got = read(spec, text, None, lang, state.values)  # "是的" answers the confirmation, not the next question
@@ -238,6 +239,8 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: se
         elif name == asked or got.correction or name in denied:
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value
+            if name in state.passed:
+                state.passed.remove(name)  # said now, not only passed over
         else:  # a different value, said in passing: which is right?
             state.asked, state.conflict = name, r.value
 
@@ -260,9 +263,11 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     need, leaf, path = walk(spec, state.believed())
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     pending = [g for g in state.guesses if g not in state.values and g not in state.implied]
-    if pending and need is not None and guess not in state.implied and need not in state.vague:
+    if pending and need is not None and guess not in state.implied and need not in state.vague and \
+            spec.slots[need].type != "boolean":
         # a question still to ask: the guesses go with it, said back, and its answer confirms them
-        # (an inferred guess is asked about on its own, and confirmed only by a yes)
+        # (an inferred guess is asked about on its own, and confirmed only by a yes; before a yes/no
+        # question a bare 是 or 不对 could be said of either, so the guess is asked about first)
         state.noted = pending
         shown = "；".join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang)}" for g in state.noted)
         notes.append(w["noted"].format(values=shown if lang == "zh" else shown.replace("；", "; ")))

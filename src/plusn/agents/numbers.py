@@ -18,7 +18,7 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
-from .utterance import ASKING, MEASURE, Reading, clause_of, clause_spans, correction_at, grams
+from .utterance import ASKING, MEASURE, Reading, by_correction, clause_of, clause_spans, correction_at, grams
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
@@ -42,7 +42,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
-                (old is not None and fix >= 0 and q.value == old):
+                (old is not None and q.value == old and any(o.value != old and by_correction(low, o.start) for o in found)):
             continue  # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"
         if said.unit is None and _others_unit(spec, name, low, said.end):
             continue  # "两口人" to "how many months?": the number of the slot that counts in 口

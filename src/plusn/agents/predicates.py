@@ -50,10 +50,16 @@ def polarity(text: str) -> Reading | None:
     return Reading(not EN_NEGATION.search(first), sure=False)
 
 
+_NOT_DONE = re.compile(r"忘|拒绝|懒得")
+
+
 def negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
     """A negator before ``at`` in its clause, or after it ("发票暂时还没有"); two just before it
-    cancel ("手上没有未交接的工作" has none pending)."""
+    cancel ("手上没有未交接的工作" has none pending). Forgetting or refusing it is not doing it
+    ("忘了登记", "单位拒绝登记")."""
     cs, ce = clause_of(spans, at)
+    if _NOT_DONE.search(text, cs, at):
+        return True
     near = A_NOT_A.sub(r"\1", text[max(cs, at - 6):at])  # 有没有 asks
     if sum(c in NEGATORS for c in near) >= 2:
         return sum(c in NEGATORS for c in near) % 2 == 1

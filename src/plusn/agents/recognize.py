@@ -43,6 +43,7 @@ from .utterance import (
     TAKE_BACK,
     Read,
     Reading,
+    by_correction,
     clause_of,
     clause_spans,
     correction_at,
@@ -86,6 +87,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     asking = bool(ASKING.search(low))
     pos: list[str] = []
     neg: list[str] = []
+    where: dict[str, int] = {}  # where each option is first said
     named: set[str] = set()  # options said once at least as more than the place something is done
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
     authors = {w.lower() for ws in slot.choices().values() for w in ws}
@@ -115,9 +117,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             continue
         if not (low[s - 1:s] == "在" and not any(c in low[cs:s] for c in cues)):
             named.add(canon)  # not only where something is done ("在本市交社保"; "户口在本市" says it)
+        where.setdefault(canon, s)
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
-    if len(pos) == 2 and old in pos:
+    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
         pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
     elif len(pos) > 1 and len(named & set(pos)) == 1:
         pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
@@ -343,24 +346,27 @@ _DOING = ("办", "弄", "做", "搞", "开", "申请", "提交")  # 没来得及
 
 
 def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[str, Any] | None = None,
-         expected: str | None = None, confirming: bool = False) -> Read:
+         expected: str | None = None, confirming: bool = False, settling: bool = False) -> Read:
     """The facts a message states, by rules. ``asked``: the slot the last question was about;
     ``expected``: the slot the form would ask next (a first message may answer it with a bare word);
     ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
     out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)))
     fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")]
+    # a correction that names the answer it corrects beside the new one takes the new one; not in
+    # a reply to "which is right?", where the answer held may be the one meant
+    olds = values if out.correction and not settling else {}
     for name, slot in spec.slots.items():
         if name == asked:
             continue
         r: Reading | None = None
         if slot.type == "enum":
-            r = _enum(spec, name, text, answering=name == expected, old=values.get(name) if out.correction else None)
+            r = _enum(spec, name, text, answering=name == expected, old=olds.get(name))
         elif slot.type == "boolean":
             r = _boolean(spec, name, text, asked=False) or _stated(spec, name, text)
         elif slot.type in ("integer", "number"):
             r = read_number(spec, name, text, asked=False, lang=lang, correcting=out.correction and fixing == [name],
-                            old=values.get(name) if out.correction else None)
+                            old=olds.get(name))
         elif slot.type == "string" and slot.pattern is not None and slot.aliases:
             # a pattern is looked for in any message only near a word that names the slot
             m = pattern_in(slot.pattern, text)
@@ -371,7 +377,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         if r is not None:
             out.found[name] = r
     if asked is not None and asked in spec.slots:
-        _read_asked(spec, asked, text, lang, values, out, confirming)
+        _read_asked(spec, asked, text, lang, values, out, confirming, olds)
     _one_slot_per_quantity(spec, out)
     return out
 
@@ -408,20 +414,21 @@ def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:
 
 
 def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[str, Any], out: Read,
-                confirming: bool = False) -> None:
+                confirming: bool = False, olds: dict[str, Any] | None = None) -> None:
+    olds = olds or {}
     slot = spec.slots[asked]
     if slot.type == "boolean" and any(values.get(k) != r.value for k, r in out.found.items() if k in values):
         return  # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question
     r: Reading | None = None
     if slot.type == "enum":
-        r = _enum(spec, asked, text, answering=True, old=values.get(asked) if has_correction(text) else None)
+        r = _enum(spec, asked, text, answering=True, old=olds.get(asked))
         why = words(lang)["choose"].format(options=" / ".join(slot.choices()))
     elif slot.type == "boolean":
         r = _boolean(spec, asked, text, asked=True)
         why = words(lang)["yesno"]
     elif slot.type in ("integer", "number"):
         r = read_number(spec, asked, text, asked=True, lang=lang, confirming=confirming,
-                        old=values.get(asked) if has_correction(text) else None)
+                        old=olds.get(asked))
         why = words(lang)["number"]
         if r is None:  # say what is wrong: no number, or one out of range
             try:

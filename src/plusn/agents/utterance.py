@@ -29,7 +29,7 @@ MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|什么(?![都也]))|如何|哪(?![儿里个]?[都也])")
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
-DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")
+DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")
 # "Not a single one" (一张都没有, 一条也没有, 什么都没有): an emphatic none, the plain 没有 of a reply
 EMPHATIC_NONE = re.compile(r"(?:一[个张条次份件笔项]|什么|啥)[都也](?=没有?[了啊呀哦吧嘛呢]*$)")
 
@@ -119,6 +119,18 @@ def correction_word(text: str) -> str | None:
     """The last correction word of a message, or None."""
     found = _corrections(_blank_asking(text))
     return max(found)[1] if found else None
+
+
+def by_correction(text: str, at: int) -> bool:
+    """Whether ``at`` stands in the clause of the message's last correction word or the next one
+    ("说错了，是四十一"; "哦我说错了，我最高学历是硕士"): what the correction says."""
+    fix = correction_at(text)
+    if fix < 0:
+        return False
+    spans = clause_spans(text)
+    i = next((k for k, (s, e) in enumerate(spans) if s <= fix < e), -1)
+    j = next((k for k, (s, e) in enumerate(spans) if s <= at < e), -1)
+    return i >= 0 and i <= j <= i + 1
 
 
 def has_correction(text: str) -> bool:

@@ -36,12 +36,12 @@ _NOT_YET = re.compile(r"要|将|想|会|得|该|需|可以|快|马上|赶紧|等
 # anywhere before the verb: a plan, a time to come, words reported (单位说帮我登记), a thing made up
 # for later (事后补的备案), no need (不用处理), or a condition (录取了就开)
 _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|这周|这两天|今天|明天|后天|明年|周末|待会|等会|一会|"
-                    r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需")
+                    r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
 _UNDONE = re.compile(r"[不没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|但|不过|可是|只是")
 # said of another place or another person, or hedged: never certain
-_ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍")
+_ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
 _SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
 _HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
 _SUPPOSE = re.compile(r"如果|要是|假如|假设|的话")

@@ -1,0 +1,82 @@
+"""Guesses said back with the next question (an implicit confirmation), and the replies that
+review found it must not misread: a no said of what was said back, a yes/no question, a
+correction in reply to "which is right?", a 呢 question, forgetting as not doing, "short of".
+On a bike-rental form of the tests' own."""
+
+from __future__ import annotations
+
+from plusn.agents import forms
+from plusn.agents.quantities import quantities
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+from plusn.agents.utterance import Reading
+
+BIKES = FormSpec.model_validate({
+    "slots": {
+        "kind": {"type": "enum", "label": "车型", "ask": "您要租哪种车？（单车 / 电动车）",
+                 "options": {"单车": ["自行车"], "电动车": ["电瓶车"]}},
+        "days": {"type": "number", "label": "租期（天）", "ask": "您要租几天？", "unit": "天", "min": 1, "max": 60},
+        "age": {"type": "integer", "label": "年龄", "ask": "您今年多大？", "unit": "岁", "min": 10, "max": 90},
+        "registered": {"type": "boolean", "label": "实名登记", "ask": "您是否已经完成实名登记？（是 / 否）",
+                       "yes_words": ["已登记", "登记了"], "no_words": ["没登记", "未登记"]},
+    },
+    "tree": {"slot": "kind", "cases": {
+        "单车": {"slot": "days", "when": [{"if": "value <= 7", "then": {"decision": "可以租"}}],
+                 "default": {"decision": "需押金"}},
+        "电动车": {"slot": "age", "when": [{"if": "value < 16", "then": {"decision": "不可租"}}],
+                   "default": {"slot": "registered", "cases": {"true": {"decision": "可以租"},
+                                                              "false": {"decision": "先登记"}}}}}},
+})
+
+
+def _guess_kind(state: forms.FormState, text: str) -> forms.Turn:
+    return forms.turn(BIKES, state, text, "zh", meaning={"kind": Reading("电动车", sure=False, source="meaning")})
+
+
+def test_a_guess_is_said_back_with_the_next_question_and_its_answer_confirms_it() -> None:
+    state = forms.FormState()
+    t = _guess_kind(state, "想租个骑着不累的")
+    assert t.asked == "age" and "我记下的是：车型 电动车" in (t.reply or "") and state.noted == ["kind"]
+    t = forms.turn(BIKES, state, "25岁", "zh")
+    assert t.confirmed == {"kind": "电动车"} and t.asked == "registered"
+
+
+def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    t = forms.turn(BIKES, state, "不对，是单车", "zh")  # said of the kind, not of the age asked
+    assert state.values.get("kind") == "单车" and "age" not in state.values and t.asked == "days"
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    forms.turn(BIKES, state, "不是", "zh")  # a bare no drops the guess, and the age is not 不是
+    assert "kind" not in state.values and "kind" not in state.guesses and "age" not in state.values
+
+
+def test_before_a_yes_no_question_a_guess_is_asked_about_on_its_own() -> None:
+    state = forms.FormState()
+    state.values, state.guesses = {"kind": "电动车"}, {"age": 25}
+    t = forms.turn(BIKES, state, None, "zh")
+    assert state.confirming and t.asked == "age" and "对吗" in (t.reply or "") and not state.noted
+
+
+def test_a_correction_in_reply_to_which_is_right_keeps_the_answer_it_names() -> None:
+    state = forms.FormState()
+    forms.turn(BIKES, state, "单车", "zh")
+    t = forms.turn(BIKES, state, "租3天，朋友租的是电动车", "zh")  # said in passing: which is right?
+    assert state.conflict == "电动车" and "哪个是对的" in (t.reply or "")
+    t = forms.turn(BIKES, state, "说错了，是单车，电动车是我朋友的", "zh")  # 说错了 of the later mention
+    assert state.values["kind"] == "单车" and t.decision is not None and t.decision["decision"] == "可以租"
+
+
+def test_questions_ending_in_ne_ask_and_forgetting_is_not_doing() -> None:
+    for text in ("登记了没有呢", "有没有登记呢"):
+        r = read(BIKES, text, "registered", "zh").found.get("registered")
+        assert r is None or not r.sure
+    for text in ("忘了登记", "单位拒绝登记", "合同忘了去登记"):
+        r = read(BIKES, text, "registered", "zh").found.get("registered")
+        assert r is None or r.value is False
+
+
+def test_short_of_a_number_is_below_it() -> None:
+    q = quantities("还差几天才到6个月")[0]
+    assert q.high == 6 and not q.high_in

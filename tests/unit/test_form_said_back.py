@@ -44,8 +44,13 @@ def test_a_guess_is_said_back_with_the_next_question_and_its_answer_confirms_it(
 def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
-    t = forms.turn(BIKES, state, "不对，是单车", "zh")  # said of the kind, not of the age asked
-    assert state.values.get("kind") == "单车" and "age" not in state.values and t.asked == "days"
+    t = forms.turn(BIKES, state, "不对，是单车", "zh")  # said of what was said back, not of the age asked
+    assert "kind" not in state.values and "kind" not in state.guesses and "age" not in state.values
+    assert t.asked == "kind"  # asked again, on its own
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    t = forms.turn(BIKES, state, "不是很大，十五岁", "zh")  # a no in its own words answers the question
+    assert state.values.get("age") == 15 and "kind" not in state.values
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
     forms.turn(BIKES, state, "不是", "zh")  # a bare no drops the guess, and the age is not 不是
@@ -80,3 +85,16 @@ def test_questions_ending_in_ne_ask_and_forgetting_is_not_doing() -> None:
 def test_short_of_a_number_is_below_it() -> None:
     q = quantities("还差几天才到6个月")[0]
     assert q.high == 6 and not q.high_in
+
+
+def test_neither_fast_nor_a_trip_is_short_of_a_number() -> None:
+    for text, value in (("很快16天就办完回来了", 16), ("出差满16天", 16)):
+        q = quantities(text)[0]
+        assert q.value == value and (q.high is None or q.high > value)  # never below it
+    q = quantities("快半年了")[0]
+    assert q.high == 0.5 and not q.high_in
+
+
+def test_what_comes_before_a_correction_word_is_what_it_takes_back() -> None:
+    got = read(BIKES, "3天，5天那个说错了", None, "zh", {"kind": "单车", "days": 3})
+    assert got.found.get("days") is None or got.found["days"].value == 3

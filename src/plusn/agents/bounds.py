@@ -47,7 +47,8 @@ _BEFORE = {
 _AFTER = {"least": ["以上", "开外", "or more", "or longer", "or above", "and over", "and up", "plus"],
           "most": ["以内", "之内", "以下", "内", "or less", "or fewer", "or under", "or below"],
           "near": ["左右", "上下", "前后", "or so", "give or take"]}
-_SHORT_OF = re.compile(r"(?:还)?差[^，,。；;]{0,6}?(?:才|就)?(?:到|满)$")
+_SHORT_OF = re.compile(r"(?:还差|差)(?:一点|一些|几天|几个月|[\d一二两三四五六七八九十几]+\s*(?:天|个月|月|周|年))?"
+                       r"(?:才|就)(?:到|满)$")  # 还差几天才到6个月; not 差不多满, 出差满
 _SOON = ("快要", "快", "马上", "马上就", "就要", "将要", "即将", "下个月", "下周", "明年", "还差", "要")  # 快满: not yet
 _NEAR = 0.1  # "about a year" may be a tenth either way: near a threshold it says too little to decide
 _CLOSE = {"将近", "接近", "快要", "快", "nearly", "almost"}  # close to the number and below it (快半年)
@@ -74,6 +75,8 @@ def _before(text: str, start: int) -> tuple[str, int] | None:
         return None
     kind, word = best
     at = len(head) - len(word)
+    if word in ("快", "快要") and head[:at][-1:] in set("很挺最太好那这较真多得"):
+        return None  # 很快16天就办完: fast, not nearly
     if kind == "reached":  # 快满一年 is not yet a year; 差不多满一年 about one
         soon = next((w for w in _SOON if head[:at].endswith(w)), None)
         if soon is not None:

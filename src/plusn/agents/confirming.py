@@ -8,11 +8,12 @@ import re
 
 from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
-from .recognize import negated_options, read
+from .recognize import negated_options
 from .spec import FormSpec
 from .utterance import Read, clause_spans
 
-_TAKEN_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong)[的啊呀了吧哦。！!.，,\s]*")
+# a reply that opens by taking back what was said back ("不对，是5", "不是，5年"; not "不是很久")
+_TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong|no\b|不是(?=[，,。.！!\s]|$))")
 _OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
 
 
@@ -55,33 +56,30 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     state.confirming, state.conflict = False, None
 
 
-def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, lang: str) -> None:
+def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
     """The guesses restated with the last question (an implicit confirmation): a reply that
-    answers something, says nothing of them and takes nothing back confirms them; one that denies
-    a guessed option ("不是事假") or opens with a no ("不对，5年", "不是3年") drops them, to be
-    asked again (an option denied is not offered again). A reply that gives one of them a value
-    is read as usual."""
+    answers something, says nothing of them and takes nothing back confirms them. One that opens
+    by taking back ("不对", "不是，…", "错了") is said of what was said back, not an answer to the
+    question: the guesses go, to be asked again, and nothing else it says is taken. A guessed
+    option denied ("不是事假") is not offered again. A reply that gives one of them a value is
+    read as usual; one that opens with a no in its own words ("不到一个月") neither confirms them
+    nor drops them."""
     noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
+    if not noted:
+        return
     reply = plain_yes_no(text)
-    if noted and reply is False:
-        # "不对，是5", "不是3天，是8": said of what was said back, not an answer to the question
-        # (a yes/no question is never asked with guesses said back): read as the answer to that
-        again = read(spec, text, noted[0], lang, state.values)
-        got.found = {n: r for n, r in again.found.items() if n != state.asked or n in noted}
-        got.rejected.clear()
-    if noted and _TAKEN_BACK.fullmatch(text.strip().lower()):
-        # "不对" alone takes back what was said back, not an answer to the question
-        got.found = {n: r for n, r in got.found.items() if n in noted}
-        got.rejected.clear()
+    taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
+    if taken_back:
+        got.found, got.rejected = {}, {}
     answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
     for name in noted:
         guess = state.guesses[name]
         denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
         if name in got.found and not denied:
             continue
-        if denied or reply is False:  # "不对，5年", "不是3年": said of what was said back
+        if denied or taken_back:
             state.guesses.pop(name)
-            if isinstance(guess, str):
+            if denied:
                 state.denied.setdefault(name, []).append(guess)
         elif answered and not got.correction and reply is not False:
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)

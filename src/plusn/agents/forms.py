@@ -168,7 +168,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
-        passed_over(spec, state, text, got, out, lang)  # (before a bound too loose to keep is set apart)
+        passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again

@@ -122,7 +122,7 @@ def correction_word(text: str) -> str | None:
 
 
 def by_correction(text: str, at: int) -> bool:
-    """Whether ``at`` stands in the clause of the message's last correction word or the next one
+    """Whether ``at`` stands after the message's last correction word, in its clause or the next
     ("说错了，是四十一"; "哦我说错了，我最高学历是硕士"): what the correction says."""
     fix = correction_at(text)
     if fix < 0:
@@ -130,7 +130,7 @@ def by_correction(text: str, at: int) -> bool:
     spans = clause_spans(text)
     i = next((k for k, (s, e) in enumerate(spans) if s <= fix < e), -1)
     j = next((k for k, (s, e) in enumerate(spans) if s <= at < e), -1)
-    return i >= 0 and i <= j <= i + 1
+    return i >= 0 and at > fix and i <= j <= i + 1  # ("5天那个说错了": what comes before is taken back)
 
 
 def has_correction(text: str) -> bool:

@@ -44,7 +44,9 @@ def test_the_verb_is_learned_from_words_that_hold_it_both_ways() -> None:
     assert "会费" in nouns and not any("交" in n for n in nouns)  # the thing paid is no verb
     card = CLUB.slots["card"]
     found, _ = verbs(card.yes_words, card.no_words, cue_words(CLUB, "card"))
-    assert [(v.word, v.ongoing) for v in found] == [("办", False)]  # a thing done, not an activity
+    assert found == ()  # 办 is "do" of anything (合同办好了 says nothing of a filing): no slot's own verb
+    found, _ = verbs(["开了证明", "已开证明"], ["没开证明", "还没开"], ["证明"])
+    assert [(v.word, v.ongoing) for v in found] == [("开", False)]  # a thing done, not an activity
     # a noun had is no verb: 没有X against 有X says nothing of doing
     assert verbs(["有会员卡"], ["没有会员卡"], ["会员卡"])[0] == ()
 
@@ -137,3 +139,22 @@ def test_a_compound_duration_with_digits_and_the_place_something_is_done() -> No
     assert got.found["origin"].value == "外地会员"
     for text in ("外地的，老公是本地会员", "本地的，以前是外地会员"):  # said of someone else, or of before
         assert "origin" not in read(CLUB, text, "origin", "zh").found
+
+
+@pytest.mark.parametrize("text", [
+    "交了，换工作后停了", "交了两年，上个月断了",  # stopped: the yes taken back
+    "补交的会费",  # made up later
+])
+def test_a_yes_taken_back_leaves_the_reply_unread(text: str) -> None:
+    r = read(CLUB, text, "dues", "zh").found.get("dues")
+    assert r is None or r.value is False or not r.sure
+
+
+def test_another_slots_own_word_takes_nothing_back() -> None:
+    # the 没 of 没办门禁卡 is said of the card: the dues are paid
+    assert _said("没办门禁卡，会费交着", "dues", "dues") is True
+
+
+def test_the_amount_of_a_rate_is_no_count_of_months() -> None:
+    got = read(CLUB, "刚来一个月工资才300", "months", "zh")
+    assert "months" not in got.found

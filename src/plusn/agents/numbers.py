@@ -44,6 +44,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
                 (old is not None and q.value == old and any(o.value != old and by_correction(low, o.start) for o in found)):
             continue  # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"
+        if said.unit is None and unit in DURATIONS and any(_per(low, o, found, spans) for o in found
+                                                            if clause_of(spans, o.start) == clause_of(spans, said.start)):
+            continue  # "一个月工资才300": the amount of a rate, no count of months
         if said.unit is None and _others_unit(spec, name, low, said.end):
             continue  # "两口人" to "how many months?": the number of the slot that counts in 口
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None):

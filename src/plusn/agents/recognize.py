@@ -52,7 +52,7 @@ from .utterance import (
     negated,
     topic_of,
 )
-from .verbs import masked, says_verb, verbs
+from .verbs import UNSAID, says_verb, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -115,8 +115,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # plusn derived may be one word of its own ("房贷款还没批下来"); the author's own word
             # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
             continue
-        if not (low[s - 1:s] == "在" and not any(c in low[cs:s] for c in cues)):
-            named.add(canon)  # not only where something is done ("在本市交社保"; "户口在本市" says it)
+        around = low[cs:s] + " " + low[e:clause_of(spans, s)[1]]
+        if not (low[s - 1:s] == "在" and not any(ch in around for c in cues if not c.isascii() for ch in c)):
+            # not only where something is done ("在本市交社保"); "户口在本市", "在本市落户" say it
+            named.add(canon)
         where.setdefault(canon, s)
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
@@ -156,7 +158,10 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
             return None if taken is _UNREAD else taken
     t = text.lower()
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
-    if UNDER_WAY.search(masked(t, found)):
+    said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
+    if isinstance(said, tuple):  # (before what is under way: "社保还在交" is paying)
+        return Reading(said[0], sure=said[1])
+    if UNDER_WAY.search(t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     if own:
@@ -165,16 +170,20 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if any(says(c, w) for c in asking for w in own):
             return None
         return Reading(yes_no(text, slot.yes_words, slot.no_words))
-    others = tuple(c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2)
-    said = says_verb(text, found, nouns, named=asked, others=others)  # "社保交着", "还没去办": its own verb
-    if said is not None:
-        return Reading(said[0], sure=said[1])
+    if said == UNSAID:
+        return None  # the verb said and left open ("交了，换工作后停了"): nothing else read is certain
     r = _common_words(spec, name, text, asked)
     if r is not None and r.sure and _negated_ask(slot) and _doing(text):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
+
+
+def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:
+    """The other slots' own words, as their authors wrote them (没房 of a house owned)."""
+    return tuple(w.lower() for n, s in spec.slots.items() if n != name
+                 for w in [*s.yes_words, *s.no_words, *(x for ws in s.choices().values() for x in ws)] if w)
 
 
 def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> Reading | None:

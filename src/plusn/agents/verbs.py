@@ -28,7 +28,7 @@ _NEGATION = re.compile(r"^(?:还|都|也|从来|一直)*(?:没有|没|未|不)(?
 # what may stand right before a one-character verb: an adverb or aspect (在交, 正常交, 一直交,
 # 开始交), a subject's last character (我交, 单位交, 公司交, 这边交), or nothing; any other
 # character may make another word of it (提交, 离开, 带领)
-_BEFORE_ONE = set("在都也还已没未不就才再刚正又常直时始经着给去我你他她们位司里家边方人")
+_BEFORE_ONE = set("在都也还已没未不就才再刚正又常直时始经着给去补我你他她们位司里家边方人")
 _ASPECT = re.compile(r"(?:了|着|过|的|上|好|完|齐|起来|下来|呢|啊|呀|吧|啦|哦|嘛)*")
 # what is yet to come, just before the verb (要交, 准备去办, 先接收才给开; 才交了 is done) or anywhere
 # before it (下个月交)
@@ -39,7 +39,7 @@ _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|�
                     r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
-_UNDONE = re.compile(r"[不没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|但|不过|可是|只是")
+_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
 # said of another place or another person, or hedged: never certain
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
 _SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
@@ -87,7 +87,7 @@ def _learn(yes: tuple[str, ...], no: tuple[str, ...], nouns: tuple[str, ...]) ->
             verb = next((core[:n] for n in range(1, min(len(core), 3) + 1)
                          if (core[n:] in nouns or not core[n:]) and core[:n] not in YES and core[:n] not in NO
                          and any(_plainly_in(o, core[:n], nouns) for o in others)), None)
-            if verb is None or verb in out:
+            if verb is None or verb in out or verb in _LIGHT:
                 continue
             plain_words = [o for o in others if _plainly_in(o, verb, nouns)]
             ongoing = any(f"在{verb}" in o or f"{verb}着" in o for o in plain_words)
@@ -109,32 +109,26 @@ def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -
     return found, nouns
 
 
-def masked(text: str, found: tuple[Verb, ...]) -> str:
-    """The text without the 在 of an activity said under way ("社保还在交" is paying): what is left
-    under way is something else (还在处理)."""
-    for verb in found:
-        if verb.ongoing:
-            text = re.sub(rf"(?:还在|正在|在)(?={re.escape(verb.word)})", "", text)
-    return text
-
-
+UNSAID = "unsaid"  # the slot's verb said, and left open: no reading of the reply is certain
+_LIGHT = {"办", "弄", "搞", "做", "安排"}  # "do" of anything: 合同办好了 says nothing of its filing
 _UNCLEAR = "unclear"  # the verb said, but not whether it is done: the reply says nothing certain
 
 
 def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named: bool,
-              others: tuple[str, ...] = ()) -> tuple[bool, bool] | None:
+              others: tuple[str, ...] = ()) -> tuple[bool, bool] | str | None:
     """(yes or no, sure) where the reply says one of the slot's verbs, every time the same way;
-    None where it says none, says them both ways, says one without saying whether it is done,
-    or takes it back in another clause ("登记过，没通过", "办了，过期了"; a clause naming another
-    slot, ``others``, says nothing of it). Said of another place or person (老家, 我老婆), it is
-    None; hedged ("好像在交吧"), a guess. ``named``: the reply answers the slot's question, so the
-    slot's noun need not stand in the verb's clause."""
+    None where it says none, says it both ways or not whether it is done. UNSAID where it says
+    yes of another place ("社保在老家交的") or another clause takes back the thing done ("登记过，
+    没通过", "交了，换工作后停了", "处理了，还剩一个"; the 没 of another slot's own word, ``others``, as in "没房，社保交着",
+    takes nothing back). Hedged ("好像在交吧"), a guess.
+    ``named``: the reply answers the slot's question, so the slot's noun need not stand in the
+    verb's clause."""
     t = text.lower()
     spans = clause_spans(t)
     said: set[bool | str] = set()
+    spoken: set[tuple[int, int]] = set()  # the clauses where the verb said something
+    done = False
     taken = [False] * len(t)
-    if _ELSEWHERE.search(t):
-        return None
     for verb in found:
         for m in re.finditer(re.escape(verb.word), t):
             if any(taken[m.start():m.end()]):
@@ -144,13 +138,24 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
             value = _occurrence(t, spans, m.start(), m.end(), verb, nouns, named)
             if value is not None:
                 said.add(value)
+                spoken.add(clause_of(spans, m.start()))
+                done = done or value is verb.plain  # said done: another clause may take it back
+    if not said:
+        return None
     value = said.pop() if len(said) == 1 else None
     if not isinstance(value, bool):
-        return None
-    spoken = {clause_of(spans, i) for i, x in enumerate(taken) if x}
-    if any(_UNDONE.search(t[a:b]) and not any(o in t[a:b] for o in others) for a, b in spans if (a, b) not in spoken):
-        return None
+        return None  # both ways, or not said whether it is done: left to the other readings
+    if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
+            (done and any(_outside(_UNDONE, t, a, b, others) for a, b in spans if (a, b) not in spoken)):
+        return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
     return value, not _HEDGE.search(t)
+
+
+def _outside(pattern: re.Pattern[str], t: str, a: int, b: int, others: tuple[str, ...]) -> bool:
+    """Whether t[a:b] holds the pattern outside another slot's own words (the 没 of 没房 is said
+    of the house, the 外地 of 外地户口 of the household registration)."""
+    inside = [(m.start(), m.end()) for o in others for m in re.finditer(re.escape(o), t[a:b])]
+    return any(not any(s <= m.start() < e for s, e in inside) for m in pattern.finditer(t[a:b]))
 
 
 def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb, nouns: tuple[str, ...],

@@ -144,6 +144,7 @@ def test_a_compound_duration_with_digits_and_the_place_something_is_done() -> No
 @pytest.mark.parametrize("text", [
     "交了，换工作后停了", "交了两年，上个月断了",  # stopped: the yes taken back
     "补交的会费",  # made up later
+    "交了，正在审核", "会费交了，还在走流程",  # something still under way
 ])
 def test_a_yes_taken_back_leaves_the_reply_unread(text: str) -> None:
     r = read(CLUB, text, "dues", "zh").found.get("dues")

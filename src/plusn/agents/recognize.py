@@ -52,7 +52,7 @@ from .utterance import (
     negated,
     topic_of,
 )
-from .verbs import UNSAID, says_verb, verbs
+from .verbs import UNSAID, masked, says_verb, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -159,10 +159,10 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     t = text.lower()
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
-    if isinstance(said, tuple):  # (before what is under way: "社保还在交" is paying)
+    if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
+    if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
-    if UNDER_WAY.search(t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     if own:
         # the author's words: certain, unless said in a question ("不是有居住证吗？")

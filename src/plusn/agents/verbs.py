@@ -109,6 +109,15 @@ def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -
     return found, nouns
 
 
+def masked(text: str, found: tuple[Verb, ...]) -> str:
+    """The text without the 在 of an activity said under way ("社保还在交" is paying), for the
+    check of what else is under way (还在审核, 正在处理剩下的)."""
+    for verb in found:
+        if verb.ongoing:
+            text = re.sub(rf"(?:还在|正在|在)(?={re.escape(verb.word)})", "", text)
+    return text
+
+
 UNSAID = "unsaid"  # the slot's verb said, and left open: no reading of the reply is certain
 _LIGHT = {"办", "弄", "搞", "做", "安排"}  # "do" of anything: 合同办好了 says nothing of its filing
 _UNCLEAR = "unclear"  # the verb said, but not whether it is done: the reply says nothing certain

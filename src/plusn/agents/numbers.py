@@ -18,7 +18,7 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
-from .utterance import ASKING, MEASURE, Reading, by_correction, clause_of, clause_spans, correction_at, grams
+from .utterance import ASKING, MEASURE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at, grams
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
@@ -72,7 +72,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # (but "七个多月" to "how many weeks?" is the answer: a finer unit holds it)
             continue
         # (in a question, or a case supposed, "如果我36岁的话", the number may be of another case)
-        own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and not _SUPPOSE.search(text) and \
+        own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and not SUPPOSE.search(text) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
@@ -104,7 +104,6 @@ def _naming(spec: FormSpec, name: str) -> list[str]:
     return [c for c in cue_words(spec, name) if c in own or c in measured]
 
 
-_SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppose", re.I)
 _PART = re.compile(r"部分|其中|之一|除了|另外|自费|押金|定金|首付|\b(?:part|of which|deposit)\b", re.I)
 # what may stand beside a number that is all its clause says: "是十二万多", "the total is 21,500"
 _BESIDE = re.compile(r"其实|应该|总共|一共|合计|总计|就是|是|才|只|大概|左右|块钱|块|元|了|吧|啊|呀|的|"

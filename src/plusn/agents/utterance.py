@@ -27,6 +27,8 @@ MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 # (什么都没有, 哪儿也没去, 怎么都不行: a question word before 都/也 says "any at all", asks nothing)
 # (为什么都…, 凭什么也… still ask)
 ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|什么(?![都也]))|如何|哪(?![儿里个]?[都也])")
+# A case supposed, not stated ("如果我36岁的话", "if I had paid"): its numbers and verbs are another case's
+SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppose", re.I)
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
 DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")

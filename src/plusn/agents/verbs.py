@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from .answers import NO, YES
-from .utterance import A_NOT_A, ASKING, DECLARED, NEGATORS, PAST, clause_of, clause_spans
+from .utterance import A_NOT_A, ASKING, DECLARED, NEGATORS, PAST, SUPPOSE, clause_of, clause_spans
 
 _NEGATION = re.compile(r"^(?:还|都|也|从来|一直)*(?:没有|没|未|不)(?:去|在)?")
 # what may stand right before a one-character verb: an adverb or aspect (在交, 正常交, 一直交,
@@ -44,7 +44,6 @@ _UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过�
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
 _SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
 _HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
-_SUPPOSE = re.compile(r"如果|要是|假如|假设|的话")
 _DURATION = re.compile(r"^(?:[\d一二两三四五六七八九十百几半多]+)(?:个)?(?:年|月|天|周|星期|礼拜)多?(?:了|啦|呢)*$")
 _ADVERBS_IN_WORD = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早)*")
 _ASPECT_IN_WORD = re.compile(r"^(?:了|着|过|好|完)*")
@@ -187,7 +186,7 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     near = before
     for n in nouns:
         near = near.replace(n, " " * len(n))  # the 会 of 会费 is no "will"
-    if _SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or _SOMEONE_ELSE.search(near) \
+    if SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or _SOMEONE_ELSE.search(near) \
             or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
         return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user
     under_way = re.search(r"(?:正在|在|正)$", before) is not None or t[e:e + 1] == "着"

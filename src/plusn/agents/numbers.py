@@ -18,7 +18,8 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
-from .utterance import ASKING, MEASURE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at, grams
+from .utterance import (ASKING, MEASURE, OTHER_CASE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at,
+                        grams, topic_of)
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,
@@ -71,8 +72,12 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # days; "八天" even to "how many months?", when another slot counts in days itself
             # (but "七个多月" to "how many weeks?" is the answer: a finer unit holds it)
             continue
-        # (in a question, or a case supposed, "如果我36岁的话", the number may be of another case)
-        own = _own_unit(spec, name, said, converted) and not ASKING.search(text) and not SUPPOSE.search(text) and \
+        # (in a question, "36岁能领吗", a case supposed, "如果我36岁的话", an example or another time,
+        # "明年就36岁了", the number may be of another case; a question in another clause,
+        # "今年27岁，…，能领吗", asks about the case stated)
+        ts, te = topic_of(spans, q.start)
+        own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
+            not OTHER_CASE.search(text[ts:te]) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)

@@ -159,3 +159,20 @@ def test_another_slots_own_word_takes_nothing_back() -> None:
 def test_the_amount_of_a_rate_is_no_count_of_months() -> None:
     got = read(CLUB, "刚来一个月工资才300", "months", "zh")
     assert "months" not in got.found
+
+
+@pytest.mark.parametrize("asked", [None, "card"])
+def test_the_authors_word_of_a_yes_is_no_certain_yes_when_a_later_clause_takes_it_back(asked: str | None) -> None:
+    # "有房子，不过已经卖了": the words of a yes, then a clause that loses it
+    for text in ("办了门禁卡，不过已经丢了", "已办门禁卡，后来又退回去了"):
+        assert _said(text, "card", asked) is None, text
+    # a clause before it, of something else, takes nothing back ("合同到期后没找到工作，现在在领")
+    assert _said("会费没什么问题，办了门禁卡", "card", asked) is True
+    assert _said("办了门禁卡，会费在交", "card", asked) is True
+
+
+def test_the_authors_word_of_what_was_before_a_now_is_no_answer() -> None:
+    # "以前有房，现在没了": what is now answers
+    assert _said("以前办了门禁卡，现在没了", "card", None) is None
+    assert _said("以前办了门禁卡，现在没了", "card", "card") is False
+    assert _said("以前没办门禁卡，现在办了", "card", "card") is not False

@@ -52,7 +52,7 @@ from .utterance import (
     negated,
     topic_of,
 )
-from .verbs import UNSAID, masked, says_verb, verbs
+from .verbs import UNSAID, masked, says_verb, taken_back, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -165,11 +165,19 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     if own:
-        # the author's words: certain, unless said in a question ("不是有居住证吗？")
-        asking = [t[cs:ce] for cs, ce in clause_spans(t) if ASKING.search(DECLARED.sub("", t[cs:ce]))]
+        # the author's words: certain, unless said in a question ("不是有居住证吗？"), of what was
+        # before a now ("以前有房，现在没了"), or taken back by another clause ("有房子，不过已经卖了")
+        spans = clause_spans(t)
+        now = NOW.search(t)
+        asking = [t[cs:ce] for cs, ce in spans if ASKING.search(DECLARED.sub("", t[cs:ce]))]
         if any(says(c, w) for c in asking for w in own):
             return None
-        return Reading(yes_no(text, slot.yes_words, slot.no_words))
+        spoken = {(cs, ce) for cs, ce in spans if any(says(t[cs:ce], w) for w in own)}
+        if now is not None and any(PAST.match(t, cs) and now.start() >= ce for cs, ce in spoken):
+            return _boolean(spec, name, text[now.start():], asked)  # what is now
+        value = yes_no(text, slot.yes_words, slot.no_words)
+        later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
+        return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name))))
     if said == UNSAID:
         return None  # the verb said and left open ("交了，换工作后停了"): nothing else read is certain
     r = _common_words(spec, name, text, asked)

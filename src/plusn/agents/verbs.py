@@ -39,7 +39,8 @@ _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|�
                     r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
-_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
+_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是|"
+                     r"卖|转让|过户|拆")
 # said of another place or another person, or hedged: never certain
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
 _SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
@@ -154,9 +155,15 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     if not isinstance(value, bool):
         return None  # both ways, or not said whether it is done: left to the other readings
     if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
-            (done and any(_outside(_UNDONE, t, a, b, others) for a, b in spans if (a, b) not in spoken)):
+            (done and taken_back(t, spans, spoken, others)):
         return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
     return value, not _HEDGE.search(t)
+
+
+def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]], others: tuple[str, ...]) -> bool:
+    """Whether a clause other than ``spoken`` takes back what they say was done or had ("有房子，
+    不过已经卖了", "处理了，还剩一个"), outside another slot's own words (the 没 of 没房)."""
+    return any(_outside(_UNDONE, t, a, b, others) for a, b in spans if (a, b) not in spoken)
 
 
 def _outside(pattern: re.Pattern[str], t: str, a: int, b: int, others: tuple[str, ...]) -> bool:

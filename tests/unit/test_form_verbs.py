@@ -176,3 +176,19 @@ def test_the_authors_word_of_what_was_before_a_now_is_no_answer() -> None:
     assert _said("以前办了门禁卡，现在没了", "card", None) is None
     assert _said("以前办了门禁卡，现在没了", "card", "card") is False
     assert _said("以前没办门禁卡，现在办了", "card", "card") is not False
+
+
+def test_a_copula_with_more_after_it_is_no_yes() -> None:
+    # "房子是租的": 是 says what the thing is; "门禁卡是物业给的" no yes either
+    for text in ("门禁卡是物业那边管的", "是物业那边管的"):
+        assert _said(text, "card", "card") is None, text
+    assert _said("门禁卡是有的", "card", "card") is True
+    assert _said("是的，门禁卡有", "card", "card") is True
+
+
+@pytest.mark.parametrize(("text", "value"), [("门禁卡也办了", True), ("门禁卡早就弄好了", True), ("门禁卡要办了", None),
+                                             ("门禁卡没了", False), ("门禁卡快办下来了", None)])
+def test_a_predicate_with_its_le_says_done_or_lost(text: str, value: bool | None) -> None:
+    from plusn.agents.predicates import completed
+
+    assert completed(text, 3) is value

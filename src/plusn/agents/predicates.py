@@ -30,11 +30,19 @@ def completed(clause: str, after: int) -> bool | None:
     no when it is lost ("发票弄丢了") or the doing is negated ("审批还没批下来"): a predicate that
     ends the clause ("发票都在路上", "审批下来了一半" end otherwise); None otherwise."""
     rest = ENDING.sub("", clause[after:].strip().lower())
+    kept = _CLOSING.sub("", clause[after:].strip().lower())  # with its 了: "办了", "没了" end in it
     for said, value in ((LOST, False), (DONE, True)):
-        word = next((w for w in said if rest.endswith(w)), None)
-        if word is not None:
-            return value != any(n in rest[: len(rest) - len(word)] for n in NEGATORS)
+        hit = next(((r, w) for w in said for r in (rest, kept) if r.endswith(w)), None)
+        if hit is not None:
+            before = hit[0][: len(hit[0]) - len(hit[1])]
+            if _TO_COME.search(before):
+                return None  # "备案要办了", "快批下来了": not yet
+            return value != any(n in before for n in NEGATORS)
     return None
+
+
+_CLOSING = re.compile(r"[的啦呢吧啊哦。！!.\s]+$")  # ENDING but 了
+_TO_COME = re.compile(r"(?:要|想|准备|打算|快|将|会|马上|就要)[\u4e00-\u9fff]?$")  # 要办了, 快办下来了
 
 
 def polarity(text: str) -> Reading | None:
@@ -86,3 +94,4 @@ def echoed(question: str, text: str) -> bool | None:
     # in the question a negator's scope runs on from it; in the reply it may also follow ("还没有")
     q_neg = any(c in NEGATORS for c in question[clause_of(q_spans, q_at)[0]:q_at])
     return q_neg == negated_around(text, text.rfind(last), clause_spans(text))
+

@@ -242,6 +242,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if not asked or "的话" in t or t.lstrip().startswith("对了") or (ASKING.search(DECLARED.sub("", t)) and len(clause_spans(t)) == 1):
         return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"; "交了没？" asks back
     value = yes_no(text)
+    described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
+    value = None if described else value
     cues = cue_words(spec, name)
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
@@ -253,7 +255,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
         # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
         # slot to say no without a negator
-        echo = echoed(slot.ask, text)
+        echo = None if described else echoed(slot.ask, text)  # "门禁卡是物业管的" restates no predicate
         if echo is not None:
             return Reading(echo)
         spans = clause_spans(text)
@@ -287,6 +289,18 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return polarity(text)
+
+
+_COPULAS = ("是", "对", "能", "可以")  # yes words that, with more after them, link (是租的) or say can (能住)
+
+
+def _copula_only(t: str) -> bool:
+    """Whether every yes or no word of the text is a copula or modal with more said after it in
+    its clause ("房子是租的"), so none of them answers yes."""
+    hits = [(w, m.end()) for w in (*YES, *NO) if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    spans = clause_spans(t)
+    return bool(hits) and all(w in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
+                              for w, end in hits)  # (是的, 不是 are words of their own: no copula)
 
 
 def _both_ways(t: str) -> bool:

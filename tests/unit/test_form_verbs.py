@@ -192,3 +192,15 @@ def test_a_predicate_with_its_le_says_done_or_lost(text: str, value: bool | None
     from plusn.agents.predicates import completed
 
     assert completed(text, 3) is value
+
+
+def test_a_day_named_by_how_long_ago_it_was_counts_days_only_where_time_elapsed_is_asked() -> None:
+    parcel = FormSpec.model_validate({"slots": {
+        "since": {"type": "integer", "label": "到货天数", "ask": "包裹到了几天了？", "unit": "天", "min": 0, "max": 365,
+                  "aliases": ["到货", "收到"]},
+        "leave": {"type": "number", "label": "请假天数", "ask": "您要请几天？", "unit": "天", "min": 0.5, "max": 30}}})
+    for text, days in (("前天到的", 2), ("大前天收到的", 3), ("今天上午刚到", 0), ("昨天下午到货的", 1)):
+        assert read(parcel, text, "since", "zh").found["since"].value == days, text
+    assert read(parcel, "昨天收到的，想退", None, "zh").found["since"].sure  # named by its word
+    # a question of how many, not how long ago: 昨天 is no count of days
+    assert "leave" not in read(parcel, "昨天就想请了", "leave", "zh").found

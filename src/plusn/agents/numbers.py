@@ -16,7 +16,7 @@ import re
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
-from .quantities import DURATIONS, EXACT, UNITS, Quantity, convert_quantity, quantities
+from .quantities import DURATIONS, ELAPSED, EXACT, UNITS, Quantity, convert_quantity, days_ago, quantities
 from .spec import FormSpec, Slot
 from .utterance import (ASKING, MEASURE, OTHER_CASE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at,
                         grams, topic_of)
@@ -40,6 +40,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
     found = quantities(text, said_in)
+    if ELAPSED.search(slot.ask) and unit in DURATIONS:  # "签收几天了？" — "前天签收的"
+        found = sorted(found + [d for d in days_ago(text) if not any(q.start <= d.start < q.end for q in found)],
+                       key=lambda q: q.start)
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \

@@ -184,6 +184,20 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
     return _compound(text, sorted(out, key=lambda q: q.start))
 
 
+# A day named by how long ago it was: the days since it, for a question of time elapsed
+_DAYS_AGO = {"大前天": 3, "前天": 2, "前儿": 2, "昨天": 1, "昨儿": 1, "昨晚": 1, "昨日": 1, "今天": 0, "今儿": 0,
+             "今早": 0, "今日": 0, "yesterday": 1, "today": 0}
+_AGO = re.compile("|".join(sorted(_DAYS_AGO, key=len, reverse=True)), re.I)
+ELAPSED = re.compile(r"到现在|至今|多久了|多长时间了|几天了|多少天了|how long|how many days", re.I)
+
+
+def days_ago(text: str) -> list[Quantity]:
+    """The days since a day named by how long ago it was ("前天签收的" is 2 days, "今天上午刚到" 0):
+    a quantity only where the question asks how long it has been (see :data:`ELAPSED`)."""
+    return [Quantity(float(_DAYS_AGO[m.group().lower()]), "天", m.start(), m.end()) for m in _AGO.finditer(text)
+            if not text.startswith("天", m.end())]
+
+
 def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
     """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天."""
     out: list[Quantity] = []

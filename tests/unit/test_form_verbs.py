@@ -204,3 +204,22 @@ def test_a_day_named_by_how_long_ago_it_was_counts_days_only_where_time_elapsed_
     assert read(parcel, "昨天收到的，想退", None, "zh").found["since"].sure  # named by its word
     # a question of how many, not how long ago: 昨天 is no count of days
     assert "leave" not in read(parcel, "昨天就想请了", "leave", "zh").found
+
+
+def test_a_no_of_any_negates_the_authors_word_and_asks_nothing() -> None:
+    # "没啥质量问题", "没什么质量问题": 啥 and 什么 after 没 are "any", no question and no yes
+    club = FormSpec.model_validate({"slots": {"issue": {"type": "boolean", "label": "质量问题", "ask": "有质量问题吗？",
+                                                        "yes_words": ["质量问题", "坏了"], "no_words": ["没坏"]}}})
+    for text in ("没啥质量问题", "没什么质量问题，就是不想要了", "没有什么质量问题"):
+        r = read(club, text, "issue", "zh").found["issue"]
+        assert r.value is False and r.sure, text
+    assert "issue" not in read(club, "有什么质量问题", "issue", "zh").found
+
+
+def test_a_correction_after_a_quantity_in_another_slots_unit_corrects_that_one() -> None:
+    # "两百多块吧，哦不对，三百出头": not a new number of months
+    state = forms.FormState()
+    state.values["months"] = 1
+    got = read(CLUB, "两百多块吧，哦不对，是三百出头", "dues", "zh", state.values)
+    assert "months" not in got.found
+    assert read(CLUB, "五个月，哦不对，是四", "dues", "zh", state.values).found["months"].value == 4

@@ -100,7 +100,8 @@ def _cannot(t: str, word: str) -> bool:
     return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
 
 
-_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
+# (a word of "any" may stand between: 没啥质量问题, 没有什么问题, 没多大毛病)
+_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)(?:什么|啥|多大|太大|任何)?$")
 
 
 def _negated(t: str, word: str) -> bool:

@@ -40,6 +40,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
     found = quantities(text, said_in)
+    if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
+        correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
     if ELAPSED.search(slot.ask) and unit in DURATIONS:  # "签收几天了？" — "前天签收的"
         found = sorted(found + [d for d in days_ago(text) if not any(q.start <= d.start < q.end for q in found)],
                        key=lambda q: q.start)
@@ -191,6 +193,19 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
     clause = clause_of(spans, q.start)
     return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS and o.value > 0
                for o in found)
+
+
+def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:
+    """Whether a quantity before the correction word is in a unit only another number slot reads:
+    what follows the correction corrects that one."""
+    slot = spec.slots[name]
+    for n, other in spec.slots.items():
+        if n != name and other.type in ("integer", "number"):
+            for q in quantities(text[:fix], other.unit_words()):
+                if q.unit is not None and q.unit in other.unit_words() and \
+                        convert_quantity(q, slot.counts_in(), slot.unit_words()) is None:
+                    return True
+    return False
 
 
 def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:

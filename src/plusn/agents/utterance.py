@@ -26,7 +26,9 @@ NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原�
 MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 # (什么都没有, 哪儿也没去, 怎么都不行: a question word before 都/也 says "any at all", asks nothing)
 # (为什么都…, 凭什么也… still ask)
-ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|什么(?![都也]))|如何|哪(?![儿里个]?[都也])")
+# (没什么, 没有什么: "not any", no question)
+ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|(?<!没)(?<!没有)什么(?![都也]))|如何|"
+                    r"哪(?![儿里个]?[都也])")
 # A case supposed, not stated ("如果我36岁的话", "if I had paid"): its numbers and verbs are another case's
 SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppose", re.I)
 # A number said of an example or of another time ("比如说41岁", "明年就36岁了", "下个月才满十六"): not now's

@@ -172,10 +172,18 @@ def test_the_authors_word_of_a_yes_is_no_certain_yes_when_a_later_clause_takes_i
 
 
 def test_the_authors_word_of_what_was_before_a_now_is_no_answer() -> None:
-    # "以前有房，现在没了": what is now answers
+    # "以前有房，现在没了": what is now answers, in the slot's own words, as a guess to confirm
     assert _said("以前办了门禁卡，现在没了", "card", None) is None
-    assert _said("以前办了门禁卡，现在没了", "card", "card") is False
-    assert _said("以前没办门禁卡，现在办了", "card", "card") is not False
+    r = read(CLUB, "以前办了门禁卡，现在没办门禁卡了", "card", "zh").found["card"]
+    assert r.value is False and not r.sure
+    # "以前有居住证，现在没过期": the 没 of another verb says nothing of having one now
+    assert read(CLUB, "以前办了门禁卡，现在没过期", "card", "zh").found.get("card") is None
+    assert _said("以前没办门禁卡，现在办了", "card", "card") is None
+
+
+def test_a_double_negative_or_no_need_is_no_plain_answer() -> None:
+    for text in ("没什么不能办的", "不用办门禁卡了吧", "不需要办门禁卡"):
+        assert read(CLUB, text, "card", "zh").found.get("card") is None, text
 
 
 def test_a_copula_with_more_after_it_is_no_yes() -> None:
@@ -199,9 +207,13 @@ def test_a_day_named_by_how_long_ago_it_was_counts_days_only_where_time_elapsed_
         "since": {"type": "integer", "label": "到货天数", "ask": "包裹到了几天了？", "unit": "天", "min": 0, "max": 365,
                   "aliases": ["到货", "收到"]},
         "leave": {"type": "number", "label": "请假天数", "ask": "您要请几天？", "unit": "天", "min": 0.5, "max": 30}}})
-    for text, days in (("前天到的", 2), ("大前天收到的", 3), ("今天上午刚到", 0), ("昨天下午到货的", 1)):
+    for text, days in (("前天到的", 2), ("大前天收到的", 3), ("今天上午刚到的", 0), ("昨天下午到货的", 1),
+                       ("到今天75天", 75), ("我昨天去查了，到货十天了", 10)):
         assert read(parcel, text, "since", "zh").found["since"].value == days, text
     assert read(parcel, "昨天收到的，想退", None, "zh").found["since"].sure  # named by its word
+    # a day that is not the time of the event: the day of asking, a day on the way
+    for text in ("上个月到的，今天才来问", "还没收到，快递昨天还在路上"):
+        assert read(parcel, text, "since", "zh").found.get("since") is None, text
     # a question of how many, not how long ago: 昨天 is no count of days
     assert "leave" not in read(parcel, "昨天就想请了", "leave", "zh").found
 
@@ -223,3 +235,9 @@ def test_a_correction_after_a_quantity_in_another_slots_unit_corrects_that_one()
     got = read(CLUB, "两百多块吧，哦不对，是三百出头", "dues", "zh", state.values)
     assert "months" not in got.found
     assert read(CLUB, "五个月，哦不对，是四", "dues", "zh", state.values).found["months"].value == 4
+
+
+def test_an_amounts_shorthand_is_no_count_of_months() -> None:
+    # "1.8k" to "how many months?" is the income said early, not 1800 months
+    assert "months" not in read(CLUB, "1.8k", "months", "zh").found
+    assert read(CLUB, "1.8k", "fee", "zh").found["fee"].value == 1800

@@ -100,8 +100,10 @@ def _cannot(t: str, word: str) -> bool:
     return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
 
 
-# (a word of "any" may stand between: 没啥质量问题, 没有什么问题, 没多大毛病)
-_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)(?:什么|啥|多大|太大|任何)?$")
+_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
+# a word of "any" may stand between: 没啥质量问题, 没有什么问题; before a word that is itself
+# negated ("没什么不合适的", "没什么不能提供的") it says neither yes nor no plainly
+_NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")
 
 
 def _negated(t: str, word: str) -> bool:
@@ -112,7 +114,13 @@ def _negated(t: str, word: str) -> bool:
         loose = _loose(word)
         m = loose.search(t) if loose is not None else None
         at = m.start() if m is not None else -1
-    return at > 0 and _NEGATED_BEFORE.search(t[:at]) is not None
+    return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
+
+
+def _negated_twice(t: str, word: str) -> bool:
+    """"没什么不合适的": a no of "any" before a word that is itself negated."""
+    at = t.find(word)
+    return at > 0 and word[:1] in "不没未无非" and _NEGATED_ANY.search(t[:at]) is not None
 
 
 def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
@@ -121,6 +129,8 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at the very
     start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
+    if any(_negated_twice(t, w.lower()) for w in [*(yes or []), *(no or [])]):
+        return None
     own = [(len(w), value != (_cannot(t, w.lower()) != _negated(t, w.lower())))
            for ws, value in ((no or [], False), (yes or [], True)) for w in ws if says(t, w.lower())]
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)

@@ -18,7 +18,7 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, ELAPSED, EXACT, UNITS, Quantity, convert_quantity, days_ago, quantities
 from .spec import FormSpec, Slot
-from .utterance import (ASKING, MEASURE, OTHER_CASE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at,
+from .utterance import (ASKING, MEASURE, OTHER_CASE, SOMEONE_ELSE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at,
                         grams, topic_of)
 
 
@@ -42,9 +42,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     found = quantities(text, said_in)
     if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
         correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
-    if ELAPSED.search(slot.ask) and unit in DURATIONS:  # "签收几天了？" — "前天签收的"
-        found = sorted(found + [d for d in days_ago(text) if not any(q.start <= d.start < q.end for q in found)],
-                       key=lambda q: q.start)
+    if ELAPSED.search(slot.ask) and unit == "天" and not found:  # "签收几天了？" — "前天签收的"
+        found = days_ago(text, cues)
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
@@ -55,6 +54,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue  # "一个月工资才300": the amount of a rate, no count of months
         if said.unit is None and _others_unit(spec, name, low, said.end):
             continue  # "两口人" to "how many months?": the number of the slot that counts in 口
+        if unit in DURATIONS and _MONEY_SCALE.fullmatch(text[said.start:said.end].strip()):
+            continue  # "1.8k", "3w": an amount's shorthand, never a count of days
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None):
             # "我有两个问题", "三个人去的", "出差了两次": things counted, not this slot's number
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
@@ -82,7 +83,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # "今年27岁，…，能领吗", asks about the case stated)
         ts, te = topic_of(spans, q.start)
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
-            not OTHER_CASE.search(text[ts:te]) and \
+            not OTHER_CASE.search(text[ts:te]) and not SOMEONE_ELSE.search(text[cs:q.start]) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
@@ -227,6 +228,7 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
+_MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
 _LIMIT = 1e15  # as far as a number may go (see validate)

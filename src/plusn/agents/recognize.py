@@ -52,7 +52,7 @@ from .utterance import (
     negated,
     topic_of,
 )
-from .verbs import UNSAID, masked, says_verb, taken_back, verbs
+from .verbs import LOSES, UNSAID, masked, says_verb, taken_back, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -157,6 +157,8 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if taken is not None:
             return None if taken is _UNREAD else taken
     t = text.lower()
+    if _NO_PLAIN.search(t):
+        return None  # "没什么不能提供的", "不用登记了吧": neither done nor refused, plainly
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
@@ -174,10 +176,14 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
             return None
         spoken = {(cs, ce) for cs, ce in spans if any(says(t[cs:ce], w) for w in own)}
         if now is not None and any(PAST.match(t, cs) and now.start() >= ce for cs, ce in spoken):
-            return _boolean(spec, name, text[now.start():], asked)  # what is now
+            # what is now, in the slot's own words, is a guess ("现在没过期" says nothing of having one)
+            now_text = t[now.start():]
+            now_said = _boolean(spec, name, text[now.start():], asked) \
+                if any(says(now_text, w.lower()) for w in [*slot.yes_words, *slot.no_words]) else None
+            return None if now_said is None else Reading(now_said.value, sure=False)
         value = yes_no(text, slot.yes_words, slot.no_words)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
-        return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name))))
+        return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
     if said == UNSAID:
         return None  # the verb said and left open ("交了，换工作后停了"): nothing else read is certain
     r = _common_words(spec, name, text, asked)
@@ -291,7 +297,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     return polarity(text)
 
 
-_COPULAS = ("是", "对", "能", "可以")  # yes words that, with more after them, link (是租的) or say can (能住)
+# a double negative ("没什么不能提供的") or no need ("不用登记了吧"): no plain yes or no
+_NO_PLAIN = re.compile(r"没有?(?:什么|啥)[不没未无非]|不用|不需要|不必|没必要|无需")
+_COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 
 
 def _copula_only(t: str) -> bool:

@@ -27,13 +27,16 @@ MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 # (什么都没有, 哪儿也没去, 怎么都不行: a question word before 都/也 says "any at all", asks nothing)
 # (为什么都…, 凭什么也… still ask)
 # (没什么, 没有什么: "not any", no question)
-ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|(?<!没)(?<!没有)什么(?![都也]))|如何|"
+ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|(?<=有没有)什么|(?<!没)(?<!没有)什么(?![都也]))|如何|"
                     r"哪(?![儿里个]?[都也])")
 # A case supposed, not stated ("如果我36岁的话", "if I had paid"): its numbers and verbs are another case's
 SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppose", re.I)
 # A number said of an example or of another time ("比如说41岁", "明年就36岁了", "下个月才满十六"): not now's
-OTHER_CASE = re.compile(r"比如|比方|例如|譬如|明年|后年|下个?月|下半年|年底|到时候?|以后|将来|再过|过几年|"
+OTHER_CASE = re.compile(r"比如|比方|例如|譬如|明年|后年|下个?月|下半年|年底|到时候?|以后|将来|再过|过几年|去年|前年|"
+                        r"以前|之前|当时|那时|的时候|"
                         r"\bnext (?:year|month)\b|for example|e\.g\.", re.I)
+# Another person than the user: what is said of them is not the user's ("我同事41岁", "我老婆在交")
+SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
 DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")

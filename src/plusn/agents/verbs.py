@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from .answers import NO, YES
-from .utterance import A_NOT_A, ASKING, DECLARED, NEGATORS, PAST, SUPPOSE, clause_of, clause_spans
+from .utterance import A_NOT_A, ASKING, DECLARED, NEGATORS, PAST, SOMEONE_ELSE, SUPPOSE, clause_of, clause_spans
 
 _NEGATION = re.compile(r"^(?:还|都|也|从来|一直)*(?:没有|没|未|不)(?:去|在)?")
 # what may stand right before a one-character verb: an adverb or aspect (在交, 正常交, 一直交,
@@ -39,11 +39,9 @@ _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|�
                     r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
-_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是|"
-                     r"卖|转让|过户|拆")
+_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
 # said of another place or another person, or hedged: never certain
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
-_SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
 _HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
 _DURATION = re.compile(r"^(?:[\d一二两三四五六七八九十百几半多]+)(?:个)?(?:年|月|天|周|星期|礼拜)多?(?:了|啦|呢)*$")
 _ADVERBS_IN_WORD = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早)*")
@@ -160,10 +158,15 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     return value, not _HEDGE.search(t)
 
 
-def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]], others: tuple[str, ...]) -> bool:
-    """Whether a clause other than ``spoken`` takes back what they say was done or had ("有房子，
-    不过已经卖了", "处理了，还剩一个"), outside another slot's own words (the 没 of 没房)."""
-    return any(_outside(_UNDONE, t, a, b, others) for a, b in spans if (a, b) not in spoken)
+# a later clause that loses what was had: "有房子，不过已经卖了" (not "有社保，没断过")
+LOSES = re.compile(r"不过|但|可是|只是|后来|卖|丢|过期|失效|作废|没了|转让|过户|拆|停了|断了")
+
+
+def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]], others: tuple[str, ...],
+               pattern: re.Pattern[str] = _UNDONE) -> bool:
+    """Whether a clause other than ``spoken`` takes back what they say was done or had ("处理了，
+    还剩一个"), outside another slot's own words (the 没 of 没房)."""
+    return any(_outside(pattern, t, a, b, others) for a, b in spans if (a, b) not in spoken)
 
 
 def _outside(pattern: re.Pattern[str], t: str, a: int, b: int, others: tuple[str, ...]) -> bool:
@@ -193,7 +196,7 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     near = before
     for n in nouns:
         near = near.replace(n, " " * len(n))  # the 会 of 会费 is no "will"
-    if SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or _SOMEONE_ELSE.search(near) \
+    if SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or SOMEONE_ELSE.search(near) \
             or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
         return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user
     under_way = re.search(r"(?:正在|在|正)$", before) is not None or t[e:e + 1] == "着"

@@ -18,8 +18,20 @@ from .answers import Invalid, validate, words
 from .cues import cue_words
 from .quantities import DURATIONS, ELAPSED, EXACT, UNITS, Quantity, convert_quantity, days_ago, quantities
 from .spec import FormSpec, Slot
-from .utterance import (ASKING, MEASURE, OTHER_CASE, SOMEONE_ELSE, SUPPOSE, Reading, by_correction, clause_of, clause_spans, correction_at,
-                        grams, topic_of)
+from .utterance import (
+    ASKING,
+    MEASURE,
+    OTHER_CASE,
+    SOMEONE_ELSE,
+    SUPPOSE,
+    Reading,
+    by_correction,
+    clause_of,
+    clause_spans,
+    correction_at,
+    grams,
+    topic_of,
+)
 
 
 def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, confirming: bool = False,

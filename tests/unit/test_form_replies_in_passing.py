@@ -339,9 +339,16 @@ def test_a_number_in_its_own_unit_is_a_guess_when_asked_supposed_an_example_or_o
                  "硕士，如果我36岁的话就不能申请了吧", "硕士，今年35，下个月就满36岁了", "Master's, next year I'll be 36"):
         r = read(aged, text, "degree", "zh").found.get("age")
         assert r is None or not r.sure, text  # maybe another case than now
-    # a question in another clause asks about the case the message states
-    for text in ("我硕士毕业，今年37岁", "我硕士毕业，37岁，能领吗", "硕士，27岁，在本市没房子，能领租房补贴吗"):
+    # a question in another clause asks about the case the message states; 今年 is now beside 之前
+    for text in ("我硕士毕业，今年37岁", "我硕士毕业，37岁，能领吗", "硕士，27岁，在本市没房子，能领租房补贴吗",
+                 "我是硕士，之前在外地，今年33岁"):
         assert read(aged, text, "degree", "zh").found["age"].sure, text
+    r = read(aged, "硕士，我同事41岁，我能领吗", "degree", "zh").found.get("age")
+    assert r is None or not r.sure  # another person's
+    child = FormSpec.model_validate({"slots": {
+        "grade": {"type": "enum", "ask": "上几年级？", "options": {"小学": [], "初中": []}},
+        "age": {"type": "integer", "label": "孩子年龄", "ask": "孩子几岁了？", "unit": "岁", "min": 3, "max": 18}}})
+    assert read(child, "我儿子7岁，要上小学", "grade", "zh").found["age"].sure  # the slot is about a child
 
 
 def test_starting_over_is_asked_for_not_mentioned() -> None:

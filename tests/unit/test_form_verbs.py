@@ -182,8 +182,22 @@ def test_the_authors_word_of_what_was_before_a_now_is_no_answer() -> None:
 
 
 def test_a_double_negative_or_no_need_is_no_plain_answer() -> None:
-    for text in ("没什么不能办的", "不用办门禁卡了吧", "不需要办门禁卡"):
+    for text in ("没什么不能办的", "不用办门禁卡了吧", "不需要办门禁卡", "之前没办门禁卡，现在不用办了吧"):
         assert read(CLUB, text, "card", "zh").found.get("card") is None, text
+    # a plain answer first stands: "没有，不用担心", "登记过了，不用再登记了吧"
+    assert _said("没有，不用担心", "card", "card") is False
+    assert _said("办了门禁卡，不用再办了吧", "card", "card") is True
+    # of the author's words, only the one negated twice says nothing ("没啥不合适的，质量问题")
+    issue = FormSpec.model_validate({"slots": {"issue": {"type": "boolean", "label": "质量问题", "ask": "有质量问题吗？",
+                                                         "yes_words": ["质量问题"], "no_words": ["不合适", "买错了"]}}})
+    assert read(issue, "没啥不合适的，是质量问题，开线了", "issue", "zh").found["issue"].value is True
+    assert read(issue, "没什么不合适的，就是买错了", "issue", "zh").found["issue"].value is False
+
+
+def test_a_take_back_is_a_loss_not_a_loss_denied() -> None:
+    assert _said("办了门禁卡，没过期", "card", "card") is True
+    assert _said("办了门禁卡，不过过期了", "card", "card") is None
+    assert _said("以前办了门禁卡现在丢了", "card", "card") is None  # past and now in one clause
 
 
 def test_a_copula_with_more_after_it_is_no_yes() -> None:
@@ -207,12 +221,13 @@ def test_a_day_named_by_how_long_ago_it_was_counts_days_only_where_time_elapsed_
         "since": {"type": "integer", "label": "到货天数", "ask": "包裹到了几天了？", "unit": "天", "min": 0, "max": 365,
                   "aliases": ["到货", "收到"]},
         "leave": {"type": "number", "label": "请假天数", "ask": "您要请几天？", "unit": "天", "min": 0.5, "max": 30}}})
-    for text, days in (("前天到的", 2), ("大前天收到的", 3), ("今天上午刚到的", 0), ("昨天下午到货的", 1),
+    for text, days in (("前天收到的", 2), ("大前天收到的", 3), ("今天上午刚收到", 0), ("昨天下午到货的", 1),
                        ("到今天75天", 75), ("我昨天去查了，到货十天了", 10)):
         assert read(parcel, text, "since", "zh").found["since"].value == days, text
     assert read(parcel, "昨天收到的，想退", None, "zh").found["since"].sure  # named by its word
     # a day that is not the time of the event: the day of asking, a day on the way
-    for text in ("上个月到的，今天才来问", "还没收到，快递昨天还在路上"):
+    for text in ("上个月到的，今天才来问", "还没收到，快递昨天还在路上", "上个月收到的，昨天打开的", "昨天发货的",
+                 "三月份到货的，今天拿到的收到的发票"):
         assert read(parcel, text, "since", "zh").found.get("since") is None, text
     # a question of how many, not how long ago: 昨天 is no count of days
     assert "leave" not in read(parcel, "昨天就想请了", "leave", "zh").found

@@ -129,10 +129,9 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at the very
     start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
-    if any(_negated_twice(t, w.lower()) for w in [*(yes or []), *(no or [])]):
-        return None
     own = [(len(w), value != (_cannot(t, w.lower()) != _negated(t, w.lower())))
-           for ws, value in ((no or [], False), (yes or [], True)) for w in ws if says(t, w.lower())]
+           for ws, value in ((no or [], False), (yes or [], True)) for w in ws
+           if says(t, w.lower()) and not _negated_twice(t, w.lower())]  # 没什么不合适的: neither
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)
         return max(own, key=lambda x: x[0])[1]
     if any(found_at(t, w) >= 0 for w in UNSURE):

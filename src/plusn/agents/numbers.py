@@ -24,6 +24,7 @@ from .utterance import (
     OTHER_CASE,
     SOMEONE_ELSE,
     SUPPOSE,
+    THIS_TIME,
     Reading,
     by_correction,
     clause_of,
@@ -95,7 +96,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # "今年27岁，…，能领吗", asks about the case stated)
         ts, te = topic_of(spans, q.start)
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
-            not OTHER_CASE.search(text[ts:te]) and not SOMEONE_ELSE.search(text[cs:q.start]) and \
+            not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and \
+            not (SOMEONE_ELSE.search(text[cs:q.start]) and not _about_another(slot)) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
@@ -206,6 +208,11 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
     clause = clause_of(spans, q.start)
     return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS and o.value > 0
                for o in found)
+
+
+def _about_another(slot: Slot) -> bool:
+    """Whether the slot is itself about another person than the user (孩子的年龄, 配偶的收入)."""
+    return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None
 
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:

@@ -192,22 +192,23 @@ ELAPSED = re.compile(r"到现在|至今|多久了|多长时间了|几天了|多�
 
 
 def days_ago(text: str, cues: list[str]) -> list[Quantity]:
-    """The days since a day named by how long ago it was ("前天签收的" is 2 days, "今天上午刚到的"
-    0), when it is the time of the event: its clause names the slot (``cues``) or closes with the
-    的 of a time past, and says nothing else of that day ("今天是第十天", "今天才来问", "快递昨天还在
-    路上" are no such time). Read only where the question asks how long it has been, in days."""
+    """The days since a day named by how long ago it was ("前天签收的" is 2 days, "今天上午刚收到"
+    0), when it is the time of the event: its clause names the slot (``cues``), says nothing else
+    of that day ("今天才来问", "快递昨天还在路上", "昨天打开的"), and the message names no other time
+    ("三月份离职的，今天拿到的离职证明"). Read only where the question asks how long it has been, in days."""
     out = []
     for m in _AGO.finditer(text):
         start = max(text.rfind(c, 0, m.start()) for c in "，,。.；;！!？? ") + 1
         ends = [i for i in (text.find(c, m.end()) for c in "，,。.；;！!？? ") if i >= 0]
         clause = text[start:min(ends, default=len(text))].lower()
-        if _NOT_THE_EVENT.search(clause) or not (any(c.lower() in clause for c in cues) or _TIME_PAST.search(clause)):
-            continue
+        if _NOT_THE_EVENT.search(clause) or not any(c.lower() in clause for c in cues) or \
+                _OTHER_TIME.search(text[:m.start()] + " " + text[m.end():]):
+            continue  # "昨天打开的": another event; "三月份离职的，今天拿到的离职证明": another time
         out.append(Quantity(float(_DAYS_AGO[m.group().lower()]), "天", m.start(), m.end()))
     return out
 
 
-_TIME_PAST = re.compile(r"的[了啊呀吧呢]*$")  # 是…的: "前天到的", "昨天下午签收的"
+_OTHER_TIME = re.compile(r"[年月周号]|星期|礼拜|双十一|双11|\b(?:week|month|year)", re.I)
 _NOT_THE_EVENT = re.compile(r"[第是才还没未不]|去[办查问]|\bis\b|\bnot\b|th\b")
 
 

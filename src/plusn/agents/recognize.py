@@ -157,8 +157,8 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if taken is not None:
             return None if taken is _UNREAD else taken
     t = text.lower()
-    if _NO_PLAIN.search(t):
-        return None  # "没什么不能提供的", "不用登记了吧": neither done nor refused, plainly
+    if _NO_NEED.match(t.strip()) or (_DOUBLE_NO.search(t) and len(clause_spans(t)) == 1):
+        return None  # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
@@ -175,7 +175,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
         if any(says(c, w) for c in asking for w in own):
             return None
         spoken = {(cs, ce) for cs, ce in spans if any(says(t[cs:ce], w) for w in own)}
-        if now is not None and any(PAST.match(t, cs) and now.start() >= ce for cs, ce in spoken):
+        if now is not None and any(PAST.match(t, cs) and now.start() > cs for cs, ce in spoken):
             # what is now, in the slot's own words, is a guess ("现在没过期" says nothing of having one)
             now_text = t[now.start():]
             now_said = _boolean(spec, name, text[now.start():], asked) \
@@ -297,8 +297,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     return polarity(text)
 
 
-# a double negative ("没什么不能提供的") or no need ("不用登记了吧"): no plain yes or no
-_NO_PLAIN = re.compile(r"没有?(?:什么|啥)[不没未无非]|不用|不需要|不必|没必要|无需")
+# a reply opening with no need ("不用登记了吧") or all one double negative ("没什么不能提供的"): no plain yes or no
+_NO_NEED = re.compile(r"(?:现在)?(?:不用|不需要|不必|没必要|无需)(?![了啦啊呀，,。.！!\s]|$)")  # not "不用了，…"
+_DOUBLE_NO = re.compile(r"没有?(?:什么|啥)[不没未无非]")
 _COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 
 

@@ -35,6 +35,7 @@ SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppos
 OTHER_CASE = re.compile(r"比如|比方|例如|譬如|明年|后年|下个?月|下半年|年底|到时候?|以后|将来|再过|过几年|去年|前年|"
                         r"以前|之前|当时|那时|的时候|"
                         r"\bnext (?:year|month)\b|for example|e\.g\.", re.I)
+THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  # beside 之前: "之前在外地，今年33岁"
 # Another person than the user: what is said of them is not the user's ("我同事41岁", "我老婆在交")
 SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象")
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"

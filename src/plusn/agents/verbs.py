@@ -159,7 +159,7 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
 
 
 # a later clause that loses what was had: "有房子，不过已经卖了" (not "有社保，没断过")
-LOSES = re.compile(r"不过|但|可是|只是|后来|卖|丢|过期|失效|作废|没了|转让|过户|拆|停了|断了")
+LOSES = re.compile(r"(?<![没不未])(?:不过|但|可是|只是|卖|丢|过期|失效|作废|没了|转让|过户|拆|停了|断了|退回|退掉|注销|取消)")  # not 没过期
 
 
 def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]], others: tuple[str, ...],

@@ -236,7 +236,8 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: se
                 state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
             else:  # in another unit, read by meaning or a model, asked about ("...也能退吗"): which is right?
                 state.asked, state.conflict = name, r.value
-        elif name == asked or got.correction or name in denied:
+        elif name == asked or got.correction or name in denied or (got.update and old is False and r.value is True):
+            # (a thing not done before and done now is an update: "出生证明今天已经办好了")
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value
             if name in state.passed:

@@ -39,6 +39,7 @@ from .utterance import (
     EMPHATIC_NONE,
     NEGATORS,
     NOW,
+    NOW_DONE,
     PAST,
     TAKE_BACK,
     Read,
@@ -391,7 +392,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     ``expected``: the slot the form would ask next (a first message may answer it with a bare word);
     ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
-    out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)))
+    out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)), update=bool(NOW_DONE.search(text)))
     fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")]
     # a correction that names the answer it corrects beside the new one takes the new one; not in
     # a reply to "which is right?", where the answer held may be the one meant

@@ -13,7 +13,10 @@ from typing import Any
 TAKE_BACK = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "actually", "i meant", "i was wrong",
              "my mistake")
 CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "其实没", "其实有", "改成", "改为", "更正", "纠正", "应该是",
-              "修改", "correction")
+              "修改", "想起来", "记起来", "correction")
+# Something that has happened since: a thing not had or not done before is now ("出生证明今天已经
+# 办好了", "现在有了"), an update of the facts rather than a contradiction of an earlier answer
+NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\bjust\b|\balready\b", re.I)
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
@@ -65,6 +68,7 @@ class Read:
     rejected: dict[str, str] = field(default_factory=dict)  # the asked slot's answer was invalid: why
     correction: bool = False  # the message says an earlier answer was wrong
     asking: bool = False  # the message is a question ("...也能退吗"): its numbers may be another case
+    update: bool = False  # the message says something has happened since ("今天已经办好了"): see NOW_DONE
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:

@@ -156,3 +156,10 @@ def test_eval_forms_scores_the_decision_the_agent_reports_when_its_answer_does_n
     r = CliRunner().invoke(main, ["eval", "forms", "--data", str(data), "-c", str(cfg), "--no-progress"])
     assert r.exit_code == 0, r.output
     assert "1/2 decided right; 1 wrong" in r.output and "l-2 (leave): wrong" in r.output
+
+
+def test_zhou_sui_is_an_age_in_years_not_weeks() -> None:
+    # "十五周岁": full years of age; "十五周" alone is weeks
+    (q,) = quantities("十五周岁，下个月才满十六")[:1]
+    assert q.unit == "岁" and q.value == 15
+    assert quantities("十五周")[0].unit == "周"

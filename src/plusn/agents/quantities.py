@@ -150,6 +150,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if text[end: end + 1] in ("万", "千", "百"):  # 10多万 is 100,000 and more, below 200,000
                 value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
         word, stop = _unit_after(text, end, words)
+        if word == "周" and text.startswith("岁", stop):
+            word, stop = "岁", stop + 1  # 十五周岁: an age in full years, no weeks
         if m.group("en") is not None and word is None:
             continue  # "a" or "one" without a unit is not a quantity
         if word is not None:

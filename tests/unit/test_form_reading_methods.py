@@ -241,3 +241,15 @@ def test_a_reply_is_also_read_without_the_speaker_as_its_subject() -> None:
     assert units("我是不是该先备案") == ["我是不是该先备案", "是不是该先备案"]  # 是不是 asks: no copula
     assert units("我") == ["我"] and units("我们的车") == ["我们的车"]  # 我们的 is no subject
 
+
+
+def test_a_clause_that_says_only_what_the_form_asks_about_votes_for_no_option() -> None:
+    from plusn.agents.meaning import _says_more
+    from plusn.agents.predicates import HINT
+
+    asks = ["请问您要退的是哪类商品？（普通商品 / 生鲜食品 / 定制商品）", "包裹签收到现在有几天了？"]
+    topic = frozenset("".join(HINT.sub("", a) for a in asks))
+    for clause in ("想退", "能退吗", "我想退"):
+        assert not _says_more(clause, topic), clause  # the form's own topic: near whichever option
+    for clause in ("键盘用着手感不喜欢", "买的一箱橙子", "定制的", "I want a refund"):
+        assert _says_more(clause, topic), clause  # the answers the hint lists are not the topic

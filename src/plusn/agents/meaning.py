@@ -42,6 +42,7 @@ import numpy as np
 
 from .answers import BARE_YES, NO, UNSURE, YES
 from .glosses import glosses
+from .predicates import HINT
 from .recognize import negated_options
 from .spec import FormSpec
 from .utterance import Reading, clause_spans
@@ -125,6 +126,7 @@ class _Index:
     spec: FormSpec  # kept so that the id it is cached under stays its own
     own: _Space
     english: _Space
+    asked: frozenset[str] = frozenset()  # the characters of the form's questions and labels
 
 
 def _unit(v: Any) -> Any:
@@ -216,7 +218,9 @@ class Meaning:
         en_others = [t for t in others if english_share(t) >= _ENGLISH] + list(ENGLISH_SMALL_TALK) + \
             list(dict.fromkeys(g for gs in (await asyncio.to_thread(glosses, named)).values() for g in gs))
         en = await self._space(enums, en_rows, en_others, [], placed=False)
-        index = self._indexes[id(spec)] = _Index(spec, own, en)
+        # what the questions say, less the answers they list ("（职工 / 灵活就业 / 失业人员）")
+        topic = frozenset("".join(HINT.sub("", a) for a in asks))
+        index = self._indexes[id(spec)] = _Index(spec, own, en, topic)
         return index
 
     async def _space(self, enums: dict[str, Any], rows: list[tuple[str, str, str]], others: list[str],
@@ -260,18 +264,19 @@ class Meaning:
             return index.english
         return index.own
 
-    async def _ranked(self, space: _Space, name: str, text: str,
-                      denied: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
+    async def _ranked(self, space: _Space, name: str, text: str, denied: frozenset[str] = frozenset(),
+                      asked: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
         whole decides nothing and the text has several clauses, against each clause; a clause
-        nearest an option the text denies ("车不是营运的") is no vote for it."""
+        nearest an option the text denies ("车不是营运的") is no vote for it, nor one that says
+        nothing but the form's own questions do (``asked``: "想退", "能退吗" are its topic)."""
         slot = space.slots[name]
         parts = units(text)
         whole = self._scores(slot, await self._utterance(space, parts[:1]))
         if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
             return whole
         none = [(o, -1.0) for o in dict.fromkeys(slot.options)]  # undecided: no option clears
-        kept = [p for p in parts[1:] if not _DENYING.search(p)]
+        kept = [p for p in parts[1:] if not _DENYING.search(p) and _says_more(p, asked)]
         if not kept:
             return none  # a denial and nothing else ("车不是营运的"): nearest to what it denies
         vectors = await self._utterance(space, kept)
@@ -324,7 +329,7 @@ class Meaning:
         other rank the same option first, ahead of the rest."""
         if name not in index.own.slots:
             return None
-        ranked = await self._ranked(index.own, name, text, denied)
+        ranked = await self._ranked(index.own, name, text, denied, index.asked)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
             return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
         other = await self._ranked(index.english, name, text, denied)
@@ -341,6 +346,16 @@ class Meaning:
         slot = space.slots[name]
         ranked = await self._ranked(space, name, text, frozenset(negated_options(spec.slots[name], text)))
         return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
+
+
+_FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也在有没不")
+
+
+def _says_more(part: str, asked: frozenset[str]) -> bool:
+    """Whether a clause holds a Chinese character beyond function words and the form's own
+    questions (or is not Chinese): "想退" to a returns form says only what the form is about."""
+    han = [c for c in part if "\u4e00" <= c <= "\u9fff"]
+    return not han or any(c not in asked and c not in _FUNCTION for c in han)
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

@@ -377,3 +377,26 @@ def test_a_correction_whose_clause_names_something_else_first_is_not_read_for_th
     ("没有房，应该是有才对", True), ("没有房，其实有一套", True)])
 def test_what_a_correction_says_plainly(text: str, value: bool) -> None:
     assert read(ALLOWANCE, text, "home", "zh").found["home"].value is value
+
+
+ELDER = FormSpec.model_validate({"slots": {
+    "hukou": {"type": "enum", "label": "老人户籍", "ask": "老人是本市户籍吗？", "options": {"本市": ["本地"], "外地": []}},
+    "age": {"type": "integer", "label": "老人年龄", "ask": "老人今年多大？", "unit": "岁", "min": 0, "max": 120},
+    "alone": {"type": "boolean", "label": "独居", "ask": "老人是否独居？", "yes_words": ["一个人住"], "no_words": ["不是一个人住"]},
+    "income": {"type": "number", "label": "老人月收入", "ask": "老人每月收入多少元？", "unit": "元", "min": 0, "max": 100000}}})
+
+
+@pytest.mark.parametrize(("text", "age"), [("我爸七十五了，本地户口", 75), ("我妈本地的，今年七十", 70),
+                                           ("我爸本地户口，七十出头", 70), ("帮我奶奶问，她今年都八十二了", 82)])
+def test_an_age_needs_no_sui_after_this_year_or_the_person(text: str, age: int) -> None:
+    r = read(ELDER, text, None, "zh").found["age"]
+    assert r.value == age and r.sure  # the slot is about the elder: 我爸 is whom it asks about
+
+
+def test_a_count_of_people_is_no_age_and_together_is_no_money() -> None:
+    got = read(ELDER, "我妈一个人住在老房子里", None, "zh").found
+    assert "age" not in got and got["alone"].value is True
+    got = read(ELDER, "不是一个人住，跟我姑姑一家住一块", "alone", "zh").found
+    assert "income" not in got and got["alone"].value is False
+    # 老人, in every question, names none of them: "老人快九十了" is no income
+    assert "income" not in read(ELDER, "老人快九十了", None, "zh").found

@@ -56,7 +56,11 @@ def _cue_words(spec: FormSpec, name: str) -> list[str]:
                           if len(w) >= 3 and w not in FUNCTION_WORDS}
                 continue
             found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1) if a[j:j + n] in b}
-    found = {w for w in found if len(w) >= 2 and w not in options and not generic(w)} | named
+    # a part of the label most other questions say too is the form's topic (老人 of 老人月收入, when
+    # every question asks about 老人), naming none of them
+    others = [f"{s.label or ''} {s.ask}" for n, s in spec.slots.items() if n != name]
+    found = {w for w in found if len(w) >= 2 and w not in options and not generic(w)
+             and not (others and sum(w in o for o in others) * 2 > len(others))} | named
     if slot.type in ("integer", "number"):
         found |= _branch_words(spec, name)
     return sorted({w.lower() if latin(w) else w for w in found if w}, key=len, reverse=True)

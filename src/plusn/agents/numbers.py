@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
@@ -57,6 +58,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
     if ELAPSED.search(slot.ask) and unit == "天" and not found:  # "签收几天了？" — "前天签收的"
         found = days_ago(text, cues)
+    if unit == "岁":  # "今年七十一", "我爸七十五了": an age, its 岁 unsaid
+        found = [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q) else q for q in found]
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
@@ -215,6 +218,18 @@ def _about_another(slot: Slot) -> bool:
     return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None
 
 
+def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity) -> bool:
+    """Whether a number with no unit is an age: after 今年 or the person it is said of ("我爸七十五
+    了"), or all its clause says after a clause that opens with that person ("我爸本地户口，七十出头")."""
+    cs, _ = clause_of(spans, q.start)
+    if MEASURE.match(text, q.end):
+        return False  # "我妈一个人住": a count of things
+    if _AGE_LEAD.search(text[cs:q.start]):
+        return True
+    ps = next((a for a, b in reversed(spans) if b <= cs), None)
+    return not text[cs:q.start].strip() and ps is not None and _PERSON_FIRST.match(text, ps) is not None
+
+
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:
     """Whether a quantity before the correction word is in a unit only another number slot reads:
     what follows the correction corrects that one."""
@@ -247,6 +262,9 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
+# before a number, what makes it an age without 岁: this year, or the person it is said of
+_AGE_LEAD = re.compile(r"(?:今年|岁数|年纪|年龄|我|" + SOMEONE_ELSE.pattern + r")(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
+_PERSON_FIRST = re.compile(r"\s*(?:我|" + SOMEONE_ELSE.pattern + r")")
 _MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number

@@ -53,13 +53,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
-    found = quantities(text, said_in)
+    found = _quantities(slot, text, spans, cues)
     if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
         correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
-    if ELAPSED.search(slot.ask) and unit == "天" and not found:  # "签收几天了？" — "前天签收的"
-        found = days_ago(text, cues)
-    if unit == "岁":  # "今年七十一", "我爸七十五了": an age, its 岁 unsaid
-        found = [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q) else q for q in found]
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
@@ -216,6 +212,18 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
 def _about_another(slot: Slot) -> bool:
     """Whether the slot is itself about another person than the user (孩子的年龄, 配偶的收入)."""
     return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None
+
+
+def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[str]) -> list[Quantity]:
+    """The quantities of the text in the slot's words, with the days a day named by how long ago
+    stands for ("签收几天了？" — "前天签收的") and an age's unsaid 岁 ("今年七十一", "我爸七十五了")."""
+    unit = slot.counts_in()
+    found = quantities(text, slot.unit_words())
+    if ELAPSED.search(slot.ask) and unit == "天" and not found:
+        return days_ago(text, cues)
+    if unit == "岁":
+        return [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q) else q for q in found]
+    return found
 
 
 def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity) -> bool:

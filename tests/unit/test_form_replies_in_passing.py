@@ -393,6 +393,15 @@ def test_an_age_needs_no_sui_after_this_year_or_the_person(text: str, age: int) 
     assert r.value == age and r.sure  # the slot is about the elder: 我爸 is whom it asks about
 
 
+def test_the_users_own_age_is_not_the_age_of_whom_the_slot_asks_about() -> None:
+    assert "age" not in read(ELDER, "想帮我爸问问，他本地户口，我今年四十五，一直是我在照顾他", None, "zh").found
+    aged = FormSpec.model_validate({"slots": {
+        "age": {"type": "integer", "label": "年龄", "ask": "您今年多大？", "unit": "岁", "min": 18, "max": 70}}})
+    got = read(aged, "我爸今年六十，我今年28", None, "zh").found["age"]
+    assert got.value == 28 and got.sure
+    assert "age" not in read(aged, "我是来投靠我儿子的，我儿子三十五了", None, "zh").found
+
+
 def test_a_count_of_people_is_no_age_and_together_is_no_money() -> None:
     got = read(ELDER, "我妈一个人住在老房子里", None, "zh").found
     assert "age" not in got and got["alone"].value is True

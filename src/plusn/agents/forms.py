@@ -32,7 +32,7 @@ from .answers import UNSURE, Invalid, fmt, validate, words
 from .confirming import passed_over, plain_yes_no, settle
 from .form_state import FormState, Turn
 from .quantities import DURATIONS, quantities
-from .recognize import negated_options, read
+from .recognize import negated_ask, negated_options, read
 from .spec import FormSpec, TreeNode
 from .utterance import Read, Reading
 
@@ -177,7 +177,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}
-        _apply(state, got, asked, out, denied)
+        _apply(spec, state, got, asked, out, denied)
         out.rejected = got.rejected
         for name in [n for n in state.vague if n in state.values]:
             del state.vague[name]  # the number came
@@ -210,7 +210,7 @@ def _within(said: list[Any] | None, old: Any, value: Any) -> bool:
     return said is not None and len(said) == 4 and said[0] == old and said[2] <= value <= said[3]
 
 
-def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: set[str]) -> None:
+def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: Turn, denied: set[str]) -> None:
     for name, r in got.found.items():
         old = state.values.get(name)
         if name not in state.values:
@@ -236,7 +236,8 @@ def _apply(state: FormState, got: Read, asked: str | None, out: Turn, denied: se
                 state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
             else:  # in another unit, read by meaning or a model, asked about ("...也能退吗"): which is right?
                 state.asked, state.conflict = name, r.value
-        elif name == asked or got.correction or name in denied or (got.update and old is False and r.value is True):
+        elif name == asked or got.correction or name in denied or \
+                (got.update and old is False and r.value is True and not negated_ask(spec.slots[name])):
             # (a thing not done before and done now is an update: "出生证明今天已经办好了")
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value

@@ -219,7 +219,8 @@ class Meaning:
             list(dict.fromkeys(g for gs in (await asyncio.to_thread(glosses, named)).values() for g in gs))
         en = await self._space(enums, en_rows, en_others, [], placed=False)
         # what the questions say, less the answers they list ("（职工 / 灵活就业 / 失业人员）")
-        topic = frozenset("".join(HINT.sub("", a) for a in asks))
+        options = {c for _, _, w in rows for c in w}  # 离职 is an answer even where a question says it
+        topic = frozenset("".join(HINT.sub("", a) for a in asks)) - options
         index = self._indexes[id(spec)] = _Index(spec, own, en, topic)
         return index
 

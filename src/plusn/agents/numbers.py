@@ -222,20 +222,31 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues)
     if unit == "岁":
-        return [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q) else q for q in found]
+        other = _about_another(slot)
+        return [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q, other) else q for q in found]
     return found
 
 
-def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity) -> bool:
-    """Whether a number with no unit is an age: after 今年 or the person it is said of ("我爸七十五
-    了"), or all its clause says after a clause that opens with that person ("我爸本地户口，七十出头")."""
+def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool) -> bool:
+    """Whether a number with no unit is the slot's age: after 今年 or the person it is said of
+    ("我爸七十五了"), or all its clause says after a clause that opens with that person ("我爸本地户口，
+    七十出头"). ``other``: the slot is about another person than the user, whose age is said after
+    a person word, not after 我 ("我今年四十五" is the user's); else only 我's or 今年's counts."""
     cs, _ = clause_of(spans, q.start)
     if MEASURE.match(text, q.end):
         return False  # "我妈一个人住": a count of things
-    if _AGE_LEAD.search(text[cs:q.start]):
-        return True
-    ps = next((a for a, b in reversed(spans) if b <= cs), None)
-    return not text[cs:q.start].strip() and ps is not None and _PERSON_FIRST.match(text, ps) is not None
+    lead = _AGE_LEAD.search(text[cs:q.start])
+    if lead is None:
+        ps = next((a for a, b in reversed(spans) if b <= cs), None)
+        lead = _PERSON_FIRST.match(text, ps) if not text[cs:q.start].strip() and ps is not None else None
+    if lead is None:
+        return False
+    said = lead.group().strip()
+    if SOMEONE_ELSE.search(said):
+        return other  # "我爸七十五了": an age of the person the slot asks about, if it is another's
+    if said.startswith("我"):
+        return not other  # "我今年四十五": the user's own
+    return not other or not re.search(r"我\s*$", text[cs:lead.start()])  # "今年七十"
 
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:
@@ -271,8 +282,9 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
 
 
 # before a number, what makes it an age without 岁: this year, or the person it is said of
-_AGE_LEAD = re.compile(r"(?:今年|岁数|年纪|年龄|我|" + SOMEONE_ELSE.pattern + r")(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
-_PERSON_FIRST = re.compile(r"\s*(?:我|" + SOMEONE_ELSE.pattern + r")")
+_AGE_LEAD = re.compile(r"(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern +
+                       r"|今年|岁数|年纪|年龄)(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
+_PERSON_FIRST = re.compile(r"\s*(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern + r")")
 _MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number

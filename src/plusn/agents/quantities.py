@@ -150,7 +150,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if text[end: end + 1] in ("万", "千", "百"):  # 10多万 is 100,000 and more, below 200,000
                 value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
         word, stop = _unit_after(text, end, words)
-        if word == "块" and value == 1 and text[m.start() - 1: m.start()] in _TOGETHER_BEFORE and m.start() > 0:
+        if word == "块" and value == 1 and text[m.start() - 1: m.start()] in _TOGETHER_BEFORE and m.start() > 0 \
+                and not re.match(r"[\d零〇一二两三四五六七八九十钱]", text[stop: stop + 1]):
             continue  # 住一块, 在一块: together, no 1 元
         if word == "周" and text.startswith("岁", stop):
             word, stop = "岁", stop + 1  # 十五周岁: an age in full years, no weeks

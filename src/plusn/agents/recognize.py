@@ -38,6 +38,7 @@ from .utterance import (
     DECLARED,
     EMPHATIC_NONE,
     NEGATORS,
+    NOT_AN_UPDATE,
     NOW,
     NOW_DONE,
     PAST,
@@ -188,7 +189,7 @@ def _boolean(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | Non
     if said == UNSAID:
         return None  # the verb said and left open ("交了，换工作后停了"): nothing else read is certain
     r = _common_words(spec, name, text, asked)
-    if r is not None and r.sure and _negated_ask(slot) and _doing(text):
+    if r is not None and r.sure and negated_ask(slot) and _doing(text):
         # a question asked of what is not done ("还有没有未处理的违章？") turns the having and
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
@@ -229,7 +230,7 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
     return None
 
 
-def _negated_ask(slot: Slot) -> bool:
+def negated_ask(slot: Slot) -> bool:
     """Whether the slot's question asks about something not done or not had (未处理, 没有交接)."""
     ask = A_NOT_A.sub(r"\1", HINT.sub("", slot.ask))
     return any(c in NEGATORS for c in ask)
@@ -371,7 +372,7 @@ def _stated(spec: FormSpec, name: str, text: str) -> Reading | None:
     # clauses that say it both ways ("一条处理了，还有一条没处理") say nothing certain; of what is
     # not done ("有没有未处理的违章？"), having and doing say it the other way round: a guess
     if len(said) == 1 and not (others | echoes) - said - {None}:
-        return Reading(said.pop(), sure=not (doing and _negated_ask(spec.slots[name])))
+        return Reading(said.pop(), sure=not (doing and negated_ask(spec.slots[name])))
     # a restatement alone is a guess: echoing the question is no predicate the rules know
     # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
     return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None
@@ -392,7 +393,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     ``expected``: the slot the form would ask next (a first message may answer it with a bare word);
     ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
-    out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)), update=bool(NOW_DONE.search(text)))
+    out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)), update=_updates(text))
     fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")]
     # a correction that names the answer it corrects beside the new one takes the new one; not in
     # a reply to "which is right?", where the answer held may be the one meant
@@ -421,6 +422,13 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
     _one_slot_per_quantity(spec, out)
     return out
+
+
+def _updates(text: str) -> bool:
+    """Whether the message says a thing is done now that was not ("出生医学证明今天已经办好了"): a
+    word of time and a done word, nothing made up later, contrasted or of another time."""
+    t = text.lower()
+    return bool(NOW_DONE.search(t)) and any(w in t for w in DONE) and not NOT_AN_UPDATE.search(t)
 
 
 def _one_slot_per_quantity(spec: FormSpec, out: Read) -> None:

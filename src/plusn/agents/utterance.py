@@ -13,10 +13,13 @@ from typing import Any
 TAKE_BACK = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "actually", "i meant", "i was wrong",
              "my mistake")
 CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "其实没", "其实有", "改成", "改为", "更正", "纠正", "应该是",
-              "修改", "想起来", "记起来", "correction")
+              "修改", "correction")
 # Something that has happened since: a thing not had or not done before is now ("出生证明今天已经
 # 办好了", "现在有了"), an update of the facts rather than a contradiction of an earlier answer
 NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\bjust\b|\balready\b", re.I)
+# what makes "now done" no update: made up later (补办), a contrast, another time ("去年有个违章，现在已经
+# 交了罚款", "已经正常还款了，就上个月没还上")
+NOT_AN_UPDATE = re.compile(r"补|不过|但|可是|只是|就|去年|上个?月|之前|以前|原来|想想|算|说")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)

@@ -306,8 +306,8 @@ _COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 
 
 def _copula_only(t: str) -> bool:
-    """Whether every yes or no word of the text is a copula or modal with more said after it in
-    its clause ("房子是租的"), so none of them answers yes."""
+    """Whether every yes or no word of the text is the copula 是 with more said after it in its
+    clause ("房子是租的"), so none of them answers yes."""
     hits = [(w, m.end()) for w in (*YES, *NO) if not w.isascii() for m in re.finditer(re.escape(w), t)]
     spans = clause_spans(t)
     return bool(hits) and all(w in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")

@@ -407,5 +407,6 @@ def test_a_count_of_people_is_no_age_and_together_is_no_money() -> None:
     assert "age" not in got and got["alone"].value is True
     got = read(ELDER, "不是一个人住，跟我姑姑一家住一块", "alone", "zh").found
     assert "income" not in got and got["alone"].value is False
+    assert "income" not in read(ELDER, "不是，和儿子住一块五年多了", "alone", "zh").found  # five years together
     # 老人, in every question, names none of them: "老人快九十了" is no income
     assert "income" not in read(ELDER, "老人快九十了", None, "zh").found

@@ -273,3 +273,14 @@ def test_a_thing_now_done_updates_a_no() -> None:
                  "我想起来了，门禁卡上个月办好了"):
         state = run("会费在交", "门禁卡还没办", text)
         assert state.values["card"] is False and state.conflict is True, text
+
+
+def test_no_update_where_the_question_asks_what_was_done_before() -> None:
+    # "就医之前有没有办理备案？" — "现在已经办了备案": too late for that visit; which is right?
+    filed = FormSpec.model_validate({"slots": {
+        "filed": {"type": "boolean", "label": "备案", "ask": "就医之前有没有办理备案？", "yes_words": ["备案了"], "no_words": ["没有备案"]}},
+        "tree": {"slot": "filed", "cases": {"true": {"decision": "可直接结算"}, "false": {"decision": "需手工报销"}}}})
+    state = forms.FormState()
+    forms.turn(filed, state, "没有备案", "zh")
+    forms.turn(filed, state, "现在已经备案了", "zh")
+    assert state.values["filed"] is False and state.conflict is True

@@ -210,6 +210,10 @@ def _within(said: list[Any] | None, old: Any, value: Any) -> bool:
     return said is not None and len(said) == 4 and said[0] == old and said[2] <= value <= said[3]
 
 
+# a question about what was done before something ("就医之前有没有办理备案？"): done now is too late
+_BEFORE = re.compile(r"之前|以前|事前|提前|出发前|\bbefore\b", re.I)
+
+
 def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: Turn, denied: set[str]) -> None:
     for name, r in got.found.items():
         old = state.values.get(name)
@@ -237,7 +241,8 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
             else:  # in another unit, read by meaning or a model, asked about ("...也能退吗"): which is right?
                 state.asked, state.conflict = name, r.value
         elif name == asked or got.correction or name in denied or \
-                (got.update and old is False and r.value is True and not negated_ask(spec.slots[name])):
+                (got.update and old is False and r.value is True and not negated_ask(spec.slots[name])
+                 and not _BEFORE.search(spec.slots[name].ask)):
             # (a thing not done before and done now is an update: "出生证明今天已经办好了")
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value

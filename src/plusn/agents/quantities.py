@@ -151,8 +151,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
         word, stop = _unit_after(text, end, words)
         if word == "块" and value == 1 and text[m.start() - 1: m.start()] in _TOGETHER_BEFORE and m.start() > 0 \
-                and not re.match(r"[\d零〇一二两三四五六七八九十钱]", text[stop: stop + 1]):
-            continue  # 住一块, 在一块: together, no 1 元
+                and not _MONEY_AFTER.match(text, stop):
+            continue  # 住一块, 在一块, 住一块五年: together, no 1 元 (在一块五左右 is 1.5 元)
         if word == "周" and text.startswith("岁", stop):
             word, stop = "岁", stop + 1  # 十五周岁: an age in full years, no weeks
         if m.group("en") is not None and word is None:
@@ -190,6 +190,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
 
 
 _TOGETHER_BEFORE = "住在放搁走玩凑聚坐到跟和"
+_MONEY_AFTER = re.compile(r"钱|[\d零〇一二两三四五六七八九十]+(?![\d零〇一二两三四五六七八九十]*\s*(?:[年月天周个岁多]|星期|礼拜))")
 # A day named by how long ago it was: the days since it, for a question of time elapsed
 _DAYS_AGO = {"大前天": 3, "前天": 2, "前儿": 2, "昨天": 1, "昨儿": 1, "昨晚": 1, "昨日": 1, "今天": 0, "今儿": 0,
              "今早": 0, "今日": 0, "yesterday": 1, "today": 0}

@@ -126,7 +126,7 @@ class _Index:
     spec: FormSpec  # kept so that the id it is cached under stays its own
     own: _Space
     english: _Space
-    asked: frozenset[str] = frozenset()  # the characters of the form's questions and labels
+    topic: frozenset[str] = frozenset()  # the characters of its questions and labels, less its options
 
 
 def _unit(v: Any) -> Any:
@@ -266,18 +266,18 @@ class Meaning:
         return index.own
 
     async def _ranked(self, space: _Space, name: str, text: str, denied: frozenset[str] = frozenset(),
-                      asked: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
+                      topic: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
         whole decides nothing and the text has several clauses, against each clause; a clause
         nearest an option the text denies ("车不是营运的") is no vote for it, nor one that says
-        nothing but the form's own questions do (``asked``: "想退", "能退吗" are its topic)."""
+        nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form)."""
         slot = space.slots[name]
         parts = units(text)
         whole = self._scores(slot, await self._utterance(space, parts[:1]))
         if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
             return whole
         none = [(o, -1.0) for o in dict.fromkeys(slot.options)]  # undecided: no option clears
-        kept = [p for p in parts[1:] if not _DENYING.search(p) and _says_more(p, asked)]
+        kept = [p for p in parts[1:] if not _DENYING.search(p) and _says_more(p, topic)]
         if not kept:
             return none  # a denial and nothing else ("车不是营运的"): nearest to what it denies
         vectors = await self._utterance(space, kept)
@@ -330,7 +330,7 @@ class Meaning:
         other rank the same option first, ahead of the rest."""
         if name not in index.own.slots:
             return None
-        ranked = await self._ranked(index.own, name, text, denied, index.asked)
+        ranked = await self._ranked(index.own, name, text, denied, index.topic)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
             return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
         other = await self._ranked(index.english, name, text, denied)
@@ -352,11 +352,11 @@ class Meaning:
 _FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也在有没不")
 
 
-def _says_more(part: str, asked: frozenset[str]) -> bool:
+def _says_more(part: str, topic: frozenset[str]) -> bool:
     """Whether a clause holds a Chinese character beyond function words and the form's own
     questions (or is not Chinese): "想退" to a returns form says only what the form is about."""
     han = [c for c in part if "\u4e00" <= c <= "\u9fff"]
-    return not han or any(c not in asked and c not in _FUNCTION for c in han)
+    return not han or any(c not in topic and c not in _FUNCTION for c in han)
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .bounds import bound
+from .utterance import clause_of, clause_spans
 
 _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNIT = {"十": 10, "百": 100, "千": 1000}
@@ -204,10 +205,10 @@ def days_ago(text: str, cues: list[str]) -> list[Quantity]:
     of that day ("今天才来问", "快递昨天还在路上", "昨天打开的"), and the message names no other time
     ("三月份离职的，今天拿到的离职证明"). Read only where the question asks how long it has been, in days."""
     out = []
+    spans = clause_spans(text)
     for m in _AGO.finditer(text):
-        start = max(text.rfind(c, 0, m.start()) for c in "，,。.；;！!？? ") + 1
-        ends = [i for i in (text.find(c, m.end()) for c in "，,。.；;！!？? ") if i >= 0]
-        clause = text[start:min(ends, default=len(text))].lower()
+        cs, ce = clause_of(spans, m.start())
+        clause = text[cs:ce].lower()
         if _NOT_THE_EVENT.search(clause) or not any(c.lower() in clause for c in cues) or \
                 _OTHER_TIME.search(text[:m.start()] + " " + text[m.end():]):
             continue  # "昨天打开的": another event; "三月份离职的，今天拿到的离职证明": another time

@@ -10,8 +10,8 @@ from plusn.agents import forms
 from plusn.agents.meaning import Meaning
 from plusn.agents.recognize import echoed, read
 from plusn.agents.spec import AgentSpec, FormSpec
-from plusn.agents.workflow import Workflow, new_state
 from plusn.agents.utterance import Reading
+from plusn.agents.workflow import Workflow, new_state
 
 # A form of its own: a parking permit, with a yes/no question whose words a reply can restate.
 PERMIT = FormSpec.model_validate({

@@ -21,8 +21,8 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
-from .extract import extraction_request
 from .confirming import plain_yes_no
+from .extract import extraction_request
 from .meaning import Meaning
 from .recognize import read
 from .spec import AgentSpec, FormSpec, Node

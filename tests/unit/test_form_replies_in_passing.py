@@ -410,3 +410,18 @@ def test_a_count_of_people_is_no_age_and_together_is_no_money() -> None:
     assert "income" not in read(ELDER, "不是，和儿子住一块五年多了", "alone", "zh").found  # five years together
     # 老人, in every question, names none of them: "老人快九十了" is no income
     assert "income" not in read(ELDER, "老人快九十了", None, "zh").found
+
+
+# A form of its own: a refund desk, with a price in 元 beside a count of days.
+REFUND = FormSpec.model_validate({"slots": {
+    "used": {"type": "boolean", "label": "用过", "ask": "东西用过吗？", "yes_words": ["用过"], "no_words": ["没用过"]},
+    "days": {"type": "integer", "label": "天数", "ask": "收到几天了？", "unit": "天", "min": 0, "max": 365},
+    "price": {"type": "number", "label": "价格", "ask": "多少钱？", "unit": "元", "min": 0, "max": 100000}}})
+
+
+@pytest.mark.parametrize("asked", ["used", "days", None])
+def test_a_number_said_before_the_verb_of_buying_is_a_price(asked: str | None) -> None:
+    got = read(REFUND, "三千二买的", asked, "zh").found
+    assert got["price"].value == 3200 and got["price"].sure and "days" not in got
+    assert read(REFUND, "八百拍下的，没用过", asked, "zh").found["price"].value == 800
+    assert "price" not in read(REFUND, "两个一起买的", asked, "zh").found  # things counted, no price

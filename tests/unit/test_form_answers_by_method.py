@@ -8,7 +8,8 @@ from typing import Any
 
 from plusn.agents import forms
 from plusn.agents.meaning import Meaning
-from plusn.agents.recognize import echoed, read
+from plusn.agents.predicates import echoed
+from plusn.agents.recognize import read
 from plusn.agents.spec import AgentSpec, FormSpec
 from plusn.agents.utterance import Reading
 from plusn.agents.workflow import Workflow, new_state

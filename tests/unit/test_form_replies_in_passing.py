@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from plusn.agents import forms
-from plusn.agents.recognize import echoed, read
+from plusn.agents.predicates import echoed
+from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
 from plusn.agents.utterance import Reading
 

@@ -32,9 +32,10 @@ from .answers import UNSURE, Invalid, fmt, validate, words
 from .confirming import passed_over, plain_yes_no, settle
 from .form_state import FormState, Turn
 from .quantities import DURATIONS, quantities
-from .recognize import negated_ask, negated_options, read
+from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
 from .utterance import Read, Reading
+from .yes_no import negated_ask
 
 __all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
 

@@ -426,3 +426,21 @@ def test_a_number_said_before_the_verb_of_buying_is_a_price(asked: str | None) -
     assert got["price"].value == 3200 and got["price"].sure and "days" not in got
     assert read(REFUND, "八百拍下的，没用过", asked, "zh").found["price"].value == 800
     assert "price" not in read(REFUND, "两个一起买的", asked, "zh").found  # things counted, no price
+
+
+# A form of its own: a rent allowance, two yes/no questions.
+RENT = FormSpec.model_validate({"slots": {
+    "house": {"type": "boolean", "label": "自有住房", "ask": "您名下有没有住房？", "yes_words": ["有房"], "no_words": ["没房"]},
+    "insured": {"type": "boolean", "label": "社保", "ask": "您在本市交社保吗？", "yes_words": ["在交社保"],
+                "no_words": ["没交社保"]}}})
+
+
+def test_something_else_under_way_in_a_clause_of_its_own_leaves_the_answer_beside_it() -> None:
+    got = read(RENT, "有房，还在还贷", "house", "zh").found["house"]
+    assert got.value is True and got.sure  # the loan is being repaid, the house is had
+    got = read(RENT, "社保不在这边交，还在老家那边", "insured", "zh").found["insured"]
+    assert got.value is False and got.sure  # 还在 a place: where the user is, not the paying under way
+    assert "insured" not in read(RENT, "社保正在办", "insured", "zh").found  # the slot's own thing under way
+    assert "insured" not in read(RENT, "社保的事，还在办", "insured", "zh").found  # ... said in two clauses
+    got = read(RENT, "没房，社保还在老家交", None, "zh").found
+    assert got["house"].value is False and "insured" not in got  # said of another place: nothing of here

@@ -136,3 +136,17 @@ def test_the_whole_message_is_embedded_once_and_the_clauses_only_when_it_decides
     assert first == ["开的是私家小车，谢谢"]  # decided by the whole: its clauses are never embedded
     assert again == decided and second == []  # seen before: no embedding at all
     assert third == ["私小；货卡", "私小", "货卡"]  # the whole decided nothing: then its clauses
+
+
+def test_a_reply_that_is_a_quantity_and_next_to_nothing_else_is_never_embedded() -> None:
+    model = CountingModel()
+    meaning = Meaning(model)
+
+    async def go() -> list[Any]:
+        await meaning.read(PERMIT, "kind", "你好")  # the form's own texts, embedded once
+        n = len(model.texts)
+        out = [await meaning.read(PERMIT, "kind", t) for t in ("两千出头吧", "大概五年半", "about 260 yuan")]
+        return [out, model.texts[n:]]
+
+    out, embedded = asyncio.run(go())
+    assert out == [None, None, None] and embedded == []  # no option is a number, wherever it would land

@@ -43,6 +43,7 @@ import numpy as np
 from .answers import BARE_YES, NO, UNSURE, YES
 from .glosses import glosses
 from .predicates import HINT
+from .quantities import quantities
 from .recognize import negated_options
 from .spec import FormSpec
 from .utterance import Reading, clause_spans
@@ -85,6 +86,9 @@ PARALLEL = (
 _BLANK = re.compile(r"[\s，。！？；、,.!?;~～…]+")
 _YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE, *BARE_YES)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# what may stand beside a quantity and say no more: particles, bounds, the money said in
+_AROUND = re.compile(r"一共|总共|大概|大约|差不多|左右|上下|出头|[吧啊呀呢的了哦嘛嗯约块钱元买花]|"
+                     r"\b(?:about|around|roughly|approximately|in total|total|yuan|rmb)\b", re.I)
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # a clause that denies ("车不是营运的", "not a company job") is nearest what it denies: no vote for it
 # (a copula denied: "不是", "it isn't a…", not any negation: "I'm not travelling anymore" means 退票)
@@ -143,6 +147,18 @@ def units(text: str) -> list[str]:
     parts = [p for p in parts if p and p != text.strip()]
     parts += [_SPEAKER.sub("", p) for p in (parts or [text.strip()]) if _SPEAKER.match(p)]
     return [text.strip(), *dict.fromkeys(p for p in parts if p and p != text.strip())]
+
+
+def _a_quantity_only(text: str) -> bool:
+    """Whether the text says a quantity and next to nothing else ("两千出头吧", "about 260 yuan")."""
+    spans = quantities(text)
+    if not spans:
+        return False
+    rest = text
+    for q in reversed(spans):
+        rest = rest[: q.start] + " " + rest[q.end:]
+    rest = _AROUND.sub(" ", rest)
+    return len(_CJK.findall(rest)) < 2 and len(_LATIN_WORD.findall(rest)) < 2
 
 
 class Meaning:
@@ -314,6 +330,8 @@ class Meaning:
             return None
         if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
+        if _a_quantity_only(text):
+            return None  # "两千出头吧", "5天": a number, which no option's words are, wherever it lands
         index = await self._index(spec)
         denied = frozenset(negated_options(spec.slots[name], text))
         top = await self._top(index, name, text, denied)

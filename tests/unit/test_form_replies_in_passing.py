@@ -444,3 +444,23 @@ def test_something_else_under_way_in_a_clause_of_its_own_leaves_the_answer_besid
     assert "insured" not in read(RENT, "社保的事，还在办", "insured", "zh").found  # ... said in two clauses
     got = read(RENT, "没房，社保还在老家交", None, "zh").found
     assert got["house"].value is False and "insured" not in got  # said of another place: nothing of here
+
+
+# A form of its own: a housing desk, a household registration said by pointing, and a household count.
+HOUSEHOLD = FormSpec.model_validate({"slots": {
+    "hukou": {"type": "enum", "label": "户籍", "ask": "您是本市户籍吗？", "options": {"本市": ["本地", "本市户口"], "外地": ["非本市", "外地户口"]}},
+    "members": {"type": "integer", "label": "家庭人口", "ask": "家里几口人？", "unit": "人", "units": {"口": 1},
+                "min": 1, "max": 20}}})
+
+
+def test_a_question_in_another_clause_leaves_a_pointing_word_its_place() -> None:
+    got = read(HOUSEHOLD, "公租房我能申请吗？我户口不在这边", None, "zh").found["hukou"]
+    assert got.value == "外地" and got.sure  # the question asks about the case stated
+    assert "hukou" not in read(HOUSEHOLD, "户口迁到这边需要什么", None, "zh").found  # the question is of here
+
+
+def test_one_person_counts_when_asked_and_is_only_alone_when_not() -> None:
+    got = read(HOUSEHOLD, "就我自己，一个人", "members", "zh").found["members"]
+    assert got.value == 1 and got.sure
+    assert read(HOUSEHOLD, "我们三个人住", None, "zh").found["members"].value == 3  # 个 between number and unit
+    assert not read(HOUSEHOLD, "我一个人来的", None, "zh").found["members"].sure  # "alone": a guess at most

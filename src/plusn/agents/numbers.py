@@ -92,9 +92,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue
         # (in a question, "36岁能领吗", a case supposed, "如果我36岁的话", an example or another time,
         # "明年就36岁了", the number may be of another case; a question in another clause,
-        # "今年27岁，…，能领吗", asks about the case stated)
+        # "今年27岁，…，能领吗", asks about the case stated; 一个人 unasked is also "alone")
         ts, te = topic_of(spans, q.start)
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
+            not (said.value == 1 and "个" in text[said.start:said.end]) and \
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and \
             not (SOMEONE_ELSE.search(text[cs:q.start]) and not _about_another(slot)) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1

@@ -108,10 +108,11 @@ def _unit_after(text: str, end: int, words: dict[str, float]) -> tuple[str | Non
     rest = text[end:]
     stripped = rest.lstrip()
     at = end + len(rest) - len(stripped)
-    for word in sorted(words, key=len, reverse=True):
-        if stripped[: len(word)].lower() == word.lower() and \
-                not (word.isascii() and stripped[len(word): len(word) + 1].isalpha()):
-            return word, at + len(word)
+    for skip in (0, 1) if stripped.startswith("个") else (0,):  # 一个人: 个 between the number and 人
+        for word in sorted(words, key=len, reverse=True):
+            if stripped[skip: skip + len(word)].lower() == word.lower() and \
+                    not (word.isascii() and stripped[skip + len(word): skip + len(word) + 1].isalpha()):
+                return word, at + skip + len(word)
     return None, end
 
 

@@ -61,7 +61,6 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     low = text.lower()  # every position below is in it (a character's lower case may be longer)
     spans = clause_spans(low)
     cues = cue_words(spec, name)
-    asking = bool(ASKING.search(low))
     pos: list[str] = []
     neg: list[str] = []
     where: dict[str, int] = {}  # where each option is first said
@@ -78,8 +77,9 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         authored = word in authors
         cued = any(c in low[ts:te] for c in cues)
         if word in lex.pointing or _loosely(word, lex.pointing):
-            if asking or not (cued or answering):
+            if ASKING.search(low[cs:clause_of(spans, s)[1]]) or not (cued or answering):
                 continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
+                # (a question in another clause asks about the case stated: "能申请吗？我户口不在这边")
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
             # it ("我这边想问户籍的事"), or said with a character inside, it is a guess to confirm.
             weak = weak or word not in lex.pointing or not any(c in low[ts:s] for c in cues)

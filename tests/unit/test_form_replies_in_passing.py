@@ -442,6 +442,9 @@ def test_something_else_under_way_in_a_clause_of_its_own_leaves_the_answer_besid
     assert got.value is False and got.sure  # 还在 a place: where the user is, not the paying under way
     assert "insured" not in read(RENT, "社保正在办", "insured", "zh").found  # the slot's own thing under way
     assert "insured" not in read(RENT, "社保的事，还在办", "insured", "zh").found  # ... said in two clauses
+    # beside a doing, what is under way is the doing's own; before a now, the now is what is asked
+    assert "insured" not in read(RENT, "交了社保，正在审核", "insured", "zh").found
+    assert "house" not in read(RENT, "以前没房，现在还在办", "house", "zh").found
     got = read(RENT, "没房，社保还在老家交", None, "zh").found
     assert got["house"].value is False and "insured" not in got  # said of another place: nothing of here
 

@@ -467,3 +467,38 @@ def test_one_person_counts_when_asked_and_is_only_alone_when_not() -> None:
     assert got.value == 1 and got.sure
     assert read(HOUSEHOLD, "我们三个人住", None, "zh").found["members"].value == 3  # 个 between number and unit
     assert not read(HOUSEHOLD, "我一个人来的", None, "zh").found["members"].sure  # "alone": a guess at most
+
+
+# A form of its own: a pet licence, with an age in months the author lets people give in 岁, and
+# yes/no questions whose own words name other things.
+PET = FormSpec.model_validate({"slots": {
+    "age": {"type": "number", "label": "犬龄", "ask": "狗多大了？", "unit": "月", "units": {"岁": 12}, "min": 0, "max": 300},
+    "shot": {"type": "boolean", "label": "疫苗", "ask": "今年打过疫苗吗？", "yes_words": ["打过疫苗"], "no_words": ["没打疫苗"]},
+    "home": {"type": "boolean", "label": "住所", "ask": "您有固定住所吗？", "yes_words": ["自己的房子", "租房备案了", "合同备案了"],
+             "no_words": ["借住", "租房没备案"]},
+    "fixed": {"type": "boolean", "label": "绝育", "ask": "做过绝育吗？", "yes_words": ["做过绝育"], "no_words": ["没做绝育"]}}})
+
+
+def test_a_unit_the_author_gave_that_is_no_duration_names_its_slot() -> None:
+    got = read(PET, "柯基，三岁了", None, "zh").found["age"]
+    assert got.value == 36 and got.sure  # 岁 is the age's own word, though it counts in months
+    assert not read(PET, "养了三年了", None, "zh").found["age"].sure  # a duration: of anything
+
+
+def test_a_yes_or_no_inside_another_questions_own_words_is_not_this_ones() -> None:
+    got = read(PET, "没做绝育", "shot", "zh").found
+    assert "shot" not in got and got["fixed"].value is False  # its 没 is the other question's no
+    assert read(PET, "没打", "shot", "zh").found["shot"].value is False
+
+
+def test_a_bare_no_taken_back_at_once_before_another_slots_words_says_nothing_of_this_one() -> None:
+    got = read(PET, "no… 哦不对，说错了，去年就做过绝育了", "home", "zh").found
+    assert "home" not in got and got["fixed"].value is True
+    assert read(PET, "没有，不对，有的", "home", "zh").found["home"].value is True  # taken back and said again
+
+
+def test_a_guess_beside_the_answer_does_not_block_it_and_an_authors_thing_names_its_verb() -> None:
+    got = read(PET, "我妈住她自己的房子，住了二十多年了", "home", "zh", {"age": 8}).found
+    assert got["home"].value is True and got["home"].sure and not got["age"].sure
+    got = read(PET, "合同已经备案了", None, "zh").found["home"]  # 合同 of 合同备案了 names the thing filed
+    assert got.value is True and got.sure

@@ -275,8 +275,11 @@ def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
     """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
     slot of the form could take: it says which slot it is for."""
-    unit = spec.slots[name].counts_in()
-    if said.unit is None or converted or unit is None or unit in UNITS:
+    slot = spec.slots[name]
+    unit = slot.counts_in()
+    # a word the author gave the slot to count in that is no duration (岁 of an age in months)
+    declared = said.unit is not None and said.unit in slot.units and said.unit not in DURATIONS
+    if said.unit is None or unit is None or (not declared and (converted or unit in UNITS)):
         return False
     return not _counted_by_other(spec, name, said) and not any(
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))

@@ -203,8 +203,11 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
                 confirming: bool = False, olds: dict[str, Any] | None = None) -> None:
     olds = olds or {}
     slot = spec.slots[asked]
-    if slot.type == "boolean" and any(values.get(k) != r.value for k, r in out.found.items() if k in values):
-        return  # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question
+    if slot.type == "boolean" and any(values.get(k) != r.value and (r.sure or out.correction)
+                                      for k, r in out.found.items() if k in values):
+        # "不对，我是本地户口" corrects another answer; its "不对" is not a no to this question (a
+        # guess beside the answer corrects nothing: "自己的房子，住了二十多年了" is no age)
+        return
     r: Reading | None = None
     if slot.type == "enum":
         r = _enum(spec, asked, text, answering=True, old=olds.get(asked))

@@ -143,9 +143,15 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
     say more ("其实是租的") None: the message is read whole. A correction of another slot
     ("…，房子改成有", "社保说错了") says nothing of this one."""
     slot, cue = spec.slots[name], correction_word(text)
+    low = text.lower()
+    others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
+    first = min((i for w in TAKE_BACK if (i := low.find(w)) >= 0), default=-1)
+    if first > 0 and _FILLER.sub("", _PUNCT.sub("", low[:first])) in _PLAIN and any(c in low[first:] for c in others):
+        # "no… 哦不对，说错了，去年就做过绝育了": a bare yes or no taken back at once, and what
+        # follows is of another slot: nothing said of this one
+        return _UNREAD
     cs, _ = clause_of(clause_spans(text), fix)
     named = _FILLER.sub("", _PUNCT.sub("", text[cs:fix].lower()))
-    others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
     if cue is None or not _PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or \
             any(c in text[cs:] for c in others) or (named and not any(c in named for c in cue_words(spec, name))):
         return None
@@ -183,6 +189,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if not asked or "的话" in t or t.lstrip().startswith("对了") or (ASKING.search(DECLARED.sub("", t)) and len(clause_spans(t)) == 1):
         return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"; "交了没？" asks back
     value = yes_no(text)
+    if value is not None and _said_of_another(spec, name, t):
+        return None  # "没做绝育" to "打过疫苗吗？": its 没 is another question's no
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
     value = None if described else value
     cues = cue_words(spec, name)
@@ -230,6 +238,16 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return polarity(text)
+
+
+def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:
+    """Whether every yes or no word of the text stands inside another yes/no slot's own words
+    ("没做绝育" holds the only 没), so the polarity is that slot's, not this one's."""
+    theirs = [w.lower() for n, s in spec.slots.items() if n != name and s.type == "boolean"
+              for w in (*s.yes_words, *s.no_words) if w and not w.isascii()]
+    inside = [(m.start(), m.end()) for w in theirs for m in re.finditer(re.escape(w), t)]
+    hits = [m.start() for w in (*YES, *NO) if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    return bool(inside) and bool(hits) and all(any(a <= h < b for a, b in inside) for h in hits)
 
 
 # a reply opening with no need ("不用登记了吧") or all one double negative ("没什么不能提供的"): no plain yes or no

@@ -483,6 +483,9 @@ def test_a_unit_the_author_gave_that_is_no_duration_names_its_slot() -> None:
     got = read(PET, "柯基，三岁了", None, "zh").found["age"]
     assert got.value == 36 and got.sure  # 岁 is the age's own word, though it counts in months
     assert not read(PET, "养了三年了", None, "zh").found["age"].sure  # a duration: of anything
+    got = read(PET, "She is 2 years old", None, "zh").found["age"]
+    assert got.value == 24 and got.sure  # "years old" is an age: in 岁
+    assert not read(PET, "we have had her for 2 years", None, "zh").found["age"].sure
 
 
 def test_a_yes_or_no_inside_another_questions_own_words_is_not_this_ones() -> None:

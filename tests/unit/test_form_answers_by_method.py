@@ -10,9 +10,7 @@ from plusn.agents import forms
 from plusn.agents.meaning import Meaning
 from plusn.agents.predicates import echoed
 from plusn.agents.recognize import read
-from plusn.agents.spec import AgentSpec, FormSpec
-from plusn.agents.utterance import Reading
-from plusn.agents.workflow import Workflow, new_state
+from plusn.agents.spec import FormSpec
 
 # A form of its own: a parking permit, with a yes/no question whose words a reply can restate.
 PERMIT = FormSpec.model_validate({
@@ -52,57 +50,6 @@ def test_a_slot_word_with_one_word_inside_it_still_counts_but_never_a_negator() 
     assert read(PERMIT, "买了份保险", "insured", "zh").found["insured"].value is True  # 买了保险
     # "已不投保": the word inside is a negator, so it is not 已投保 (and the plain 不 says no)
     assert read(PERMIT, "已不投保", "insured", "zh").found["insured"].value is False
-
-
-def test_a_reply_to_a_confirmation_that_means_the_guess_confirms_it_and_one_meaning_another_asks_that() -> None:
-    def guessed(value: str) -> dict[str, Reading]:  # what the embedding pass reads (see workflow)
-        return {"kind": Reading(value, sure=False, source="meaning")}
-
-    state = forms.FormState()
-    t = forms.turn(PERMIT, state, "我开的那辆想办个证", "zh", meaning=guessed("轿车"))
-    assert t.asked == "kind" and state.confirming
-    # "平时就上下班代步" is no yes, but means the option guessed: confirmed, the next question comes
-    t = forms.turn(PERMIT, state, "平时就上下班代步", "zh", meaning=guessed("轿车"))
-    assert t.confirmed == {"kind": "轿车"} and t.asked == "insured"
-
-    state = forms.FormState()
-    forms.turn(PERMIT, state, "我开的那辆想办个证", "zh", meaning=guessed("轿车"))
-    # a reply meaning the other option: no confirmation, that option is what is asked about now
-    t = forms.turn(PERMIT, state, "平时拉货用的", "zh", meaning=guessed("货车"))
-    assert "kind" not in state.values and t.asked == "kind" and state.guesses == {"kind": "货车"}
-    assert t.reply is not None and "货车" in t.reply and t.decision is None
-
-
-class KnownMeanings:
-    """A fake matcher by meaning: the option each text means, from a table, and the texts asked about."""
-
-    def __init__(self, table: dict[str, str]) -> None:
-        self.table, self.asked = table, []  # type: tuple[dict[str, str], list[str]]
-
-    async def read(self, spec: FormSpec, name: str, text: str) -> Reading | None:
-        self.asked.append(text)
-        value = self.table.get(text)
-        return None if value is None else Reading(value, sure=False, source="meaning")
-
-
-def test_the_workflow_matches_a_reply_to_a_confirmation_by_meaning_only_when_it_answers_nothing_else() -> None:
-    spec = AgentSpec(name="permit", language="zh", form=PERMIT)
-    meanings = KnownMeanings({"我开的那辆想办个证": "轿车", "平时就上下班代步": "轿车", "交强险早就买了": "货车"})
-    flow = Workflow(spec, "none", {}, None, {"form": meanings})  # type: ignore[arg-type]
-
-    async def go(*texts: str) -> list[str]:
-        state = new_state(texts[0])
-        return [(await flow.turn(state, t, [])).text for t in texts]
-
-    said = asyncio.run(go("我开的那辆想办个证", "平时就上下班代步"))
-    assert "轿车" in said[0] and said[1] == PERMIT.slots["insured"].ask  # confirmed in other words
-    meanings.asked.clear()
-    said = asyncio.run(go("我开的那辆想办个证", "交强险早就买了"))
-    # it answers the next question: not matched against the option asked about, but passes over it
-    assert meanings.asked == ["我开的那辆想办个证"] and "发放" in said[1]
-    meanings.asked.clear()
-    asyncio.run(go("我开的那辆想办个证", "是的"))
-    assert meanings.asked == ["我开的那辆想办个证"]  # a plain yes needs no embedding
 
 
 class CountingModel:

@@ -41,8 +41,8 @@ WORDS = {
            "changed": "根据您补充的信息，结论有变化：", "unchanged": "根据您补充的信息，结论不变：",
            "new_slot": "已记下：{label} → {value}。",
            "exact": "您说“{said}”，这还不足以判断。请问{label}具体是多少？",
-           "unread": "这条消息里没有读到能更新结论的信息，结论仍是：{decision}。结论依据的是：{values}。"
-                     "如有变化，请直接说明哪一项；要咨询新的事项，请说“重新开始”。"},
+           "unread": "这条消息里没有读到能更新以上结论的信息。结论依据的是：{values}。如有变化，请直接说明哪一项；"
+                     "要咨询新的事项，请说“重新开始”。"},
     "en": {"corrected": "Noted: {label} is now {value}.", "invalid": "That answer does not work: {why}.",
            "number": "a number is needed", "range_low": "it cannot be less than {n}",
            "range_high": "it cannot be more than {n}", "choose": "please choose one of: {options}",
@@ -53,8 +53,8 @@ WORDS = {
            "changed": "With what you added, the outcome changes:", "unchanged": "With what you added, the outcome stays:",
            "new_slot": "Noted: {label} is {value}.",
            "exact": "You said \"{said}\", which is not enough to decide. What is the exact {label}?",
-           "unread": "Nothing in that message changes the outcome: it is still {decision}. It rests on: {values}. "
-                     "If something has changed, say which; to ask about something new, say \"start over\"."},
+           "unread": "Nothing in that message changes the outcome above. It rests on: {values}. If something has "
+                     "changed, say which; to ask about something new, say \"start over\"."},
 }
 
 

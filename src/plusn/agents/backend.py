@@ -224,12 +224,11 @@ class AgentBackend(Composite):
 
 
 def _rests_on(decision: dict[str, Any], lang: str) -> str:
-    """The reply to a message after a decision that changes nothing read: the outcome, still
-    standing ("这样也不行吗？" asks for it again), the facts it rests on, and how to change them
-    or start over."""
+    """The reply to a message after a decision that changes nothing read: the facts the outcome
+    rests on, and how to change them or start over."""
     sep = "；" if lang == "zh" else "; "
     values = sep.join(f"{p.get('label') or p['slot']} {show(p['value'], lang)}" for p in decision.get("path", []))
-    return words(lang)["unread"].format(decision=decision.get("decision") or "", values=values)
+    return words(lang)["unread"].format(values=values)
 
 
 def _today() -> str:

@@ -37,8 +37,6 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
         elif again:
             state.guesses[name] = guess
-        elif r is not None and r.source == "meaning" and guess is not None and r.value != guess:
-            state.guesses[name] = r.value  # the reply, in its own words, means another option: asked about
         elif (r is not None and r.value == guess) or reply is True or \
                 (reply is None and other and name not in state.implied):  # an inference needs a yes
             out.confirmed[name] = state.values[name] = guess  # yes, or passed over for another answer

@@ -152,7 +152,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
     readings of the embedding pass; ``extracted``: the extractor model's values."""
     out = Turn()
     if text:
-        got = read_message(spec, state, text, lang)
+        got = _read(spec, state, text, lang)
         for name, r in (meaning or {}).items():
             if name not in got.found or (not got.found[name].sure and r.sure):
                 got.found[name] = r
@@ -185,7 +185,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
     return _next(spec, state, out, lang)
 
 
-def read_message(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
+def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     """The message's facts. After a confirmation question the user may answer the question
     that comes next instead, so the message is read as an answer to that one, and separately
     for a value of the slot being confirmed (its answer under ``state.asked``)."""

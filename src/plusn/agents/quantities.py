@@ -41,8 +41,6 @@ _CANON = {"个星期": "周", "个礼拜": "周", "星期": "周", "礼拜": "�
 UNITS = ("年", "月", "周", "天")  # the units a slot can count durations in
 # Words said for one unit that is no duration: a slot counting in 元 reads 块 and 块钱 as 元.
 SAME_UNIT = (("元", "块钱", "块", "圆", "人民币", "rmb", "yuan", "cny"), ("公里", "千米", "km"))
-# after a number with no unit, what makes it a price paid: "三千二买的", "八百拍下的"
-PAID_AFTER = re.compile(r"\s*(?:买|拍|入手|购入|购买)(?:的|了|来|下)")
 # 去年十月, 3月12号: a month of the calendar, not a count of months
 # a character after a lone numeral that makes a word of it: a Chinese one that is no unit, measure
 # word, numeral or "some" (多, 几, 来, 余, 半)
@@ -108,11 +106,10 @@ def _unit_after(text: str, end: int, words: dict[str, float]) -> tuple[str | Non
     rest = text[end:]
     stripped = rest.lstrip()
     at = end + len(rest) - len(stripped)
-    for skip in (0, 1) if stripped.startswith("个") else (0,):  # 一个人: 个 between the number and 人
-        for word in sorted(words, key=len, reverse=True):
-            if stripped[skip: skip + len(word)].lower() == word.lower() and \
-                    not (word.isascii() and stripped[skip + len(word): skip + len(word) + 1].isalpha()):
-                return word, at + skip + len(word)
+    for word in sorted(words, key=len, reverse=True):
+        if stripped[: len(word)].lower() == word.lower() and \
+                not (word.isascii() and stripped[len(word): len(word) + 1].isalpha()):
+            return word, at + len(word)
     return None, end
 
 
@@ -154,8 +151,6 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if text[end: end + 1] in ("万", "千", "百"):  # 10多万 is 100,000 and more, below 200,000
                 value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
         word, stop = _unit_after(text, end, words)
-        if word is None and PAID_AFTER.match(text, end):
-            word = "元"  # "三千二买的": a price paid, so money
         if word == "块" and value == 1 and text[m.start() - 1: m.start()] in _TOGETHER_BEFORE and m.start() > 0 \
                 and not _MONEY_AFTER.match(text, stop):
             continue  # 住一块, 在一块, 住一块五年: together, no 1 元 (在一块五左右 is 1.5 元)

@@ -104,10 +104,6 @@ def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -
     cues = tuple(sorted((c for c in cues if len(c) >= 2), key=len, reverse=True))
     found = _learn(yes, no, tuple(c for c in cues if not any(x in c for x in "有没未不无在了着过")))
     nouns = tuple(c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在了着过好"))
-    # the thing an author's own word names before its verb ("合同" of 合同备案了), even said once
-    heads = (_ADVERBS_IN_WORD.sub("", w[: w.find(v.word)]) for w in (*yes, *no) for v in found if w.find(v.word) >= 2)
-    nouns += tuple(dict.fromkeys(h for h in heads if len(h) >= 2 and h not in nouns
-                                 and not any(x in h for x in "有没未不无在了着过好")))
     return found, nouns
 
 

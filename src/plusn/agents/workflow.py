@@ -21,7 +21,6 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
-from .confirming import plain_yes_no
 from .extract import extraction_request
 from .meaning import Meaning
 from .recognize import read
@@ -331,13 +330,12 @@ class Workflow:
         read none; one embedding of the message, and none at all when the rules suffice."""
         meaning = self.meanings.get(node_id)
         target = fs.asked or forms.expected_slot(spec, fs)
-        if meaning is None or target is None or fs.conflict is not None or spec.slots[target].type != "enum":
+        if meaning is None or target is None or fs.confirming or fs.conflict is not None \
+                or spec.slots[target].type != "enum":
             return {}
-        if fs.confirming and (target not in fs.guesses or plain_yes_no(text) is not None):
-            return {}  # a yes or no settles a confirmation; a reply in other words may mean an option
-        got = forms.read_message(spec, fs, text, self.spec.language)
-        if target in got.found or (fs.confirming and got.found):
-            return {}  # (a reply to a confirmation that answers another slot passes over it)
+        got = read(spec, text, fs.asked, self.spec.language, fs.values, target)
+        if target in got.found:
+            return {}
         try:
             r = await meaning.read(spec, target, text)
         except PlusnError as exc:  # the embedding model is down: the rules alone answer

@@ -65,12 +65,13 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
         # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying),
-        # unless what is under way is another thing, in a clause of its own, beside a having or a
-        # no ("有房，还在还贷"); beside a doing it is the doing's own ("交了，正在审核")
+        # except a plain no beside it in a clause of its own ("社保不在这边交，还在老家那边": not
+        # done is not done, whatever is under way); a yes beside it may be what is still pending
+        # ("是的，还在办", "有，还在审核")
         if isinstance(said, tuple) and said[0]:
             return None
         rest = _apart_from_under_way(spec, name, text, found if isinstance(said, tuple) else ())
-        return None if rest is None else _only_sure(read_yes_no(spec, name, rest, asked), rest)
+        return None if rest is None else _only_sure(read_yes_no(spec, name, rest, asked))
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
@@ -122,11 +123,11 @@ def _apart_from_under_way(spec: FormSpec, name: str, text: str, found: tuple[Ver
     return "，".join(kept) if kept and len(kept) < len(spans) else None
 
 
-def _only_sure(r: Reading | None, rest: str) -> Reading | None:
-    """A reading of what is left beside a clause under way counts only when certain ("备案的事" beside
-    "还在办" names the slot and says nothing of it), and a yes only of having, not of doing
-    ("备案办了，还在审核": the doing is what is under way)."""
-    return r if r is not None and r.sure and not (r.value and _doing(rest)) else None
+def _only_sure(r: Reading | None) -> Reading | None:
+    """A reading of what is left beside a clause under way counts only when it is a certain no: a
+    yes may be what the clause says is pending ("是的，还在办", "有，中介还在办"), and "备案的事"
+    beside "还在办" names the slot and says nothing of it."""
+    return r if r is not None and r.sure and r.value is False else None
 
 
 def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:
@@ -283,7 +284,7 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
                                                          for n, o in spec.slots.items() if n != name)]
     if UNDER_WAY.search(text):  # under way: neither yes nor no, unless it is of another thing
         rest = _apart_from_under_way(spec, name, text, ())
-        return None if rest is None else _only_sure(stated_yes_no(spec, name, rest), rest)
+        return None if rest is None else _only_sure(stated_yes_no(spec, name, rest))
     said: set[bool] = set()
     doing = False  # a predicate of doing, not of having, read the value
     echoes: set[bool] = set()

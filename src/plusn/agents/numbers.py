@@ -94,7 +94,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # "明年就36岁了", the number may be of another case; a question in another clause,
         # "今年27岁，…，能领吗", asks about the case stated)
         ts, te = topic_of(spans, q.start)
-        own = _own_unit(spec, name, said, converted, text) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
+        own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and \
             not (SOMEONE_ELSE.search(text[cs:q.start]) and not _about_another(slot)) and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
@@ -271,17 +271,11 @@ def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:
                if n != name and s.type in ("integer", "number") for w in s.unit_words())
 
 
-def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool, text: str) -> bool:
+def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
     """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
     slot of the form could take: it says which slot it is for."""
-    slot = spec.slots[name]
-    unit = slot.counts_in()
-    # a word the author gave the slot to count in that is no duration (岁 of an age in months),
-    # unless the user says it of themselves ("我今年25岁"): the slot counts in another unit than
-    # a person's age, so it is about something else
-    declared = said.unit is not None and said.unit in slot.units and said.unit not in DURATIONS and \
-        _SELF.search(text[:said.start]) is None
-    if said.unit is None or unit is None or (not declared and (converted or unit in UNITS)):
+    unit = spec.slots[name].counts_in()
+    if said.unit is None or converted or unit is None or unit in UNITS:
         return False
     return not _counted_by_other(spec, name, said) and not any(
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
@@ -291,7 +285,6 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool, text: 
 _AGE_LEAD = re.compile(r"(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern +
                        r"|今年|岁数|年纪|年龄)(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
 _PERSON_FIRST = re.compile(r"\s*(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern + r")")
-_SELF = re.compile(r"我(?:今年|现在|都|已经|快|刚|才|也|是)*\s*$")  # before a number: the user's own
 _MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number

@@ -17,7 +17,7 @@ DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办�
 LOST = ("弄丢", "丢了", "丢失", "遗失", "找不到", "没了")
 ENDING = re.compile(r"[了的啦呢吧啊哦。！!.\s]+$")  # what may close a clause after its predicate
 # 还在 before a verb is under way ("违章还在处理"); before nothing or a place, still had ("发票还在我这")
-UNDER_WAY = re.compile(r"正在|(?<!现)在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
+UNDER_WAY = re.compile(r"正在|在办|排队|要等|等着|等几天|审核中|办理中|还在(?=[\u4e00-\u9fff])(?![呢的我你他她这那手家身])|"
                         r"in progress")
 HINT = re.compile(r"[（(][^)）]*[/／、|][^)）]*[)）]")  # "（是 / 否）" lists the answers
 # A clause that states something: a subject or an auxiliary (the closed class, not a verb list).

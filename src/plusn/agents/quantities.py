@@ -156,8 +156,6 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             continue  # 住一块, 在一块, 住一块五年: together, no 1 元 (在一块五左右 is 1.5 元)
         if word == "周" and text.startswith("岁", stop):
             word, stop = "岁", stop + 1  # 十五周岁: an age in full years, no weeks
-        elif word is not None and _CANON.get(word.lower()) == "年" and (old := _YEARS_OLD.match(text, stop)):
-            word, stop = "岁", old.end()  # "4 years old": an age, no count of years
         if m.group("en") is not None and word is None:
             continue  # "a" or "one" without a unit is not a quantity
         if word is not None:
@@ -193,7 +191,6 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
 
 
 _TOGETHER_BEFORE = "住在放搁走玩凑聚坐到跟和"
-_YEARS_OLD = re.compile(r"\s+old\b", re.I)
 _MONEY_AFTER = re.compile(r"钱|[\d零〇一二两三四五六七八九十]+(?![\d零〇一二两三四五六七八九十]*\s*(?:[年月天周个岁多]|星期|礼拜))")
 # A day named by how long ago it was: the days since it, for a question of time elapsed
 _DAYS_AGO = {"大前天": 3, "前天": 2, "前儿": 2, "昨天": 1, "昨儿": 1, "昨晚": 1, "昨日": 1, "今天": 0, "今儿": 0,

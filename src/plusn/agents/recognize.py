@@ -38,8 +38,6 @@ from .utterance import (
     NOW,
     NOW_DONE,
     PAST,
-    SOMEONE_ELSE,
-    SUPPOSE,
     Read,
     Reading,
     by_correction,
@@ -50,6 +48,8 @@ from .utterance import (
     topic_of,
 )
 from .yes_no import read_yes_no, stated_yes_no
+
+_OPENS_NO = re.compile(r"\s*(?:不是|不对|没有|不|no\b|not\b|nope)", re.I)
 
 
 def _loosely(found: str, words: frozenset[str]) -> bool:
@@ -64,6 +64,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     low = text.lower()  # every position below is in it (a character's lower case may be longer)
     spans = clause_spans(low)
     cues = cue_words(spec, name)
+    asking = bool(ASKING.search(low))
     pos: list[str] = []
     neg: list[str] = []
     where: dict[str, int] = {}  # where each option is first said
@@ -80,7 +81,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         authored = word in authors
         cued = any(c in low[ts:te] for c in cues)
         if word in lex.pointing or _loosely(word, lex.pointing):
-            if _pointing_elsewhere(slot, low, s, cs) or not (cued or answering):
+            if asking or not (cued or answering):
                 continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
             # it ("我这边想问户籍的事"), or said with a character inside, it is a guess to confirm.
@@ -115,24 +116,6 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
-
-
-_OPENS_NO = re.compile(r"\s*(?:不是|不对|没有|不|no\b|not\b|nope)", re.I)
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-
-
-def _pointing_elsewhere(slot: Slot, low: str, at: int, clause_start: int) -> bool:
-    """Whether a pointing word (这边, 这里) may say nothing of the user's own case: its sentence asks
-    something ("户口在这边，能提吗？", "迁到这边需要什么"), the message supposes ("…的话"), or it is
-    said of a move or of someone else ("户口迁到这边以后", "我同事户口在这边"). A question in another
-    sentence asks about the case stated ("公租房我能申请吗？我户口不在这边")."""
-    starts = [m.end() for m in _SENTENCE_END.finditer(low, 0, at)]
-    end = _SENTENCE_END.search(low, at)
-    sentence = low[starts[-1] if starts else 0: end.end() if end else len(low)]
-    other = SOMEONE_ELSE.search(low[clause_start:at])  # (not the person the question is about: 老人)
-    moving = "迁" in sentence and not re.search(r"[没未不]迁", sentence)  # "还没迁过来" states where it is
-    return bool(ASKING.search(sentence) or SUPPOSE.search(low) or moving
-                or (other and other.group() not in f"{slot.ask}{slot.label or ''}"))
 
 
 def negated_options(slot: Slot, text: str) -> set[str]:
@@ -223,10 +206,12 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
                 confirming: bool = False, olds: dict[str, Any] | None = None) -> None:
     olds = olds or {}
     slot = spec.slots[asked]
-    if slot.type == "boolean" and any(values.get(k) != r.value and (r.sure or out.correction or _OPENS_NO.match(text))
+    if slot.type == "boolean" and any(values.get(k) != r.value and not (r.converted and not r.sure and not out.correction
+                                                                        and not _OPENS_NO.match(text))
                                       for k, r in out.found.items() if k in values):
-        # "不对，我是本地户口", "不是，我是这边的户口" correct another answer; their no is not a no to
-        # this question (a guess beside the answer corrects nothing: "自己的房子，住了二十多年了")
+        # "不对，我是本地户口", "二十天了，有问题" correct another answer: the reply is read as that,
+        # not as an answer to this question; but a duration converted into another slot's unit, a
+        # guess, corrects nothing ("自己的房子，住了二十多年了" is no dog's age of 240 months)
         return
     r: Reading | None = None
     if slot.type == "enum":

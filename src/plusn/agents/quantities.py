@@ -101,11 +101,23 @@ def chinese_number(s: str) -> float | None:
     return value
 
 
+# People counted with a measure word: 三个人, 两名员工, 四个师傅, 一个小姑娘 are so many 人 (a
+# closed class of words for people, as a slot counting 人 hears them)
+_PERSON = re.compile(r"[个名位]\s*(?:[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|小工|店员|姑娘|小伙子?|阿姨|"
+                     r"大姐|大哥|徒弟|学徒|孩子|人手|人|工))")
+# None of them: 没招人, 没有雇员工, 一个都没雇
+NO_PEOPLE = re.compile(r"(?:没有?|无)(?:[雇招请聘用找][了过到]?)?(?:[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|"
+                       r"小工|店员|人手|人))|一个(?:人|员工)?[都也]没(?:有|[雇招请聘用找])")
+
+
 def _unit_after(text: str, end: int, words: dict[str, float]) -> tuple[str | None, int]:
-    """The unit word right after a number (a space or 个 between is fine) and where it ends."""
+    """The unit word right after a number (a space between is fine) and where it ends; to a slot
+    counting 人, a measure word and a word for people (三个人, 两名员工) say the unit."""
     rest = text[end:]
     stripped = rest.lstrip()
     at = end + len(rest) - len(stripped)
+    if "人" in words and (person := _PERSON.match(stripped)) is not None:
+        return "人", at + person.end()
     for word in sorted(words, key=len, reverse=True):
         if stripped[: len(word)].lower() == word.lower() and \
                 not (word.isascii() and stripped[len(word): len(word) + 1].isalpha()):
@@ -119,10 +131,15 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
     words: dict[str, float] = {**DURATIONS, **(units or {})}
     out: list[Quantity] = []
     for m in _NUMBER.finditer(text):
+        end, forced, span = m.end(), None, None  # forced: a scale word that is the slot's own unit (二十万 in 万元)
         if m.group("ar") is not None:
-            value = float(m.group("ar").replace(",", "")) * _SCALE.get(m.group("sc") or "", 1)
+            sc = m.group("sc") or ""
+            if sc in words:
+                sc, end = "", m.start("sc")  # "20万" to a slot counting in 万: 20 of its unit
+            value = float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1)
         elif m.group("cn") is not None:
             cn = m.group("cn")
+            cn, end, forced = _own_scale(cn, m.start(), end, words)
             if cn in ("万", "千", "百") or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
                 continue  # a scale word alone is not a number; 一年零6个月: 零 joins two
             unitless = _unit_after(text, m.end(), words)[0] is None and text.strip() != cn
@@ -132,25 +149,29 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word; 第一次, 周五, 初三: an
                 # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)
                 continue
-            value = chinese_number(cn) or 0.0
+            value = (chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
+            span = _two_numbers(cn)  # 七八个月, 三四十: one or the next
             if text[: m.start()].rstrip().endswith("负"):
                 value = -value
         elif re.search(r"half\s+$", text[: m.start()], re.I):
             continue  # the "a" of "half a year" (read below)
         else:
             value = float(_EN[m.group("en").lower()])
-        end = m.end()
         if text[end: end + 2] == "个半":  # 两个半月
             value, end = value + 0.5, end + 2
         elif (half := _AND_A_HALF.match(text, end)) is not None:
             value, end = value + 0.5, half.end()  # two and a half (years): the half, unit or not
-        more = _more_at(text, end)  # 二十多天: above the number, below its next step
+        about = _about_at(text, end, value, words)  # 十来个, 三十来天, 三个来月: about so many
+        end += about
+        more = 0 if about else _more_at(text, end)  # 二十多天: above the number, below its next step
         step = _step(value) if more else 0.0
         if more:
             end += more
-            if text[end: end + 1] in ("万", "千", "百"):  # 10多万 is 100,000 and more, below 200,000
+            if text[end: end + 1] in ("万", "千", "百") and text[end] not in words:  # 10多万: 100,000 to 200,000
                 value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
         word, stop = _unit_after(text, end, words)
+        if word is None and forced is not None:
+            word, stop = forced, end  # 三万五 to a slot in 万: 3.5 of it
         if word == "块" and value == 1 and text[m.start() - 1: m.start()] in _TOGETHER_BEFORE and m.start() > 0 \
                 and not _MONEY_AFTER.match(text, stop):
             continue  # 住一块, 在一块, 住一块五年: together, no 1 元 (在一块五左右 is 1.5 元)
@@ -179,6 +200,11 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             continue  # 12号, 6月18日: a day of the month
         if step:
             q = replace(q, low=value, high=value + step, high_in=False)
+        elif about:
+            q = replace(q, low=value * (1 - _ABOUT_WIDTH), high=value * (1 + _ABOUT_WIDTH))
+        elif span is not None:
+            scale = value / span[1]  # the unit's part: 七八个半月 is no form anyone says
+            q = replace(q, value=span[0] * scale, low=span[0] * scale, high=value)
         out.append(_bounded(text, q))
     for m in _HALF.finditer(text):
         word, stop = _unit_after(text, m.end(), words)
@@ -188,6 +214,18 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 part = replace(part, end=stop + more, low=0.5, high=1.0, high_in=False)
             out.append(_bounded(text, part))
     return _compound(text, sorted(out, key=lambda q: q.start))
+
+
+def _own_scale(cn: str, start: int, end: int, words: dict[str, float]) -> tuple[str, int, str | None]:
+    """A Chinese numeral whose scale word (万, 千) is one of the slot's own units: "二十万" to a
+    slot counting in 万元 is 20 of it, its 万 the unit after the number; "三万五" is 3.5, with
+    the unit forced. Returns the numeral to read, where it ends, and the forced unit if any."""
+    for scale in ("万", "千"):
+        if scale in words and scale in cn and cn != scale:
+            if cn.endswith(scale) and cn.count(scale) == 1:
+                return cn[:-1], start + len(cn) - 1, None
+            return cn, end, scale
+    return cn, end, None
 
 
 _TOGETHER_BEFORE = "住在放搁走玩凑聚坐到跟和"
@@ -245,6 +283,36 @@ def _bounded(text: str, q: Quantity) -> Quantity:
     if b is None:
         return q
     return replace(q, start=b.start, end=b.end, low=b.low, high=b.high, low_in=b.low_in, high_in=b.high_in)
+
+
+_TWO = re.compile(r"^(.*?)([一两二三四五六七八九])([两二三四五六七八九])([十百千万]?)$")
+
+
+def _two_numbers(cn: str) -> tuple[float, float] | None:
+    """The two numbers of a numeral that says one or the next (七八 is 7 or 8, 十七八 17 or 18,
+    三四十 30 or 40, 一两 1 or 2), or None."""
+    m = _TWO.match(cn)
+    if m is None or _DIGIT[m.group(3)] != _DIGIT[m.group(2)] + 1 or (m.group(1) and not m.group(1).endswith("十")):
+        return None
+    a = chinese_number(m.group(1) + m.group(2) + m.group(4))
+    b = chinese_number(m.group(1) + m.group(3) + m.group(4))
+    return (a, b) if a is not None and b is not None else None
+
+
+_ABOUT = re.compile(r"个?来")
+_ABOUT_WIDTH = 0.1  # 三十来天 is thirty give or take a few, as "about" is read (bounds._NEAR)
+
+
+def _about_at(text: str, at: int, value: float, words: dict[str, float]) -> int:
+    """The length of an "about" 来 at ``at``, or 0: after a round number (十来, 二十来) or with its
+    measure word (三个来月), and only with a unit or measure word after it (三个来回 is no count,
+    我们三个来的 no "about")."""
+    m = _ABOUT.match(text, at)
+    if m is None or not value or (not m.group().startswith("个") and value % 10):
+        return 0
+    after = m.end()
+    return m.end() - at if _unit_after(text, after, words)[0] is not None or \
+        re.match(r"[个份人次件张条位家台笔本辆套项](?![来回])", text[after:after + 1]) else 0
 
 
 def _more_at(text: str, at: int) -> int:
@@ -317,8 +385,7 @@ def unit_words(unit: str | None, units: dict[str, float]) -> dict[str, float]:
 
 
 def slot_unit(units: dict[str, float]) -> str | None:
-    """The unit a slot counts in, from its ``units`` (the word whose factor is 1), if it is a duration."""
-    for word, factor in units.items():
-        if factor == 1 and _CANON.get(word, word) in UNITS:
-            return _CANON.get(word, word)
-    return None
+    """The unit a slot counts in, from its ``units``: the word whose factor is 1, a duration first
+    ({年: 12, 个月: 1} counts months), else the first other ({万元: 1, 万: 1} counts 万元)."""
+    ones = [_CANON.get(word, word) for word, factor in units.items() if factor == 1]
+    return next((u for u in ones if u in UNITS), ones[0] if ones else None)

@@ -136,10 +136,11 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     spoken: set[tuple[int, int]] = set()  # the clauses where the verb said something
     done = False
     taken = [False] * len(t)
+    theirs = [(m.start(), m.end()) for o in others for m in re.finditer(re.escape(o), t)]
     for verb in found:
         for m in re.finditer(re.escape(verb.word), t):
-            if any(taken[m.start():m.end()]):
-                continue
+            if any(taken[m.start():m.end()]) or any(a <= m.start() and m.end() <= b for a, b in theirs):
+                continue  # (the 领 of 没领过, another slot's own word, is that slot's)
             for i in range(m.start(), m.end()):
                 taken[i] = True
             value = _occurrence(t, spans, m.start(), m.end(), verb, nouns, named)

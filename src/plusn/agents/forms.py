@@ -136,11 +136,6 @@ def _reweigh(spec: FormSpec, state: FormState) -> None:
             state.vague[name] = str(said[1])
 
 
-def decided(spec: FormSpec, state: FormState) -> bool:
-    """Whether every slot on the path is known, so a message answers no question."""
-    return not state.asked and walk(spec, state.believed())[0] is None
-
-
 def expected_slot(spec: FormSpec, state: FormState) -> str | None:
     """The slot a message answers when it answers no question: the one the form would ask next,
     or, once the form has decided, the tree's first (a message after a decision is about it)."""
@@ -248,21 +243,14 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 state.asked, state.conflict = name, r.value
         elif name == asked or got.correction or name in denied or \
                 (got.update and old is False and r.value is True and not negated_ask(spec.slots[name])
-                 and not _BEFORE.search(spec.slots[name].ask)) or _grown_to(got, old, r.value):
-            # (a thing not done before and done now is an update: "出生证明今天已经办好了"; so is a
-            # count grown since: "又招了两个，现在一共四个人")
+                 and not _BEFORE.search(spec.slots[name].ask)):
+            # (a thing not done before and done now is an update: "出生证明今天已经办好了")
             out.corrected[name] = (old, r.value)
             state.values[name] = r.value
             if name in state.passed:
                 state.passed.remove(name)  # said now, not only passed over
         else:  # a different value, said in passing: which is right?
             state.asked, state.conflict = name, r.value
-
-
-def _grown_to(got: Read, old: Any, new: Any) -> bool:
-    """Whether a number larger than the one held is said as the count grown since (Read.grown)."""
-    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (old, new))
-    return got.grown and numbers and new > old
 
 
 def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:

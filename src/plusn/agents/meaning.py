@@ -46,7 +46,7 @@ from .predicates import HINT
 from .quantities import quantities
 from .recognize import negated_options
 from .spec import FormSpec
-from .utterance import Reading, clause_spans
+from .utterance import TAKE_BACK, Reading, clause_spans
 
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
@@ -84,6 +84,9 @@ PARALLEL = (
     ("我正在学开车", "I am learning to drive"), ("电脑突然坏了", "the computer suddenly broke down"),
 )
 _BLANK = re.compile(r"[\s，。！？；、,.!?;~～…]+")
+# the words that take an answer back ("不对，说错了，是十五个月"): they say which answer is wrong,
+# not what an option is, and land near a "none of these" option's words (都不是)
+_TAKING_BACK = re.compile("|".join(re.escape(w) for w in TAKE_BACK), re.I)
 _YES_NO = {w.replace(" ", "") for w in (*YES, *NO, *UNSURE, *BARE_YES)}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # what may stand beside a quantity and say no more: particles, bounds, the money said in
@@ -326,7 +329,8 @@ class Meaning:
 
     async def read(self, spec: FormSpec, name: str, text: str) -> Reading | None:
         """The option of slot ``name`` the text means, as a guess or sure; None: not this slot."""
-        if spec.slots[name].type != "enum" or not text.strip():
+        text = _TAKING_BACK.sub(" ", text)
+        if spec.slots[name].type != "enum" or not _BLANK.sub("", text):
             return None
         if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
             return None  # a bare yes or no ("没有") is no option, however near one it lands

@@ -61,13 +61,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
                 (old is not None and q.value == old and any(o.value != old and by_correction(low, o.start) for o in found)):
             continue  # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"
-        if said.unit is None and unit in DURATIONS and any(_per(low, o, found, spans) for o in found
-                                                            if clause_of(spans, o.start) == clause_of(spans, said.start)):
-            continue  # "一个月工资才300": the amount of a rate, no count of months
-        if said.unit is None and _others_unit(spec, name, low, said.end):
-            continue  # "两口人" to "how many months?": the number of the slot that counts in 口
-        if unit in DURATIONS and _MONEY_SCALE.fullmatch(text[said.start:said.end].strip()):
-            continue  # "1.8k", "3w": an amount's shorthand, never a count of days
+        if _another_kind(spec, name, text, said, found, spans):
+            continue
+        q = _between_whole(slot, q, said)
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
                 and not _bare_count(slot, text, said, asked or any(c in low for c in cues)):
             # "我有两个问题", "三个人去的", "出差了两次": things counted, not this slot's number
@@ -101,8 +97,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
-        whole = cued or not converted or slot.type != "integer" or \
-            abs(q.value - round(q.value)) <= _WHOLE
+        whole = (cued or not converted or slot.type != "integer" or abs(q.value - round(q.value)) <= _WHOLE) \
+            and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
                     bare=not (asked or cued or said.unit or (_said_alone(text, said, spans) and
@@ -127,6 +123,55 @@ def _bare_count(slot: Slot, text: str, said: Quantity, named: bool) -> bool:
     count: the measure word ends the clause, so nothing else is counted."""
     unit = slot.counts_in()
     return named and unit is not None and MEASURE.fullmatch(unit) is not None and _COUNT_END.match(text, said.end) is not None
+
+
+def _another_kind(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity],
+                  spans: list[tuple[int, int]]) -> bool:
+    """Whether the number is of another kind than the slot's: the amount of a rate ("一个月工资才
+    300" to a count of months), a count in another slot's unit ("两口人" to "how many months?"),
+    or an amount's shorthand ("1.8k", "3w", never a count of days)."""
+    unit, low = spec.slots[name].counts_in(), text.lower()
+    if said.unit is None and unit in DURATIONS and any(_per(low, o, found, spans) for o in found
+                                                        if clause_of(spans, o.start) == clause_of(spans, said.start)):
+        return True
+    if said.unit is None and _others_unit(spec, name, low, said.end):
+        return True
+    return unit in DURATIONS and _MONEY_SCALE.fullmatch(text[said.start:said.end].strip()) is not None
+
+
+def _between_whole(slot: Slot, q: Quantity, said: Quantity) -> Quantity:
+    """A number said with a fraction to an integer slot in its own unit ("九万五" to a slot in 万元)
+    lies between two whole numbers: a bound to weigh against the tree, never rounded across it."""
+    if slot.type != "integer" or q.bounded or q.value != said.value or abs(q.value - round(q.value)) <= _WHOLE:
+        return q
+    return replace(q, low=float(math.floor(q.value)), high=float(math.ceil(q.value)))
+
+
+_FILLER = re.compile(r"就|只|有|目前|现在|了|吧|啊|呀|的|是|个|大概|差不多|[店厂]里|公司|[招雇请聘]了?|[\s，。！,.!~]")
+# what another clause may not hold beside a plain count: a negation, a contrast, what was before,
+# people the user names, a number ("面试了三个，都没来", "员工有三个，但社保只交了一个")
+_CHANGES = re.compile(r"[不没未非无但只剩走辞过曾我俩两一二三四五六七八九十百\d]|不过|可是|以前|之前|原来|自己|老婆|老公|家|亲戚|儿|女|爸|妈")
+
+
+def _counted(slot: Slot, text: str, said: Quantity) -> bool:
+    """Whether the number counts people or things with a measure word, or none of them: "三个人",
+    "员工就两个", "没招人" (see Quantity.counted)."""
+    return said.counted or (said.unit is None and _bare_count(slot, text, said, True))
+
+
+def _plain_count(text: str, said: Quantity, spans: list[tuple[int, int]], cues: list[str], ask: str) -> bool:
+    """Whether a count is all its clause says, but for the slot's words and a few fillers ("目前就两个
+    员工", "没招人"; not "加上我一共三个人"), and no other clause may change it ("面试了三个，都没来";
+    "现在有五个员工，合同社保都有" is plain)."""
+    cs, ce = clause_of(spans, said.start)
+    rest = text[cs:said.start] + text[said.end:ce]
+    for c in sorted(cues, key=len, reverse=True):
+        rest = rest.replace(c, "")
+    others = [text[a:b] for a, b in spans if (a, b) != (cs, ce)]
+    # another clause only restates the question's own conditions, and plainly ("合同社保都有" to
+    # "…签了劳动合同并缴纳了社保？"; not "都是临时的", whatever the count's own clause said)
+    return not _FILLER.sub("", rest) and all(grams(o) & grams(ask) and not _CHANGES.search(o) and not ASKING.search(o)
+                                             for o in others)
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:
@@ -231,10 +276,8 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     stands for ("签收几天了？" — "前天签收的") and an age's unsaid 岁 ("今年七十一", "我爸七十五了")."""
     unit = slot.counts_in()
     found = quantities(text, slot.unit_words())
-    none = [Quantity(0.0, "人", m.start(), m.end()) for m in NO_PEOPLE.finditer(text)] if unit == "人" else []
-    if none:  # "没招人": none; "我跟我老婆两个人在弄，没雇人" counts the user's own group, not the slot's
-        found = [q for q in found if q.unit != "人" or not _WITH_ME.search(text[clause_of(spans, q.start)[0]:q.start])]
-        found = found if any(q.unit == "人" for q in found) else sorted([*found, *none], key=lambda q: q.start)
+    if unit == "人" and not found:  # "没招人": none (of a group the words may not name: counted)
+        found = [Quantity(0.0, "人", m.start(), m.end(), counted=True) for m in NO_PEOPLE.finditer(text)]
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues)
     if unit == "岁":
@@ -301,7 +344,6 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
 _AGE_LEAD = re.compile(r"(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern +
                        r"|今年|岁数|年纪|年龄)(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
 _PERSON_FIRST = re.compile(r"\s*(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern + r")")
-_WITH_ME = re.compile(r"我.{0,6}[跟和与同]|[跟和与同].{0,6}我|我们|咱们|咱俩")  # a group the user is in
 _MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number

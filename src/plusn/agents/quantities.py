@@ -68,6 +68,8 @@ class Quantity:
     high: float | None = None  # ±inf an open side ("超过三年" has no top)
     low_in: bool = True  # whether the end itself is allowed (不到一年: 1 is not; 一年以上: 1 is)
     high_in: bool = True
+    counted: bool = False  # people counted with a measure word or said to be none (三个人, 没招人): of a group
+    # the words may not name ("加上我一共三个人"), so certain only as a reply that says nothing else
 
     @property
     def bounded(self) -> bool:
@@ -102,9 +104,10 @@ def chinese_number(s: str) -> float | None:
 
 
 # People counted with a measure word: 三个人, 两名员工, 四个师傅, 一个小姑娘 are so many 人 (a
-# closed class of words for people, as a slot counting 人 hears them)
+# closed class of words for people, as a slot counting 人 hears them; 孩子 is left out, a part of
+# a household and never all of it). Which group they are is another matter: see Quantity.counted
 _PERSON = re.compile(r"[个名位]\s*(?:[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|小工|店员|姑娘|小伙子?|阿姨|"
-                     r"大姐|大哥|徒弟|学徒|孩子|人手|人|工))")
+                     r"大姐|大哥|徒弟|学徒|人手|人))")
 # None of them: 没招人, 没有雇员工, 一个都没雇
 NO_PEOPLE = re.compile(r"(?:没有?|无)(?:[雇招请聘用找][了过到]?)?(?:[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|"
                        r"小工|店员|人手|人))|一个(?:人|员工)?[都也]没(?:有|[雇招请聘用找])")
@@ -131,32 +134,10 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
     words: dict[str, float] = {**DURATIONS, **(units or {})}
     out: list[Quantity] = []
     for m in _NUMBER.finditer(text):
-        end, forced, span = m.end(), None, None  # forced: a scale word that is the slot's own unit (二十万 in 万元)
-        if m.group("ar") is not None:
-            sc = m.group("sc") or ""
-            if sc in words:
-                sc, end = "", m.start("sc")  # "20万" to a slot counting in 万: 20 of its unit
-            value = float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1)
-        elif m.group("cn") is not None:
-            cn = m.group("cn")
-            cn, end, forced = _own_scale(cn, m.start(), end, words)
-            if cn in ("万", "千", "百") or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
-                continue  # a scale word alone is not a number; 一年零6个月: 零 joins two
-            unitless = _unit_after(text, m.end(), words)[0] is None and text.strip() != cn
-            one = cn == "一" and not text.startswith(("个", "多"), m.end())  # 一个半月, 一个多月 are numbers
-            if unitless and (one or (len(cn) == 1 and _IN_WORD.match(text, m.end()))
-                             or _ORDINAL.search(text, 0, m.start()) or cn in _HOLIDAYS):
-                # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word; 第一次, 周五, 初三: an
-                # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)
-                continue
-            value = (chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
-            span = _two_numbers(cn)  # 七八个月, 三四十: one or the next
-            if text[: m.start()].rstrip().endswith("负"):
-                value = -value
-        elif re.search(r"half\s+$", text[: m.start()], re.I):
-            continue  # the "a" of "half a year" (read below)
-        else:
-            value = float(_EN[m.group("en").lower()])
+        head = _number(m, text, words)
+        if head is None:
+            continue
+        value, end, forced, span = head
         if text[end: end + 2] == "个半":  # 两个半月
             value, end = value + 0.5, end + 2
         elif (half := _AND_A_HALF.match(text, end)) is not None:
@@ -191,21 +172,15 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 step, stop = 1.0, stop + more
         if word in ("年", "天") and _UNIT_IN_WORD.match(text, stop):
             continue  # 一年级, 三年级: a grade; 年纪, 天气: the unit's character begins another word
-        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop)
+        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop,
+                     counted=word == "人" and _PERSON.match(text[end:].lstrip()) is not None)
         if q.unit == "月" and (_DATE_BEFORE.search(text, 0, m.start()) or _DATE_AFTER.match(text, stop)) \
                 and text[end: stop].strip() == "月":
             continue  # 去年十月, 3月12号: a date (十个月 is a count)
         if text[stop: stop + 1] == "号" or (q.unit == "天" and text[end: stop].strip() == "日"
                                              and _DAY_OF_MONTH.search(text, 0, m.start())):
             continue  # 12号, 6月18日: a day of the month
-        if step:
-            q = replace(q, low=value, high=value + step, high_in=False)
-        elif about:
-            q = replace(q, low=value * (1 - _ABOUT_WIDTH), high=value * (1 + _ABOUT_WIDTH))
-        elif span is not None:
-            scale = value / span[1]  # the unit's part: 七八个半月 is no form anyone says
-            q = replace(q, value=span[0] * scale, low=span[0] * scale, high=value)
-        out.append(_bounded(text, q))
+        out.append(_bounded(text, _spread(q, step, bool(about), span)))
     for m in _HALF.finditer(text):
         word, stop = _unit_after(text, m.end(), words)
         if word is not None and not any(q.start <= m.start() < q.end for q in out):
@@ -283,6 +258,50 @@ def _bounded(text: str, q: Quantity) -> Quantity:
     if b is None:
         return q
     return replace(q, start=b.start, end=b.end, low=b.low, high=b.high, low_in=b.low_in, high_in=b.high_in)
+
+
+def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float, int, str | None, tuple[float, float] | None] | None:
+    """The number a match of _NUMBER says: its value, where it ends, the slot's own scale word it
+    is said in (三万五 to a slot in 万: forced), and the two numbers of 七八; None where the
+    numeral is no number (a scale word alone, 一共, 三亚, 第一, 五一, the "a" of "half a year")."""
+    end, forced, span = m.end(), None, None
+    if m.group("ar") is not None:
+        sc = m.group("sc") or ""
+        if sc in words:
+            sc, end = "", m.start("sc")  # "20万" to a slot counting in 万: 20 of its unit
+        return float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1), end, None, None
+    if m.group("cn") is not None:
+        cn, end, forced = _own_scale(m.group("cn"), m.start(), end, words)
+        if cn in ("万", "千", "百") or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
+            return None  # a scale word alone is not a number; 一年零6个月: 零 joins two
+        unitless = _unit_after(text, end, words)[0] is None and forced is None and text.strip() != cn
+        one = cn == "一" and not text.startswith(("个", "多"), end)  # 一个半月, 一个多月 are numbers
+        if unitless and (one or (len(cn) == 1 and _IN_WORD.match(text, end))
+                         or _ORDINAL.search(text, 0, m.start()) or cn in _HOLIDAYS):
+            # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word; 第一次, 周五, 初三: an
+            # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)
+            return None
+        value = (chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
+        span = _two_numbers(cn)  # 七八个月, 三四十: one or the next
+        return (-value if text[: m.start()].rstrip().endswith("负") else value), end, forced, span
+    if re.search(r"half\s+$", text[: m.start()], re.I):
+        return None  # the "a" of "half a year" (read below)
+    return float(_EN[m.group("en").lower()]), end, None, None
+
+
+def _spread(q: Quantity, step: float, about: bool, span: tuple[float, float] | None) -> Quantity:
+    """The interval the number's own words give: 二十多 (``step``: up to the next), 三十来 (about:
+    a tenth either way, and at least one, so 六个来月 may be five or seven), 七八 (``span``: the
+    first to the second; q.value is the second, divided by a scale word of the slot's unit)."""
+    if step:
+        return replace(q, low=q.value, high=q.value + step, high_in=False)
+    if about:
+        width = max(q.value * _ABOUT_WIDTH, 1.0)
+        return replace(q, low=q.value - width, high=q.value + width)
+    if span is not None:
+        first = span[0] * q.value / span[1]
+        return replace(q, value=first, low=first, high=q.value)
+    return q
 
 
 _TWO = re.compile(r"^(.*?)([一两二三四五六七八九])([两二三四五六七八九])([十百千万]?)$")

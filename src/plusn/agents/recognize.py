@@ -34,7 +34,6 @@ from .sounds import sound_spans
 from .spec import FormSpec, Slot
 from .utterance import (
     ASKING,
-    GROWN,
     NOT_AN_UPDATE,
     NOW,
     NOW_DONE,
@@ -134,8 +133,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     ``expected``: the slot the form would ask next (a first message may answer it with a bare word);
     ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
-    out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)), update=_updates(text),
-               grown=_grown(text))
+    out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)), update=_updates(text))
     fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")]
     # a correction that names the answer it corrects beside the new one takes the new one; not in
     # a reply to "which is right?", where the answer held may be the one meant
@@ -171,13 +169,6 @@ def _updates(text: str) -> bool:
     word of time and a done word, nothing made up later, contrasted or of another time."""
     t = text.lower()
     return bool(NOW_DONE.search(t)) and any(w in t for w in DONE) and not NOT_AN_UPDATE.search(t)
-
-
-def _grown(text: str) -> bool:
-    """Whether the message says a count has grown since it was given: a word of time and one of
-    more added or a new total ("这个月刚又招了两个，现在一共四个人"), nothing of another time."""
-    t = text.lower()
-    return bool(NOW_DONE.search(t)) and GROWN.search(t) is not None and not NOT_AN_UPDATE.search(t)
 
 
 def _one_slot_per_quantity(spec: FormSpec, out: Read) -> None:

@@ -20,8 +20,6 @@ NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\b
 # what makes "now done" no update: made up later (补办), a contrast, another time ("去年有个违章，现在已经
 # 交了罚款", "已经正常还款了，就上个月没还上")
 NOT_AN_UPDATE = re.compile(r"补|不过|但|可是|只是|就|去年|上个?月|之前|以前|原来|想想|算|说")
-# A count grown since: more added ("又招了两个", "新买了一辆") or a new total ("现在一共四个")
-GROWN = re.compile(r"又|再|新(?:招|增|添|加|买|生|开|办)|一共|总共|加起来|\b(?:another|more|in total)\b", re.I)
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
@@ -34,9 +32,9 @@ NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原�
 MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
 # (什么都没有, 哪儿也没去, 怎么都不行: a question word before 都/也 says "any at all", asks nothing)
 # (为什么都…, 凭什么也… still ask)
-# (没什么, 没有什么, 没领过什么补贴: "not any", no question)
+# (没什么, 没有什么, 没说什么, 没领过什么补贴: "not any", no question; 没房有什么补贴 asks)
 ASKING = re.compile(r"[?？]|吗\s*$|呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|(?<=有没有)什么|"
-                    r"(?<!没)(?<!没有)(?<!没[^\s，。？?！!,.])(?<!没[^\s，。？?！!,.]{2})什么(?![都也]))|如何|"
+                    r"(?<!没)(?<!没有)(?<!没[^\s，。？?！!,.有])(?<!没[^\s，。？?！!,.有][过了])什么(?![都也]))|如何|"
                     r"哪(?![儿里个]?[都也])")
 # A case supposed, not stated ("如果我36岁的话", "if I had paid"): its numbers and verbs are another case's
 SUPPOSE = re.compile(r"如果|要是|假如|假设|万一|的话|\bif\b|\bsuppose", re.I)
@@ -76,7 +74,6 @@ class Read:
     correction: bool = False  # the message says an earlier answer was wrong
     asking: bool = False  # the message is a question ("...也能退吗"): its numbers may be another case
     update: bool = False  # the message says something has happened since ("今天已经办好了"): see NOW_DONE
-    grown: bool = False  # ... that a count has grown since ("刚又招了两个，现在一共四个人"): see GROWN
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:

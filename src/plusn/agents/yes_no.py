@@ -195,8 +195,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # ("有一套，…" has some: 有 and a count of them)
     opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
                 for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
-        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head)) or \
-        _NONE_ANY.match(head) is not None
+        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         # "有一套（房子）" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
         count = _HAS_COUNT.match(head)
@@ -221,8 +220,6 @@ def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:
 # a reply opening with no need ("不用登记了吧") or all one double negative ("没什么不能提供的"): no plain yes or no
 _NO_NEED = re.compile(r"(?:现在)?(?:不用|不需要|不必|没必要|无需)(?![了啦啊呀，,。.！!\s]|$)")  # not "不用了，…"
 _DOUBLE_NO = re.compile(r"没有?(?:什么|啥)[不没未无非]")
-# "没什么毛病，就是…": a no of "any" opening a reply opens it as 没有 does (没有毛病)
-_NONE_ANY = re.compile(r"^没有?(?:什么|啥)(?![不没未无非都也])")
 _COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 
 

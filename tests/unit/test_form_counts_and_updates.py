@@ -50,7 +50,8 @@ def test_people_are_counted_with_their_measure_word_and_none_is_zero() -> None:
 def test_a_count_of_people_that_says_more_is_only_a_guess() -> None:
     # which group is counted is not always the slot's: the form confirms before deciding
     for text in ("加上我一共三个人", "就招了一个小姑娘帮忙看摊", "面试了三个，都没来", "帮工有三个，但是没签合同",
-                 "没雇人，就我和我儿子", "我自己一个人，没雇人", "没有老帮工，新招了三个"):
+                 "没雇人，就我和我儿子", "我自己一个人，没雇人", "没有老帮工，新招了三个", "摊上三个人",
+                 "三个人，摊位？", "三个帮工，摊位下个月再办"):
         got = read(STALL, text, "helpers", "zh").found.get("helpers")
         assert got is None or not got.sure, text
     state = forms.FormState()
@@ -66,6 +67,9 @@ def test_a_scale_word_that_is_the_slot_unit_is_its_unit() -> None:
     assert value("一万", "stock") == (1, True)
     got = read(STALL, "三万多块钱吧", "stock", "zh").found["stock"]
     assert got.span is not None and got.span[0] == 3 and got.span[1] < 4  # 3万 and some, below 4万
+    # a scale word names no slot by itself: "五万" said unasked is any amount (wages, rent)
+    assert "stock" not in read(STALL, "在外面打工一年挣五万", None, "zh").found
+    assert "stock" not in read(STALL, "万万没想到这么麻烦，万一不够呢", "stock", "zh").found  # 万 first: no number
     # a slot in 元 still reads 万 as ten thousand
     assert [q.value for q in quantities("三万五", {"元": 1})] == [35000]
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from .answers import Invalid, validate, words
 from .cues import cue_words
+from .predicates import UNDER_WAY, echoed
 from .quantities import DURATIONS, ELAPSED, EXACT, NO_PEOPLE, UNITS, Quantity, convert_quantity, days_ago, quantities
 from .spec import FormSpec, Slot
 from .utterance import (
@@ -71,8 +72,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue
         cs, ce = clause_of(spans, q.start)
         cued = any(c in low[cs:ce] for c in cues)
-        if not (asked or cued or correcting or (said.unit is not None and unit is not None)):
-            continue  # a bare number, or a duration for a slot that counts no duration, says nothing here
+        if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in _SCALES)):
+            # a bare number, a duration for a slot that counts no duration, or a scale word that is
+            # the slot's unit ("打工一年挣五万" to a form that asks for an investment in 万元)
+            continue
         span = inside(slot, q) if q.bounded else None
         try:
             if q.bounded and span is None:
@@ -147,10 +150,11 @@ def _between_whole(slot: Slot, q: Quantity, said: Quantity) -> Quantity:
     return replace(q, low=float(math.floor(q.value)), high=float(math.ceil(q.value)))
 
 
-_FILLER = re.compile(r"就|只|有|目前|现在|了|吧|啊|呀|的|是|个|大概|差不多|[店厂]里|公司|[招雇请聘]了?|[\s，。！,.!~]")
+_FILLER = re.compile(r"就|只|有|目前|现在|了|吧|啊|呀|的|是|个|大概|差不多|[招雇请聘]了?|[\s，。！,.!~]")
 # what another clause may not hold beside a plain count: a negation, a contrast, what was before,
 # people the user names, a number ("面试了三个，都没来", "员工有三个，但社保只交了一个")
-_CHANGES = re.compile(r"[不没未非无但只剩走辞过曾我俩两一二三四五六七八九十百\d]|不过|可是|以前|之前|原来|自己|老婆|老公|家|亲戚|儿|女|爸|妈")
+_CHANGES = re.compile(r"[不没未非无但只剩走辞过曾我俩两一二三四五六七八九十百\d明下再等要还挂后]|不过|可是|以前|之前|原来|自己|老婆|"
+                      r"老公|家|亲戚|儿|女|爸|妈|准备|打算")  # (明年, 下个月, 还在, 要等: not yet done)
 
 
 def _counted(slot: Slot, text: str, said: Quantity) -> bool:
@@ -168,10 +172,10 @@ def _plain_count(text: str, said: Quantity, spans: list[tuple[int, int]], cues: 
     for c in sorted(cues, key=len, reverse=True):
         rest = rest.replace(c, "")
     others = [text[a:b] for a, b in spans if (a, b) != (cs, ce)]
-    # another clause only restates the question's own conditions, and plainly ("合同社保都有" to
-    # "…签了劳动合同并缴纳了社保？"; not "都是临时的", whatever the count's own clause said)
-    return not _FILLER.sub("", rest) and all(grams(o) & grams(ask) and not _CHANGES.search(o) and not ASKING.search(o)
-                                             for o in others)
+    # another clause only restates the question's own conditions as met, and plainly ("合同社保都有"
+    # to "…签了劳动合同并缴纳了社保？"; not "都是临时的", "社保在办", "社保明年交")
+    return not _FILLER.sub("", rest) and not ASKING.search(text) and \
+        all(echoed(ask, o) is True and not _CHANGES.search(o) and not UNDER_WAY.search(o) for o in others)
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:
@@ -330,11 +334,14 @@ def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:
                if n != name and s.type in ("integer", "number") for w in s.unit_words())
 
 
+_SCALES = ("万", "千", "百")  # a scale word as a slot's unit (二十万 in 万元) is said of any amount
+
+
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
     """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
-    slot of the form could take: it says which slot it is for."""
+    slot of the form could take: it says which slot it is for (not a scale word: 五万 of wages)."""
     unit = spec.slots[name].counts_in()
-    if said.unit is None or converted or unit is None or unit in UNITS:
+    if said.unit is None or converted or unit is None or unit in UNITS or said.unit in _SCALES:
         return False
     return not _counted_by_other(spec, name, said) and not any(
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))

@@ -145,7 +145,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         about = _about_at(text, end, value, words)  # 十来个, 三十来天, 三个来月: about so many
         end += about
         more = 0 if about else _more_at(text, end)  # 二十多天: above the number, below its next step
-        step = _step(value) if more else 0.0
+        step = _step(value) * (_JUST_OVER if text.startswith("出头", end) else 1.0) if more else 0.0
         if more:
             end += more
             if text[end: end + 1] in ("万", "千", "百") and text[end] not in words:  # 10多万: 100,000 to 200,000
@@ -169,7 +169,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             elif (half := _AND_A_HALF.match(tail)) is not None:  # a year and a half
                 value, stop = value + 0.5, stop + half.end()
             elif not step and (more := _more_at(text, stop)):  # 一年多: one more of the unit at most
-                step, stop = 1.0, stop + more
+                step, stop = _JUST_OVER if text.startswith("出头", stop) else 1.0, stop + more
         if word in ("年", "天") and _UNIT_IN_WORD.match(text, stop):
             continue  # 一年级, 三年级: a grade; 年纪, 天气: the unit's character begins another word
         q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop,
@@ -333,6 +333,9 @@ def _about_at(text: str, at: int, value: float, words: dict[str, float]) -> int:
     after = m.end()
     return m.end() - at if _unit_after(text, after, words)[0] is not None or \
         re.match(r"[个份人次件张条位家台笔本辆套项](?![来回])", text[after:after + 1]) else 0
+
+
+_JUST_OVER = 0.5  # 出头 is a little over: 三十出头 is 30 up to 35, 一千出头 1,000 up to 1,500 (多: up to 40, 2,000)
 
 
 def _more_at(text: str, at: int) -> int:

@@ -21,7 +21,6 @@ from .utterance import (
     NEGATORS,
     NOW,
     PAST,
-    SUPPOSE,
     TAKE_BACK,
     Reading,
     clause_of,
@@ -31,7 +30,7 @@ from .utterance import (
 )
 from .verbs import LOSES, UNSAID, masked, says_verb, taken_back, verbs
 
-_ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在|一直|始终|从来)*")
+_ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
 # must end the clause: "病假条我有两个问题", "病假条我有时间再去开" say something else
 _SUBJECT = re.compile(r"^(?:我们|咱们|我家|他们|她们|我|他|她)(?=[都已也还早全均其暂目现]*[有没无未])")
@@ -251,8 +250,6 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
                                                          for n, o in spec.slots.items() if n != name)]
     if UNDER_WAY.search(text):
         return None  # under way: neither yes nor no
-    if _read_off(spec, name, text):
-        return Reading(True)
     said: set[bool] = set()
     doing = False  # a predicate of doing, not of having, read the value
     echoes: set[bool] = set()
@@ -297,25 +294,6 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
     # a restatement alone is a guess: echoing the question is no predicate the rules know
     # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
     return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None
-
-
-_WRITTEN_ON = re.compile(r"\s*(?:上面?)(?:写|印|登记|注明|标|显示)")
-
-
-def _read_off(spec: FormSpec, name: str, text: str) -> bool:
-    """Whether a statement reads something off the slot's own document ("残疾证上写的是肢体一级",
-    "合同上写着…"), which only one who has it can do: the slot's noun, even one other questions
-    share (they may presuppose it: "残疾证上评的是几级？"), then 上 and writing. Not in a question, a
-    case supposed or after a negator ("没有残疾证上写的那么严重")."""
-    t = text.lower()
-    if ASKING.search(t) or SUPPOSE.search(t):
-        return False
-    for c in cue_words(spec, name):
-        for m in re.finditer(re.escape(c.lower()), t):
-            cs, _ = clause_of(clause_spans(t), m.start())
-            if len(c) >= 2 and _WRITTEN_ON.match(t, m.end()) and not any(n in t[cs:m.start()] for n in NEGATORS):
-                return True
-    return False
 
 
 def _owns(verb: str, cues: list[str]) -> bool:

@@ -166,7 +166,7 @@ def acknowledges(text: str) -> bool:
     """Whether a message only takes what was said as given: a yes or a thanks ("对", "好的谢谢",
     "ok thanks"), made of such words and nothing else."""
     said = rest = " " + _ACK_PUNCT.sub(" ", text.lower()).strip() + " "
-    for w in sorted({*ACK, *YES}, key=len, reverse=True):
+    for w in sorted({*ACK, *YES}, key=lambda w: (-len(w), w)):
         rest = rest.replace(f" {w} ", " ") if w.isascii() else rest.replace(w, " ")
     return rest != said and not rest.strip(" 的了啊呀吧呢哈啦")
 

@@ -63,7 +63,9 @@ def _cue_words(spec: FormSpec, name: str) -> list[str]:
              and not (others and sum(w in o for o in others) * 2 > len(others))} | named
     if slot.type in ("integer", "number"):
         found |= _branch_words(spec, name)
-    return sorted({w.lower() if latin(w) else w for w in found if w}, key=len, reverse=True)
+    # longest first, then alphabetical: ties broken by the words, not by the set's hash order (the
+    # readings that take the first cue found must not change from one run to the next)
+    return sorted({w.lower() if latin(w) else w for w in found if w}, key=lambda w: (-len(w), w))
 
 
 def _branch_words(spec: FormSpec, name: str) -> set[str]:

@@ -389,7 +389,7 @@ def _answer(spec: FormSpec, state: FormState, template: str, decision: str | Non
     for name, said in words_of.items():
         units = spec.slots[name].unit_words()
         if any(q.unit for q in quantities(said, units)):  # the words have their unit: the template's is one too many
-            unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units}, key=len, reverse=True))
+            unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units}, key=lambda u: (-len(u), u)))
             text = re.sub(rf"{re.escape(said)}\s*(?:{unit})(?![A-Za-z])", said.replace("\\", "\\\\"), text)
     return text
 

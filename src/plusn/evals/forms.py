@@ -91,7 +91,7 @@ def stated(reply: str, decisions: set[str]) -> str | None:
     longer one does not count on its own)."""
     found = [d for d in decisions if d and d in reply]
     found = [d for d in found if not any(d != o and d in o and o in reply for o in found)]
-    return max(found, key=len) if found else None
+    return max(sorted(found), key=len) if found else None  # (sorted: ties do not depend on hash order)
 
 
 def score(replies: list[str], expected: str, decisions: set[str], before: list[str] | None = None,

@@ -117,3 +117,9 @@ def test_just_over_is_half_of_more() -> None:
     assert [(q.low, q.high) for q in quantities("一千多", {"元": 1})] == [(1000, 2000)]
     assert [(q.low, q.high) for q in quantities("一年出头")] == [(1, 1.5)]
 
+
+
+def test_a_number_named_by_its_slot_in_a_case_supposed_is_a_guess() -> None:
+    got = read(STALL, "要是摆摊满一年的话能办吗", None, "zh").found["months"]
+    assert not got.sure  # a case supposed: the form confirms before it decides on it
+    assert read(STALL, "摆摊满一年了", None, "zh").found["months"].sure

@@ -118,23 +118,3 @@ def test_just_over_is_half_of_more() -> None:
     assert [(q.low, q.high) for q in quantities("一年出头")] == [(1, 1.5)]
 
 
-
-def test_a_number_named_by_its_slot_in_a_case_supposed_is_a_guess() -> None:
-    got = read(STALL, "要是摆摊满一年的话能办吗", None, "zh").found["months"]
-    assert not got.sure  # a case supposed: the form confirms before it decides on it
-    assert read(STALL, "摆摊满一年了", None, "zh").found["months"].sure
-
-
-def test_a_thing_reported_done_already_is_an_update() -> None:
-    def run(*texts: str) -> forms.FormState:
-        state = forms.FormState()
-        for text in texts:
-            forms.turn(STALL, state, text, "zh")
-        return state
-
-    state = run("摆了一年了", "没许可证", "刚才市场管理处打电话来，说许可证已经办好了")
-    assert state.values["permit"] is True and state.conflict is None
-    # what another says will be done, or says with a contrast, is no update: which is right?
-    for text in ("市场管理处说帮我办许可证", "管理处说许可证已经办好了，但是我还没拿到"):
-        state = run("摆了一年了", "没许可证", text)
-        assert state.values.get("permit") is not True, text

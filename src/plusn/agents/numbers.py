@@ -101,8 +101,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
         whole = (cued or not converted or slot.type != "integer" or abs(q.value - round(q.value)) <= _WHOLE) \
-            and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask)) \
-            and (asked or not SUPPOSE.search(text))  # "如果残疾证上写的是二级呢": named, but a case supposed
+            and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
                     bare=not (asked or cued or said.unit or (_said_alone(text, said, spans) and

@@ -70,6 +70,7 @@ def test_a_scale_word_that_is_the_slot_unit_is_its_unit() -> None:
     # a scale word names no slot by itself: "五万" said unasked is any amount (wages, rent)
     assert "stock" not in read(STALL, "在外面打工一年挣五万", None, "zh").found
     assert "stock" not in read(STALL, "万万没想到这么麻烦，万一不够呢", "stock", "zh").found  # 万 first: no number
+    assert [q.value for q in quantities("投了百万", {"元": 1})] == [1_000_000]  # 百万 is a million
     # a slot in 元 still reads 万 as ten thousand
     assert [q.value for q in quantities("三万五", {"元": 1})] == [35000]
 

@@ -272,8 +272,10 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         return float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1), end, None, None
     if m.group("cn") is not None:
         cn = m.group("cn")
-        if cn[0] in "万千百" or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
-            return None  # a scale word first is no number (万, 万万没想到, 万一, 千万); 一年零6个月: 零 joins two
+        if cn[0] in "万千" or (cn[0] == "百" and not cn.startswith("百万")) or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
+            # a scale word first is no number (万, 万万没想到, 万一, 千万别), but 百万 is a million;
+            # 一年零6个月: 零 joins two
+            return None
         cn, end, forced = _own_scale(cn, m.start(), end, words)
         unitless = _unit_after(text, end, words)[0] is None and forced is None and text.strip() != cn
         one = cn == "一" and not text.startswith(("个", "多"), end)  # 一个半月, 一个多月 are numbers

@@ -18,7 +18,18 @@ from dataclasses import replace
 from .answers import Invalid, validate, words
 from .cues import cue_words
 from .predicates import UNDER_WAY, echoed
-from .quantities import DURATIONS, ELAPSED, EXACT, NO_PEOPLE, UNITS, Quantity, convert_quantity, days_ago, quantities
+from .quantities import (
+    DURATIONS,
+    ELAPSED,
+    EXACT,
+    NO_PEOPLE,
+    SCALE_WORDS,
+    UNITS,
+    Quantity,
+    convert_quantity,
+    days_ago,
+    quantities,
+)
 from .spec import FormSpec, Slot
 from .utterance import (
     ASKING,
@@ -72,7 +83,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue
         cs, ce = clause_of(spans, q.start)
         cued = any(c in low[cs:ce] for c in cues)
-        if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in _SCALES)):
+        if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in SCALE_WORDS)):
             # a bare number, a duration for a slot that counts no duration, or a scale word that is
             # the slot's unit ("打工一年挣五万" to a form that asks for an investment in 万元)
             continue
@@ -334,14 +345,11 @@ def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:
                if n != name and s.type in ("integer", "number") for w in s.unit_words())
 
 
-_SCALES = ("万", "千", "百")  # a scale word as a slot's unit (二十万 in 万元) is said of any amount
-
-
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:
     """A number said in a slot's own unit that is no duration (3000元, 块 for 元), which no other
     slot of the form could take: it says which slot it is for (not a scale word: 五万 of wages)."""
     unit = spec.slots[name].counts_in()
-    if said.unit is None or converted or unit is None or unit in UNITS or said.unit in _SCALES:
+    if said.unit is None or converted or unit is None or unit in UNITS or said.unit in SCALE_WORDS:  # (五万 is said of any amount)
         return False
     return not _counted_by_other(spec, name, said) and not any(
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))

@@ -106,11 +106,11 @@ def chinese_number(s: str) -> float | None:
 # People counted with a measure word: 三个人, 两名员工, 四个师傅, 一个小姑娘 are so many 人 (a
 # closed class of words for people, as a slot counting 人 hears them; 孩子 is left out, a part of
 # a household and never all of it). Which group they are is another matter: see Quantity.counted
-_PERSON = re.compile(r"[个名位]\s*(?:[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|小工|店员|姑娘|小伙子?|阿姨|"
-                     r"大姐|大哥|徒弟|学徒|人手|人))")
+_PEOPLE = r"[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|小工|店员|姑娘|小伙子?|阿姨|大姐|大哥|徒弟|学徒|人手|人)"
+_PERSON = re.compile(rf"[个名位]\s*{_PEOPLE}")
 # None of them: 没招人, 没有雇员工, 一个都没雇
-NO_PEOPLE = re.compile(r"(?:没有?|无)(?:[雇招请聘用找][了过到]?)?(?:[大小老]?(?:员工|职工|工人|师傅|伙计|帮手|帮工|"
-                       r"小工|店员|人手|人))|一个(?:人|员工)?[都也]没(?:有|[雇招请聘用找])")
+NO_PEOPLE = re.compile(rf"(?:没有?|无)(?:[雇招请聘用找][了过到]?)?{_PEOPLE}|一个(?:人|员工)?[都也]没(?:有|[雇招请聘用找])")
+SCALE_WORDS = ("万", "千", "百")  # the Chinese scale words, which a slot may take for its unit (万 of 万元)
 
 
 def _unit_after(text: str, end: int, words: dict[str, float]) -> tuple[str | None, int]:
@@ -195,7 +195,7 @@ def _own_scale(cn: str, start: int, end: int, words: dict[str, float]) -> tuple[
     """A Chinese numeral whose scale word (万, 千) is one of the slot's own units: "二十万" to a
     slot counting in 万元 is 20 of it, its 万 the unit after the number; "三万五" is 3.5, with
     the unit forced. Returns the numeral to read, where it ends, and the forced unit if any."""
-    for scale in ("万", "千"):
+    for scale in SCALE_WORDS:
         if scale in words and scale in cn and cn != scale:
             if cn.endswith(scale) and cn.count(scale) == 1:
                 return cn[:-1], start + len(cn) - 1, None

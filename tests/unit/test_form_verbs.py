@@ -225,6 +225,9 @@ def test_a_day_named_by_how_long_ago_it_was_counts_days_only_where_time_elapsed_
                        ("到今天75天", 75), ("我昨天去查了，到货十天了", 10)):
         assert read(parcel, text, "since", "zh").found["since"].value == days, text
     assert read(parcel, "昨天收到的，想退", None, "zh").found["since"].sure  # named by its word
+    # asked, the question names the event: "今天上午刚到的" needs no word of its own (unasked, it does)
+    assert read(parcel, "今天上午刚到的", "since", "zh").found["since"].value == 0
+    assert "since" not in read(parcel, "今天上午刚到的", None, "zh").found
     # a day that is not the time of the event: the day of asking, a day on the way
     for text in ("上个月到的，今天才来问", "还没收到，快递昨天还在路上", "上个月收到的，昨天打开的", "昨天发货的",
                  "三月份到货的，今天拿到的收到的发票"):

@@ -65,7 +65,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
-    found = _quantities(slot, text, spans, cues)
+    found = _quantities(slot, text, spans, cues, asked)
     if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
         correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
     for said in _after_fix(spec, name, found, fix):
@@ -286,7 +286,7 @@ def _about_another(slot: Slot) -> bool:
     return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None
 
 
-def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[str]) -> list[Quantity]:
+def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[str], asked: bool) -> list[Quantity]:
     """The quantities of the text in the slot's words, with the days a day named by how long ago
     stands for ("签收几天了？" — "前天签收的") and an age's unsaid 岁 ("今年七十一", "我爸七十五了")."""
     unit = slot.counts_in()
@@ -294,7 +294,7 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     if unit == "人" and not found:  # "没招人": none (of a group the words may not name: counted)
         found = [Quantity(0.0, "人", m.start(), m.end(), counted=True) for m in NO_PEOPLE.finditer(text)]
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
-        return days_ago(text, cues)
+        return days_ago(text, cues, asked)
     if unit == "岁":
         other = _about_another(slot)
         return [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q, other) else q for q in found]

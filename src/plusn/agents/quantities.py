@@ -212,21 +212,34 @@ _AGO = re.compile("|".join(sorted(_DAYS_AGO, key=len, reverse=True)), re.I)
 ELAPSED = re.compile(r"到现在|至今|多久了|多长时间了|几天了|多少天了|how long|how many days", re.I)
 
 
-def days_ago(text: str, cues: list[str]) -> list[Quantity]:
+def days_ago(text: str, cues: list[str], asked: bool = False) -> list[Quantity]:
     """The days since a day named by how long ago it was ("前天签收的" is 2 days, "今天上午刚收到"
     0), when it is the time of the event: its clause names the slot (``cues``), says nothing else
     of that day ("今天才来问", "快递昨天还在路上", "昨天打开的"), and the message names no other time
-    ("三月份离职的，今天拿到的离职证明"). Read only where the question asks how long it has been, in days."""
+    ("三月份离职的，今天拿到的离职证明"). Read only where the question asks how long it has been, in days;
+    ``asked``: that question was just asked, and a clause that says nothing but the day and a verb
+    made of the slot's own words names the event ("今天上午刚到的" to a slot read by 到货; not "昨天发货的")."""
     out = []
     spans = clause_spans(text)
     for m in _AGO.finditer(text):
         cs, ce = clause_of(spans, m.start())
         clause = text[cs:ce].lower()
-        if _NOT_THE_EVENT.search(clause) or not any(c.lower() in clause for c in cues) or \
+        if _NOT_THE_EVENT.search(clause) or not (any(c.lower() in clause for c in cues) or
+                                                 (asked and _only_the_event(clause, m.group().lower(), cues))) or \
                 _OTHER_TIME.search(text[:m.start()] + " " + text[m.end():]):
             continue  # "昨天打开的": another event; "三月份离职的，今天拿到的离职证明": another time
         out.append(Quantity(float(_DAYS_AGO[m.group().lower()]), "天", m.start(), m.end()))
     return out
+
+
+_PART_OF_DAY = re.compile(r"上午|下午|中午|早上|晚上|傍晚|刚刚|刚|[的了啊吧呀\s，。！,.!]")
+
+
+def _only_the_event(clause: str, day: str, cues: list[str]) -> bool:
+    """Whether a clause says only the day and a verb all of whose characters are the slot's own."""
+    rest = _PART_OF_DAY.sub("", clause.replace(day, "", 1))
+    own = set("".join(cues).lower())
+    return bool(rest) and all(c in own for c in rest)
 
 
 _OTHER_TIME = re.compile(r"[年月周号]|星期|礼拜|双十一|双11|\b(?:week|month|year)", re.I)

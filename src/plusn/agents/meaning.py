@@ -42,7 +42,6 @@ import numpy as np
 
 from .answers import BARE_YES, NO, UNSURE, YES
 from .glosses import glosses
-from .nouns import FUNCTION_CHARS, nouns
 from .predicates import HINT
 from .quantities import quantities
 from .recognize import negated_options
@@ -288,45 +287,26 @@ class Meaning:
     async def _ranked(self, space: _Space, name: str, text: str, denied: frozenset[str] = frozenset(),
                       topic: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
-        whole decides nothing and the text has several clauses, against each clause, and last
-        against the nouns the clauses hold; a clause nearest an option the text denies ("车不是
-        营运的") is no vote for it, nor one that says nothing but the form's own questions do
-        (``topic``: "想退", "能退吗" to a returns form)."""
+        whole decides nothing and the text has several clauses, against each clause; a clause
+        nearest an option the text denies ("车不是营运的") is no vote for it, nor one that says
+        nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form)."""
         slot = space.slots[name]
         parts = units(text)
         whole = self._scores(slot, await self._utterance(space, parts[:1]))
-        if not _DENYING.search(parts[0]) and (_clears(slot, whole) or (len(parts) == 1 and not space.placed)):
+        if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
             return whole
         none = [(o, -1.0) for o in dict.fromkeys(slot.options)]  # undecided: no option clears
-        kept = [p for p in (parts[1:] or parts) if not _DENYING.search(p) and _says_more(p, topic)]
+        kept = [p for p in parts[1:] if not _DENYING.search(p) and _says_more(p, topic)]
         if not kept:
             return none  # a denial and nothing else ("车不是营运的"): nearest to what it denies
-        vectors = await self._utterance(space, kept) if len(parts) > 1 else None
+        vectors = await self._utterance(space, kept)
         # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
         # another option; clauses that clear for different options leave it undecided
-        each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(kept))] if vectors is not None else []
+        each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(kept))]
         clear = [r for r in each if _clears(slot, r) and r[0][0] not in denied]
         if clear and len({r[0][0] for r in clear}) == 1:
-            return max(clear, key=_lead)
-        if clear:
-            return none
-        named = await self._by_nouns(space, slot, kept, denied, topic) if space.placed else None
-        return named or (whole if vectors is None else self._scores(slot, vectors))
-
-    async def _by_nouns(self, space: _Space, slot: _Slot, clauses: list[str], denied: frozenset[str],
-                        topic: frozenset[str]) -> list[tuple[str, float]] | None:
-        """The option the clauses' nouns name, each embedded alone, when those that clear agree:
-        "耳机拆开听了一下" is about earphones, which a whole sentence of unpacking and listening
-        hides from a small model, but the word alone is near 数码电子."""
-        found = [w for c in clauses for w in await asyncio.to_thread(nouns, c, topic)]
-        if not found:
-            return None
-        vectors = await self._utterance(space, list(dict.fromkeys(found)))
-        clear = [r for r in (self._scores(slot, vectors[i:i + 1]) for i in range(len(vectors)))
-                 if _clears(slot, r) and r[0][0] not in denied]
-        if not clear or len({r[0][0] for r in clear}) > 1:
-            return None
-        return max(clear, key=_lead)
+            return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
+        return none if clear else self._scores(slot, vectors)
 
     @classmethod
     def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float]:
@@ -391,16 +371,14 @@ class Meaning:
         return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
 
 
-def _lead(ranked: list[tuple[str, float]]) -> float:
-    """How far the best option leads the runner-up."""
-    return ranked[0][1] - ranked[1][1] if len(ranked) > 1 else ranked[0][1]
+_FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也在有没不")
 
 
 def _says_more(part: str, topic: frozenset[str]) -> bool:
     """Whether a clause holds a Chinese character beyond function words and the form's own
     questions (or is not Chinese): "想退" to a returns form says only what the form is about."""
     han = [c for c in part if "\u4e00" <= c <= "\u9fff"]
-    return not han or any(c not in topic and c not in FUNCTION_CHARS for c in han)
+    return not han or any(c not in topic and c not in _FUNCTION for c in han)
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

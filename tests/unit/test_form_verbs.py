@@ -299,3 +299,8 @@ def test_mei_before_a_noun_is_the_authors_meiyou() -> None:
         r = read(tickets, text, "tickets", "zh").found["tickets"]
         assert r.value is False and r.sure, text
     assert read(tickets, "有罚单", "tickets", "zh").found["tickets"].value is True
+    # only where the word ends: "没房贷" is no "没有房"
+    house = FormSpec.model_validate({"slots": {"house": {
+        "type": "boolean", "label": "住房", "ask": "您名下有住房吗？", "yes_words": ["有房"], "no_words": ["没有房"]}}})
+    got = read(house, "没房贷", None, "zh").found.get("house")
+    assert got is None or not got.sure

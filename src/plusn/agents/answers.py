@@ -85,10 +85,17 @@ def _loose(word: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
 
 
+@functools.lru_cache(maxsize=1024)
+def _short_no(rest: str) -> re.Pattern[str]:
+    """没 and the rest of a 没有-word, ending where the word ends (a particle may follow)."""
+    return re.compile(f"没{re.escape(rest)}(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛过]))")
+
+
 def says(text: str, word: str) -> bool:
-    """Whether the text says the word: as it is, with 没 for its opening 没有 (没违章 is 没有违章, as 没房
-    is 没有房), or with one character inside (see :func:`_loose`)."""
-    if word in text or (word.startswith("没有") and len(word) > 2 and "没" + word[2:] in text):
+    """Whether the text says the word: as it is, with 没 for its opening 没有 where the word ends
+    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), or with one character inside
+    (see :func:`_loose`)."""
+    if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
         return True
     loose = _loose(word)
     return loose is not None and loose.search(text) is not None

@@ -330,9 +330,10 @@ class Meaning:
     async def read(self, spec: FormSpec, name: str, text: str) -> Reading | None:
         """The option of slot ``name`` the text means, as a guess or sure; None: not this slot."""
         text = _TAKING_BACK.sub(" ", text)
-        if spec.slots[name].type != "enum" or not _BLANK.sub("", text):
+        bare = _BLANK.sub("", text)
+        if spec.slots[name].type != "enum" or not bare:
             return None
-        if _BLANK.sub("", text).lower().rstrip("的了啊呀吧呢") in _YES_NO:
+        if bare.lower().rstrip("的了啊呀吧呢") in _YES_NO:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
         if _a_quantity_only(text):
             return None  # "两千出头吧", "5天": a number, which no option's words are, wherever it lands

@@ -212,7 +212,7 @@ _AGO = re.compile("|".join(sorted(_DAYS_AGO, key=len, reverse=True)), re.I)
 ELAPSED = re.compile(r"到现在|至今|多久了|多长时间了|几天了|多少天了|how long|how many days", re.I)
 
 
-def days_ago(text: str, cues: list[str], asked: bool = False) -> list[Quantity]:
+def days_ago(text: str, cues: list[str], asked: bool) -> list[Quantity]:
     """The days since a day named by how long ago it was ("前天签收的" is 2 days, "今天上午刚收到"
     0), when it is the time of the event: its clause names the slot (``cues``), says nothing else
     of that day ("今天才来问", "快递昨天还在路上", "昨天打开的"), and the message names no other time

@@ -104,6 +104,19 @@ def test_about_a_number_and_one_or_the_next() -> None:
     assert t.decision is not None and t.decision["decision"] == "先试营业"
 
 
+def test_some_tens_or_hundreds_is_an_interval_never_its_scale_word_alone() -> None:
+    # 几十万 is ten to ninety 万, not the 十万 inside it; 几百块 one to nine hundred
+    assert read(STALL, "备货花了几十万", "stock", "zh").found["stock"].span == (10, 90)
+    assert [(q.low, q.high, q.unit) for q in quantities("每个月就几百块", {"块": 1})] == [(100, 900, "块")]
+    assert [(q.low, q.high) for q in quantities("几万", {"万": 1})] == [(1, 9)]  # to a slot counting in 万
+    assert quantities("几个人") == []  # no number said
+    state = forms.FormState()
+    for text in ("摆了一年了", "三个帮工"):
+        forms.turn(STALL, state, text, "zh")
+    t = forms.turn(STALL, state, "几十万吧", "zh")  # ten or more either way: decided
+    assert t.decision is not None and t.decision["decision"] == "办大摊位证"
+
+
 def test_a_no_of_any_asks_nothing_and_a_verb_inside_another_slots_word_is_its() -> None:
     assert read(STALL, "之前没罚过什么款", None, "zh").found["fined"].value is False  # no question
     assert read(STALL, "没许可证有什么办法吗", "permit", "zh").found == {}  # a question asked back

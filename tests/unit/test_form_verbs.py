@@ -304,3 +304,16 @@ def test_mei_before_a_noun_is_the_authors_meiyou() -> None:
         "type": "boolean", "label": "住房", "ask": "您名下有住房吗？", "yes_words": ["有房"], "no_words": ["没有房"]}}})
     got = read(house, "没房贷", None, "zh").found.get("house")
     assert got is None or not got.sure
+
+
+def test_a_word_of_having_is_said_with_whose_how_many_and_what_size_between() -> None:
+    # "有一套小车位" says 有车位 and "没有自己的车位" 没有车位, asked or not; "有两个车位费" no 有车位
+    bay = FormSpec.model_validate({"slots": {"bay": {
+        "type": "boolean", "label": "车位", "ask": "您小区里有没有车位？", "yes_words": ["有车位"], "no_words": ["没有车位"]}}})
+    for text, value in (("有一套小车位", True), ("家里有两个车位", True), ("在小区没有自己的车位，想租一个", False),
+                        ("没有我们家的车位了", False)):
+        for asked in ("bay", None):
+            r = read(bay, text, asked, "zh").found["bay"]
+            assert (r.value, r.sure) == (value, True), (text, asked)
+    got = read(bay, "有两个车位费要交", None, "zh").found.get("bay")
+    assert got is None or not got.sure

@@ -91,14 +91,43 @@ def _short_no(rest: str) -> re.Pattern[str]:
     return re.compile(f"没{re.escape(rest)}(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛过]))")
 
 
+# what may stand between 有/没有 and the thing had, in a word of having ("有房" said as "有一套小
+#房子", "没有自己的房子"): whose it is, how many of it, its size; nothing that says more of it
+_WHOSE = r"(?:自己的|自己|我的|我们的|我家的|我们家的|家里的|本人的)?"
+_HOW_MANY = r"(?:[一两二三四五六七八九几]|好几)?[套个处间栋辆张份本条台部只]?"
+_SIZE = r"(?:[小大老旧新]的?)?"
+# the thing ends where the word does: 有一套房 is 有房, 有个房贷 no 有房
+_ENDS = "(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛过]))"
+
+
+@functools.lru_cache(maxsize=1024)
+def _modified(word: str) -> re.Pattern[str] | None:
+    """A word of having (有房, 没有房子, 无房) with the thing had modified: see _WHOSE."""
+    m = re.match(r"(没有|有|没|无)([\u4e00-\u9fff]+)$", word)
+    if m is None:
+        return None
+    return re.compile(f"{m.group(1)}(?=.){_WHOSE}{_HOW_MANY}{_SIZE}{re.escape(m.group(2))}{_ENDS}")
+
+
+def said_at(text: str, word: str) -> int:
+    """Where the text says the word (see :func:`says`), or -1."""
+    at = text.find(word)
+    if at >= 0:
+        return at
+    for pattern in (_short_no(word[2:]) if word.startswith("没有") and len(word) > 2 else None,
+                    _loose(word), _modified(word)):
+        m = pattern.search(text) if pattern is not None else None
+        if m is not None:
+            return m.start()
+    return -1
+
+
 def says(text: str, word: str) -> bool:
     """Whether the text says the word: as it is, with 没 for its opening 没有 where the word ends
-    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), or with one character inside
-    (see :func:`_loose`)."""
-    if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
-        return True
-    loose = _loose(word)
-    return loose is not None and loose.search(text) is not None
+    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), with one character inside
+    (see :func:`_loose`), or, a word of having, with the thing had modified ("有一套小房子" says
+    有房子, "没有自己的房子" 没有房子)."""
+    return said_at(text, word) >= 0
 
 
 def _cannot(t: str, word: str) -> bool:
@@ -117,11 +146,7 @@ _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任�
 def _negated(t: str, word: str) -> bool:
     """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
     the author's list of no words holds."""
-    at = t.find(word)
-    if at < 0:
-        loose = _loose(word)
-        m = loose.search(t) if loose is not None else None
-        at = m.start() if m is not None else -1
+    at = said_at(t, word)
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 

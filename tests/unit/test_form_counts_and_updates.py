@@ -109,7 +109,9 @@ def test_some_tens_or_hundreds_is_an_interval_never_its_scale_word_alone() -> No
     assert read(STALL, "备货花了几十万", "stock", "zh").found["stock"].span == (10, 90)
     assert [(q.low, q.high, q.unit) for q in quantities("每个月就几百块", {"块": 1})] == [(100, 900, "块")]
     assert [(q.low, q.high) for q in quantities("几万", {"万": 1})] == [(1, 9)]  # to a slot counting in 万
-    assert quantities("几个人") == []  # no number said
+    assert [(q.low, q.high) for q in quantities("三千几百块", {"块": 1})] == [(3100, 3900)]  # not 300000, not 几百
+    assert [(q.low, q.high) for q in quantities("两万几千", {"万": 1})] == [(2.1, 2.9)]
+    assert quantities("几个人") == [] and quantities("没几万") == [] and quantities("几千几百") == []  # none said
     state = forms.FormState()
     for text in ("摆了一年了", "三个帮工"):
         forms.turn(STALL, state, text, "zh")

@@ -92,21 +92,35 @@ def _short_no(rest: str) -> re.Pattern[str]:
 
 
 # what may stand between 有/没有 and the thing had, in a word of having ("有房" said as "有一套小
-#房子", "没有自己的房子"): whose it is, how many of it, its size; nothing that says more of it
+# 房子", "没有自己的房子"): whose it is, how many (a number said: not 好几套, 没几个), its size
 _WHOSE = r"(?:自己的|自己|我的|我们的|我家的|我们家的|家里的|本人的)?"
-_HOW_MANY = r"(?:[一两二三四五六七八九几]|好几)?[套个处间栋辆张份本条台部只]?"
+_HOW_MANY = r"[一两二三四五六七八九]?[套个处间栋辆张份本条台部只]?"
 _SIZE = r"(?:[小大老旧新]的?)?"
-# the thing ends where the word does: 有一套房 is 有房, 有个房贷 no 有房
-_ENDS = "(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛过]))"
+# the thing ends where the word does: 有一套房 is 有房; 有个房贷 and 有一套房子的首付 are not
+_ENDS = "(?:(?![\u4e00-\u9fff])|(?=[了啊呀吧呢哦嘛]))"
+# said so of the user: at the clause's start or after the user, their household, here and now
+# ("在这边没有自己的房子"; not "她有一套房子", "老家有一套老房子", "只有一间房")
+_OWNER = re.compile(r"(?:我们家|我们|我家|我|家里|名下|本人|在本市|本市|在这边|这边|目前|现在|还|也|都|已经)*$")
+_BUT = re.compile(r"不过|但|可是|只是")  # what follows may take it back ("有一套房子，不过是租的")
 
 
 @functools.lru_cache(maxsize=1024)
 def _modified(word: str) -> re.Pattern[str] | None:
     """A word of having (有房, 没有房子, 无房) with the thing had modified: see _WHOSE."""
-    m = re.match(r"(没有|有|没|无)([\u4e00-\u9fff]+)$", word)
+    m = re.match(r"(没有|有|无)([\u4e00-\u9fff]+)$", word)
     if m is None:
         return None
     return re.compile(f"{m.group(1)}(?=.){_WHOSE}{_HOW_MANY}{_SIZE}{re.escape(m.group(2))}{_ENDS}")
+
+
+def _had_at(text: str, word: str) -> int:
+    """Where the text says a word of having with the thing modified, of the user, plainly; or -1."""
+    pattern = _modified(word)
+    m = pattern.search(text) if pattern is not None else None
+    if m is None or _BUT.search(text, m.end()):
+        return -1
+    opens = max(text.rfind(p, 0, m.start()) for p in "，,。.！!？?；;、 ") + 1
+    return m.start() if _OWNER.match(text[opens:m.start()]) else -1
 
 
 def said_at(text: str, word: str) -> int:
@@ -114,12 +128,11 @@ def said_at(text: str, word: str) -> int:
     at = text.find(word)
     if at >= 0:
         return at
-    for pattern in (_short_no(word[2:]) if word.startswith("没有") and len(word) > 2 else None,
-                    _loose(word), _modified(word)):
+    for pattern in (_short_no(word[2:]) if word.startswith("没有") and len(word) > 2 else None, _loose(word)):
         m = pattern.search(text) if pattern is not None else None
         if m is not None:
             return m.start()
-    return -1
+    return _had_at(text, word)
 
 
 def says(text: str, word: str) -> bool:

@@ -28,7 +28,10 @@ _EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
        "thirty": 30}
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
-_CHINESE = r"(?:几(?=[十百千万]))?[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"  # 几百: some hundreds
+# 几 before a scale word is some digit: 几百, 三千几百, 两万几千 (not 没几个, nor the 几 of 十几万, read
+# as "and some" below)
+_SOME = r"(?<![零〇一二两三四五六七八九十百千万几没不无])几(?=[十百千万])"
+_CHINESE = rf"(?:{_SOME})?[零〇一二两三四五六七八九十百千万]+(?:几[十百千])?(?:点[零〇一二三四五六七八九]+)?"
 _NUMBER = re.compile(rf"(?<![\d.A-Za-z])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
                      rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
 # Duration words, longest first, and their length in days (the common ground of conversion).
@@ -298,9 +301,9 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
             # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)
             return None
         span = _two_numbers(cn)  # 七八个月, 三四十: one or the next; 几百: one to nine hundred
-        if cn.startswith("几") and span is None:
-            return None  # 几 alone, or the 几 of 几万 to a slot counting in 万: no number
-        value = (span[1] if cn.startswith("几") and span else chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
+        if "几" in cn and (span is None or text.startswith("几", end)):
+            return None  # 几十几万: no number plainly said
+        value = (span[1] if "几" in cn and span else chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
         return (-value if text[: m.start()].rstrip().endswith("负") else value), end, forced, span
     if re.search(r"half\s+$", text[: m.start()], re.I):
         return None  # the "a" of "half a year" (read below)
@@ -327,10 +330,11 @@ _TWO = re.compile(r"^(.*?)([一两二三四五六七八九])([两二三四五六
 
 def _two_numbers(cn: str) -> tuple[float, float] | None:
     """The two numbers of a numeral that says one or the next (七八 is 7 or 8, 十七八 17 or 18,
-    三四十 30 or 40, 一两 1 or 2), or None. 几 before a scale word is any digit (几百 is 100 to 900)."""
-    if cn.startswith("几"):
-        low, high = chinese_number("一" + cn[1:]), chinese_number("九" + cn[1:])
-        return (low, high) if low is not None and high is not None and cn[1:2] in "十百千万" else None
+    三四十 30 or 40, 一两 1 or 2), or None. 几 before a scale word is any digit: 几百 is 100 to
+    900, 三千几百 3100 to 3900, and 几 alone, the 几万 of a slot counting in 万, 1 to 9."""
+    if "几" in cn:
+        low, high = chinese_number(cn.replace("几", "一")), chinese_number(cn.replace("几", "九"))
+        return (low, high) if low is not None and high is not None and cn.count("几") == 1 else None
     m = _TWO.match(cn)
     if m is None or _DIGIT[m.group(3)] != _DIGIT[m.group(2)] + 1 or (m.group(1) and not m.group(1).endswith("十")):
         return None

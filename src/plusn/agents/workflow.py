@@ -21,7 +21,6 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
-from .confirming import plain_yes_no
 from .extract import extraction_request
 from .meaning import Meaning
 from .recognize import read
@@ -331,13 +330,10 @@ class Workflow:
         read none; one embedding of the message, and none at all when the rules suffice."""
         meaning = self.meanings.get(node_id)
         target = fs.asked or forms.expected_slot(spec, fs)
-        # a reply to "您是说…，对吗？" that is no plain yes or no may say the guess again in its own
-        # words ("她买菜做饭都自己来" to 能自理): read for the slot confirmed, the same value confirms it
-        restates = fs.confirming and plain_yes_no(text) is None
-        if meaning is None or target is None or (fs.confirming and not restates) or fs.conflict is not None \
+        if meaning is None or target is None or fs.confirming or fs.conflict is not None \
                 or spec.slots[target].type != "enum":
             return {}
-        got = read(spec, text, fs.asked, self.spec.language, fs.values, target, confirming=fs.confirming)
+        got = read(spec, text, fs.asked, self.spec.language, fs.values, target)
         if target in got.found:
             return {}
         try:

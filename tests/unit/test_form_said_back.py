@@ -98,3 +98,16 @@ def test_neither_fast_nor_a_trip_is_short_of_a_number() -> None:
 def test_what_comes_before_a_correction_word_is_what_it_takes_back() -> None:
     got = read(BIKES, "3天，5天那个说错了", None, "zh", {"kind": "单车", "days": 3})
     assert got.found.get("days") is None or got.found["days"].value == 3
+
+
+def test_a_guess_against_an_answer_held_asks_which_is_right_where_it_would_change_the_decision() -> None:
+    state = forms.FormState()
+    for text in ("电动车", "25岁"):
+        forms.turn(BIKES, state, text, "zh")
+    t = forms.turn(BIKES, state, "没登记", "zh")
+    assert t.decision is not None and t.decision["decision"] == "先登记"
+    # what is now, said beside what was, is only a guess: never dropped while the old answer decides
+    t = forms.turn(BIKES, state, "以前没登记，现在登记了", "zh")
+    assert t.decision is None and "实名登记" in (t.reply or "") and "哪个是对的" in (t.reply or "")
+    t = forms.turn(BIKES, state, "现在登记了", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以租" and state.values["registered"] is True

@@ -226,9 +226,12 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
-        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)):
+        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)
+                                and not (r.source == "rule" and spec.slots[name].type == "boolean"
+                                         and _turns(spec, state, name, r.value))):
             # a repetition, or a guess that cannot overturn an answer the user gave ("还有半个月的课
-            # 没上", "我爸妈名下有一套房子")
+            # 没上", "我爸妈名下有一套房子"), unless it is the rules' yes or no and would change the
+            # way the tree goes ("以前没登记，现在登记了" against "没登记"): then which is right?
             state.guesses.pop(name, None)
         elif not r.sure and not got.correction:  # the rules' guess against a guess only passed over:
             state.guesses.pop(name, None)  # which is right?
@@ -251,6 +254,12 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 state.passed.remove(name)  # said now, not only passed over
         else:  # a different value, said in passing: which is right?
             state.asked, state.conflict = name, r.value
+
+
+def _turns(spec: FormSpec, state: FormState, name: str, value: Any) -> bool:
+    """Whether ``value`` for ``name`` would take the tree another way than the answer held."""
+    known = state.believed()
+    return walk(spec, known)[:2] != walk(spec, {**known, name: value})[:2]
 
 
 def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:

@@ -111,3 +111,11 @@ def test_a_guess_against_an_answer_held_asks_which_is_right_where_it_would_chang
     assert t.decision is None and "实名登记" in (t.reply or "") and "哪个是对的" in (t.reply or "")
     t = forms.turn(BIKES, state, "现在登记了", "zh")
     assert t.decision is not None and t.decision["decision"] == "可以租" and state.values["registered"] is True
+    # "which is right?" of two values said plainly, passed over for another answer: neither holds
+    state = forms.FormState()
+    for text in ("电动车", "25岁"):
+        forms.turn(BIKES, state, text, "zh")
+    t = forms.turn(BIKES, state, "已登记，自行车", "zh")
+    assert t.asked == "kind" and "哪个是对的" in (t.reply or "")
+    t = forms.turn(BIKES, state, "租五天", "zh")
+    assert t.decision is None and "kind" not in state.values

@@ -320,3 +320,16 @@ def test_a_word_of_having_is_said_with_whose_how_many_and_what_size_between() ->
                  "有一个车位，不过是租的"):
         got = read(bay, text, None, "zh").found.get("bay")
         assert got is None or not got.sure, text
+
+
+def test_an_authors_word_is_said_with_time_and_adverbs_between_its_subject_and_predicate() -> None:
+    # (合同 is another question's word here, so it names neither: only the author's whole word says it)
+    filed = FormSpec.model_validate({"slots": {
+        "filed": {"type": "boolean", "label": "固定住所", "ask": "您在本市有固定住所吗？", "aliases": ["住所"],
+                  "yes_words": ["有住所", "合同备案了"], "no_words": ["没有住所", "合同没备案"]},
+        "months": {"type": "integer", "label": "租期", "ask": "租房合同签了几个月？", "unit": "月"}}})
+    for text in ("合同上周就已经备案好了", "合同早就备案了"):
+        r = read(filed, text, None, "zh").found["filed"]
+        assert (r.value, r.sure) == (True, True), text
+    got = read(filed, "合同还没备案", None, "zh").found.get("filed")  # a negator is no adverb between
+    assert got is None or got.value is False

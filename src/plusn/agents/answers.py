@@ -85,6 +85,22 @@ def _loose(word: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
 
 
+# time and adverbs that may stand between a word's subject and its predicate and change nothing of
+# it ("合同上周就已经备案了" says 合同备案了); no negator, nothing yet to come
+_ADVERB = r"(?:已经|早就|早已|上周|上个月|上星期|前天|昨天|去年|今天|刚刚|刚|都|也|就|早)"
+
+
+@functools.lru_cache(maxsize=4096)
+def _spaced(word: str) -> re.Pattern[str] | None:
+    """A slot's own word of four or more Chinese characters, said with time or adverbs between a
+    subject of two or more characters and the rest; a 了 at its end may follow 好, 完 or 过 (备案好了)."""
+    if len(word) < 4 or not all("\u4e00" <= c <= "\u9fff" for c in word):
+        return None
+    def tail(rest: str) -> str:
+        return re.escape(rest[:-1]) + "[好完过]?了" if rest.endswith("了") and len(rest) > 1 else re.escape(rest)
+    return re.compile("|".join(f"{re.escape(word[:i])}{_ADVERB}{{1,3}}{tail(word[i:])}" for i in range(2, len(word) - 1)))
+
+
 @functools.lru_cache(maxsize=1024)
 def _short_no(rest: str) -> re.Pattern[str]:
     """没 and the rest of a 没有-word, ending where the word ends (a particle may follow)."""
@@ -128,7 +144,8 @@ def said_at(text: str, word: str) -> int:
     at = text.find(word)
     if at >= 0:
         return at
-    for pattern in (_short_no(word[2:]) if word.startswith("没有") and len(word) > 2 else None, _loose(word)):
+    for pattern in (_short_no(word[2:]) if word.startswith("没有") and len(word) > 2 else None, _loose(word),
+                    _spaced(word)):
         m = pattern.search(text) if pattern is not None else None
         if m is not None:
             return m.start()

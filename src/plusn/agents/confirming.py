@@ -51,9 +51,14 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         state.values[name] = r.value
         if old != r.value:
             out.corrected[name] = (old, r.value)
+    elif other and state.contested:
+        # "which is right?" of two values said with confidence, passed over for another answer:
+        # neither decides; the question is asked again when the tree needs it (one a guess, "住了二十
+        # 多年" against a dog's age, leaves the answer held)
+        state.values.pop(name, None)
     if name not in state.guesses and name in state.implied:
         state.implied.remove(name)  # confirmed or denied
-    state.confirming, state.conflict = False, None
+    state.confirming, state.conflict, state.contested = False, None, False
 
 
 def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:

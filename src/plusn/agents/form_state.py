@@ -25,20 +25,23 @@ class FormState:
     implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
     noted: list[str] = field(default_factory=list)  # guesses restated with the last question: an answer confirms them
     passed: list[str] = field(default_factory=list)  # guesses confirmed by an answer to something else
+    contested: bool = False  # ``conflict`` was read with confidence: if the user passes over, neither holds
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": self.values, "asked": self.asked, "guesses": self.guesses, "confirming": self.confirming,
                 "conflict": self.conflict, "decided": self.decided, "said": self.said, "vague": self.vague,
                 "denied": self.denied, "implied": self.implied, "noted": self.noted,
-                "passed": self.passed}
+                "passed": self.passed, "contested": self.contested}
 
     @classmethod
     def of(cls, d: dict[str, Any] | None) -> FormState:
         d = d or {}
-        return cls(dict(d.get("values") or {}), d.get("asked"), dict(d.get("guesses") or {}),
-                   bool(d.get("confirming")), d.get("conflict"), d.get("decided"), dict(d.get("said") or {}),
-                   dict(d.get("vague") or {}), dict(d.get("denied") or {}), list(d.get("implied") or []),
-                   list(d.get("noted") or []), list(d.get("passed") or []))
+        return cls(values=dict(d.get("values") or {}), asked=d.get("asked"), guesses=dict(d.get("guesses") or {}),
+                   confirming=bool(d.get("confirming")), conflict=d.get("conflict"),
+                   contested=bool(d.get("contested")), decided=d.get("decided"), said=dict(d.get("said") or {}),
+                   vague=dict(d.get("vague") or {}), denied=dict(d.get("denied") or {}),
+                   implied=list(d.get("implied") or []), noted=list(d.get("noted") or []),
+                   passed=list(d.get("passed") or []))
 
     def shown(self, name: str, value: Any, lang: str) -> str:
         """A slot's value as the user reads it: the words of the bound it came from, if it did."""

@@ -253,7 +253,7 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
             if name in state.passed:
                 state.passed.remove(name)  # said now, not only passed over
         else:  # a different value, said in passing: which is right?
-            state.asked, state.conflict = name, r.value
+            state.asked, state.conflict, state.contested = name, r.value, True
 
 
 def _turns(spec: FormSpec, state: FormState, name: str, value: Any) -> bool:

@@ -111,7 +111,8 @@ def test_some_tens_or_hundreds_is_an_interval_never_its_scale_word_alone() -> No
     assert [(q.low, q.high) for q in quantities("几万", {"万": 1})] == [(1, 9)]  # to a slot counting in 万
     assert [(q.low, q.high) for q in quantities("三千几百块", {"块": 1})] == [(3100, 3900)]  # not 300000, not 几百
     assert [(q.low, q.high) for q in quantities("两万几千", {"万": 1})] == [(2.1, 2.9)]
-    assert quantities("几个人") == [] and quantities("没几万") == [] and quantities("几千几百") == []  # none said
+    for text in ("几个人", "没几万", "没有几百", "几千几百", "几千多", "几百到几千都有"):
+        assert quantities(text) == [], text  # no number said
     state = forms.FormState()
     for text in ("摆了一年了", "三个帮工"):
         forms.turn(STALL, state, text, "zh")

@@ -61,7 +61,7 @@ def test_a_mention_is_not_an_answer_unless_a_cue_names_the_slot() -> None:
 def test_a_yes_word_inside_another_sentence_is_no_answer() -> None:
     assert "fines" not in read(CARD, "我家附近没有地铁站，来一趟不方便", "fines", "zh").found
     assert read(CARD, "没有", "fines", "zh").found["fines"].value is False
-    paid = read(CARD, "罚款早就处理了", "fines", "zh").found["fines"]  # names the slot, no yes/no word
+    paid = read(CARD, "罚款早就交清了", "fines", "zh").found["fines"]  # names the slot, no yes/no word
     assert not paid.sure  # a guess, confirmed before a decision rests on it
 
 

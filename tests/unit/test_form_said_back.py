@@ -100,22 +100,26 @@ def test_what_comes_before_a_correction_word_is_what_it_takes_back() -> None:
     assert got.found.get("days") is None or got.found["days"].value == 3
 
 
-def test_a_guess_against_an_answer_held_asks_which_is_right_where_it_would_change_the_decision() -> None:
-    state = forms.FormState()
-    for text in ("电动车", "25岁"):
-        forms.turn(BIKES, state, text, "zh")
-    t = forms.turn(BIKES, state, "没登记", "zh")
-    assert t.decision is not None and t.decision["decision"] == "先登记"
-    # what is now, said beside what was, is only a guess: never dropped while the old answer decides
-    t = forms.turn(BIKES, state, "以前没登记，现在登记了", "zh")
-    assert t.decision is None and "实名登记" in (t.reply or "") and "哪个是对的" in (t.reply or "")
-    t = forms.turn(BIKES, state, "现在登记了", "zh")
-    assert t.decision is not None and t.decision["decision"] == "可以租" and state.values["registered"] is True
-    # "which is right?" of two values said plainly, passed over for another answer: neither holds
+def test_which_is_right_of_two_values_said_plainly_passed_over_for_another_answer_leaves_neither() -> None:
     state = forms.FormState()
     for text in ("电动车", "25岁"):
         forms.turn(BIKES, state, text, "zh")
     t = forms.turn(BIKES, state, "已登记，自行车", "zh")
     assert t.asked == "kind" and "哪个是对的" in (t.reply or "")
-    t = forms.turn(BIKES, state, "租五天", "zh")
+    t = forms.turn(BIKES, state, "租五天", "zh")  # neither value decides: the question comes again
     assert t.decision is None and "kind" not in state.values
+
+
+def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirms_it() -> None:
+    state = forms.FormState()
+    t = _guess_kind(state, "25岁，想租个骑着不累的")
+    assert "您是说车型：电动车，对吗？" in (t.reply or "")
+    t = forms.turn(BIKES, state, "没有登记", "zh")  # the no runs on into the registration's word
+    assert "您是说车型：电动车，对吗？" in (t.reply or "") and state.values["registered"] is False
+    assert "kind" not in state.denied and "kind" not in state.values
+    t = forms.turn(BIKES, state, "是", "zh")
+    assert t.decision is not None and t.decision["decision"] == "先登记"
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
+    forms.turn(BIKES, state, "没有，是自行车", "zh")  # a plain no, then the answer
+    assert state.values["kind"] == "单车"

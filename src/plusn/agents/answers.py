@@ -85,79 +85,20 @@ def _loose(word: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
 
 
-# time and adverbs that may stand between a word's subject and its predicate and change nothing of
-# it ("合同上周就已经备案了" says 合同备案了); no negator, nothing yet to come
-_ADVERB = r"(?:已经|早就|早已|上周|上个月|上星期|前天|昨天|去年|今天|刚刚|刚|都|也|就|早)"
-
-
-@functools.lru_cache(maxsize=4096)
-def _spaced(word: str) -> re.Pattern[str] | None:
-    """A slot's own word of four or more Chinese characters, said with time or adverbs between a
-    subject of two or more characters and the rest; a 了 at its end may follow 好, 完 or 过 (备案好了)."""
-    if len(word) < 4 or not all("\u4e00" <= c <= "\u9fff" for c in word):
-        return None
-    def tail(rest: str) -> str:
-        return re.escape(rest[:-1]) + "[好完过]?了" if rest.endswith("了") and len(rest) > 1 else re.escape(rest)
-    return re.compile("|".join(f"{re.escape(word[:i])}{_ADVERB}{{1,3}}{tail(word[i:])}" for i in range(2, len(word) - 1)))
-
-
 @functools.lru_cache(maxsize=1024)
 def _short_no(rest: str) -> re.Pattern[str]:
     """没 and the rest of a 没有-word, ending where the word ends (a particle may follow)."""
     return re.compile(f"没{re.escape(rest)}(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛过]))")
 
 
-# what may stand between 有/没有 and the thing had, in a word of having ("有房" said as "有一套小
-# 房子", "没有自己的房子"): whose it is, how many (a number said: not 好几套, 没几个), its size
-_WHOSE = r"(?:自己的|自己|我的|我们的|我家的|我们家的|家里的|本人的)?"
-_HOW_MANY = r"[一两二三四五六七八九]?[套个处间栋辆张份本条台部只]?"
-_SIZE = r"(?:[小大老旧新]的?)?"
-# the thing ends where the word does: 有一套房 is 有房; 有个房贷 and 有一套房子的首付 are not
-_ENDS = "(?:(?![\u4e00-\u9fff])|(?=[了啊呀吧呢哦嘛]))"
-# said so of the user: at the clause's start or after the user, their household, here and now
-# ("在这边没有自己的房子"; not "她有一套房子", "老家有一套老房子", "只有一间房")
-_OWNER = re.compile(r"(?:我们家|我们|我家|我|家里|名下|本人|在本市|本市|在这边|这边|目前|现在|还|也|都|已经)*$")
-_BUT = re.compile(r"不过|但|可是|只是")  # what follows may take it back ("有一套房子，不过是租的")
-
-
-@functools.lru_cache(maxsize=1024)
-def _modified(word: str) -> re.Pattern[str] | None:
-    """A word of having (有房, 没有房子, 无房) with the thing had modified: see _WHOSE."""
-    m = re.match(r"(没有|有|无)([\u4e00-\u9fff]+)$", word)
-    if m is None:
-        return None
-    return re.compile(f"{m.group(1)}(?=.){_WHOSE}{_HOW_MANY}{_SIZE}{re.escape(m.group(2))}{_ENDS}")
-
-
-def _had_at(text: str, word: str) -> int:
-    """Where the text says a word of having with the thing modified, of the user, plainly; or -1."""
-    pattern = _modified(word)
-    m = pattern.search(text) if pattern is not None else None
-    if m is None or _BUT.search(text, m.end()):
-        return -1
-    opens = max(text.rfind(p, 0, m.start()) for p in "，,。.！!？?；;、 ") + 1
-    return m.start() if _OWNER.match(text[opens:m.start()]) else -1
-
-
-def said_at(text: str, word: str) -> int:
-    """Where the text says the word (see :func:`says`), or -1."""
-    at = text.find(word)
-    if at >= 0:
-        return at
-    for pattern in (_short_no(word[2:]) if word.startswith("没有") and len(word) > 2 else None, _loose(word),
-                    _spaced(word)):
-        m = pattern.search(text) if pattern is not None else None
-        if m is not None:
-            return m.start()
-    return _had_at(text, word)
-
-
 def says(text: str, word: str) -> bool:
     """Whether the text says the word: as it is, with 没 for its opening 没有 where the word ends
-    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), with one character inside
-    (see :func:`_loose`), or, a word of having, with the thing had modified ("有一套小房子" says
-    有房子, "没有自己的房子" 没有房子)."""
-    return said_at(text, word) >= 0
+    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), or with one character inside
+    (see :func:`_loose`)."""
+    if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
+        return True
+    loose = _loose(word)
+    return loose is not None and loose.search(text) is not None
 
 
 def _cannot(t: str, word: str) -> bool:
@@ -176,7 +117,11 @@ _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任�
 def _negated(t: str, word: str) -> bool:
     """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
     the author's list of no words holds."""
-    at = said_at(t, word)
+    at = t.find(word)
+    if at < 0:
+        loose = _loose(word)
+        m = loose.search(t) if loose is not None else None
+        at = m.start() if m is not None else -1
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 

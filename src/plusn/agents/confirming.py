@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from .answers import HESITATES, UNSURE, yes_no
+from .answers import HESITATES, NO, UNSURE, yes_no
 from .form_state import FormState, Turn
-from .recognize import negated_options
+from .recognize import negated_options, read
 from .spec import FormSpec
 from .utterance import Read, clause_spans
 
@@ -17,7 +17,7 @@ _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记
 _OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
 
 
-def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool) -> None:
+def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool, lang: str) -> None:
     """The answer to a confirmation or to "which is right?", if the last question was one.
     ``other``: the reply read a value of another slot (kept or not)."""
     name = state.asked
@@ -28,6 +28,10 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     if state.confirming:
         guess = state.guesses.pop(name, None)
         reply = plain_yes_no(text)
+        if reply is False and _no_of_another(spec, text, name, lang):
+            state.guesses[name] = guess  # "没有扣满，…": a no of another question, not of this one: asked again
+            reply = None
+            other = False
         # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
         # as well ("不对，不是事假，请三天"): neither taken nor denied, the guess is asked again
         # (unless the reply denies its option)
@@ -90,6 +94,20 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)
             if name not in state.passed:
                 state.passed.append(name)
+
+
+def _no_of_another(spec: FormSpec, text: str, name: str, lang: str) -> bool:
+    """Whether a reply opening with a no ("没有扣满，还剩好几分", "no quality issue") says it of
+    another question: the no runs on into words that answer another slot, with no break after it.
+    Such a reply neither denies the guess asked about nor passes it over."""
+    first = text[slice(*clause_spans(text)[0])].strip()
+    low = first.lower()
+    opening = next((w for w in sorted({*_OPENING_NO, *NO}, key=len, reverse=True)
+                    if low.startswith(w) and (not w.isascii() or low[len(w):len(w) + 1] == " ")), None)
+    if opening is None or len(first) <= len(opening) + (1 if opening.isascii() else 0):
+        return False  # a plain no: "没有", "不是，是水果"
+    found = read(spec, first, None, lang).found
+    return any(n != name for n in found)
 
 
 def _corrects_other(state: FormState, got: Read, name: str) -> bool:

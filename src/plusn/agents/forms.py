@@ -174,7 +174,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         asked = state.asked
-        settle(spec, state, text, got, out, other)
+        settle(spec, state, text, got, out, other, lang)
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}
@@ -226,12 +226,9 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
-        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)
-                                and not (r.source == "rule" and spec.slots[name].type == "boolean"
-                                         and _turns(spec, state, name, r.value))):
+        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)):
             # a repetition, or a guess that cannot overturn an answer the user gave ("还有半个月的课
-            # 没上", "我爸妈名下有一套房子"), unless it is the rules' yes or no and would change the
-            # way the tree goes ("以前没登记，现在登记了" against "没登记"): then which is right?
+            # 没上", "我爸妈名下有一套房子")
             state.guesses.pop(name, None)
         elif not r.sure and not got.correction:  # the rules' guess against a guess only passed over:
             state.guesses.pop(name, None)  # which is right?
@@ -254,12 +251,6 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 state.passed.remove(name)  # said now, not only passed over
         else:  # a different value, said in passing: which is right?
             state.asked, state.conflict, state.contested = name, r.value, True
-
-
-def _turns(spec: FormSpec, state: FormState, name: str, value: Any) -> bool:
-    """Whether ``value`` for ``name`` would take the tree another way than the answer held."""
-    known = state.believed()
-    return walk(spec, known)[:2] != walk(spec, {**known, name: value})[:2]
 
 
 def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:

@@ -120,6 +120,17 @@ def test_some_tens_or_hundreds_is_an_interval_never_its_scale_word_alone() -> No
     assert t.decision is not None and t.decision["decision"] == "办大摊位证"
 
 
+def test_a_quantity_said_alone_right_after_its_slot_is_named_is_its_answer() -> None:
+    def months(text: str) -> object:
+        got = read(STALL, text, None, "zh").found.get("months")
+        return None if got is None else (got.value, got.sure)
+
+    assert months("摆摊好久了，大概有两年吧") == (24, True)  # the clause before names it: no guess
+    assert months("摆摊好久了，二十四") is None  # a bare number may be anyone's
+    assert months("摆摊的事，孩子两岁") is None  # its clause says more
+    assert months("大概有两年吧，摆摊") == (24, False)  # named after it: still a guess
+
+
 def test_a_no_of_any_asks_nothing_and_a_verb_inside_another_slots_word_is_its() -> None:
     assert read(STALL, "之前没罚过什么款", None, "zh").found["fined"].value is False  # no question
     assert read(STALL, "没许可证有什么办法吗", "permit", "zh").found == {}  # a question asked back

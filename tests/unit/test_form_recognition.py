@@ -163,3 +163,10 @@ def test_zhou_sui_is_an_age_in_years_not_weeks() -> None:
     (q,) = quantities("十五周岁，下个月才满十六")[:1]
     assert q.unit == "岁" and q.value == 15
     assert quantities("十五周")[0].unit == "周"
+
+
+def test_a_take_back_after_something_said_corrects_it_and_answers_no_yes_no_question() -> None:
+    # the 不对 corrects the weeks; it is no "no" to the fines question asked
+    got = read(CARD, "借三周，不对，说错了，借两周，罚款那个", "fines", "zh").found.get("fines")
+    assert got is None or not got.sure
+    assert read(CARD, "不对，没有罚款", "fines", "zh").found["fines"].value is False  # opening a reply it may

@@ -155,7 +155,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     t = text.lower()
     if not asked or "的话" in t or t.lstrip().startswith("对了") or (ASKING.search(DECLARED.sub("", t)) and len(clause_spans(t)) == 1):
         return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"; "交了没？" asks back
-    value = yes_no(text)
+    # "八个月，不对，说错了，是…": a 不对 after something said corrects that, and answers nothing
+    value = yes_no(_LATER_TAKE_BACK.sub(lambda m: m.group(1) + " " * len(m.group(2)), text))
     if value is not None and _said_of_another(spec, name, t):
         return None  # "没做绝育" to "打过疫苗吗？": its 没 is another question's no
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
@@ -205,6 +206,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return polarity(text)
+
+
+_LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;].*?[\s，。！？；、,.!?;]\s*)(不对)")
 
 
 def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:

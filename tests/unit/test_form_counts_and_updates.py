@@ -104,20 +104,16 @@ def test_about_a_number_and_one_or_the_next() -> None:
     assert t.decision is not None and t.decision["decision"] == "先试营业"
 
 
-def test_some_tens_or_hundreds_is_an_interval_never_its_scale_word_alone() -> None:
-    # 几十万 is ten to ninety 万, not the 十万 inside it; 几百块 one to nine hundred
-    assert read(STALL, "备货花了几十万", "stock", "zh").found["stock"].span == (10, 90)
-    assert [(q.low, q.high, q.unit) for q in quantities("每个月就几百块", {"块": 1})] == [(100, 900, "块")]
-    assert [(q.low, q.high) for q in quantities("几万", {"万": 1})] == [(1, 9)]  # to a slot counting in 万
-    assert [(q.low, q.high) for q in quantities("三千几百块", {"块": 1})] == [(3100, 3900)]  # not 300000, not 几百
-    assert [(q.low, q.high) for q in quantities("两万几千", {"万": 1})] == [(2.1, 2.9)]
-    for text in ("几个人", "没几万", "没有几百", "几千几百", "几千多", "几百到几千都有"):
-        assert quantities(text) == [], text  # no number said
+def test_some_tens_or_hundreds_is_no_number_never_its_scale_word_alone() -> None:
+    # 几十万 is not the 十万 inside it, nor 三千几百 three thousand hundreds: no number is said
+    for text in ("几十万", "备货花了几十万", "三千几百块", "两万几千", "几百块", "超过几千", "没几十万"):
+        assert quantities(text, {"万": 1, "块": 1}) == [], text
+    assert [(q.low, q.high) for q in quantities("十几万", {"万": 1})] == [(10, 20)]  # 十几: ten and some
     state = forms.FormState()
     for text in ("摆了一年了", "三个帮工"):
         forms.turn(STALL, state, text, "zh")
-    t = forms.turn(STALL, state, "几十万吧", "zh")  # ten or more either way: decided
-    assert t.decision is not None and t.decision["decision"] == "办大摊位证"
+    t = forms.turn(STALL, state, "几十万吧", "zh")  # asked again, not decided on ten
+    assert t.decision is None and "stock" not in state.values and t.asked == "stock"
 
 
 def test_a_quantity_said_alone_right_after_its_slot_is_named_is_its_answer() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import HESITATES, NO, UNSURE, yes_no
+from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
 from .recognize import negated_options, read
 from .spec import FormSpec
@@ -28,7 +28,7 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     if state.confirming:
         guess = state.guesses.pop(name, None)
         reply = plain_yes_no(text)
-        if reply is False and _no_of_another(spec, text, name, lang):
+        if reply is False and _no_of_another(spec, text, name, guess, lang):
             state.guesses[name] = guess  # "没有扣满，…": a no of another question, not of this one: asked again
             reply = None
             other = False
@@ -96,18 +96,23 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
                 state.passed.append(name)
 
 
-def _no_of_another(spec: FormSpec, text: str, name: str, lang: str) -> bool:
-    """Whether a reply opening with a no ("没有扣满，还剩好几分", "no quality issue") says it of
-    another question: the no runs on into words that answer another slot, with no break after it.
-    Such a reply neither denies the guess asked about nor passes it over."""
+# the no words that bind to the verb or thing after them ("没扣满", "没有过期"): 不是, 不对 and a bare
+# 不 say no to what was asked ("不是数码的", "不想要了")
+_BOUND_NO = ("没有", "没", "未", "无")
+
+
+def _no_of_another(spec: FormSpec, text: str, name: str, guess: object, lang: str) -> bool:
+    """Whether a reply opening with 没 or 没有 ("没有扣满，还剩好几分", "没过期") says it of another
+    question: the no runs on, with no break, into words the rules read as another slot's answer,
+    and the reply denies no option of the slot asked about. Such a reply neither denies the guess
+    nor passes it over."""
     first = text[slice(*clause_spans(text)[0])].strip()
-    low = first.lower()
-    opening = next((w for w in sorted({*_OPENING_NO, *NO}, key=len, reverse=True)
-                    if low.startswith(w) and (not w.isascii() or low[len(w):len(w) + 1] == " ")), None)
-    if opening is None or len(first) <= len(opening) + (1 if opening.isascii() else 0):
-        return False  # a plain no: "没有", "不是，是水果"
-    found = read(spec, first, None, lang).found
-    return any(n != name for n in found)
+    opening = next((w for w in _BOUND_NO if first.startswith(w)), None)
+    if opening is None or not re.match(r"[\u4e00-\u9fff]", first[len(opening):]) or re.search(r"\s", first):
+        return False  # a plain no: "没有", "没有，是水果", "没 是吃的"
+    if isinstance(guess, str) and negated_options(spec.slots[name], text):
+        return False  # "没有数码的，…" denies an option of the slot asked about
+    return any(n != name for n in read(spec, first, None, lang).found)
 
 
 def _corrects_other(state: FormState, got: Read, name: str) -> bool:

@@ -28,10 +28,9 @@ _EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
        "thirty": 30}
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
-# 几 before a scale word is some digit: 几百, 三千几百, 两万几千 (not 没几个, 没有几百, the end of a
-# range, 三百到几千, nor the 几 of 十几万, read as "and some" below)
-_SOME = r"(?<![零〇一二两三四五六七八九十百千万几没不无到至])(?<!没有)几(?=[十百千万])"
-_CHINESE = rf"(?:{_SOME})?[零〇一二两三四五六七八九十百千万]+(?:几[十百千])?(?:点[零〇一二三四五六七八九]+)?"
+# a numeral with 几 for a digit (几百, 三千几百, 几十万) says no number: it is read whole, so that
+# the 十万 inside 几十万 is no number either
+_CHINESE = r"(?:几(?=[十百千万]))?[零〇一二两三四五六七八九十百千万]+(?:几[十百千])?(?:点[零〇一二三四五六七八九]+)?"
 _NUMBER = re.compile(rf"(?<![\d.A-Za-z])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
                      rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
 # Duration words, longest first, and their length in days (the common ground of conversion).
@@ -276,9 +275,6 @@ def _bounded(text: str, q: Quantity) -> Quantity:
     return replace(q, start=b.start, end=b.end, low=b.low, high=b.high, low_in=b.low_in, high_in=b.high_in)
 
 
-_NOT_SOME = re.compile(r"几|[多来余]|\s*(?:到|至|[-~～])")  # after a 几 numeral: no number said
-
-
 def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float, int, str | None, tuple[float, float] | None] | None:
     """The number a match of _NUMBER says: its value, where it ends, the slot's own scale word it
     is said in (三万五 to a slot in 万: forced), and the two numbers of 七八; None where the
@@ -303,10 +299,10 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
             # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word; 第一次, 周五, 初三: an
             # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)
             return None
-        span = _two_numbers(cn)  # 七八个月, 三四十: one or the next; 几百: one to nine hundred
-        if "几" in cn and (span is None or _NOT_SOME.match(text, end)):
-            return None  # 几十几万, 几千多, 几百到几千: no number plainly said
-        value = (span[1] if "几" in cn and span else chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
+        if "几" in cn:
+            return None  # some hundreds, some thousands: no number the form could decide on
+        value = (chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
+        span = _two_numbers(cn)  # 七八个月, 三四十: one or the next
         return (-value if text[: m.start()].rstrip().endswith("负") else value), end, forced, span
     if re.search(r"half\s+$", text[: m.start()], re.I):
         return None  # the "a" of "half a year" (read below)
@@ -333,11 +329,7 @@ _TWO = re.compile(r"^(.*?)([一两二三四五六七八九])([两二三四五六
 
 def _two_numbers(cn: str) -> tuple[float, float] | None:
     """The two numbers of a numeral that says one or the next (七八 is 7 or 8, 十七八 17 or 18,
-    三四十 30 or 40, 一两 1 or 2), or None. 几 before a scale word is any digit: 几百 is 100 to
-    900, 三千几百 3100 to 3900, and 几 alone, the 几万 of a slot counting in 万, 1 to 9."""
-    if "几" in cn:
-        low, high = chinese_number(cn.replace("几", "一")), chinese_number(cn.replace("几", "九"))
-        return (low, high) if low is not None and high is not None and cn.count("几") == 1 else None
+    三四十 30 or 40, 一两 1 or 2), or None."""
     m = _TWO.match(cn)
     if m is None or _DIGIT[m.group(3)] != _DIGIT[m.group(2)] + 1 or (m.group(1) and not m.group(1).endswith("十")):
         return None

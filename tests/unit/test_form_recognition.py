@@ -170,3 +170,20 @@ def test_a_take_back_after_something_said_corrects_it_and_answers_no_yes_no_ques
     got = read(CARD, "借三周，不对，说错了，借两周，罚款那个", "fines", "zh").found.get("fines")
     assert got is None or not got.sure
     assert read(CARD, "不对，没有罚款", "fines", "zh").found["fines"].value is False  # opening a reply it may
+
+
+def test_an_age_said_in_english_is_read_for_the_person_the_slot_asks_about() -> None:
+    own = FormSpec.model_validate({"slots": {"age": {"type": "integer", "label": "年龄", "ask": "您今年多大？",
+                                                     "unit": "岁", "min": 0, "max": 120}}})
+    elder = FormSpec.model_validate({"slots": {"age": {"type": "integer", "label": "老人年龄", "ask": "老人今年多大？",
+                                                       "unit": "岁", "min": 0, "max": 120, "aliases": ["老人"]}}})
+
+    def age(spec: FormSpec, text: str) -> object:
+        got = read(spec, text, None, "en").found.get("age")
+        return None if got is None else (got.value, got.sure)
+
+    assert age(own, "I'm 29, just graduated") == (29, True)
+    assert age(own, "29 years old") == (29, True)
+    assert age(own, "my mother is 75") is None and age(own, "my car is 5 years old") is None
+    assert age(elder, "my mother is 75, she lives alone") == (75, True)
+    assert age(elder, "I'm 45") is None  # the user's age, not the elder's

@@ -313,7 +313,8 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
         return days_ago(text, cues, asked)
     if unit == "岁":
         other = _about_another(slot)
-        return [replace(q, unit="岁") if q.unit is None and _age_said(text, spans, q, other) else q for q in found]
+        return [replace(q, unit="岁") if (q.unit is None and _age_said(text, spans, q, other))
+                or _english_age(text, spans, q, other) else q for q in found]
     return found
 
 
@@ -337,6 +338,28 @@ def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool)
     if said.startswith("我"):
         return not other  # "我今年四十五": the user's own
     return not other or not re.search(r"我\s*$", text[cs:lead.start()])  # "今年七十"
+
+
+# an age said in English: "29 years old", "I'm 29", "my mother is 75"
+_YEARS_OLD = re.compile(r"[\s-]*old\b", re.I)
+_EN_SELF = re.compile(r"\b(?:i'?m|i am)\s*$", re.I)
+_EN_OTHER = re.compile(r"\b(?:she|he|my\s+(?:mother|father|mom|mum|dad|son|daughter|kid|child|grand\w+|wife|husband))"
+                       r"(?:'s|\s+is|\s+turned|\s+turns)?\s*(?:about|almost|nearly|over|just)?\s*$", re.I)
+
+
+def _english_age(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool) -> bool:
+    """Whether an English number is the slot's age: "N years old", or a number right after "I'm"
+    (the user's) or after she, he or "my mother is" (another's). ``other`` as in :func:`_age_said`."""
+    cs, _ = clause_of(spans, q.start)
+    before = text[cs:q.start]
+    old = q.unit == "年" and _YEARS_OLD.match(text, q.end) is not None
+    if q.unit is not None and not old:
+        return False
+    if _EN_SELF.search(before):
+        return not other
+    if _EN_OTHER.search(before):
+        return other
+    return old and not before.strip()  # "29 years old" and nothing before it: whoever is asked about
 
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:

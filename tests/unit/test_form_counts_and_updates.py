@@ -104,29 +104,6 @@ def test_about_a_number_and_one_or_the_next() -> None:
     assert t.decision is not None and t.decision["decision"] == "先试营业"
 
 
-def test_some_tens_or_hundreds_is_no_number_never_its_scale_word_alone() -> None:
-    # 几十万 is not the 十万 inside it, nor 三千几百 three thousand hundreds: no number is said
-    for text in ("几十万", "备货花了几十万", "三千几百块", "两万几千", "几百块", "超过几千", "没几十万"):
-        assert quantities(text, {"万": 1, "块": 1}) == [], text
-    assert [(q.low, q.high) for q in quantities("十几万", {"万": 1})] == [(10, 20)]  # 十几: ten and some
-    state = forms.FormState()
-    for text in ("摆了一年了", "三个帮工"):
-        forms.turn(STALL, state, text, "zh")
-    t = forms.turn(STALL, state, "几十万吧", "zh")  # asked again, not decided on ten
-    assert t.decision is None and "stock" not in state.values and t.asked == "stock"
-
-
-def test_a_quantity_said_alone_right_after_its_slot_is_named_is_its_answer() -> None:
-    def months(text: str) -> object:
-        got = read(STALL, text, None, "zh").found.get("months")
-        return None if got is None else (got.value, got.sure)
-
-    assert months("摆摊好久了，大概有两年吧") == (24, True)  # the clause before names it: no guess
-    assert months("摆摊好久了，二十四") is None  # a bare number may be anyone's
-    assert months("摆摊的事，孩子两岁") is None  # its clause says more
-    assert months("大概有两年吧，摆摊") == (24, False)  # named after it: still a guess
-
-
 def test_a_no_of_any_asks_nothing_and_a_verb_inside_another_slots_word_is_its() -> None:
     assert read(STALL, "之前没罚过什么款", None, "zh").found["fined"].value is False  # no question
     assert read(STALL, "没许可证有什么办法吗", "permit", "zh").found == {}  # a question asked back

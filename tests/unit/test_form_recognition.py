@@ -170,6 +170,7 @@ def test_a_take_back_after_something_said_corrects_it_and_answers_no_yes_no_ques
     got = read(CARD, "借三周，不对，说错了，借两周，罚款那个", "fines", "zh").found.get("fines")
     assert got is None or not got.sure
     assert read(CARD, "不对，没有罚款", "fines", "zh").found["fines"].value is False  # opening a reply it may
+    assert read(CARD, "哦，不对", "fines", "zh").found["fines"].value is False  # after a mere "oh" it is the answer
 
 
 def test_an_age_said_in_english_is_read_for_the_person_the_slot_asks_about() -> None:

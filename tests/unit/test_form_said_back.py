@@ -117,6 +117,8 @@ def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirm
     t = forms.turn(BIKES, state, "没有登记", "zh")  # the no runs on into the registration's word
     assert "您是说车型：电动车，对吗？" in (t.reply or "") and state.values["registered"] is False
     assert "kind" not in state.denied and "kind" not in state.values
+    t = forms.turn(BIKES, state, "租五天", "zh")  # now only a yes confirms it: the no may have been for it
+    assert "您是说车型：电动车，对吗？" in (t.reply or "") and "kind" not in state.values
     t = forms.turn(BIKES, state, "是", "zh")
     assert t.decision is not None and t.decision["decision"] == "先登记"
     state = forms.FormState()

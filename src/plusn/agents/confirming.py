@@ -29,7 +29,11 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         guess = state.guesses.pop(name, None)
         reply = plain_yes_no(text)
         if reply is False and _no_of_another(spec, text, name, guess, lang):
-            state.guesses[name] = guess  # "没有扣满，…": a no of another question, not of this one: asked again
+            # "没有扣满，…": a no of another question, not of this one: asked again, on its own,
+            # and now only a yes confirms it (an answer to something else may have meant no)
+            state.guesses[name] = guess
+            if name not in state.implied:
+                state.implied.append(name)
             reply = None
             other = False
         # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess

@@ -22,7 +22,8 @@ class FormState:
     said: dict[str, list[Any]] = field(default_factory=dict)
     vague: dict[str, str] = field(default_factory=dict)  # slot → a bound too loose to decide on: ask the number
     denied: dict[str, list[Any]] = field(default_factory=dict)  # slot → guesses the user said no to
-    implied: list[str] = field(default_factory=list)  # slots whose guess was inferred, not read: a yes confirms it
+    # slots whose guess only a yes confirms: inferred, not read, or met once by a no of another question
+    implied: list[str] = field(default_factory=list)
     noted: list[str] = field(default_factory=list)  # guesses restated with the last question: an answer confirms them
     passed: list[str] = field(default_factory=list)  # guesses confirmed by an answer to something else
     contested: bool = False  # ``conflict`` was read with confidence: if the user passes over, neither holds

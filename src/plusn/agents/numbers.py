@@ -82,7 +82,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
             continue
         cs, ce = clause_of(spans, q.start)
-        cued = any(c in low[cs:ce] for c in cues) or _said_after_its_name(low, spans, said, cues, found)
+        cued = any(c in low[cs:ce] for c in cues)
         if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in SCALE_WORDS)):
             # a bare number, a duration for a slot that counts no duration, or a scale word that is
             # the slot's unit ("打工一年挣五万" to a form that asks for an investment in 万元)
@@ -126,22 +126,6 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             first = first or r
         guess = guess or r
     return first or guess
-
-
-# what a clause may hold beside a quantity and still say nothing else ("大概有半年吧")
-_ONLY_FILLER = re.compile(r"大概|大约|差不多|估计|应该|也就|已经|就|才|都|快|有|了|吧|啊|呀|左右|上下|的|[\s，。！,.!~]")
-
-
-def _said_after_its_name(low: str, spans: list[tuple[int, int]], said: Quantity, cues: list[str],
-                         found: list[Quantity]) -> bool:
-    """Whether the quantity, with its unit, is all its clause says, right after a clause that names
-    the slot and holds no quantity ("驾照过期了，大概有半年吧": the half year is how long it has expired)."""
-    i = next((i for i, (s, e) in enumerate(spans) if s <= said.start < e), 0)
-    if i == 0 or said.unit is None:
-        return False  # a bare number may be anyone's ("退休金不多，七十三了" is an age)
-    (ps, pe), (cs, ce) = spans[i - 1], spans[i]
-    return any(c in low[ps:pe] for c in cues) and not any(ps <= q.start < pe for q in found) and \
-        not _ONLY_FILLER.sub("", low[cs:said.start] + low[said.end:ce])
 
 
 # a count said with 个 and nothing after it ("员工就两个", "两个吧")

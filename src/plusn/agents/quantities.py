@@ -28,9 +28,7 @@ _EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
        "thirty": 30}
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
-# a numeral with 几 for a digit (几百, 三千几百, 几十万) says no number: it is read whole, so that
-# the 十万 inside 几十万 is no number either
-_CHINESE = r"(?:几(?=[十百千万]))?[零〇一二两三四五六七八九十百千万]+(?:几[十百千])?(?:点[零〇一二三四五六七八九]+)?"
+_CHINESE = r"[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"
 _NUMBER = re.compile(rf"(?<![\d.A-Za-z])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
                      rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
 # Duration words, longest first, and their length in days (the common ground of conversion).
@@ -299,8 +297,6 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
             # 一共, 一直, 三亚, 五险一金, 十堰: a numeral inside a word; 第一次, 周五, 初三: an
             # order or a day; 五一, 十一: holidays; none is a number (一年, 三个, 两千 are)
             return None
-        if "几" in cn:
-            return None  # some hundreds, some thousands: no number the form could decide on
         value = (chinese_number(cn) or 0.0) / (_SCALE[forced] if forced else 1)
         span = _two_numbers(cn)  # 七八个月, 三四十: one or the next
         return (-value if text[: m.start()].rstrip().endswith("负") else value), end, forced, span

@@ -208,7 +208,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     return polarity(text)
 
 
-_LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;].*?[\s，。！？；、,.!?;]\s*)(不对)")
+_LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;哦噢呃额诶欸嗯啊唉哎].*?[\s，。！？；、,.!?;]\s*)(不对)")  # not "哦，不对"
 
 
 def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:

@@ -109,7 +109,7 @@ def _no_of_another(spec: FormSpec, text: str, name: str, guess: object, lang: st
     """Whether a reply opening with 没 or 没有 ("没有扣满，还剩好几分", "没过期") says it of another
     question: the no runs on, with no break, into words the rules read as another slot's answer,
     and the reply denies no option of the slot asked about. Such a reply neither denies the guess
-    nor passes it over."""
+    nor passes it over: the guess is asked about again, and only a yes confirms it."""
     first = text[slice(*clause_spans(text)[0])].strip()
     opening = next((w for w in _BOUND_NO if first.startswith(w)), None)
     if opening is None or not re.match(r"[\u4e00-\u9fff]", first[len(opening):]) or re.search(r"\s", first):

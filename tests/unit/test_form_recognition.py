@@ -188,3 +188,9 @@ def test_an_age_said_in_english_is_read_for_the_person_the_slot_asks_about() -> 
     assert age(own, "my mother is 75") is None and age(own, "my car is 5 years old") is None
     assert age(elder, "my mother is 75, she lives alone") == (75, True)
     assert age(elder, "I'm 45") is None  # the user's age, not the elder's
+
+
+def test_english_numbers_past_twelve_are_numbers_with_or_without_a_unit() -> None:
+    assert [(q.value, q.unit) for q in quantities("now I'm thirty-three")] == [(33, None)]
+    assert [(q.value, q.unit) for q in quantities("forty five years")] == [(45, "年")]
+    assert quantities("two kids") == [] and quantities("one of them") == []  # a determiner, no number

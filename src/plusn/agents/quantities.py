@@ -24,13 +24,16 @@ from .utterance import clause_of, clause_spans
 _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNIT = {"十": 10, "百": 100, "千": 1000}
 _EN = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-       "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18, "twenty": 20,
-       "thirty": 30}
+       "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+       "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+       "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+# thirty-three, forty five: a ten and a unit
+_EN_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[-\s](?:one|two|three|four|five|six|seven|eight|nine)"
 _SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "百": 100}
 _ARABIC = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![eE][+-]?\d)"
 _CHINESE = r"[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"
 _NUMBER = re.compile(rf"(?<![\d.A-Za-z])(?:(?P<ar>{_ARABIC})\s*(?P<sc>万|千|百|[kKwW](?![A-Za-z]))?|(?P<cn>{_CHINESE})"
-                     rf"|(?P<en>\b(?:{'|'.join(_EN)})\b))", re.I)
+                     rf"|(?P<en>\b(?:{_EN_TENS}|{'|'.join(_EN)})\b))", re.I)
 # Duration words, longest first, and their length in days (the common ground of conversion).
 DURATIONS = {"个星期": 7, "个礼拜": 7, "星期": 7, "礼拜": 7, "个月": 30, "小时": 1 / 24, "周": 7, "月": 30,
              "年": 365, "天": 1, "日": 1, "years": 365, "year": 365, "months": 30, "month": 30, "weeks": 7,
@@ -158,8 +161,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             continue  # 住一块, 在一块, 住一块五年: together, no 1 元 (在一块五左右 is 1.5 元)
         if word == "周" and text.startswith("岁", stop):
             word, stop = "岁", stop + 1  # 十五周岁: an age in full years, no weeks
-        if m.group("en") is not None and word is None:
-            continue  # "a" or "one" without a unit is not a quantity
+        if m.group("en") is not None and word is None and value < 13:
+            continue  # "a", "one" or "two" without a unit is no quantity ("thirty-three" is one)
         if word is not None:
             tail = text[stop:]
             if tail.startswith("半"):  # 一年半 (一年半多: more than that, below the next whole unit)
@@ -302,7 +305,7 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         return (-value if text[: m.start()].rstrip().endswith("负") else value), end, forced, span
     if re.search(r"half\s+$", text[: m.start()], re.I):
         return None  # the "a" of "half a year" (read below)
-    return float(_EN[m.group("en").lower()]), end, None, None
+    return float(sum(_EN[w] for w in re.split(r"[-\s]+", m.group("en").lower()))), end, None, None
 
 
 def _spread(q: Quantity, step: float, about: bool, span: tuple[float, float] | None) -> Quantity:

@@ -186,8 +186,16 @@ def test_an_age_said_in_english_is_read_for_the_person_the_slot_asks_about() -> 
     assert age(own, "I'm 29, just graduated") == (29, True)
     assert age(own, "29 years old") == (29, True)
     assert age(own, "my mother is 75") is None and age(own, "my car is 5 years old") is None
-    assert age(elder, "my mother is 75, she lives alone") == (75, True)
+    assert age(elder, "she lives alone, she is 75") == (75, True)
+    assert age(elder, "he turned 80 in March") == (80, True)
     assert age(elder, "I'm 45") is None  # the user's age, not the elder's
+    # of one person only, now, and plainly: never these
+    for text in ("I'm 82 and my son is 50", "she turns 80 in December", "he is 65 kg", "she's 70 or 80",
+                 "he is 90 percent disabled"):
+        assert age(elder, text) is None, text
+    for text in ("29 years old when I graduated, now 32", "I'm 29 and my wife is 31", "帮我爸问的，I'm 45",
+                 "I'm 40 hours a week"):
+        assert age(own, text) is None, text
 
 
 def test_english_numbers_past_twelve_are_numbers_with_or_without_a_unit() -> None:

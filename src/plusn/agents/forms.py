@@ -232,7 +232,7 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
             state.guesses.pop(name, None)
         elif not r.sure and not got.correction:  # the rules' guess against a guess only passed over:
             state.guesses.pop(name, None)  # which is right?
-            state.asked, state.conflict = name, r.value
+            state.asked, state.conflict, state.contested = name, r.value, False
         elif not r.sure:  # a correction whose slot is a guess ("其实是七年", "actually only 8 months")
             state.guesses.pop(name, None)
             if r.source == "rule" and not got.asking and not r.bare \
@@ -240,7 +240,7 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 out.corrected[name] = (old, r.value)  # a number in the slot's own unit, stated, that
                 state.values[name] = r.value  # no other slot reads: "对了，我交的其实是七年"
             else:  # in another unit, read by meaning or a model, asked about ("...也能退吗"): which is right?
-                state.asked, state.conflict = name, r.value
+                state.asked, state.conflict, state.contested = name, r.value, False
         elif name == asked or got.correction or name in denied or \
                 (got.update and old is False and r.value is True and not negated_ask(spec.slots[name])
                  and not _BEFORE.search(spec.slots[name].ask)):

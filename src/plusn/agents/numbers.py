@@ -324,26 +324,34 @@ def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool)
     return not other or not re.search(r"我\s*$", text[cs:lead.start()])  # "今年七十"
 
 
-# an age said in English: "29 years old", "I'm 29", "my mother is 75"
-_YEARS_OLD = re.compile(r"[\s-]*old\b", re.I)
+# an age said in English, now and plainly: "I'm 29", "29 years old", "he is 75", "he turned 6 in
+# March"; of one person only (no "I'm 82 and my son is 50"), never to come or of the past ("turns
+# 80 in December", "29 when I graduated"), and ending its clause ("he is 65 kg", "she's 70 or 80")
 _EN_SELF = re.compile(r"\b(?:i'?m|i am)\s*$", re.I)
-_EN_OTHER = re.compile(r"\b(?:she|he|my\s+(?:mother|father|mom|mum|dad|son|daughter|kid|child|grand\w+|wife|husband))"
-                       r"(?:'s|\s+is|\s+turned|\s+turns)?\s*(?:about|almost|nearly|over|just)?\s*$", re.I)
+_EN_OTHER = re.compile(r"\b(?:she|he)(?:'s|\s+is|\s+turned)\s*$", re.I)
+_EN_PERSON = re.compile(r"\b(?:she|he|his|her|my\s+(?:mother|father|mom|mum|dad|son|daughter|kid|child|grand\w*"
+                        r"|wife|husband|parents?|brother|sister))\b", re.I)
+_EN_SELF_AGE = re.compile(r"\b(?:i'?m|i am)\s+\d", re.I)
+_EN_NOT_NOW = re.compile(r"\b(?:when|was|were|ago|will|next|last|turns|turning|be)\b|'ll\b", re.I)
+_EN_AGE_END = re.compile(r"(?:[\s-]*old)?\s*(?:now|already|this year)?\s*[.!]?\s*$", re.I)
+_EN_IN_MONTH = re.compile(r"\s*in\s+[A-Za-z]+\s*[.!]?\s*$")
 
 
 def _english_age(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool) -> bool:
-    """Whether an English number is the slot's age: "N years old", or a number right after "I'm"
-    (the user's) or after she, he or "my mother is" (another's). ``other`` as in :func:`_age_said`."""
-    cs, _ = clause_of(spans, q.start)
-    before = text[cs:q.start]
-    old = q.unit == "年" and _YEARS_OLD.match(text, q.end) is not None
-    if q.unit is not None and not old:
+    """Whether an English number is the slot's age (see _EN_SELF): the user's after "I'm" where
+    the slot asks the user's and the message names no one else; another's after he or she where
+    the slot asks another's and the user gives no age of their own. ``other`` as in :func:`_age_said`."""
+    cs, ce = clause_of(spans, q.start)
+    before, after = text[cs:q.start], text[q.end:ce]
+    if q.unit not in (None, "年") or (q.unit == "年" and not re.match(r"[\s-]*old\b", after, re.I)) or \
+            _EN_NOT_NOW.search(text):
         return False
-    if _EN_SELF.search(before):
-        return not other
-    if _EN_OTHER.search(before):
-        return other
-    return old and not before.strip()  # "29 years old" and nothing before it: whoever is asked about
+    turned = re.search(r"turned\s*$", before, re.I) is not None
+    if not (_EN_AGE_END.match(after) or (turned and _EN_IN_MONTH.match(after))):
+        return False
+    if _EN_SELF.search(before) or (q.unit == "年" and not before.strip()):
+        return not other and not _EN_PERSON.search(text) and not SOMEONE_ELSE.search(text)  # not "帮我爸办，I'm 45"
+    return other and _EN_OTHER.search(before) is not None and not _EN_SELF_AGE.search(text)
 
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:

@@ -156,7 +156,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if not asked or "的话" in t or t.lstrip().startswith("对了") or (ASKING.search(DECLARED.sub("", t)) and len(clause_spans(t)) == 1):
         return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"; "交了没？" asks back
     # "八个月，不对，说错了，是…": a 不对 after something said corrects that, and answers nothing
-    value = yes_no(_LATER_TAKE_BACK.sub(lambda m: m.group(1) + " " * len(m.group(2)), text))
+    value = yes_no(_LATER_TAKE_BACK.sub(
+        lambda m: m.group(1) + (" " * 2 if _PAUSE.sub("", m.group(1)) else m.group(2)), text))
     if value is not None and _said_of_another(spec, name, t):
         return None  # "没做绝育" to "打过疫苗吗？": its 没 is another question's no
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
@@ -208,7 +209,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     return polarity(text)
 
 
-_LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;哦噢呃额诶欸嗯啊唉哎].*?[\s，。！？；、,.!?;]\s*)(不对)")  # not "哦，不对"
+_LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;].*?[\s，。！？；、,.!?;]\s*)(不对)")
+# what may come before a 不对 that still answers: a pause, not a thing said ("哦，不对", "等等，不对")
+_PAUSE = re.compile(r"哦|噢|呃|额|诶|欸|嗯|啊|唉|哎|等等|等一下|等下|好|行|算了|[\s，。！？；、,.!?;]")
 
 
 def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:

@@ -324,34 +324,41 @@ def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool)
     return not other or not re.search(r"我\s*$", text[cs:lead.start()])  # "今年七十"
 
 
-# an age said in English, now and plainly: "I'm 29", "29 years old", "he is 75", "he turned 6 in
-# March"; of one person only (no "I'm 82 and my son is 50"), never to come or of the past ("turns
-# 80 in December", "29 when I graduated"), and ending its clause ("he is 65 kg", "she's 70 or 80")
+# an age said in an English message, now and plainly: "I'm 29", "29 years old", "he is 75", "he
+# turned 6 in March"; of one person only (no "I'm 82 and my son is 50", "my mother lives with my
+# wife, she's 60"), one age said, nothing to come, past or corrected ("turns 80 in December", "29
+# when I graduated", "she's 80, sorry, 79"), and ending its clause ("he is 65 kg", "she's 70 or 80")
 _EN_SELF = re.compile(r"\b(?:i'?m|i am)\s*$", re.I)
 _EN_OTHER = re.compile(r"\b(?:she|he)(?:'s|\s+is|\s+turned)\s*$", re.I)
-_EN_PERSON = re.compile(r"\b(?:she|he|his|her|my\s+(?:mother|father|mom|mum|dad|son|daughter|kid|child|grand\w*"
-                        r"|wife|husband|parents?|brother|sister))\b", re.I)
+_EN_RELATIVE = re.compile(r"\bmy\s+(?:mother|father|mom|mum|dad|son|daughter|kid|child|grand\w*|wife|husband|"
+                          r"parents?|brother|sister|uncle|aunt|partner|boss|friend)\b", re.I)
+_EN_PERSON = re.compile(r"\b(?:she|he|him|his|her|them|they|their)\b", re.I)
 _EN_SELF_AGE = re.compile(r"\b(?:i'?m|i am)\s+\d", re.I)
-_EN_NOT_NOW = re.compile(r"\b(?:when|was|were|ago|will|next|last|turns|turning|be)\b|'ll\b", re.I)
+_EN_NOT_NOW = re.compile(r"\b(?:when|was|were|ago|will|next|last|turns|turning|be|sorry|actually|mean)\b|'ll\b",
+                         re.I)
 _EN_AGE_END = re.compile(r"(?:[\s-]*old)?\s*(?:now|already|this year)?\s*[.!]?\s*$", re.I)
-_EN_IN_MONTH = re.compile(r"\s*in\s+[A-Za-z]+\s*[.!]?\s*$")
+_EN_IN_MONTH = re.compile(r"\s*in\s+(?:january|february|march|april|may|june|july|august|september|october|"
+                          r"november|december)\s*[.!]?\s*$", re.I)
 
 
 def _english_age(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool) -> bool:
-    """Whether an English number is the slot's age (see _EN_SELF): the user's after "I'm" where
-    the slot asks the user's and the message names no one else; another's after he or she where
-    the slot asks another's and the user gives no age of their own. ``other`` as in :func:`_age_said`."""
+    """Whether a number of an English message is the slot's age (see _EN_SELF): the user's after
+    "I'm" where the slot asks the user's and the message names no one else; another's after he or
+    she where it asks another's, one relative at most is named and the user gives no age of their
+    own. ``other`` as in :func:`_age_said`."""
     cs, ce = clause_of(spans, q.start)
     before, after = text[cs:q.start], text[q.end:ce]
-    if q.unit not in (None, "年") or (q.unit == "年" and not re.match(r"[\s-]*old\b", after, re.I)) or \
-            _EN_NOT_NOW.search(text):
+    if re.search(r"[\u4e00-\u9fff]", text) or _EN_NOT_NOW.search(text) or \
+            q.unit not in (None, "年") or (q.unit == "年" and not re.match(r"[\s-]*old\b", after, re.I)):
         return False
+    ages = [m for m in re.finditer(r"(?<![\d.])\d{1,3}(?![\d.])", text)]  # (a year, 2012, is none)
     turned = re.search(r"turned\s*$", before, re.I) is not None
-    if not (_EN_AGE_END.match(after) or (turned and _EN_IN_MONTH.match(after))):
+    if len(ages) > 1 or not (_EN_AGE_END.match(after) or (turned and _EN_IN_MONTH.match(after))):
         return False
     if _EN_SELF.search(before) or (q.unit == "年" and not before.strip()):
-        return not other and not _EN_PERSON.search(text) and not SOMEONE_ELSE.search(text)  # not "帮我爸办，I'm 45"
-    return other and _EN_OTHER.search(before) is not None and not _EN_SELF_AGE.search(text)
+        return not other and not _EN_RELATIVE.search(text) and not _EN_PERSON.search(text)
+    return other and _EN_OTHER.search(before) is not None and not _EN_SELF_AGE.search(text) and \
+        len({m.group().lower() for m in _EN_RELATIVE.finditer(text)}) <= 1
 
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:

@@ -211,7 +211,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
 
 _LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;].*?[\s，。！？；、,.!?;]\s*)(不对)")
 # what may come before a 不对 that still answers: a pause, not a thing said ("哦，不对", "等等，不对")
-_PAUSE = re.compile(r"哦|噢|呃|额|诶|欸|嗯|啊|唉|哎|等等|等一下|等下|好|行|算了|[\s，。！？；、,.!?;]")
+_PAUSE = re.compile(r"哦|噢|呃|额|诶|欸|嗯|啊|唉|哎|嘿|呀|咦|等等|等一下|等下|好|行|算了|[\s，。！？；、,.!?;]")
 
 
 def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:

@@ -104,6 +104,16 @@ def test_about_a_number_and_one_or_the_next() -> None:
     assert t.decision is not None and t.decision["decision"] == "先试营业"
 
 
+def test_none_of_them_and_the_user_alone_is_one_thing_said_twice() -> None:
+    def helpers(text: str) -> object:
+        got = read(STALL, text, "helpers", "zh").found.get("helpers")
+        return None if got is None else (got.value, got.sure)
+
+    assert helpers("没请帮工，就我自己") == (0, True)
+    assert helpers("没雇人，就我和我老婆") == (0, False)  # someone else is there: which group? a guess
+    assert helpers("三个人，就我自己") == (3, False)  # a count and "only me": a guess
+
+
 def test_a_no_of_any_asks_nothing_and_a_verb_inside_another_slots_word_is_its() -> None:
     assert read(STALL, "之前没罚过什么款", None, "zh").found["fined"].value is False  # no question
     assert read(STALL, "没许可证有什么办法吗", "permit", "zh").found == {}  # a question asked back

@@ -185,8 +185,14 @@ def _plain_count(text: str, said: Quantity, spans: list[tuple[int, int]], cues: 
     others = [text[a:b] for a, b in spans if (a, b) != (cs, ce)]
     # another clause only restates the question's own conditions as met, and plainly ("合同社保都有"
     # to "…签了劳动合同并缴纳了社保？"; not "都是临时的", "社保在办", "社保明年交")
+    # none of them, and the user alone ("没雇人，就我自己"): the same thing said twice
+    alone = said.value == 0 and said.counted
     return not _FILLER.sub("", rest) and not ASKING.search(text) and \
-        all(echoed(ask, o) is True and not _CHANGES.search(o) and not UNDER_WAY.search(o) for o in others)
+        all((echoed(ask, o) is True and not _CHANGES.search(o) and not UNDER_WAY.search(o))
+            or (alone and _ME_ALONE.fullmatch(o.strip(" ，,。.！!~")) is not None) for o in others)
+
+
+_ME_ALONE = re.compile(r"(?:就|只有|只)?我(?:自己)?(?:一个人)?(?:在[干弄做忙])?(?:呢|啊|呀|吧)?")
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:

@@ -192,7 +192,7 @@ def test_an_age_said_in_english_is_read_for_the_person_the_slot_asks_about() -> 
     # of one person only, now, and plainly: never these
     for text in ("I'm 82 and my son is 50", "she turns 80 in December", "he is 65 kg", "she's 70 or 80",
                  "he is 90 percent disabled", "my mother lives with my wife, she's 60", "she's 80, sorry, 79",
-                 "he turned 60 in Shanghai", "两年前，he turned 79"):
+                 "he turned 60 in Shanghai", "两年前，he turned 79", "she is 75 and he is eighty"):
         assert age(elder, text) is None, text
     for text in ("29 years old when I graduated, now 32", "I'm 29 and my wife is 31", "帮我父亲问的，I'm 45",
                  "I'm 40 hours a week", "for my uncle, I'm 45", "it's for him, I'm 45", "车是旧车，20 years old"):

@@ -357,9 +357,9 @@ def _english_age(text: str, spans: list[tuple[int, int]], q: Quantity, other: bo
     if re.search(r"[\u4e00-\u9fff]", text) or _EN_NOT_NOW.search(text) or \
             q.unit not in (None, "年") or (q.unit == "年" and not re.match(r"[\s-]*old\b", after, re.I)):
         return False
-    ages = [m for m in re.finditer(r"(?<![\d.])\d{1,3}(?![\d.])", text)]  # (a year, 2012, is none)
+    ages = sum(x.value < 130 for x in quantities(text))  # every number an age could be (a year, 2012, is none)
     turned = re.search(r"turned\s*$", before, re.I) is not None
-    if len(ages) > 1 or not (_EN_AGE_END.match(after) or (turned and _EN_IN_MONTH.match(after))):
+    if ages > 1 or not (_EN_AGE_END.match(after) or (turned and _EN_IN_MONTH.match(after))):
         return False
     if _EN_SELF.search(before) or (q.unit == "年" and not before.strip()):
         return not other and not _EN_RELATIVE.search(text) and not _EN_PERSON.search(text)

@@ -202,21 +202,34 @@ def test_not_a_single_one_is_a_plain_no_and_asks_nothing() -> None:
 
 
 def test_a_no_that_opens_a_correction_of_another_answer_does_not_deny_a_confirmation() -> None:
-    state = forms.FormState()
-    forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
-    # (the next question asks yes or no: the guess is asked about on its own, not said back with it)
-    assert state.confirming and state.values["days"] == 2
+    def asked() -> forms.FormState:  # "您是说假期类型：事假，对吗？", asked on its own
+        return forms.FormState(values={"days": 2}, guesses={"kind": "事假"}, asked="kind", confirming=True)
+
+    state = asked()
     t = forms.turn(LEAVE, state, "哦不对，说错了，是三天不是两天", "zh")  # the no may be of the days only
-    assert t.corrected == {"days": (2, 3)} and not t.confirmed and state.confirming and t.asked == "kind"
+    assert t.corrected == {"days": (2, 3)} and not t.confirmed and "事假" in (t.reply or "")
     assert state.guesses == {"kind": "事假"} and not state.denied  # neither taken nor denied: asked again
-    state = forms.FormState()
-    forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
+    state = asked()
     t = forms.turn(LEAVE, state, "不对，不是事假，请三天", "zh")  # denies the guess too
     assert t.corrected == {"days": (2, 3)} and state.denied == {"kind": ["事假"]} and "kind" not in state.values
-    state = forms.FormState()
-    forms.turn(LEAVE, state, "家里有点情况，想请两天", "zh", meaning={"kind": Reading("事假", sure=False, source="meaning")})
+    state = asked()
     t = forms.turn(LEAVE, state, "不对", "zh")  # a no and nothing else: the guess is denied
     assert "kind" not in state.values and state.denied == {"kind": ["事假"]}
+
+
+def test_a_reply_taking_back_what_was_said_back_still_corrects_an_answer_it_restates() -> None:
+    def leave(reply: str) -> forms.Turn:
+        state = forms.FormState()
+        t = forms.turn(LEAVE, state, "想请五天", "zh", meaning={"kind": Reading("年假", sure=False, source="meaning")})
+        assert t.asked == "tenure" and state.noted == ["kind"] and state.values["days"] == 5
+        return forms.turn(LEAVE, state, reply, "zh"), state
+
+    t, state = leave("不对，不是年假，请三天")  # the guess denied, and the days said anew
+    assert t.corrected == {"days": (5, 3)} and state.denied == {"kind": ["年假"]} and "kind" not in state.guesses
+    t, state = leave("不对，请三天")  # the no may be said of the days only: the guess is kept, unconfirmed
+    assert t.corrected == {"days": (5, 3)} and state.guesses == {"kind": "年假"} and not t.confirmed
+    t, state = leave("不对，是病假，请三天")  # of the guess too: it goes, to be asked again
+    assert t.corrected == {"days": (5, 3)} and "kind" not in state.guesses and t.asked == "kind"
 
 
 def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> None:

@@ -33,6 +33,11 @@ def _guess_kind(state: forms.FormState, text: str) -> forms.Turn:
     return forms.turn(BIKES, state, text, "zh", meaning={"kind": Reading("电动车", sure=False, source="meaning")})
 
 
+def _asked_about_kind() -> forms.FormState:
+    """A form that asked "您是说车型：电动车，对吗？" on its own (as it does when nothing else is left to ask)."""
+    return forms.FormState(values={"age": 25}, guesses={"kind": "电动车"}, asked="kind", confirming=True)
+
+
 def test_a_guess_is_said_back_with_the_next_question_and_its_answer_confirms_it() -> None:
     state = forms.FormState()
     t = _guess_kind(state, "想租个骑着不累的")
@@ -57,11 +62,39 @@ def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
     assert "kind" not in state.values and "kind" not in state.guesses and "age" not in state.values
 
 
-def test_before_a_yes_no_question_a_guess_is_asked_about_on_its_own() -> None:
+def test_before_a_yes_no_question_a_guess_of_yes_or_no_is_asked_about_on_its_own() -> None:
     state = forms.FormState()
-    state.values, state.guesses = {"kind": "电动车"}, {"age": 25}
+    state.values, state.guesses = {"kind": "电动车", "age": 25}, {"registered": True}
+    t = forms.turn(BIKES, state, None, "zh")  # (a 是 after it could be said of the guess or the question)
+    assert state.confirming and t.asked == "registered" and "对吗" in (t.reply or "") and not state.noted
+    state = forms.FormState()
+    state.values, state.guesses = {"kind": "电动车"}, {"age": 25, "registered": True}
     t = forms.turn(BIKES, state, None, "zh")
-    assert state.confirming and t.asked == "age" and "对吗" in (t.reply or "") and not state.noted
+    assert state.confirming and t.asked == "age" and not state.noted  # one of them yes or no: each on its own
+
+
+def test_before_a_yes_no_question_a_guess_of_another_kind_is_said_back_with_it() -> None:
+    state = forms.FormState()
+    t = _guess_kind(state, "25岁，想租个骑着不累的")
+    assert t.asked == "registered" and "我记下的是：车型 电动车" in (t.reply or "") and state.noted == ["kind"]
+    t = forms.turn(BIKES, state, "登记过了", "zh")  # the answer confirms it
+    assert t.confirmed == {"kind": "电动车"} and t.decision is not None and t.decision["decision"] == "可以租"
+    for reply in ("no, I haven't registered yet", "不是，还没登记"):  # a no that says no to the question itself
+        state = forms.FormState()
+        _guess_kind(state, "25岁，想租个骑着不累的")
+        t = forms.turn(BIKES, state, reply, "zh")
+        assert state.values["registered"] is False and t.confirmed == {"kind": "电动车"}, reply
+        assert t.decision is not None and t.decision["decision"] == "先登记", reply
+    for reply in ("不是", "no", "不对，已经登记了"):  # a bare no, or one that takes back: of what was said back
+        state = forms.FormState()
+        _guess_kind(state, "25岁，想租个骑着不累的")
+        t = forms.turn(BIKES, state, reply, "zh")
+        assert "kind" not in state.values and "registered" not in state.values and t.asked == "kind", reply
+        assert "kind" not in state.guesses or "kind" in state.implied, reply  # (offered again only as the age implies it)
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
+    t = forms.turn(BIKES, state, "没有", "zh")  # answers the question, but a no confirms nothing
+    assert state.values["registered"] is False and "kind" not in state.values and t.asked == "kind"
 
 
 def test_a_correction_in_reply_to_which_is_right_keeps_the_answer_it_names() -> None:
@@ -111,9 +144,7 @@ def test_which_is_right_of_two_values_said_plainly_passed_over_for_another_answe
 
 
 def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirms_it() -> None:
-    state = forms.FormState()
-    t = _guess_kind(state, "25岁，想租个骑着不累的")
-    assert "您是说车型：电动车，对吗？" in (t.reply or "")
+    state = _asked_about_kind()
     t = forms.turn(BIKES, state, "没有登记", "zh")  # the no runs on into the registration's word
     assert "您是说车型：电动车，对吗？" in (t.reply or "") and state.values["registered"] is False
     assert "kind" not in state.denied and "kind" not in state.values
@@ -121,7 +152,6 @@ def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirm
     assert "您是说车型：电动车，对吗？" in (t.reply or "") and "kind" not in state.values
     t = forms.turn(BIKES, state, "是", "zh")
     assert t.decision is not None and t.decision["decision"] == "先登记"
-    state = forms.FormState()
-    _guess_kind(state, "25岁，想租个骑着不累的")
+    state = _asked_about_kind()
     forms.turn(BIKES, state, "没有，是自行车", "zh")  # a plain no, then the answer
     assert state.values["kind"] == "单车"

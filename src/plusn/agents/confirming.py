@@ -69,11 +69,14 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     state.confirming, state.conflict, state.contested = False, None, False
 
 
-def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
+def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, lang: str) -> None:
     """The guesses restated with the last question (an implicit confirmation): a reply that
     answers something, says nothing of them and takes nothing back confirms them. One that opens
     by taking back ("不对", "不是，…", "错了") is said of what was said back, not an answer to the
-    question: the guesses go, to be asked again, and nothing else it says is taken. A guessed
+    question: the guesses go, to be asked again, and nothing else it says is taken but a new value
+    of an answer held ("不对，请三天", which may be all the no was said of: then the guesses stay,
+    unconfirmed). A bare no that goes on to say no to the yes/no question in its own words ("不是，
+    还没登记") answers it, and passes the guesses over like any other answer. A guessed
     option denied ("不是事假") is not offered again. A reply that gives one of them a value is
     read as usual; one that opens with a no in its own words ("不到一个月") neither confirms them
     nor drops them."""
@@ -81,23 +84,48 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     if not noted:
         return
     reply = plain_yes_no(text)
-    taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
-    if taken_back:
-        got.found, got.rejected = {}, {}
+    opening = _TAKES_BACK.match(text.strip().lower())
+    says_no = opening is not None and _says_no_to_asked(spec, state, text.strip()[opening.end():], opening.group(), lang)
+    taken_back = opening is not None and not says_no
+    of_noted = any(n in noted for n in got.found)
+    if taken_back:  # an answer held before that the reply states anew is still corrected ("不对，不是事假，请三天")
+        got.found = {n: r for n, r in got.found.items() if n in state.values and r.sure}
+        got.rejected = {}
+    # "不对，请三天": the no may be said of the answer it corrects only, if it says nothing of the
+    # guesses: they are kept, unconfirmed ("不对，是病假，请三天" takes them back)
+    of_another = taken_back and not of_noted and any(r.value != state.values[n] for n, r in got.found.items())
     answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
     for name in noted:
         guess = state.guesses[name]
         denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
         if name in got.found and not denied:
             continue
-        if denied or taken_back:
+        if denied or (taken_back and not of_another):
             state.guesses.pop(name)
             if denied:
                 state.denied.setdefault(name, []).append(guess)
-        elif answered and not got.correction and reply is not False:
+        elif answered and not got.correction and (reply is not False or says_no):
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)
             if name not in state.passed:
                 state.passed.append(name)
+
+
+_BARE_NO = re.compile(r"no|不是")
+
+
+def _says_no_to_asked(spec: FormSpec, state: FormState, rest: str, opening: str, lang: str) -> bool:
+    """Whether a reply opening with a bare no ("no, I didn't register anything", "不是，我没备案")
+    to a yes/no question asked with guesses said back goes on to say no to that question in its
+    own words: the no answers the question, not what was said back. A bare no alone, or one
+    followed by anything else, stays said of what was said back (it is asked about again)."""
+    name = state.asked
+    if name is None or spec.slots[name].type != "boolean" or not _BARE_NO.fullmatch(opening):
+        return False
+    rest = rest.lstrip(" ，,.。!！")
+    if not rest:
+        return False
+    r = read(spec, rest, name, lang).found.get(name)
+    return r is not None and r.value is False
 
 
 # the no words that bind to the verb or thing after them ("没扣满", "没有过期"): 不是, 不对 and a bare

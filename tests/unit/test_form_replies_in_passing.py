@@ -228,8 +228,21 @@ def test_a_reply_taking_back_what_was_said_back_still_corrects_an_answer_it_rest
     assert t.corrected == {"days": (5, 3)} and state.denied == {"kind": ["年假"]} and "kind" not in state.guesses
     t, state = leave("不对，请三天")  # the no may be said of the days only: the guess is kept, unconfirmed
     assert t.corrected == {"days": (5, 3)} and state.guesses == {"kind": "年假"} and not t.confirmed
-    t, state = leave("不对，是病假，请三天")  # of the guess too: it goes, to be asked again
-    assert t.corrected == {"days": (5, 3)} and "kind" not in state.guesses and t.asked == "kind"
+    t, state = leave("不对，是病假，请三天")  # of the guess too: the value it states is taken
+    assert t.corrected == {"days": (5, 3)} and state.values["kind"] == "病假" and not state.guesses
+    for reply in ("不对，4天", "不对，不是五天是四天", "不对，其实是四天"):  # a number in the days' unit, read by rule
+        t, state = leave(reply)
+        assert state.values["days"] == 4, reply
+
+
+def test_a_yes_said_of_a_guess_said_back_is_no_answer_to_the_yes_no_question() -> None:
+    for reply in ("是的，是病假", "对", "不是的"):
+        state = forms.FormState()
+        t = forms.turn(LEAVE, state, "我要去医院做个检查，请三天", "zh",
+                       meaning={"kind": Reading("病假", sure=False, source="meaning")})
+        assert t.asked == "note" and state.noted == ["kind"]
+        t = forms.turn(LEAVE, state, reply, "zh")
+        assert "note" not in state.values and t.decision is None, reply  # the note is still to be asked
 
 
 def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> None:

@@ -50,8 +50,11 @@ def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
     t = forms.turn(BIKES, state, "不对，是单车", "zh")  # said of what was said back, not of the age asked
-    assert "kind" not in state.values and "kind" not in state.guesses and "age" not in state.values
-    assert t.asked == "kind"  # asked again, on its own
+    assert state.values["kind"] == "单车" and "kind" not in state.guesses and "age" not in state.values
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    t = forms.turn(BIKES, state, "不对，说错了", "zh")
+    assert "kind" not in state.values and "kind" not in state.guesses and t.asked == "kind"  # asked again
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
     t = forms.turn(BIKES, state, "不是很大，十五岁", "zh")  # a no in its own words answers the question
@@ -79,22 +82,30 @@ def test_before_a_yes_no_question_a_guess_of_another_kind_is_said_back_with_it()
     assert t.asked == "registered" and "我记下的是：车型 电动车" in (t.reply or "") and state.noted == ["kind"]
     t = forms.turn(BIKES, state, "登记过了", "zh")  # the answer confirms it
     assert t.confirmed == {"kind": "电动车"} and t.decision is not None and t.decision["decision"] == "可以租"
-    for reply in ("no, I haven't registered yet", "不是，还没登记"):  # a no that says no to the question itself
-        state = forms.FormState()
-        _guess_kind(state, "25岁，想租个骑着不累的")
-        t = forms.turn(BIKES, state, reply, "zh")
-        assert state.values["registered"] is False and t.confirmed == {"kind": "电动车"}, reply
-        assert t.decision is not None and t.decision["decision"] == "先登记", reply
-    for reply in ("不是", "no", "不对，已经登记了"):  # a bare no, or one that takes back: of what was said back
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
+    t = forms.turn(BIKES, state, "不是，还没登记", "zh")  # a no that says no to the question in its words
+    assert state.values["registered"] is False and t.confirmed == {"kind": "电动车"}
+    assert t.decision is not None and t.decision["decision"] == "先登记"
+    for reply in ("不是", "no", "不对，已经登记了", "no, I haven't registered yet"):  # of what was said back
         state = forms.FormState()
         _guess_kind(state, "25岁，想租个骑着不累的")
         t = forms.turn(BIKES, state, reply, "zh")
         assert "kind" not in state.values and "registered" not in state.values and t.asked == "kind", reply
         assert "kind" not in state.guesses or "kind" in state.implied, reply  # (offered again only as the age implies it)
+    # a yes or no in no words of the question's own may be said of either: neither is answered, and
+    # the guess is asked about on its own, where only a yes confirms it
+    for reply in ("对", "是的", "没错", "没有", "不是的", "not really", "对，是电动车"):
+        state = forms.FormState()
+        _guess_kind(state, "25岁，想租个骑着不累的")
+        t = forms.turn(BIKES, state, reply, "zh")
+        assert "registered" not in state.values and t.decision is None, reply
+        if "kind" not in state.values:
+            assert t.asked == "kind" and state.confirming and "kind" in state.implied, reply
     state = forms.FormState()
     _guess_kind(state, "25岁，想租个骑着不累的")
-    t = forms.turn(BIKES, state, "没有", "zh")  # answers the question, but a no confirms nothing
-    assert state.values["registered"] is False and "kind" not in state.values and t.asked == "kind"
+    t = forms.turn(BIKES, state, "对，是电动车", "zh")  # names the guess: said of it
+    assert state.values["kind"] == "电动车" and t.asked == "registered" and "registered" not in state.values
 
 
 def test_a_correction_in_reply_to_which_is_right_keeps_the_answer_it_names() -> None:

@@ -33,11 +33,6 @@ def _guess_kind(state: forms.FormState, text: str) -> forms.Turn:
     return forms.turn(BIKES, state, text, "zh", meaning={"kind": Reading("电动车", sure=False, source="meaning")})
 
 
-def _asked_about_kind() -> forms.FormState:
-    """A form that asked "您是说车型：电动车，对吗？" on its own (as it does when nothing else is left to ask)."""
-    return forms.FormState(values={"age": 25}, guesses={"kind": "电动车"}, asked="kind", confirming=True)
-
-
 def test_a_guess_is_said_back_with_the_next_question_and_its_answer_confirms_it() -> None:
     state = forms.FormState()
     t = _guess_kind(state, "想租个骑着不累的")
@@ -65,47 +60,11 @@ def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
     assert "kind" not in state.values and "kind" not in state.guesses and "age" not in state.values
 
 
-def test_before_a_yes_no_question_a_guess_of_yes_or_no_is_asked_about_on_its_own() -> None:
+def test_before_a_yes_no_question_a_guess_is_asked_about_on_its_own() -> None:
     state = forms.FormState()
-    state.values, state.guesses = {"kind": "电动车", "age": 25}, {"registered": True}
-    t = forms.turn(BIKES, state, None, "zh")  # (a 是 after it could be said of the guess or the question)
-    assert state.confirming and t.asked == "registered" and "对吗" in (t.reply or "") and not state.noted
-    state = forms.FormState()
-    state.values, state.guesses = {"kind": "电动车"}, {"age": 25, "registered": True}
+    state.values, state.guesses = {"kind": "电动车"}, {"age": 25}
     t = forms.turn(BIKES, state, None, "zh")
-    assert state.confirming and t.asked == "age" and not state.noted  # one of them yes or no: each on its own
-
-
-def test_before_a_yes_no_question_a_guess_of_another_kind_is_said_back_with_it() -> None:
-    state = forms.FormState()
-    t = _guess_kind(state, "25岁，想租个骑着不累的")
-    assert t.asked == "registered" and "我记下的是：车型 电动车" in (t.reply or "") and state.noted == ["kind"]
-    t = forms.turn(BIKES, state, "登记过了", "zh")  # the answer confirms it
-    assert t.confirmed == {"kind": "电动车"} and t.decision is not None and t.decision["decision"] == "可以租"
-    state = forms.FormState()
-    _guess_kind(state, "25岁，想租个骑着不累的")
-    t = forms.turn(BIKES, state, "不是，还没登记", "zh")  # a no that says no to the question in its words
-    assert state.values["registered"] is False and t.confirmed == {"kind": "电动车"}
-    assert t.decision is not None and t.decision["decision"] == "先登记"
-    for reply in ("不是", "no", "不对，已经登记了", "no, I haven't registered yet"):  # of what was said back
-        state = forms.FormState()
-        _guess_kind(state, "25岁，想租个骑着不累的")
-        t = forms.turn(BIKES, state, reply, "zh")
-        assert "kind" not in state.values and "registered" not in state.values and t.asked == "kind", reply
-        assert "kind" not in state.guesses or "kind" in state.implied, reply  # (offered again only as the age implies it)
-    # a yes or no in no words of the question's own may be said of either: neither is answered, and
-    # the guess is asked about on its own, where only a yes confirms it
-    for reply in ("对", "是的", "没错", "没有", "不是的", "not really", "对，是电动车"):
-        state = forms.FormState()
-        _guess_kind(state, "25岁，想租个骑着不累的")
-        t = forms.turn(BIKES, state, reply, "zh")
-        assert "registered" not in state.values and t.decision is None, reply
-        if "kind" not in state.values:
-            assert t.asked == "kind" and state.confirming and "kind" in state.implied, reply
-    state = forms.FormState()
-    _guess_kind(state, "25岁，想租个骑着不累的")
-    t = forms.turn(BIKES, state, "对，是电动车", "zh")  # names the guess: said of it
-    assert state.values["kind"] == "电动车" and t.asked == "registered" and "registered" not in state.values
+    assert state.confirming and t.asked == "age" and "对吗" in (t.reply or "") and not state.noted
 
 
 def test_a_correction_in_reply_to_which_is_right_keeps_the_answer_it_names() -> None:
@@ -155,7 +114,9 @@ def test_which_is_right_of_two_values_said_plainly_passed_over_for_another_answe
 
 
 def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirms_it() -> None:
-    state = _asked_about_kind()
+    state = forms.FormState()
+    t = _guess_kind(state, "25岁，想租个骑着不累的")
+    assert "您是说车型：电动车，对吗？" in (t.reply or "")
     t = forms.turn(BIKES, state, "没有登记", "zh")  # the no runs on into the registration's word
     assert "您是说车型：电动车，对吗？" in (t.reply or "") and state.values["registered"] is False
     assert "kind" not in state.denied and "kind" not in state.values
@@ -163,6 +124,7 @@ def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirm
     assert "您是说车型：电动车，对吗？" in (t.reply or "") and "kind" not in state.values
     t = forms.turn(BIKES, state, "是", "zh")
     assert t.decision is not None and t.decision["decision"] == "先登记"
-    state = _asked_about_kind()
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
     forms.turn(BIKES, state, "没有，是自行车", "zh")  # a plain no, then the answer
     assert state.values["kind"] == "单车"

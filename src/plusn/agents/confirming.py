@@ -10,7 +10,7 @@ from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
 from .recognize import negated_options, read
 from .spec import FormSpec
-from .utterance import Read, Reading, clause_spans
+from .utterance import Read, clause_spans
 
 # a reply that opens by taking back what was said back ("不对，是5", "不是，5年"; not "不是很久")
 _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong|no\b|不是(?=[，,。.！!\s]|$))")
@@ -69,35 +69,28 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     state.confirming, state.conflict, state.contested = False, None, False
 
 
-def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, lang: str) -> None:
+def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn) -> None:
     """The guesses restated with the last question (an implicit confirmation): a reply that
     answers something, says nothing of them and takes nothing back confirms them. One that opens
     by taking back ("不对", "不是，…", "错了") is said of what was said back, not an answer to the
     question: the guesses go, to be asked again, and nothing else it says is taken but a value it
-    states of one of them ("不对，是单车") or a new value of an answer held ("不对，请三天", which
-    may be all the no was said of: then the guesses stay, unconfirmed). A guessed option denied
-    ("不是事假") is not offered again. A reply that gives one of them a value is read as usual; one
-    that opens with a no in its own words ("不到一个月") neither confirms them nor drops them.
-    Said back with a yes/no question, see :func:`_own_words`."""
+    states by rule of one of them ("不对，是单车") or a new value of an answer held ("不对，不是事假，
+    请三天" corrects the days; "不对，请三天", which says nothing of the guesses, may be said of the
+    days alone: the guesses stay, unconfirmed). A guessed option denied ("不是事假") is not offered
+    again. A reply that gives one of them a value is read as usual; one that opens with a no in its
+    own words ("不到一个月") neither confirms them nor drops them."""
     noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
     if not noted:
         return
     reply = plain_yes_no(text)
-    opening = _TAKES_BACK.match(text.strip().lower())
+    taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
     of_noted = any(n in noted for n in got.found)
-    own, either = _own_words(spec, state, text, got, lang, reply is not None)
-    # "不是，还没登记": a bare no that goes on to say no to the question in its own words answers it
-    says_no = opening is not None and _BARE_NO.fullmatch(opening.group()) is not None and \
-        own is not None and own.value is False
-    taken_back = opening is not None and not says_no
-    if taken_back:  # what it states with confidence of an answer held ("不对，不是事假，请三天" corrects
-        # the days) or of a guess said back ("不对，说错了，得四天") is still taken
+    if taken_back:
         got.found = {n: r for n, r in got.found.items()
                      if (n in state.values or n in noted) and (r.sure or r.source == "rule")}
         got.rejected = {}
-    # "不对，请三天": the no may be said of the answer it corrects only, if it says nothing of the
-    # guesses: they are kept, unconfirmed ("不对，请三天，是病假" is said of them too)
-    of_another = taken_back and not of_noted and any(r.value != state.values[n] for n, r in got.found.items())
+    of_another = taken_back and not of_noted and any(
+        n in state.values and r.value != state.values[n] for n, r in got.found.items())
     answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
     for name in noted:
         guess = state.guesses[name]
@@ -108,34 +101,10 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
             state.guesses.pop(name)
             if denied:
                 state.denied.setdefault(name, []).append(guess)
-        elif answered and not got.correction and (reply is not False or says_no):
+        elif answered and not got.correction and reply is not False:
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)
             if name not in state.passed:
                 state.passed.append(name)
-        elif either and not answered and not taken_back and name not in state.implied:
-            state.implied.append(name)  # "对", "不是的", "没有": of either: asked on its own, and only a yes confirms
-
-
-_BARE_NO = re.compile(r"no|不是")
-
-
-def _own_words(spec: FormSpec, state: FormState, text: str, got: Read, lang: str,
-               either_way: bool) -> tuple[Reading | None, bool]:
-    """With guesses said back with a yes/no question, a reply that opens with a yes or no
-    (``either_way``) may say it of either ("对", "没错", "不是的", "没有读博", "对，是本科",
-    "没有那么大，才八个月"): it answers the question only in the question's own words ("不是，还没登记"),
-    read as the message reads without the question; otherwise it answers neither, and the guesses
-    are asked about on their own next. Any other reply ("备案去年就办了") is read as the answer it
-    is. Returns the answer in the question's own words, and whether a yes or no was set aside."""
-    name = state.asked
-    if name is None or spec.slots[name].type != "boolean" or not either_way:
-        return None, False
-    own = read(spec, text, None, lang).found.get(name)
-    either = own is None and (name in got.found or name in got.rejected)
-    if own is None:
-        got.found.pop(name, None)
-        got.rejected.pop(name, None)
-    return own, either
 
 
 # the no words that bind to the verb or thing after them ("没扣满", "没有过期"): 不是, 不对 and a bare

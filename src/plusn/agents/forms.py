@@ -169,7 +169,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
-        passed_over(spec, state, text, got, out, lang)  # (before a bound too loose to keep is set apart)
+        passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
@@ -272,12 +272,10 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     guess = next((p["slot"] for p in path if p["slot"] in state.guesses and p["slot"] not in state.values), None)
     pending = [g for g in state.guesses if g not in state.values and g not in state.implied]
     if pending and need is not None and guess not in state.implied and need not in state.vague and \
-            (spec.slots[need].type != "boolean" or all(spec.slots[g].type != "boolean" for g in pending)):
+            spec.slots[need].type != "boolean":
         # a question still to ask: the guesses go with it, said back, and its answer confirms them
         # (an inferred guess is asked about on its own, and confirmed only by a yes; before a yes/no
-        # question so is a guess of yes or no, since a bare 是 could be said of either: said back
-        # with one, a guess of another kind is safe, as a 是 or a 没有 can only answer the question
-        # and a bare 不是 or 不对 is read as said of what was said back)
+        # question a bare 是 or 不对 could be said of either, so the guess is asked about first)
         state.noted = pending
         shown = "；".join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang)}" for g in state.noted)
         notes.append(w["noted"].format(values=shown if lang == "zh" else shown.replace("；", "; ")))

@@ -235,6 +235,17 @@ def test_a_reply_taking_back_what_was_said_back_still_corrects_an_answer_it_rest
     for reply in ("不对，4天", "不对，不是五天是四天", "不对，其实是四天"):  # a number in the days' unit, read by rule
         t, state = leave(reply)
         assert state.values["days"] == 4, reply
+    t, state = leave("不对，同事请了三天")  # another's number corrects nothing: which is right?
+    assert state.values["days"] == 5 and state.conflict == 3
+
+
+def test_a_number_said_of_another_person_is_no_certain_answer_about_the_user() -> None:
+    for text in ("同事请了三天", "我老婆上周请了两天", "不对，同事请了三天"):
+        for asked in ("days", "tenure", None):
+            r = read(LEAVE, text, asked, "zh").found.get("days")
+            assert r is not None and not r.sure, (text, asked)  # a guess, asked about first
+    assert read(LEAVE, "我请三天，同事请了两天", "days", "zh").found["days"].value == 3
+    assert read(LEAVE, "请三天", "days", "zh").found["days"].sure
 
 
 def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> None:

@@ -113,10 +113,14 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # unless a word names the slot ("入职三周": a month, give or take)
         whole = (cued or not converted or slot.type != "integer" or abs(q.value - round(q.value)) <= _WHOLE) \
             and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
-        r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
+        # said of another person than the one the slot asks about ("同事请了三天" to a request for
+        # leave, "我老婆交了五年" to the user's years): theirs, unless the user says it is the answer
+        theirs = SOMEONE_ELSE.search(text[cs:q.start]) is not None and not _about_another(slot)
+        r = Reading(value, sure=(asked or cued or own) and whole and not theirs,
+                    said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
-                    bare=not (asked or cued or said.unit or (_said_alone(text, said, spans) and
-                                                             _alone_in_range(spec, name, q.value))))
+                    bare=theirs or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
+                                                                       _alone_in_range(spec, name, q.value))))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question

@@ -5,6 +5,7 @@ values. :mod:`.forms` reads the reply first, then settles these before taking wh
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
@@ -54,7 +55,8 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
             state.guesses[name] = guess  # nothing said about it: ask again
         elif reply is False and isinstance(guess, str):
             state.denied.setdefault(name, []).append(guess)  # an option denied is not offered again
-    elif r is not None and r.sure:
+    elif r is not None and (r.sure or r.value in (state.values.get(name), state.conflict)):
+        # (one of the two, even said as a guess: "陪我妈的话得五天" to "2 or 5?")
         old = state.values.get(name)
         state.values[name] = r.value
         if old != r.value:
@@ -73,31 +75,28 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     """The guesses restated with the last question (an implicit confirmation): a reply that
     answers something, says nothing of them and takes nothing back confirms them. One that opens
     by taking back ("不对", "不是，…", "错了") is said of what was said back, not an answer to the
-    question: the guesses go, to be asked again, and nothing else it says is taken but a value it
-    states by rule of one of them ("不对，是单车") or a new value of an answer held ("不对，不是事假，
-    请三天" corrects the days; "不对，请三天", which says nothing of the guesses, may be said of the
-    days alone: the guesses stay, unconfirmed). A guessed option denied ("不是事假") is not offered
-    again. A reply that gives one of them a value is read as usual; one that opens with a no in its
-    own words ("不到一个月") neither confirms them nor drops them."""
+    question: the guesses go, to be asked again, and nothing else it says is taken, but for a
+    new value of an answer held, which is asked about ("不对，不是事假，请三天": which is right, 5
+    days or 3? Before, the 3 was lost; taken as a correction, "不对，我这周已经请过一天了" would
+    change the days). A guessed option denied ("不是事假") is not offered again. A reply that gives
+    one of them a value is read as usual; one that opens with a no in its own words ("不到一个月")
+    neither confirms them nor drops them."""
     noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
     if not noted:
         return
     reply = plain_yes_no(text)
     taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
-    of_noted = any(n in noted for n in got.found)
     if taken_back:
-        got.found = {n: r for n, r in got.found.items()
-                     if (n in state.values or n in noted) and (r.sure or r.source == "rule")}
+        got.found = {n: replace(r, sure=False, bare=True) for n, r in got.found.items()
+                     if n in state.values and r.value != state.values[n] and (r.sure or r.source == "rule")}
         got.rejected = {}
-    of_another = taken_back and not of_noted and any(
-        n in state.values and r.value != state.values[n] for n, r in got.found.items())
     answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
     for name in noted:
         guess = state.guesses[name]
         denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
         if name in got.found and not denied:
             continue
-        if denied or (taken_back and not of_another):
+        if denied or taken_back:
             state.guesses.pop(name)
             if denied:
                 state.denied.setdefault(name, []).append(guess)

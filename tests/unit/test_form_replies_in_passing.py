@@ -219,43 +219,6 @@ def test_a_no_that_opens_a_correction_of_another_answer_does_not_deny_a_confirma
     assert "kind" not in state.values and state.denied == {"kind": ["事假"]}
 
 
-def test_a_reply_taking_back_what_was_said_back_asks_about_a_new_value_of_an_answer_held() -> None:
-    def leave(reply: str) -> tuple[forms.Turn, forms.FormState]:
-        state = forms.FormState()
-        t = forms.turn(LEAVE, state, "想请五天", "zh", meaning={"kind": Reading("年假", sure=False, source="meaning")})
-        assert t.asked == "tenure" and state.noted == ["kind"] and state.values["days"] == 5
-        return forms.turn(LEAVE, state, reply, "zh"), state
-
-    # the 不对 is said of what was said back, and may be of the number too ("不对，我这周已经请过一天
-    # 了"): neither lost nor taken, the new number is asked about
-    for reply, new in (("不对，不是年假，请三天", 3), ("不对，请三天", 3), ("不对，4天", 4), ("不对，其实是四天", 4),
-                       ("不对，我这周已经请过一天了", 1), ("不对，同事请了三天", 3)):
-        t, state = leave(reply)
-        assert state.values["days"] == 5 and state.conflict == new and "哪个是对的" in (t.reply or ""), reply
-        assert "kind" not in state.guesses and "kind" not in state.values and not t.corrected, reply
-        t = forms.turn(LEAVE, state, f"{new}天", "zh")
-        assert state.values["days"] == new, reply
-
-
-def test_a_number_said_of_another_person_is_no_certain_answer_about_the_user() -> None:
-    for text in ("同事请了三天", "我老婆上周请了两天", "不对，同事请了三天"):
-        for asked in ("days", "tenure", None):
-            r = read(LEAVE, text, asked, "zh").found.get("days")
-            assert r is not None and not r.sure, (text, asked)  # a guess, asked about first
-    assert read(LEAVE, "我请三天，同事请了两天", "days", "zh").found["days"].value == 3
-    for text in ("请三天", "跟老婆商量了一下还是请五天吧", "陪我妈去医院得请两天"):  # the user's own
-        assert read(LEAVE, text, "days", "zh").found["days"].sure, text
-    # against an answer held it is asked about, not dropped, and one of the two answers the question
-    state = forms.FormState()
-    for text in ("年假", "入职两年", "请两天"):
-        forms.turn(LEAVE, state, text, "zh")
-    assert state.values["days"] == 2
-    t = forms.turn(LEAVE, state, "我老婆说得请五天", "zh")
-    assert state.conflict == 5 and "哪个是对的" in (t.reply or "")
-    forms.turn(LEAVE, state, "陪我妈的话得五天", "zh")
-    assert state.values["days"] == 5
-
-
 def test_a_subject_between_the_thing_named_and_its_predicate_still_says_it() -> None:
     def said(text: str) -> bool | None:
         r = read(LEAVE, text, "kind", "zh").found.get("note")

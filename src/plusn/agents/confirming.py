@@ -5,7 +5,6 @@ values. :mod:`.forms` reads the reply first, then settles these before taking wh
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from .answers import HESITATES, UNSURE, yes_no
 from .form_state import FormState, Turn
@@ -55,8 +54,7 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
             state.guesses[name] = guess  # nothing said about it: ask again
         elif reply is False and isinstance(guess, str):
             state.denied.setdefault(name, []).append(guess)  # an option denied is not offered again
-    elif r is not None and (r.sure or r.value in (state.values.get(name), state.conflict)):
-        # (one of the two, even said as a guess: "陪我妈的话得五天" to "2 or 5?")
+    elif r is not None and r.sure:
         old = state.values.get(name)
         state.values[name] = r.value
         if old != r.value:
@@ -75,21 +73,17 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     """The guesses restated with the last question (an implicit confirmation): a reply that
     answers something, says nothing of them and takes nothing back confirms them. One that opens
     by taking back ("不对", "不是，…", "错了") is said of what was said back, not an answer to the
-    question: the guesses go, to be asked again, and nothing else it says is taken, but for a
-    new value of an answer held, which is asked about ("不对，不是事假，请三天": which is right, 5
-    days or 3? Before, the 3 was lost; taken as a correction, "不对，我这周已经请过一天了" would
-    change the days). A guessed option denied ("不是事假") is not offered again. A reply that gives
-    one of them a value is read as usual; one that opens with a no in its own words ("不到一个月")
-    neither confirms them nor drops them."""
+    question: the guesses go, to be asked again, and nothing else it says is taken. A guessed
+    option denied ("不是事假") is not offered again. A reply that gives one of them a value is
+    read as usual; one that opens with a no in its own words ("不到一个月") neither confirms them
+    nor drops them."""
     noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
     if not noted:
         return
     reply = plain_yes_no(text)
     taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
     if taken_back:
-        got.found = {n: replace(r, sure=False, bare=True) for n, r in got.found.items()
-                     if n in state.values and r.value != state.values[n] and (r.sure or r.source == "rule")}
-        got.rejected = {}
+        got.found, got.rejected = {}, {}
     answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
     for name in noted:
         guess = state.guesses[name]

@@ -226,11 +226,9 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
-        elif old == r.value or (not r.sure and (not r.bare or got.asking) and not got.correction and
-                                (r.source != "rule" or name not in state.passed)):
+        elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)):
             # a repetition, or a guess that cannot overturn an answer the user gave ("还有半个月的课
-            # 没上", "我爸妈名下有一套房子"; one said of someone else is asked about, "我老婆说得请五天",
-            # unless the message asks about their case: "朋友的卡还剩五个月能退吗")
+            # 没上", "我爸妈名下有一套房子")
             state.guesses.pop(name, None)
         elif not r.sure and not got.correction:  # the rules' guess against a guess only passed over:
             state.guesses.pop(name, None)  # which is right?

@@ -113,12 +113,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # unless a word names the slot ("入职三周": a month, give or take)
         whole = (cued or not converted or slot.type != "integer" or abs(q.value - round(q.value)) <= _WHOLE) \
             and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
-        theirs = _theirs(slot, text, cs, said)
-        r = Reading(value, sure=(asked or cued or own) and whole and not theirs,
-                    said=text[q.start:q.end].strip() if span else None, span=span,
+        r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
-                    bare=theirs or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
-                                                                       _alone_in_range(spec, name, q.value))))
+                    bare=not (asked or cued or said.unit or (_said_alone(text, said, spans) and
+                                                             _alone_in_range(spec, name, q.value))))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question
@@ -287,20 +285,6 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
     clause = clause_of(spans, q.start)
     return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS and o.value > 0
                for o in found)
-
-
-# a clause whose subject is another person ("同事请了三天", "我老婆上周请了两天"), not the user
-# with them ("我和老婆两个人") nor the user doing something with them ("跟老婆商量了一下还是请五天吧")
-_THEIR_CLAUSE = re.compile(r"\s*(?:我的|我家|我)?(?:" + SOMEONE_ELSE.pattern + r")(?!\s*(?:和|跟|与|一起|加上))")
-
-
-def _theirs(slot: Slot, text: str, cs: int, said: Quantity) -> bool:
-    """Whether a number is said of another person than the one the slot asks about: in a clause
-    that opens with them, of a slot about the user, and no count of people (a household counts
-    the user's family). Such a number is a guess, and corrects no answer held."""
-    if _about_another(slot) or slot.counts_in() == "人" or said.unit in ("人", "口"):
-        return False
-    return _THEIR_CLAUSE.match(text, cs) is not None and said.start > cs
 
 
 def _about_another(slot: Slot) -> bool:

@@ -203,3 +203,19 @@ def test_english_numbers_past_twelve_are_numbers_with_or_without_a_unit() -> Non
     assert [(q.value, q.unit) for q in quantities("now I'm thirty-three")] == [(33, None)]
     assert [(q.value, q.unit) for q in quantities("forty five years")] == [(45, "年")]
     assert quantities("two kids") == [] and quantities("one of them") == []  # a determiner, no number
+
+
+def test_an_english_negation_before_the_authors_english_word_turns_it_around() -> None:
+    # the author's yes words may be English ("have fines", "owe a fine"); "don't" before one says no
+    card = FormSpec.model_validate({**CARD.model_dump(), "slots": {**CARD.model_dump()["slots"], "fines": {
+        **CARD.model_dump()["slots"]["fines"], "yes_words": ["有罚款", "owe a fine"]}}})
+
+    def fines(text: str) -> bool | None:
+        r = read(card, text, "fines", "zh").found.get("fines")
+        return None if r is None else r.value
+
+    assert fines("I owe a fine") is True
+    for text in ("I don't owe a fine", "we do not owe a fine", "I don't really owe a fine", "I never owe a fine"):
+        assert fines(text) is False, text
+    assert fines("no I owe a fine") is True  # a no with no break before the words: not a negation of them
+    assert fines("I don't know, I owe a fine") is True  # a negation of something else, in another clause

@@ -108,7 +108,9 @@ def _cannot(t: str, word: str) -> bool:
     return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
 
 
-_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
+_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$|"
+                             # English: "we don't own a car", "I do not really have one"
+                             r"(?:\bnot|\bnever|n't)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
 # a word of "any" may stand between: 没啥质量问题, 没有什么问题; before a word that is itself
 # negated ("没什么不合适的", "没什么不能提供的") it says neither yes nor no plainly
 _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")

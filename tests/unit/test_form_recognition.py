@@ -218,4 +218,7 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
     for text in ("I don't owe a fine", "we do not owe a fine", "I don't really owe a fine", "I never owe a fine"):
         assert fines(text) is False, text
     assert fines("no I owe a fine") is True  # a no with no break before the words: not a negation of them
-    assert fines("I don't know, I owe a fine") is True  # a negation of something else, in another clause
+    # only a plain no: a contrast, another person, another time or a wish leaves the words as said
+    for text in ("my wife doesn't owe a fine but I do", "I didn't owe a fine until last month",
+                 "I wish I didn't owe a fine", "I don't owe a fine myself, my son does"):
+        assert fines(text) is True, text

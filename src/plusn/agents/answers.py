@@ -108,9 +108,17 @@ def _cannot(t: str, word: str) -> bool:
     return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
 
 
-_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$|"
-                             # English: "we don't own a car", "I do not really have one"
-                             r"(?:\bnot|\bnever|n't)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
+_NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
+# English: "we don't own a car", "I do not really own a car" (the author's English words)
+_EN_NEGATED_BEFORE = re.compile(r"(?:\bnot|\bnever|n't)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
+_EN_NEGATIONS = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bnone\b|\bnobody\b|\bnothing\b")
+# what makes an English negation more than a plain no: a contrast, another time, a wish or a case
+# supposed, a question, another person ("my wife doesn't own a car but I do", "I didn't own a car
+# until last year", "I wish I didn't own a car", "don't I need to own a car?")
+_EN_NOT_PLAIN = re.compile(r"\?|\b(?:but|until|till|now|used to|wish|if|unless|except|though|although|whereas|"
+                           r"while|anymore|before|since|would|could|should|can't|cannot|wife|husband|son|"
+                           r"daughter|mother|father|mom|mum|dad|parents?|brother|sister|kids?|child|children|"
+                           r"grand\w*|uncle|aunt|friend|partner|he|she|him|her|they|them|myself)\b", re.I)
 # a word of "any" may stand between: 没啥质量问题, 没有什么问题; before a word that is itself
 # negated ("没什么不合适的", "没什么不能提供的") it says neither yes nor no plainly
 _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")
@@ -124,6 +132,9 @@ def _negated(t: str, word: str) -> bool:
         loose = _loose(word)
         m = loose.search(t) if loose is not None else None
         at = m.start() if m is not None else -1
+    if at > 0 and word.isascii() and _EN_NEGATED_BEFORE.search(t[:at]) is not None:
+        # a plain English no only: one negation, the word said once, nothing that makes it more
+        return len(_EN_NEGATIONS.findall(t)) == 1 and t.count(word) == 1 and not _EN_NOT_PLAIN.search(t)
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 

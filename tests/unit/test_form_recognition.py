@@ -215,10 +215,12 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
         return None if r is None else r.value
 
     assert fines("I owe a fine") is True
-    for text in ("I don't owe a fine", "we do not owe a fine", "I don't really owe a fine", "I never owe a fine"):
+    for text in ("I don't owe a fine", "we do not owe a fine", "I don't really owe a fine", "I never owe a fine",
+                 "No, I don't owe a fine.", "Nope, I don’t owe a fine"):
         assert fines(text) is False, text
     assert fines("no I owe a fine") is True  # a no with no break before the words: not a negation of them
     # only a plain no: a contrast, another person, another time or a wish leaves the words as said
     for text in ("my wife doesn't owe a fine but I do", "I didn't owe a fine until last month",
-                 "I wish I didn't owe a fine", "I don't owe a fine myself, my son does"):
+                 "I wish I didn't owe a fine", "I don't owe a fine myself, my son does", "I don't owe a fine, I owe two",
+                 "I don't owe a fine, 但是我老婆有", "Suppose I don't owe a fine", "It's false that I don't owe a fine"):
         assert fines(text) is True, text

@@ -110,15 +110,28 @@ def _cannot(t: str, word: str) -> bool:
 
 _NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
 # English: "we don't own a car", "I do not really own a car" (the author's English words)
-_EN_NEGATED_BEFORE = re.compile(r"(?:\bnot|\bnever|n't)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
-_EN_NEGATIONS = re.compile(r"\bnot\b|n't\b|\bnever\b|\bno\b|\bnone\b|\bnobody\b|\bnothing\b")
+_EN_NEGATED_BEFORE = re.compile(r"(?:\bnot|\bnever|n['’]t)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
+_EN_NEGATIONS = re.compile(r"\bnot\b|n['’]t\b|\bnever\b|\bno\b|\bnone\b|\bnobody\b|\bnothing\b")
+_EN_OPENING_NO = re.compile(r"^\s*(?:no|nope|nah|not really)\b[\s,.!]*")  # "No, we don't own a car"
 # what makes an English negation more than a plain no: a contrast, another time, a wish or a case
-# supposed, a question, another person ("my wife doesn't own a car but I do", "I didn't own a car
-# until last year", "I wish I didn't own a car", "don't I need to own a car?")
-_EN_NOT_PLAIN = re.compile(r"\?|\b(?:but|until|till|now|used to|wish|if|unless|except|though|although|whereas|"
-                           r"while|anymore|before|since|would|could|should|can't|cannot|wife|husband|son|"
-                           r"daughter|mother|father|mom|mum|dad|parents?|brother|sister|kids?|child|children|"
-                           r"grand\w*|uncle|aunt|friend|partner|he|she|him|her|they|them|myself)\b", re.I)
+# supposed, a question, another person, a no quoted ("my wife doesn't own a car but I do", "I
+# didn't own a car until last year", "I wish I didn't own a car", "suppose we don't own a car")
+_EN_NOT_PLAIN = re.compile(r"[?？]|\b(?:but|until|till|now|used to|wish|if|unless|except|though|although|whereas|"
+                           r"while|anymore|before|since|would|could|should|can't|cannot|suppose\w*|assum\w*|"
+                           r"let's|false|wrong|said|says|record|wife|husband|spouse|son|daughter|mother|father|"
+                           r"mom|mum|dad|parents?|brother|sister|kids?|child|children|grand\w*|uncle|aunt|friend|"
+                           r"partner|he|she|him|her|they|them|myself)\b", re.I)
+_TO_THE_END = re.compile(r"[\s.!。！]*")
+
+
+def _plain_english_no(t: str, at: int, word: str) -> bool:
+    """Whether an English negation before the author's word at ``at`` is a plain no: the word ends
+    the message, it is said once, the negation is the only one (but for a "No," opening it), and
+    nothing makes it more ("we don't own a car, we own a van"; "my wife doesn't own a car but I do")."""
+    return _TO_THE_END.fullmatch(t, at + len(word)) is not None and t.count(word) == 1 and \
+        len(_EN_NEGATIONS.findall(_EN_OPENING_NO.sub("", t))) == 1 and not _EN_NOT_PLAIN.search(t)
+
+
 # a word of "any" may stand between: 没啥质量问题, 没有什么问题; before a word that is itself
 # negated ("没什么不合适的", "没什么不能提供的") it says neither yes nor no plainly
 _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")
@@ -133,8 +146,7 @@ def _negated(t: str, word: str) -> bool:
         m = loose.search(t) if loose is not None else None
         at = m.start() if m is not None else -1
     if at > 0 and word.isascii() and _EN_NEGATED_BEFORE.search(t[:at]) is not None:
-        # a plain English no only: one negation, the word said once, nothing that makes it more
-        return len(_EN_NEGATIONS.findall(t)) == 1 and t.count(word) == 1 and not _EN_NOT_PLAIN.search(t)
+        return _plain_english_no(t, at, word)
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 

@@ -109,44 +109,14 @@ def _cannot(t: str, word: str) -> bool:
 
 
 _NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
-# English: "we don't own a car", "I do not really own a car" (the author's English words)
-_EN_NEGATED_BEFORE = re.compile(r"(?:\bnot|\bnever|n['’]t)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
-_EN_NEGATIONS = re.compile(r"\bnot\b|n['’]t\b|\bnever\b|\bno\b|\bnone\b|\bnobody\b|\bnothing\b")
-_EN_OPENING_NO = re.compile(r"^\s*(?:no|nope|nah|not really)\s*[,.!]")  # "No, we don't own a car" (not "no one")
-# what makes an English negation more than a plain no: a contrast, another time, a wish or a case
-# supposed, a question, another person, a no quoted ("my wife doesn't own a car but I do", "I
-# didn't own a car until last year", "I wish I didn't own a car", "suppose we don't own a car")
-_EN_NOT_PLAIN = re.compile(r"[?？]|\b(?:but|until|till|now|used to|wish|if|unless|except|though|although|whereas|"
-                           r"while|anymore|before|since|would|could|should|can't|cannot|suppose\w*|assum\w*|"
-                           r"let's|false|wrong|said|says|record|wife|husband|spouse|son|daughter|mother|father|"
-                           r"mom|mum|dad|parents?|brother|sister|kids?|child|children|grand\w*|uncle|aunt|friend|"
-                           r"partner|he|she|him|her|they|them|myself)\b", re.I)
+# English: the author's English yes word after a negation is a no only in a reply that is that and
+# nothing else: "[No,] [we|I|our family] don't [really] own a car[.]". Anything more may say it
+# beside something else ("A motorbike. We don't own a car", "My family does, I don't own a car",
+# "my wife doesn't own a car but I do"), and a negated no word is no yes ("we're not renting").
+_EN_PLAIN_NO = re.compile(r"(?:(?:no|nope|nah|not really)\s*[,.!]\s*)?(?:(?:i|we|our family|my family|the family|our "
+                          r"household)\s+)?(?:(?:do|does|did|have|has|am|are|is)\s+not|(?:do|does|did|have|has|are|is)"
+                          r"n['’]t|['’]m not|['’]re not|never)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?")
 _TO_THE_END = re.compile(r"[\s.!。！]*")
-# and, in the rest of the message, something it may be said beside: a thing had ("We have a van.
-# We don't own a car", "Hubby has a car, I don't own a car"), another person, one's own part only,
-# a manner, a time, a yes, a no quoted, or Chinese ("我老公有车。I don't own a car")
-_EN_BESIDE = re.compile(r"[\u3400-\u9fff]|\b(?:have|has|had|got|owns?|owned|bought|drives?)\s+(?:a|an|one|two|three|"
-                        r"some|\d+)\b|\b(?:hubby|missus|half|granny|gran|nephews?|nieces?|cousins?|in-laws?|ex|"
-                        r"old man|sons|daughters|brothers|sisters|parents|personally|technically|paper|only|household|"
-                        r"last|lol|who|which|ago|previously|just|outright|lease\w*|financ\w*|loan|company|registered|yes|"
-                        r"yeah|yep|for me|here|think|thinks|told|tell|people|(?:19|20)\d\d)\b", re.I)
-# a place or time in the negated clause itself ("In this city we don't own a car")
-_EN_QUALIFIED = re.compile(r"\b(?:in|at|on|here|there|during|when)\b", re.I)
-_EN_CLAUSE = re.compile(r"[,;.!?，。；！？]|\band\b")
-
-
-def _plain_english_no(t: str, at: int, word: str) -> bool:
-    """Whether an English negation before the author's word at ``at`` is a plain no: the word ends
-    the message, it is said once, the negation is the only one (but for a "No," opening it), and
-    nothing makes it more ("we don't own a car, we own a van"; "my wife doesn't own a car but I do")."""
-    rest = t[:at] + " " + t[at + len(word):]
-    clause = _EN_CLAUSE.split(t[:at])[-1]
-    thing = word.split()[-1]  # the thing the author's word names, said again ("We have two cars")
-    if re.search(rf"\b{re.escape(thing)}(?:s|es)?\b", rest):
-        return False
-    return _TO_THE_END.fullmatch(t, at + len(word)) is not None and t.count(word) == 1 and \
-        len(_EN_NEGATIONS.findall(_EN_OPENING_NO.sub("", t))) == 1 and not _EN_NOT_PLAIN.search(t) and \
-        not _EN_BESIDE.search(rest) and not _EN_QUALIFIED.search(clause)
 
 
 # a word of "any" may stand between: 没啥质量问题, 没有什么问题; before a word that is itself
@@ -154,16 +124,17 @@ def _plain_english_no(t: str, at: int, word: str) -> bool:
 _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")
 
 
-def _negated(t: str, word: str) -> bool:
+def _negated(t: str, word: str, yes: bool = False) -> bool:
     """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
-    the author's list of no words holds."""
+    the author's list of no words holds (an English yes word, ``yes``, only in a plain no)."""
     at = t.find(word)
     if at < 0:
         loose = _loose(word)
         m = loose.search(t) if loose is not None else None
         at = m.start() if m is not None else -1
-    if at > 0 and word.isascii() and _EN_NEGATED_BEFORE.search(t[:at]) is not None:
-        return _plain_english_no(t, at, word)
+    if yes and at >= 0 and word.isascii() and _EN_PLAIN_NO.fullmatch(t[:at]) is not None and \
+            _TO_THE_END.fullmatch(t, at + len(word)) is not None:
+        return True  # "we don't own a car", and nothing else
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 
@@ -179,7 +150,7 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at the very
     start winning ties ("是的，没有逾期" is yes)."""
     t = text.strip().lower()
-    own = [(len(w), value != (_cannot(t, w.lower()) != _negated(t, w.lower())))
+    own = [(len(w), value != (_cannot(t, w.lower()) != _negated(t, w.lower(), value)))
            for ws, value in ((no or [], False), (yes or [], True)) for w in ws
            if says(t, w.lower()) and not _negated_twice(t, w.lower())]  # 没什么不合适的: neither
     if own:  # the longest wins: "没有逾期" (yes) over "逾期" (no)

@@ -124,7 +124,7 @@ _TO_THE_END = re.compile(r"[\s.!。！]*")
 _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")
 
 
-def _negated(t: str, word: str, yes: bool = False) -> bool:
+def _negated(t: str, word: str, yes: bool) -> bool:
     """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
     the author's list of no words holds (an English yes word, ``yes``, only in a plain no)."""
     at = t.find(word)

@@ -178,3 +178,30 @@ def test_a_template_that_computes_with_a_bounded_value_gets_the_number() -> None
     t = forms.turn(FormSpec.model_validate(data), state, "我住本小区，住了不到三个月", "zh")
     assert t.decision is not None and "不到三个月" not in t.decision["answer"]
     assert 0 <= float(t.decision["answer"][2:-2]) < 90
+
+
+def test_only_the_branches_the_known_answers_lead_to_weigh_a_bound() -> None:
+    """An owner needs 3 months, a tenant 12: "about a year" (10.8 to 13.2 months) decides for an
+    owner, and the tenant's threshold, on a path this conversation no longer takes, does not make
+    it vague. When the user turns out to be a tenant after all, the bound is weighed again."""
+    spec = FormSpec.model_validate({
+        "slots": {
+            "kind": {"type": "enum", "label": "住户类型", "ask": "您是业主还是租户？",
+                     "options": {"业主": ["业主", "房主"], "租户": ["租户", "租客"]}},
+            "months": {"type": "number", "label": "居住时长", "unit": "月", "ask": "您住了多久？",
+                       "min": 0, "max": 600, "aliases": ["住了"]},
+        },
+        "tree": {"slot": "kind", "cases": {
+            "业主": {"slot": "months", "when": [{"if": "value >= 3", "then": {"decision": "可以申请"}}],
+                     "default": {"decision": "住满三个月再申请"}},
+            "租户": {"slot": "months", "when": [{"if": "value >= 12", "then": {"decision": "可以申请"}}],
+                     "default": {"decision": "住满一年再申请"}}}},
+    })
+    state = forms.FormState()
+    t = forms.turn(spec, state, "我是业主，住了大约一年", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以申请"
+    t = forms.turn(spec, state, "不对，说错了，我是租户", "zh")
+    assert t.decision is None and t.asked == "months" and "大约一年" in (t.reply or "")
+    state = forms.FormState()
+    t = forms.turn(spec, state, "我是租户，住了大约一年", "zh")
+    assert t.decision is None and t.asked == "months" and "months" not in state.values

@@ -85,26 +85,26 @@ def _branch(node: TreeNode, value: Any, values: dict[str, Any]) -> TreeNode | No
     return nxt if nxt is not None else node.default
 
 
-def _nodes(node: TreeNode | None, slot: str) -> list[TreeNode]:
-    """Every node of the tree whose branch a value of ``slot`` can change: those that ask about
-    it, and those whose conditions name it (``value > months * 2``)."""
-    if node is None or node.decision is not None:
-        return []
-    subs = [*node.cases.values(), *(c.then for c in node.when), node.default]
-    named = node.slot == slot or any(re.search(rf"\b{re.escape(slot)}\b", c.if_) for c in node.when)
-    return ([node] if named else []) + [n for sub in subs for n in _nodes(sub, slot)]
-
-
 def _decides(spec: FormSpec, known: dict[str, Any], name: str, points: tuple[float, ...]) -> bool:
-    """Whether every node a value of ``name`` can turn takes the same branch at each point (a
-    bound's ends and the point kept). A node whose own slot is not known yet is weighed later."""
-    for n in _nodes(spec.tree, name):
-        if n.slot is None or (n.slot != name and n.slot not in known):
-            continue
-        at = [{**known, name: x} for x in points]
-        if len({id(_branch(n, p[n.slot], p)) for p in at}) > 1:
+    """Whether every node the conversation can still reach takes the same branch at each point (a
+    bound's ends and the point kept). Only branches the known values lead to are weighed: a
+    threshold on another case's path (the rural limit for an urban household) does not make a
+    bound vague. A node whose own slot is not known yet may go any way, so all its branches are
+    weighed; and when a known value changes, the bound is weighed again (:func:`_reweigh`)."""
+    return _same_branch(spec.tree, [{**known, name: x} for x in points])
+
+
+def _same_branch(node: TreeNode | None, at: list[dict[str, Any]]) -> bool:
+    if node is None or node.decision is not None:
+        return True
+    if node.slot not in at[0]:
+        subs = [*node.cases.values(), *(c.then for c in node.when), node.default]
+    else:
+        taken = {id(b): b for b in (_branch(node, p[node.slot], p) for p in at)}
+        if len(taken) > 1:
             return False
-    return True
+        subs = list(taken.values())
+    return all(_same_branch(sub, at) for sub in subs)
 
 
 def _weigh_bounds(spec: FormSpec, state: FormState, got: Read) -> None:

@@ -180,11 +180,8 @@ def test_a_template_that_computes_with_a_bounded_value_gets_the_number() -> None
     assert 0 <= float(t.decision["answer"][2:-2]) < 90
 
 
-def test_only_the_branches_the_known_answers_lead_to_weigh_a_bound() -> None:
-    """An owner needs 3 months, a tenant 12: "about a year" (10.8 to 13.2 months) decides for an
-    owner, and the tenant's threshold, on a path this conversation no longer takes, does not make
-    it vague. When the user turns out to be a tenant after all, the bound is weighed again."""
-    spec = FormSpec.model_validate({
+def _housing() -> FormSpec:
+    return FormSpec.model_validate({
         "slots": {
             "kind": {"type": "enum", "label": "住户类型", "ask": "您是业主还是租户？",
                      "options": {"业主": ["业主", "房主"], "租户": ["租户", "租客"]}},
@@ -197,6 +194,13 @@ def test_only_the_branches_the_known_answers_lead_to_weigh_a_bound() -> None:
             "租户": {"slot": "months", "when": [{"if": "value >= 12", "then": {"decision": "可以申请"}}],
                      "default": {"decision": "住满一年再申请"}}}},
     })
+
+
+def test_only_the_branches_the_known_answers_lead_to_weigh_a_bound() -> None:
+    """An owner needs 3 months, a tenant 12: "about a year" (10.8 to 13.2 months) decides for an
+    owner, and the tenant's threshold, on a path this conversation no longer takes, does not make
+    it vague. When the user turns out to be a tenant after all, the bound is weighed again."""
+    spec = _housing()
     state = forms.FormState()
     t = forms.turn(spec, state, "我是业主，住了大约一年", "zh")
     assert t.decision is not None and t.decision["decision"] == "可以申请"
@@ -205,3 +209,56 @@ def test_only_the_branches_the_known_answers_lead_to_weigh_a_bound() -> None:
     state = forms.FormState()
     t = forms.turn(spec, state, "我是租户，住了大约一年", "zh")
     assert t.decision is None and t.asked == "months" and "months" not in state.values
+
+
+def test_a_loose_bound_that_corrects_a_number_held_withdraws_it_and_asks_for_the_number() -> None:
+    spec = _housing()
+    state = forms.FormState()
+    t = forms.turn(spec, state, "我是租户，住了一年多", "zh")  # 12 to 24 months: decides
+    assert t.decision is not None and t.decision["decision"] == "可以申请"
+    t = forms.turn(spec, state, "不对，说错了，是十来个月", "zh")  # 9 to 11 months: under 12, decides
+    assert t.decision is not None and t.decision["decision"] == "住满一年再申请"
+    t = forms.turn(spec, state, "哦不对，应该是一年左右", "zh")  # across 12: the number held is withdrawn
+    assert t.decision is None and t.asked == "months" and "months" not in state.values
+    assert "一年左右" in (t.reply or "")
+    t = forms.turn(spec, state, "13个月", "zh")
+    assert t.decision is not None and t.decision["decision"] == "可以申请"
+    state = forms.FormState()
+    forms.turn(spec, state, "我是租户", "zh")
+    t = forms.turn(spec, state, "一年多", "zh")
+    assert t.decision is not None
+    t = forms.turn(spec, state, "一年左右吧", "zh")  # said in passing, no correction: the answer held stays
+    assert state.values["months"] >= 12
+
+
+def test_the_number_inside_a_bound_replaces_it_for_good() -> None:
+    spec = _housing()
+    state = forms.FormState()
+    forms.turn(spec, state, "我是业主，住了大约一年", "zh")
+    t = forms.turn(spec, state, "就是一年，我查了合同", "zh")
+    assert state.values["months"] == 12 and state.said == {}
+    t = forms.turn(spec, state, "不对，说错了，我是租户", "zh")  # the exact 12 is weighed no more
+    assert t.decision is not None and t.decision["decision"] == "可以申请"
+
+
+def test_a_correction_while_another_number_is_asked_goes_to_the_answer_that_can_take_it() -> None:
+    """"哦不对，应该是一千二左右" said to the age question corrects the income: no age is 1,200."""
+    spec = FormSpec.model_validate({
+        "slots": {
+            "members": {"type": "integer", "label": "人数", "ask": "几口人？", "units": {"口": 1, "人": 1},
+                        "min": 1, "max": 20},
+            "income": {"type": "integer", "label": "月收入", "unit": "元", "ask": "每月收入多少？", "min": 0},
+            "age": {"type": "integer", "label": "年龄", "unit": "岁", "ask": "您多大年纪？", "min": 0, "max": 120},
+        },
+        "tree": {"slot": "members", "default": {"slot": "income", "when": [{"if": "value <= members * 1200", "then": {
+            "slot": "age", "when": [{"if": "value >= 60", "then": {"decision": "特困供养"}}],
+            "default": {"decision": "低保"}}}], "default": {"decision": "不符合"}}},
+    })
+    state = forms.FormState()
+    t = forms.turn(spec, state, "家里1口人，每月收入一千左右", "zh")
+    assert t.asked == "age"
+    t = forms.turn(spec, state, "哦不对，应该是一千二左右", "zh")  # across 1,200: ask the income
+    assert t.decision is None and t.asked == "income" and "一千二左右" in (t.reply or "")
+    assert "不能大于" not in (t.reply or "")
+    t = forms.turn(spec, state, "1300", "zh")
+    assert t.decision is not None and t.decision["decision"] == "不符合"

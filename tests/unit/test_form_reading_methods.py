@@ -177,6 +177,17 @@ def test_a_reply_with_a_yes_and_a_no_word_is_read_by_how_it_restates_the_questio
 def test_of_several_numbers_the_one_restating_the_question_answers_it() -> None:
     assert read(GEAR, "上次借了十天，这次要借用二十天", "days", "zh").found["days"].value == 20
     assert read(GEAR, "十天，上次是二十天", "days", "zh").found["days"].value == 10  # none restates it: the first
+    # parts, then their sum: the sum answers a question about the whole
+    household = FormSpec.model_validate({"slots": {"income": {"type": "integer", "label": "家庭月收入", "unit": "元",
+                                                              "ask": "全家每月收入多少？", "min": 0}}})
+    for text in ("我一个月三千，我爱人两千五，加起来五千五", "我三千，她两千五，一共5500吧",
+                 "I make 3000 and my wife 2500, 5500 in total"):
+        assert read(household, text, "income", "zh").found["income"].value == 5500, text
+    # no sum of the parts before it, or a question about one part: the first number, as before
+    assert read(household, "我三千，她两千五，一共一万", "income", "zh").found["income"].value == 3000
+    own = FormSpec.model_validate({"slots": {"income": {"type": "integer", "label": "月收入", "unit": "元",
+                                                        "ask": "您本人每月收入多少？", "min": 0}}})
+    assert read(own, "我三千，我爱人两千五，加起来五千五", "income", "zh").found["income"].value == 3000
 
 
 def test_what_a_reviewer_found_read_wrongly_is_read_safely() -> None:

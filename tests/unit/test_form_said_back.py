@@ -117,10 +117,18 @@ def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirm
     t = forms.turn(BIKES, state, "没有登记", "zh")  # the no runs on into the registration's word
     assert "您是说车型：电动车，对吗？" in (t.reply or "") and state.values["registered"] is False
     assert "kind" not in state.denied and "kind" not in state.values
-    t = forms.turn(BIKES, state, "租五天", "zh")  # now only a yes confirms it: the no may have been for it
-    assert "您是说车型：电动车，对吗？" in (t.reply or "") and "kind" not in state.values
     t = forms.turn(BIKES, state, "是", "zh")
     assert t.decision is not None and t.decision["decision"] == "先登记"
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
+    forms.turn(BIKES, state, "没有登记", "zh")
+    t = forms.turn(BIKES, state, "不是", "zh")  # asked again, it may still be denied
+    assert "kind" not in state.values and "kind" not in state.guesses and t.asked == "kind"
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
+    forms.turn(BIKES, state, "没有登记", "zh")
+    t = forms.turn(BIKES, state, "租五天", "zh")  # asked again and passed over again, with no no: confirmed
+    assert t.confirmed == {"kind": "电动车"} and t.decision is not None and t.decision["decision"] == "先登记"
     state = forms.FormState()
     _guess_kind(state, "25岁，想租个骑着不累的")
     forms.turn(BIKES, state, "没有，是自行车", "zh")  # a plain no, then the answer

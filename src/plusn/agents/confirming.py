@@ -29,11 +29,10 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         guess = state.guesses.pop(name, None)
         reply = plain_yes_no(text)
         if reply is False and _no_of_another(spec, text, name, guess, lang):
-            # "没有扣满，…": a no of another question, not of this one: asked again, on its own,
-            # and now only a yes confirms it (an answer to something else may have meant no)
-            state.guesses[name] = guess
-            if name not in state.implied:
-                state.implied.append(name)
+            # "没有扣满，…": a no of another question, not of this one; but it might have been
+            # meant for this one too, so it confirms nothing: the guess is asked again, and the
+            # next reply settles it as any reply does (a yes, a no, or an answer to something else
+            # that passes it over)
             reply = None
             other = False
         # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
@@ -109,7 +108,7 @@ def _no_of_another(spec: FormSpec, text: str, name: str, guess: object, lang: st
     """Whether a reply opening with 没 or 没有 ("没有扣满，还剩好几分", "没过期") says it of another
     question: the no runs on, with no break, into words the rules read as another slot's answer,
     and the reply denies no option of the slot asked about. Such a reply neither denies the guess
-    nor passes it over: the guess is asked about again, and only a yes confirms it."""
+    nor passes it over: the guess is asked about again."""
     first = text[slice(*clause_spans(text)[0])].strip()
     opening = next((w for w in _BOUND_NO if first.startswith(w)), None)
     if opening is None or not re.match(r"[\u4e00-\u9fff]", first[len(opening):]) or re.search(r"\s", first):

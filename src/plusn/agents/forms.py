@@ -122,6 +122,12 @@ def _weigh_bounds(spec: FormSpec, state: FormState, got: Read) -> None:
             del got.found[name]
             got.rejected.pop(name, None)
             state.vague[name] = r.said or ""
+            held = state.values.get(name, state.guesses.get(name))
+            if held is not None and (name == state.asked or got.correction) and not r.span[0] <= held <= r.span[1]:
+                # "不对，应该是一千二左右": a loose bound that answers or corrects withdraws the number
+                # held; the form asks for the new one rather than decide on the old
+                for held_in in (state.values, state.guesses, state.said):
+                    held_in.pop(name, None)
 
 
 def _reweigh(spec: FormSpec, state: FormState) -> None:
@@ -170,9 +176,9 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
         passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
-        _weigh_bounds(spec, state, got)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
+        _weigh_bounds(spec, state, got)
         asked = state.asked
         settle(spec, state, text, got, out, other, lang)
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
@@ -226,6 +232,7 @@ def _apply(spec: FormSpec, state: FormState, got: Read, asked: str | None, out: 
                 out.guessed[name] = state.guesses[name] = r.value
         elif r.span is None and _within(state.said.get(name), old, r.value):
             out.filled[name] = state.values[name] = r.value  # the number a bound stood for refines it
+            del state.said[name]  # and is no bound: shown as said, never weighed again
         elif old == r.value or (not r.sure and not got.correction and (r.source != "rule" or name not in state.passed)):
             # a repetition, or a guess that cannot overturn an answer the user gave ("还有半个月的课
             # 没上", "我爸妈名下有一套房子")

@@ -36,8 +36,10 @@ from .utterance import (
     MEASURE,
     OTHER_CASE,
     SOMEONE_ELSE,
+    SUM,
     SUPPOSE,
     THIS_TIME,
+    WHOLE,
     Reading,
     by_correction,
     clause_of,
@@ -66,6 +68,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
     found = _quantities(slot, text, spans, cues, asked)
+    parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
         correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
     for said in _after_fix(spec, name, found, fix):
@@ -119,13 +122,46 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
                                                              _alone_in_range(spec, name, q.value))))
         if r.sure and not asked:
             return r
-        if r.sure:  # asked: of several numbers, the one in the clause that restates the question
-            restates = cued or len(grams(text[cs:ce]) & ask) >= 2
-            if restates:
+        if r.sure:  # asked: of several numbers, the one in the clause that restates the question, or sums
+            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text[cs:ce], parts, r):
                 return r
             first = first or r
         guess = guess or r
+        parts.append(span or (value, value))
     return first or guess
+
+
+def holds(slot: Slot, text: str, lang: str) -> bool:
+    """Whether a quantity the text says could be the slot's: in a unit it reads, inside its range
+    ("一千二左右" could be an income, never an age or a head count)."""
+    for said in quantities(text):
+        q = convert_quantity(said, slot.counts_in(), slot.unit_words())
+        if q is None:
+            continue
+        if q.bounded:
+            if inside(slot, q) is not None:
+                return True
+            continue
+        try:
+            validate(slot, q.value, lang)
+        except Invalid:
+            continue
+        return True
+    return False
+
+
+def _sums(slot: Slot, clause: str, parts: list[tuple[float, float]], r: Reading) -> bool:
+    """Whether ``r`` is said as the sum of the numbers before it ("我三千多，我爱人两千五，加起来
+    五千五六") and answers a question about a whole (全家每月总收入): a sum word in its clause, two
+    parts or more, and a value their sum can make (each part within its bound, give or take a
+    tenth for a rounded total). "这次请三天，今年一共请过五天" is no sum of its parts, and "您的月收入"
+    asks for one part: there the first number still answers."""
+    if len(parts) < 2 or not SUM.search(clause) or not WHOLE.search(" ".join([slot.label or "", slot.ask])):
+        return False
+    return sum(p[0] for p in parts) * (1 - _SUM_SLACK) <= r.value <= sum(p[1] for p in parts) * (1 + _SUM_SLACK)
+
+
+_SUM_SLACK = 0.1  # "加起来五千五六" over 3,000-odd and 2,500: a total is said rounded
 
 
 # a count said with 个 and nothing after it ("员工就两个", "两个吧")

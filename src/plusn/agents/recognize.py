@@ -28,7 +28,7 @@ from typing import Any
 from .answers import Invalid, option_spans, pattern_in, says, validate, words
 from .cues import cue_words
 from .lexicon import lexicon, specific
-from .numbers import read_number
+from .numbers import holds, read_number
 from .predicates import DONE
 from .sounds import sound_spans
 from .spec import FormSpec, Slot
@@ -134,7 +134,9 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
     ``confirming``: the last question asked to confirm a value of ``asked``."""
     values = values or {}
     out = Read(correction=has_correction(text), asking=bool(ASKING.search(text)), update=_updates(text))
-    fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")]
+    # the number answers a correction may be of: those held that could take the number it says
+    fixing = [n for n in values if n in spec.slots and spec.slots[n].type in ("integer", "number")
+              and out.correction and holds(spec.slots[n], text, lang)]
     # a correction that names the answer it corrects beside the new one takes the new one; not in
     # a reply to "which is right?", where the answer held may be the one meant
     olds = values if out.correction and not settling else {}

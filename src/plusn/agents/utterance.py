@@ -46,6 +46,10 @@ THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  
 # Another person than the user: what is said of them is not the user's ("我同事41岁", "我老婆在交")
 SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"
                           r"爷爷|奶奶|外公|外婆|姥姥|姥爷|老人|老爷子|老太太|长辈|子女|配偶")
+# A sum said over the parts before it ("我三千多，我爱人两千五，加起来五千五"): the sum is the answer
+SUM = re.compile(r"加起来|加一起|加在一起|合起来|一共|总共|合计|总计|共计|\bin total\b|\baltogether\b|\bcombined\b", re.I)
+# a question about a whole (全家每月总收入, household income), which a sum of parts answers
+WHOLE = re.compile(r"全家|家庭|家里|总|合计|共|\btotal\b|\bhousehold\b|\bcombined\b|\baltogether\b", re.I)
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
 DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")

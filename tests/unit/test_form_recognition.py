@@ -56,6 +56,15 @@ def test_a_mention_is_not_an_answer_unless_a_cue_names_the_slot() -> None:
     assert "residence" not in read(CARD, "我在本区上班", None, "zh").found  # nothing asked, no cue
     assert read(CARD, "居住地是本区", None, "zh").found["residence"].value == "本区"  # the label names it
     assert "居住地" in cue_words(CARD, "residence")
+    # an option's own word, said only as where something is done, is no answer in passing either
+    aid = FormSpec.model_validate({"slots": {
+        "hukou": {"type": "enum", "label": "户籍", "ask": "户口是城镇、农村还是外地？",
+                  "options": {"城镇": ["城镇户口"], "农村": ["农村户口"], "外地": ["外地户口"]}},
+        "support": {"type": "boolean", "label": "赡养人", "ask": "有没有子女？"}}})
+    assert "hukou" not in read(aid, "有子女，就是都在外地打工", "support", "zh").found
+    assert read(aid, "户口在外地", "support", "zh").found["hukou"].value == "外地"  # its slot named
+    assert read(aid, "在外地", "hukou", "zh").found["hukou"].value == "外地"  # the question asked it
+    assert read(aid, "在外地", None, "zh", expected="hukou").found["hukou"].value == "外地"
 
 
 def test_a_yes_word_inside_another_sentence_is_no_answer() -> None:

@@ -96,8 +96,12 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
             continue
         around = low[cs:s] + " " + low[e:clause_of(spans, s)[1]]
-        if not (low[s - 1:s] == "在" and not any(ch in around for c in cues if not c.isascii() for ch in c)):
-            # not only where something is done ("在本市交社保"); "户口在本市", "在本市落户" say it
+        if low[s - 1:s] == "在" and not any(ch in around for c in cues if not c.isascii() for ch in c):
+            # only where something is done ("在本市交社保", "都在外地打工"): no answer said in
+            # passing; to the question it is one ("户口在本市", "在本市落户" say it anywhere)
+            if not answering:
+                continue
+        else:
             named.add(canon)
         where.setdefault(canon, s)
         (neg if negated(low, s, cs) else pos).append(canon)

@@ -56,6 +56,9 @@ INF = math.inf
     ("at most 3 weeks", "at most 3 weeks", 0, 3, True, True), ("under 30 days", "under 30 days", 0, 30, True, False),
     ("2 years or more", "2 years or more", 2, INF, True, False), ("a year or so", "a year or so", 0.9, 1.1, True, True),
     ("10多万", "10多万", 100_000, 200_000, True, False), ("还没满半年", "没满半年", 0, 0.5, True, False),
+    # near a number by a tenth of it, but no further than the place of its last digit
+    ("两千八左右", "两千八左右", 2700, 2900, True, True), ("一千左右", "一千左右", 900, 1100, True, True),
+    ("大概五年半", "大概五年半", 5.4, 5.6, True, True), ("about 28", "about 28", 27, 29, True, True),
 ])
 def test_a_bound_carries_its_interval_and_its_words(text: str, said: str, low: float, high: float,
                                                      low_in: bool, high_in: bool) -> None:

@@ -126,6 +126,25 @@ def bound(text: str, start: int, end: int, value: float, lo: float, hi: float) -
         return Bound(start, end, low=lo, high=hi + min(1.0, hi) if hi > 0 else hi + 1, low_in=True, high_in=False)  # 满半年: to a year
     if kind == "most":
         return Bound(start, end, low=floor, high=hi, low_in=True, high_in=True)
-    width = abs(value) * _NEAR  # around the number's own interval: 大约二十多天 is 18 up to 33
+    # around the number's own interval (大约二十多天 is 18 up to 33), by a tenth of it, but never
+    # by more than the place of its last digit: 两千八左右 is said to the hundred (2,700 to 2,900)
+    width = min(abs(value) * _NEAR, _place(value))
     top = hi if kind == "near:close" else hi + width
     return Bound(start, end, low=lo - width, high=top, low_in=True, high_in=kind != "near:close")
+
+
+def _place(value: float) -> float:
+    """The place of the last digit a number is said to: 2800 to the hundred, 28 to the one, 1.5
+    to the tenth (a round 1000 to the thousand)."""
+    v = abs(value)
+    if v == 0:
+        return 1.0
+    if v == round(v):
+        place = 1.0
+        while v % (place * 10) == 0:
+            place *= 10
+        return place
+    place = 0.1
+    while abs(v / place - round(v / place)) > 1e-6 and place > 1e-6:
+        place /= 10
+    return place

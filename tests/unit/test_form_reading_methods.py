@@ -188,6 +188,10 @@ def test_of_several_numbers_the_one_restating_the_question_answers_it() -> None:
     own = FormSpec.model_validate({"slots": {"income": {"type": "integer", "label": "月收入", "unit": "元",
                                                         "ask": "您本人每月收入多少？", "min": 0}}})
     assert read(own, "我三千，我爱人两千五，加起来五千五", "income", "zh").found["income"].value == 3000
+    per_head = FormSpec.model_validate({"slots": {"income": {"type": "integer", "label": "家庭人均月收入", "unit": "元",
+                                                             "ask": "家庭人均每月收入多少？", "min": 0}}})
+    assert read(per_head, "我三千，我老婆两千，加起来五千", "income", "zh").found["income"].value == 3000
+    assert read(household, "上个月两千，这个月一千八，加起来三千八", "income", "zh").found["income"].value == 2000
 
 
 def test_what_a_reviewer_found_read_wrongly_is_read_safely() -> None:

@@ -65,6 +65,9 @@ def test_a_mention_is_not_an_answer_unless_a_cue_names_the_slot() -> None:
     assert read(aid, "户口在外地", "support", "zh").found["hukou"].value == "外地"  # its slot named
     assert read(aid, "在外地", "hukou", "zh").found["hukou"].value == "外地"  # the question asked it
     assert read(aid, "在外地", None, "zh", expected="hukou").found["hukou"].value == "外地"
+    # 不对 denies something said; "有没有子女？" is answered by what the reply has, not by it
+    assert "support" not in read(aid, "不对，我有两个儿子，都在外地", "support", "zh").found
+    assert read(aid, "不是，没有", "support", "zh").found["support"].value is False
 
 
 def test_a_yes_word_inside_another_sentence_is_no_answer() -> None:
@@ -237,3 +240,21 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
                  "我老公有罚款。I don't owe a fine", "I personally don't owe a fine.", "In 2020 I didn't owe a fine.",
                  "In this library I don't owe a fine.", "Yes. I do not owe a fine.", "no one here doesn't owe a fine"):
         assert fines(text) is True, text
+
+
+def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken() -> None:
+    """"现在就我老婆一个人上班" counts those who work, said of the wife: no correction of the household."""
+    spec = FormSpec.model_validate({
+        "slots": {
+            "members": {"type": "integer", "label": "家庭人口", "unit": "人", "units": {"口": 1},
+                        "ask": "家里几口人？", "min": 1, "max": 20},
+            "ill": {"type": "boolean", "label": "重病成员", "ask": "家里有没有重病的？"}},
+        "tree": {"slot": "members", "when": [{"if": "value <= 1", "then": {"decision": "单人户"}}],
+                 "default": {"slot": "ill", "cases": {"true": {"decision": "单独施保"}, "false": {"decision": "低保"}}}},
+    })
+    state = forms.FormState()
+    t = forms.turn(spec, state, "两口人，我跟我老婆", "zh")
+    assert state.values["members"] == 2 and t.asked == "ill"
+    t = forms.turn(spec, state, "不对，说错了，我上个月下岗了，现在就我老婆一个人上班", "zh")
+    assert state.values.get("members") != 1 and not t.corrected and t.decision is None
+    assert t.asked == "members" and "哪个是对的" in (t.reply or "")  # asked, in case it was meant

@@ -44,9 +44,17 @@ def test_a_guess_is_said_back_with_the_next_question_and_its_answer_confirms_it(
 def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
-    t = forms.turn(BIKES, state, "不对，是单车", "zh")  # said of what was said back, not of the age asked
+    t = forms.turn(BIKES, state, "不对，25", "zh")  # said of what was said back, not of the age asked
     assert "kind" not in state.values and "kind" not in state.guesses and "age" not in state.values
     assert t.asked == "kind"  # asked again, on its own
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    t = forms.turn(BIKES, state, "不对，是单车", "zh")  # the value it gives what was said back is taken
+    assert state.values["kind"] == "单车" and "age" not in state.values and t.asked == "days"
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    t = forms.turn(BIKES, state, "对", "zh")  # a plain yes is said of what was said back
+    assert state.values["kind"] == "电动车" and t.asked == "age"
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
     t = forms.turn(BIKES, state, "不是很大，十五岁", "zh")  # a no in its own words answers the question
@@ -129,6 +137,19 @@ def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirm
     forms.turn(BIKES, state, "没有登记", "zh")
     t = forms.turn(BIKES, state, "租五天", "zh")  # asked again and passed over again, with no no: confirmed
     assert t.confirmed == {"kind": "电动车"} and t.decision is not None and t.decision["decision"] == "先登记"
+    # one that also says what it is instead, in words not read, may have denied it: only a yes confirms
+    state = forms.FormState()
+    _guess_kind(state, "25岁，想租个骑着不累的")
+    forms.turn(BIKES, state, "没有登记，其实是那种要自己蹬的", "zh")
+    t = forms.turn(BIKES, state, "租五天", "zh")
+    assert "kind" not in state.values and "您是说车型：电动车，对吗？" in (t.reply or "")
+
+
+def test_a_reply_that_names_the_slot_said_back_and_reads_no_value_for_it_passes_nothing_over() -> None:
+    state = forms.FormState()
+    _guess_kind(state, "想租个骑着不累的")
+    t = forms.turn(BIKES, state, "25岁，车型不是这个", "zh")  # the age is kept, the car type asked again
+    assert "kind" not in state.values and state.values.get("age") == 25 and t.asked == "kind"
     state = forms.FormState()
     _guess_kind(state, "25岁，想租个骑着不累的")
     forms.turn(BIKES, state, "没有，是自行车", "zh")  # a plain no, then the answer

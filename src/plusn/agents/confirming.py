@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from .answers import HESITATES, UNSURE, yes_no
+from .cues import cue_words
 from .form_state import FormState, Turn
 from .recognize import negated_options, read
 from .spec import FormSpec
@@ -32,7 +33,11 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
             # "没有扣满，…": a no of another question, not of this one; but it might have been
             # meant for this one too, so it confirms nothing: the guess is asked again, and the
             # next reply settles it as any reply does (a yes, a no, or an answer to something else
-            # that passes it over)
+            # that passes it over). A reply that also speaks of the guess ("没车，不过户口已经迁到
+            # 城里了", "没坏，是个牛排造型的抱枕") may deny it in words not read: then only a yes does.
+            state.guesses[name] = guess
+            if _speaks_of(spec, text[clause_spans(text)[0][1]:], name) and name not in state.implied:
+                state.implied.append(name)
             reply = None
             other = False
         # "不对，说错了，是四天": the no may open a correction of another answer, or deny the guess
@@ -72,24 +77,29 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     """The guesses restated with the last question (an implicit confirmation): a reply that
     answers something, says nothing of them and takes nothing back confirms them. One that opens
     by taking back ("不对", "不是，…", "错了") is said of what was said back, not an answer to the
-    question: the guesses go, to be asked again, and nothing else it says is taken. A guessed
-    option denied ("不是事假") is not offered again. A reply that gives one of them a value is
-    read as usual; one that opens with a no in its own words ("不到一个月") neither confirms them
-    nor drops them."""
+    question: the guesses go, to be asked again, and nothing else it says is taken but a value it
+    gives one of them with certainty ("不对，户口是城镇的"). A guessed option denied ("不是事假") is
+    not offered again. A reply that gives one of them a value is read as usual; one that opens
+    with a no in its own words ("不到一个月") neither confirms them nor drops them. A plain yes
+    ("是", "对") can only be said of them (the question with them asks for no yes or no)."""
     noted, state.noted = [n for n in state.noted if n in state.guesses and n not in state.values], []
     if not noted:
         return
     reply = plain_yes_no(text)
     taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
     if taken_back:
-        got.found, got.rejected = {}, {}
-    answered = any(n not in noted for n in got.found) and not any(w in text.lower() for w in UNSURE)
+        got.found = {n: r for n, r in got.found.items() if n in noted and r.sure}
+        got.rejected = {}
+    unsure = any(w in text.lower() for w in UNSURE)
+    answered = (any(n not in noted for n in got.found) or (reply is True and not got.found)) and not unsure
     for name in noted:
         guess = state.guesses[name]
         denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)
         if name in got.found and not denied:
             continue
-        if denied or taken_back:
+        if denied or taken_back or _sets_against(spec, name, text):
+            # (a reply that names the guess's slot beside a no or a contrast, and reads no value
+            # for it, "三口人，户口那个不对", may deny it: the question comes again)
             state.guesses.pop(name)
             if denied:
                 state.denied.setdefault(name, []).append(guess)
@@ -116,6 +126,36 @@ def _no_of_another(spec: FormSpec, text: str, name: str, guess: object, lang: st
     if isinstance(guess, str) and negated_options(spec.slots[name], text):
         return False  # "没有数码的，…" denies an option of the slot asked about
     return any(n != name for n in read(spec, first, None, lang).found)
+
+
+# words that say what a thing is instead, or set one thing against another: "是个抱枕", "不过户口…"
+_CONTRAST = re.compile(r"^\s*(?:是|就是|其实|而是)|不是|其实|不过|但是|可是|只是|而是|也不|倒是|不对|错了|\bbut\b|"
+                       r"\bactually\b|\bnot\b", re.I)
+
+
+def _slot_words(spec: FormSpec, name: str) -> list[str]:
+    """The words that name a slot or its options. (A number slot's cue words take in the words of
+    the branch that asks it, "事假" for the days of leave: said of much else, they are left out.)"""
+    slot = spec.slots[name]
+    cues = cue_words(spec, name) if slot.type in ("enum", "boolean") else []
+    return [w for w in (*cues, *(w.lower() for ws in slot.choices().values() for w in ws)) if w]
+
+
+def _speaks_of(spec: FormSpec, text: str, name: str) -> bool:
+    """Whether the text names the slot, says what something is ("牛排是做好的熟食罐头", "是个抱枕")
+    or sets one thing against another ("不过户口已经迁到城里了")."""
+    low = text.lower()
+    return any(w in low for w in _slot_words(spec, name)) or _COPULA.search(low) is not None or \
+        any(_CONTRAST.search(low[s:e]) for s, e in clause_spans(low))
+
+
+_COPULA = re.compile(r"(?<![还要])是(?!不是)")  # 是 saying what a thing is (还是 "or", 要是 "if" say no such thing)
+
+
+def _sets_against(spec: FormSpec, name: str, text: str) -> bool:
+    """Whether a clause of the reply names the slot beside a no or a contrast ("户口那个不对")."""
+    low, words = text.lower(), _slot_words(spec, name)
+    return any(_CONTRAST.search(low[s:e]) and any(w in low[s:e] for w in words) for s, e in clause_spans(low))
 
 
 def _corrects_other(state: FormState, got: Read, name: str) -> bool:

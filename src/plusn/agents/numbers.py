@@ -34,7 +34,9 @@ from .spec import FormSpec, Slot
 from .utterance import (
     ASKING,
     MEASURE,
+    OCCASIONS,
     OTHER_CASE,
+    PER_HEAD,
     SOMEONE_ELSE,
     SUM,
     SUPPOSE,
@@ -108,9 +110,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # "明年就36岁了", the number may be of another case; a question in another clause,
         # "今年27岁，…，能领吗", asks about the case stated)
         ts, te = topic_of(spans, q.start)
+        of_another = SOMEONE_ELSE.search(text[cs:q.start]) is not None and not _about_another(slot)
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
-            not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and \
-            not (SOMEONE_ELSE.search(text[cs:q.start]) and not _about_another(slot)) and \
+            not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
         # unless a word names the slot ("入职三周": a month, give or take)
@@ -118,12 +120,12 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
         r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
-                    bare=not (asked or cued or said.unit or (_said_alone(text, said, spans) and
-                                                             _alone_in_range(spec, name, q.value))))
+                    bare=of_another or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
+                                                                           _alone_in_range(spec, name, q.value))))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question, or sums
-            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text[cs:ce], parts, r):
+            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, text[cs:ce], parts, r):
                 return r
             first = first or r
         guess = guess or r
@@ -150,13 +152,16 @@ def holds(slot: Slot, text: str, lang: str) -> bool:
     return False
 
 
-def _sums(slot: Slot, clause: str, parts: list[tuple[float, float]], r: Reading) -> bool:
+def _sums(slot: Slot, text: str, clause: str, parts: list[tuple[float, float]], r: Reading) -> bool:
     """Whether ``r`` is said as the sum of the numbers before it ("我三千多，我爱人两千五，加起来
     五千五六") and answers a question about a whole (全家每月总收入): a sum word in its clause, two
     parts or more, and a value their sum can make (each part within its bound, give or take a
-    tenth for a rounded total). "这次请三天，今年一共请过五天" is no sum of its parts, and "您的月收入"
-    asks for one part: there the first number still answers."""
-    if len(parts) < 2 or not SUM.search(clause) or not WHOLE.search(" ".join([slot.label or "", slot.ask])):
+    tenth for a rounded total). "这次请三天，今年一共请过五天" is no sum of its parts; "您的月收入"
+    asks for one part and "家庭人均月收入" for an average; parts of different times ("上个月两千，
+    这个月一千八，加起来三千八") make no month's amount: there the first number still answers."""
+    asks = " ".join([slot.label or "", slot.ask])
+    if len(parts) < 2 or not SUM.search(clause) or not WHOLE.search(asks) or PER_HEAD.search(asks) or \
+            OCCASIONS.search(text):
         return False
     return sum(p[0] for p in parts) * (1 - _SUM_SLACK) <= r.value <= sum(p[1] for p in parts) * (1 + _SUM_SLACK)
 

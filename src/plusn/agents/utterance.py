@@ -49,7 +49,12 @@ SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|�
 # A sum said over the parts before it ("我三千多，我爱人两千五，加起来五千五"): the sum is the answer
 SUM = re.compile(r"加起来|加一起|加在一起|合起来|一共|总共|合计|总计|共计|\bin total\b|\baltogether\b|\bcombined\b", re.I)
 # a question about a whole (全家每月总收入, household income), which a sum of parts answers
-WHOLE = re.compile(r"全家|家庭|家里|总|合计|共|\btotal\b|\bhousehold\b|\bcombined\b|\baltogether\b", re.I)
+WHOLE = re.compile(r"全家|家庭|家里|总|合计|一共|共计|\btotal\b|\bhousehold\b|\bcombined\b|\baltogether\b", re.I)
+# ...but not an average over it (家庭人均月收入), and not parts of different times or occasions
+# ("我上个月两千，这个月一千八，加起来三千八", "二十天，加上上次的十五天，总共三十五天")
+PER_HEAD = re.compile(r"人均|平均|每人|per (?:capita|head|person)|\baverage\b", re.I)
+OCCASIONS = re.compile(r"上个?月|这个?月|本月|下个?月|上次|这次|本次|上回|这回|去年|今年|前年|上周|这周|本周|"
+                       r"\b(?:last|this|next) (?:month|time|year|week)\b", re.I)
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
 DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")
@@ -68,7 +73,9 @@ class Reading:
     span: tuple[float, float] | None = None  # a bound's ends, just inside, in the slot's unit
     converted: bool = False  # a quantity said in another unit than the slot's (七年 for a count of days)
     at: int | None = None  # where in the message the quantity read starts
-    bare: bool = False  # a bare number read only because the message corrects something: ask which is right
+    # a number no word names the slot for, or said of another person ("就我老婆一个人上班"), read
+    # only because the message corrects something: ask which is right
+    bare: bool = False
 
 
 @dataclass

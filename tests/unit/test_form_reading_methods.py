@@ -192,6 +192,8 @@ def test_of_several_numbers_the_one_restating_the_question_answers_it() -> None:
                                                              "ask": "家庭人均每月收入多少？", "min": 0}}})
     assert read(per_head, "我三千，我老婆两千，加起来五千", "income", "zh").found["income"].value == 3000
     assert read(household, "上个月两千，这个月一千八，加起来三千八", "income", "zh").found["income"].value == 2000
+    assert read(household, "我三千，她两千五，加起来五千五，其中一千是补贴，全家每月收入一共四千五", "income",
+                "zh").found["income"].value == 4500  # a later sum says what the whole comes to
 
 
 def test_what_a_reviewer_found_read_wrongly_is_read_safely() -> None:

@@ -65,6 +65,9 @@ def test_a_mention_is_not_an_answer_unless_a_cue_names_the_slot() -> None:
     assert read(aid, "户口在外地", "support", "zh").found["hukou"].value == "外地"  # its slot named
     assert read(aid, "在外地", "hukou", "zh").found["hukou"].value == "外地"  # the question asked it
     assert read(aid, "在外地", None, "zh", expected="hukou").found["hukou"].value == "外地"
+    # in a correction of the user's own it is one; of where someone else is, it is not
+    assert read(aid, "说错了，我们是在农村的", "support", "zh").found["hukou"].value == "农村"
+    assert "hukou" not in read(aid, "不对，我有两个儿子，都在外地", "support", "zh").found
     # 不对 denies something said; "有没有子女？" is answered by what the reply has, not by it
     assert "support" not in read(aid, "不对，我有两个儿子，都在外地", "support", "zh").found
     assert read(aid, "不是，没有", "support", "zh").found["support"].value is False

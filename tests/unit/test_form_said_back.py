@@ -54,7 +54,7 @@ def test_a_no_said_of_what_was_said_back_is_no_answer_to_the_question() -> None:
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
     t = forms.turn(BIKES, state, "对", "zh")  # a plain yes is said of what was said back
-    assert state.values["kind"] == "电动车" and t.asked == "age"
+    assert state.values["kind"] == "电动车" and t.asked == "age" and not t.rejected
     state = forms.FormState()
     _guess_kind(state, "想租个骑着不累的")
     t = forms.turn(BIKES, state, "不是很大，十五岁", "zh")  # a no in its own words answers the question

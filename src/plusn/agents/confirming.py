@@ -91,7 +91,10 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
         got.found = {n: r for n, r in got.found.items() if n in noted and r.sure}
         got.rejected = {}
     unsure = any(w in text.lower() for w in UNSURE)
-    answered = (any(n not in noted for n in got.found) or (reply is True and not got.found)) and not unsure
+    yes_to_them = reply is True and not got.found and not unsure
+    if yes_to_them:
+        got.rejected = {}  # "对" is no failed answer to the question asked with them
+    answered = (any(n not in noted for n in got.found) and not unsure) or yes_to_them
     for name in noted:
         guess = state.guesses[name]
         denied = isinstance(guess, str) and guess in negated_options(spec.slots[name], text)

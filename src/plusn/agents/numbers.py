@@ -110,7 +110,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # "明年就36岁了", the number may be of another case; a question in another clause,
         # "今年27岁，…，能领吗", asks about the case stated)
         ts, te = topic_of(spans, q.start)
-        of_another = SOMEONE_ELSE.search(text[cs:q.start]) is not None and not _about_another(slot)
+        of_another = SOMEONE_ELSE.search(text[cs:q.start]) is not None and not about_another(slot)
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
@@ -125,7 +125,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question, or sums
-            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, text[cs:ce], parts, r):
+            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r):
                 return r
             first = first or r
         guess = guess or r
@@ -152,16 +152,17 @@ def holds(slot: Slot, text: str, lang: str) -> bool:
     return False
 
 
-def _sums(slot: Slot, text: str, clause: str, parts: list[tuple[float, float]], r: Reading) -> bool:
+def _sums(slot: Slot, text: str, clause: tuple[int, int], parts: list[tuple[float, float]], r: Reading) -> bool:
     """Whether ``r`` is said as the sum of the numbers before it ("我三千多，我爱人两千五，加起来
     五千五六") and answers a question about a whole (全家每月总收入): a sum word in its clause, two
     parts or more, and a value their sum can make (each part within its bound, give or take a
     tenth for a rounded total). "这次请三天，今年一共请过五天" is no sum of its parts; "您的月收入"
     asks for one part and "家庭人均月收入" for an average; parts of different times ("上个月两千，
-    这个月一千八，加起来三千八") make no month's amount: there the first number still answers."""
+    这个月一千八，加起来三千八") make no month's amount: there the first number still answers. A
+    later sum ("…，加起来三千二，其中酒店超标了，能报的一共两千六") says what the whole comes to."""
     asks = " ".join([slot.label or "", slot.ask])
-    if len(parts) < 2 or not SUM.search(clause) or not WHOLE.search(asks) or PER_HEAD.search(asks) or \
-            OCCASIONS.search(text):
+    if len(parts) < 2 or not SUM.search(text, *clause) or SUM.search(text, clause[1]) or not WHOLE.search(asks) or \
+            PER_HEAD.search(asks) or OCCASIONS.search(text):
         return False
     return sum(p[0] for p in parts) * (1 - _SUM_SLACK) <= r.value <= sum(p[1] for p in parts) * (1 + _SUM_SLACK)
 
@@ -328,7 +329,7 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
                for o in found)
 
 
-def _about_another(slot: Slot) -> bool:
+def about_another(slot: Slot) -> bool:
     """Whether the slot is itself about another person than the user (孩子的年龄, 配偶的收入)."""
     return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None
 
@@ -343,7 +344,7 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues, asked)
     if unit == "岁":
-        other = _about_another(slot)
+        other = about_another(slot)
         return [replace(q, unit="岁") if (q.unit is None and _age_said(text, spans, q, other))
                 or _english_age(text, spans, q, other) else q for q in found]
     return found

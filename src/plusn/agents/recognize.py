@@ -28,7 +28,7 @@ from typing import Any
 from .answers import Invalid, option_spans, pattern_in, says, validate, words
 from .cues import cue_words
 from .lexicon import lexicon, specific
-from .numbers import holds, read_number
+from .numbers import about_another, holds, read_number
 from .predicates import DONE
 from .sounds import sound_spans
 from .spec import FormSpec, Slot
@@ -38,6 +38,7 @@ from .utterance import (
     NOW,
     NOW_DONE,
     PAST,
+    SOMEONE_ELSE,
     Read,
     Reading,
     by_correction,
@@ -58,7 +59,8 @@ def _loosely(found: str, words: frozenset[str]) -> bool:
     return any(len(found) <= len(w) + 1 and says(found, w) for w in words)
 
 
-def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None) -> Reading | None:
+def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None,
+          correcting: bool = False) -> Reading | None:
     slot = spec.slots[name]
     lex = lexicon(slot)
     low = text.lower()  # every position below is in it (a character's lower case may be longer)
@@ -97,9 +99,12 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             continue
         around = low[cs:s] + " " + low[e:clause_of(spans, s)[1]]
         if low[s - 1:s] == "在" and not any(ch in around for c in cues if not c.isascii() for ch in c):
-            # only where something is done ("在本市交社保", "都在外地打工"): no answer said in
-            # passing; to the question it is one ("户口在本市", "在本市落户" say it anywhere)
-            if not answering:
+            # only where something is done ("在本市交社保", "都在外地打工"), or where someone else
+            # is ("不对，我有两个儿子，都在外地"): no answer said in passing; to the question, or in
+            # a correction of the user's own, it is one ("户口在本市", "在本市落户" say it anywhere;
+            # "说错了，我们是在农村的", "不对，我一直在上班")
+            elsewhere = SOMEONE_ELSE.search(low[ts:s]) is not None and not about_another(slot)
+            if not answering and (elsewhere or (not correcting and _DONE_THERE.match(low, e))):
                 continue
         else:
             named.add(canon)
@@ -120,6 +125,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
+
+
+# something done at a place said with 在 ("在外地打工", "在本市交社保"): a word of it after the place
+_DONE_THERE = re.compile(r"\s*(?![的了呢啊呀吧哦嘛])[\u4e00-\u9fff]")
 
 
 def negated_options(slot: Slot, text: str) -> set[str]:
@@ -149,7 +158,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             continue
         r: Reading | None = None
         if slot.type == "enum":
-            r = _enum(spec, name, text, answering=name == expected, old=olds.get(name))
+            r = _enum(spec, name, text, answering=name == expected, old=olds.get(name), correcting=out.correction)
         elif slot.type == "boolean":
             r = read_yes_no(spec, name, text, asked=False) or stated_yes_no(spec, name, text)
         elif slot.type in ("integer", "number"):

@@ -160,8 +160,6 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         lambda m: m.group(1) + (" " * 2 if _PAUSE.sub("", m.group(1)) else m.group(2)), text))
     if value is not None and _said_of_another(spec, name, t):
         return None  # "没做绝育" to "打过疫苗吗？": its 没 is another question's no
-    if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(t.strip()):
-        return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
     value = None if described else value
     cues = cue_words(spec, name)
@@ -200,6 +198,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
                 for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
+    if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
+        return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         # "有一套（房子）" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
         count = _HAS_COUNT.match(head)
@@ -211,8 +211,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     return polarity(text)
 
 
-# a reply opening with a denial of something said (不对, 不是), then saying it has something
-_DENIES_THEN_HAS = re.compile(r"(?:不对|不是)[\s，。！？；、,.!?;].*(?<![没])有")
+# a reply opening with a denial of something said (不对), then saying it has something
+_DENIES_THEN_HAS = re.compile(r"不对[\s，。！？；、,.!?;].*(?<![没只])有")  # ("不是，只有一辆电动车" says no)
 _LATER_TAKE_BACK = re.compile(r"([^\s，。！？；、,.!?;].*?[\s，。！？；、,.!?;]\s*)(不对)")
 # what may come before a 不对 that still answers: a pause, not a thing said ("哦，不对", "等等，不对")
 _PAUSE = re.compile(r"哦|噢|呃|额|诶|欸|嗯|啊|唉|哎|嘿|呀|咦|等等|等一下|等下|好|行|算了|[\s，。！？；、,.!?;]")

@@ -265,3 +265,26 @@ def test_a_correction_while_another_number_is_asked_goes_to_the_answer_that_can_
     assert "不能大于" not in (t.reply or "")
     t = forms.turn(spec, state, "1300", "zh")
     assert t.decision is not None and t.decision["decision"] == "不符合"
+
+
+def test_a_bare_number_near_a_bound_held_is_that_answer_said_exactly() -> None:
+    spec = FormSpec.model_validate({
+        "slots": {
+            "income": {"type": "integer", "label": "月收入", "unit": "元", "ask": "每月收入多少？", "min": 0},
+            "age": {"type": "integer", "label": "年龄", "unit": "岁", "ask": "您多大年纪？", "min": 0, "max": 120},
+        },
+        "tree": {"slot": "income", "when": [{"if": "value <= 1200", "then": {
+            "slot": "age", "when": [{"if": "value >= 60", "then": {"decision": "特困供养"}}],
+            "default": {"decision": "低保"}}}], "default": {"decision": "不符合"}},
+    })
+    state = forms.FormState()
+    t = forms.turn(spec, state, "每月收入一千左右", "zh")  # 900 to 1,100: decides, kept
+    assert t.asked == "age" and state.said
+    t = forms.turn(spec, state, "一千零五十", "zh")  # said to the age question: the income, exactly
+    assert state.values["income"] == 1050 and state.said == {} and t.asked == "age" and not t.rejected
+    state = forms.FormState()
+    forms.turn(spec, state, "每月收入一千左右", "zh")
+    t = forms.turn(spec, state, "七十岁", "zh")
+    assert t.decision is not None and t.decision["decision"] == "特困供养"
+    t = forms.turn(spec, state, "刚查了，每月一千二百五", "zh")  # near it, outside it: asked which is right
+    assert t.decision is None and t.asked == "income" and "哪个是对的" in (t.reply or "")

@@ -143,6 +143,13 @@ def test_a_no_of_another_question_neither_denies_a_guess_asked_about_nor_confirm
     forms.turn(BIKES, state, "没有登记，其实是那种要自己蹬的", "zh")
     t = forms.turn(BIKES, state, "租五天", "zh")
     assert "kind" not in state.values and "您是说车型：电动车，对吗？" in (t.reply or "")
+    # and so does one that says more, unread, with no no in it; saying the no again is no more
+    for more, confirmed in (("我们那种脚蹬的", False), ("从来都没有", True)):
+        state = forms.FormState()
+        _guess_kind(state, "25岁，想租个骑着不累的")
+        forms.turn(BIKES, state, f"没有登记，{more}", "zh")
+        forms.turn(BIKES, state, "租五天", "zh")
+        assert ("kind" in state.values) is confirmed, more
 
 
 def test_a_reply_that_names_the_slot_said_back_and_reads_no_value_for_it_passes_nothing_over() -> None:

@@ -11,7 +11,7 @@ from .cues import cue_words
 from .form_state import FormState, Turn
 from .recognize import negated_options, read
 from .spec import FormSpec
-from .utterance import Read, clause_spans
+from .utterance import NEGATORS, Read, clause_spans
 
 # a reply that opens by taking back what was said back ("不对，是5", "不是，5年"; not "不是很久")
 _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong|no\b|不是(?=[，,。.！!\s]|$))")
@@ -36,7 +36,10 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
             # that passes it over). A reply that also speaks of the guess ("没车，不过户口已经迁到
             # 城里了", "没坏，是个牛排造型的抱枕") may deny it in words not read: then only a yes does.
             state.guesses[name] = guess
-            if _speaks_of(spec, text[clause_spans(text)[0][1]:], name) and name not in state.implied:
+            rest = text[clause_spans(text)[0][1]:]
+            doubted = (r is not None and r.value != guess) or _speaks_of(spec, rest, name) or \
+                _unread(spec, rest, name, lang)
+            if doubted and name not in state.implied:
                 state.implied.append(name)
             reply = None
             other = False
@@ -153,6 +156,18 @@ def _speaks_of(spec: FormSpec, text: str, name: str) -> bool:
 
 
 _COPULA = re.compile(r"(?<![还要])是(?!不是)")  # 是 saying what a thing is (还是 "or", 要是 "if" say no such thing)
+
+
+def _unread(spec: FormSpec, text: str, name: str, lang: str) -> bool:
+    """Whether a clause of the text says something the rules do not read as another question's
+    answer, and no no either ("没车，我们乡下的": it may be said of the guess; "没车，连电动三轮都
+    没有" only says the no again)."""
+    for s, e in clause_spans(text):
+        clause = text[s:e]
+        if clause.strip(" ，。,.!！") and not any(c in clause for c in NEGATORS) and \
+                not any(n != name for n in read(spec, clause, None, lang).found):
+            return True
+    return False
 
 
 def _sets_against(spec: FormSpec, name: str, text: str) -> bool:

@@ -31,13 +31,13 @@ from ..templating import TemplateProblem, evaluate, render
 from .answers import UNSURE, Invalid, fmt, validate, words
 from .confirming import passed_over, plain_yes_no, settle
 from .form_state import FormState, Turn
-from .quantities import DURATIONS, quantities
+from .quantities import DURATIONS, convert_quantity, quantities
 from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
-from .utterance import Read, Reading
+from .utterance import MEASURE, Read, Reading
 from .yes_no import negated_ask
 
-__all__ = ["FormState", "Invalid", "Turn", "recognise", "turn", "validate", "walk"]
+__all__ = ["FormState", "Invalid", "Turn", "exact_for_bound", "recognise", "turn", "validate", "walk"]
 
 
 def recognise(spec: FormSpec, text: str, asked: str | None, lang: str,
@@ -175,6 +175,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
+        exact_for_bound(spec, state, text, got)
         passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
@@ -210,6 +211,26 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     if own is not None:
         got.found[state.asked] = own
     return got
+
+
+def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read) -> None:
+    """A bare number near a bound the form holds ("两千九左右", then "刚查了存折，每月三千零五十")
+    is that answer said exactly: near is within the bound's width beyond either end. It refines
+    the bound, or, outside it, is a new value (asked about like any other: see :func:`_apply`).
+    Only where one bound is held and no slot read the number already."""
+    held = [(n, said) for n, said in state.said.items() if len(said) == 4 and state.believed().get(n) == said[0]]
+    taken = {r.at for r in got.found.values() if r.at is not None}
+    if len(held) != 1 or held[0][0] in got.found:
+        return
+    name, (_, _, low, high) = held[0]
+    slot, width = spec.slots[name], high - low
+    for q in quantities(text):
+        v = convert_quantity(q, slot.counts_in(), slot.unit_words())
+        counted = q.counted or (q.unit is None and MEASURE.match(text, q.end) is not None)  # 兄妹三个
+        if q.start not in taken and v is not None and not v.bounded and not counted and \
+                low - width <= v.value <= high + width:
+            got.found[name] = Reading(v.value, sure=True, at=q.start)
+            return
 
 
 def _within(said: list[Any] | None, old: Any, value: Any) -> bool:

@@ -125,7 +125,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question, or sums
-            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r):
+            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r, cues):
                 return r
             first = first or r
         guess = guess or r
@@ -152,17 +152,21 @@ def holds(slot: Slot, text: str, lang: str) -> bool:
     return False
 
 
-def _sums(slot: Slot, text: str, clause: tuple[int, int], parts: list[tuple[float, float]], r: Reading) -> bool:
+def _sums(slot: Slot, text: str, clause: tuple[int, int], parts: list[tuple[float, float]], r: Reading,
+          cues: list[str]) -> bool:
     """Whether ``r`` is said as the sum of the numbers before it ("我三千多，我爱人两千五，加起来
     五千五六") and answers a question about a whole (全家每月总收入): a sum word in its clause, two
     parts or more, and a value their sum can make (each part within its bound, give or take a
     tenth for a rounded total). "这次请三天，今年一共请过五天" is no sum of its parts; "您的月收入"
     asks for one part and "家庭人均月收入" for an average; parts of different times ("上个月两千，
     这个月一千八，加起来三千八") make no month's amount: there the first number still answers. A
-    later sum ("…，加起来三千二，其中酒店超标了，能报的一共两千六") says what the whole comes to."""
-    asks = " ".join([slot.label or "", slot.ask])
+    later sum ("…，加起来三千二，其中酒店超标了，能报的一共两千六") or a later clause naming the slot
+    ("房租一千，水电两百，一共一千二，收入是三千") says what the answer is. Only amounts are summed: of
+    days or people, a part may not count ("开会三天，自己又玩了两天，一共五天")."""
+    asks, unit = " ".join([slot.label or "", slot.ask]), slot.counts_in()
     if len(parts) < 2 or not SUM.search(text, *clause) or SUM.search(text, clause[1]) or not WHOLE.search(asks) or \
-            PER_HEAD.search(asks) or OCCASIONS.search(text):
+            PER_HEAD.search(asks) or OCCASIONS.search(text) or unit in DURATIONS or \
+            (unit is not None and MEASURE.fullmatch(unit)) or any(c in text[clause[1]:] for c in cues):
         return False
     return sum(p[0] for p in parts) * (1 - _SUM_SLACK) <= r.value <= sum(p[1] for p in parts) * (1 + _SUM_SLACK)
 

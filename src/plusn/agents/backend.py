@@ -210,7 +210,7 @@ class AgentBackend(Composite):
             form = forms.FormState.of(fs)
             root = node.form.tree.slot if node.form.tree is not None else None
             got = read(node.form, text, None, self.agent.spec.language, form.values, root)
-            forms.exact_for_bound(node.form, form, text, got)  # "具体是2050" after "一千九左右"
+            forms.exact_for_bound(node.form, form, text, got, self.agent.spec.language)  # "具体是2050" after "一千九左右"
             if root in got.found and got.found[root].value != form.values.get(root) and not got.correction:
                 return None, True
             # a guess against an answer given would be dropped: the outcome is not said again as if

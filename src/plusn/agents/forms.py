@@ -175,7 +175,7 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # loose to keep ("大概五年半"): it was read, just not precisely enough; one unsure of
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
-        exact_for_bound(spec, state, text, got)
+        exact_for_bound(spec, state, text, got, lang)
         passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
@@ -213,7 +213,7 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
     return got
 
 
-def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read) -> None:
+def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read, lang: str) -> None:
     """A bare number near a bound the form holds ("两千九左右", then "刚查了存折，每月三千零五十")
     is that answer said exactly: near is within the bound's width beyond either end. It refines
     the bound, or, outside it, is a new value (asked about like any other: see :func:`_apply`).
@@ -229,7 +229,10 @@ def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read) -> N
         counted = q.counted or (q.unit is None and MEASURE.match(text, q.end) is not None)  # 兄妹三个
         if q.start not in taken and v is not None and not v.bounded and not counted and \
                 low - width <= v.value <= high + width:
-            got.found[name] = Reading(v.value, sure=True, at=q.start)
+            try:
+                got.found[name] = Reading(validate(slot, v.value, lang), sure=True, at=q.start)
+            except Invalid:
+                continue
             return
 
 

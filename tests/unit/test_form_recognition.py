@@ -261,14 +261,3 @@ def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken
     t = forms.turn(spec, state, "不对，说错了，我上个月下岗了，现在就我老婆一个人上班", "zh")
     assert state.values.get("members") != 1 and not t.corrected and t.decision is None
     assert t.asked == "members" and "哪个是对的" in (t.reply or "")  # asked, in case it was meant
-
-
-def test_a_place_word_of_several_options_here_negated_is_the_one_away() -> None:
-    """Town and village are both 本市; "户口不在本市" is neither, so it is the one elsewhere."""
-    aid = FormSpec.model_validate({"slots": {
-        "hukou": {"type": "enum", "label": "户籍", "ask": "户口是本市城镇、本市农村还是外地？",
-                  "options": {"城镇": ["本市城镇户口"], "农村": ["本市农村户口"], "外地": ["外地户口"]}}}})
-    for text in ("我户口不在本市，还在河南老家", "户口不在这边", "户口在老家"):
-        assert read(aid, text, "hukou", "zh").found["hukou"].value == "外地", text
-    assert "hukou" not in read(aid, "本市的", "hukou", "zh").found  # town or village: not said
-    assert read(aid, "本市农村户口", "hukou", "zh").found["hukou"].value == "农村"

@@ -28,7 +28,7 @@ Latin words are compared as whole words, in lower case.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .spec import Slot
 
@@ -47,9 +47,6 @@ class Lexicon:
     bare: frozenset[str]  # derived bases: plain words, never the specific kind
     pointing: frozenset[str]  # words that point at a place: weak (see the module's docstring)
     derived: frozenset[str] = frozenset()  # joins that are likely one word, not base + head: never specific
-    # a word that points here where several options are here (本市 of 本市城镇户口 and 本市农村户口):
-    # said, it is any of them; negated, none of them
-    groups: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def latin(w: str) -> bool:
@@ -162,9 +159,8 @@ def _derive(slot: Slot) -> Lexicon:
                     words[canon].append(joined)
                     if h not in shared and canon in owners.get(h, {canon}):
                         weakly_made.add(joined)
-    groups: dict[str, frozenset[str]] = {}
-    pointing = frozenset(_places(choices, words) or _places_of_several(choices, words, groups))
-    return Lexicon(words, frozenset(bare), pointing, frozenset(weakly_made), groups)
+    pointing = frozenset(_places(choices, words))
+    return Lexicon(words, frozenset(bare), pointing, frozenset(weakly_made))
 
 
 def _places(choices: dict[str, list[str]], words: dict[str, list[str]]) -> set[str]:
@@ -179,29 +175,6 @@ def _places(choices: dict[str, list[str]], words: dict[str, list[str]]) -> set[s
             if owner is not None and all(w not in ws for ws in words.values()):
                 words[owner].append(w)
                 pointing.add(w)
-    return pointing
-
-
-def _places_of_several(choices: dict[str, list[str]], words: dict[str, list[str]],
-                       groups: dict[str, frozenset[str]]) -> set[str]:
-    """Where several options are here (本市城镇户口, 本市农村户口) and one is away (外地户口): a word
-    pointing here is any of the here options (kept in ``groups``: negated, "户口不在本市", it is
-    the away one), a word pointing away is the away one. Returns the words added."""
-    named = {c: {m.group() for w in ws if (m := _HERE_NAME.match(w))} for c, ws in choices.items()}
-    here = [c for c, names in named.items() if names]
-    away = [c for c in choices if c not in here]
-    if len(here) < 2 or len(away) != 1 or not any(a in w for w in choices[away[0]] for a in AWAY):
-        return set()
-    pointing: set[str] = set()
-    for w in sorted({*HERE, *(n for c in here for n in named[c])}):
-        if all(w not in ws for ws in words.values()):
-            words[here[0]].append(w)
-            groups[w] = frozenset(here)
-            pointing.add(w)
-    for w in AWAY:
-        if all(w not in ws for ws in words.values()):
-            words[away[0]].append(w)
-            pointing.add(w)
     return pointing
 
 

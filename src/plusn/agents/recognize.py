@@ -109,10 +109,6 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         else:
             named.add(canon)
         where.setdefault(canon, s)
-        if word in lex.groups:  # 本市 of several options here: negated, none of them; said, any
-            if negated(low, s, cs):
-                neg.extend(lex.groups[word])
-            continue
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
     if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):

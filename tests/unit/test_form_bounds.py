@@ -280,7 +280,9 @@ def test_a_bare_number_near_a_bound_held_is_that_answer_said_exactly() -> None:
     state = forms.FormState()
     t = forms.turn(spec, state, "每月收入一千左右", "zh")  # 900 to 1,100: decides, kept
     assert t.asked == "age" and state.said
-    t = forms.turn(spec, state, "一千零五十", "zh")  # said to the age question: the income, exactly
+    t = forms.turn(spec, state, "有个儿子，每个月打给我一千零五十", "zh")  # another's, and not said as exact
+    assert state.values["income"] == 1000 and state.said and t.asked == "age"
+    t = forms.turn(spec, state, "具体是一千零五十", "zh")  # said to the age question: the income, exactly
     assert state.values["income"] == 1050 and state.said == {} and t.asked == "age" and not t.rejected
     state = forms.FormState()
     forms.turn(spec, state, "每月收入一千左右", "zh")

@@ -30,11 +30,12 @@ from typing import Any
 from ..templating import TemplateProblem, evaluate, render
 from .answers import UNSURE, Invalid, fmt, validate, words
 from .confirming import passed_over, plain_yes_no, settle
+from .cues import cue_words
 from .form_state import FormState, Turn
 from .quantities import DURATIONS, convert_quantity, quantities
 from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
-from .utterance import MEASURE, Read, Reading
+from .utterance import MEASURE, SOMEONE_ELSE, Read, Reading, clause_spans, topic_of
 from .yes_no import negated_ask
 
 __all__ = ["FormState", "Invalid", "Turn", "exact_for_bound", "recognise", "turn", "validate", "walk"]
@@ -214,26 +215,36 @@ def _read(spec: FormSpec, state: FormState, text: str, lang: str) -> Read:
 
 
 def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read, lang: str) -> None:
-    """A bare number near a bound the form holds ("两千九左右", then "刚查了存折，每月三千零五十")
-    is that answer said exactly: near is within the bound's width beyond either end. It refines
-    the bound, or, outside it, is a new value (asked about like any other: see :func:`_apply`).
-    Only where one bound is held and no slot read the number already."""
+    """A bare number near a bound the form holds, said as the exact figure ("两千九左右", then
+    "刚查了存折，每月三千零五十", "具体是2050"), is that answer: near is within the bound's width
+    beyond either end, and its clause says it is exact or names the slot, and no one else
+    ("有个儿子，每个月打给我八百五", "老伴七十七了" are not). It refines the bound, or, outside it,
+    is a new value (asked about like any other: see :func:`_apply`). Only where one bound is
+    held and no slot read the number already."""
     held = [(n, said) for n, said in state.said.items() if len(said) == 4 and state.believed().get(n) == said[0]]
     taken = {r.at for r in got.found.values() if r.at is not None}
     if len(held) != 1 or held[0][0] in got.found:
         return
     name, (_, _, low, high) = held[0]
     slot, width = spec.slots[name], high - low
+    spans, cues = clause_spans(text), cue_words(spec, name)
     for q in quantities(text):
         v = convert_quantity(q, slot.counts_in(), slot.unit_words())
+        ts, te = topic_of(spans, q.start)  # its clause and the one before ("刚查了，每月三千零五十")
+        clause = text[ts:te].lower()
+        said_so = (_EXACTLY.search(clause) or any(c in clause for c in cues)) and not SOMEONE_ELSE.search(clause)
         counted = q.counted or (q.unit is None and MEASURE.match(text, q.end) is not None)  # 兄妹三个
-        if q.start not in taken and v is not None and not v.bounded and not counted and \
+        if q.start not in taken and v is not None and not v.bounded and not counted and said_so and \
                 low - width <= v.value <= high + width:
             try:
                 got.found[name] = Reading(validate(slot, v.value, lang), sure=True, at=q.start)
             except Invalid:
                 continue
             return
+
+
+# words that say a figure is the exact one ("具体是", "刚查了", "准确地说")
+_EXACTLY = re.compile(r"具体|准确|确切|精确|实际|其实|查了|看了|算了一下|一算|exactly|precisely|actually", re.I)
 
 
 def _within(said: list[Any] | None, old: Any, value: Any) -> bool:

@@ -34,7 +34,8 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
             # meant for this one too, so it confirms nothing: the guess is asked again, and the
             # next reply settles it as any reply does (a yes, a no, or an answer to something else
             # that passes it over). A reply that also speaks of the guess ("没车，不过户口已经迁到
-            # 城里了", "没坏，是个牛排造型的抱枕") may deny it in words not read: then only a yes does.
+            # 城里了", "没坏，是个牛排造型的抱枕"), reads otherwise for it, or says more that is not
+            # read and no no ("没车，我们乡下的") may deny it in words not read: then only a yes does.
             state.guesses[name] = guess
             rest = text[clause_spans(text)[0][1]:]
             doubted = (r is not None and r.value != guess) or _speaks_of(spec, rest, name) or \

@@ -161,8 +161,8 @@ def _sums(slot: Slot, text: str, clause: tuple[int, int], parts: list[tuple[floa
     asks for one part and "家庭人均月收入" for an average; parts of different times ("上个月两千，
     这个月一千八，加起来三千八") make no month's amount: there the first number still answers. A
     later sum ("…，加起来三千二，其中酒店超标了，能报的一共两千六") or a later clause naming the slot
-    with a number ("房租一千，水电两百，一共一千二，收入是三千") says what the answer is. Only amounts are summed: of
-    days or people, a part may not count ("开会三天，自己又玩了两天，一共五天")."""
+    with a number ("房租一千，水电两百，一共一千二，收入是三千") says what the answer is. Only
+    amounts are summed: of days or people, a part may not count ("开会三天，自己又玩了两天，一共五天")."""
     asks, unit = " ".join([slot.label or "", slot.ask]), slot.counts_in()
     if len(parts) < 2 or not SUM.search(text, *clause) or SUM.search(text, clause[1]) or not WHOLE.search(asks) or \
             PER_HEAD.search(asks) or OCCASIONS.search(text) or unit in DURATIONS or \

@@ -12,6 +12,7 @@ from plusn.agents import forms
 from plusn.agents.quantities import convert, convert_quantity, quantities
 from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
+from plusn.agents.utterance import Read
 
 
 def _permit(lang: str = "zh") -> FormSpec:
@@ -290,3 +291,20 @@ def test_a_bare_number_near_a_bound_held_is_that_answer_said_exactly() -> None:
     assert t.decision is not None and t.decision["decision"] == "特困供养"
     t = forms.turn(spec, state, "刚查了，每月一千二百五", "zh")  # near it, outside it: asked which is right
     assert t.decision is None and t.asked == "income" and "哪个是对的" in (t.reply or "")
+
+
+def test_near_a_bound_on_someone_elses_slot_the_users_own_number_is_not_it() -> None:
+    spec = FormSpec.model_validate({
+        "slots": {"age": {"type": "integer", "label": "老人年龄（周岁）", "unit": "岁", "units": {"周岁": 1},
+                          "ask": "老人今年多大年纪（周岁）？", "min": 0, "max": 120, "aliases": ["年龄", "岁数"]}},
+        "tree": {"slot": "age", "when": [{"if": "value >= 80", "then": {"decision": "高龄津贴"}}],
+                 "default": {"decision": "护理补贴"}},
+    })
+    state = forms.FormState()
+    t = forms.turn(spec, state, "七十八九岁", "zh")  # 78 to 79: decides, kept
+    assert t.decision is not None and t.decision["decision"] == "护理补贴" and state.said
+    got = Read()
+    forms.exact_for_bound(spec, state, "其实就我一个人在照顾，我今年八十了", got, "zh")  # the carer's age
+    assert "age" not in got.found
+    forms.exact_for_bound(spec, state, "其实我爸是七十九", got, "zh")  # the elder's, said exactly
+    assert got.found["age"].value == 79

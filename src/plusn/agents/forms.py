@@ -32,6 +32,7 @@ from .answers import UNSURE, Invalid, fmt, validate, words
 from .confirming import passed_over, plain_yes_no, settle
 from .cues import cue_words
 from .form_state import FormState, Turn
+from .numbers import about_another
 from .quantities import DURATIONS, convert_quantity, quantities
 from .recognize import negated_options, read
 from .spec import FormSpec, TreeNode
@@ -232,7 +233,10 @@ def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read, lang
         v = convert_quantity(q, slot.counts_in(), slot.unit_words())
         ts, te = topic_of(spans, q.start)  # its clause and the one before ("刚查了，每月三千零五十")
         clause = text[ts:te].lower()
-        said_so = (_EXACTLY.search(clause) or any(c in clause for c in cues)) and not SOMEONE_ELSE.search(clause)
+        # of whom: another person, or the user where the slot is about someone else ("我今年八十了"
+        # beside an elder's age)
+        of_another = (_FIRST_PERSON if about_another(slot) else SOMEONE_ELSE).search(clause) is not None
+        said_so = (_EXACTLY.search(clause) or any(c in clause for c in cues)) and not of_another
         counted = q.counted or (q.unit is None and MEASURE.match(text, q.end) is not None)  # 兄妹三个
         if q.start not in taken and v is not None and not v.bounded and not counted and said_so and \
                 low - width <= v.value <= high + width:
@@ -243,6 +247,8 @@ def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read, lang
             return
 
 
+# the user speaking of themselves (not "我爸", "我妈", "我家")
+_FIRST_PERSON = re.compile(r"我(?![们家爸妈父母])|本人|\bI\b|\bmy\b|\bme\b", re.I)
 # words that say a figure is the exact one ("具体是", "刚查了", "准确地说")
 _EXACTLY = re.compile(r"具体|准确|确切|精确|实际|其实|查了|看了|算了一下|一算|exactly|precisely|actually", re.I)
 

@@ -92,13 +92,7 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     reply = plain_yes_no(text)
     taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
     if taken_back:
-        # what it gives what was said back is taken; the rest only when it gave one of them a value,
-        # so the take-back was a correction, and the rest is said apart from it ("不对，户口是城镇的，
-        # 三口人"; in "不对，是5" the 5 is not also the question's answer)
-        fixed = {n: r for n, r in got.found.items() if n in noted and r.sure}
-        at = {r.at for r in fixed.values() if r.at is not None}
-        got.found = {**{n: r for n, r in got.found.items() if fixed and n not in noted and
-                        (r.at is None or r.at not in at)}, **fixed}
+        got.found = {n: r for n, r in got.found.items() if n in noted and r.sure}
         got.rejected = {}
     unsure = any(w in text.lower() for w in UNSURE)
     yes_to_them = reply is True and not got.found and not unsure

@@ -222,7 +222,8 @@ def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read, lang
     ("有个儿子，每个月打给我八百五", "老伴七十七了" are not). It refines the bound, or, outside it,
     is a new value (asked about like any other: see :func:`_apply`). Only where one bound is
     held and no slot read the number already."""
-    held = [(n, said) for n, said in state.said.items() if len(said) == 4 and state.believed().get(n) == said[0]]
+    believed = state.believed()
+    held = [(n, said) for n, said in state.said.items() if len(said) == 4 and believed.get(n) == said[0]]
     taken = {r.at for r in got.found.values() if r.at is not None}
     if len(held) != 1 or held[0][0] in got.found:
         return

@@ -15,6 +15,7 @@ from typing import Any
 
 from .quantities import convert, quantities
 from .spec import Slot
+from .utterance import occurrences
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 # The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
@@ -179,8 +180,8 @@ def starts_over(text: str) -> bool:
     """Whether a message asks to leave the case decided and start a new one ("重新开始"; not
     "不用重新开始", nor "要从头开始交吗")."""
     t = text.lower().strip()
-    return any(not _NOT_NOW.search(t[:m.start()]) and not _DONE_AGAIN.match(t, m.end())
-               for w in START_OVER for m in re.finditer(re.escape(w), t))
+    return any(not _NOT_NOW.search(t[:s]) and not _DONE_AGAIN.match(t, e)
+               for w in START_OVER for s, e in occurrences(w, t))
 
 
 def acknowledges(text: str) -> bool:

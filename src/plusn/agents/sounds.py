@@ -37,6 +37,8 @@ def sound_spans(text: str, words: dict[str, list[str]]) -> list[tuple[str, int, 
         for w in ws:
             if len(w) < _MIN or not all(readings(c) for c in w):
                 continue
+            if sum(c in text for c in w) < len(w) - 1:
+                continue  # (each character but the one swapped stands in the text: most words fail here)
             for i in range(len(text) - len(w) + 1):
                 seg = text[i:i + len(w)]
                 diff = [j for j, (a, b) in enumerate(zip(seg, w, strict=True)) if a != b]

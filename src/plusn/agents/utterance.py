@@ -3,6 +3,7 @@ reading of it holds (:mod:`.recognize` reads slots from it; :mod:`.numbers` read
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,11 +129,25 @@ def negated(text: str, start: int, clause_start: int) -> bool:
     return bool(EN_NEGATION.search(text[max(clause_start, start - 16):start]))
 
 
+def occurrences(word: str, text: str) -> list[tuple[int, int]]:
+    """(start, end) of each place ``text`` says ``word``, left to right, none overlapping: what
+    ``re.finditer(re.escape(word), text)`` finds, without a pattern built and looked up per word
+    (the rules look thousands of words up in a turn)."""
+    if not word:
+        return [(i, i) for i in range(len(text) + 1)]
+    out: list[tuple[int, int]] = []
+    i = text.find(word)
+    while i >= 0:
+        out.append((i, i + len(word)))
+        i = text.find(word, i + len(word))
+    return out
+
+
 def _corrections(t: str) -> list[tuple[int, str]]:
     """(where, word) of each correction word in ``t``; one denied corrects nothing ("我没记错",
     "没说错")."""
-    return [(m.start(), c) for c in CORRECTION for m in re.finditer(re.escape(c), t)
-            if not re.search(r"[没不]有?$", t[:m.start()])]
+    return [(at, c) for c in CORRECTION for at, _ in occurrences(c, t)
+            if not re.search(r"[没不]有?$", t[:at])]
 
 
 def _blank_asking(text: str) -> str:
@@ -169,7 +184,8 @@ def has_correction(text: str) -> bool:
     return bool(_corrections(A_NOT_A.sub(r"\1", text.lower())))
 
 
-def grams(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)  # the questions' own, asked of every reply
+def grams(text: str) -> frozenset[str]:
     """The two-character runs of Chinese text (no punctuation, no negator: they carry no topic)."""
-    return {text[i:i + 2] for i in range(len(text) - 1)
-            if all("\u4e00" <= c <= "\u9fff" and c not in NEGATORS for c in text[i:i + 2])}
+    return frozenset(text[i:i + 2] for i in range(len(text) - 1)
+                     if all("\u4e00" <= c <= "\u9fff" and c not in NEGATORS for c in text[i:i + 2]))

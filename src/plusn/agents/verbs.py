@@ -22,7 +22,18 @@ import re
 from dataclasses import dataclass
 
 from .answers import NO, YES
-from .utterance import A_NOT_A, ASKING, DECLARED, NEGATORS, PAST, SOMEONE_ELSE, SUPPOSE, clause_of, clause_spans
+from .utterance import (
+    A_NOT_A,
+    ASKING,
+    DECLARED,
+    NEGATORS,
+    PAST,
+    SOMEONE_ELSE,
+    SUPPOSE,
+    clause_of,
+    clause_spans,
+    occurrences,
+)
 
 _NEGATION = re.compile(r"^(?:还|都|也|从来|一直)*(?:没有|没|未|不)(?:去|在)?")
 # what may stand right before a one-character verb: an adverb or aspect (在交, 正常交, 一直交,
@@ -136,17 +147,17 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     spoken: set[tuple[int, int]] = set()  # the clauses where the verb said something
     done = False
     taken = [False] * len(t)
-    theirs = [(m.start(), m.end()) for o in others for m in re.finditer(re.escape(o), t)]
+    theirs = [span for o in others for span in occurrences(o, t)]
     for verb in found:
-        for m in re.finditer(re.escape(verb.word), t):
-            if any(taken[m.start():m.end()]) or any(a <= m.start() and m.end() <= b for a, b in theirs):
+        for s, e in occurrences(verb.word, t):
+            if any(taken[s:e]) or any(a <= s and e <= b for a, b in theirs):
                 continue  # (the 领 of 没领过, another slot's own word, is that slot's)
-            for i in range(m.start(), m.end()):
+            for i in range(s, e):
                 taken[i] = True
-            value = _occurrence(t, spans, m.start(), m.end(), verb, nouns, named)
+            value = _occurrence(t, spans, s, e, verb, nouns, named)
             if value is not None:
                 said.add(value)
-                spoken.add(clause_of(spans, m.start()))
+                spoken.add(clause_of(spans, s))
                 done = done or value is verb.plain  # said done: another clause may take it back
     if not said:
         return None
@@ -173,7 +184,7 @@ def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]
 def _outside(pattern: re.Pattern[str], t: str, a: int, b: int, others: tuple[str, ...]) -> bool:
     """Whether t[a:b] holds the pattern outside another slot's own words (the 没 of 没房 is said
     of the house, the 外地 of 外地户口 of the household registration)."""
-    inside = [(m.start(), m.end()) for o in others for m in re.finditer(re.escape(o), t[a:b])]
+    inside = [span for o in others for span in occurrences(o, t[a:b])]
     return any(not any(s <= m.start() < e for s, e in inside) for m in pattern.finditer(t[a:b]))
 
 

@@ -27,6 +27,7 @@ from .utterance import (
     clause_spans,
     correction_at,
     correction_word,
+    occurrences,
 )
 from .verbs import LOSES, UNSAID, masked, says_verb, taken_back, verbs
 
@@ -223,8 +224,8 @@ def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:
     ("没做绝育" holds the only 没), so the polarity is that slot's, not this one's."""
     theirs = [w.lower() for n, s in spec.slots.items() if n != name and s.type == "boolean"
               for w in (*s.yes_words, *s.no_words) if w and not w.isascii()]
-    inside = [(m.start(), m.end()) for w in theirs for m in re.finditer(re.escape(w), t)]
-    hits = [m.start() for w in (*YES, *NO) if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    inside = [span for w in theirs for span in occurrences(w, t)]
+    hits = [s for w in (*YES, *NO) if not w.isascii() for s, _ in occurrences(w, t)]
     return bool(inside) and bool(hits) and all(any(a <= h < b for a, b in inside) for h in hits)
 
 
@@ -237,7 +238,7 @@ _COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 def _copula_only(t: str) -> bool:
     """Whether every yes or no word of the text is the copula 是 with more said after it in its
     clause ("房子是租的"), so none of them answers yes."""
-    hits = [(w, m.end()) for w in (*YES, *NO) if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    hits = [(w, e) for w in (*YES, *NO) if not w.isascii() for _, e in occurrences(w, t)]
     spans = clause_spans(t)
     return bool(hits) and all(w in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
                               for w, end in hits)  # (是的, 不是 are words of their own: no copula)
@@ -246,8 +247,8 @@ def _copula_only(t: str) -> bool:
 def _both_ways(t: str) -> bool:
     """Whether a reply holds a yes word and, apart from it, a no word (有 and 没 in "还有两条没处理
     完"; not the 有 of 没有)."""
-    noes = [(m.start(), m.end()) for w in NO if not w.isascii() for m in re.finditer(re.escape(w), t)]
-    yeses = [m.start() for w in YES if not w.isascii() for m in re.finditer(re.escape(w), t)]
+    noes = [span for w in NO if not w.isascii() for span in occurrences(w, t)]
+    yeses = [s for w in YES if not w.isascii() for s, _ in occurrences(w, t)]
     return bool(noes) and any(not any(a <= y < b for a, b in noes) for y in yeses)
 
 

@@ -93,16 +93,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _AROUND = re.compile(r"一共|总共|大概|大约|差不多|左右|上下|出头|[吧啊呀呢的了哦嘛嗯约块钱元买花]|"
                      r"\b(?:about|around|roughly|approximately|in total|total|yuan|rmb)\b", re.I)
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-# English words of when ("last month", "three weeks ago", "in March"): they say nothing of which
-# option is meant, and in a short reply they weigh as much as the rest ("I was laid off last
-# month" lands between the options, "I was laid off" on one). Chinese replies need no such help.
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-_EN_WHEN = re.compile(
-    rf"\b(?:(?:last|this|next|past)\s+(?:week|month|year|weekend|night|{_DAYS}|{_MONTHS})"
-    r"|(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|a couple of|several)"
-    r"\s+(?:days?|weeks?|months?|years?)\s+ago"
-    rf"|(?:in|since|on)\s+(?:{_MONTHS}|{_DAYS}|\d{{4}})|yesterday|today|recently|just now|the other day)\b", re.I)
 # a clause that denies ("车不是营运的", "not a company job") is nearest what it denies: no vote for it
 # (a copula denied: "不是", "it isn't a…", not any negation: "I'm not travelling anymore" means 退票)
 _DENYING = re.compile(r"不是|并非|不属于|\b(?:isn't|aren't|wasn't|weren't)\b|\bnot (?:a|an|the)\b", re.I)
@@ -347,9 +337,6 @@ class Meaning:
             return None  # a bare yes or no ("没有") is no option, however near one it lands
         if _a_quantity_only(text):
             return None  # "两千出头吧", "5天": a number, which no option's words are, wherever it lands
-        when = _EN_WHEN.sub(" ", text)
-        if len(_LATIN_WORD.findall(when)) >= 2:
-            text = when  # "I was laid off last month" read as "I was laid off"
         index = await self._index(spec)
         denied = frozenset(negated_options(spec.slots[name], text))
         top = await self._top(index, name, text, denied)

@@ -161,14 +161,3 @@ def test_a_reply_that_names_the_slot_said_back_and_reads_no_value_for_it_passes_
     _guess_kind(state, "25岁，想租个骑着不累的")
     forms.turn(BIKES, state, "没有，是自行车", "zh")  # a plain no, then the answer
     assert state.values["kind"] == "单车"
-
-
-def test_a_thing_remembered_corrects_what_was_answered_and_one_not_remembered_does_not() -> None:
-    state = forms.FormState()
-    forms.turn(BIKES, state, "单车", "zh")
-    t = forms.turn(BIKES, state, "哦我想起来了，朋友帮我订的是电动车", "zh")
-    assert state.values["kind"] == "电动车" and t.corrected == {"kind": ("单车", "电动车")}
-    state = forms.FormState()
-    forms.turn(BIKES, state, "单车", "zh")
-    t = forms.turn(BIKES, state, "我想不起来了，可能是电动车", "zh")  # unsure: which is right?
-    assert state.values["kind"] == "单车" and "哪个是对的" in (t.reply or "")

@@ -13,9 +13,8 @@ from typing import Any
 # the words of these that take back what was just said (其实是 and 改成 may only say more)
 TAKE_BACK = ("不对", "说错", "搞错", "弄错", "写错", "记错", "算错", "看错", "actually", "i meant", "i was wrong",
              "my mistake")
-# (想起来了 and 刚想起来: "I have just remembered", said of what was answered before; not 想不起来)
 CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "其实没", "其实有", "改成", "改为", "更正", "纠正", "应该是",
-              "修改", "想起来了", "刚想起来", "i just remembered", "correction")
+              "修改", "correction")
 # Something that has happened since: a thing not had or not done before is now ("出生证明今天已经
 # 办好了", "现在有了"), an update of the facts rather than a contradiction of an earlier answer
 NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\bjust\b|\balready\b", re.I)

@@ -149,3 +149,15 @@ def test_english_replies_reach_chinese_options_through_the_dictionary(e5: Any, m
     assert readings(e5, ["my contract ended", "hello"], leaving, "reason") == ["非本人意愿", None]
     monkeypatch.setattr(meaning, "glosses", lambda words: {})  # no dictionary: English only across languages
     assert readings(e5, ["my contract ended"], leaving, "reason") == [None]  # 合同到期 is too far alone
+
+
+def test_english_words_of_when_stay_in_a_reply_read_by_meaning(e5: Any) -> None:
+    # a draft read past them ("last month"); a review found "was X until last month, now Y" then
+    # read as X, a wrong decision, and "I signed for it yesterday" offered as 定制商品
+    def form(name: str) -> FormSpec:
+        path = Path(__file__).parents[1] / "data" / "forms" / "agents" / f"{name}.yaml"
+        return FormSpec.model_validate(yaml.safe_load(path.read_text("utf-8"))["form"])
+
+    assert "灵活就业" not in readings(e5, ["I was freelancing until last month, now I have a company job",
+                                       "I was self-employed last year. Now I'm an employee"], form("maternity"), "identity")
+    assert readings(e5, ["I signed for it yesterday"], form("online-return"), "category") == [None]

@@ -234,15 +234,18 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
                  "No, I don't owe a fine.", "Nope, I don’t owe a fine"):
         assert fines(text) is False, text
     assert fines("no I owe a fine") is True  # a no with no break before the words: not a negation of them
-    # only a reply that is a plain no and nothing else: a contrast, another person, another time, a
-    # wish, a thing had beside it leave the words as said (they may be said beside something else)
+    # only a reply that is a plain no and nothing else: beside a contrast, another person, another
+    # time, a wish, a thing had, the negated words are read neither way (they may be said beside a
+    # yes: "but I do"; or be a no the rules cannot tell: "I personally don't owe a fine"); once,
+    # "…, and we don't own a car." at the end of a first message decided on a car
     for text in ("my wife doesn't owe a fine but I do", "I didn't owe a fine until last month",
                  "I wish I didn't owe a fine", "I don't owe a fine myself, my son does", "I don't owe a fine, I owe two",
                  "I don't owe a fine, 但是我老婆有", "Suppose I don't owe a fine", "It's false that I don't owe a fine",
                  "We have a parking ticket. I don't owe a fine.", "Hubby has one, I don't owe a fine",
                  "我老公有罚款。I don't owe a fine", "I personally don't owe a fine.", "In 2020 I didn't owe a fine.",
-                 "In this library I don't owe a fine.", "Yes. I do not owe a fine.", "no one here doesn't owe a fine"):
-        assert fines(text) is True, text
+                 "In this library I don't owe a fine.", "Yes. I do not owe a fine.", "no one here doesn't owe a fine",
+                 "Hi, we live in the city, a family of three, and we don't owe a fine."):
+        assert fines(text) is None, text
 
 
 def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken() -> None:

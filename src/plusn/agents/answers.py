@@ -139,6 +139,20 @@ def _negated(t: str, word: str, yes: bool) -> bool:
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 
+# An English negation right before a word ("we don't own a car", "never had a car")
+_EN_NOT_BEFORE = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
+
+
+def denied_in_english(text: str, word: str) -> bool:
+    """Whether an English word stands right after a negation in a reply that is more than that
+    plain no ("We have urban hukou, a family of three, and we don't own a car."). Such a reply
+    is read neither way: what else it says may say yes ("A motorbike. We don't own a car", "my
+    wife doesn't own a car but I do"), and the rules do not read English that far."""
+    t = text.strip().lower()
+    at = found_at(t, word)
+    return word.isascii() and at > 0 and _EN_NOT_BEFORE.search(t[:at]) is not None and not _negated(t, word, True)
+
+
 def _negated_twice(t: str, word: str) -> bool:
     """"没什么不合适的": a no of "any" before a word that is itself negated."""
     at = t.find(word)

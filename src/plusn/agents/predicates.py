@@ -9,6 +9,7 @@ import re
 from .answers import UNSURE, found_at
 from .cues import generic
 from .lexicon import latin
+from .quantities import quantities
 from .utterance import A_NOT_A, ASKING, EN_NEGATION, NEGATORS, Reading, clause_of, clause_spans, grams, negated
 
 # Predicates saying a thing is had or done, or lost (the closed class, not one form's words).
@@ -57,6 +58,8 @@ def polarity(text: str) -> Reading | None:
     first = t[slice(*clause_spans(t)[0])]
     if not _STATES.search(first):
         return None  # no subject or auxiliary: not a statement ("sorry", "8 months")
+    if quantities(first):
+        return None  # a quantity answers another question ("our income is about 7,000 yuan a month")
     return Reading(not EN_NEGATION.search(first), sure=False)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import NO, YES, says, yes_no
+from .answers import NO, YES, denied_in_english, says, yes_no
 from .cues import cue_words
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .spec import FormSpec, Slot
@@ -69,6 +69,9 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
+    if not any(w.lower() in own for w in slot.no_words) and \
+            any(denied_in_english(t, w.lower()) for w in slot.yes_words if w.lower() in own):
+        return None  # "…, and we don't own a car": no plain no, and no yes either ("not expired" is a no word)
     if own:
         # the author's words: certain, unless said in a question ("不是有居住证吗？"), of what was
         # before a now ("以前有房，现在没了"), or taken back by another clause ("有房子，不过已经卖了")

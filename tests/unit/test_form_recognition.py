@@ -242,10 +242,15 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
                  "I wish I didn't owe a fine", "I don't owe a fine myself, my son does", "I don't owe a fine, I owe two",
                  "I don't owe a fine, 但是我老婆有", "Suppose I don't owe a fine", "It's false that I don't owe a fine",
                  "We have a parking ticket. I don't owe a fine.", "Hubby has one, I don't owe a fine",
-                 "我老公有罚款。I don't owe a fine", "I personally don't owe a fine.", "In 2020 I didn't owe a fine.",
+                 "I personally don't owe a fine.", "In 2020 I didn't owe a fine.",
                  "In this library I don't owe a fine.", "Yes. I do not owe a fine.", "no one here doesn't owe a fine",
                  "Hi, we live in the city, a family of three, and we don't owe a fine."):
         assert fines(text) is None, text
+    # beside another yes word it is read neither way too; said again without a negation, as before;
+    # a no word beside it decides
+    assert fines("我老公有罚款。I don't owe a fine") is None
+    assert fines("I didn't owe a fine before, but now I owe a fine") is True
+    assert fines("没有罚款, I don't owe a fine") is False
 
 
 def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken() -> None:

@@ -139,18 +139,24 @@ def _negated(t: str, word: str, yes: bool) -> bool:
     return at > 0 and (_NEGATED_BEFORE.search(t[:at]) is not None or _NEGATED_ANY.search(t[:at]) is not None)
 
 
-# An English negation right before a word ("we don't own a car", "never had a car")
-_EN_NOT_BEFORE = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?$")
+# An English negation right before a word ("we don't own a car", "never had a car", "we dont
+# currently really own one"), with an adverb or two between
+_EN_NOT_BEFORE = re.compile(r"(?:\bnot|n['’]t|\b(?:dont|doesnt|didnt|isnt|arent|wasnt|werent|hasnt|havent|hadnt|cant|"
+                            r"cannot|wont|wouldnt)|\bnever|\bno longer)\s+(?:(?:really|currently|even|yet|actually|ever|"
+                            r"still|in fact)\s+){0,2}$")
 
 
 def denied_in_english(text: str, word: str) -> bool:
-    """Whether an English word stands right after a negation in a reply that is more than that
-    plain no ("We have urban hukou, a family of three, and we don't own a car."). Such a reply
-    is read neither way: what else it says may say yes ("A motorbike. We don't own a car", "my
-    wife doesn't own a car but I do"), and the rules do not read English that far."""
+    """Whether an English word is said, and said only right after a negation, in a reply that is
+    more than that plain no ("We have urban hukou, a family of three, and we don't own a car.").
+    Such a reply is read neither way by that word: what else it says may say yes ("A motorbike.
+    We don't own a car", "my wife doesn't own a car but I do"), and the rules do not read English
+    that far. Said once without a negation ("we didn't own a car before, now we own a car"), it
+    is not denied."""
     t = text.strip().lower()
-    at = found_at(t, word)
-    return word.isascii() and at > 0 and _EN_NOT_BEFORE.search(t[:at]) is not None and not _negated(t, word, True)
+    places = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", t)] if word.isascii() else []
+    return bool(places) and all(_EN_NOT_BEFORE.search(t[:at]) is not None for at in places) and \
+        not _negated(t, word, True)
 
 
 def _negated_twice(t: str, word: str) -> bool:

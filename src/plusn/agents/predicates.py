@@ -59,7 +59,10 @@ def polarity(text: str) -> Reading | None:
     if not _STATES.search(first):
         return None  # no subject or auxiliary: not a statement ("sorry", "8 months")
     if quantities(first):
-        return None  # a quantity answers another question ("our income is about 7,000 yuan a month")
+        # a statement of a quantity is most often another question's answer ("our income is about
+        # 7,000 yuan a month"), and its polarity misleads ("I got 3 tickets", "it's valid for 2 more
+        # months", "I've stopped paying for 3 months")
+        return None
     return Reading(not EN_NEGATION.search(first), sure=False)
 
 

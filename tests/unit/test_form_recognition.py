@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from plusn.agents import forms
@@ -246,11 +247,17 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
                  "In this library I don't owe a fine.", "Yes. I do not owe a fine.", "no one here doesn't owe a fine",
                  "Hi, we live in the city, a family of three, and we don't owe a fine."):
         assert fines(text) is None, text
-    # beside another yes word it is read neither way too; said again without a negation, as before;
-    # a no word beside it decides
+    # beside another yes word or a no word it is read neither way too (either may be said of another
+    # person or thing: "我没车, my wife doesn't own a car but my son does"); said again without a
+    # negation, as before
     assert fines("我老公有罚款。I don't owe a fine") is None
+    assert fines("没有罚款, I don't owe a fine, my son does") is None
     assert fines("I didn't owe a fine before, but now I owe a fine") is True
-    assert fines("没有罚款, I don't owe a fine") is False
+    # a yes word inside a no word said ("expired" in "not expired") is that no word's
+    licence = FormSpec.model_validate(yaml.safe_load(
+        (Path(__file__).parents[1] / "data" / "forms" / "agents" / "driving-licence.yaml").read_text("utf-8"))["form"])
+    assert read(licence, "not expired yet", "expired", "zh").found["expired"].value is False
+    assert "expired" not in read(licence, "it hasn't expired, I think, but 下个月到期", "expired", "zh").found
 
 
 def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken() -> None:

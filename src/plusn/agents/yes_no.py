@@ -70,13 +70,13 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
-    # we don't own a car"), say neither yes nor no; a no word beside them decides ("没车, we don't
-    # own a car"; "not expired" is one)
-    denied = {w.lower() for w in slot.yes_words if w.lower() in own and denied_in_english(t, w.lower())}
-    if denied and not any(w.lower() in own for w in slot.no_words):
-        return None  # (beside another yes word too: "he's vaccinated but we haven't had the rabies shot")
-    own = [w for w in own if w not in denied]
-    yes_words = [w for w in slot.yes_words if w.lower() not in denied]
+    # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
+    # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife
+    # doesn't own a car but my son does"; "没车贷, …") may be said of another person or thing
+    nos = [w for w in own if w in {n.lower() for n in slot.no_words}]  # ("expired" in "not expired" is that no word)
+    if any(denied_in_english(t, w.lower()) for w in slot.yes_words
+           if w.lower() in own and not any(w.lower() in n for n in nos)):
+        return None
     if own:
         # the author's words: certain, unless said in a question ("不是有居住证吗？"), of what was
         # before a now ("以前有房，现在没了"), or taken back by another clause ("有房子，不过已经卖了")
@@ -92,7 +92,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             now_said = read_yes_no(spec, name, text[now.start():], asked) \
                 if any(says(now_text, w.lower()) for w in [*slot.yes_words, *slot.no_words]) else None
             return None if now_said is None else Reading(now_said.value, sure=False)
-        value = yes_no(text, yes_words, slot.no_words)
+        value = yes_no(text, slot.yes_words, slot.no_words)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
         return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
     if said == UNSAID:

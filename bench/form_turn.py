@@ -6,10 +6,11 @@ Every user turn of the dialogues (default: the shared housing-fund dialogues and
 ones in tests/data/forms) goes through the real agent backend, as a client's would, with the
 fleet's real multilingual-e5 embedding model; the form's prototypes are embedded once before
 timing. The anchor, measured in the same run, is the embedding model's own engine encoding the
-same message once, directly (no cache, no gateway), on the thread the gateway calls it from. The figures are the turn's p50/p90, the
-anchor's p50, and their ratio; then the same for the turns that took the embedding path (the
-rules did not settle them; the trace says so), against the anchor on those same messages. The
-goal is for those: a turn with the embedding path at p50 <= 20 ms, about one embedding.
+same message once, directly (no cache, no gateway), on the thread the gateway calls it from. The
+figures are the turn's p50/p90, the anchor's p50, and their ratio; then the same for the turns
+that took the embedding path (the rules did not settle them; the trace says so), against the
+anchor on those same messages. The goal is for those: a turn with the embedding path at p50 <=
+20 ms, about one embedding.
 """
 
 from __future__ import annotations

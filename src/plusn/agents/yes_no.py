@@ -73,7 +73,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
     # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife
     # doesn't own a car but my son does"; "没车贷, …") may be said of another person or thing
-    nos = [w for w in own if w in {n.lower() for n in slot.no_words}]  # ("expired" in "not expired" is that no word)
+    nos = {n.lower() for n in slot.no_words} & set(own)  # ("expired" in "not expired" is that no word's)
     if any(denied_in_english(t, w.lower()) for w in slot.yes_words
            if w.lower() in own and not any(w.lower() in n for n in nos)):
         return None

@@ -308,14 +308,3 @@ def test_near_a_bound_on_someone_elses_slot_the_users_own_number_is_not_it() -> 
     assert "age" not in got.found
     forms.exact_for_bound(spec, state, "其实我爸是七十九", got, "zh")  # the elder's, said exactly
     assert got.found["age"].value == 79
-
-
-def test_the_rules_guess_for_a_bound_held_is_the_exact_figure_when_said_so() -> None:
-    # "两年多", decided on; then "具体的话两年零六个月": the rules read 30 months only as a guess (a
-    # number said in passing), but said as the exact figure for the bound held it is that answer
-    state = forms.FormState()
-    forms.turn(PERMIT, state, "我住本小区，住了两年多", "zh")
-    assert forms.turn(PERMIT, state, "一辆", "zh").decision is not None
-    got = read(PERMIT, "具体的话两年零六个月", None, "zh", state.values, None)
-    forms.exact_for_bound(PERMIT, state, "具体的话两年零六个月", got, "zh")
-    assert (got.found["months"].value, got.found["months"].sure) == (30, True)

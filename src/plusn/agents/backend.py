@@ -215,11 +215,8 @@ class AgentBackend(Composite):
                 return None, True
             # a guess against an answer given would be dropped: the outcome is not said again as if
             # the message were read ("我爱人名下有一套房子，这个有影响吗" after "没房": see _rests_on)
-            # (an exact figure for a bound held is read even where it equals the value kept for the
-            # bound: "快七年了", then "具体的话六年零八个月", says the outcome again, unchanged)
-            if any((form.values.get(k) != r.value and (k not in form.values or r.sure or got.correction
-                                                       or k in form.passed))
-                   or (r.sure and len(form.said.get(k) or []) == 4) for k, r in got.found.items()):
+            if any(form.values.get(k) != r.value and (k not in form.values or r.sure or got.correction or k in form.passed)
+                   for k, r in got.found.items()):
                 state.update(waiting=node_id, done=False, loops={})
                 form.asked, form.confirming, form.conflict = None, False, None
                 state["forms"][node_id] = form.as_dict()

@@ -221,14 +221,13 @@ def exact_for_bound(spec: FormSpec, state: FormState, text: str, got: Read, lang
     beyond either end, and its clause says it is exact or names the slot, and no one else
     ("有个儿子，每个月打给我八百五", "老伴七十七了" are not). It refines the bound, or, outside it,
     is a new value (asked about like any other: see :func:`_apply`). Only where one bound is
-    held and no other slot read the number already (the rules' guess for the bound's own slot may
-    be the exact figure)."""
+    held and no slot read the number already."""
     believed = state.believed()
     held = [(n, said) for n, said in state.said.items() if len(said) == 4 and believed.get(n) == said[0]]
-    if len(held) != 1 or (held[0][0] in got.found and got.found[held[0][0]].sure):
-        return  # (a guess the rules read for it may be the exact figure: "具体的话六年零八个月")
+    taken = {r.at for r in got.found.values() if r.at is not None}
+    if len(held) != 1 or held[0][0] in got.found:
+        return
     name, (_, _, low, high) = held[0]
-    taken = {r.at for n, r in got.found.items() if r.at is not None and n != name}
     slot, width = spec.slots[name], high - low
     spans, cues = clause_spans(text), cue_words(spec, name)
     for q in quantities(text):

@@ -114,9 +114,10 @@ _NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是)$")
 # nothing else: "[No,] [we|I|our family] don't [really] own a car[.]". Anything more may say it
 # beside something else ("A motorbike. We don't own a car", "My family does, I don't own a car",
 # "my wife doesn't own a car but I do"), and a negated no word is no yes ("we're not renting").
+_EN_ADVERBS = "really|currently|even|yet|actually|ever"  # may stand between a negation and its word
 _EN_PLAIN_NO = re.compile(r"(?:(?:no|nope|nah|not really)\s*[,.!]\s*)?(?:(?:i|we|our family|my family|the family|our "
                           r"household)\s+)?(?:(?:do|does|did|have|has|am|are|is)\s+not|(?:do|does|did|have|has|are|is)"
-                          r"n['’]t|['’]m not|['’]re not|never)\s+(?:(?:really|currently|even|yet|actually|ever)\s+)?")
+                          rf"n['’]t|['’]m not|['’]re not|never)\s+(?:(?:{_EN_ADVERBS})\s+)?")
 _TO_THE_END = re.compile(r"[\s.!。！]*")
 
 
@@ -142,8 +143,7 @@ def _negated(t: str, word: str, yes: bool) -> bool:
 # An English negation right before a word ("we don't own a car", "never had a car", "we dont
 # currently really own one"), with an adverb or two between
 _EN_NOT_BEFORE = re.compile(r"(?:\bnot|n['’]t|\b(?:dont|doesnt|didnt|isnt|arent|wasnt|werent|hasnt|havent|hadnt|cant|"
-                            r"cannot|wont|wouldnt)|\bnever|\bno longer)\s+(?:(?:really|currently|even|yet|actually|ever|"
-                            r"still|in fact)\s+){0,2}$")
+                            rf"cannot|wont|wouldnt)|\bnever|\bno longer)\s+(?:(?:{_EN_ADVERBS}|still|in fact)\s+){{0,2}}$")
 
 
 def denied_in_english(text: str, word: str) -> bool:

@@ -304,3 +304,35 @@ def test_mei_before_a_noun_is_the_authors_meiyou() -> None:
         "type": "boolean", "label": "住房", "ask": "您名下有住房吗？", "yes_words": ["有房"], "no_words": ["没有房"]}}})
     got = read(house, "没房贷", None, "zh").found.get("house")
     assert got is None or not got.sure
+
+
+LEASE = FormSpec.model_validate({
+    "slots": {
+        "filed": {"type": "boolean", "label": "住所", "ask": "您的住所是否已备案？（是 / 否）",
+                  "yes_words": ["租房备案了", "合同备案了"], "no_words": ["租房没备案"]},
+        "months": {"type": "integer", "label": "居住月数", "ask": "您住了多少个月？", "unit": "月", "min": 0, "max": 600},
+    },
+    "tree": {"slot": "filed", "cases": {"false": {"decision": "请先备案"}, "true": {"decision": "可以办理"}}},
+})
+
+
+def test_a_report_of_what_is_already_done_says_it_of_the_thing_the_authors_words_name() -> None:
+    def said(text: str, asked: str | None) -> bool | None:
+        r = read(LEASE, text, asked, "zh").found.get("filed")
+        return None if r is None or not r.sure else r.value
+
+    # 合同 stands where 租房, which names the slot, stands before its verb: it names the slot too
+    _, nouns = verbs(LEASE.slots["filed"].yes_words, LEASE.slots["filed"].no_words, cue_words(LEASE, "filed"))
+    assert "合同" in nouns
+    assert "已经" not in verbs(["已经接种", "接种了疫苗"], ["没接种"], ["疫苗"])[1]  # an adverb is no thing
+    # what someone reports already done is said done; once, "我刚问了房东，他说合同上周就已经备案好了"
+    # after "还没备案" went unread and the form decided on the old no
+    assert said("我刚问了房东，他说合同上周就已经备案好了", None) is True
+    assert said("房东说已经备案了", "filed") is True
+    for text in ("房东说下周帮我备案", "他说合同要下周才能备案", "房东说合同可以备案"):
+        assert said(text, "filed") is None, text  # a report of what is to come, or may be
+    # a modal after what is still to come is no yes word: "残疾证要下个月才能拿到" once read a sure yes
+    for text in ("下个月才能备案", "住所要等下周才可以办好", "合同要下个月才能备案"):
+        r = read(LEASE, text, "filed", "zh").found.get("filed")
+        assert r is None, (text, r)
+    assert said("能", "filed") is True and said("可以", "filed") is True

@@ -15,7 +15,7 @@ from typing import Any
 
 from .quantities import convert, quantities
 from .spec import Slot
-from .utterance import occurrences
+from .utterance import TO_COME, occurrences
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 # The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
@@ -181,13 +181,15 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     if _ACK_PUNCT.sub(" ", t).strip(" 的啊呀吧呢哈") in BARE_YES:
         return None if HESITATES.search(t) else True
     hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
-            if (at := found_at(t, w)) >= 0]
+            if (at := found_at(t, w)) >= 0 and not (w in MODALS and TO_COME.search(_CLAUSE_START.split(t[:at])[-1]))]
     if not hits:
         return None
     starts = [h for h in hits if h[0]]
     return max(starts or hits, key=lambda h: h[1])[2]
 
 
+MODALS = ("能", "可以")  # a yes alone; after what is still to come, a modal ("下个月才能拿到")
+_CLAUSE_START = re.compile(r"[\s，。！？；、,.!?;]")
 START_OVER = ("重新开始", "从头开始", "重来", "重新来", "重新咨询", "重新问", "换个问题", "另一个问题", "新的问题",
               "start over", "start again", "new question")
 _NOT_NOW = re.compile(r"(?:不用|不要|别|不是|不想|不需要|不必|没必要|先不|没说要|"

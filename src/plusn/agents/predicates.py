@@ -10,7 +10,18 @@ from .answers import UNSURE, found_at
 from .cues import generic
 from .lexicon import latin
 from .quantities import quantities
-from .utterance import A_NOT_A, ASKING, EN_NEGATION, NEGATORS, Reading, clause_of, clause_spans, grams, negated
+from .utterance import (
+    A_NOT_A,
+    ASKING,
+    EN_NEGATION,
+    NEGATORS,
+    TO_COME,
+    Reading,
+    clause_of,
+    clause_spans,
+    grams,
+    negated,
+)
 
 # Predicates saying a thing is had or done, or lost (the closed class, not one form's words).
 DONE = ("齐全", "齐了", "齐", "都在", "都有", "到手", "拿到", "办好", "开好", "弄好", "办完", "办妥", "批了", "批下来",
@@ -36,16 +47,13 @@ def completed(clause: str, after: int) -> bool | None:
         hit = next(((r, w) for w in said for r in (rest, kept) if r.endswith(w)), None)
         if hit is not None:
             before = hit[0][: len(hit[0]) - len(hit[1])]
-            if _TO_COME.search(before):
+            if TO_COME.search(before):
                 return None  # "备案要办了", "明天去办了", "出院后才办了", "说可以线上办了": not (yet) done
             return value != any(n in before for n in NEGATORS)
     return None
 
 
 _CLOSING = re.compile(r"[的啦呢吧啊哦。！!.\s]+$")  # ENDING but 了
-# before a done word: still to come, only possible, reported, or done too late
-_TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
-                      r"可以|能|说|才|补")
 
 
 def polarity(text: str) -> Reading | None:
@@ -99,7 +107,11 @@ def echoed(question: str, text: str) -> bool | None:
         return None
     last = max(shared, key=text.rfind)
     q_at, q_spans = question.find(last), clause_spans(question)
+    at, spans = text.rfind(last), clause_spans(text)
+    asked_so = set(TO_COME.findall(question[clause_of(q_spans, q_at)[0]:q_at]))
+    if set(TO_COME.findall(text[clause_of(spans, at)[0]:at])) - asked_so:
+        return None  # "下周才能备案" to "是否已备案？": still to come ("能提供" to "能提供…吗？" says the question's 能)
     # in the question a negator's scope runs on from it; in the reply it may also follow ("还没有")
     q_neg = any(c in NEGATORS for c in question[clause_of(q_spans, q_at)[0]:q_at])
-    return q_neg == negated_around(text, text.rfind(last), clause_spans(text))
+    return q_neg == negated_around(text, at, spans)
 

@@ -45,6 +45,9 @@ OTHER_CASE = re.compile(r"比如|比方|例如|譬如|明年|后年|下个?月|�
                         r"\bnext (?:year|month)\b|for example|e\.g\.", re.I)
 THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  # beside 之前: "之前在外地，今年33岁"
 # Another person than the user: what is said of them is not the user's ("我同事41岁", "我老婆在交")
+# before a done word or a modal: still to come, only possible, reported, or done too late
+TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
+                     r"可以|能|说|才|补")
 SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"
                           r"爷爷|奶奶|外公|外婆|姥姥|姥爷|老人|老爷子|老太太|长辈|子女|配偶")
 # A sum said over the parts before it ("我三千多，我爱人两千五，加起来五千五"): the sum is the answer

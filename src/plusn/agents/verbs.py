@@ -48,6 +48,10 @@ _NOT_YET = re.compile(r"要|将|想|会|得|该|需|可以|快|马上|赶紧|等
 # for later (事后补的备案), no need (不用处理), or a condition (录取了就开)
 _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|这周|这两天|今天|明天|后天|明年|周末|待会|等会|一会|"
                     r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿")
+# the one who speaks, up to a report of what is already done ("他说合同上周就已经备案好了"); "单位说帮我
+# 登记" reports what is to come
+_EDGES = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早|没有|没|未|不)+$")
+_REPORTED_DONE = re.compile(r"^.*说(?=[^说]*(?:已经|早就|早已))")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
 _UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
@@ -114,8 +118,14 @@ def verbs(yes: list[str], no: list[str], cues: list[str]) -> tuple[tuple[Verb, .
 def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -> tuple[tuple[Verb, ...], tuple[str, ...]]:
     cues = tuple(sorted((c for c in cues if len(c) >= 2), key=len, reverse=True))
     found = _learn(yes, no, tuple(c for c in cues if not any(x in c for x in "有没未不无在了着过")))
-    nouns = tuple(c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在了着过好"))
-    return found, nouns
+    nouns = [c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在了着过好")]
+    # a word in the place of the slot's noun before one of its verbs names the slot too: 合同 of
+    # 合同备案了 beside 租房备案了 (租房 names it), not 已经 of 已经接种 nor 单位 of 单位在交
+    for v in found:
+        heads = {_EDGES.sub("", w[:w.find(v.word)]) for w in (*yes, *no) if w.find(v.word) > 0}
+        if heads & set(nouns):
+            nouns += [h for h in heads if len(h) >= 2 and h not in nouns and not any(x in h for x in "有没未不无在了着过好")]
+    return found, tuple(sorted(nouns, key=len, reverse=True))
 
 
 def masked(text: str, found: tuple[Verb, ...]) -> str:
@@ -208,6 +218,7 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     near = before
     for n in nouns:
         near = near.replace(n, " " * len(n))  # the 会 of 会费 is no "will"
+    near = _REPORTED_DONE.sub("", near)  # "房东说合同已经备案好了": a report of what is done, not of what will be
     if SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or SOMEONE_ELSE.search(near) \
             or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
         return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user

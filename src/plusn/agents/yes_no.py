@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import NO, YES, denied_in_english, says, yes_no
+from .answers import MODALS, NO, YES, denied_in_english, says, yes_no
 from .cues import cue_words
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .spec import FormSpec, Slot
@@ -22,6 +22,7 @@ from .utterance import (
     NOW,
     PAST,
     TAKE_BACK,
+    TO_COME,
     Reading,
     clause_of,
     clause_spans,
@@ -193,6 +194,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         start, cue = min(at)
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
+        if done is None and any(m.group() not in MODALS for m in TO_COME.finditer(t[cs:ce])):
+            return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
         return Reading(done) if done is not None else Reading(not negated_around(text, start, spans), sure=False)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
     # (only after nothing or the slot's own words: "问题一个都没有" says nothing of a 病假条)

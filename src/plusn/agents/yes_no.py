@@ -65,11 +65,14 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         return None  # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
-    if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
+    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
+    busy = masked(t, found) if isinstance(said, tuple) else t
+    if UNDER_WAY.search(busy) and not (own and _busy_apart(busy, [*own, *nouns])):
+        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
+        # but "有房，去年刚买的，还在还贷" says what is under way of something else
+        return None
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
-    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
     # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife
@@ -104,6 +107,14 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
+
+
+def _busy_apart(t: str, words: list[str]) -> bool:
+    """Whether everything the text says under way stands in clauses of its own, which hold none of
+    ``words`` (the slot's own words said, and its nouns)."""
+    spans = clause_spans(t)
+    busy = {clause_of(spans, m.start()) for m in UNDER_WAY.finditer(t)}
+    return not any(any(says(t[a:b], w) for w in words) for a, b in busy)
 
 
 def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:

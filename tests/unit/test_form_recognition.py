@@ -276,3 +276,42 @@ def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken
     t = forms.turn(spec, state, "不对，说错了，我上个月下岗了，现在就我老婆一个人上班", "zh")
     assert state.values.get("members") != 1 and not t.corrected and t.decision is None
     assert t.asked == "members" and "哪个是对的" in (t.reply or "")  # asked, in case it was meant
+
+
+def test_a_zero_inside_a_chinese_number_keeps_the_places() -> None:
+    # "一百零五平" was read as 150 and gave a wrong decision; 一百五 is 150, 一百零五 is 105
+    assert [q.value for q in quantities("一百零五平")] == [105]
+    assert [q.value for q in quantities("两千零五块")] == [2005]
+    assert [q.value for q in quantities("三万零五百")] == [30500]
+    assert [q.value for q in quantities("一百五")] == [150] and [q.value for q in quantities("两千五")] == [2500]
+
+
+def test_the_number_said_again_in_a_correction_is_the_one_corrected() -> None:
+    """Said before the correction word and again after it, or the answer held said again right
+    after it ("说错了，六十八是我老伴的岁数，我本人七十二"): what is corrected, not the answer."""
+    said = read(CARD, "借四十天……不对，说错了，四十天是我儿子要借的，我借二十天", "weeks", "zh").found["weeks"]
+    assert said.value == 20
+    held = read(CARD, "哦不对，四十岁是我老伴的岁数，我今年四十二岁", None, "zh", values={"age": 40}).found
+    assert held["age"].value == 42
+
+
+def test_what_is_written_on_a_document_says_it_is_had() -> None:
+    """Only one who has a card can say what is written on it: "残疾证上写的是肢体一级" once went
+    unread, and a later "没有" to another question decided that there was no card."""
+    lib = FormSpec.model_validate({"slots": {
+        "card": {"type": "boolean", "label": "借书证", "ask": "您办了借书证吗？（是 / 否）",
+                 "yes_words": ["有借书证", "办了借书证"], "no_words": ["没有借书证", "没办借书证"]},
+        "fines": CARD.slots["fines"].model_dump(),
+        "age": CARD.slots["age"].model_dump()},
+        "tree": {"slot": "card", "cases": {"true": {"decision": "可以续借"}, "false": {"decision": "请先办证"}}}})
+
+    def card(text: str) -> bool | None:
+        r = read(lib, text, None, "zh").found.get("card")
+        return None if r is None or not r.sure else r.value
+
+    assert card("借书证上写的是成人卡，想问续借的事") is True
+    assert card("借书证上的名字是我爸的") is True
+    for text in ("听说借书证上会写等级", "借书证上写的是什么？", "如果借书证上写的是儿童卡呢", "借书证上好像写的是成人卡"):
+        assert card(text) is None, text
+    assert card("没有借书证，学生证上写的是三年级") is False
+    assert "fines" not in read(lib, "罚款上写的是五块", None, "zh").found  # no document: nothing had

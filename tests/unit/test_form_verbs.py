@@ -345,3 +345,13 @@ def test_what_is_under_way_in_a_clause_of_its_own_leaves_the_authors_word_said()
     assert _said("交了会费，会费还在审核", "dues", "dues") is None  # under way of the slot's own thing
     assert _said("门禁卡还在办", "card", "card") is None
     assert _said("正在办门禁卡", "card", "card") is None
+
+
+def test_a_count_with_the_measure_word_kou_is_no_amount() -> None:
+    # "两口子都上班，一个人差不多五千多块" once read a monthly income of 2 元
+    pay = FormSpec.model_validate({"slots": {
+        "income": {"type": "number", "label": "人均月收入", "ask": "您家人均月收入多少元？", "unit": "元", "min": 0, "max": 100000},
+        "months": {"type": "integer", "label": "居住月数", "ask": "住了几个月？", "unit": "月", "min": 0, "max": 600}},
+        "tree": {"slot": "income", "when": [{"if": "value <= 2000", "then": {"decision": "可以"}}], "default": {"decision": "不可以"}}})
+    assert read(pay, "两口子都上班，一个人五千多块", "income", "zh").found["income"].value == 5000
+    assert read(pay, "3口人，一个月五千", "income", "zh").found["income"].value == 5000

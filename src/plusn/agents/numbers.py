@@ -76,8 +76,11 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     for said in _after_fix(spec, name, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
-                (old is not None and q.value == old and any(o.value != old and by_correction(low, o.start) for o in found)):
-            continue  # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"
+                (old is not None and q.value == old and any(o.value != old and (by_correction(low, o.start) or (
+                    by_correction(low, said.start) and o.start > said.start)) for o in found)):
+            # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"; the old
+            # answer said again, in or after the correction ("说错了，六十八是我老伴的岁数，我七十二")
+            continue
         if _another_kind(spec, name, text, said, found, spans):
             continue
         q = _between_whole(slot, q, said)
@@ -279,7 +282,11 @@ def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> li
     slot = spec.slots[name]
     after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
              and not _counted_by_other(spec, name, q)] if fix >= 0 else []
-    return after or found
+    # the number said before the correction and again after it is the one corrected ("一百零五平，
+    # 不对，说错了，一百零五是我儿子那套，我住的这套八十五平"), not the answer
+    before = {q.value for q in found if q.start < fix}
+    fresh = [q for q in after if q.value not in before]
+    return fresh or after or found
 
 
 def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:

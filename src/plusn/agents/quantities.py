@@ -89,16 +89,18 @@ def chinese_number(s: str) -> float | None:
         return None
     whole, _, frac = s.partition("点")
     total, section, digit, last_unit = 0, 0, None, 1
+    zero = False  # a 零 since the last place word: 一百零五 is 105, not 一百五's 150
     for ch in whole:
         if ch in _DIGIT:
+            zero = zero or _DIGIT[ch] == 0
             digit = _DIGIT[ch]
         elif ch in _UNIT:
             section += (1 if digit is None else digit) * _UNIT[ch]
-            digit, last_unit = None, _UNIT[ch]
+            digit, last_unit, zero = None, _UNIT[ch], False
         elif ch == "万":
             total += (section + (digit or 0)) * 10_000
-            section, digit, last_unit = 0, None, 10_000
-    if digit is not None and last_unit >= 100 and section % last_unit == 0:
+            section, digit, last_unit, zero = 0, None, 10_000, False
+    if digit is not None and not zero and last_unit >= 100 and section % last_unit == 0:
         digit *= last_unit // 10  # 两千五 is 2500, 三万五 is 35000: a lone last digit is the next place down
     value = float(total + section + (digit or 0))
     if frac:

@@ -30,7 +30,7 @@ PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previ
 _DENIES = re.compile(r"\s*(?:并不是|并非|不是|倒不是)(?!很|太|特别|非常|一般|的|啊|呀|哦|吧|嘛)")  # 不是很清楚 is a degree, 不是的 a reply
 NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原来的公司 is "the former company": no contrast
 # A measure word after a number: things counted (两个问题, 3个人, 2份合同), not a slot's quantity
-MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项]")
+MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项口]")
 # (什么都没有, 哪儿也没去, 怎么都不行: a question word before 都/也 says "any at all", asks nothing)
 # (为什么都…, 凭什么也… still ask)
 # (没什么, 没有什么, 没说什么, 没领过什么补贴: "not any", no question; 没房有什么补贴 asks)

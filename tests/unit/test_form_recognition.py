@@ -315,3 +315,17 @@ def test_what_is_written_on_a_document_says_it_is_had() -> None:
         assert card(text) is None, text
     assert card("没有借书证，学生证上写的是三年级") is False
     assert "fines" not in read(lib, "罚款上写的是五块", None, "zh").found  # no document: nothing had
+
+
+def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
+    # "户口还在老家，能领这边的养老补贴吗？" went unread: the message asked, so every word pointing
+    # at a place was skipped, the one stated of the slot too
+    def where(text: str) -> str | None:
+        r = read(CARD, text, None, "zh").found.get("residence")
+        return None if r is None else r.value
+
+    assert where("居住地一直在这边，能办卡吗？") == "本区"
+    assert where("居住地还在老家，能办卡吗？") == "外区"
+    # asked of a move or a plan, or the place said before the slot's word: nothing stated
+    for text in ("居住地迁到这边，要什么材料？", "我这边想问居住地的事，能办吗？", "居住地想落在这边，可以吗？", "居住地在这边吗？"):
+        assert where(text) is None, text

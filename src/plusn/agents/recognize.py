@@ -83,7 +83,11 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         authored = word in authors
         cued = any(c in low[ts:te] for c in cues)
         if word in lex.pointing or _loosely(word, lex.pointing):
-            if asking or not (cued or answering):
+            # a message that asks may state first, in a clause of its own that names the slot before
+            # the place ("户口还在老家，能领这边的补贴吗？"), but not of a move or a plan ("户口迁到这边，
+            # 要什么材料？")
+            stated = any(c in low[ts:s] for c in cues) and not ASKING.search(low[ts:te + 1]) and not _MOVING.search(low[ts:s])
+            if (asking and not stated) or not (cued or answering):
                 continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
             # it ("我这边想问户籍的事"), or said with a character inside, it is a guess to confirm.
@@ -127,6 +131,8 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     return None
 
 
+# a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"
+_MOVING = re.compile(r"迁|转|落|搬|移|调|回|去|到|想|要|打算|准备|可以|能")
 # something done at a place said with 在 ("在外地打工", "在本市交社保"): a word of it after the place
 _DONE_THERE = re.compile(r"\s*(?![的了呢啊呀吧哦嘛])[\u4e00-\u9fff]")
 

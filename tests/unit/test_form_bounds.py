@@ -60,6 +60,9 @@ INF = math.inf
     # near a number by a tenth of it, but no further than the place of its last digit
     ("两千八左右", "两千八左右", 2700, 2900, True, True), ("一千左右", "一千左右", 900, 1100, True, True),
     ("大概五年半", "大概五年半", 5.4, 5.6, True, True), ("about 28", "about 28", 27, 29, True, True),
+    # a few of a place: 几百 is two to nine hundred ("每个月就几百块" once read no number at all)
+    ("就几百块", "几百", 200, 900, True, True), ("好几千", "好几千", 2000, 9000, True, True),
+    ("几十天", "几十天", 20, 90, True, True), ("十几万", "十几万", 100_000, 200_000, True, False),
 ])
 def test_a_bound_carries_its_interval_and_its_words(text: str, said: str, low: float, high: float,
                                                      low_in: bool, high_in: bool) -> None:

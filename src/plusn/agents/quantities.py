@@ -177,7 +177,8 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 step, stop = _JUST_OVER if text.startswith("出头", stop) else 1.0, stop + more
         if word in ("年", "天") and _UNIT_IN_WORD.match(text, stop):
             continue  # 一年级, 三年级: a grade; 年纪, 天气: the unit's character begins another word
-        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop,
+        some = _SOME.search(text, 0, m.start()) if m.group("cn") in _PLACES else None
+        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, some.start() if some else m.start(), stop,
                      counted=word == "人" and _PERSON.match(text[end:].lstrip()) is not None)
         if q.unit == "月" and (_DATE_BEFORE.search(text, 0, m.start()) or _DATE_AFTER.match(text, stop)) \
                 and text[end: stop].strip() == "月":
@@ -267,6 +268,8 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
     return out
 
 
+_PLACES = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_SOME = re.compile(r"(?<![零〇一二两三四五六七八九十百千万\d])好?几$")  # before a place alone: "几百块", "好几千" (十几 is 十 and more)
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
 
 
@@ -290,6 +293,9 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         return float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1), end, None, None
     if m.group("cn") is not None:
         cn = m.group("cn")
+        if cn in _PLACES and _SOME.search(text, 0, m.start()):
+            place = float(_PLACES[cn])  # 几百, 好几千: two to nine of the place
+            return 9 * place, end, None, (2 * place, 9 * place)
         if cn[0] in "万千" or (cn[0] == "百" and not cn.startswith("百万")) or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
             # a scale word first is no number (万, 万万没想到, 万一, 千万别), but 百万 is a million;
             # 一年零6个月: 零 joins two

@@ -329,3 +329,19 @@ def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     # asked of a move or a plan, or the place said before the slot's word: nothing stated
     for text in ("居住地迁到这边，要什么材料？", "我这边想问居住地的事，能办吗？", "居住地想落在这边，可以吗？", "居住地在这边吗？"):
         assert where(text) is None, text
+
+
+def test_a_bare_no_before_another_questions_no_answers_neither_for_sure() -> None:
+    """"没有，她跟我住在家里" to "有残疾证吗？": 住在家里 is the author's no of another question
+    (住福利院吗？), so the no may be that one's; read as the card's, it decided there was none."""
+    gym = FormSpec.model_validate({"slots": {
+        "card": {"type": "boolean", "label": "会员卡", "ask": "您有会员卡吗？（是 / 否）",
+                 "yes_words": ["有会员卡"], "no_words": ["没有会员卡"]},
+        "locker": {"type": "boolean", "label": "储物柜", "ask": "您租了储物柜吗？（是 / 否）",
+                   "yes_words": ["租了储物柜"], "no_words": ["没租储物柜", "东西放家里"]}},
+        "tree": {"slot": "card", "cases": {"false": {"decision": "请先办卡"}, "true": {"decision": "可以入场"}}}})
+    got = read(gym, "没有，东西放家里", "card", "zh")
+    assert "card" not in got.found and "card" not in got.rejected and got.found["locker"].value is False
+    assert read(gym, "没有，东西也放家里", "card", "zh").found["card"].value is False  # 也: this no, and another
+    assert read(gym, "没有，没有会员卡，东西放家里", "card", "zh").found["card"].value is False
+    assert read(gym, "没有", "card", "zh").found["card"].value is False

@@ -223,6 +223,25 @@ def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:
     return None
 
 
+_BARE_NO = re.compile(r"\s*(?:没有|没|不是|不|no|nope)\s*[，,。.!！；;\s]+", re.I)
+
+
+def _no_of_another(spec: FormSpec, asked: str, text: str, out: Read) -> bool:
+    """Whether a bare no opens a reply whose rest says another question's no in its author's own
+    plain words, and nothing of the question asked ("没有，她跟我住在家里" to "有残疾证吗？", where
+    住在家里 is the no of "住福利院吗？"): the no may be that question's, answered before it is asked."""
+    head = _BARE_NO.match(text)
+    rest = text[head.end():].lower() if head else ""
+    if not rest or any(w in rest for w in ("也", "都", "还", "also", "either")):
+        return False  # "没有，也没住福利院": the no is this question's, and another is added
+    slot = spec.slots[asked]
+    if any(says(rest, w.lower()) for w in (*slot.yes_words, *slot.no_words, *cue_words(spec, asked))):
+        return False
+    return any(r.sure and r.value is False and spec.slots[k].type == "boolean"
+               and any(says(rest, w.lower()) for w in spec.slots[k].no_words if not any(c in w for c in "不没未无非"))
+               for k, r in out.found.items() if k != asked)
+
+
 def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[str, Any], out: Read,
                 confirming: bool = False, olds: dict[str, Any] | None = None) -> None:
     olds = olds or {}
@@ -241,6 +260,8 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
     elif slot.type == "boolean":
         r = read_yes_no(spec, asked, text, asked=True)
         why = words(lang)["yesno"]
+        if r is not None and _no_of_another(spec, asked, text, out):
+            return  # neither an answer nor a wrong one: the question is asked again
     elif slot.type in ("integer", "number"):
         r = read_number(spec, asked, text, asked=True, lang=lang, confirming=confirming,
                         old=olds.get(asked))

@@ -293,6 +293,9 @@ def test_the_number_said_again_in_a_correction_is_the_one_corrected() -> None:
     assert said.value == 20
     held = read(CARD, "哦不对，四十岁是我老伴的岁数，我今年四十二岁", None, "zh", values={"age": 40}).found
     assert held["age"].value == 42
+    # said again as itself, it is the answer ("六十九，不对，是六十九周岁，虚岁七十" once read 70)
+    for text in ("四十天，不对，是四十天没错，我儿子借五十天", "四十天，不对，我记错了，就是四十天，我老伴借五十天"):
+        assert read(CARD, text, "weeks", "zh").found["weeks"].value == 40, text
 
 
 def test_what_is_written_on_a_document_says_it_is_had() -> None:
@@ -314,6 +317,11 @@ def test_what_is_written_on_a_document_says_it_is_had() -> None:
     for text in ("听说借书证上会写等级", "借书证上写的是什么？", "如果借书证上写的是儿童卡呢", "借书证上好像写的是成人卡"):
         assert card(text) is None, text
     assert card("没有借书证，学生证上写的是三年级") is False
+    # a review's replies: someone else's card, an old one, a loss, a contrast, one still to come
+    for text in ("我邻居的借书证上写的是成人卡", "旧借书证上写的是儿童卡，新证还没办", "借书证上写的是成人卡，不过过期了",
+                 "借书证上写的是成人卡，已经注销了", "借书证上写的是成人卡，要下个月才能换新的", "没办，借书证上写的那些我不懂"):
+        assert card(text) is not True, text
+    assert card("借书证上写的是成人卡，我腿脚走不了远路，眼睛也看不见") is True  # an inability is no negation of the card
     assert "fines" not in read(lib, "罚款上写的是五块", None, "zh").found  # no document: nothing had
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .quantities import convert, quantities
 from .spec import Slot
-from .utterance import TO_COME, occurrences
+from .utterance import STILL_TO_COME, occurrences
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 # The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
@@ -25,7 +25,7 @@ YES = ("是的", "是", "有", "对", "可以", "能", "好的", "没错", "没�
 HESITATES = re.compile(r"[?？…]|\.\.\.")  # "嗯？" asks back, "嗯……" trails off: neither agrees
 # Said alone, these agree ("嗯" to "是否已登记？"); inside a reply they are only a pause ("嗯，没有").
 BARE_YES = ("嗯", "嗯嗯", "恩", "恩恩", "嗯呢", "嗯哪", "mhm", "uh-huh", "uh huh", "yup")
-UNSURE = ("不知道", "不清楚", "不太清楚", "不确定", "不太确定", "不太记得", "说不好", "说不准", "不好说", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
+UNSURE = ("不知道", "不清楚", "不太清楚", "不确定", "不太确定", "不太记得", "说不好", "说不准", "说不定", "不好说", "不记得", "not sure", "don't know", "dont know", "unsure", "no idea")
 _WORDISH = re.compile(r"^[a-z]+$")
 # What people say to a decision that takes it as given: yes, thanks, understood (a closed class).
 ACK = ("谢谢", "多谢", "好的", "好", "行", "嗯", "嗯嗯", "明白", "明白了", "知道了", "收到", "了解", "ok", "okay",
@@ -181,14 +181,15 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     if _ACK_PUNCT.sub(" ", t).strip(" 的啊呀吧呢哈") in BARE_YES:
         return None if HESITATES.search(t) else True
     hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
-            if (at := found_at(t, w)) >= 0 and not (w in MODALS and TO_COME.search(_CLAUSE_START.split(t[:at])[-1]))]
+            if (at := found_at(t, w)) >= 0 and not (w in _MODALS and _MODAL_HEAD.search(_CLAUSE_START.split(t[:at])[-1]))]
     if not hits:
         return None
     starts = [h for h in hits if h[0]]
     return max(starts or hits, key=lambda h: h[1])[2]
 
 
-MODALS = ("能", "可以")  # a yes alone; after what is still to come, a modal ("下个月才能拿到")
+_MODALS = ("能", "可以")  # a yes alone; after what is still to come or is reported, a modal ("下个月才能拿到")
+_MODAL_HEAD = re.compile(rf"{STILL_TO_COME.pattern}|说")
 _CLAUSE_START = re.compile(r"[\s，。！？；、,.!?;]")
 START_OVER = ("重新开始", "从头开始", "重来", "重新来", "重新咨询", "重新问", "换个问题", "另一个问题", "新的问题",
               "start over", "start again", "new question")

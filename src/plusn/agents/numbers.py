@@ -73,11 +73,11 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
         correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
-    for said in _after_fix(spec, name, found, fix):
+    for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
                 (old is not None and q.value == old and any(o.value != old and (by_correction(low, o.start) or (
-                    by_correction(low, said.start) and o.start > said.start)) for o in found)):
+                    by_correction(low, said.start) and o.start > said.start and _attributed(text, said))) for o in found)):
             # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"; the old
             # answer said again, in or after the correction ("说错了，六十八是我老伴的岁数，我七十二")
             continue
@@ -276,17 +276,27 @@ def _alone_in_range(spec: FormSpec, name: str, value: float) -> bool:
                    (s.max is None or value <= s.max) for n, s in spec.slots.items() if n != name)
 
 
-def _after_fix(spec: FormSpec, name: str, found: list[Quantity], fix: int) -> list[Quantity]:
+def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix: int) -> list[Quantity]:
     """The quantities after a correction word that this slot could take, when there are any;
     else all of them ("交了三年，其实离职才20天" corrects the days, not the years)."""
     slot = spec.slots[name]
     after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
              and not _counted_by_other(spec, name, q)] if fix >= 0 else []
-    # the number said before the correction and again after it is the one corrected ("一百零五平，
-    # 不对，说错了，一百零五是我儿子那套，我住的这套八十五平"), not the answer
+    # the number said before the correction and again after it, as someone else's, is the one
+    # corrected ("一百零五平，不对，说错了，一百零五是我儿子那套，我住的这套八十五平"), not the answer
+    # (said again as itself, "不对，是六十九周岁", it is)
     before = {q.value for q in found if q.start < fix}
-    fresh = [q for q in after if q.value not in before]
+    fresh = [q for q in after if not (q.value in before and _attributed(text, q))]
     return fresh or after or found
+
+
+def _attributed(text: str, q: Quantity) -> bool:
+    """Whether the number is said to be someone else's: "一百零五是我儿子那套", "六十八是我老伴的岁数"."""
+    m = _OF_SOMEONE.match(text, q.end)
+    return m is not None and SOMEONE_ELSE.search(m.group()) is not None
+
+
+_OF_SOMEONE = re.compile(r"[^，。！？；,.!?;是]{0,3}是[^，。！？；,.!?;]*")  # (岁是, 那个是, 说的是)
 
 
 def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:

@@ -15,6 +15,7 @@ from .utterance import (
     ASKING,
     EN_NEGATION,
     NEGATORS,
+    STILL_TO_COME,
     TO_COME,
     Reading,
     clause_of,
@@ -108,9 +109,9 @@ def echoed(question: str, text: str) -> bool | None:
     last = max(shared, key=text.rfind)
     q_at, q_spans = question.find(last), clause_spans(question)
     at, spans = text.rfind(last), clause_spans(text)
-    asked_so = set(TO_COME.findall(question[clause_of(q_spans, q_at)[0]:q_at]))
-    if set(TO_COME.findall(text[clause_of(spans, at)[0]:at])) - asked_so:
-        return None  # "下周才能备案" to "是否已备案？": still to come ("能提供" to "能提供…吗？" says the question's 能)
+    asked_so = set(STILL_TO_COME.findall(question[clause_of(q_spans, q_at)[0]:q_at]))
+    if set(STILL_TO_COME.findall(text[clause_of(spans, at)[0]:at])) - asked_so:
+        return None  # "下周才能备案" to "是否已备案？": still to come
     # in the question a negator's scope runs on from it; in the reply it may also follow ("还没有")
     q_neg = any(c in NEGATORS for c in question[clause_of(q_spans, q_at)[0]:q_at])
     return q_neg == negated_around(text, at, spans)

@@ -46,10 +46,14 @@ OTHER_CASE = re.compile(r"比如|比方|例如|譬如|明年|后年|下个?月|�
                         r"\bnext (?:year|month)\b|for example|e\.g\.", re.I)
 THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  # beside 之前: "之前在外地，今年33岁"
 # Another person than the user: what is said of them is not the user's ("我同事41岁", "我老婆在交")
-# before a done word or a modal: still to come, only possible, reported, or done too late
+# before a done word: still to come, only possible, reported, or done too late
 TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
                      r"可以|能|说|才|补")
-SOMEONE_ELSE = re.compile(r"老婆|老公|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"
+# a time or plan still to come, in a clause with a modal or the thing itself ("下个月才能拿到",
+# "残疾证要等下周"); not inside another word (刚才, 需要, 只要)
+STILL_TO_COME = re.compile(r"(?<!刚)才|(?<![需只主重必还])要(?![求是])|明天|后天|下周|下礼拜|下个?月|明年|过几天|"
+                           r"过两天|回头|月底|年底|将来|打算|准备")
+SOMEONE_ELSE = re.compile(r"老婆|老公|老伴|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"
                           r"爷爷|奶奶|外公|外婆|姥姥|姥爷|老人|老爷子|老太太|长辈|子女|配偶")
 # A sum said over the parts before it ("我三千多，我爱人两千五，加起来五千五"): the sum is the answer
 SUM = re.compile(r"加起来|加一起|加在一起|合起来|一共|总共|合计|总计|共计|\bin total\b|\baltogether\b|\bcombined\b", re.I)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import MODALS, NO, YES, denied_in_english, says, yes_no
+from .answers import NO, YES, denied_in_english, says, yes_no
 from .cues import cue_words
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .spec import FormSpec, Slot
@@ -21,9 +21,9 @@ from .utterance import (
     NEGATORS,
     NOW,
     PAST,
+    STILL_TO_COME,
     SUPPOSE,
     TAKE_BACK,
-    TO_COME,
     Reading,
     clause_of,
     clause_spans,
@@ -66,13 +66,12 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         return None  # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
+    if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
-    busy = masked(t, found) if isinstance(said, tuple) else t
-    if UNDER_WAY.search(busy) and not (own and _busy_apart(busy, [*own, *nouns])):
-        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
-        # but "有房，去年刚买的，还在还贷" says what is under way of something else
-        return None
-    if isinstance(said, tuple):
+    theirs = yes_no(text, slot.yes_words, slot.no_words) if own else None
+    if isinstance(said, tuple) and theirs in (None, said[0]):
+        # (the author's own words said the other way win: "卖家说已经打过了，但是去年打的")
         return Reading(said[0], sure=said[1])
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
@@ -108,14 +107,6 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
-
-
-def _busy_apart(t: str, words: list[str]) -> bool:
-    """Whether everything the text says under way stands in clauses of its own, which hold none of
-    ``words`` (the slot's own words said, and its nouns)."""
-    spans = clause_spans(t)
-    busy = {clause_of(spans, m.start()) for m in UNDER_WAY.finditer(t)}
-    return not any(any(says(t[a:b], w) for w in words) for a, b in busy)
 
 
 def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:
@@ -206,7 +197,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         start, cue = min(at)
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
-        if done is None and any(m.group() not in MODALS for m in TO_COME.finditer(t[cs:ce])):
+        if done is None and STILL_TO_COME.search(t[cs:ce]):
             return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
         return Reading(done) if done is not None else Reading(not negated_around(text, start, spans), sure=False)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
@@ -336,21 +327,25 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
 # what is written on a thing: "残疾证上写的是…", "居住证上的地址是…"
 _CITED = re.compile(r"上(?:面|头)?(?:写|印|标|注|显示|登记|的)")
 _PAPERS = "证单票据函条明告同书照卡"  # the last character of a document's name (残疾证, 发票, 合同, 执照)
-_HEDGE_CITED = re.compile(r"好像|应该|可能|大概|也许|估计|记得")
+_HEDGE_CITED = re.compile(r"好像|应该|可能|大概|也许|估计|记得|吧|我猜|听说|据说")
+# anywhere in the message: a negation (not an inability: 动不了, 看不见), a loss or a contrast, a
+# card of before ("一代残疾证上写的…二代还没换", "以前有，…现在取消了"): what is cited may not be had now
+_NOT_CITED = re.compile(r"不(?![了见动清])|[没未无非]|过期|到期|注销|取消|失效|作废|丢|但|不过|可是|只是|以前|原来|之前|旧|一代|老证")
+_NOT_MINE = re.compile(r"(?:邻居|别人|朋友|同事|亲戚|人家)的\s*$")  # someone else's card
 
 
 def _cited(slot: Slot, text: str) -> bool:
     """Whether the text cites what is written on a document the slot asks whether one has (X of
-    its yes word 有X): only one who has it can. Not in a question, a supposition, a negation before
-    the thing or what is still to come ("听说残疾证上会写等级")."""
+    its yes word 有X): only one who has it can. Not in a question, a supposition or what is still
+    to come ("听说残疾证上会写等级"), nor someone else's, nor beside a negation, a loss or a contrast."""
     low = text.lower()
     spans = clause_spans(low)
     for thing in {w[1:].lower() for w in slot.yes_words if w.startswith("有") and len(w) >= 3 and w[-1] in _PAPERS}:
         for s, e in occurrences(thing, low):
             cs, ce = clause_of(spans, s)
             clause = low[cs:ce + 1]  # with the mark that ends it ("…是几级？")
-            if _CITED.match(low, e) and not (ASKING.search(clause) or SUPPOSE.search(clause) or TO_COME.search(clause)
-                                             or any(c in NEGATORS for c in low[cs:s])):
+            if _CITED.match(low, e) and not (ASKING.search(clause) or SUPPOSE.search(low) or STILL_TO_COME.search(low)
+                                             or _NOT_CITED.search(low) or _NOT_MINE.search(low, 0, s)):
                 return True
     return False
 

@@ -284,6 +284,10 @@ def test_a_zero_inside_a_chinese_number_keeps_the_places() -> None:
     assert [q.value for q in quantities("两千零五块")] == [2005]
     assert [q.value for q in quantities("三万零五百")] == [30500]
     assert [q.value for q in quantities("一百五")] == [150] and [q.value for q in quantities("两千五")] == [2500]
+    # digits with a place word: "2千零50" is 2050 (was 2000 and 50), "2千5" 2500, "1万2" 12000
+    assert [q.value for q in quantities("月收入2千零50")] == [2050]
+    assert [q.value for q in quantities("2千5")] == [2500] and [q.value for q in quantities("1万2")] == [12000]
+    assert [q.value for q in quantities("2千 5个人")] == [2000, 5]
 
 
 def test_the_number_said_again_in_a_correction_is_the_one_corrected() -> None:

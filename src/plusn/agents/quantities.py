@@ -138,11 +138,13 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
     ``units``, a slot's own words), and its span. 一年半 is 1.5 年; 半年 is 0.5 年."""
     words: dict[str, float] = {**DURATIONS, **(units or {})}
     out: list[Quantity] = []
+    read_to = 0  # where the last number read ends ("2千零50" is one number, not 2千 and 50)
     for m in _NUMBER.finditer(text):
-        head = _number(m, text, words)
+        head = None if m.start() < read_to else _number(m, text, words)
         if head is None:
             continue
         value, end, forced, span = head
+        read_to = end
         if text[end: end + 2] == "个半":  # 两个半月
             value, end = value + 0.5, end + 2
         elif (half := _AND_A_HALF.match(text, end)) is not None:
@@ -268,6 +270,8 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
     return out
 
 
+_ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)")
+_NEXT_PLACE = re.compile(r"(\d)(?![\d.,])")
 _PLACES = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
 _SOME = re.compile(r"(?<![零〇一二两三四五六七八九十百千万\d])好?几$")  # before a place alone: "几百块", "好几千" (十几 is 十 and more)
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
@@ -290,7 +294,16 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         sc = m.group("sc") or ""
         if sc in words:
             sc, end = "", m.start("sc")  # "20万" to a slot counting in 万: 20 of its unit
-        return float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1), end, None, None
+        value = float(m.group("ar").replace(",", "")) * _SCALE.get(sc, 1)
+        rest = _ZERO_REST.match(text, end) if sc in ("万", "千", "百") else None
+        down = _NEXT_PLACE.match(text, end) if sc in ("万", "千", "百") else None
+        if rest is not None:  # "2千零50": the rest below the place, after its 零
+            low = float(rest.group(1)) if rest.group(1).isdigit() else chinese_number(rest.group(1)) or 0.0
+            if low < _SCALE[sc] / 10:
+                value, end = value + low, rest.end()
+        elif down is not None:  # "2千5", "1万2": a lone digit is the next place down
+            value, end = value + int(down.group(1)) * _SCALE[sc] / 10, down.end()
+        return value, end, None, None
     if m.group("cn") is not None:
         cn = m.group("cn")
         if cn in _PLACES and _SOME.search(text, 0, m.start()):

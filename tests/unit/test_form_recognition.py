@@ -302,32 +302,6 @@ def test_the_number_said_again_in_a_correction_is_the_one_corrected() -> None:
         assert read(CARD, text, "weeks", "zh").found["weeks"].value == 40, text
 
 
-def test_what_is_written_on_a_document_says_it_is_had() -> None:
-    """Only one who has a card can say what is written on it: "残疾证上写的是肢体一级" once went
-    unread, and a later "没有" to another question decided that there was no card."""
-    lib = FormSpec.model_validate({"slots": {
-        "card": {"type": "boolean", "label": "借书证", "ask": "您办了借书证吗？（是 / 否）",
-                 "yes_words": ["有借书证", "办了借书证"], "no_words": ["没有借书证", "没办借书证"]},
-        "fines": CARD.slots["fines"].model_dump(),
-        "age": CARD.slots["age"].model_dump()},
-        "tree": {"slot": "card", "cases": {"true": {"decision": "可以续借"}, "false": {"decision": "请先办证"}}}})
-
-    def card(text: str) -> bool | None:
-        r = read(lib, text, None, "zh").found.get("card")
-        return None if r is None or not r.sure else r.value
-
-    assert card("借书证上写的是成人卡，想问续借的事") is True
-    assert card("借书证上的名字是我爸的") is True
-    for text in ("听说借书证上会写等级", "借书证上写的是什么？", "如果借书证上写的是儿童卡呢", "借书证上好像写的是成人卡"):
-        assert card(text) is None, text
-    assert card("没有借书证，学生证上写的是三年级") is False
-    # a review's replies: someone else's card, an old one, a loss, a contrast, one still to come
-    for text in ("我邻居的借书证上写的是成人卡", "旧借书证上写的是儿童卡，新证还没办", "借书证上写的是成人卡，不过过期了",
-                 "借书证上写的是成人卡，已经注销了", "借书证上写的是成人卡，要下个月才能换新的", "没办，借书证上写的那些我不懂"):
-        assert card(text) is not True, text
-    assert card("借书证上写的是成人卡，我腿脚走不了远路，眼睛也看不见") is True  # an inability is no negation of the card
-    assert "fines" not in read(lib, "罚款上写的是五块", None, "zh").found  # no document: nothing had
-
 
 def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     # "户口还在老家，能领这边的养老补贴吗？" went unread: the message asked, so every word pointing
@@ -342,18 +316,3 @@ def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     for text in ("居住地迁到这边，要什么材料？", "我这边想问居住地的事，能办吗？", "居住地想落在这边，可以吗？", "居住地在这边吗？"):
         assert where(text) is None, text
 
-
-def test_a_bare_no_before_another_questions_no_answers_neither_for_sure() -> None:
-    """"没有，她跟我住在家里" to "有残疾证吗？": 住在家里 is the author's no of another question
-    (住福利院吗？), so the no may be that one's; read as the card's, it decided there was none."""
-    gym = FormSpec.model_validate({"slots": {
-        "card": {"type": "boolean", "label": "会员卡", "ask": "您有会员卡吗？（是 / 否）",
-                 "yes_words": ["有会员卡"], "no_words": ["没有会员卡"]},
-        "locker": {"type": "boolean", "label": "储物柜", "ask": "您租了储物柜吗？（是 / 否）",
-                   "yes_words": ["租了储物柜"], "no_words": ["没租储物柜", "东西放家里"]}},
-        "tree": {"slot": "card", "cases": {"false": {"decision": "请先办卡"}, "true": {"decision": "可以入场"}}}})
-    got = read(gym, "没有，东西放家里", "card", "zh")
-    assert "card" not in got.found and "card" not in got.rejected and got.found["locker"].value is False
-    assert read(gym, "没有，东西也放家里", "card", "zh").found["card"].value is False  # 也: this no, and another
-    assert read(gym, "没有，没有会员卡，东西放家里", "card", "zh").found["card"].value is False
-    assert read(gym, "没有", "card", "zh").found["card"].value is False

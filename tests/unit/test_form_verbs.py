@@ -271,10 +271,6 @@ def test_a_thing_now_done_updates_a_no() -> None:
 
     state = run("会费在交", "门禁卡还没办", "刚去物业问了，门禁卡今天已经办好了")
     assert state.values["card"] is True and state.conflict is None
-    # a report of what is already done is one too ("刚才街道打电话来，说我们家低保已经批下来了")
-    state = run("会费在交", "门禁卡还没办", "刚才物业打电话来，说门禁卡已经办好了")
-    assert state.values["card"] is True and state.conflict is None
-    assert run("会费在交", "门禁卡还没办", "物业说门禁卡现在可以办了").values["card"] is False  # what may be done
     # no word of time, a thing made up later, a contrast or another time: which is right?
     for text in ("门禁卡办好了", "现在已经补办了门禁卡", "门禁卡已经办好了，不过是别人的", "去年办好了门禁卡，现在已经办好了",
                  "我想起来了，门禁卡上个月办好了"):

@@ -181,11 +181,17 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     if _ACK_PUNCT.sub(" ", t).strip(" 的啊呀吧呢哈") in BARE_YES:
         return None if HESITATES.search(t) else True
     hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
-            if (at := found_at(t, w)) >= 0 and not (w in _MODALS and _MODAL_HEAD.search(_CLAUSE_START.split(t[:at])[-1]))]
+            if (at := found_at(t, w)) >= 0 and not (w in _MODALS and _after_to_come(t, at))]
     if not hits:
         return None
     starts = [h for h in hits if h[0]]
     return max(starts or hits, key=lambda h: h[1])[2]
+
+
+def _after_to_come(t: str, at: int) -> bool:
+    """Whether a time or plan still to come, or a report, stands before ``at`` in its clause."""
+    start = max((m.end() for m in _CLAUSE_START.finditer(t, 0, at)), default=0)
+    return any(start <= m.start() < at for m in _MODAL_HEAD.finditer(t))
 
 
 _MODALS = ("能", "可以")  # a yes alone; after what is still to come or is reported, a modal ("下个月才能拿到")

@@ -155,8 +155,12 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         step = _step(value) * (_JUST_OVER if text.startswith("出头", end) else 1.0) if more else 0.0
         if more:
             end += more
-            if text[end: end + 1] in ("万", "千", "百") and text[end] not in words:  # 10多万: 100,000 to 200,000
-                value, step, end = value * _SCALE[text[end]], step * _SCALE[text[end]], end + 1
+            if text[end: end + 1] in ("万", "千", "百") and text[end] not in words:
+                scale = _SCALE[text[end]]
+                if value >= scale:  # 一千几百, 两万多千: so many of a place below the number's own
+                    value, step, end = value + scale, 9 * scale, end + 1
+                else:  # 10多万: 100,000 to 200,000
+                    value, step, end = value * scale, step * scale, end + 1
         word, stop = _unit_after(text, end, words)
         if word is None and forced is not None:
             word, stop = forced, end  # 三万五 to a slot in 万: 3.5 of it
@@ -270,9 +274,10 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
     return out
 
 
-_ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)")
+_ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([百十]?)")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])")
 _PLACES = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_VAGUE_OFF = re.compile(r"[?？]|吗|说不清|不清楚|不知道|不确定|不固定|以前|之前|原来|过去|年前|[零〇一二两三四五六七八九\d][十百千万]?几")
 _SOME = re.compile(r"(?<![零〇一二两三四五六七八九十百千万\d])好?几$")  # before a place alone: "几百块", "好几千" (十几 is 十 and more)
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
 
@@ -299,6 +304,7 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         down = _NEXT_PLACE.match(text, end) if sc in ("万", "千", "百") else None
         if rest is not None:  # "2千零50": the rest below the place, after its 零
             low = float(rest.group(1)) if rest.group(1).isdigit() else chinese_number(rest.group(1)) or 0.0
+            low *= _PLACES.get(rest.group(2), 1)  # 1万零5百
             if low < _SCALE[sc] / 10:
                 value, end = value + low, rest.end()
         elif down is not None:  # "2千5", "1万2": a lone digit is the next place down
@@ -307,6 +313,8 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
     if m.group("cn") is not None:
         cn = m.group("cn")
         if cn in _PLACES and _SOME.search(text, 0, m.start()):
+            if text.startswith(("几", "多"), end) or _VAGUE_OFF.search(text):
+                return None  # "几百几千的不固定", "几百多", "是几千吗？", "以前几千": too vague to weigh
             place = float(_PLACES[cn])  # 几百, 好几千: two to nine of the place
             return 9 * place, end, None, (2 * place, 9 * place)
         if cn[0] in "万千" or (cn[0] == "百" and not cn.startswith("百万")) or (cn == "零" and re.match(r"\s*\d", text[m.end():])):

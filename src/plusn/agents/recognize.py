@@ -86,7 +86,8 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # a message that asks may state first, in a clause of its own that names the slot before
             # the place ("户口还在老家，能领这边的补贴吗？"), but not of a move or a plan ("户口迁到这边，
             # 要什么材料？")
-            stated = any(c in low[ts:s] for c in cues) and not ASKING.search(low[ts:te + 1]) and not _MOVING.search(low[ts:s])
+            stated = any(c in low[ts:s] for c in cues) and not ASKING.search(low[ts:te + 1]) and \
+                not _MOVING.search(low[ts:s]) and not _NOT_STATED.search(low)
             if (asking and not stated) or not (cued or answering):
                 continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
@@ -133,6 +134,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
 
 # a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"
 _MOVING = re.compile(r"迁|转|落|搬|移|调|回|去|到|想|要|打算|准备|可以|能")
+# anywhere in a message that asks: a case supposed, a time before, a doubt, a move or a contrast
+# ("如果户口在老家…", "户口以前在老家…", "不知道在老家还是这边", "不过已经迁过来了")
+_NOT_STATED = re.compile(r"如果|假如|要是|万一|的话|以前|原来|本来|之前|过去|曾经|不知道|不清楚|还是|迁|转|随|落户|搬|"
+                         r"不过|但|可是")
 # something done at a place said with 在 ("在外地打工", "在本市交社保"): a word of it after the place
 _DONE_THERE = re.compile(r"\s*(?![的了呢啊呀吧哦嘛])[\u4e00-\u9fff]")
 
@@ -223,25 +228,6 @@ def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:
     return None
 
 
-_BARE_NO = re.compile(r"\s*(?:没有|没|不是|不|no|nope)\s*[，,。.!！；;\s]+", re.I)
-
-
-def _no_of_another(spec: FormSpec, asked: str, text: str, out: Read) -> bool:
-    """Whether a bare no opens a reply whose rest says another question's no in its author's own
-    plain words, and nothing of the question asked ("没有，她跟我住在家里" to "有残疾证吗？", where
-    住在家里 is the no of "住福利院吗？"): the no may be that question's, answered before it is asked."""
-    head = _BARE_NO.match(text)
-    rest = text[head.end():].lower() if head else ""
-    if not rest or any(w in rest for w in ("也", "都", "还", "also", "either")):
-        return False  # "没有，也没住福利院": the no is this question's, and another is added
-    slot = spec.slots[asked]
-    if any(says(rest, w.lower()) for w in (*slot.yes_words, *slot.no_words, *cue_words(spec, asked))):
-        return False
-    return any(r.sure and r.value is False and spec.slots[k].type == "boolean"
-               and any(says(rest, w.lower()) for w in spec.slots[k].no_words if not any(c in w for c in "不没未无非"))
-               for k, r in out.found.items() if k != asked)
-
-
 def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[str, Any], out: Read,
                 confirming: bool = False, olds: dict[str, Any] | None = None) -> None:
     olds = olds or {}
@@ -260,8 +246,6 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
     elif slot.type == "boolean":
         r = read_yes_no(spec, asked, text, asked=True)
         why = words(lang)["yesno"]
-        if r is not None and _no_of_another(spec, asked, text, out):
-            return  # neither an answer nor a wrong one: the question is asked again
     elif slot.type in ("integer", "number"):
         r = read_number(spec, asked, text, asked=True, lang=lang, confirming=confirming,
                         old=olds.get(asked))

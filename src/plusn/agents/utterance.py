@@ -19,9 +19,8 @@ CORRECTION = (*TAKE_BACK, "其实是", "其实只", "其实才", "其实就", "�
 # 办好了", "现在有了"), an update of the facts rather than a contradiction of an earlier answer
 NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\bjust\b|\balready\b", re.I)
 # what makes "now done" no update: made up later (补办), a contrast, another time ("去年有个违章，现在已经
-# 交了罚款", "已经正常还款了，就上个月没还上"); a report is one only of what is already done
-# ("街道打电话来，说低保已经批下来了", not "说可以线上办了")
-NOT_AN_UPDATE = re.compile(r"补|不过|但|可是|只是|就|去年|上个?月|之前|以前|原来|想想|算|说(?![^，。,.]*(?:已经|早就|早已))")
+# 交了罚款", "已经正常还款了，就上个月没还上")
+NOT_AN_UPDATE = re.compile(r"补|不过|但|可是|只是|就|去年|上个?月|之前|以前|原来|想想|算|说")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
@@ -50,9 +49,9 @@ THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  
 TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
                      r"可以|能|说|才|补")
 # a time or plan still to come, in a clause with a modal or the thing itself ("下个月才能拿到",
-# "残疾证要等下周"); not inside another word (刚才, 需要, 只要)
-STILL_TO_COME = re.compile(r"(?<!刚)才|(?<![需只主重必还])要(?![求是])|明天|后天|下周|下礼拜|下个?月|明年|过几天|"
-                           r"过两天|回头|月底|年底|将来|打算|准备")
+# "残疾证要等下周"); not inside another word (刚才, 人才, 需要, 要么) nor done ("准备好了", "才安排好")
+STILL_TO_COME = re.compile(r"才(?=能|可以|会|要|得)|(?<![需只主重必还想])要(?![求是么])|明天|后天|下周|下礼拜|下个?月|明年|"
+                           r"过几天|过两天|回头|月底|年底|将来|打算|准备(?![好齐完])")
 SOMEONE_ELSE = re.compile(r"老婆|老公|老伴|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"
                           r"爷爷|奶奶|外公|外婆|姥姥|姥爷|老人|老爷子|老太太|长辈|子女|配偶")
 # A sum said over the parts before it ("我三千多，我爱人两千五，加起来五千五"): the sum is the answer

@@ -195,8 +195,9 @@ def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]
     """Whether a clause other than ``spoken`` takes back what they say was done or had ("处理了，
     还剩一个"), outside another slot's own words (the 没 of 没房)."""
     first = min(spoken, default=(0, 0))[0]
-    return any(_outside(pattern, t, a, b, others) or (a > first and _CONTRAST_BEFORE.search(t, 0, a) is not None)
-               for a, b in spans if (a, b) not in spoken)
+    # (a contrast may say the thing again of another time or place: "交了，不过是上一家单位交的")
+    return any(_outside(pattern, t, a, b, others) for a, b in spans if (a, b) not in spoken) or \
+        any(a > first and _CONTRAST_BEFORE.search(t, 0, a) is not None for a, _ in spans)
 
 
 def _outside(pattern: re.Pattern[str], t: str, a: int, b: int, others: tuple[str, ...]) -> bool:

@@ -22,7 +22,6 @@ from .utterance import (
     NOW,
     PAST,
     STILL_TO_COME,
-    SUPPOSE,
     TAKE_BACK,
     Reading,
     clause_of,
@@ -276,8 +275,6 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
                                                          for n, o in spec.slots.items() if n != name)]
     if UNDER_WAY.search(text):
         return None  # under way: neither yes nor no
-    if _cited(spec.slots[name], text):
-        return Reading(True, sure=not _HEDGE_CITED.search(text))  # "残疾证上写的是肢体一级": the card is had
     said: set[bool] = set()
     doing = False  # a predicate of doing, not of having, read the value
     echoes: set[bool] = set()
@@ -322,32 +319,6 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
     # a restatement alone is a guess: echoing the question is no predicate the rules know
     # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
     return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None
-
-
-# what is written on a thing: "残疾证上写的是…", "居住证上的地址是…"
-_CITED = re.compile(r"上(?:面|头)?(?:写|印|标|注|显示|登记|的)")
-_PAPERS = "证单票据函条明告同书照卡"  # the last character of a document's name (残疾证, 发票, 合同, 执照)
-_HEDGE_CITED = re.compile(r"好像|应该|可能|大概|也许|估计|记得|吧|我猜|听说|据说")
-# anywhere in the message: a negation (not an inability: 动不了, 看不见), a loss or a contrast, a
-# card of before ("一代残疾证上写的…二代还没换", "以前有，…现在取消了"): what is cited may not be had now
-_NOT_CITED = re.compile(r"不(?![了见动清])|[没未无非]|过期|到期|注销|取消|失效|作废|丢|但|不过|可是|只是|以前|原来|之前|旧|一代|老证")
-_NOT_MINE = re.compile(r"(?:邻居|别人|朋友|同事|亲戚|人家)的\s*$")  # someone else's card
-
-
-def _cited(slot: Slot, text: str) -> bool:
-    """Whether the text cites what is written on a document the slot asks whether one has (X of
-    its yes word 有X): only one who has it can. Not in a question, a supposition or what is still
-    to come ("听说残疾证上会写等级"), nor someone else's, nor beside a negation, a loss or a contrast."""
-    low = text.lower()
-    spans = clause_spans(low)
-    for thing in {w[1:].lower() for w in slot.yes_words if w.startswith("有") and len(w) >= 3 and w[-1] in _PAPERS}:
-        for s, e in occurrences(thing, low):
-            cs, ce = clause_of(spans, s)
-            clause = low[cs:ce + 1]  # with the mark that ends it ("…是几级？")
-            if _CITED.match(low, e) and not (ASKING.search(clause) or SUPPOSE.search(low) or STILL_TO_COME.search(low)
-                                             or _NOT_CITED.search(low) or _NOT_MINE.search(low, 0, s)):
-                return True
-    return False
 
 
 def _owns(verb: str, cues: list[str]) -> bool:

@@ -315,4 +315,9 @@ def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     # asked of a move or a plan, or the place said before the slot's word: nothing stated
     for text in ("居住地迁到这边，要什么材料？", "我这边想问居住地的事，能办吗？", "居住地想落在这边，可以吗？", "居住地在这边吗？"):
         assert where(text) is None, text
+    # a review's: a case supposed, a time before, a doubt, a move, the user's own in a message
+    # about someone else
+    for text in ("如果居住地在老家，能办卡吗？", "居住地以前在老家，现在能办吗？", "居住地不知道在老家还是这边，能办吗？",
+                 "居住地在老家，不过已经迁过来了，能办吗？", "我居住地在老家，能给我妈办卡吗？"):
+        assert where(text) is None, text
 

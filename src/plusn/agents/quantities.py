@@ -277,7 +277,7 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
 _ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([百十]?)")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])")
 _PLACES = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
-_VAGUE_OFF = re.compile(r"[?？]|吗|说不清|不清楚|不知道|不确定|不固定|以前|之前|原来|过去|年前|[零〇一二两三四五六七八九\d][十百千万]?几")
+_VAGUE_OFF = re.compile(r"[?？]|吗|说不清|不清楚|不知道|不确定|不固定|以前|之前|原来|过去|年|[零〇一二两三四五六七八九\d][十百千万]?几")
 _SOME = re.compile(r"(?<![零〇一二两三四五六七八九十百千万\d])好?几$")  # before a place alone: "几百块", "好几千" (十几 is 十 and more)
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
 

@@ -86,8 +86,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # a message that asks may state first, in a clause of its own that names the slot before
             # the place ("户口还在老家，能领这边的补贴吗？"), but not of a move or a plan ("户口迁到这边，
             # 要什么材料？")
-            stated = any(c in low[ts:s] for c in cues) and not ASKING.search(low[ts:te + 1]) and \
-                not _MOVING.search(low[ts:s]) and not _NOT_STATED.search(low)
+            cue_at = min((low.find(c, ts, s) for c in cues if c in low[ts:s]), default=-1)
+            stated = cue_at >= 0 and not ASKING.search(low[ts:te + 1]) and not _MOVING.search(low[ts:s]) and \
+                not _NOT_STATED.search(low) and not (re.search(r"我的?$", low[ts:cue_at]) and SOMEONE_ELSE.search(low))
+            # ("我户口在老家，能给我妈申请吗？": the user's own, in a message about someone else)
             if (asking and not stated) or not (cued or answering):
                 continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before

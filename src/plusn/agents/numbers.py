@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import replace
 
+from .ages import age_said, english_age
 from .answers import Invalid, validate, words
 from .cues import cue_words
 from .predicates import UNDER_WAY, echoed
@@ -60,12 +61,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     ``old``: the slot's answer, when the text holds a correction word ("说错了，是四十一，三十九
     是我老婆的岁数": the number it had is what is corrected, not the new one)."""
     slot = spec.slots[name]
-    unit, said_in = slot.counts_in(), slot.unit_words()
-    spans = clause_spans(text)
-    cues = _naming(spec, name)
-    low = text.lower()
-    # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
-    fix = correction_at(text)
+    unit, said_in, spans, cues, low = slot.counts_in(), slot.unit_words(), clause_spans(text), _naming(spec, name), text.lower()
+    fix = correction_at(text)  # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
@@ -76,12 +73,10 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
-                (old is not None and q.value == old and any(o.value != old and (by_correction(low, o.start) or (
-                    by_correction(low, said.start) and o.start > said.start and _attributed(text, said))) for o in found)):
-            # in another kind of unit, "不是五天", or the "a month" of "6000 yuan a month"; the old
+                (old is not None and q.value == old and _corrected(text, said, found, old)) or \
+                _another_kind(spec, name, text, said, found, spans):
+            # in another kind of unit, "不是五天", the "a month" of "6000 yuan a month", or the old
             # answer said again, in or after the correction ("说错了，六十八是我老伴的岁数，我七十二")
-            continue
-        if _another_kind(spec, name, text, said, found, spans):
             continue
         q = _between_whole(slot, q, said)
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
@@ -290,6 +285,14 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
     return fresh or after or found
 
 
+def _corrected(text: str, said: Quantity, found: list[Quantity], old: float) -> bool:
+    """Whether the answer held, said again, is what a correction corrects: another number follows
+    the correction word, or follows this one said as someone else's right after it."""
+    low = text.lower()
+    return any(o.value != old and (by_correction(low, o.start) or (
+        by_correction(low, said.start) and o.start > said.start and _attributed(text, said))) for o in found)
+
+
 def _attributed(text: str, q: Quantity) -> bool:
     """Whether the number is said to be someone else's: "一百零五是我儿子那套", "六十八是我老伴的岁数"."""
     m = _OF_SOMEONE.match(text, q.end)
@@ -367,68 +370,9 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
         return days_ago(text, cues, asked)
     if unit == "岁":
         other = about_another(slot)
-        return [replace(q, unit="岁") if (q.unit is None and _age_said(text, spans, q, other))
-                or _english_age(text, spans, q, other) else q for q in found]
+        return [replace(q, unit="岁") if (q.unit is None and age_said(text, spans, q, other))
+                or english_age(text, spans, q, other) else q for q in found]
     return found
-
-
-def _age_said(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool) -> bool:
-    """Whether a number with no unit is the slot's age: after 今年 or the person it is said of
-    ("我爸七十五了"), or all its clause says after a clause that opens with that person ("我爸本地户口，
-    七十出头"). ``other``: the slot is about another person than the user, whose age is said after
-    a person word, not after 我 ("我今年四十五" is the user's); else only 我's or 今年's counts."""
-    cs, _ = clause_of(spans, q.start)
-    if MEASURE.match(text, q.end):
-        return False  # "我妈一个人住": a count of things
-    lead = _AGE_LEAD.search(text[cs:q.start])
-    if lead is None:
-        ps = next((a for a, b in reversed(spans) if b <= cs), None)
-        lead = _PERSON_FIRST.match(text, ps) if not text[cs:q.start].strip() and ps is not None else None
-    if lead is None:
-        return False
-    said = lead.group().strip()
-    if SOMEONE_ELSE.search(said):
-        return other  # "我爸七十五了": an age of the person the slot asks about, if it is another's
-    if said.startswith("我"):
-        return not other  # "我今年四十五": the user's own
-    return not other or not re.search(r"我\s*$", text[cs:lead.start()])  # "今年七十"
-
-
-# an age said in an English message, now and plainly: "I'm 29", "29 years old", "he is 75", "he
-# turned 6 in March"; of one person only (no "I'm 82 and my son is 50", "my mother lives with my
-# wife, she's 60"), one age said, nothing to come, past or corrected ("turns 80 in December", "29
-# when I graduated", "she's 80, sorry, 79"), and ending its clause ("he is 65 kg", "she's 70 or 80")
-_EN_SELF = re.compile(r"\b(?:i'?m|i am)\s*$", re.I)
-_EN_OTHER = re.compile(r"\b(?:she|he)(?:'s|\s+is|\s+turned)\s*$", re.I)
-_EN_RELATIVE = re.compile(r"\bmy\s+(?:mother|father|mom|mum|dad|son|daughter|kid|child|grand\w*|wife|husband|"
-                          r"parents?|brother|sister|uncle|aunt|partner|boss|friend)\b", re.I)
-_EN_PERSON = re.compile(r"\b(?:she|he|him|his|her|them|they|their)\b", re.I)
-_EN_SELF_AGE = re.compile(r"\b(?:i'?m|i am)\s+\d", re.I)
-_EN_NOT_NOW = re.compile(r"\b(?:when|was|were|ago|will|next|last|turns|turning|be|sorry|actually|mean)\b|'ll\b",
-                         re.I)
-_EN_AGE_END = re.compile(r"(?:[\s-]*old)?\s*(?:now|already|this year)?\s*[.!]?\s*$", re.I)
-_EN_IN_MONTH = re.compile(r"\s*in\s+(?:january|february|march|april|may|june|july|august|september|october|"
-                          r"november|december)\s*[.!]?\s*$", re.I)
-
-
-def _english_age(text: str, spans: list[tuple[int, int]], q: Quantity, other: bool) -> bool:
-    """Whether a number of an English message is the slot's age (see _EN_SELF): the user's after
-    "I'm" where the slot asks the user's and the message names no one else; another's after he or
-    she where it asks another's, one relative at most is named and the user gives no age of their
-    own. ``other`` as in :func:`_age_said`."""
-    cs, ce = clause_of(spans, q.start)
-    before, after = text[cs:q.start], text[q.end:ce]
-    if re.search(r"[\u4e00-\u9fff]", text) or _EN_NOT_NOW.search(text) or \
-            q.unit not in (None, "年") or (q.unit == "年" and not re.match(r"[\s-]*old\b", after, re.I)):
-        return False
-    ages = sum(x.value < 130 for x in quantities(text))  # every number an age could be (a year, 2012, is none)
-    turned = re.search(r"turned\s*$", before, re.I) is not None
-    if ages > 1 or not (_EN_AGE_END.match(after) or (turned and _EN_IN_MONTH.match(after))):
-        return False
-    if _EN_SELF.search(before) or (q.unit == "年" and not before.strip()):
-        return not other and not _EN_RELATIVE.search(text) and not _EN_PERSON.search(text)
-    return other and _EN_OTHER.search(before) is not None and not _EN_SELF_AGE.search(text) and \
-        len({m.group().lower() for m in _EN_RELATIVE.finditer(text)}) <= 1
 
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:
@@ -463,10 +407,6 @@ def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> boo
         said.unit in s.unit_words() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number"))
 
 
-# before a number, what makes it an age without 岁: this year, or the person it is said of
-_AGE_LEAD = re.compile(r"(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern +
-                       r"|今年|岁数|年纪|年龄)(?:今年|现在|都|已经|快|刚|才|正好|也|有)*\s*$")
-_PERSON_FIRST = re.compile(r"\s*(?:我(?:" + SOMEONE_ELSE.pattern + r")?|" + SOMEONE_ELSE.pattern + r")")
 _MONEY_SCALE = re.compile(r"[\d.,]+\s*[kKwW]")
 _WHOLE = 0.05  # a converted value this near a whole number is that number (一年半 is 18 months; 178天 is no 6)
 _EPS = 1e-9  # "just inside" an open end of a number slot, relative to the number

@@ -318,3 +318,12 @@ def test_a_few_of_a_place_in_doubt_or_in_a_compound_is_no_bound() -> None:
     # a review's: each read a bound that decided ("几百几千的不固定" as 900,000)
     for text in ("几百几千的不固定", "几千几百块", "是几千吗？", "几千？我也说不清", "以前几千，现在没了", "几百多", "一年几万块"):
         assert not any(q.bounded and q.low and q.low >= 100 for q in quantities(text)), text
+
+
+def test_a_few_of_a_place_counts_only_as_the_one_number_and_a_digit_before_a_count_is_its_own() -> None:
+    # a third review's: a vague 几百 beside a specific number had decided on 几百
+    assert [q.value for q in quantities("几千块吧，两三千")] == [2000]
+    assert [q.value for q in quantities("打零工几百块，有时候能到一千五")] == [1500]
+    assert quantities("不到几百块") == [] and quantities("没几千") == []
+    assert [q.value for q in quantities("月收入2千5个人平摊")] == [2000, 5]  # 5 people, not 2,500
+    assert [q.value for q in quantities("3千5天")] == [3000, 5]

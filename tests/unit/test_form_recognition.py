@@ -318,6 +318,7 @@ def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     # a review's: a case supposed, a time before, a doubt, a move, the user's own in a message
     # about someone else
     for text in ("如果居住地在老家，能办卡吗？", "居住地以前在老家，现在能办吗？", "居住地不知道在老家还是这边，能办吗？",
-                 "居住地在老家，不过已经迁过来了，能办吗？", "我居住地在老家，能给我妈办卡吗？"):
+                 "居住地在老家，不过已经迁过来了，能办吗？", "我居住地在老家，能给我妈办卡吗？",
+                 "孩子居住地在这边，我能办吗？", "居住地好像在这边，能办吗？"):
         assert where(text) is None, text
 

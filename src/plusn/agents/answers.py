@@ -165,11 +165,12 @@ def _negated_twice(t: str, word: str) -> bool:
     return at > 0 and word[:1] in "不没未无非" and _NEGATED_ANY.search(t[:at]) is not None
 
 
-def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None) -> bool | None:
+def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None, modal_yes: bool = True) -> bool | None:
     """Yes or no in a reply, or None when it is neither or unsure. The slot's own words count
     first, turned around by a potential complement's 不 after them or a negator before them;
     then the longest yes/no word found wins ("没错" is yes though "没" is no), a word at the very
-    start winning ties ("是的，没有逾期" is yes)."""
+    start winning ties ("是的，没有逾期" is yes). ``modal_yes``: 能 and 可以 after a time still to come
+    or a report count as yes (the question asks what one can do, not what is done)."""
     t = text.strip().lower()
     own = [(len(w), value != (_cannot(t, w.lower()) != _negated(t, w.lower(), value)))
            for ws, value in ((no or [], False), (yes or [], True)) for w in ws
@@ -181,7 +182,7 @@ def yes_no(text: str, yes: list[str] | None = None, no: list[str] | None = None)
     if _ACK_PUNCT.sub(" ", t).strip(" 的啊呀吧呢哈") in BARE_YES:
         return None if HESITATES.search(t) else True
     hits = [(at == 0, len(w), value) for ws, value in ((NO, False), (YES, True)) for w in ws
-            if (at := found_at(t, w)) >= 0 and not (w in _MODALS and _after_to_come(t, at))]
+            if (at := found_at(t, w)) >= 0 and (modal_yes or not (w in _MODALS and _after_to_come(t, at)))]
     if not hits:
         return None
     starts = [h for h in hits if h[0]]

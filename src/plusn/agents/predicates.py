@@ -13,6 +13,7 @@ from .quantities import quantities
 from .utterance import (
     A_NOT_A,
     ASKING,
+    ASKS_AHEAD,
     EN_NEGATION,
     NEGATORS,
     STILL_TO_COME,
@@ -110,7 +111,8 @@ def echoed(question: str, text: str) -> bool | None:
     q_at, q_spans = question.find(last), clause_spans(question)
     at, spans = text.rfind(last), clause_spans(text)
     asked_so = {m.group() for m in STILL_TO_COME.finditer(question) if clause_of(q_spans, q_at)[0] <= m.start() < q_at}
-    if {m.group() for m in STILL_TO_COME.finditer(text) if clause_of(spans, at)[0] <= m.start() < at} - asked_so:
+    if not ASKS_AHEAD.search(question) and \
+            {m.group() for m in STILL_TO_COME.finditer(text) if clause_of(spans, at)[0] <= m.start() < at} - asked_so:
         return None  # "下周才能备案" to "是否已备案？": still to come
     # in the question a negator's scope runs on from it; in the reply it may also follow ("还没有")
     q_neg = any(c in NEGATORS for c in question[clause_of(q_spans, q_at)[0]:q_at])

@@ -88,8 +88,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # 要什么材料？")
             cue_at = min((low.find(c, ts, s) for c in cues if c in low[ts:s]), default=-1)
             stated = cue_at >= 0 and not ASKING.search(low[ts:te + 1]) and not _MOVING.search(low[ts:s]) and \
-                not _NOT_STATED.search(low) and not (re.search(r"我的?$", low[ts:cue_at]) and SOMEONE_ELSE.search(low))
-            # ("我户口在老家，能给我妈申请吗？": the user's own, in a message about someone else)
+                not _NOT_STATED.search(low) and not SOMEONE_ELSE.search(low, cs, max(cs, cue_at)) and \
+                not (re.search(r"我的?$", low[ts:cue_at]) and SOMEONE_ELSE.search(low))
+            # ("孩子户口在这边，我能申请吗？": another's; "我户口在老家，能给我妈申请吗？": the user's own,
+            # in a message about someone else)
             if (asking and not stated) or not (cued or answering):
                 continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
@@ -138,8 +140,8 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
 _MOVING = re.compile(r"迁|转|落|搬|移|调|回|去|到|想|要|打算|准备|可以|能")
 # anywhere in a message that asks: a case supposed, a time before, a doubt, a move or a contrast
 # ("如果户口在老家…", "户口以前在老家…", "不知道在老家还是这边", "不过已经迁过来了")
-_NOT_STATED = re.compile(r"如果|假如|要是|万一|的话|以前|原来|本来|之前|过去|曾经|不知道|不清楚|还是|迁|转|随|落户|搬|"
-                         r"不过|但|可是")
+_NOT_STATED = re.compile(r"如果|假如|假设|要是|万一|的话|以前|原来|本来|之前|过去|曾经|不知道|不清楚|还是|迁|转|随|落户|搬|"
+                         r"不过|但|可是|好像|应该|大概|估计|可能|记得|也许|吧")
 # something done at a place said with 在 ("在外地打工", "在本市交社保"): a word of it after the place
 _DONE_THERE = re.compile(r"\s*(?![的了呢啊呀吧哦嘛])[\u4e00-\u9fff]")
 

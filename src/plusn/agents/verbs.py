@@ -48,12 +48,7 @@ _NOT_YET = re.compile(r"要|将|想|会|得|该|需|可以|快|马上|赶紧|等
 # for later (事后补的备案), no need (不用处理), or a condition (录取了就开)
 _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|这周|这两天|今天|明天|后天|明年|周末|待会|等会|一会|"
                     r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿|预约|约好|约了")
-# the one who speaks, up to a report of what is already done ("他说合同上周就已经备案好了"); "单位说帮我
-# 登记" reports what is to come
 _EDGES = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早|没有|没|未|不)+$")
-_REPORTED_DONE = re.compile(r"^.*说(?=[^说]*(?:已经|早就|早已))")
-_HEARSAY = re.compile(r"听说|据说|好像|可能|估计|不定|not sure", re.I)
-_OF_ANOTHER = re.compile(r"他|她|别人|上一|前一|之前|以前|原来")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
 _UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
@@ -186,18 +181,11 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
 LOSES = re.compile(r"(?<![没不未])(?:不过|但|可是|只是|卖|丢|过期|失效|作废|没了|转让|过户|拆|停了|断了|退回|退掉|注销|取消)")  # not 没过期
 
 
-# a contrast that opens a clause (the clauses are split at it): "备案了，不过是上一份合同"
-_CONTRAST_BEFORE = re.compile(r"(?:但是|不过|可是|只是)\s*$")
-
-
 def taken_back(t: str, spans: list[tuple[int, int]], spoken: set[tuple[int, int]], others: tuple[str, ...],
                pattern: re.Pattern[str] = _UNDONE) -> bool:
     """Whether a clause other than ``spoken`` takes back what they say was done or had ("处理了，
     还剩一个"), outside another slot's own words (the 没 of 没房)."""
-    first = min(spoken, default=(0, 0))[0]
-    # (a contrast may say the thing again of another time or place: "交了，不过是上一家单位交的")
-    return any(_outside(pattern, t, a, b, others) for a, b in spans if (a, b) not in spoken) or \
-        any(a > first and _CONTRAST_BEFORE.search(t, 0, a) is not None for a, _ in spans)
+    return any(_outside(pattern, t, a, b, others) for a, b in spans if (a, b) not in spoken)
 
 
 def _outside(pattern: re.Pattern[str], t: str, a: int, b: int, others: tuple[str, ...]) -> bool:
@@ -227,11 +215,6 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     near = before
     for n in nouns:
         near = near.replace(n, " " * len(n))  # the 会 of 会费 is no "will"
-    frame = _REPORTED_DONE.match(near)
-    if frame is not None and not _HEARSAY.search(near) and not _OF_ANOTHER.search(near, frame.end()):
-        # "房东说合同已经备案好了": a report of what is done, not of what will be; not hearsay
-        # ("听说已经备案了") nor of another's ("我朋友说他的合同早就备案了", "上一个租客的合同")
-        near = near[frame.end():]
     if SUPPOSE.search(clause) or _NOT_YET.search(near[-4:]) or _LATER.search(near) or SOMEONE_ELSE.search(near) \
             or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
         return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user

@@ -16,6 +16,7 @@ from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
     ASKING,
+    ASKS_AHEAD,
     DECLARED,
     EMPHATIC_NONE,
     NEGATORS,
@@ -68,9 +69,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
-    theirs = yes_no(text, slot.yes_words, slot.no_words) if own else None
-    if isinstance(said, tuple) and theirs in (None, said[0]):
-        # (the author's own words said the other way win: "卖家说已经打过了，但是去年打的")
+    if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
@@ -168,8 +167,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if not asked or "的话" in t or t.lstrip().startswith("对了") or (ASKING.search(DECLARED.sub("", t)) and len(clause_spans(t)) == 1):
         return None  # "有的话需要原件吗？" supposes; "对了，…" is "by the way"; "交了没？" asks back
     # "八个月，不对，说错了，是…": a 不对 after something said corrects that, and answers nothing
+    ahead = ASKS_AHEAD.search(HINT.sub("", slot.ask)) is not None  # "您能提供…吗？": "明天能提供" answers
     value = yes_no(_LATER_TAKE_BACK.sub(
-        lambda m: m.group(1) + (" " * 2 if _PAUSE.sub("", m.group(1)) else m.group(2)), text))
+        lambda m: m.group(1) + (" " * 2 if _PAUSE.sub("", m.group(1)) else m.group(2)), text), modal_yes=ahead)
     if value is not None and _said_of_another(spec, name, t):
         return None  # "没做绝育" to "打过疫苗吗？": its 没 is another question's no
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
@@ -196,7 +196,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         start, cue = min(at)
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
-        if done is None and STILL_TO_COME.search(t[cs:ce]):
+        if done is None and not ahead and STILL_TO_COME.search(t[cs:ce]):
             return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
         return Reading(done) if done is not None else Reading(not negated_around(text, start, spans), sure=False)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply

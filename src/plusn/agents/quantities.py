@@ -281,7 +281,7 @@ _ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([�
 # a lone digit after a place word, not a count or a number of its own ("2千5个人", "3千5天")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])(?!\s*(?:[个份人次件张条位家台笔本辆套项口天月年周岁号日点]|小时|星期|礼拜))")
 _PLACES = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
-_VAGUE_OFF = re.compile(r"[?？]|吗|说不清|不清楚|不知道|不确定|不固定|以前|之前|原来|过去|现在|后来|年|[零〇一二两三四五六七八九\d][十百千万]?几")
+_VAGUE_OFF = re.compile(r"[?？]|吗|说不清|不清楚|不知道|不确定|不固定|以前|之前|原来|过去|现在|后来|年|加上|另外|还有|[零〇一二两三四五六七八九\d][十百千万]?几")
 _SOME_AT = re.compile(r"好?几[十百千万]")
 _SOME = re.compile(r"(?<![零〇一二两三四五六七八九十百千万\d])好?几$")  # before a place alone: "几百块", "好几千" (十几 is 十 and more)
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久

@@ -183,8 +183,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
                 step, stop = _JUST_OVER if text.startswith("出头", stop) else 1.0, stop + more
         if word in ("年", "天") and _UNIT_IN_WORD.match(text, stop):
             continue  # 一年级, 三年级: a grade; 年纪, 天气: the unit's character begins another word
-        some = _SOME.search(text, 0, m.start()) if m.group("cn") in _PLACES else None
-        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, some.start() if some else m.start(), stop,
+        q = Quantity(value, _CANON.get(word.lower(), word) if word else None, m.start(), stop,
                      counted=word == "人" and _PERSON.match(text[end:].lstrip()) is not None)
         if q.unit == "月" and (_DATE_BEFORE.search(text, 0, m.start()) or _DATE_AFTER.match(text, stop)) \
                 and text[end: stop].strip() == "月":
@@ -200,10 +199,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if (more := _more_at(text, stop)):  # 半年多: more than half, below a whole one
                 part = replace(part, end=stop + more, low=0.5, high=1.0, high_in=False)
             out.append(_bounded(text, part))
-    out = _compound(text, sorted(out, key=lambda q: q.start))
-    # a few of a place counts only as the message's one number: "几千块吧，两三千", "打零工几百块，
-    # 有时候能到一千五", "几百块是房租收入，工资人均五千" say another
-    return [q for q in out if not _SOME_AT.match(text, q.start)] if len(out) > 1 else out
+    return _compound(text, sorted(out, key=lambda q: q.start))
 
 
 def _own_scale(cn: str, start: int, end: int, words: dict[str, float]) -> tuple[str, int, str | None]:
@@ -280,10 +276,7 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
 _ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([百十]?)")
 # a lone digit after a place word, not a count or a number of its own ("2千5个人", "3千5天")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])(?!\s*(?:[个份人次件张条位家台笔本辆套项口天月年周岁号日点]|小时|星期|礼拜))")
-_PLACES = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
-_VAGUE_OFF = re.compile(r"[?？]|吗|说不清|不清楚|不知道|不确定|不固定|以前|之前|原来|过去|现在|后来|年|加上|另外|还有|[零〇一二两三四五六七八九\d][十百千万]?几")
-_SOME_AT = re.compile(r"好?几[十百千万]")
-_SOME = re.compile(r"(?<![零〇一二两三四五六七八九十百千万\d])好?几$")  # before a place alone: "几百块", "好几千" (十几 is 十 and more)
+_PLACES = {"十": 10, "百": 100}  # the places below a scale word a 零 may skip to ("1万零5百")
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
 
 
@@ -317,12 +310,8 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         return value, end, None, None
     if m.group("cn") is not None:
         cn = m.group("cn")
-        if cn in _PLACES and _SOME.search(text, 0, m.start()):
-            if text.startswith(("几", "多", "到", "至"), end) or _VAGUE_OFF.search(text) or \
-                    re.search(r"(?:没|不到|不止|上)好?几$", text[: m.start()]):
-                return None  # "几百几千的不固定", "几百多", "是几千吗？", "以前几千": too vague to weigh
-            place = float(_PLACES[cn])  # 几百, 好几千: two to nine of the place
-            return 9 * place, end, None, (2 * place, 9 * place)
+        if cn == "十" and text[: m.start()].endswith("几"):
+            return None  # 几十: a few tens, no number (not ten)
         if cn[0] in "万千" or (cn[0] == "百" and not cn.startswith("百万")) or (cn == "零" and re.match(r"\s*\d", text[m.end():])):
             # a scale word first is no number (万, 万万没想到, 万一, 千万别), but 百万 is a million;
             # 一年零6个月: 零 joins two

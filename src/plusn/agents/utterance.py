@@ -68,6 +68,8 @@ OCCASIONS = re.compile(r"上个?月|这个?月|本月|下个?月|上次|这次|�
                        r"\b(?:last|this|next) (?:month|time|year|week)\b", re.I)
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
+# "这算质量问题吧？": a belief put for agreement, no question (a 吧 before the mark)
+PRESUMED = re.compile(r"吧\s*[?？]\s*$")
 DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")
 # "Not a single one" (一张都没有, 一条也没有, 什么都没有): an emphatic none, the plain 没有 of a reply
 EMPHATIC_NONE = re.compile(r"(?:一[个张条次份件笔项]|什么|啥)[都也](?=没有?[了啊呀哦吧嘛呢]*$)")

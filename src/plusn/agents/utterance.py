@@ -48,11 +48,11 @@ THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  
 # before a done word: still to come, only possible, reported, or done too late
 TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
                      r"可以|能|说|才|补")
-# a time or plan still to come, in a clause with a modal or the thing itself ("下个月才能拿到",
-# "残疾证要等下周"); not inside another word (刚才, 人才, 需要, 要么) nor done ("准备好了", "才安排好")
 # a question about ability, willingness or a plan, which a time to come answers ("您能提供…吗？" —
 # "明天能提供"; "是否愿意参加改造？" — "下个月报名参加")
 ASKS_AHEAD = re.compile(r"能|可以|愿意|打算|准备|计划|想不想|会不会|是否会")
+# a time or plan still to come, in a clause with a modal or the thing itself ("下个月才能拿到",
+# "残疾证要等下周"); not inside another word (刚才, 人才, 需要, 要么) nor done ("准备好了", "才安排好")
 STILL_TO_COME = re.compile(r"才(?=能|可以|会|要|得)|(?<![需只主重必还想])要(?![求是么])|明天|后天|下周|下礼拜|下个?月|明年|"
                            r"过几天|过两天|回头|月底|年底|将来|打算|准备(?![好齐完])")
 SOMEONE_ELSE = re.compile(r"老婆|老公|老伴|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"

@@ -49,6 +49,7 @@ _NOT_YET = re.compile(r"要|将|想|会|得|该|需|可以|快|马上|赶紧|等
 # for later (事后补的备案), no need (不用处理), or a condition (录取了就开)
 _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|这周|这两天|今天|明天|后天|明年|周末|待会|等会|一会|"
                     r"以后|将来|过几天|过两天|回头|年底|月底|尽快|说|事后|后来|不用|不需要|不必|没必要|无需|忘|拒绝|懒得|不想|不愿|预约|约好|约了")
+# around the noun of an author's word, before its verb: adverbs and negators (已经接种, 还没备案)
 _EDGES = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早|没有|没|未|不)+$")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had

@@ -69,9 +69,9 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
-    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
+    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
     # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife

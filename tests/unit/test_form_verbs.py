@@ -328,6 +328,8 @@ def test_a_word_in_a_nouns_place_names_the_slot_and_what_is_to_come_is_no_yes() 
     assert said("合同上周就已经备案好了", None) is True
     assert said("租房备案了?", "filed") is None and said("合同备案了？", "filed") is None  # asked back, by its mark
     assert said("这算租房备案了吧？", "filed") is True  # a belief put for agreement
+    for text in ("合同备案了吗，我也不清楚", "租房备案了吗,不知道", "租房备案了呢，我问问"):  # a question before a comma
+        assert said(text, "filed") is None, text
     # a report is no certain yes (reading one as done was taken back after reviews: hearsay,
     # another's thing, doubt said after it); a question mark asks
     for text in ("房东说下周帮我备案", "他说合同要下周才能备案", "房东说合同可以备案", "听说已经备案了", "说不定已经备案了",

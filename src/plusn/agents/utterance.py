@@ -68,8 +68,6 @@ OCCASIONS = re.compile(r"上个?月|这个?月|本月|下个?月|上次|这次|�
                        r"\b(?:last|this|next) (?:month|time|year|week)\b", re.I)
 # A 呢 that closes a statement, not a question: "交着呢", "在办呢", "还没办呢", "没有呢", "有呢"
 # (never with a question word: "在哪登记呢" asks)
-# "这算质量问题吧？": a belief put for agreement, no question (a 吧 before the mark)
-PRESUMED = re.compile(r"吧\s*[?？]\s*$")
 DECLARED = re.compile(r"^(?!.*(?:哪|什么|怎|谁|几|多少|为何|吗|了没|(.)[不没]\1))(?:.*(?:着|在|没|有)[^\s，。？?！!,.]{0,4})呢\s*$")
 # "Not a single one" (一张都没有, 一条也没有, 什么都没有): an emphatic none, the plain 没有 of a reply
 EMPHATIC_NONE = re.compile(r"(?:一[个张条次份件笔项]|什么|啥)[都也](?=没有?[了啊呀哦吧嘛呢]*$)")
@@ -201,3 +199,13 @@ def grams(text: str) -> frozenset[str]:
     """The two-character runs of Chinese text (no punctuation, no negator: they carry no topic)."""
     return frozenset(text[i:i + 2] for i in range(len(text) - 1)
                      if all("\u4e00" <= c <= "\u9fff" and c not in NEGATORS for c in text[i:i + 2]))
+
+
+def asks(text: str, start: int, end: int) -> bool:
+    """Whether the clause text[start:end] asks: in its words ("交了吗", "哪个"), or by the question
+    mark after it ("合同备案了?"), unless a 吧 before that mark puts a belief for agreement ("这算质量
+    问题吧？")."""
+    clause = text[start:end]
+    if ASKING.search(DECLARED.sub("", clause)):
+        return True
+    return text[end:end + 1] in ("?", "？") and not clause.rstrip().endswith("吧")

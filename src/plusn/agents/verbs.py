@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from .answers import NO, YES
 from .utterance import (
     A_NOT_A,
-    ASKING,
-    DECLARED,
     NEGATORS,
     PAST,
-    PRESUMED,
     SOMEONE_ELSE,
     SUPPOSE,
+    asks,
     clause_of,
     clause_spans,
     occurrences,
@@ -203,7 +201,7 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     slot's verb said of the slot (another word, another thing, a question)."""
     cs, ce = clause_of(spans, s)
     clause, before = t[cs:ce], t[cs:s]
-    if ASKING.search(DECLARED.sub("", PRESUMED.sub("吧", t[cs:ce + 1]))) or A_NOT_A.search(t[max(cs, s - 2):min(ce, e + 2)]):
+    if asks(t, cs, ce) or A_NOT_A.search(t[max(cs, s - 2):min(ce, e + 2)]):
         return None  # "交了吗", "交没交": asked, not said
     if len(verb.word) == 1 and before and before[-1] not in _BEFORE_ONE and not any(before.endswith(n) for n in nouns):
         return None  # 提交, 离开: another word

@@ -22,10 +22,10 @@ from .utterance import (
     NEGATORS,
     NOW,
     PAST,
-    PRESUMED,
     STILL_TO_COME,
     TAKE_BACK,
     Reading,
+    asks,
     clause_of,
     clause_spans,
     correction_at,
@@ -85,8 +85,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # before a now ("以前有房，现在没了"), or taken back by another clause ("有房子，不过已经卖了")
         spans = clause_spans(t)
         now = NOW.search(t)
-        # (a clause with its mark asks, but a belief put for agreement does not: "这算质量问题吧？")
-        asking = [t[cs:ce] for cs, ce in spans if ASKING.search(DECLARED.sub("", PRESUMED.sub("吧", t[cs:ce + 1])))]
+        asking = [t[cs:ce] for cs, ce in spans if asks(t, cs, ce)]
         if any(says(c, w) for c in asking for w in own):
             return None
         spoken = {(cs, ce) for cs, ce in spans if any(says(t[cs:ce], w) for w in own)}

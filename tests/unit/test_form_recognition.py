@@ -319,6 +319,6 @@ def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     # about someone else
     for text in ("如果居住地在老家，能办卡吗？", "居住地以前在老家，现在能办吗？", "居住地不知道在老家还是这边，能办吗？",
                  "居住地在老家，不过已经迁过来了，能办吗？", "我居住地在老家，能给我妈办卡吗？",
-                 "孩子居住地在这边，我能办吗？", "居住地好像在这边，能办吗？"):
+                 "孩子居住地在这边，我能办吗？", "居住地好像在这边，能办吗？", "居住地在老家吗，能办卡？"):
         assert where(text) is None, text
 

@@ -41,6 +41,7 @@ from .utterance import (
     SOMEONE_ELSE,
     Read,
     Reading,
+    asks,
     by_correction,
     clause_of,
     clause_spans,
@@ -87,7 +88,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # the place ("户口还在老家，能领这边的补贴吗？"), but not of a move or a plan ("户口迁到这边，
             # 要什么材料？")
             cue_at = min((low.find(c, ts, s) for c in cues if c in low[ts:s]), default=-1)
-            stated = cue_at >= 0 and not ASKING.search(low[ts:te + 1]) and not _MOVING.search(low[ts:s]) and \
+            stated = cue_at >= 0 and not asks(low, cs, te) and not _MOVING.search(low[ts:s]) and \
                 not _NOT_STATED.search(low) and not SOMEONE_ELSE.search(low, cs, max(cs, cue_at)) and \
                 not (re.search(r"我的?$", low[ts:cue_at]) and SOMEONE_ELSE.search(low))
             # ("孩子户口在这边，我能申请吗？": another's; "我户口在老家，能给我妈申请吗？": the user's own,

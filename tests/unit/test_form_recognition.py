@@ -302,7 +302,6 @@ def test_the_number_said_again_in_a_correction_is_the_one_corrected() -> None:
         assert read(CARD, text, "weeks", "zh").found["weeks"].value == 40, text
 
 
-
 def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
     # "户口还在老家，能领这边的养老补贴吗？" went unread: the message asked, so every word pointing
     # at a place was skipped, the one stated of the slot too

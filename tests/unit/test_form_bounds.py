@@ -62,6 +62,9 @@ INF = math.inf
     ("大概五年半", "大概五年半", 5.4, 5.6, True, True), ("about 28", "about 28", 27, 29, True, True),
     ("十几万", "十几万", 100_000, 200_000, True, False),
     ("一千几百", "一千几百", 1100, 2000, True, False),  # (once 100,000: 几 then a place below the number's)
+    # a range (was its low end, sure: "1千8到2千2" decided below a 2,000 line it straddles)
+    ("一千五到两千", "一千五到两千", 1500, 2000, True, True), ("3到5天", "3到5天", 3, 5, True, True),
+    ("1千8到2千2", "1千8到2千2", 1800, 2200, True, True),
 ])
 def test_a_bound_carries_its_interval_and_its_words(text: str, said: str, low: float, high: float,
                                                      low_in: bool, high_in: bool) -> None:

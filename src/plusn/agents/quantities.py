@@ -258,10 +258,17 @@ _NOT_THE_EVENT = re.compile(r"[第是才还没未不]|去[办查问]|\bis\b|\bno
 
 
 def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
-    """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天."""
+    """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天;
+    and a range as its interval: 一千五到两千 is 1,500 to 2,000."""
     out: list[Quantity] = []
     for q in found:
         prev = out[-1] if out else None
+        if prev is not None and not prev.bounded and prev.unit in (None, q.unit) \
+                and prev.value < q.interval()[0] and _RANGE.fullmatch(text[prev.end:q.start]):
+            # "一千五到两千", "3到5天", "一千八到两千二左右": a range, weighed as an interval like any bound
+            out[-1] = replace(q, value=prev.value, start=prev.start, low=prev.value, high=q.interval()[1],
+                              low_in=True, high_in=q.high_in)
+            continue
         if prev is not None and not prev.bounded and prev.unit in DURATIONS and q.unit in DURATIONS \
                 and DURATIONS[prev.unit] > DURATIONS[q.unit] and _JOIN.fullmatch(text[prev.end:q.start]) \
                 and (factor := _factor(prev.unit, q.unit, {})) is not None:
@@ -273,6 +280,7 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
     return out
 
 
+_RANGE = re.compile(r"\s*(?:到|至|~|～)\s*")
 _ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([百十]?)")
 # a lone digit after a place word, not a count or a number of its own ("2千5个人", "3千5天")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])(?!\s*(?:[个份人次件张条位家台笔本辆套项口天月年周岁号日点]|小时|星期|礼拜))")

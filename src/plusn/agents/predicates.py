@@ -17,7 +17,6 @@ from .utterance import (
     EN_NEGATION,
     NEGATORS,
     STILL_TO_COME,
-    TO_COME,
     Reading,
     clause_of,
     clause_spans,
@@ -49,13 +48,16 @@ def completed(clause: str, after: int) -> bool | None:
         hit = next(((r, w) for w in said for r in (rest, kept) if r.endswith(w)), None)
         if hit is not None:
             before = hit[0][: len(hit[0]) - len(hit[1])]
-            if TO_COME.search(before):
+            if _TO_COME.search(before):
                 return None  # "备案要办了", "明天去办了", "出院后才办了", "说可以线上办了": not (yet) done
             return value != any(n in before for n in NEGATORS)
     return None
 
 
 _CLOSING = re.compile(r"[的啦呢吧啊哦。！!.\s]+$")  # ENDING but 了
+# before a done word: still to come, only possible, reported, or done too late
+_TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
+                      r"可以|能|说|才|补")
 
 
 def polarity(text: str) -> Reading | None:

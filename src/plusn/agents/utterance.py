@@ -45,9 +45,6 @@ OTHER_CASE = re.compile(r"比如|比方|例如|譬如|明年|后年|下个?月|�
                         r"\bnext (?:year|month)\b|for example|e\.g\.", re.I)
 THIS_TIME = re.compile(r"今年|现在|目前|如今|\bnow\b|this year", re.I)  # beside 之前: "之前在外地，今年33岁"
 # Another person than the user: what is said of them is not the user's ("我同事41岁", "我老婆在交")
-# before a done word: still to come, only possible, reported, or done too late
-TO_COME = re.compile(r"要|想|准备|打算|快|将|会|马上|明天|后天|下周|下个?月|回头|再|以后|等会|待会|一会|下午|晚上|"
-                     r"可以|能|说|才|补")
 # a question about ability, willingness or a plan, which a time to come answers ("您能提供…吗？" —
 # "明天能提供"; "是否愿意参加改造？" — "下个月报名参加")
 ASKS_AHEAD = re.compile(r"能|可以|愿意|打算|准备|计划|想不想|会不会|是否会")

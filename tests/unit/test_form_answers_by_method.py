@@ -52,6 +52,45 @@ def test_a_slot_word_with_one_word_inside_it_still_counts_but_never_a_negator() 
     assert read(PERMIT, "已不投保", "insured", "zh").found["insured"].value is False
 
 
+# A form of its own with words of having: a housing allowance (a house, a car in the family).
+ALLOWANCE = FormSpec.model_validate({
+    "slots": {
+        "house": {"type": "boolean", "label": "自有住房", "ask": "您名下有没有房？", "yes_words": ["有房", "有房子"],
+                  "no_words": ["没房", "没有房子"]},
+        "car": {"type": "boolean", "label": "家庭汽车", "ask": "家里有没有汽车？", "yes_words": ["有车"], "no_words": ["没车"]},
+    },
+    "tree": {"slot": "house", "cases": {"true": {"decision": "不予补贴"},
+                                        "false": {"slot": "car", "cases": {"true": {"decision": "减半补贴"},
+                                                                           "false": {"decision": "全额补贴"}}}}},
+})
+
+
+def test_a_word_of_having_counts_with_the_things_count_owner_or_size_between() -> None:
+    def said(text: str, slot: str, asked: str | None = None) -> bool | None:
+        got = read(ALLOWANCE, text, asked, "zh").found.get(slot)
+        return None if got is None or not got.sure else got.value
+
+    assert said("有一套房", "house", "house") is True  # 有房 with its count between
+    assert said("在这边没有自己的房子", "house") is False  # 没有房子 with its owner between
+    assert said("有辆二手车", "car", "car") is True and said("我们家有套小房子", "house", "house") is True
+    # with more said around it, a thing had may be elsewhere, rented, sold or someone else's: a guess
+    for text in ("有一套房，两室一厅", "本市没有，老家有套房", "有台车，不过已经报废了"):
+        slot = "car" if "车" in text else "house"
+        got = read(ALLOWANCE, text, slot, "zh").found[slot]
+        assert got.value is True and not got.sure, text
+    assert said("没有，我婆婆有套房", "house", "house") is False  # another's: the plain no is the answer
+    # anything else between may make another thing: a mortgage, a parking space, a subsidy
+    assert said("有个房贷", "house") is None and said("有一个车位", "car") is None
+    assert said("听说有人才租房补贴", "house") is None
+
+
+def test_a_word_of_having_in_a_case_supposed_says_nothing() -> None:
+    assert "car" not in read(ALLOWANCE, "如果有车呢", "car", "zh").found
+    assert "house" not in read(ALLOWANCE, "要是有套房的话还能领吗", "house", "zh").found
+    got = read(ALLOWANCE, "主要是没有房子，才想申请", "house", "zh").found["house"]
+    assert got.value is False and got.sure  # 要是 inside 主要是 supposes nothing
+
+
 class CountingModel:
     """A fake embedding model: a fixed vector per text (its characters of a few kinds, counted), and a count of
     the texts it was asked to embed."""

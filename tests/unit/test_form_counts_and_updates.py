@@ -129,3 +129,15 @@ def test_just_over_is_half_of_more() -> None:
     assert [(q.low, q.high) for q in quantities("一年出头")] == [(1, 1.5)]
 
 
+
+
+def test_a_correction_that_disowns_the_answer_held_takes_the_users_own_number() -> None:
+    state = forms.FormState()
+    forms.turn(STALL, state, "摆摊四个月了", "zh")
+    assert state.values["months"] == 4
+    # the 4 held was someone else's, and the user's own follows: taken without asking which
+    t = forms.turn(STALL, state, "说错了，四个月是我老婆的摊，我自己摆了八个月", "zh")
+    assert state.values["months"] == 8 and t.corrected
+    # disowned with nothing in its place, the answer held is not said again as the answer
+    got = read(STALL, "不对，四个月是我老婆的摊", None, "zh", {"months": 4}).found
+    assert "months" not in got

@@ -321,3 +321,24 @@ def test_a_place_stated_before_a_question_in_the_same_message_counts() -> None:
                  "孩子居住地在这边，我能办吗？", "居住地好像在这边，能办吗？", "居住地在老家吗，能办卡？"):
         assert where(text) is None, text
 
+
+
+# A form of its own with a place and a thing that is somewhere: a library card for non-residents.
+VISITOR = FormSpec.model_validate({
+    "slots": {
+        "hukou": {"type": "enum", "label": "户籍", "ask": "您是本市户籍还是外地户籍？",
+                  "options": {"本市": ["本市户口", "本地户口"], "外地": ["外地户口", "外省"]}},
+        "permit": {"type": "boolean", "label": "居住证", "ask": "您有本市居住证吗？",
+                   "yes_words": ["有居住证"], "no_words": ["没有居住证"]},
+    },
+    "tree": {"slot": "hukou", "cases": {"本市": {"decision": "免押金"},
+                                        "外地": {"slot": "permit", "cases": {"true": {"decision": "免押金"},
+                                                                             "false": {"decision": "交押金"}}}}},
+})
+
+
+def test_here_said_of_another_slots_thing_is_no_answer_to_the_place() -> None:
+    got = read(VISITOR, "户口在河南老家，这边有居住证", "hukou", "zh").found
+    assert got["hukou"].value == "外地" and got["hukou"].sure  # 这边 is where the permit is
+    assert got["permit"].value is True
+    assert read(VISITOR, "在这边", "hukou", "zh").found["hukou"].value == "本市"  # alone, it answers

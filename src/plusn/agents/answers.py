@@ -15,7 +15,7 @@ from typing import Any
 
 from .quantities import convert, quantities
 from .spec import Slot
-from .utterance import STILL_TO_COME, occurrences
+from .utterance import SOMEONE_ELSE, STILL_TO_COME, occurrences
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 # The longest word found decides ("没错" is yes though "没" is no); an unsure answer is neither.
@@ -86,6 +86,57 @@ def _loose(word: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
 
 
+# What may stand between 有 (or its negation) and the thing had, and leave it the thing had: a count
+# with its measure word, whose it is, and its size or its being second-hand ("有一套房", "没有自己的
+# 房子", "有辆二手车"). A closed class: anything else between may make another thing ("有人才租房补
+# 贴", "有个房贷"; 间 counts rooms, and an old 证 is another card than a new one).
+_HAVING = re.compile(r"^(没有|没|无|有)([\u4e00-\u9fff]+)$")
+_MODIFIERS = r"(?:[一两二三四五六七八九十几\d]*[个套辆处台部])?(?:自己的|自己|自有的|私人的)?(?:二手的|二手|[小大])?"
+_NOUN_ENDS = r"(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛]))"  # the thing ends there: not 房贷, 车位
+_CLAUSE_BREAK = re.compile(r"[\s，。！？；、,.!?;]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _having_gap(word: str) -> re.Pattern[str] | None:
+    """A word of having (有房, 没有车) with the thing's count, owner or size between (``_MODIFIERS``)."""
+    m = _HAVING.match(word)
+    return re.compile(f"{m.group(1)}{_MODIFIERS}{re.escape(m.group(2))}{_NOUN_ENDS}") if m else None
+
+
+# besides SOMEONE_ELSE, the in-laws, the exes and he or she: whose the thing had may be
+_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|他|她")
+
+
+def _had(text: str, word: str) -> int:
+    """Where the text says a word of having with something between (see :func:`_having_gap`), of
+    no one else named before it in its clause ("爸妈有一套房" may not be the user's), or -1."""
+    pattern = _having_gap(word)
+    for m in pattern.finditer(text) if pattern is not None else ():
+        start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
+        if _OTHERS.search(text, start, m.start()) is None:
+            return m.start()
+    return -1
+
+
+# the user and some adverbs before a thing had said alone ("我们家有一套房", "家里就有辆二手车")
+_HOLDER = r"\s*(?:我们家|我家|咱家|家里|我们|我)?(?:都|也|还|就|只|目前|现在)*"
+
+
+def had_alone(text: str, word: str) -> bool:
+    """Whether the text is a word of having said with something between and nothing more (the
+    user, an adverb or a particle around it): "有一套房", "我们家有辆二手车"."""
+    pattern = _having_gap(word)
+    return pattern is not None and re.fullmatch(f"{_HOLDER}(?:{pattern.pattern})[了的啊呀吧呢哦嘛。.!！\\s]*", text) is not None
+
+
+def had_only(text: str, word: str) -> bool:
+    """Whether the text says the word only with something between (:func:`_had`), not as it is."""
+    if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
+        return False
+    loose = _loose(word)
+    return (loose is None or loose.search(text) is None) and _had(text, word) >= 0
+
+
 @functools.lru_cache(maxsize=1024)
 def _short_no(rest: str) -> re.Pattern[str]:
     """没 and the rest of a 没有-word, ending where the word ends (a particle may follow)."""
@@ -94,12 +145,12 @@ def _short_no(rest: str) -> re.Pattern[str]:
 
 def says(text: str, word: str) -> bool:
     """Whether the text says the word: as it is, with 没 for its opening 没有 where the word ends
-    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), or with one character inside
-    (see :func:`_loose`)."""
+    there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), with one character inside
+    (see :func:`_loose`), or, a word of having, with the thing's count, owner or size (:func:`_had`)."""
     if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
         return True
     loose = _loose(word)
-    return loose is not None and loose.search(text) is not None
+    return (loose is not None and loose.search(text) is not None) or _had(text, word) >= 0
 
 
 def _cannot(t: str, word: str) -> bool:
@@ -126,14 +177,20 @@ _TO_THE_END = re.compile(r"[\s.!。！]*")
 _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任何)$")
 
 
-def _negated(t: str, word: str, yes: bool) -> bool:
-    """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
-    the author's list of no words holds (an English yes word, ``yes``, only in a plain no)."""
+def said_at(t: str, word: str) -> int:
+    """Where the text says the word first (as :func:`says` reads it), or -1."""
     at = t.find(word)
     if at < 0:
         loose = _loose(word)
         m = loose.search(t) if loose is not None else None
-        at = m.start() if m is not None else -1
+        at = m.start() if m is not None else _had(t, word)
+    return at
+
+
+def _negated(t: str, word: str, yes: bool) -> bool:
+    """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
+    the author's list of no words holds (an English yes word, ``yes``, only in a plain no)."""
+    at = said_at(t, word)
     if yes and at >= 0 and word.isascii() and _EN_PLAIN_NO.fullmatch(t[:at]) is not None and \
             _TO_THE_END.fullmatch(t, at + len(word)) is not None:
         return True  # "we don't own a car", and nothing else

@@ -67,16 +67,14 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(slot.ask)
     found = _quantities(slot, text, spans, cues, asked)
+    disowned = old is not None and fix >= 0 and _disowns(slot, text, found, old)
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
-    if correcting and fix >= 0 and _before_in_other_unit(spec, name, text, fix):
-        correcting = False  # "两百多块，哦不对，三百出头": the correction is of what was said in 块
+    rivals: list[tuple[float, float]] = []  # those of them not said of someone else
+    # ("两百多块，哦不对，三百出头": the correction is of what was said in 块)
+    correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))
     for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
-        if q is None or _negated_number(low, said, spans) or _per(low, said, found, spans) or \
-                (old is not None and q.value == old and _corrected(text, said, found, old)) or \
-                _another_kind(spec, name, text, said, found, spans):
-            # in another kind of unit, "不是五天", the "a month" of "6000 yuan a month", or the old
-            # answer said again, in or after the correction ("说错了，六十八是我老伴的岁数，我七十二")
+        if q is None or _not_the_answer(spec, name, text, said, found, q.value, old):
             continue
         q = _between_whole(slot, q, said)
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
@@ -97,6 +95,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
+        if disowned and value == old:
+            continue  # "不对，六十八是我老伴的岁数": the answer held is someone else's, not the user's
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
         if converted and not cued and _counted_by_other(spec, name, said) and \
                 (confirming or not asked or _coarser(unit, said.unit, spec, name)):
@@ -112,11 +112,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
-        # a conversion an integer slot cannot hold ("两周" to "how many months?") is only a guess,
-        # unless a word names the slot ("入职三周": a month, give or take)
-        whole = (cued or not converted or slot.type != "integer" or abs(q.value - round(q.value)) <= _WHOLE) \
-            and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
-        r = Reading(value, sure=(asked or cued or own) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
+        whole = _whole(slot, text, said, q.value, cued, converted, spans, cues)
+        r = Reading(value, sure=(asked or cued or own or disowned) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
                     bare=of_another or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
                                                                            _alone_in_range(spec, name, q.value))))
@@ -126,6 +123,11 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r, cues):
                 return r
             first = first or r
+        aside = of_another or (about_another(slot) and _ME.search(text, cs, q.start) is not None)  # "老人八十岁，我五十岁"
+        if not asked and not aside and _rivalled(value, span, rivals):
+            return None  # two numbers the slot could hold, neither tied to it ("开了二十年车了，这辆车才买了一年半")
+        if not aside:
+            rivals.append(span or (value, value))
         guess = guess or r
         parts.append(span or (value, value))
     return first or guess
@@ -271,6 +273,40 @@ def _alone_in_range(spec: FormSpec, name: str, value: float) -> bool:
                    (s.max is None or value <= s.max) for n, s in spec.slots.items() if n != name)
 
 
+def _whole(slot: Slot, text: str, said: Quantity, value: float, cued: bool, converted: bool,
+           spans: list[tuple[int, int]], cues: list[str]) -> bool:
+    """Whether the number may be taken as it is: a conversion an integer slot cannot hold ("两周" to
+    "how many months?") is only a guess, unless a word names the slot ("入职三周": a month, give or
+    take), and so is a count of things that is not plainly the slot's."""
+    return (cued or not converted or slot.type != "integer" or abs(value - round(value)) <= _WHOLE) \
+        and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
+
+
+def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity], value: float,
+                    old: float | None) -> bool:
+    """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是
+    五天"), the "a month" of "6000 yuan a month", or the old answer said again, in or after the
+    correction ("说错了，六十八是我老伴的岁数，我七十二")."""
+    low, spans = text.lower(), clause_spans(text)
+    return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
+        (old is not None and value == old and _corrected(text, said, found, old)) or \
+        _another_kind(spec, name, text, said, found, spans)
+
+
+def _disowns(slot: Slot, text: str, found: list[Quantity], old: float) -> bool:
+    """Whether a correction says the answer held was someone else's ("说错了，六十八是我老伴的岁
+    数，我本人七十二"): then the slot's other number in it is the user's, surely, and the held one
+    is not said again as the answer."""
+    return any(_attributed(text, f) and (c := convert_quantity(f, slot.counts_in(), slot.unit_words())) is not None
+               and c.value == old for f in found)
+
+
+def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
+    """Whether another number read before could as well be the slot's: neither inside the other
+    ("八十多平，大概八十五平" is one area said twice, "开了二十年车了，这辆车才买了一年半" two ages)."""
+    return any(not (lo <= value <= hi or (span is not None and span[0] <= lo <= span[1])) for lo, hi in rivals)
+
+
 def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix: int) -> list[Quantity]:
     """The quantities after a correction word that this slot could take, when there are any;
     else all of them ("交了三年，其实离职才20天" corrects the days, not the years)."""
@@ -352,6 +388,9 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
     clause = clause_of(spans, q.start)
     return any(o is not q and clause_of(spans, o.start) == clause and o.unit not in DURATIONS and o.value > 0
                for o in found)
+
+
+_ME = re.compile(r"我(?![们家爸妈父母老儿女哥姐弟妹])|本人")  # the user, not 我妈 or 我家
 
 
 def about_another(slot: Slot) -> bool:

@@ -75,7 +75,8 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     weak = False  # a weak word (see .lexicon) answered the question with no word naming it: a guess
     authors = {w.lower() for ws in slot.choices().values() for w in ws}
     now = NOW.search(low)
-    for canon, s, e in option_spans(slot, text, lex.words):
+    said = option_spans(slot, text, lex.words)
+    for canon, s, e in said:
         cs, _ = clause_of(spans, s)
         if now is not None and now.start() > s and PAST.match(low, cs):
             continue  # "原来在厂里上班，…现在还没找到工作": what was, said against what is now
@@ -93,8 +94,11 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
                 not (re.search(r"我的?$", low[ts:cue_at]) and SOMEONE_ELSE.search(low))
             # ("孩子户口在这边，我能申请吗？": another's; "我户口在老家，能给我妈申请吗？": the user's own,
             # in a message about someone else)
-            if (asking and not stated) or not (cued or answering):
-                continue  # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here
+            if (asking and not stated) or not (cued or answering) or \
+                    (any(c != canon for c, _, _ in said) and _of_another(spec, name, low[cs:clause_of(spans, s)[1]])):
+                # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here; beside
+                # another option, "这边有居住证" says where another slot's thing is
+                continue
             # Certain only as the place of the slot's word said before it ("户籍不在这边"); before
             # it ("我这边想问户籍的事"), or said with a character inside, it is a guess to confirm.
             weak = weak or word not in lex.pointing or not any(c in low[ts:s] for c in cues)
@@ -135,6 +139,12 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
+
+
+def _of_another(spec: FormSpec, name: str, clause: str) -> bool:
+    """Whether a clause names another slot ("这边有居住证" of 居住证) and none of this one's words."""
+    return not any(c in clause for c in cue_words(spec, name)) and \
+        any(c in clause for other in spec.slots if other != name for c in cue_words(spec, other))
 
 
 # a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"

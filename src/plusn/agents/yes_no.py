@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import NO, YES, denied_in_english, says, yes_no
+from .answers import NO, YES, denied_in_english, had_alone, had_only, said_at, says, yes_no
 from .cues import cue_words
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .spec import FormSpec, Slot
@@ -48,6 +48,7 @@ _BARE_COUNT = re.compile(r"^只?(?:有|没有)[一两二三四五六七八九十
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
+_SUPPOSING = re.compile(r"如果|假如|假设|(?<!主)要是|万一|\bif\b")  # (主要是 supposes nothing)
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
@@ -95,7 +96,14 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             now_said = read_yes_no(spec, name, text[now.start():], asked) \
                 if any(says(now_text, w.lower()) for w in [*slot.yes_words, *slot.no_words]) else None
             return None if now_said is None else Reading(now_said.value, sure=False)
+        before = [t[clause_of(spans, at)[0]:at] for w in own if (at := said_at(t, w)) >= 0]
+        if before and all(_SUPPOSING.search(b) for b in before):
+            return None  # "如果有车呢", "要是有个证的话": a case supposed
         value = yes_no(text, slot.yes_words, slot.no_words)
+        if value and all(had_only(t, w) for w in own) and not any(had_alone(t, w) for w in own):
+            # a thing had, said with its count or size ("有一套房"), and anything else around it
+            # ("老家有套房", "有台车，不过已经报废了", "有个房，但是是租的"): a guess to confirm
+            return Reading(True, sure=False)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
         return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
     if said == UNSAID:

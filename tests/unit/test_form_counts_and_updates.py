@@ -141,3 +141,6 @@ def test_a_correction_that_disowns_the_answer_held_takes_the_users_own_number() 
     # disowned with nothing in its place, the answer held is not said again as the answer
     got = read(STALL, "不对，四个月是我老婆的摊", None, "zh", {"months": 4}).found
     assert "months" not in got
+    # a number compared or added to another is no answer of the user's own, surely
+    got = read(STALL, "说错了，四个月是我老婆的摊，我比她多摆了两个月", None, "zh", {"months": 4}).found
+    assert "months" not in got or not got["months"].sure

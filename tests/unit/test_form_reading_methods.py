@@ -276,3 +276,26 @@ def test_two_numbers_a_slot_could_hold_said_in_passing_are_neither_a_guess() -> 
     assert "months" not in read(GEAR, "工作十年了，来这边才八个月", "kind", "zh").found
     got = read(GEAR, "来这边才八个月", "kind", "zh").found["months"]
     assert got.value == 8 and not got.sure  # one such number is still a guess to confirm
+
+
+def test_a_one_that_counts_a_month_is_not_the_last_digit_of_the_number_before() -> None:
+    units = GEAR.slots["price"].unit_words()
+    assert [(q.value, q.unit) for q in quantities("两千一个月", units)] == [(2000, None)]  # 2,000 a month
+    assert [(q.value, q.unit) for q in quantities("一千二一个月", units)] == [(1200, None)]
+    assert [q.value for q in quantities("两千一", units)] == [2100]  # alone, 两千一 is 2,100
+    assert [q.value for q in quantities("三十一天")] == [31] and [q.value for q in quantities("十一个月")] == [11]
+
+
+def test_an_age_in_years_and_months_is_one_number_of_months() -> None:
+    months = {"岁": 12.0, "周岁": 12.0}
+    for text, value in (("一岁三个月", 15), ("两岁零两个月", 26), ("1岁3个月", 15)):
+        assert [(q.value, q.unit) for q in quantities(text, months)] == [(value, "月")], text
+
+
+def test_an_aside_of_the_question_is_not_restated_by_a_reply() -> None:
+    fee = FormSpec.model_validate({"slots": {"fee": {
+        "type": "number", "label": "月托费", "ask": "每月托费多少元？（不含伙食费）", "unit": "元", "min": 0, "max": 50000,
+        "aliases": ["托费"]}}, "tree": {"slot": "fee", "when": [{"if": "value < 1600", "then": {"decision": "按比例"}}],
+                                        "default": {"decision": "全额"}}})
+    # the 伙食费 of the reply names what the question leaves out, so the 托费 after it is the answer
+    assert read(fee, "不对，一千五是伙食费，托费是两千四", "fee", "zh").found["fee"].value == 2400

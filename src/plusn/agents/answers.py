@@ -92,49 +92,44 @@ def _loose(word: str) -> re.Pattern[str] | None:
 # 贴", "有个房贷"; 间 counts rooms, and an old 证 is another card than a new one).
 _HAVING = re.compile(r"^(没有|没|无|有)([\u4e00-\u9fff]+)$")
 _MODIFIERS = r"(?:[一两二三四五六七八九十几\d]*[个套辆处台部])?(?:自己的|自己|自有的|私人的)?(?:二手的|二手|[小大])?"
-_NOUN_ENDS = r"(?:(?![\u4e00-\u9fff])|(?=[了的啊呀吧呢哦嘛]))"  # the thing ends there: not 房贷, 车位
+# the thing ends there: not 房贷, 车位, nor the 的 of 的话 or 的首付
+_NOUN_ENDS = r"(?:(?![\u4e00-\u9fff])|(?=[了啊呀呢哦嘛])|(?=的(?![\u4e00-\u9fff])))"
 _CLAUSE_BREAK = re.compile(r"[\s，。！？；、,.!?;]")
-
-
-@functools.lru_cache(maxsize=4096)
-def _having_gap(word: str) -> re.Pattern[str] | None:
-    """A word of having (有房, 没有车) with the thing's count, owner or size between (``_MODIFIERS``)."""
-    m = _HAVING.match(word)
-    return re.compile(f"{m.group(1)}{_MODIFIERS}{re.escape(m.group(2))}{_NOUN_ENDS}") if m else None
-
-
-# besides SOMEONE_ELSE, the in-laws, the exes and he or she: whose the thing had may be
-_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|他|她")
-
-
-def _had(text: str, word: str) -> int:
-    """Where the text says a word of having with something between (see :func:`_having_gap`), of
-    no one else named before it in its clause ("爸妈有一套房" may not be the user's), or -1."""
-    pattern = _having_gap(word)
-    for m in pattern.finditer(text) if pattern is not None else ():
-        start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
-        if _OTHERS.search(text, start, m.start()) is None:
-            return m.start()
-    return -1
-
-
+# besides SOMEONE_ELSE, the in-laws, the exes and he or she (not 其他): whose the thing had may be
+_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|(?<!其)[他她]")
 # the user and some adverbs before a thing had said alone ("我们家有一套房", "家里就有辆二手车")
 _HOLDER = r"\s*(?:我们家|我家|咱家|家里|我们|我)?(?:都|也|还|就|只|目前|现在)*"
 
 
-def had_alone(text: str, word: str) -> bool:
-    """Whether the text is a word of having said with something between and nothing more (the
-    user, an adverb or a particle around it): "有一套房", "我们家有辆二手车"."""
-    pattern = _having_gap(word)
-    return pattern is not None and re.fullmatch(f"{_HOLDER}(?:{pattern.pattern})[了的啊呀吧呢哦嘛。.!！\\s]*", text) is not None
+@functools.lru_cache(maxsize=4096)
+def _having_gap(word: str) -> tuple[re.Pattern[str], bool] | None:
+    """A word of having (有房, 没有车) with the thing's count, owner or size between (``_MODIFIERS``),
+    and whether it says having (有) rather than not having."""
+    m = _HAVING.match(word)
+    if m is None:
+        return None
+    pattern = f"{m.group(1)}{_MODIFIERS}{re.escape(m.group(2))}{_NOUN_ENDS}"
+    if m.group(1) == "有":  # only as the whole reply, with its holder: "有一套房", "我们家有辆二手车"
+        return re.compile(f"{_HOLDER}{pattern}[了的啊呀呢哦嘛。.!！\\s]*"), True
+    return re.compile(pattern), False
 
 
-def had_only(text: str, word: str) -> bool:
-    """Whether the text says the word only with something between (:func:`_had`), not as it is."""
-    if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
-        return False
-    loose = _loose(word)
-    return (loose is None or loose.search(text) is None) and _had(text, word) >= 0
+def _had(text: str, word: str) -> int:
+    """Where the text says a word of having with something between (see :func:`_having_gap`), of
+    no one else named before it in its clause ("没有，爸妈有一套房"), or -1. Having is read so only
+    as the whole reply: beside other words the thing may be elsewhere, rented, sold or someone
+    else's ("有个房，但是是租的", "有一套房，不过不在本市"); not having, anywhere ("在这边没有自己的房子")."""
+    found = _having_gap(word)
+    if found is None:
+        return -1
+    pattern, has = found
+    if has:
+        return 0 if pattern.fullmatch(text) is not None else -1
+    for m in pattern.finditer(text):
+        start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
+        if _OTHERS.search(text, start, m.start()) is None:
+            return m.start()
+    return -1
 
 
 @functools.lru_cache(maxsize=1024)
@@ -178,7 +173,8 @@ _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任�
 
 
 def said_at(t: str, word: str) -> int:
-    """Where the text says the word first (as :func:`says` reads it), or -1."""
+    """Where the text says the word first: as it is, with a character inside (:func:`_loose`) or
+    with things between (:func:`_had`), or -1 (the short 没 of a 没有-word is not looked for)."""
     at = t.find(word)
     if at < 0:
         loose = _loose(word)

@@ -65,7 +65,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     fix = correction_at(text)  # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
-    ask = grams(slot.ask)
+    ask = grams(_ASIDE.sub("", slot.ask))  # the question's words, not its asides ("（不含伙食费）")
     found = _quantities(slot, text, spans, cues, asked)
     disowned = old is not None and fix >= 0 and _disowns(slot, text, found, old)
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
@@ -74,7 +74,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))
     for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
-        if q is None or _not_the_answer(spec, name, text, said, found, q.value, old):
+        if q is None or _not_the_answer(spec, name, text, said, found, q.value, old, spans):
             continue
         q = _between_whole(slot, q, said)
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
@@ -95,7 +95,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
-        if disowned and value == old:
+        if disowned and _attributed(text, said):
             continue  # "不对，六十八是我老伴的岁数": the answer held is someone else's, not the user's
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
         if converted and not cued and _counted_by_other(spec, name, said) and \
@@ -113,7 +113,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         whole = _whole(slot, text, said, q.value, cued, converted, spans, cues)
-        r = Reading(value, sure=(asked or cued or own or disowned) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
+        mine = disowned and _the_users(slot, text, cs, ce, q.start)  # "…，我本人七十二了"
+        r = Reading(value, sure=(asked or cued or own or mine) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
                     bare=of_another or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
                                                                            _alone_in_range(spec, name, q.value))))
@@ -283,11 +284,11 @@ def _whole(slot: Slot, text: str, said: Quantity, value: float, cued: bool, conv
 
 
 def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity], value: float,
-                    old: float | None) -> bool:
+                    old: float | None, spans: list[tuple[int, int]]) -> bool:
     """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是
     五天"), the "a month" of "6000 yuan a month", or the old answer said again, in or after the
     correction ("说错了，六十八是我老伴的岁数，我七十二")."""
-    low, spans = text.lower(), clause_spans(text)
+    low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
         (old is not None and value == old and _corrected(text, said, found, old)) or \
         _another_kind(spec, name, text, said, found, spans)
@@ -304,7 +305,8 @@ def _disowns(slot: Slot, text: str, found: list[Quantity], old: float) -> bool:
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
     """Whether another number read before could as well be the slot's: neither inside the other
     ("八十多平，大概八十五平" is one area said twice, "开了二十年车了，这辆车才买了一年半" two ages)."""
-    return any(not (lo <= value <= hi or (span is not None and span[0] <= lo <= span[1])) for lo, hi in rivals)
+    a, b = span or (value, value)
+    return any(a > hi or b < lo for lo, hi in rivals)
 
 
 def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix: int) -> list[Quantity]:
@@ -390,7 +392,18 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
                for o in found)
 
 
-_ME = re.compile(r"我(?![们家爸妈父母老儿女哥姐弟妹])|本人")  # the user, not 我妈 or 我家
+_ASIDE = re.compile(r"[（(][^)）]*[)）]")
+_ME = re.compile(rf"我(?!们|家|{SOMEONE_ELSE.pattern}|外|奶|爷|姥)|本人")  # the user, not 我妈, 我家 or 我外婆
+# a number said beside another, or as a part of something: 他比我妈多七百, 我自己两千五，加起来…
+_RELATIVE = re.compile(r"比|加起来|加上|一共|总共|合计|另外|还要|也")
+
+
+def _the_users(slot: Slot, text: str, cs: int, ce: int, at: int) -> bool:
+    """Whether the number at ``at`` is said as the user's own, after a correction disowned the answer
+    held: the user named before it in its clause, no one else, nothing it is compared or added to,
+    and the slot not a whole (a household's income is not the user's part of it)."""
+    return _ME.search(text, cs, at) is not None and SOMEONE_ELSE.search(text, cs, at) is None and \
+        _RELATIVE.search(text, cs, ce) is None and WHOLE.search(slot.ask) is None
 
 
 def about_another(slot: Slot) -> bool:

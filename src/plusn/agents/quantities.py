@@ -257,8 +257,12 @@ _OTHER_TIME = re.compile(r"[年月周号]|星期|礼拜|双十一|双11|\b(?:wee
 _NOT_THE_EVENT = re.compile(r"[第是才还没未不]|去[办查问]|\bis\b|\bnot\b|th\b")
 
 
+_AGE_YEARS = ("岁", "周岁")  # an age's years, before its months: 一岁三个月 is 15 月
+
+
 def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
-    """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天;
+    """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天,
+    一岁三个月 15 月;
     and a range as its interval: 一千五到两千 is 1,500 to 2,000."""
     out: list[Quantity] = []
     for q in found:
@@ -269,9 +273,10 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
             out[-1] = replace(q, value=prev.value, start=prev.start, low=prev.value, high=q.interval()[1],
                               low_in=True, high_in=q.high_in)
             continue
-        if prev is not None and not prev.bounded and prev.unit in DURATIONS and q.unit in DURATIONS \
-                and DURATIONS[prev.unit] > DURATIONS[q.unit] and _JOIN.fullmatch(text[prev.end:q.start]) \
-                and (factor := _factor(prev.unit, q.unit, {})) is not None:
+        big = "年" if prev is not None and prev.unit in _AGE_YEARS and q.unit == "月" else prev.unit if prev else None
+        if prev is not None and not prev.bounded and big in DURATIONS and q.unit in DURATIONS \
+                and DURATIONS[big] > DURATIONS[q.unit] and _JOIN.fullmatch(text[prev.end:q.start]) \
+                and (factor := _factor(big, q.unit, {})) is not None:
             shift = prev.value * factor
             out[-1] = replace(q, value=q.value + shift, start=prev.start,
                               low=None if q.low is None else q.low + shift, high=None if q.high is None else q.high + shift)
@@ -284,6 +289,8 @@ _RANGE = re.compile(r"\s*(?:到|至|~|～)\s*")
 _ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([百十]?)")
 # a lone digit after a place word, not a count or a number of its own ("2千5个人", "3千5天")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])(?!\s*(?:[个份人次件张条位家台笔本辆套项口天月年周岁号日点]|小时|星期|礼拜))")
+# a measure or time word after a 一 that ends a number: the 一 counts it ("两千一个月" is 2,000 a month)
+_COUNTED_ONE = re.compile(r"\s*(?:个|年|天|周|次|回|趟|星期|礼拜|月|份|人)")
 _PLACES = {"十": 10, "百": 100}  # the places below a scale word a 零 may skip to ("1万零5百")
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
 
@@ -318,6 +325,9 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
         return value, end, None, None
     if m.group("cn") is not None:
         cn = m.group("cn")
+        if cn.endswith("一") and len(cn) >= 3 and cn[-2] not in "十零〇" and any(c in "百千万" for c in cn[:-1]) \
+                and _COUNTED_ONE.match(text, end):
+            cn, end = cn[:-1], end - 1  # 两千一个月, 一千二一个月: 2,000 and 1,200 a month, not 2,100 and 1,100
         if cn == "十" and text[: m.start()].endswith("几"):
             return None  # 几十: a few tens, no number (not ten)
         if cn[0] in "万千" or (cn[0] == "百" and not cn.startswith("百万")) or (cn == "零" and re.match(r"\s*\d", text[m.end():])):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import NO, YES, denied_in_english, had_alone, had_only, said_at, says, yes_no
+from .answers import NO, YES, denied_in_english, said_at, says, yes_no
 from .cues import cue_words
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .spec import FormSpec, Slot
@@ -48,7 +48,9 @@ _BARE_COUNT = re.compile(r"^只?(?:有|没有)[一两二三四五六七八九十
 _HAS_COUNT = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项]")
 _HAS_SOME = re.compile(r"有[一两二三四五六七八九十几\d]+\s*[个套张份辆条间处本件次笔项][了的呢啊呀]*(?:[，。！？；,.!?;\s]|$)")
 _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$")
-_SUPPOSING = re.compile(r"如果|假如|假设|(?<!主)要是|万一|\bif\b")  # (主要是 supposes nothing)
+# a case supposed before a slot's own word in its clause ("如果有车呢"): not 主要是 or 只要是, nor
+# a hedge ("要是没记错的话"); narrower than utterance.SUPPOSE, whose 的话 is often a topic marker
+_SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没记错)|万一|\bif\b(?!\s+i\s+(?:remember|recall))")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
@@ -69,7 +71,15 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
+        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
+        # but not done yet, said beside it by the slot's verb or the author's own no word, is that
+        # no ("还在办，目前未投保", "还在办，目前没有备案号"; not "以前没办，现在办了")
+        if PAST.search(t):
+            return None
+        if isinstance(said, tuple):
+            return Reading(False, sure=said[1]) if said[0] is False else None
+        plain_no = any(says(t, w.lower()) for w in slot.no_words) and yes_no(text, slot.yes_words, slot.no_words) is False
+        return Reading(False) if plain_no else None
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
@@ -100,10 +110,6 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         if before and all(_SUPPOSING.search(b) for b in before):
             return None  # "如果有车呢", "要是有个证的话": a case supposed
         value = yes_no(text, slot.yes_words, slot.no_words)
-        if value and all(had_only(t, w) for w in own) and not any(had_alone(t, w) for w in own):
-            # a thing had, said with its count or size ("有一套房"), and anything else around it
-            # ("老家有套房", "有台车，不过已经报废了", "有个房，但是是租的"): a guess to confirm
-            return Reading(True, sure=False)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
         return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
     if said == UNSAID:

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from plusn.agents import forms
+from plusn.agents.answers import says
 from plusn.agents.meaning import Meaning
 from plusn.agents.predicates import echoed
 from plusn.agents.recognize import read
@@ -90,12 +91,6 @@ def test_a_word_of_having_in_a_case_supposed_says_nothing() -> None:
     assert got.value is False and got.sure  # 要是 inside 主要是 supposes nothing
 
 
-def test_under_way_beside_the_authors_own_no_is_that_no() -> None:
-    got = read(PERMIT, "保险公司说还在办，目前未投保", "insured", "zh").found["insured"]
-    assert got.value is False and got.sure  # not done yet, and said so in the author's words
-    assert "insured" not in read(PERMIT, "正在办投保", "insured", "zh").found  # under way alone: neither
-
-
 class CountingModel:
     """A fake embedding model: a fixed vector per text (its characters of a few kinds, counted), and a count of
     the texts it was asked to embed."""
@@ -141,3 +136,8 @@ def test_a_reply_that_is_a_quantity_and_next_to_nothing_else_is_never_embedded()
 
     out, embedded = asyncio.run(go())
     assert out == [None, None, None] and embedded == []  # no option is a number, wherever it would land
+
+
+def test_a_verb_and_its_object_split_by_le_or_guo_say_the_word() -> None:
+    assert says("那个园是正规的，区里备了案的", "备案了") and says("孩子打过针", "打针了")
+    assert not says("我准备了案件材料", "备案了")  # 准备 is another word

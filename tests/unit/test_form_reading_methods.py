@@ -15,7 +15,7 @@ from plusn.agents.meaning import Meaning
 from plusn.agents.quantities import quantities
 from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
-from plusn.agents.utterance import Reading
+from plusn.agents.utterance import Reading, clause_spans
 
 GEAR = FormSpec.model_validate({
     "slots": {
@@ -284,12 +284,16 @@ def test_a_one_that_counts_a_month_is_not_the_last_digit_of_the_number_before() 
     assert [(q.value, q.unit) for q in quantities("一千二一个月", units)] == [(1200, None)]
     assert [q.value for q in quantities("两千一", units)] == [2100]  # alone, 两千一 is 2,100
     assert [q.value for q in quantities("三十一天")] == [31] and [q.value for q in quantities("十一个月")] == [11]
+    assert [q.value for q in quantities("住了一百一天")] == [110]  # only the 一 of 一个 counts
 
 
 def test_an_age_in_years_and_months_is_one_number_of_months() -> None:
-    months = {"岁": 12.0, "周岁": 12.0}
+    months = {"岁": 12.0, "周岁": 12.0}  # a slot counting months that takes 岁 as twelve
     for text, value in (("一岁三个月", 15), ("两岁零两个月", 26), ("1岁3个月", 15)):
         assert [(q.value, q.unit) for q in quantities(text, months)] == [(value, "月")], text
+    # to a slot counting 岁, or one that does not take 岁, the two stay apart
+    assert [q.unit for q in quantities("72岁3个月", {"岁": 1.0})] == ["岁", "月"]
+    assert [q.unit for q in quantities("6周岁零5个月")] == ["岁", "月"]
 
 
 def test_an_aside_of_the_question_is_not_restated_by_a_reply() -> None:
@@ -299,3 +303,10 @@ def test_an_aside_of_the_question_is_not_restated_by_a_reply() -> None:
                                         "default": {"decision": "全额"}}})
     # the 伙食费 of the reply names what the question leaves out, so the 托费 after it is the answer
     assert read(fee, "不对，一千五是伙食费，托费是两千四", "fee", "zh").found["fee"].value == 2400
+
+
+def test_a_thousands_comma_or_a_decimal_point_splits_no_clause() -> None:
+    got = read(GEAR, "about 1,200 yuan a month", "price", "zh").found
+    assert got["price"].value == 1200 and "months" not in got  # "a month" is the rate of the 1,200
+    assert clause_spans("1,200 yuan, thanks") == [(0, 10), (11, 18)]
+    assert clause_spans("3.5万。好的") == [(0, 4), (5, 7)]

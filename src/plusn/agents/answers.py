@@ -83,7 +83,10 @@ def _loose(word: str) -> re.Pattern[str] | None:
     if len(word) < 3 or not all("\u4e00" <= c <= "\u9fff" for c in word):
         return None
     gap = "[^不没未非无别快将要\\s，。！？；、,.!?;]"  # nor what is yet to come: "合同快到期了" has not expired
-    return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
+    ways = [f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))]
+    if len(word) == 3 and word.endswith("了"):  # a verb and its object split by 了 or 过: 备了案, 打过针
+        ways.append(f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}")
+    return re.compile("|".join(ways))
 
 
 # What may stand between 有 (or its negation) and the thing had, and leave it the thing had: a count
@@ -95,10 +98,13 @@ _MODIFIERS = r"(?:[一两二三四五六七八九十几\d]*[个套辆处台部])
 # the thing ends there: not 房贷, 车位, nor the 的 of 的话 or 的首付
 _NOUN_ENDS = r"(?:(?![\u4e00-\u9fff])|(?=[了啊呀呢哦嘛])|(?=的(?![\u4e00-\u9fff])))"
 _CLAUSE_BREAK = re.compile(r"[\s，。！？；、,.!?;]")
-# besides SOMEONE_ELSE, the in-laws, the exes and he or she (not 其他): whose the thing had may be
-_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|(?<!其)[他她]")
+# besides SOMEONE_ELSE, the in-laws, the exes, he, she and 其他人: whose the thing had may be
+_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|[他她]")
 # the user and some adverbs before a thing had said alone ("我们家有一套房", "家里就有辆二手车")
 _HOLDER = r"\s*(?:我们家|我家|咱家|家里|我们|我)?(?:都|也|还|就|只|目前|现在)*"
+
+
+_HAS_ELSEWHERE = re.compile(r"(?<![没])有(?![没])")  # a 有 of its own, not that of 没有 or 有没有
 
 
 @functools.lru_cache(maxsize=4096)
@@ -125,6 +131,8 @@ def _had(text: str, word: str) -> int:
     pattern, has = found
     if has:
         return 0 if pattern.fullmatch(text) is not None else -1
+    if _HAS_ELSEWHERE.search(text):
+        return -1  # "我们家没有私人的车，她有辆二手车": what is had beside it may be the answer
     for m in pattern.finditer(text):
         start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
         if _OTHERS.search(text, start, m.start()) is None:

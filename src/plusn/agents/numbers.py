@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from .ages import age_said, english_age
 from .answers import Invalid, validate, words
+from .corrected import ME, attributed, corrected, disowns, the_users
 from .cues import cue_words
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
@@ -44,7 +45,6 @@ from .utterance import (
     THIS_TIME,
     WHOLE,
     Reading,
-    by_correction,
     clause_of,
     clause_spans,
     correction_at,
@@ -65,9 +65,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     fix = correction_at(text)  # "十八个月，哦不对，是八个月": after a correction, what follows it is the answer
     guess: Reading | None = None
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
-    ask = grams(_ASIDE.sub("", slot.ask))  # the question's words, not its asides ("（不含伙食费）")
+    ask = grams(_ASIDE.sub("", slot.ask))  # the question's words, not what it leaves out
     found = _quantities(slot, text, spans, cues, asked)
-    disowned = old is not None and fix >= 0 and _disowns(slot, text, found, old)
+    disowned = old is not None and fix >= 0 and disowns(slot, text, found, old)
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     rivals: list[tuple[float, float]] = []  # those of them not said of someone else
     # ("两百多块，哦不对，三百出头": the correction is of what was said in 块)
@@ -95,7 +95,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             value = validate(slot, q.value if span is None else _point(slot, q, span), lang)
         except Invalid:
             continue
-        if disowned and _attributed(text, said):
+        if disowned and attributed(text, said):
             continue  # "不对，六十八是我老伴的岁数": the answer held is someone else's, not the user's
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
         if converted and not cued and _counted_by_other(spec, name, said) and \
@@ -113,7 +113,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         whole = _whole(slot, text, said, q.value, cued, converted, spans, cues)
-        mine = disowned and _the_users(slot, text, cs, ce, q.start)  # "…，我本人七十二了"
+        mine = disowned and the_users(slot, text, (cs, ce), q.start, about_another(slot))  # "…，我本人七十二了"
         r = Reading(value, sure=(asked or cued or own or mine) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
                     bare=of_another or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
@@ -124,7 +124,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r, cues):
                 return r
             first = first or r
-        aside = of_another or (about_another(slot) and _ME.search(text, cs, q.start) is not None)  # "老人八十岁，我五十岁"
+        aside = of_another or (about_another(slot) and ME.search(text, cs, q.start + 1) is not None)  # "老人八十岁，我五十岁"
         if not asked and not aside and _rivalled(value, span, rivals):
             return None  # two numbers the slot could hold, neither tied to it ("开了二十年车了，这辆车才买了一年半")
         if not aside:
@@ -290,16 +290,8 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
     correction ("说错了，六十八是我老伴的岁数，我七十二")."""
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
-        (old is not None and value == old and _corrected(text, said, found, old)) or \
+        (old is not None and value == old and corrected(text, said, found, old)) or \
         _another_kind(spec, name, text, said, found, spans)
-
-
-def _disowns(slot: Slot, text: str, found: list[Quantity], old: float) -> bool:
-    """Whether a correction says the answer held was someone else's ("说错了，六十八是我老伴的岁
-    数，我本人七十二"): then the slot's other number in it is the user's, surely, and the held one
-    is not said again as the answer."""
-    return any(_attributed(text, f) and (c := convert_quantity(f, slot.counts_in(), slot.unit_words())) is not None
-               and c.value == old for f in found)
 
 
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
@@ -319,25 +311,8 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
     # corrected ("一百零五平，不对，说错了，一百零五是我儿子那套，我住的这套八十五平"), not the answer
     # (said again as itself, "不对，是六十九周岁", it is)
     before = {q.value for q in found if q.start < fix}
-    fresh = [q for q in after if not (q.value in before and _attributed(text, q))]
+    fresh = [q for q in after if not (q.value in before and attributed(text, q))]
     return fresh or after or found
-
-
-def _corrected(text: str, said: Quantity, found: list[Quantity], old: float) -> bool:
-    """Whether the answer held, said again, is what a correction corrects: another number follows
-    the correction word, or follows this one said as someone else's right after it."""
-    low = text.lower()
-    return any(o.value != old and (by_correction(low, o.start) or (
-        by_correction(low, said.start) and o.start > said.start and _attributed(text, said))) for o in found)
-
-
-def _attributed(text: str, q: Quantity) -> bool:
-    """Whether the number is said to be someone else's: "一百零五是我儿子那套", "六十八是我老伴的岁数"."""
-    m = _OF_SOMEONE.match(text, q.end)
-    return m is not None and SOMEONE_ELSE.search(m.group()) is not None
-
-
-_OF_SOMEONE = re.compile(r"[^，。！？；,.!?;是]{0,3}是[^，。！？；,.!?;]*")  # (岁是, 那个是, 说的是)
 
 
 def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool:
@@ -392,20 +367,9 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
                for o in found)
 
 
-_ASIDE = re.compile(r"[（(][^)）]*[)）]")
-_ME = re.compile(rf"我(?!们|家|{SOMEONE_ELSE.pattern}|外|奶|爷|姥)|本人")  # the user, not 我妈, 我家 or 我外婆
-# a number said beside another, or as a part of something: 他比我妈多七百, 我自己两千五，加起来…
-_RELATIVE = re.compile(r"比|加起来|加上|一共|总共|合计|另外|还要|也")
-
-
-def _the_users(slot: Slot, text: str, cs: int, ce: int, at: int) -> bool:
-    """Whether the number at ``at`` is said as the user's own, after a correction disowned the answer
-    held: the user named before it in its clause, no one else, nothing it is compared or added to,
-    and the slot not a whole (a household's income is not the user's part of it)."""
-    return _ME.search(text, cs, at) is not None and SOMEONE_ELSE.search(text, cs, at) is None and \
-        _RELATIVE.search(text, cs, ce) is None and WHOLE.search(slot.ask) is None
-
-
+# an aside of the question that names what it leaves out ("（不含伙食费）"): a reply naming that is
+# no restatement of the question (an aside that says what is measured, "（含电池）", still counts)
+_ASIDE = re.compile(r"[（(][^)）]*(?:不含|不包括|不算|除外|以外)[^)）]*[)）]")
 def about_another(slot: Slot) -> bool:
     """Whether the slot is itself about another person than the user (孩子的年龄, 配偶的收入)."""
     return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None

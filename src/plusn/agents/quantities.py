@@ -199,7 +199,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if (more := _more_at(text, stop)):  # 半年多: more than half, below a whole one
                 part = replace(part, end=stop + more, low=0.5, high=1.0, high_in=False)
             out.append(_bounded(text, part))
-    return _compound(text, sorted(out, key=lambda q: q.start))
+    return _compound(text, sorted(out, key=lambda q: q.start), words)
 
 
 def _own_scale(cn: str, start: int, end: int, words: dict[str, float]) -> tuple[str, int, str | None]:
@@ -260,7 +260,7 @@ _NOT_THE_EVENT = re.compile(r"[第是才还没未不]|去[办查问]|\bis\b|\bno
 _AGE_YEARS = ("岁", "周岁")  # an age's years, before its months: 一岁三个月 is 15 月
 
 
-def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
+def _compound(text: str, found: list[Quantity], words: dict[str, float]) -> list[Quantity]:
     """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天,
     一岁三个月 15 月;
     and a range as its interval: 一千五到两千 is 1,500 to 2,000."""
@@ -273,7 +273,9 @@ def _compound(text: str, found: list[Quantity]) -> list[Quantity]:
             out[-1] = replace(q, value=prev.value, start=prev.start, low=prev.value, high=q.interval()[1],
                               low_in=True, high_in=q.high_in)
             continue
-        big = "年" if prev is not None and prev.unit in _AGE_YEARS and q.unit == "月" else prev.unit if prev else None
+        # (an age's years join its months only for a slot that counts months and takes 岁 as twelve)
+        big = "年" if prev is not None and prev.unit in _AGE_YEARS and q.unit == "月" and words.get(prev.unit) == 12 \
+            else prev.unit if prev else None
         if prev is not None and not prev.bounded and big in DURATIONS and q.unit in DURATIONS \
                 and DURATIONS[big] > DURATIONS[q.unit] and _JOIN.fullmatch(text[prev.end:q.start]) \
                 and (factor := _factor(big, q.unit, {})) is not None:
@@ -289,8 +291,8 @@ _RANGE = re.compile(r"\s*(?:到|至|~|～)\s*")
 _ZERO_REST = re.compile(r"零\s*(\d+|[一二两三四五六七八九十百]+)([百十]?)")
 # a lone digit after a place word, not a count or a number of its own ("2千5个人", "3千5天")
 _NEXT_PLACE = re.compile(r"(\d)(?![\d.,])(?!\s*(?:[个份人次件张条位家台笔本辆套项口天月年周岁号日点]|小时|星期|礼拜))")
-# a measure or time word after a 一 that ends a number: the 一 counts it ("两千一个月" is 2,000 a month)
-_COUNTED_ONE = re.compile(r"\s*(?:个|年|天|周|次|回|趟|星期|礼拜|月|份|人)")
+# 一个 and a time or person after a number: the 一 counts it ("两千一个月" is 2,000 a month)
+_COUNTED_ONE = re.compile(r"\s*个(?:月|星期|礼拜|人)")  # (一百一天 may be 110 days: only 一个 counts)
 _PLACES = {"十": 10, "百": 100}  # the places below a scale word a 零 may skip to ("1万零5百")
 _MORE = re.compile(r"(?:个)?[多几](?![少久大于])|出头")  # 二十多, 两个多月, 二十几天, 一年出头; not 多少, 多久
 

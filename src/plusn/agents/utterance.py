@@ -23,7 +23,8 @@ NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\b
 NOT_AN_UPDATE = re.compile(r"补|不过|但|可是|只是|就|去年|上个?月|之前|以前|原来|想想|算|说")
 NEGATORS = "不没未非无"
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
-_CLAUSE = re.compile(r"[，。！？；,.!?;\n]|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
+# (a comma or point between digits is inside a number: 1,200 and 3.5 are no two clauses)
+_CLAUSE = re.compile(r"[，。！？；!?;\n]|(?<!\d)[,.]|[,.](?!\d)|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
 A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
 # A clause opening on what was, and a later word for what is now: the first is no current answer.
 PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)(?!的)", re.I)

@@ -71,15 +71,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
-        # but not done yet, said beside it by the slot's verb or the author's own no word, is that
-        # no ("还在办，目前未投保", "还在办，目前没有备案号"; not "以前没办，现在办了")
-        if PAST.search(t):
-            return None
-        if isinstance(said, tuple):
-            return Reading(False, sure=said[1]) if said[0] is False else None
-        plain_no = any(says(t, w.lower()) for w in slot.no_words) and yes_no(text, slot.yes_words, slot.no_words) is False
-        return Reading(False) if plain_no else None
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]

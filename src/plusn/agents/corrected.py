@@ -1,0 +1,49 @@
+"""Whose a number in a correction is: the answer held, said again as someone else's ("说错了，六十八
+是我老伴的岁数"), is what the correction takes back; the user's own number beside it ("我本人七十二")
+is what it gives. :mod:`.numbers` reads a slot's number with these."""
+
+from __future__ import annotations
+
+import re
+
+from .quantities import Quantity, convert_quantity
+from .spec import Slot
+from .utterance import SOMEONE_ELSE, WHOLE, by_correction
+
+_OF_SOMEONE = re.compile(r"[^，。！？；,.!?;是]{0,3}是[^，。！？；,.!?;]*")  # (岁是, 那个是, 说的是)
+# the user as the subject of a number: 我28, 我本人七十二, 我今年才三十 (not 我岳父60, 我家老大3岁)
+ME = re.compile(r"(?:我(?:本人|自己)?|本人)的?(?:今年|现在|目前)?(?:已经|才|都|是|也就)?(?=\s*[\d零〇一二两三四五六七八九十])")
+# a number said beside another, or as a part of something: 他比我妈多七百, 我自己两千五，加起来…
+_RELATIVE = re.compile(r"比|加起来|加上|一共|总共|合计|另外|还要|也")
+
+
+def attributed(text: str, q: Quantity) -> bool:
+    """Whether the number is said to be someone else's: "一百零五是我儿子那套", "六十八是我老伴的岁数"."""
+    m = _OF_SOMEONE.match(text, q.end)
+    return m is not None and SOMEONE_ELSE.search(m.group()) is not None
+
+
+def corrected(text: str, said: Quantity, found: list[Quantity], old: float) -> bool:
+    """Whether the answer held, said again, is what a correction corrects: another number follows
+    the correction word, or follows this one said as someone else's right after it."""
+    low = text.lower()
+    return any(o.value != old and (by_correction(low, o.start) or (
+        by_correction(low, said.start) and o.start > said.start and attributed(text, said))) for o in found)
+
+
+def disowns(slot: Slot, text: str, found: list[Quantity], old: float) -> bool:
+    """Whether a correction says the answer held was someone else's ("说错了，六十八是我老伴的岁
+    数，我本人七十二"): then the user's own number in it is the answer (:func:`the_users`), and the
+    held one is not said again as the answer."""
+    return any(attributed(text, f) and (c := convert_quantity(f, slot.counts_in(), slot.unit_words())) is not None
+               and c.value == old for f in found)
+
+
+def the_users(slot: Slot, text: str, clause: tuple[int, int], at: int, about_another: bool) -> bool:
+    """Whether the number at ``at`` is said as the user's own, after a correction disowned the answer
+    held: the user named right before it in its clause, no one else, nothing it is compared or
+    added to, and the slot neither a whole (a household's income is not the user's part of it) nor
+    about someone else (``about_another``: an elder's income, asked of a son or daughter)."""
+    cs, ce = clause
+    return ME.search(text, cs, at + 1) is not None and SOMEONE_ELSE.search(text, cs, at) is None and \
+        _RELATIVE.search(text, cs, ce) is None and WHOLE.search(slot.ask) is None and not about_another

@@ -102,8 +102,6 @@ _CLAUSE_BREAK = re.compile(r"[\s，。！？；、,.!?;]")
 _OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|[他她]")
 # the user and some adverbs before a thing had said alone ("我们家有一套房", "家里就有辆二手车")
 _HOLDER = r"\s*(?:我们家|我家|咱家|家里|我们|我)?(?:都|也|还|就|只|目前|现在)*"
-
-
 _HAS_ELSEWHERE = re.compile(r"(?<![没])有(?![没])")  # a 有 of its own, not that of 没有 or 有没有
 
 

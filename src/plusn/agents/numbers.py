@@ -295,7 +295,7 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
 
 
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
-    """Whether another number read before could as well be the slot's: neither inside the other
+    """Whether another number read before could as well be the slot's: their ranges do not overlap
     ("八十多平，大概八十五平" is one area said twice, "开了二十年车了，这辆车才买了一年半" two ages)."""
     a, b = span or (value, value)
     return any(a > hi or b < lo for lo, hi in rivals)
@@ -370,6 +370,8 @@ def _per(low: str, q: Quantity, found: list[Quantity], spans: list[tuple[int, in
 # an aside of the question that names what it leaves out ("（不含伙食费）"): a reply naming that is
 # no restatement of the question (an aside that says what is measured, "（含电池）", still counts)
 _ASIDE = re.compile(r"[（(][^)）]*(?:不含|不包括|不算|除外|以外)[^)）]*[)）]")
+
+
 def about_another(slot: Slot) -> bool:
     """Whether the slot is itself about another person than the user (孩子的年龄, 配偶的收入)."""
     return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None

@@ -139,5 +139,10 @@ def test_a_reply_that_is_a_quantity_and_next_to_nothing_else_is_never_embedded()
 
 
 def test_a_verb_and_its_object_split_by_le_or_guo_say_the_word() -> None:
-    assert says("那个园是正规的，区里备了案的", "备案了") and says("孩子打过针", "打针了")
+    assert says("那个园是正规的，区里备了案的", "备案了") and says("已经打过针了", "打针了")
     assert not says("我准备了案件材料", "备案了")  # 准备 is another word
+
+
+def test_a_split_done_word_needs_its_object_to_end_there_and_to_be_the_users() -> None:
+    assert not says("办了好几次都没办下来", "办好了") and not says("我买了多件，有一件是坏的", "买多了")
+    assert not says("邻居报了名，我还没", "报名了")  # someone else's

@@ -83,10 +83,7 @@ def _loose(word: str) -> re.Pattern[str] | None:
     if len(word) < 3 or not all("\u4e00" <= c <= "\u9fff" for c in word):
         return None
     gap = "[^不没未非无别快将要\\s，。！？；、,.!?;]"  # nor what is yet to come: "合同快到期了" has not expired
-    ways = [f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))]
-    if len(word) == 3 and word.endswith("了"):  # a verb and its object split by 了 or 过: 备了案, 打过针
-        ways.append(f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}")
-    return re.compile("|".join(ways))
+    return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
 
 
 # What may stand between 有 (or its negation) and the thing had, and leave it the thing had: a count
@@ -98,8 +95,8 @@ _MODIFIERS = r"(?:[一两二三四五六七八九十几\d]*[个套辆处台部])
 # the thing ends there: not 房贷, 车位, nor the 的 of 的话 or 的首付
 _NOUN_ENDS = r"(?:(?![\u4e00-\u9fff])|(?=[了啊呀呢哦嘛])|(?=的(?![\u4e00-\u9fff])))"
 _CLAUSE_BREAK = re.compile(r"[\s，。！？；、,.!?;]")
-# besides SOMEONE_ELSE, the in-laws, the exes, he, she and 其他人: whose the thing had may be
-_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|[他她]")
+# besides SOMEONE_ELSE: in-laws, exes, neighbours, uncles and aunts, he, she and 其他人 (whose it may be)
+_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|邻居|同学|领导|室友|舅|叔|姑|姨|[他她]")
 # the user and some adverbs before a thing had said alone ("我们家有一套房", "家里就有辆二手车")
 _HOLDER = r"\s*(?:我们家|我家|咱家|家里|我们|我)?(?:都|也|还|就|只|目前|现在)*"
 _HAS_ELSEWHERE = re.compile(r"(?<![没])有(?![没])")  # a 有 of its own, not that of 没有 or 有没有
@@ -138,6 +135,27 @@ def _had(text: str, word: str) -> int:
     return -1
 
 
+@functools.lru_cache(maxsize=4096)
+def _split_word(word: str) -> re.Pattern[str] | None:
+    """A done word of a verb and its object (备案了, 打针了) said split by 了 or 过: 备了案, 打过针; the
+    object ends there ("办了好几次" is no 办好了, "买了多件" no 买多了), and 准备 is another word."""
+    if len(word) != 3 or not word.endswith("了") or not all("\u4e00" <= c <= "\u9fff" for c in word):
+        return None
+    return re.compile(f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}(?![\u4e00-\u9fff])|"
+                      f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}(?=[了的啊呀呢哦嘛吧])")
+
+
+def _split(text: str, word: str) -> int:
+    """Where the text says a done word split (see :func:`_split_word`) of no one else named before it
+    in its clause ("邻居报了名，我还没" says nothing of the user), or -1."""
+    pattern = _split_word(word)
+    for m in pattern.finditer(text) if pattern is not None else ():
+        start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
+        if _OTHERS.search(text, start, m.start()) is None:
+            return m.start()
+    return -1
+
+
 @functools.lru_cache(maxsize=1024)
 def _short_no(rest: str) -> re.Pattern[str]:
     """没 and the rest of a 没有-word, ending where the word ends (a particle may follow)."""
@@ -147,11 +165,12 @@ def _short_no(rest: str) -> re.Pattern[str]:
 def says(text: str, word: str) -> bool:
     """Whether the text says the word: as it is, with 没 for its opening 没有 where the word ends
     there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), with one character inside
-    (see :func:`_loose`), or, a word of having, with the thing's count, owner or size (:func:`_had`)."""
+    (see :func:`_loose`), a word of having with the thing's count, owner or size (:func:`_had`), or a
+    done word split by 了 or 过 (:func:`_split`)."""
     if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
         return True
     loose = _loose(word)
-    return (loose is not None and loose.search(text) is not None) or _had(text, word) >= 0
+    return (loose is not None and loose.search(text) is not None) or _had(text, word) >= 0 or _split(text, word) >= 0
 
 
 def _cannot(t: str, word: str) -> bool:
@@ -179,13 +198,13 @@ _NEGATED_ANY = re.compile(r"(?:[不没]|没有)(?:什么|啥|多大|太大|任�
 
 
 def said_at(t: str, word: str) -> int:
-    """Where the text says the word first: as it is, with a character inside (:func:`_loose`) or
-    with things between (:func:`_had`), or -1 (the short 没 of a 没有-word is not looked for)."""
+    """Where the text says the word: as it is, with a character inside (:func:`_loose`), with things
+    between (:func:`_had`) or split (:func:`_split`), or -1 (the short 没 of a 没有-word is not looked for)."""
     at = t.find(word)
     if at < 0:
         loose = _loose(word)
         m = loose.search(t) if loose is not None else None
-        at = m.start() if m is not None else _had(t, word)
+        at = m.start() if m is not None else max(_had(t, word), _split(t, word))
     return at
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
+from .cues import cue_words
 from .quantities import Quantity, convert_quantity
-from .spec import Slot
+from .spec import FormSpec, Slot
 from .utterance import SOMEONE_ELSE, WHOLE, by_correction
 
 _OF_SOMEONE = re.compile(r"[^，。！？；,.!?;是]{0,3}是[^，。！？；,.!?;]*")  # (岁是, 那个是, 说的是)
@@ -23,6 +24,14 @@ def attributed(text: str, q: Quantity) -> bool:
     return m is not None and SOMEONE_ELSE.search(m.group()) is not None
 
 
+def _of_another_kind(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:
+    """Whether what the number is said to be names another slot ("68是老伴的年龄" of an area held)."""
+    m = _OF_SOMEONE.match(text, q.end)
+    own = cue_words(spec, name)
+    return m is not None and not any(c in m.group() for c in own) and \
+        any(c in m.group() for other in spec.slots if other != name for c in cue_words(spec, other))
+
+
 def corrected(text: str, said: Quantity, found: list[Quantity], old: float) -> bool:
     """Whether the answer held, said again, is what a correction corrects: another number follows
     the correction word, or follows this one said as someone else's right after it."""
@@ -31,12 +40,23 @@ def corrected(text: str, said: Quantity, found: list[Quantity], old: float) -> b
         by_correction(low, said.start) and o.start > said.start and attributed(text, said))) for o in found)
 
 
-def disowns(slot: Slot, text: str, found: list[Quantity], old: float) -> bool:
+def disowns(spec: FormSpec, name: str, text: str, found: list[Quantity], old: float) -> bool:
     """Whether a correction says the answer held was someone else's ("说错了，六十八是我老伴的岁
     数，我本人七十二"): then the user's own number in it is the answer (:func:`the_users`), and the
-    held one is not said again as the answer."""
-    return any(attributed(text, f) and (c := convert_quantity(f, slot.counts_in(), slot.unit_words())) is not None
-               and c.value == old for f in found)
+    held one is not said again as the answer. Not when it is said to be another slot's kind of
+    thing ("68是老伴的年龄" of an area held: the numbers are of two questions)."""
+    slot = spec.slots[name]
+    return any(attributed(text, f) and not _of_another_kind(spec, name, text, f)
+               and (c := convert_quantity(f, slot.counts_in(), slot.unit_words())) is not None and c.value == old
+               for f in found)
+
+
+def names_the_slot(spec: FormSpec, name: str, text: str, found: list[Quantity], old: float) -> bool:
+    """Whether the held answer is disowned as someone else's in the slot's own words ("六十八是我老伴
+    的岁数" of an age): only then may a bare number of the user's be taken for it surely."""
+    own = cue_words(spec, name)
+    return any(attributed(text, f) and (m := _OF_SOMEONE.match(text, f.end)) is not None and
+               any(c in m.group() for c in own) and f.value == old for f in found)
 
 
 def the_users(slot: Slot, text: str, clause: tuple[int, int], at: int, about_another: bool) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from .ages import age_said, english_age
 from .answers import Invalid, validate, words
-from .corrected import ME, attributed, corrected, disowns, the_users
+from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
 from .cues import cue_words
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
@@ -67,11 +67,11 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     first: Reading | None = None  # the first number of an asked slot, if none restates the question
     ask = grams(_ASIDE.sub("", slot.ask))  # the question's words, not what it leaves out
     found = _quantities(slot, text, spans, cues, asked)
-    disowned = old is not None and fix >= 0 and disowns(slot, text, found, old)
+    disowned = old is not None and fix >= 0 and disowns(spec, name, text, found, old)
+    named = old is not None and disowned and names_the_slot(spec, name, text, found, old)  # else a unit is needed
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     rivals: list[tuple[float, float]] = []  # those of them not said of someone else
-    # ("两百多块，哦不对，三百出头": the correction is of what was said in 块)
-    correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))
+    correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))  # 两百多块，哦不对
     for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
         if q is None or _not_the_answer(spec, name, text, said, found, q.value, old, spans):
@@ -113,7 +113,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         whole = _whole(slot, text, said, q.value, cued, converted, spans, cues)
-        mine = disowned and the_users(slot, text, (cs, ce), q.start, about_another(slot))  # "…，我本人七十二了"
+        mine = disowned and (named or bool(said.unit)) and the_users(slot, text, (cs, ce), q.start, about_another(slot))
         r = Reading(value, sure=(asked or cued or own or mine) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
                     bare=of_another or not (asked or cued or said.unit or (_said_alone(text, said, spans) and

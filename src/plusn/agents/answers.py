@@ -128,6 +128,11 @@ def _had(text: str, word: str) -> int:
         return 0 if pattern.fullmatch(text) is not None else -1
     if _HAS_ELSEWHERE.search(text):
         return -1  # "我们家没有私人的车，她有辆二手车": what is had beside it may be the answer
+    return _the_users_first(pattern, text)
+
+
+def _the_users_first(pattern: re.Pattern[str], text: str) -> int:
+    """Where the pattern first matches with no one else named before it in its clause, or -1."""
     for m in pattern.finditer(text):
         start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
         if _OTHERS.search(text, start, m.start()) is None:
@@ -141,19 +146,15 @@ def _split_word(word: str) -> re.Pattern[str] | None:
     object ends there ("办了好几次" is no 办好了, "买了多件" no 买多了), and 准备 is another word."""
     if len(word) != 3 or not word.endswith("了") or not all("\u4e00" <= c <= "\u9fff" for c in word):
         return None
-    return re.compile(f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}(?![\u4e00-\u9fff])|"
-                      f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}(?=[了的啊呀呢哦嘛吧])")
+    return re.compile(f"(?<![准预设]){re.escape(word[0])}[了过]{re.escape(word[1])}"
+                      "(?:(?![\u4e00-\u9fff])|(?=[了的啊呀呢哦嘛吧]))")
 
 
 def _split(text: str, word: str) -> int:
     """Where the text says a done word split (see :func:`_split_word`) of no one else named before it
     in its clause ("邻居报了名，我还没" says nothing of the user), or -1."""
     pattern = _split_word(word)
-    for m in pattern.finditer(text) if pattern is not None else ():
-        start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
-        if _OTHERS.search(text, start, m.start()) is None:
-            return m.start()
-    return -1
+    return -1 if pattern is None else _the_users_first(pattern, text)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -204,7 +205,8 @@ def said_at(t: str, word: str) -> int:
     if at < 0:
         loose = _loose(word)
         m = loose.search(t) if loose is not None else None
-        at = m.start() if m is not None else max(_had(t, word), _split(t, word))
+        at = m.start() if m is not None else _had(t, word)
+        at = at if at >= 0 else _split(t, word)
     return at
 
 

@@ -94,7 +94,7 @@ _HAVING = re.compile(r"^(没有|没|无|有)([\u4e00-\u9fff]+)$")
 _MODIFIERS = r"(?:[一两二三四五六七八九十几\d]*[个套辆处台部])?(?:自己的|自己|自有的|私人的)?(?:二手的|二手|[小大])?"
 # the thing ends there: not 房贷, 车位, nor the 的 of 的话 or 的首付
 _NOUN_ENDS = r"(?:(?![\u4e00-\u9fff])|(?=[了啊呀呢哦嘛])|(?=的(?![\u4e00-\u9fff])))"
-_CLAUSE_BREAK = re.compile(r"[\s，。！？；、,.!?;]")
+_CLAUSE_START = re.compile(r"[\s，。！？；、,.!?;]")  # where a clause starts after
 # besides SOMEONE_ELSE: in-laws, exes, neighbours, uncles and aunts, he, she and 其他人 (whose it may be)
 _OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|婆婆|公公|岳父|岳母|丈母娘|丈人|女婿|儿媳|前夫|前妻|邻居|同学|领导|室友|舅|叔|姑|姨|[他她]")
 # the user and some adverbs before a thing had said alone ("我们家有一套房", "家里就有辆二手车")
@@ -134,7 +134,7 @@ def _had(text: str, word: str) -> int:
 def _the_users_first(pattern: re.Pattern[str], text: str) -> int:
     """Where the pattern first matches with no one else named before it in its clause, or -1."""
     for m in pattern.finditer(text):
-        start = max((b.end() for b in _CLAUSE_BREAK.finditer(text, 0, m.start())), default=0)
+        start = max((b.end() for b in _CLAUSE_START.finditer(text, 0, m.start())), default=0)
         if _OTHERS.search(text, start, m.start()) is None:
             return m.start()
     return -1
@@ -168,10 +168,8 @@ def says(text: str, word: str) -> bool:
     there (没违章 is 没有违章, as 没房 is 没有房; 没房贷 is no 没有房), with one character inside
     (see :func:`_loose`), a word of having with the thing's count, owner or size (:func:`_had`), or a
     done word split by 了 or 过 (:func:`_split`)."""
-    if word in text or (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text)):
-        return True
-    loose = _loose(word)
-    return (loose is not None and loose.search(text) is not None) or _had(text, word) >= 0 or _split(text, word) >= 0
+    return (word.startswith("没有") and len(word) > 2 and _short_no(word[2:]).search(text) is not None) or \
+        said_at(text, word) >= 0
 
 
 def _cannot(t: str, word: str) -> bool:
@@ -277,7 +275,6 @@ def _after_to_come(t: str, at: int) -> bool:
 
 _MODALS = ("能", "可以")  # a yes alone; after what is still to come or is reported, a modal ("下个月才能拿到")
 _MODAL_HEAD = re.compile(rf"{STILL_TO_COME.pattern}|说")
-_CLAUSE_START = re.compile(r"[\s，。！？；、,.!?;]")
 START_OVER = ("重新开始", "从头开始", "重来", "重新来", "重新咨询", "重新问", "换个问题", "另一个问题", "新的问题",
               "start over", "start again", "new question")
 _NOT_NOW = re.compile(r"(?:不用|不要|别|不是|不想|不需要|不必|没必要|先不|没说要|"

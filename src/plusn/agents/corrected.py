@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .cues import cue_words
+from .cues import cue_words, names_another
 from .quantities import Quantity, convert_quantity
 from .spec import FormSpec, Slot
 from .utterance import SOMEONE_ELSE, WHOLE, by_correction
@@ -18,18 +18,22 @@ ME = re.compile(r"(?:我(?:本人|自己)?|本人)的?(?:今年|现在|目前)?(
 _RELATIVE = re.compile(r"比|加起来|加上|一共|总共|合计|另外|还要|也")
 
 
+def _said_to_be(text: str, q: Quantity) -> str | None:
+    """What a number is said to be right after it ("六十八是我老伴的岁数": "是我老伴的岁数"), if anything."""
+    m = _OF_SOMEONE.match(text, q.end)
+    return None if m is None else m.group()
+
+
 def attributed(text: str, q: Quantity) -> bool:
     """Whether the number is said to be someone else's: "一百零五是我儿子那套", "六十八是我老伴的岁数"."""
-    m = _OF_SOMEONE.match(text, q.end)
-    return m is not None and SOMEONE_ELSE.search(m.group()) is not None
+    said = _said_to_be(text, q)
+    return said is not None and SOMEONE_ELSE.search(said) is not None
 
 
-def _of_another_kind(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:
-    """Whether what the number is said to be names another slot ("68是老伴的年龄" of an area held)."""
-    m = _OF_SOMEONE.match(text, q.end)
-    own = cue_words(spec, name)
-    return m is not None and not any(c in m.group() for c in own) and \
-        any(c in m.group() for other in spec.slots if other != name for c in cue_words(spec, other))
+def _held(slot: Slot, q: Quantity, old: float) -> bool:
+    """Whether the quantity, in the slot's unit, is the answer held."""
+    c = convert_quantity(q, slot.counts_in(), slot.unit_words())
+    return c is not None and c.value == old
 
 
 def corrected(text: str, said: Quantity, found: list[Quantity], old: float) -> bool:
@@ -45,18 +49,16 @@ def disowns(spec: FormSpec, name: str, text: str, found: list[Quantity], old: fl
     数，我本人七十二"): then the user's own number in it is the answer (:func:`the_users`), and the
     held one is not said again as the answer. Not when it is said to be another slot's kind of
     thing ("68是老伴的年龄" of an area held: the numbers are of two questions)."""
-    slot = spec.slots[name]
-    return any(attributed(text, f) and not _of_another_kind(spec, name, text, f)
-               and (c := convert_quantity(f, slot.counts_in(), slot.unit_words())) is not None and c.value == old
-               for f in found)
+    return any(attributed(text, f) and not names_another(spec, name, _said_to_be(text, f) or "")
+               and _held(spec.slots[name], f, old) for f in found)
 
 
 def names_the_slot(spec: FormSpec, name: str, text: str, found: list[Quantity], old: float) -> bool:
     """Whether the held answer is disowned as someone else's in the slot's own words ("六十八是我老伴
     的岁数" of an age): only then may a bare number of the user's be taken for it surely."""
     own = cue_words(spec, name)
-    return any(attributed(text, f) and (m := _OF_SOMEONE.match(text, f.end)) is not None and
-               any(c in m.group() for c in own) and f.value == old for f in found)
+    return any(attributed(text, f) and any(c in (_said_to_be(text, f) or "") for c in own)
+               and _held(spec.slots[name], f, old) for f in found)
 
 
 def the_users(slot: Slot, text: str, clause: tuple[int, int], at: int, about_another: bool) -> bool:

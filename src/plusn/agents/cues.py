@@ -35,6 +35,13 @@ def cue_words(spec: FormSpec, name: str) -> list[str]:
     return words_of[name]
 
 
+def names_another(spec: FormSpec, name: str, text: str) -> bool:
+    """Whether the text names another slot and none of this one's words ("这边有居住证" of 居住证 to
+    the household registration; "68是老伴的年龄" of an age to an area)."""
+    return not any(c in text for c in cue_words(spec, name)) and \
+        any(c in text for other in spec.slots if other != name for c in cue_words(spec, other))
+
+
 def _cue_words(spec: FormSpec, name: str) -> list[str]:
     """Words that name a slot: its label, its aliases, the parts of its label its question
     repeats, and the parts its own words share (户口 of 本市户口 and 外地户口); never an option word."""

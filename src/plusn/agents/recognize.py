@@ -26,7 +26,7 @@ import re
 from typing import Any
 
 from .answers import Invalid, option_spans, pattern_in, says, validate, words
-from .cues import cue_words
+from .cues import cue_words, names_another
 from .lexicon import lexicon, specific
 from .numbers import about_another, holds, read_number
 from .predicates import DONE
@@ -95,7 +95,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # ("孩子户口在这边，我能申请吗？": another's; "我户口在老家，能给我妈申请吗？": the user's own,
             # in a message about someone else)
             if (asking and not stated) or not (cued or answering) or \
-                    (any(c != canon for c, _, _ in said) and _of_another(spec, name, low[cs:clause_of(spans, s)[1]])):
+                    (any(c != canon for c, _, _ in said) and names_another(spec, name, low[cs:clause_of(spans, s)[1]])):
                 # "我这边" is also "on my side"; "迁到这边需要什么" asks about moving here; beside
                 # another option, "这边有居住证" says where another slot's thing is
                 continue
@@ -139,12 +139,6 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
-
-
-def _of_another(spec: FormSpec, name: str, clause: str) -> bool:
-    """Whether a clause names another slot ("这边有居住证" of 居住证) and none of this one's words."""
-    return not any(c in clause for c in cue_words(spec, name)) and \
-        any(c in clause for other in spec.slots if other != name for c in cue_words(spec, other))
 
 
 # a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"

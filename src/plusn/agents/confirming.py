@@ -5,13 +5,15 @@ values. :mod:`.forms` reads the reply first, then settles these before taking wh
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .answers import HESITATES, UNSURE, yes_no
 from .cues import cue_words
 from .form_state import FormState, Turn
+from .quantities import quantities
 from .recognize import negated_options, read
 from .spec import FormSpec
-from .utterance import NEGATORS, Read, clause_spans
+from .utterance import NEGATORS, Read, Reading, clause_spans
 
 # a reply that opens by taking back what was said back ("不对，是5", "不是，5年"; not "不是很久")
 _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong|no\b|不是(?=[，,。.！!\s]|$))")
@@ -92,7 +94,9 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     reply = plain_yes_no(text)
     taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
     if taken_back:
-        got.found = {n: r for n, r in got.found.items() if n in noted and r.sure}
+        got.found = {n: r if r.sure else _in_its_unit(spec, state, n, r, noted, text)
+                     for n, r in got.found.items() if n in noted}
+        got.found = {n: r for n, r in got.found.items() if r is not None}
         got.rejected = {}
     unsure = any(w in text.lower() for w in UNSURE)
     yes_to_them = reply is True and not got.found and not unsure
@@ -114,6 +118,20 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
             out.confirmed[name] = state.values[name] = state.guesses.pop(name)
             if name not in state.passed:
                 state.passed.append(name)
+
+
+def _in_its_unit(spec: FormSpec, state: FormState, name: str, r: Reading, noted: list[str],
+                 text: str) -> Reading | None:
+    """The new value of the guess said back that a taking-back reply gives in passing
+    ("（我记下的是：购买天数 20）" — "不对，是四十天前买的"): a number in that slot's own unit, where
+    no other number was said back and the question asked for none. The user's own correction of
+    it, it is certain when it is the reply's only number and no bound."""
+    numeric = ("integer", "number")
+    asked = spec.slots.get(state.asked or "")
+    if spec.slots[name].type not in numeric or r.converted or (asked is not None and asked.type in numeric) \
+            or any(n != name and spec.slots[n].type in numeric for n in noted):
+        return None
+    return replace(r, sure=r.span is None and len(quantities(text)) == 1)
 
 
 # the no words that bind to the verb or thing after them ("没扣满", "没有过期"): 不是, 不对 and a bare

@@ -54,6 +54,13 @@ from .yes_no import read_yes_no, stated_yes_no
 _OPENS_NO = re.compile(r"\s*(?:不是|不对|没有|不|no\b|not\b|nope)", re.I)
 
 
+def _joined(slot: Slot, canon: str, word: str) -> bool:
+    """Whether a derived word is two of the author's own words of that option, one after the
+    other ("苏宁门店" of 苏宁 and 门店): as much the author's word as either."""
+    own = {w.lower() for w in slot.choices()[canon]}
+    return any(word[:i] in own and word[i:] in own for i in range(1, len(word)))
+
+
 def _loosely(found: str, words: frozenset[str]) -> bool:
     """Whether the text found is one of ``words`` said with one more character inside
     ("我们在这" for 我们这): a pointing word so said is still only a pointing word."""
@@ -82,7 +89,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             continue  # "原来在厂里上班，…现在还没找到工作": what was, said against what is now
         ts, te = topic_of(spans, s)
         word = low[s:e]
-        authored = word in authors
+        authored = word in authors or _joined(slot, canon, word)
         cued = any(c in low[ts:te] for c in cues)
         if word in lex.pointing or _loosely(word, lex.pointing):
             # a message that asks may state first, in a clause of its own that names the slot before
@@ -111,7 +118,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # plusn derived may be one word of its own ("房贷款还没批下来"); the author's own word
             # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
             continue
-        around = low[cs:s] + " " + low[e:clause_of(spans, s)[1]]
+        around = low[cs:s - 1] + " " + low[e:clause_of(spans, s)[1]]  # (not the 在 itself: "在哪买" is a cue)
         if low[s - 1:s] == "在" and not any(ch in around for c in cues if not c.isascii() for ch in c):
             # only where something is done ("在本市交社保", "都在外地打工"), or where someone else
             # is ("不对，我有两个儿子，都在外地"): no answer said in passing; to the question, or in

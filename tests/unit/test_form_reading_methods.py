@@ -310,3 +310,35 @@ def test_a_thousands_comma_or_a_decimal_point_splits_no_clause() -> None:
     assert got["price"].value == 1200 and "months" not in got  # "a month" is the rate of the 1,200
     assert clause_spans("1,200 yuan, thanks") == [(0, 10), (11, 18)]
     assert clause_spans("3.5万。好的") == [(0, 4), (5, 7)]
+
+
+def test_a_clause_that_is_a_number_only_one_slot_can_hold_is_a_guess_for_it() -> None:
+    got = read(GEAR, "笔记本，两万三", None, "zh").found
+    assert got["price"].value == 23000 and not got["price"].sure  # no days nor months run that high
+    assert "price" not in read(GEAR, "笔记本，两百", None, "zh").found  # 200 days or months as well
+    assert "price" not in read(GEAR, "笔记本，同事花了两万三", None, "zh").found  # not the number alone
+
+
+SHOP = FormSpec.model_validate({
+    "slots": {
+        "item": {"type": "enum", "label": "家电", "ask": "买的是什么家电？（冰箱 / 电视）", "options": {"冰箱": [], "电视": []}},
+        "shop": {"type": "enum", "label": "购买渠道", "ask": "是在哪里买的？（实体店 / 网店）", "aliases": ["在哪买"],
+                 "options": {"实体店": ["国美", "门店", "线下", "线下门店"], "网店": ["京东", "网上"]}},
+    },
+    "tree": {"slot": "item", "cases": {"冰箱": {"slot": "shop", "cases": {"实体店": {"decision": "到店办"},
+                                                                        "网店": {"decision": "网上办"}}},
+                                       "电视": {"decision": "不补"}}},
+})
+
+
+def test_two_of_the_authors_words_of_an_option_together_are_the_authors_word() -> None:
+    # 线下门店 is 线下 and 门店, so 国美门店 is a word plusn makes: not the specific kind, unless it is
+    # two of the author's words of one option, as here
+    got = read(SHOP, "冰箱是在国美门店买的", None, "zh").found
+    assert got["shop"].value == "实体店" and got["shop"].sure
+
+
+def test_the_zai_before_a_place_is_no_cue_even_when_a_cue_holds_it() -> None:
+    # 在哪买 names the slot; the 在 of "在京东上班" is where the user works, not where the fridge was bought
+    assert "shop" not in read(SHOP, "我在京东上班，冰箱是同事送的", None, "zh").found
+    assert read(SHOP, "冰箱在京东买的", None, "zh").found["shop"].value == "网店"

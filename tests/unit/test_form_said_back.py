@@ -177,3 +177,19 @@ def test_a_thing_remembered_is_no_correction_word() -> None:
     for said in ("单车", "3天", "刚想起来，还要多租两天"):
         forms.turn(BIKES, state, said, "zh")
     assert state.values["days"] == 3
+
+
+def test_a_taking_back_reply_that_says_the_number_in_its_unit_corrects_what_was_said_back() -> None:
+    state = forms.FormState()
+    t = forms.turn(BIKES, state, "想租十天", "zh")
+    assert t.asked == "kind" and state.noted == ["days"]  # 10 days in passing: said back with the question
+    forms.turn(BIKES, state, "不对，我看了下，是租五天", "zh")
+    assert state.values["days"] == 5 and "days" not in state.guesses  # the user's own correction, certain
+    state = forms.FormState()
+    forms.turn(BIKES, state, "想租十天", "zh")
+    forms.turn(BIKES, state, "不对，五六天吧", "zh")  # a bound: a guess again, to confirm
+    assert "days" not in state.values and state.guesses["days"] in (5, 6)
+    state = forms.FormState()
+    forms.turn(BIKES, state, "想租十天", "zh")
+    forms.turn(BIKES, state, "不对，是五天，也可能是八天", "zh")  # two numbers: which one is the new value?
+    assert "days" not in state.values

@@ -342,3 +342,13 @@ def test_the_zai_before_a_place_is_no_cue_even_when_a_cue_holds_it() -> None:
     # 在哪买 names the slot; the 在 of "在京东上班" is where the user works, not where the fridge was bought
     assert "shop" not in read(SHOP, "我在京东上班，冰箱是同事送的", None, "zh").found
     assert read(SHOP, "冰箱在京东买的", None, "zh").found["shop"].value == "网店"
+
+
+def test_a_correction_that_names_another_slot_leaves_the_number_of_the_question_asked() -> None:
+    spec = FormSpec.model_validate({"slots": {
+        "days": {"type": "integer", "label": "购买天数", "ask": "买了几天了？", "unit": "天", "min": 0, "max": 3650},
+        "price": {"type": "number", "label": "成交价", "ask": "成交价多少元？", "unit": "元", "aliases": ["价格"],
+                  "min": 1, "max": 200000}}})
+    got = read(spec, "买了两个星期了。哦价格说错了，不是三千五，是三千八", "days", "zh").found
+    assert got["days"].value == 14 and got["days"].sure  # the correction is the price's
+    assert read(spec, "十五天，不对，是二十天", "days", "zh").found["days"].value == 20  # one of its own

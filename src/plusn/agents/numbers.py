@@ -18,7 +18,7 @@ from dataclasses import replace
 from .ages import age_said, english_age
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
-from .cues import cue_words
+from .cues import cue_words, names_another
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
@@ -305,6 +305,8 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
     """The quantities after a correction word that this slot could take, when there are any;
     else all of them ("交了三年，其实离职才20天" corrects the days, not the years)."""
     slot = spec.slots[name]
+    if fix >= 0 and names_another(spec, name, text[slice(*clause_of(clause_spans(text), fix))]):
+        return found  # "哦价格说错了，是三千八" corrects the price, whatever else the days could hold
     after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
              and not _counted_by_other(spec, name, q)] if fix >= 0 else []
     # the number said before the correction and again after it, as someone else's, is the one

@@ -179,17 +179,20 @@ def test_a_thing_remembered_is_no_correction_word() -> None:
     assert state.values["days"] == 3
 
 
-def test_a_taking_back_reply_that_says_the_number_in_its_unit_corrects_what_was_said_back() -> None:
-    state = forms.FormState()
-    t = forms.turn(BIKES, state, "想租十天", "zh")
-    assert t.asked == "kind" and state.noted == ["days"]  # 10 days in passing: said back with the question
-    forms.turn(BIKES, state, "不对，我看了下，是租五天", "zh")
+def test_a_taking_back_reply_that_is_only_a_number_in_its_unit_corrects_what_was_said_back() -> None:
+    def said_back(reply: str) -> forms.FormState:
+        state = forms.FormState()
+        t = forms.turn(BIKES, state, "想租十天", "zh")
+        assert t.asked == "kind" and state.noted == ["days"]  # 10 days in passing: said back with the question
+        forms.turn(BIKES, state, reply, "zh")
+        return state
+
+    state = said_back("不对，是五天")
     assert state.values["days"] == 5 and "days" not in state.guesses  # the user's own correction, certain
-    state = forms.FormState()
-    forms.turn(BIKES, state, "想租十天", "zh")
-    forms.turn(BIKES, state, "不对，五六天吧", "zh")  # a bound: a guess again, to confirm
+    state = said_back("不对，五六天吧")  # a bound: a guess again, to confirm
     assert "days" not in state.values and state.guesses["days"] in (5, 6)
-    state = forms.FormState()
-    forms.turn(BIKES, state, "想租十天", "zh")
-    forms.turn(BIKES, state, "不对，是五天，也可能是八天", "zh")  # two numbers: which one is the new value?
-    assert "days" not in state.values
+    # anything beside the number may say whose it is or what it counts: not taken
+    for reply in ("不是，十天是我朋友租的，我租五天", "不对，我看了下，是租五天", "不对，是五天，也可能是八天",
+                  "不对，我骑车骑了5天"):
+        state = said_back(reply)
+        assert "days" not in state.values and "days" not in state.guesses, reply

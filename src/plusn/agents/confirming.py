@@ -122,16 +122,25 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
 
 def _in_its_unit(spec: FormSpec, state: FormState, name: str, r: Reading, noted: list[str],
                  text: str) -> Reading | None:
-    """The new value of the guess said back that a taking-back reply gives in passing
-    ("（我记下的是：购买天数 20）" — "不对，是四十天前买的"): a number in that slot's own unit, where
-    no other number was said back and the question asked for none. The user's own correction of
-    it, it is certain when it is the reply's only number and no bound."""
+    """The new value of the guess said back that a taking-back reply gives and says nothing else
+    ("（我记下的是：购买天数 20）" — "不对，是四十天"): a number in that slot's own unit, where no
+    other number was said back and the question asked for none. The user's own correction, it
+    is certain unless a bound ("四十来天"). Anything else beside the number may say whose it is or
+    what it counts ("不是，20天是我妈那台", "不对，我驾龄5年"): then it is not taken."""
     numeric = ("integer", "number")
     asked = spec.slots.get(state.asked or "")
     if spec.slots[name].type not in numeric or r.converted or (asked is not None and asked.type in numeric) \
             or any(n != name and spec.slots[n].type in numeric for n in noted):
         return None
-    return replace(r, sure=r.span is None and len(quantities(text)) == 1)
+    opener = _TAKES_BACK.match(text.strip().lower())
+    rest = text.strip()[opener.end():] if opener else ""
+    said = quantities(rest)
+    if len(said) != 1 or _FILLER.sub("", rest[:said[0].start] + rest[said[0].end:]):
+        return None
+    return replace(r, sure=r.span is None)
+
+
+_FILLER = re.compile(r"[\s，,。.！!~…]|其实|应该|就是|是|了|吧|啊|呀|的")
 
 
 # the no words that bind to the verb or thing after them ("没扣满", "没有过期"): 不是, 不对 and a bare

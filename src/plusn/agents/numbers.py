@@ -84,10 +84,9 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue
         cs, ce = clause_of(spans, q.start)
         cued = any(c in low[cs:ce] for c in cues)
-        alone = _said_alone(text, said, spans) and _alone_in_range(spec, name, q.value)  # (the message's only one: a guess)
-        if not (asked or cued or correcting or (alone and len(found) == 1) or (said.unit is not None and unit is not None and said.unit not in SCALE_WORDS)):
-            # a bare number (not a clause that is only the number, which only this slot holds: "一级能效，两万三"), a
-            # duration for a slot that counts no duration, or a scale word that is its unit ("打工一年挣五万" of 万元)
+        if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in SCALE_WORDS)):
+            # a bare number, a duration for a slot that counts no duration, or a scale word that is
+            # the slot's unit ("打工一年挣五万" to a form that asks for an investment in 万元)
             continue
         span = inside(slot, q) if q.bounded else None
         try:
@@ -117,7 +116,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         mine = disowned and (named or bool(said.unit)) and the_users(slot, text, (cs, ce), q.start, about_another(slot))
         r = Reading(value, sure=(asked or cued or own or mine) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
-                    bare=of_another or not (asked or cued or said.unit or alone))
+                    bare=of_another or not (asked or cued or said.unit or (_said_alone(text, said, spans) and
+                                                                           _alone_in_range(spec, name, q.value))))
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question, or sums

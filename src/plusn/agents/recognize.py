@@ -118,7 +118,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             # plusn derived may be one word of its own ("房贷款还没批下来"); the author's own word
             # for an option of another kind is an answer wherever it is said ("市区内打车去见客户")
             continue
-        around = low[cs:s - 1] + " " + low[e:clause_of(spans, s)[1]]  # (not the 在 itself: "在哪买" is a cue)
+        around = low[cs:s] + " " + low[e:clause_of(spans, s)[1]]
         if low[s - 1:s] == "在" and not any(ch in around for c in cues if not c.isascii() for ch in c):
             # only where something is done ("在本市交社保", "都在外地打工"), or where someone else
             # is ("不对，我有两个儿子，都在外地"): no answer said in passing; to the question, or in

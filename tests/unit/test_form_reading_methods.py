@@ -339,3 +339,35 @@ def test_a_correction_that_names_another_slot_leaves_the_number_of_the_question_
     got = read(spec, "买了两个星期了。哦价格说错了，不是三千五，是三千八", "days", "zh").found
     assert got["days"].value == 14 and got["days"].sure  # the correction is the price's
     assert read(spec, "十五天，不对，是二十天", "days", "zh").found["days"].value == 20  # one of its own
+    got = read(spec, "二十八天，不对，是三十五天，哦价格也说错了，三千八", "days", "zh").found
+    assert got["days"].value == 35  # the correction before the price's is the days'
+    assert read(spec, "十五天，不对，一共十六天", "days", "zh").found["days"].value == 16  # in its own unit
+
+
+INJURY = FormSpec.model_validate({"slots": {
+    "days": {"type": "integer", "label": "受伤天数", "ask": "受伤到现在多少天了？", "unit": "天", "min": 0, "max": 7300},
+    "fault": {"type": "boolean", "label": "事故责任", "ask": "您负主要责任吗？", "yes_words": ["主要责任", "负主要责任", "全部责任"],
+              "no_words": ["次要责任", "同等责任", "无责任", "没有责任"]},
+    "insured": {"type": "boolean", "label": "工伤保险", "ask": "单位交了工伤保险吗？", "yes_words": ["交工伤保险"],
+                "no_words": ["没交工伤保险"]},
+}})
+
+
+def test_how_long_something_was_done_is_no_time_since_the_injury() -> None:
+    for text in ("合同签了的，在这个公司干了三年了", "我爸在石材厂打磨了十几年石头", "我开了二十年车了"):
+        assert "days" not in read(INJURY, text, None, "zh").found, text
+    assert read(INJURY, "摔了三天了", None, "zh").found["days"].value == 3  # the time since, in passing
+    tenure = FormSpec.model_validate({"slots": {"months": {"type": "integer", "label": "司龄", "ask": "您在本公司工作多久了？",
+                                                           "unit": "月", "min": 0, "max": 600}}})
+    assert read(tenure, "我在本公司干了三年了", None, "zh").found["months"].value == 36  # a slot about work
+
+
+def test_a_word_of_the_author_that_qualifies_the_slots_verb_is_read_as_written() -> None:
+    # 没有责任 makes 责任 a thing had or not; 次要责任 and 同等责任 still say no, as the author wrote
+    for text, value in (("交警认定她是次要责任", False), ("同等责任吧", False), ("她负主要责任", True), ("没有责任", False)):
+        assert read(INJURY, text, "fault", "zh").found["fault"].value is value, text
+
+
+def test_a_negation_holds_across_the_one_a_thing_is_done_for() -> None:
+    assert read(INJURY, "厂里没给我们交工伤保险", "insured", "zh").found["insured"].value is False
+    assert read(INJURY, "给我们交工伤保险了", "insured", "zh").found["insured"].value is True

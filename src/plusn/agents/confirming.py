@@ -69,11 +69,15 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         state.values[name] = r.value
         if old != r.value:
             out.corrected[name] = (old, r.value)
-    elif other and state.contested:
-        # "which is right?" of two values said with confidence, passed over for another answer:
-        # neither decides; the question is asked again when the tree needs it (one a guess, "住了二十
-        # 多年" against a dog's age, leaves the answer held)
+    elif other and (state.contested or name in state.passed):
+        # "which is right?" of two values said with confidence, or of a guess against one only
+        # passed over, passed over for another answer: neither decides; the question is asked
+        # again when the tree needs it ("干了三年" said back and passed over, then "到今天刚好七天":
+        # either may be the days since the injury). A guess against an answer the user gave
+        # ("住了二十多年" against a dog's age, in another unit) leaves the answer held.
         state.values.pop(name, None)
+        if name in state.passed:
+            state.passed.remove(name)
     if name not in state.guesses and name in state.implied:
         state.implied.remove(name)  # confirmed or denied
     state.confirming, state.conflict, state.contested = False, None, False
@@ -94,9 +98,8 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     reply = plain_yes_no(text)
     taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
     if taken_back:
-        got.found = {n: r if r.sure else _in_its_unit(spec, state, n, r, noted, text)
-                     for n, r in got.found.items() if n in noted}
-        got.found = {n: r for n, r in got.found.items() if r is not None}
+        kept = {n: r if r.sure else _in_its_unit(spec, state, n, r, noted, text) for n, r in got.found.items() if n in noted}
+        got.found = {n: r for n, r in kept.items() if r is not None}
         got.rejected = {}
     unsure = any(w in text.lower() for w in UNSURE)
     yes_to_them = reply is True and not got.found and not unsure
@@ -124,9 +127,10 @@ def _in_its_unit(spec: FormSpec, state: FormState, name: str, r: Reading, noted:
                  text: str) -> Reading | None:
     """The new value of the guess said back that a taking-back reply gives and says nothing else
     ("（我记下的是：购买天数 20）" — "不对，是四十天"): a number in that slot's own unit, where no
-    other number was said back and the question asked for none. The user's own correction, it
-    is certain unless a bound ("四十来天"). Anything else beside the number may say whose it is or
-    what it counts ("不是，20天是我妈那台", "不对，我驾龄5年"): then it is not taken."""
+    other number was said back and the question asked for none: the user's own correction,
+    certain. Not a bound ("三十来天" may hold the guess it takes back), a date ("不对，是15日", "是19年
+    的") or a hedge ("不对吧"), nor anything said beside the number, which may say whose it is or
+    what it counts ("不是，20天是我妈那台", "不对，我驾龄5年")."""
     numeric = ("integer", "number")
     asked = spec.slots.get(state.asked or "")
     if spec.slots[name].type not in numeric or r.converted or (asked is not None and asked.type in numeric) \
@@ -135,12 +139,15 @@ def _in_its_unit(spec: FormSpec, state: FormState, name: str, r: Reading, noted:
     opener = _TAKES_BACK.match(text.strip().lower())
     rest = text.strip()[opener.end():] if opener else ""
     said = quantities(rest)
-    if len(said) != 1 or _FILLER.sub("", rest[:said[0].start] + rest[said[0].end:]):
-        return None
-    return replace(r, sure=r.span is None)
+    if r.span is not None or len(said) != 1 or _FILLER.sub("", rest[:said[0].start] + rest[said[0].end:]) \
+            or _CALENDAR.search(rest[said[0].start:said[0].end + 1]):
+        return None  # a bound ("三十来天") may hold the guess it takes back; a date is no duration
+    return replace(r, sure=True)
 
 
-_FILLER = re.compile(r"[\s，,。.！!~…]|其实|应该|就是|是|了|吧|啊|呀|的")
+_FILLER = re.compile(r"[\s，,。.！!~…]|其实|应该|就是|是|了|啊|呀")
+# a day of the month, a month's name, a year ("15日", "是3月的", "20年的"): a date, not how long
+_CALENDAR = re.compile(r"[日号]|(?<![个多半])月|年的|^\d\d\s*年")
 
 
 # the no words that bind to the verb or thing after them ("没扣满", "没有过期"): 不是, 不对 and a bare

@@ -42,6 +42,14 @@ def names_another(spec: FormSpec, name: str, text: str) -> bool:
         any(c in text for other in spec.slots if other != name for c in cue_words(spec, other))
 
 
+def names_another_by_word(spec: FormSpec, name: str, text: str) -> bool:
+    """Whether the text names another slot by the author's own word for it (its label or an
+    alias: 价格 in "哦价格说错了"), and none of this one's words."""
+    low = text.lower()
+    return not any(c in low for c in cue_words(spec, name)) and any(
+        w and w.lower() in low for n, s in spec.slots.items() if n != name for w in (s.label, *s.aliases))
+
+
 def _cue_words(spec: FormSpec, name: str) -> list[str]:
     """Words that name a slot: its label, its aliases, the parts of its label its question
     repeats, and the parts its own words share (户口 of 本市户口 and 外地户口); never an option word."""

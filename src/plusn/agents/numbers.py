@@ -18,7 +18,7 @@ from dataclasses import replace
 from .ages import age_said, english_age
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
-from .cues import cue_words, names_another
+from .cues import cue_words, names_another_by_word
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
@@ -74,7 +74,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))  # 两百多块，哦不对
     for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
-        if q is None or _not_the_answer(spec, name, text, said, found, q.value, old, spans):
+        if q is None or _not_the_answer(spec, name, text, said, found, q.value, old, spans, asked):
             continue
         q = _between_whole(slot, q, said)
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
@@ -284,14 +284,40 @@ def _whole(slot: Slot, text: str, said: Quantity, value: float, cued: bool, conv
 
 
 def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity], value: float,
-                    old: float | None, spans: list[tuple[int, int]]) -> bool:
+                    old: float | None, spans: list[tuple[int, int]], asked: bool) -> bool:
     """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是
-    五天"), the "a month" of "6000 yuan a month", or the old answer said again, in or after the
-    correction ("说错了，六十八是我老伴的岁数，我七十二")."""
+    五天"), the "a month" of "6000 yuan a month", the old answer said again, in or after the
+    correction ("说错了，六十八是我老伴的岁数，我七十二"), or, in passing, how long something was done."""
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
         (old is not None and value == old and corrected(text, said, found, old)) or \
-        _another_kind(spec, name, text, said, found, spans)
+        _another_kind(spec, name, text, said, found, spans) or (not asked and _how_long_done(spec, name, low, said, spans))
+
+
+# a verb of working right before a duration ("在这个公司干了三年了", "在外面打工十几年"): how long
+# someone has worked (the closed class, not a form's words)
+_WORKED = re.compile(r"(?:干|干活|工作|上班|打工|务工|做工|任职|在职)了?(?:快|近|将近|差不多|有)?\s*$")
+_OF_WORK = ("工作", "上班", "干活", "打工", "务工", "工龄", "司龄", "入职", "任职", "在职", "就业", "工作年限")
+# what may follow a duration that is no object of a verb before it: a particle, an adverb, a
+# word of time, a number ("三年了", "两年前", "十来天吧", "一年半以后", "一个月两千")
+_NO_OBJECT = re.compile(r"[^\u4e00-\u9fff]|$|[了的吧呢啊呀哦嘛啦前后以之多左来才就也都还又没不是可要内里整半零时期间到至那这"
+                        r"一二两三四五六七八九十百千万几]")
+
+
+def _how_long_done(spec: FormSpec, name: str, low: str, said: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """Whether a duration said in passing is how long something was done: worked, where the
+    slot is not about work ("在电镀厂干了五年" is no time since an injury), or a verb's object
+    after it ("打磨了十几年石头", "开了二十年车"), where the clause does not name the slot
+    ("交了三年社保" to the years of social insurance is its answer)."""
+    if said.unit not in DURATIONS:
+        return False
+    slot = spec.slots[name]
+    cs, ce = clause_of(spans, said.start)
+    own = " ".join([slot.label or "", slot.ask, *slot.aliases])
+    worked = not any(w in own for w in _OF_WORK) and _WORKED.search(low, cs, said.start) is not None
+    done = low[cs:said.start].endswith("了") and _NO_OBJECT.match(low, said.end) is None and \
+        not any(c in low[cs:ce] for c in _naming(spec, name))
+    return worked or done
 
 
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
@@ -305,8 +331,14 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
     """The quantities after a correction word that this slot could take, when there are any;
     else all of them ("交了三年，其实离职才20天" corrects the days, not the years)."""
     slot = spec.slots[name]
-    if fix >= 0 and names_another(spec, name, text[slice(*clause_of(clause_spans(text), fix))]):
-        return found  # "哦价格说错了，是三千八" corrects the price, whatever else the days could hold
+    if fix >= 0:
+        cs, ce = clause_of(clause_spans(text), fix)
+        later = [q for q in found if q.start > fix]
+        if later and not any(q.unit is not None and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
+                             for q in later) and names_another_by_word(spec, name, text[cs:ce]):
+            # "买了两个星期了。哦价格说错了，不是三千五，是三千八" corrects the price: a correction
+            # before it, if any, is the one of this slot's numbers
+            fix = correction_at(text[:cs])
     after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
              and not _counted_by_other(spec, name, q)] if fix >= 0 else []
     # the number said before the correction and again after it, as someone else's, is the one

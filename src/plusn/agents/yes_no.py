@@ -32,7 +32,7 @@ from .utterance import (
     correction_word,
     occurrences,
 )
-from .verbs import LOSES, UNSAID, masked, says_verb, taken_back, verbs
+from .verbs import LOSES, UNSAID, Verb, masked, says_verb, taken_back, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -69,7 +69,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if _NO_NEED.match(t.strip()) or (_DOUBLE_NO.search(t) and len(clause_spans(t)) == 1):
         return None  # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
-    said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name))  # "社保交着", "还没去办"
+    said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + _modified(slot, found))
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
@@ -112,6 +112,15 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
+
+
+def _modified(slot: Slot, found: tuple[Verb, ...]) -> tuple[str, ...]:
+    """The slot's own words that hold one of its verbs after a word that qualifies it, not after a
+    negation or a word of having or doing (次要责任 and 同等责任 beside 没有责任 and 主要责任):
+    said, they mean what the author wrote, not the verb said plainly."""
+    return tuple(w for w in (x.lower() for x in [*slot.yes_words, *slot.no_words])
+                 if any((at := w.find(v.word)) > 0 and not any(c in w[:at] for c in NEGATORS + "有已在了")
+                        for v in found))
 
 
 def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:

@@ -342,6 +342,8 @@ def test_a_correction_that_names_another_slot_leaves_the_number_of_the_question_
     got = read(spec, "二十八天，不对，是三十五天，哦价格也说错了，三千八", "days", "zh").found
     assert got["days"].value == 35  # the correction before the price's is the days'
     assert read(spec, "十五天，不对，一共十六天", "days", "zh").found["days"].value == 16  # in its own unit
+    got = read(spec, "二十天。哦价格说错了，是三千八", "days", "zh", {"price": 3500}).found
+    assert got["days"].value == 20 and got["price"].value == 3800  # the days before it do not take the correction
 
 
 INJURY = FormSpec.model_validate({"slots": {

@@ -429,8 +429,11 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
 
 def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> bool:
     """Whether a quantity before the correction word is in a unit only another number slot reads:
-    what follows the correction corrects that one."""
+    what follows the correction corrects that one, unless the correction names this slot
+    ("二十天。哦价格说错了，是三千八")."""
     slot = spec.slots[name]
+    if any(c in text[slice(*clause_of(clause_spans(text), fix))] for c in _naming(spec, name)):
+        return False
     for n, other in spec.slots.items():
         if n != name and other.type in ("integer", "number"):
             for q in quantities(text[:fix], other.unit_words()):

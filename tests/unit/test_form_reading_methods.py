@@ -359,6 +359,11 @@ def test_how_long_something_was_done_is_no_time_since_the_injury() -> None:
     for text in ("合同签了的，在这个公司干了三年了", "我爸在石材厂打磨了十几年石头", "我开了二十年车了"):
         assert "days" not in read(INJURY, text, None, "zh").found, text
     assert read(INJURY, "摔了三天了", None, "zh").found["days"].value == 3  # the time since, in passing
+    assert read(INJURY, "伤了二十天腿还不能动", None, "zh").found["days"].value == 20  # no object that ends it
+    assert "days" not in read(INJURY, "在这干了三年，七天前摔的", None, "zh").found  # the three years rival it
+    residence = FormSpec.model_validate({"slots": {"months": {"type": "integer", "label": "居住时长", "ask": "在本市住了多久？",
+                                                              "unit": "月", "min": 0, "max": 600}}})
+    assert read(residence, "我在本市打工三年了", None, "zh").found["months"].value == 36  # months may measure the work
     tenure = FormSpec.model_validate({"slots": {"months": {"type": "integer", "label": "司龄", "ask": "您在本公司工作多久了？",
                                                            "unit": "月", "min": 0, "max": 600}}})
     assert read(tenure, "我在本公司干了三年了", None, "zh").found["months"].value == 36  # a slot about work
@@ -373,3 +378,13 @@ def test_a_word_of_the_author_that_qualifies_the_slots_verb_is_read_as_written()
 def test_a_negation_holds_across_the_one_a_thing_is_done_for() -> None:
     assert read(INJURY, "厂里没给我们交工伤保险", "insured", "zh").found["insured"].value is False
     assert read(INJURY, "给我们交工伤保险了", "insured", "zh").found["insured"].value is True
+    assert read(INJURY, "公司不是给我们交了工伤保险嘛", "insured", "zh").found["insured"].value is True  # asks back
+
+
+def test_an_author_word_that_says_the_verb_plainly_leaves_the_verb_reading() -> None:
+    spec = FormSpec.model_validate({"slots": {"insured": {
+        "type": "boolean", "label": "工伤保险", "ask": "单位交了工伤保险吗？", "yes_words": ["工伤保险交了", "五险都交了"],
+        "no_words": ["没交工伤保险", "没交"]}}})
+    # 五险都交了 says 交 plainly: "公积金没交" is another thing's no, as the verb's reading knows
+    assert read(spec, "五险都交了，公积金没交", "insured", "zh").found["insured"].value is True
+    assert read(spec, "好像是五险都交了吧", "insured", "zh").found["insured"].sure is False  # hedged

@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import replace
 
+from .activity import durations_done, how_long_done
 from .ages import age_said, english_age
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
@@ -70,7 +71,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     disowned = old is not None and fix >= 0 and disowns(spec, name, text, found, old)
     named = old is not None and disowned and names_the_slot(spec, name, text, found, old)  # else a unit is needed
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
-    rivals: list[tuple[float, float]] = []  # those of them not said of someone else
+    rivals = [] if asked else durations_done(slot, cues, low, found, spans)  # none of another's; "干了三年"
     correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))  # 两百多块，哦不对
     for said in _after_fix(spec, name, text, found, fix):
         q = convert_quantity(said, unit, said_in)
@@ -291,33 +292,7 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
         (old is not None and value == old and corrected(text, said, found, old)) or \
-        _another_kind(spec, name, text, said, found, spans) or (not asked and _how_long_done(spec, name, low, said, spans))
-
-
-# a verb of working right before a duration ("在这个公司干了三年了", "在外面打工十几年"): how long
-# someone has worked (the closed class, not a form's words)
-_WORKED = re.compile(r"(?:干|干活|工作|上班|打工|务工|做工|任职|在职)了?(?:快|近|将近|差不多|有)?\s*$")
-_OF_WORK = ("工作", "上班", "干活", "打工", "务工", "工龄", "司龄", "入职", "任职", "在职", "就业", "工作年限")
-# what may follow a duration that is no object of a verb before it: a particle, an adverb, a
-# word of time, a number ("三年了", "两年前", "十来天吧", "一年半以后", "一个月两千")
-_NO_OBJECT = re.compile(r"[^\u4e00-\u9fff]|$|[了的吧呢啊呀哦嘛啦前后以之多左来才就也都还又没不是可要内里整半零时期间到至那这"
-                        r"一二两三四五六七八九十百千万几]")
-
-
-def _how_long_done(spec: FormSpec, name: str, low: str, said: Quantity, spans: list[tuple[int, int]]) -> bool:
-    """Whether a duration said in passing is how long something was done: worked, where the
-    slot is not about work ("在电镀厂干了五年" is no time since an injury), or a verb's object
-    after it ("打磨了十几年石头", "开了二十年车"), where the clause does not name the slot
-    ("交了三年社保" to the years of social insurance is its answer)."""
-    if said.unit not in DURATIONS:
-        return False
-    slot = spec.slots[name]
-    cs, ce = clause_of(spans, said.start)
-    own = " ".join([slot.label or "", slot.ask, *slot.aliases])
-    worked = not any(w in own for w in _OF_WORK) and _WORKED.search(low, cs, said.start) is not None
-    done = low[cs:said.start].endswith("了") and _NO_OBJECT.match(low, said.end) is None and \
-        not any(c in low[cs:ce] for c in _naming(spec, name))
-    return worked or done
+        _another_kind(spec, name, text, said, found, spans) or (not asked and how_long_done(spec.slots[name], _naming(spec, name), low, said, spans))
 
 
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:

@@ -54,7 +54,7 @@ _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it w
 _UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
 # said of another place or another person, or hedged: never certain
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
-_HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
+HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
 _DURATION = re.compile(r"^(?:[\d一二两三四五六七八九十百几半多]+)(?:个)?(?:年|月|天|周|星期|礼拜)多?(?:了|啦|呢)*$")
 _ADVERBS_IN_WORD = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早)*")
 _ASPECT_IN_WORD = re.compile(r"^(?:了|着|过|好|完)*")
@@ -174,7 +174,7 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
             (done and taken_back(t, spans, spoken, others)):
         return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
-    return value, not _HEDGE.search(t)
+    return value, not HEDGE.search(t)
 
 
 # a later clause that loses what was had: "有房子，不过已经卖了" (not "有社保，没断过")

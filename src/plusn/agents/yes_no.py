@@ -32,7 +32,7 @@ from .utterance import (
     correction_word,
     occurrences,
 )
-from .verbs import LOSES, UNSAID, Verb, masked, says_verb, taken_back, verbs
+from .verbs import HEDGE, LOSES, UNSAID, Verb, masked, says_verb, taken_back, verbs
 
 _ADVERBS = re.compile(r"^(?:都已经|已经|都|也|还|早就|早|全部|全都|全|均|其实|暂时|目前|现在)*")
 # a subject may stand between the thing named and what is said of it ("居住证我们有的"); then 有
@@ -69,7 +69,8 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if _NO_NEED.match(t.strip()) or (_DOUBLE_NO.search(t) and len(clause_spans(t)) == 1):
         return None  # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
-    said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + _modified(slot, found))
+    qualified = _modified(slot, found)
+    said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
@@ -103,7 +104,8 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             return None  # "如果有车呢", "要是有个证的话": a case supposed
         value = yes_no(text, slot.yes_words, slot.no_words)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
-        return Reading(value, sure=not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
+        hedged = HEDGE.search(t) is not None and any(says(t, w) for w in qualified)  # "好像是次要责任": a guess
+        return Reading(value, sure=not hedged and not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
     if said == UNSAID:
         return None  # the verb said and left open ("交了，换工作后停了"): nothing else read is certain
     r = _common_words(spec, name, text, asked)
@@ -115,12 +117,14 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
 
 
 def _modified(slot: Slot, found: tuple[Verb, ...]) -> tuple[str, ...]:
-    """The slot's own words that hold one of its verbs after a word that qualifies it, not after a
-    negation or a word of having or doing (次要责任 and 同等责任 beside 没有责任 and 主要责任):
-    said, they mean what the author wrote, not the verb said plainly."""
+    """The slot's own words that hold one of its verbs after a word that qualifies it (not after
+    a negation or a word of having or doing) and mean the opposite of the verb said plainly
+    (次要责任 and 同等责任, no words, beside 没有责任 and 主要责任): said, they mean what the author
+    wrote. (工伤保险交了 and 五险都交了 say the verb plainly: the verb's reading stands.)"""
+    yes = {x.lower() for x in slot.yes_words}
     return tuple(w for w in (x.lower() for x in [*slot.yes_words, *slot.no_words])
                  if any((at := w.find(v.word)) > 0 and not any(c in w[:at] for c in NEGATORS + "有已在了")
-                        for v in found))
+                        and v.plain != (w in yes) for v in found))
 
 
 def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:

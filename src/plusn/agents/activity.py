@@ -1,0 +1,48 @@
+"""How long something was done ("在这个公司干了三年", "开了二十年车"): the length of an activity,
+not the time since an event that a slot may ask for (the days since an injury, a dog's age, how
+long a business has run). Such a duration is no answer said in passing, and it still stands
+against another number said beside it: "干了三年，七天前摔的" leaves the days to be asked."""
+
+from __future__ import annotations
+
+import re
+
+from .quantities import DURATIONS, Quantity, convert_quantity
+from .spec import Slot
+from .utterance import clause_of
+
+# a verb of working right before a duration ("在这个公司干了三年了", "在外面打工十几年"): how long
+# someone has worked (the closed class, not a form's words)
+_WORKED = re.compile(r"(干活|干|工作|上班|打工|务工|做工|任职|在职)了?(?:快|近|将近|差不多|有)?\s*$")
+_OF_WORK = ("工作", "上班", "干活", "打工", "务工", "工龄", "司龄", "入职", "任职", "在职", "就业", "工作年限")
+# what may follow a duration that is no object of a verb before it: a particle, an adverb, a
+# word of time, a number ("三年了", "两年前", "十来天吧", "一年半以后", "一个月两千")
+_NO_OBJECT = re.compile(r"[^\u4e00-\u9fff]|$|[了的吧呢啊呀哦嘛啦前后以之多左来才就也都还又没不是可要内里整半零时期间到至那这"
+                        r"一二两三四五六七八九十百千万几]")
+# an object that ends its clause, a word or two ("开了二十年车", "打磨了十几年石头"; not "伤了二十天腿还不能动")
+_OBJECT = re.compile(r"(?:(?![还都也就才又很没不])[\u4e00-\u9fff]){1,3}[了的啦呢吧啊呀哦。！!\s]*")
+
+
+def how_long_done(slot: Slot, cues: list[str], low: str, said: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """Whether a duration is how long something was done: worked, where the slot counts the
+    days of something else ("在电镀厂干了五年" to the days since an injury; a slot in months or
+    years may measure the work itself, as residence or contributions do, and "干了两年" to a slot
+    whose words hold 干 is its answer), or done to an object that ends the clause ("打磨了十几年
+    石头"), where the clause holds none of the slot's words, ``cues`` ("交了三年社保")."""
+    if said.unit not in DURATIONS:
+        return False
+    cs, ce = clause_of(spans, said.start)
+    own = " ".join([slot.label or "", slot.ask, *slot.aliases]).lower()
+    verb = _WORKED.search(low, cs, said.start)
+    worked = verb is not None and slot.counts_in() == "天" and not any(w in own for w in (*_OF_WORK, verb.group(1)))
+    done = low[cs:said.start].endswith("了") and _NO_OBJECT.match(low, said.end) is None and \
+        _OBJECT.fullmatch(low, said.end, ce) is not None and not any(c in low[cs:ce] for c in cues)
+    return worked or done
+
+
+def durations_done(slot: Slot, cues: list[str], low: str, found: list[Quantity],
+                   spans: list[tuple[int, int]]) -> list[tuple[float, float]]:
+    """The durations of things done among ``found``, in the slot's unit: each rivals a guess
+    from another number of the message."""
+    done = [convert_quantity(q, slot.counts_in(), slot.unit_words()) for q in found if how_long_done(slot, cues, low, q, spans)]
+    return [(q.value, q.value) for q in done if q is not None]

@@ -379,6 +379,7 @@ def test_a_negation_holds_across_the_one_a_thing_is_done_for() -> None:
     assert read(INJURY, "厂里没给我们交工伤保险", "insured", "zh").found["insured"].value is False
     assert read(INJURY, "给我们交工伤保险了", "insured", "zh").found["insured"].value is True
     assert read(INJURY, "公司不是给我们交了工伤保险嘛", "insured", "zh").found["insured"].value is True  # asks back
+    assert read(INJURY, "要不给我们交工伤保险就麻烦了，还好交了", "insured", "zh").found["insured"].value is True  # if not
 
 
 def test_an_author_word_that_says_the_verb_plainly_leaves_the_verb_reading() -> None:
@@ -388,3 +389,10 @@ def test_an_author_word_that_says_the_verb_plainly_leaves_the_verb_reading() -> 
     # 五险都交了 says 交 plainly: "公积金没交" is another thing's no, as the verb's reading knows
     assert read(spec, "五险都交了，公积金没交", "insured", "zh").found["insured"].value is True
     assert read(spec, "好像是五险都交了吧", "insured", "zh").found["insured"].sure is False  # hedged
+
+
+def test_a_correction_that_says_an_answer_held_again_answers_no_yes_no_question() -> None:
+    # with 次要责任 held as no, "不对，是同等责任" means to correct that: its 不对 is no "no" to insurance
+    got = read(INJURY, "不对，是同等责任", "insured", "zh", {"fault": False}).found
+    assert "insured" not in got and got["fault"].value is False
+    assert read(INJURY, "不对，没交工伤保险", "insured", "zh", {"fault": False}).found["insured"].value is False

@@ -179,8 +179,8 @@ def _cannot(t: str, word: str) -> bool:
     return at >= 0 and t[at + len(word): at + len(word) + 1] == "不"
 
 
-# (a negator with the one a thing is done for between, "没给我们交", "不帮他办"; not 不是, which
-# asks back: "公司不是给我们交了社保嘛")
+# (a negator with the one a thing is done for between, "没给我们交", "不帮他办"; not after 不是,
+# which asks back, "公司不是给我们交了社保嘛", nor in 要不, "if not": "要不给我们交就麻烦了")
 _NEGATED_BEFORE = re.compile(r"(?:[不没未无非]|没有|不是|(?<!要)(?:[不没未]|没有)[给帮替为](?:[我你他她]们?|咱们|大家))$")
 # English: the author's English yes word after a negation is a no only in a reply that is that and
 # nothing else: "[No,] [we|I|our family] don't [really] own a car[.]". Anything more may say it

@@ -136,8 +136,9 @@ def _in_its_unit(spec: FormSpec, state: FormState, name: str, r: Reading, noted:
     if spec.slots[name].type not in numeric or r.converted or (asked is not None and asked.type in numeric) \
             or any(n != name and spec.slots[n].type in numeric for n in noted):
         return None
-    opener = _TAKES_BACK.match(text.strip().lower())
-    rest = text.strip()[opener.end():] if opener else ""
+    rest = text.strip()
+    while (opener := _TAKES_BACK.match(rest.lower().lstrip("，,。. "))) is not None:  # "不对不对，是四十天"
+        rest = rest.lstrip("，,。. ")[opener.end():]
     said = quantities(rest)
     if r.span is not None or len(said) != 1 or _FILLER.sub("", rest[:said[0].start] + rest[said[0].end:]) \
             or _CALENDAR.search(rest[said[0].start:said[0].end + 1]):

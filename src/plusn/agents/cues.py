@@ -35,19 +35,14 @@ def cue_words(spec: FormSpec, name: str) -> list[str]:
     return words_of[name]
 
 
-def names_another(spec: FormSpec, name: str, text: str) -> bool:
+def names_another(spec: FormSpec, name: str, text: str, by_word: bool = False) -> bool:
     """Whether the text names another slot and none of this one's words ("这边有居住证" of 居住证 to
-    the household registration; "68是老伴的年龄" of an age to an area)."""
-    return not any(c in text for c in cue_words(spec, name)) and \
-        any(c in text for other in spec.slots if other != name for c in cue_words(spec, other))
-
-
-def names_another_by_word(spec: FormSpec, name: str, text: str) -> bool:
-    """Whether the text names another slot by the author's own word for it (its label or an
-    alias: 价格 in "哦价格说错了"), and none of this one's words."""
-    low = text.lower()
-    return not any(c in low for c in cue_words(spec, name)) and any(
-        w and w.lower() in low for n, s in spec.slots.items() if n != name for w in (s.label, *s.aliases))
+    the household registration; "68是老伴的年龄" of an age to an area). ``by_word``: only by the
+    author's own word for it, its label or an alias (价格 in "哦价格说错了")."""
+    others = [w.lower() for n, s in spec.slots.items() if n != name for w in (s.label, *s.aliases) if w] if by_word \
+        else [c for other in spec.slots if other != name for c in cue_words(spec, other)]
+    t = text.lower() if by_word else text
+    return not any(c in t for c in cue_words(spec, name)) and any(c in t for c in others)
 
 
 def _cue_words(spec: FormSpec, name: str) -> list[str]:

@@ -19,7 +19,7 @@ from .activity import durations_done, how_long_done
 from .ages import age_said, english_age
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
-from .cues import cue_words, names_another_by_word
+from .cues import cue_words, names_another
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
@@ -310,7 +310,7 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
         cs, ce = clause_of(clause_spans(text), fix)
         later = [q for q in found if q.start > fix]
         if later and not any(q.unit is not None and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
-                             for q in later) and names_another_by_word(spec, name, text[cs:ce]):
+                             for q in later) and names_another(spec, name, text[cs:ce], by_word=True):
             # "买了两个星期了。哦价格说错了，不是三千五，是三千八" corrects the price: a correction
             # before it, if any, is the one of this slot's numbers
             fix = correction_at(text[:cs])

@@ -255,6 +255,9 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
         # not as an answer to this question; but a duration converted into another slot's unit, a
         # guess, corrects nothing ("自己的房子，住了二十多年了" is no dog's age of 240 months)
         return
+    if slot.type == "boolean" and out.correction and any(k in values and values[k] == r.value and r.sure
+                                                         for k, r in out.found.items()):
+        return  # "不对，是同等责任" with 次要责任 held: meant as a correction of that, no answer here
     r: Reading | None = None
     if slot.type == "enum":
         r = _enum(spec, asked, text, answering=True, old=olds.get(asked))

@@ -72,7 +72,7 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
     elif other and (state.contested or name in state.passed):
         # "which is right?" of two values said with confidence, or of a guess against one only
         # passed over, passed over for another answer: neither decides; the question is asked
-        # again when the tree needs it ("干了三年" said back and passed over, then "到今天刚好七天":
+        # again when the tree needs it ("十天了" said back and passed over, then "到今天刚好二十天":
         # either may be the days since the injury). A guess against an answer the user gave
         # ("住了二十多年" against a dog's age, in another unit) leaves the answer held.
         state.values.pop(name, None)

@@ -315,7 +315,7 @@ def test_a_thousands_comma_or_a_decimal_point_splits_no_clause() -> None:
 SHOP = FormSpec.model_validate({
     "slots": {
         "item": {"type": "enum", "label": "家电", "ask": "买的是什么家电？（冰箱 / 电视）", "options": {"冰箱": [], "电视": []}},
-        "shop": {"type": "enum", "label": "购买渠道", "ask": "是在哪里买的？（实体店 / 网店）", "aliases": ["在哪买"],
+        "shop": {"type": "enum", "label": "购买渠道", "ask": "是在哪里买的？（实体店 / 网店）",
                  "options": {"实体店": ["国美", "门店", "线下", "线下门店"], "网店": ["京东", "网上"]}},
     },
     "tree": {"slot": "item", "cases": {"冰箱": {"slot": "shop", "cases": {"实体店": {"decision": "到店办"},

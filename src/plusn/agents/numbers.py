@@ -20,6 +20,7 @@ from .ages import age_said, english_age
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
 from .cues import cue_words, names_another
+from .kin import of_kin
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
@@ -84,7 +85,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
             continue
         cs, ce = clause_of(spans, q.start)
-        cued = any(c in low[cs:ce] for c in cues)
+        cued = of_kin(spec, name, low, said, asked) or any(c in low[cs:ce] for c in cues)
         if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in SCALE_WORDS)):
             # a bare number, a duration for a slot that counts no duration, or a scale word that is
             # the slot's unit ("打工一年挣五万" to a form that asks for an investment in 万元)
@@ -288,11 +289,14 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
                     old: float | None, spans: list[tuple[int, int]], asked: bool) -> bool:
     """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是
     五天"), the "a month" of "6000 yuan a month", the old answer said again, in or after the
-    correction ("说错了，六十八是我老伴的岁数，我七十二"), or, in passing, how long something was done."""
+    correction ("说错了，六十八是我老伴的岁数，我七十二"), or, in passing, how long something was done
+    or a number of other kin ("我儿子今年十七岁" is no parent's age)."""
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
         (old is not None and value == old and corrected(text, said, found, old)) or \
-        _another_kind(spec, name, text, said, found, spans) or (not asked and how_long_done(spec.slots[name], _naming(spec, name), low, said, spans))
+        _another_kind(spec, name, text, said, found, spans) or \
+        (not asked and how_long_done(spec.slots[name], _naming(spec, name), low, said, spans)) or \
+        of_kin(spec, name, low, said, asked) is None
 
 
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
@@ -395,7 +399,7 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
         found = [Quantity(0.0, "人", m.start(), m.end(), counted=True) for m in NO_PEOPLE.finditer(text)]
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues, asked)
-    if unit == "岁":
+    if unit == "岁" or "岁" in slot.unit_words():  # an age in 岁, or one in months that takes 岁
         other = about_another(slot)
         return [replace(q, unit="岁") if (q.unit is None and age_said(text, spans, q, other))
                 or english_age(text, spans, q, other) else q for q in found]

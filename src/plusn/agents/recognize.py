@@ -201,9 +201,23 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         if r is not None:
             out.found[name] = r
     if asked is not None and asked in spec.slots:
+        if not out.correction:
+            _of_the_question(spec, asked, values, out)
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
     _one_slot_per_quantity(spec, out)
     return out
+
+
+def _of_the_question(spec: FormSpec, asked: str, values: dict[str, Any], out: Read) -> None:
+    """An option the question asked names itself is what a reply to it speaks of, not a new
+    answer for the slot that holds another ("有没有在享受住房贷款利息扣除？" — "老家那套的房贷利息一直在
+    报", with 住房租金 held): no "which is right?" unless the reply corrects."""
+    ask = spec.slots[asked].ask.lower()
+    for n, r in list(out.found.items()):
+        slot = spec.slots[n]
+        if slot.type == "enum" and n in values and values[n] != r.value and \
+                any(w.lower() in ask for w in (str(r.value), *slot.choices().get(r.value, ()))):
+            del out.found[n]
 
 
 def _updates(text: str) -> bool:

@@ -125,7 +125,8 @@ def _clause_end(text: str, start: int) -> int:
 
 def negated(text: str, start: int, clause_start: int) -> bool:
     """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
-    before = text[max(clause_start, start - 4):start]
+    # the four characters before, without a question's A-not-A ("能不能报婴幼儿照护" asks, denies nothing)
+    before = A_NOT_A.sub(r"\1", text[max(clause_start, start - 6):start])[-4:]
     if any(c in NEGATORS for c in before):
         return True
     denies = _DENIES.match(text, clause_start)

@@ -213,12 +213,15 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         if not at:
             done = completed(text, 0)  # "都拿到了", "齐全"
             return Reading(done) if done is not None else polarity(text)
-        start, cue = min(at)
+        start, cue = min(at, key=lambda a: (a[0], -len(a[1])))  # the longest word where the first starts
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
         if done is None and not ahead and STILL_TO_COME.search(t[cs:ce]):
             return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
-        return Reading(done) if done is not None else Reading(not negated_around(text, start, spans), sure=False)
+        plain = _cue_says(slot, cue)  # what the word said plainly says ("兄弟姐妹": no)
+        if done is not None:
+            return Reading(done == plain)
+        return Reading(negated_around(text, start, spans) != plain, sure=False)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
     # (only after nothing or the slot's own words: "问题一个都没有" says nothing of a 病假条)
     core = _PUNCT.sub("", t)
@@ -235,6 +238,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
+        named = next((c for c in cues if c in t), None)
+        if value is not None and named is not None and not opens and not _cue_says(slot, named):
+            value = not value  # said of a word whose having says no: "兄弟姐妹都没有" is a yes
         # "有一套（房子）" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
         count = _HAS_COUNT.match(head)
         after = "" if count is None else head[count.end():]
@@ -302,7 +308,8 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
     for cs, ce in clause_spans(text):
         clause = text[cs:ce].strip()
         low = clause.lower()
-        at = next((low.find(c) + len(c) for c in cues if c in low), -1)  # cues run longest first
+        cue = next((c for c in cues if c in low), "")  # cues run longest first
+        at, plain = (low.find(cue) + len(cue), _cue_says(spec.slots[name], cue)) if cue else (-1, True)
         if ASKING.search(low):
             continue
         # a clause restating the slot's own question ("违章已经处理了" to "还有没有未处理的
@@ -315,6 +322,7 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
             continue
         value = completed(clause, at)  # had, done or lost first: "病假证明弄丢了" restates to say no
         doing = doing or value is not None
+        value = None if value is None else value == plain
         if value is None:
             rest = low[at:].lstrip()
             subject = _SUBJECT.match(rest) is not None
@@ -325,7 +333,7 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
             # 有, 没有 as the predicate ("发票都有"), or 没 before the slot's own verb ("审批没批");
             # 没 before another verb says something else ("违章还没交罚款")
             if m is not None and (m.group(1) is None or _owns(ENDING.sub("", rest[m.end():]), cues)):
-                value = m.group(1) is None
+                value = (m.group(1) is None) == plain  # "兄弟姐妹都没有": no siblings, a yes
                 doing = doing or bool(ENDING.sub("", rest[m.end():]))  # 没 before a verb
             if echo is not None and value != echo:
                 value = None  # "工作没交接" to "有没有未交接的工作？" restates a yes: a guess
@@ -339,6 +347,14 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
     # a restatement alone is a guess: echoing the question is no predicate the rules know
     # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
     return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None
+
+
+def _cue_says(slot: Slot, cue: str) -> bool:
+    """What a word naming the slot says, said plainly: yes, unless the author's words that say it
+    or having it (有兄弟姐妹) are all no words ("兄弟姐妹" to "独生子女吗？"; not "快到期", which
+    says more than having it)."""
+    plain = [w for w in (*slot.yes_words, *slot.no_words) if w.lower() in (cue, "有" + cue)]
+    return not plain or not all(w in slot.no_words for w in plain)
 
 
 def _owns(verb: str, cues: list[str]) -> bool:

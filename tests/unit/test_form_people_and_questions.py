@@ -1,0 +1,83 @@
+"""Whose a number is and what a question names, on a form of its own (family tax deductions):
+two people's ages, one in months that takes 岁; a yes/no slot whose thing, had, says no; and a
+question that names an option of another slot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+
+_SLOTS: dict[str, Any] = {
+    "item": {"type": "enum", "label": "扣除项目", "ask": "您想咨询哪一项扣除？（婴幼儿照护 / 住房租金 / 住房贷款利息）",
+             "options": {"婴幼儿照护": ["婴幼儿", "宝宝"], "住房租金": ["房租", "租金"], "住房贷款利息": ["房贷利息", "房贷"]}},
+    "child_age": {"type": "integer", "label": "孩子年龄", "ask": "孩子现在多大了？（几岁或几个月）", "unit": "月",
+                  "units": {"岁": 12}, "min": 0, "max": 300},
+    "parent_age": {"type": "integer", "label": "父母年龄", "ask": "您父母中年龄较大的一位多少岁？", "unit": "岁",
+                   "min": 18, "max": 120},
+    "only_child": {"type": "boolean", "label": "独生子女", "ask": "您是独生子女吗？",
+                   "yes_words": ["独生子女", "没有兄弟姐妹"], "no_words": ["有兄弟姐妹", "不是独生"]},
+    "loan_claimed": {"type": "boolean", "label": "房贷扣除", "ask": "您有没有在享受住房贷款利息扣除？",
+                     "yes_words": ["在报房贷"], "no_words": ["没报房贷"]},
+}
+_TREE: dict[str, Any] = {"slot": "item", "cases": {
+    "婴幼儿照护": {"slot": "child_age", "when": [{"if": "value < 36", "then": {"decision": "可以扣除"}}],
+                   "default": {"decision": "不符合"}},
+    "住房租金": {"slot": "loan_claimed", "cases": {"true": {"decision": "二选一"}, "false": {"decision": "可以扣除"}}},
+    "住房贷款利息": {"slot": "parent_age", "when": [{"if": "value >= 60", "then": {"slot": "only_child", "cases": {
+        "true": {"decision": "全额"}, "false": {"decision": "分摊"}}}}], "default": {"decision": "不符合"}}}}
+FAMILY = FormSpec.model_validate({"slots": _SLOTS, "tree": _TREE})
+# the same form with one person's age only: a kin word then names no slot of its own
+ONE_CHILD = FormSpec.model_validate({"slots": {k: v for k, v in _SLOTS.items() if k != "parent_age"},
+                                     "tree": {"slot": "child_age", "default": {"decision": "可以扣除"}}})
+
+
+def test_a_question_asked_a_not_a_negates_no_option() -> None:
+    got = read(FAMILY, "小的那个能不能报婴幼儿照护", None, "zh").found
+    assert got["item"].value == "婴幼儿照护" and got["item"].sure  # 能不能 asks; it denies nothing
+    assert "item" not in read(FAMILY, "不能报婴幼儿照护", None, "zh").found
+
+
+def test_an_age_said_without_its_unit_is_in_years_where_the_slot_counts_months_and_takes_years() -> None:
+    got = read(FAMILY, "孩子十三了", "child_age", "zh").found
+    assert got["child_age"].value == 156  # 十三 of a child is 13 岁, not 13 months
+    assert read(FAMILY, "孩子八个月", "child_age", "zh").found["child_age"].value == 8
+
+
+def test_the_person_named_before_a_number_says_whose_it_is() -> None:
+    got = read(FAMILY, "我儿子今年十七岁", None, "zh").found
+    assert got["child_age"].value == 204 and got["child_age"].sure and "parent_age" not in got
+    got = read(FAMILY, "我爸今年六十五了", None, "zh").found
+    assert got["parent_age"].value == 65 and got["parent_age"].sure and "child_age" not in got
+    got = read(FAMILY, "女儿在外地读大学，今年大二，二十岁", None, "zh").found
+    assert got["child_age"].value == 240 and "parent_age" not in got  # 二十岁, not the 二 of 大二
+
+
+def test_a_kin_word_names_no_slot_where_no_other_persons_number_is_asked() -> None:
+    got = read(ONE_CHILD, "我儿子上托班三个月了", None, "zh").found
+    assert not got["child_age"].sure  # how long at the nursery, maybe: a guess to confirm
+
+
+def test_an_option_the_question_names_is_no_new_answer_for_its_slot() -> None:
+    got = read(FAMILY, "有的，老家那套的房贷利息一直在报", "loan_claimed", "zh", values={"item": "住房租金"}).found
+    assert "item" not in got  # no "which is right?" against 住房租金
+    got = read(FAMILY, "不对，我问的是房贷利息", "loan_claimed", "zh", values={"item": "住房租金"}).found
+    assert got["item"].value == "住房贷款利息"  # a correction still corrects
+
+
+def test_a_word_whose_having_says_no_says_it_the_other_way_round() -> None:
+    def says(text: str) -> tuple[bool, bool]:
+        r = read(FAMILY, text, "only_child", "zh").found["only_child"]
+        return r.value, r.sure
+    assert says("兄弟姐妹都没有") == (True, True)
+    assert says("兄弟姐妹有两个") == (False, True)
+    assert says("家里兄弟姐妹三个，我排老二")[0] is False
+
+
+def test_a_word_said_of_what_is_to_come_keeps_its_plain_sense() -> None:
+    spec = FormSpec.model_validate({"slots": {"expired": {
+        "type": "boolean", "label": "已过期", "ask": "驾驶证是否已经过期？", "aliases": ["过期"],
+        "yes_words": ["已过期", "过期了"], "no_words": ["没过期", "没到期", "快到期", "马上到期"]}},
+        "tree": {"slot": "expired", "cases": {"true": {"decision": "a"}, "false": {"decision": "b"}}}})
+    assert read(spec, "前年到期的", "expired", "zh").found["expired"].value is True

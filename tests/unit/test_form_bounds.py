@@ -123,7 +123,7 @@ def test_english_bounds_decide_or_ask_the_same_way() -> None:
     assert t.decision is None and t.asked == "months" and "less than a year" in (t.reply or "")
     state = forms.FormState({"resident": True}, "months")
     t = forms.turn(permit, state, "more than 2 years", "en")
-    assert t.asked == "cars" and state.shown("months", state.values["months"], "en") == "more than 2 years"
+    assert t.asked == "cars" and state.shown("months", state.values["months"], "en", permit) == "more than 2 years"
     t = forms.turn(permit, state, "at most one car", "en")
     assert t.decision is not None and t.decision["decision"] == "可以申请"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plusn.agents import forms
 from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
 
@@ -81,3 +82,10 @@ def test_a_word_said_of_what_is_to_come_keeps_its_plain_sense() -> None:
         "yes_words": ["已过期", "过期了"], "no_words": ["没过期", "没到期", "快到期", "马上到期"]}},
         "tree": {"slot": "expired", "cases": {"true": {"decision": "a"}, "false": {"decision": "b"}}}})
     assert read(spec, "前年到期的", "expired", "zh").found["expired"].value is True
+
+
+def test_a_number_is_said_back_with_the_unit_its_slot_counts_in() -> None:
+    state = forms.FormState()
+    t = forms.turn(FAMILY, state, "想报婴幼儿照护，十个月", "zh")
+    assert "您是说孩子年龄：10个月，对吗？" in (t.reply or "")  # not a bare 10, which may be years
+    assert state.shown("parent_age", 65, "zh", FAMILY) == "65岁" and state.shown("only_child", True, "zh", FAMILY) == "是"

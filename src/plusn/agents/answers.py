@@ -417,10 +417,16 @@ def fmt(n: float) -> str:
     return str(int(n)) if float(n).is_integer() else str(n)
 
 
-def show(value: Any, lang: str) -> str:
-    """A value as the user reads it (8 months in years is 0.67, not 0.6666666666666666)."""
+_COUNTED = ("月", "星期", "礼拜", "小时")  # units counted with 个: 3个月, not 3月 (March)
+
+
+def show(value: Any, lang: str, unit: str | None = None) -> str:
+    """A value as the user reads it (8 months in years is 0.67, not 0.6666666666666666), a
+    number in Chinese with the ``unit`` it counts in ("13个月", "20天")."""
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if unit and lang == "zh" and isinstance(value, (int, float)):
+        return show(value, lang) + ("个" if unit in _COUNTED else "") + unit
     if not isinstance(value, float):
         return str(value)
     if round(value, 2) == value:

@@ -228,7 +228,7 @@ def _rests_on(decision: dict[str, Any], lang: str) -> str:
     """The reply to a message after a decision that changes nothing read: the facts the outcome
     rests on, and how to change them or start over."""
     sep = "；" if lang == "zh" else "; "
-    values = sep.join(f"{p.get('label') or p['slot']} {show(p['value'], lang)}" for p in decision.get("path", []))
+    values = sep.join(f"{p.get('label') or p['slot']} {show(p['value'], lang, p.get('unit'))}" for p in decision.get("path", []))
     return words(lang)["unread"].format(values=values)
 
 

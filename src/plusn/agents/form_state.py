@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .answers import show
+from .spec import FormSpec
 
 
 @dataclass
@@ -44,10 +45,14 @@ class FormState:
                    implied=list(d.get("implied") or []), noted=list(d.get("noted") or []),
                    passed=list(d.get("passed") or []))
 
-    def shown(self, name: str, value: Any, lang: str) -> str:
-        """A slot's value as the user reads it: the words of the bound it came from, if it did."""
+    def shown(self, name: str, value: Any, lang: str, spec: FormSpec) -> str:
+        """A slot's value as the user reads it: the words of the bound it came from, if it did,
+        else the value with the unit a number counts in ("13个月", not a 13 that may be years)."""
         said = self.said.get(name)
-        return str(said[1]) if said and said[0] == value else show(value, lang)
+        if said and said[0] == value:
+            return str(said[1])
+        slot = spec.slots.get(name)
+        return show(value, lang, slot.counts_in() if slot is not None and slot.type in ("integer", "number") else None)
 
     def believed(self) -> dict[str, Any]:
         """The values the tree is walked with: the sure ones and the guesses still to confirm."""

@@ -49,14 +49,21 @@ def recognise(spec: FormSpec, text: str, asked: str | None, lang: str,
     return {k: r.value for k, r in got.found.items() if r.sure}, got.rejected
 
 
+def _step(spec: FormSpec, name: str, value: Any) -> dict[str, Any]:
+    """A step of a decision's path: the slot, its label, its value and, for a number, its unit."""
+    slot = spec.slots[name]
+    unit = slot.counts_in() if slot.type in ("integer", "number") else None
+    return {"slot": name, "label": slot.label or name, "value": value, **({"unit": unit} if unit else {})}
+
+
 def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode | None, list[dict[str, Any]]]:
     """(the slot to ask next, the leaf reached, the path so far)."""
     path: list[dict[str, Any]] = []
     if spec.tree is None:
-        for name, slot in spec.slots.items():
+        for name in spec.slots:
             if name not in values:
                 return name, None, path
-            path.append({"slot": name, "label": slot.label or name, "value": values[name]})
+            path.append(_step(spec, name, values[name]))
         return None, TreeNode(decision="complete"), path
     node: TreeNode | None = spec.tree
     while node is not None:
@@ -66,7 +73,7 @@ def walk(spec: FormSpec, values: dict[str, Any]) -> tuple[str | None, TreeNode |
         if node.slot not in values:
             return node.slot, None, path
         value = values[node.slot]
-        path.append({"slot": node.slot, "label": spec.slots[node.slot].label or node.slot, "value": value})
+        path.append(_step(spec, node.slot, value))
         node = _branch(node, value, values)
     return None, None, path  # no case matched and there is no default
 
@@ -308,12 +315,12 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
     if spec.confirm_corrections:
         for name, (_, new) in out.corrected.items():
             notes.append(w["corrected"].format(label=spec.slots[name].label or name,
-                                               value=state.shown(name, new, lang)))
+                                               value=state.shown(name, new, lang, spec)))
     if state.conflict is not None and state.asked in spec.slots:
         slot = spec.slots[state.asked]
         q = w["conflict"].format(label=slot.label or state.asked,
-                                 old=state.shown(state.asked, state.values.get(state.asked), lang),
-                                 new=state.shown(state.asked, state.conflict, lang))
+                                 old=state.shown(state.asked, state.values.get(state.asked), lang, spec),
+                                 new=state.shown(state.asked, state.conflict, lang, spec))
         return _ask(out, notes, q, state.asked)
     _reweigh(spec, state)
     _implied(spec, state)
@@ -326,13 +333,13 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
         # (an inferred guess is asked about on its own, and confirmed only by a yes; before a yes/no
         # question a bare 是 or 不对 could be said of either, so the guess is asked about first)
         state.noted = pending
-        shown = "；".join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang)}" for g in state.noted)
+        shown = "；".join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang, spec)}" for g in state.noted)
         notes.append(w["noted"].format(values=shown if lang == "zh" else shown.replace("；", "; ")))
         guess = None
     if guess is not None:
         state.asked, state.confirming = guess, True
         slot = spec.slots[guess]
-        value = state.shown(guess, state.guesses[guess], lang)
+        value = state.shown(guess, state.guesses[guess], lang, spec)
         return _ask(out, notes, w["confirm"].format(label=slot.label or guess, value=value), guess)
     if need is not None:
         if need in out.rejected:

@@ -89,3 +89,16 @@ def test_a_number_is_said_back_with_the_unit_its_slot_counts_in() -> None:
     t = forms.turn(FAMILY, state, "想报婴幼儿照护，十个月", "zh")
     assert "您是说孩子年龄：10个月，对吗？" in (t.reply or "")  # not a bare 10, which may be years
     assert state.shown("parent_age", 65, "zh", FAMILY) == "65岁" and state.shown("only_child", True, "zh", FAMILY) == "是"
+
+
+def test_of_two_numbers_the_one_said_with_a_word_of_the_question_answers_it() -> None:
+    spec = FormSpec.model_validate({"slots": {"days": {
+        "type": "integer", "label": "购买天数", "ask": "新家电购买到现在有几天了？", "unit": "天",
+        "units": {"年": 365}, "min": 0, "max": 3650}}, "tree": {"slot": "days", "default": {"decision": "a"}}})
+
+    def days(text: str) -> int:
+        return read(spec, text, "days", "zh").found["days"].value
+    assert days("用了八年的旧冰箱，买新的才二十天") == 20  # 用…旧冰箱 says nothing of buying; 买 does
+    assert days("旧的用了八年了，新的买了二十天") == 20
+    assert days("二十天，新买的冰箱用了两年就坏了") == 20  # a bare first answer stays
+    assert days("三年前买的，用了两年就坏了") == 3 * 365

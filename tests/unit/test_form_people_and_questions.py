@@ -1,6 +1,7 @@
 """Whose a number is and what a question names, on a form of its own (family tax deductions):
-two people's ages, one in months that takes 岁; a yes/no slot whose thing, had, says no; and a
-question that names an option of another slot."""
+two people's ages, one in months that takes 岁; a yes/no slot whose thing, had, says no; a
+question that names an option of another slot; which of two numbers answers the question; a
+number said back with its unit; and money in a unit the slot does not count."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ _SLOTS: dict[str, Any] = {
                    "min": 18, "max": 120},
     "only_child": {"type": "boolean", "label": "独生子女", "ask": "您是独生子女吗？",
                    "yes_words": ["独生子女", "没有兄弟姐妹"], "no_words": ["有兄弟姐妹", "不是独生"]},
-    "loan_claimed": {"type": "boolean", "label": "房贷扣除", "ask": "您有没有在享受住房贷款利息扣除？",
+    "loan_claimed": {"type": "boolean", "label": "房贷扣除", "ask": "您有没有在享受住房贷款利息扣除？（和住房租金二选一）",
                      "yes_words": ["在报房贷"], "no_words": ["没报房贷"]},
 }
 _TREE: dict[str, Any] = {"slot": "item", "cases": {
@@ -38,21 +39,35 @@ def test_a_question_asked_a_not_a_negates_no_option() -> None:
     got = read(FAMILY, "小的那个能不能报婴幼儿照护", None, "zh").found
     assert got["item"].value == "婴幼儿照护" and got["item"].sure  # 能不能 asks; it denies nothing
     assert "item" not in read(FAMILY, "不能报婴幼儿照护", None, "zh").found
+    # whether it is so, asked and denied, is no answer that it is
+    denied = read(FAMILY, "是不是婴幼儿照护？不是", "item", "zh").found.get("item")
+    assert denied is None or denied.value != "婴幼儿照护"
 
 
 def test_an_age_said_without_its_unit_is_in_years_where_the_slot_counts_months_and_takes_years() -> None:
     got = read(FAMILY, "孩子十三了", "child_age", "zh").found
-    assert got["child_age"].value == 156  # 十三 of a child is 13 岁, not 13 months
+    assert got["child_age"].value == 156 and not got["child_age"].sure  # 13 岁 by custom, said back to confirm
+    assert read(FAMILY, "孩子十三岁了", "child_age", "zh").found["child_age"].sure
+    # a question that asks in months first reads a bare number in months
+    infants = FormSpec.model_validate({"slots": {"child_age": {**_SLOTS["child_age"], "ask": "孩子多大了？（几个月或几岁几个月）"}},
+                                       "tree": {"slot": "child_age", "default": {"decision": "a"}}})
+    assert read(infants, "孩子今年10", "child_age", "zh").found["child_age"].value == 10
+    # of guesses of one number, the slot asked takes it ("今年20", not a parent's age)
+    got = read(FAMILY, "今年20", "child_age", "zh").found
+    assert got["child_age"].value == 240 and "parent_age" not in got
     assert read(FAMILY, "孩子八个月", "child_age", "zh").found["child_age"].value == 8
 
 
 def test_the_person_named_before_a_number_says_whose_it_is() -> None:
     got = read(FAMILY, "我儿子今年十七岁", None, "zh").found
-    assert got["child_age"].value == 204 and got["child_age"].sure and "parent_age" not in got
+    assert got["child_age"].value == 204 and "parent_age" not in got  # a guess, said back
     got = read(FAMILY, "我爸今年六十五了", None, "zh").found
-    assert got["parent_age"].value == 65 and got["parent_age"].sure and "child_age" not in got
+    assert got["parent_age"].value == 65 and "child_age" not in got
     got = read(FAMILY, "女儿在外地读大学，今年大二，二十岁", None, "zh").found
     assert got["child_age"].value == 240 and "parent_age" not in got  # 二十岁, not the 二 of 大二
+    for other in ("孩子他爸今年40岁", "我舅妈今年60岁", "我哥今年45岁", "我老婆她妈65岁"):
+        assert "parent_age" not in read(FAMILY, other, None, "zh").found, other
+    assert "parent_age" not in read(FAMILY, "我妈58岁，我爸61岁", None, "zh").found  # which is the older's?
 
 
 def test_a_kin_word_names_no_slot_where_no_other_persons_number_is_asked() -> None:
@@ -62,7 +77,12 @@ def test_a_kin_word_names_no_slot_where_no_other_persons_number_is_asked() -> No
 
 def test_an_option_the_question_names_is_no_new_answer_for_its_slot() -> None:
     got = read(FAMILY, "有的，老家那套的房贷利息一直在报", "loan_claimed", "zh", values={"item": "住房租金"}).found
-    assert "item" not in got  # no "which is right?" against 住房租金
+    assert "item" not in got  # the question names both: no "which is right?" against 住房租金
+    one = FormSpec.model_validate({"slots": {**_SLOTS, "loan_claimed": {**_SLOTS["loan_claimed"],
+                                                                         "ask": "您有没有在享受住房贷款利息扣除？"}},
+                                   "tree": _TREE})
+    got = read(one, "有的，老家那套的房贷利息一直在报", "loan_claimed", "zh", values={"item": "住房租金"}).found
+    assert got["item"].value == "住房贷款利息"  # named alone by the question: asked which is right
     got = read(FAMILY, "不对，我问的是房贷利息", "loan_claimed", "zh", values={"item": "住房租金"}).found
     assert got["item"].value == "住房贷款利息"  # a correction still corrects
 
@@ -74,6 +94,9 @@ def test_a_word_whose_having_says_no_says_it_the_other_way_round() -> None:
     assert says("兄弟姐妹都没有") == (True, True)
     assert says("兄弟姐妹有两个") == (False, True)
     assert says("家里兄弟姐妹三个，我排老二")[0] is False
+    assert says("兄弟姐妹有，但是都不管老人") == (False, True)
+    assert says("兄弟姐妹不在本地") == (False, False) and says("兄弟姐妹没几个，就一个妹妹") == (False, False)
+    assert says("兄弟姐妹？没有") == (True, True) and says("兄弟姐妹都没了")[1] is False  # gone: once had
 
 
 def test_a_word_said_of_what_is_to_come_keeps_its_plain_sense() -> None:
@@ -102,3 +125,13 @@ def test_of_two_numbers_the_one_said_with_a_word_of_the_question_answers_it() ->
     assert days("旧的用了八年了，新的买了二十天") == 20
     assert days("二十天，新买的冰箱用了两年就坏了") == 20  # a bare first answer stays
     assert days("三年前买的，用了两年就坏了") == 3 * 365
+    ages = FormSpec.model_validate({"slots": {"parent_age": _SLOTS["parent_age"]}, "tree": {"slot": "parent_age", "default": {"decision": "a"}}})
+    assert read(ages, "我妈五十八，我舅舅今年六十五岁", "parent_age", "zh").found["parent_age"].value == 58  # 今年 names nothing
+
+
+def test_a_number_in_money_the_slot_counts_no_unit_of_is_not_its_number() -> None:
+    spec = FormSpec.model_validate({"slots": {"investment": {
+        "type": "integer", "label": "投资额（万元）", "ask": "实际投入了多少钱？（单位：万元）", "units": {"万元": 1, "万": 1},
+        "min": 0, "max": 100000}}, "tree": {"slot": "investment", "default": {"decision": "a"}}})
+    assert "investment" not in read(spec, "不对，投资是三千块钱", "investment", "zh").found  # 3000 元, not 3000 万元
+    assert read(spec, "投了三万块", "investment", "zh").found["investment"].value == 3

@@ -1,5 +1,7 @@
 """An age said without its unit: after 今年 or the person it is said of ("我爸七十五了"), or, in
-English, after "I'm" or "he is" ("I'm 29", "he turned 6 in March"), of one person only."""
+English, after "I'm" or "he is" ("I'm 29", "he turned 6 in March"), of one person only. Its unit
+is 岁 by the custom of speech, also for a slot that counts months, unless its question asks in
+months first ("几个月或几岁几个月")."""
 
 from __future__ import annotations
 
@@ -71,3 +73,14 @@ def english_age(text: str, spans: list[tuple[int, int]], q: Quantity, other: boo
         return not other and not _EN_RELATIVE.search(text) and not _EN_PERSON.search(text)
     return other and _EN_OTHER.search(before) is not None and not _EN_SELF_AGE.search(text) and \
         len({m.group().lower() for m in _EN_RELATIVE.finditer(text)}) <= 1
+
+
+def years_first(ask: str) -> bool:
+    """Whether a question names 岁 before 月, or neither (an age said bare is in 岁 by custom)."""
+    y, m = ask.find("岁"), ask.find("月")
+    return m < 0 or 0 <= y < m
+
+
+def unsaid_years(text: str, said: Quantity) -> bool:
+    """Whether an age's 岁 is the custom of speech, not said ("孩子十三了")."""
+    return said.unit == "岁" and "岁" not in text[said.start:said.end + 1]

@@ -16,17 +16,18 @@ import re
 from dataclasses import replace
 
 from .activity import durations_done, how_long_done
-from .ages import age_said, english_age
+from .ages import age_said, english_age, unsaid_years, years_first
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
 from .cues import cue_words, names_another
-from .kin import of_kin
+from .kin import whose
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
     ELAPSED,
     EXACT,
     NO_PEOPLE,
+    SAME_UNIT,
     SCALE_WORDS,
     UNITS,
     Quantity,
@@ -86,7 +87,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
             continue
         cs, ce = clause_of(spans, q.start)
-        cued = of_kin(spec, name, low, said, asked) or any(c in low[cs:ce] for c in cues)
+        cued = any(c in low[cs:ce] for c in cues)
         if not (asked or cued or correcting or (said.unit is not None and unit is not None and said.unit not in SCALE_WORDS)):
             # a bare number, a duration for a slot that counts no duration, or a scale word that is
             # the slot's unit ("打工一年挣五万" to a form that asks for an investment in 万元)
@@ -101,8 +102,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if disowned and attributed(text, said):
             continue  # "不对，六十八是我老伴的岁数": the answer held is someone else's, not the user's
         converted = said.unit is not None and said.unit != q.unit and said_in.get(said.unit) != 1.0
-        if converted and not cued and _counted_by_other(spec, name, said) and \
-                (confirming or not asked or _coarser(unit, said.unit, spec, name)):
+        if converted and not cued and _counted_by_other(spec, name, said, low) and \
+                (confirming or not asked or (_coarser(unit, said.unit, spec, name) and not unsaid_years(text, said))):
             # "三周" said in passing, or to "您是说缴费年限：4，对吗？", where another slot counts
             # days; "八天" even to "how many months?", when another slot counts in days itself
             # (but "七个多月" to "how many weeks?" is the answer: a finer unit holds it)
@@ -281,8 +282,11 @@ def _whole(slot: Slot, text: str, said: Quantity, value: float, cued: bool, conv
            spans: list[tuple[int, int]], cues: list[str]) -> bool:
     """Whether the number may be taken as it is: a conversion an integer slot cannot hold ("两周" to
     "how many months?") is only a guess, unless a word names the slot ("入职三周": a month, give or
-    take), and so is a count of things that is not plainly the slot's."""
-    return (cued or not converted or slot.type != "integer" or abs(value - round(value)) <= _WHOLE) \
+    take), and so is a count of things that is not plainly the slot's, and an age said without its
+    unit to a slot that counts months ("孩子十三了" is 13 岁 by the custom of speech, but "今年10" to
+    a form for infants may be months: said back with its unit, to confirm)."""
+    unsaid = converted and unsaid_years(text, said)
+    return (cued or not converted or slot.type != "integer" or abs(value - round(value)) <= _WHOLE) and not unsaid \
         and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
 
 
@@ -297,7 +301,7 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
         (old is not None and value == old and corrected(text, said, found, old)) or \
         _another_kind(spec, name, text, said, found, spans) or \
         (not asked and how_long_done(spec.slots[name], _naming(spec, name), low, said, spans)) or \
-        of_kin(spec, name, low, said, asked) is None
+        (not asked and whose(spec, name, low, said) is False)
 
 
 def _rivalled(value: float, span: tuple[float, float] | None, rivals: list[tuple[float, float]]) -> bool:
@@ -337,13 +341,16 @@ def _negated_number(low: str, q: Quantity, spans: list[tuple[int, int]]) -> bool
     return head.endswith(("不是", "并非")) or bool(re.search(r"\bnot\s*$", low[max(cs, q.start - 6):q.start]))
 
 
-def _counted_by_other(spec: FormSpec, name: str, said: Quantity) -> bool:
+def _counted_by_other(spec: FormSpec, name: str, said: Quantity, low: str = "") -> bool:
     """Whether another number slot of the form counts in the quantity's unit, or in a duration
     nearer it than this slot's: one it converts to exactly first (weeks to days, months to
     years), then the nearest in size. "三周" is for the slot counting days, not the one counting
-    months; "8个月" for the one counting years, not days."""
+    months; "8个月" for the one counting years, not days. With the text, ``low``, not a slot the
+    number is said of other kin than ("我儿子今年十七岁" is left to no parent's age)."""
     own = spec.slots[name].counts_in()
-    others = _other_units(spec, name)
+    kin = bool(low) and whose(spec, name, low, said) is True  # said of this slot's kin: not another kin's number
+    others = [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")
+              and not (kin and whose(spec, n, low, said) is False)]
     if said.unit in others:
         return True
     if said.unit not in DURATIONS or own not in DURATIONS:
@@ -400,9 +407,12 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
         found = [Quantity(0.0, "人", m.start(), m.end(), counted=True) for m in NO_PEOPLE.finditer(text)]
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues, asked)
-    if unit == "岁" or "岁" in slot.unit_words():  # an age in 岁, or one in months that takes 岁
-        other = about_another(slot)
-        return [replace(q, unit="岁") if (q.unit is None and age_said(text, spans, q, other))
+    if unit == "岁" or (years_first(slot.ask) and "岁" in slot.unit_words()):
+        # an age in 岁, or one in months that takes 岁 (in its range), where the question does not
+        # ask in months first ("几个月或几岁几个月", "按月计": there a bare number is months)
+        other, years = about_another(slot), slot.unit_words().get("岁", 1.0)
+        return [replace(q, unit="岁") if (q.unit is None and age_said(text, spans, q, other) and
+                                          (slot.max is None or q.value * years <= slot.max))
                 or english_age(text, spans, q, other) else q for q in found]
     return found
 
@@ -424,12 +434,13 @@ def _before_in_other_unit(spec: FormSpec, name: str, text: str, fix: int) -> boo
 
 
 def _others_unit(spec: FormSpec, name: str, low: str, end: int) -> bool:
-    """Whether a unit word only another number slot reads follows a number (口人 of a count of
-    people, said to a question about months)."""
+    """Whether a unit word the slot does not read follows a number: one only another number slot
+    reads (口人 of a count of people, said to a question about months), or a word of money the
+    slot counts in no unit of ("三千块钱" to an investment in 万元)."""
     mine = spec.slots[name].unit_words()
     rest = low[end:].lstrip()
-    return any(rest.startswith(w.lower()) and w not in mine for n, s in spec.slots.items()
-               if n != name and s.type in ("integer", "number") for w in s.unit_words())
+    theirs = [w for n, s in spec.slots.items() if n != name and s.type in ("integer", "number") for w in s.unit_words()]
+    return any(rest.startswith(w.lower()) and w not in mine for w in (*theirs, *SAME_UNIT[0]))
 
 
 def _own_unit(spec: FormSpec, name: str, said: Quantity, converted: bool) -> bool:

@@ -201,22 +201,30 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         if r is not None:
             out.found[name] = r
     if asked is not None and asked in spec.slots:
-        if not out.correction:
+        if not out.correction and not _WANTS.search(text):
             _of_the_question(spec, asked, values, out)
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
-    _one_slot_per_quantity(spec, out)
+    _one_slot_per_quantity(spec, out, asked)
     return out
 
 
+# what the user wants to ask or do instead ("我想问的是房贷利息", "那我还是报房贷利息吧"): a change
+_WANTS = re.compile(r"想|要|问|咨询|换|改|还是|^\s*那(?=我|就|还|么)")
+
+
 def _of_the_question(spec: FormSpec, asked: str, values: dict[str, Any], out: Read) -> None:
-    """An option the question asked names itself is what a reply to it speaks of, not a new
-    answer for the slot that holds another ("有没有在享受住房贷款利息扣除？" — "老家那套的房贷利息一直在
-    报", with 住房租金 held): no "which is right?" unless the reply corrects."""
+    """Where the question asked names both the option held and another of its slot, a reply that
+    names the other speaks of the question, not of a change ("有没有在享受住房贷款利息扣除？（住房贷款
+    利息和住房租金只能二选一）" — "老家那套的房贷利息一直在报", with 住房租金 held): no "which is
+    right?" unless the reply corrects. (A question that names one option only, "本市居住证", says
+    nothing of the user's change to it: "我是本地人" is asked about.)"""
     ask = spec.slots[asked].ask.lower()
+
+    def named(slot: Slot, option: Any) -> bool:
+        return any(w.lower() in ask for w in (str(option), *slot.choices().get(option, ())))
     for n, r in list(out.found.items()):
         slot = spec.slots[n]
-        if slot.type == "enum" and n in values and values[n] != r.value and \
-                any(w.lower() in ask for w in (str(r.value), *slot.choices().get(r.value, ()))):
+        if slot.type == "enum" and n in values and values[n] != r.value and named(slot, r.value) and named(slot, values[n]):
             del out.found[n]
 
 
@@ -227,9 +235,10 @@ def _updates(text: str) -> bool:
     return bool(NOW_DONE.search(t)) and any(w in t for w in DONE) and not NOT_AN_UPDATE.search(t)
 
 
-def _one_slot_per_quantity(spec: FormSpec, out: Read) -> None:
+def _one_slot_per_quantity(spec: FormSpec, out: Read, asked: str | None = None) -> None:
     """A quantity read for several slots is for one: the slot it was said for (sure) over those
-    that guess it, and one in its own unit over one it converts to (七年 is years before days)."""
+    that guess it, of guesses the slot asked ("孩子多大了？" — "今年20", not a parent's age), and
+    one in its own unit over one it converts to (七年 is years before days)."""
     by_at: dict[int | None, list[str]] = {}
     for n, r in out.found.items():
         if spec.slots[n].type in ("integer", "number"):
@@ -240,6 +249,8 @@ def _one_slot_per_quantity(spec: FormSpec, out: Read) -> None:
             drop = [n for n in names if out.found[n].converted or not out.found[n].sure]  # "离职20天": days
         elif sure:
             drop = [n for n in names if not out.found[n].sure]
+        elif asked in names:
+            drop = [n for n in names if n != asked]
         elif any(not out.found[n].converted for n in names):
             drop = [n for n in names if out.found[n].converted]
         else:

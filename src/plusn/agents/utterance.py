@@ -26,6 +26,8 @@ EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 # (a comma or point between digits is inside a number: 1,200 and 3.5 are no two clauses)
 _CLAUSE = re.compile(r"[，。！？；!?;\n]|(?<!\d)[,.]|[,.](?!\d)|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)
 A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a question's form, not a negation
+# 能不能, 可不可以: asking to be allowed (not whether something counts as it: "能不能算病假")
+_MODAL_A_NOT_A = re.compile(r"(能|可|可以)不\1(?!算|是|属于)")
 # A clause opening on what was, and a later word for what is now: the first is no current answer.
 PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)(?!的)", re.I)
 _DENIES = re.compile(r"\s*(?:并不是|并非|不是|倒不是)(?!很|太|特别|非常|一般|的|啊|呀|哦|吧|嘛)")  # 不是很清楚 is a degree, 不是的 a reply
@@ -125,8 +127,9 @@ def _clause_end(text: str, start: int) -> int:
 
 def negated(text: str, start: int, clause_start: int) -> bool:
     """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
-    # the four characters before, without a question's A-not-A ("能不能报婴幼儿照护" asks, denies nothing)
-    before = A_NOT_A.sub(r"\1", text[max(clause_start, start - 6):start])[-4:]
+    # the four characters before, without a modal A-not-A: "能不能报婴幼儿照护" asks for it and
+    # denies nothing (but "是不是本地户口？不是" is read as before: whether it is, denied)
+    before = _MODAL_A_NOT_A.sub(r"\1", text[max(clause_start, start - 6):start])[-4:]
     if any(c in NEGATORS for c in before):
         return True
     denies = _DENIES.match(text, clause_start)
@@ -203,7 +206,7 @@ def grams(text: str) -> frozenset[str]:
 # characters that say nothing of what a question is about: function words, numbers, units and
 # the words of asking how long or how many ("到现在有几天了")
 _PLAIN = frozenset("想要我你他她它能吗了的是个一二两三四五六七八九十百千万半几多少可以吧呢啊呀哦请问下这那好么怎样还就都也"
-                   "在有没不到现天年月日周岁前后才已经过从")
+                   "在有没不到现天年月日周岁前后才已经过从大小新旧老高低长短今明昨刚您")  # (大 of 多大 and of 老大)
 
 
 def _content(text: str) -> set[str]:
@@ -216,9 +219,10 @@ def nearer_the_question(ask: str, text: str, spans: list[tuple[int, int]], first
     nothing of it (用…旧冰箱); a first clause that is only a number ("二十天，新买的…") stays."""
     if first is None:
         return False
-    words = _content(ask)
+    words, after = _content(ask), text[slice(*clause_of(spans, later))]
     before = _content(text[slice(*clause_of(spans, first))])
-    return len(before) >= 2 and not before & words and bool(_content(text[slice(*clause_of(spans, later))]) & words)
+    # (not a clause of someone else's: "四十天没错，我儿子借五十天")
+    return bool(before) and not before & words and bool(_content(after) & words) and not SOMEONE_ELSE.search(after)
 
 
 def asks(text: str, start: int, end: int) -> bool:

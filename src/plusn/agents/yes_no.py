@@ -240,7 +240,15 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         named = next((c for c in cues if c in t), None)
         if value is not None and named is not None and not opens and not _cue_says(slot, named):
-            value = not value  # said of a word whose having says no: "兄弟姐妹都没有" is a yes
+            # said of a thing whose having says no: "兄弟姐妹都没有" is a yes, "兄弟姐妹有两个" a no;
+            # anything else said of it ("兄弟姐妹不在本地") has some, a guess
+            rest = re.sub(r"^[\s，。！？；、,.!?;:：…]+", "", t[t.find(named) + len(named):])  # "兄弟姐妹？没有"
+            rest = _ADVERBS.sub("", EMPHATIC_NONE.sub("", rest, count=1), count=1)
+            has = _HAS.match(rest)
+            if has is not None and has.group(1) and (ENDING.sub("", _PUNCT.split(rest[has.end():], maxsplit=1)[0])
+                                                     or rest[has.end():].startswith("了")):
+                has = None  # "没几个": not many, some; "都没了": gone, once had
+            return Reading(False, sure=False) if has is None else Reading(has.group(1) is not None)
         # "有一套（房子）" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
         count = _HAS_COUNT.match(head)
         after = "" if count is None else head[count.end():]
@@ -322,7 +330,7 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
             continue
         value = completed(clause, at)  # had, done or lost first: "病假证明弄丢了" restates to say no
         doing = doing or value is not None
-        value = None if value is None else value == plain
+        value = None if value is None or not plain else value  # (siblings lost says nothing plain)
         if value is None:
             rest = low[at:].lstrip()
             subject = _SUBJECT.match(rest) is not None
@@ -334,6 +342,7 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
             # 没 before another verb says something else ("违章还没交罚款")
             if m is not None and (m.group(1) is None or _owns(ENDING.sub("", rest[m.end():]), cues)):
                 value = (m.group(1) is None) == plain  # "兄弟姐妹都没有": no siblings, a yes
+                value = None if not plain and rest[m.end():].startswith("了") else value  # "都没了": once had
                 doing = doing or bool(ENDING.sub("", rest[m.end():]))  # 没 before a verb
             if echo is not None and value != echo:
                 value = None  # "工作没交接" to "有没有未交接的工作？" restates a yes: a guess

@@ -1,7 +1,7 @@
-"""Whose a number is and what a question names, on a form of its own (family tax deductions):
-two people's ages, one in months that takes 岁; a yes/no slot whose thing, had, says no; a
-question that names an option of another slot; which of two numbers answers the question; a
-number said back with its unit; and money in a unit the slot does not count."""
+"""Whose a number is, on a form of its own (family tax deductions): two people's ages, one in
+months that takes 岁; asking leave, which denies nothing; a yes/no slot whose thing, had, says
+no, and a bare yes to a no said back; a number said back with its unit; and money in a unit the
+slot does not count."""
 
 from __future__ import annotations
 
@@ -65,8 +65,9 @@ def test_the_person_named_before_a_number_says_whose_it_is() -> None:
     assert got["parent_age"].value == 65 and "child_age" not in got
     got = read(FAMILY, "女儿在外地读大学，今年大二，二十岁", None, "zh").found
     assert got["child_age"].value == 240 and "parent_age" not in got  # 二十岁, not the 二 of 大二
-    for other in ("孩子他爸今年40岁", "我舅妈今年60岁", "我哥今年45岁", "我老婆她妈65岁"):
+    for other in ("孩子他爸今年40岁", "我舅妈今年60岁", "我哥今年45岁", "我老婆她妈65岁", "我哥的儿子今年十岁"):
         assert "parent_age" not in read(FAMILY, other, None, "zh").found, other
+        assert "child_age" not in read(FAMILY, other, None, "zh").found, other
     assert "parent_age" not in read(FAMILY, "我妈58岁，我爸61岁", None, "zh").found  # which is the older's?
 
 
@@ -75,16 +76,17 @@ def test_a_kin_word_names_no_slot_where_no_other_persons_number_is_asked() -> No
     assert not got["child_age"].sure  # how long at the nursery, maybe: a guess to confirm
 
 
-def test_an_option_the_question_names_is_no_new_answer_for_its_slot() -> None:
-    got = read(FAMILY, "有的，老家那套的房贷利息一直在报", "loan_claimed", "zh", values={"item": "住房租金"}).found
-    assert "item" not in got  # the question names both: no "which is right?" against 住房租金
-    one = FormSpec.model_validate({"slots": {**_SLOTS, "loan_claimed": {**_SLOTS["loan_claimed"],
-                                                                         "ask": "您有没有在享受住房贷款利息扣除？"}},
-                                   "tree": _TREE})
-    got = read(one, "有的，老家那套的房贷利息一直在报", "loan_claimed", "zh", values={"item": "住房租金"}).found
-    assert got["item"].value == "住房贷款利息"  # named alone by the question: asked which is right
-    got = read(FAMILY, "不对，我问的是房贷利息", "loan_claimed", "zh", values={"item": "住房租金"}).found
-    assert got["item"].value == "住房贷款利息"  # a correction still corrects
+def test_a_bare_yes_to_a_no_said_back_confirms_the_no() -> None:
+    # "您是说独生子女：否，对吗？" — "对" is 否 confirmed, not 是 (it once set the slot to yes)
+    for reply, value in (("对", False), ("是的", False), ("否", None)):
+        state = forms.FormState()
+        forms.turn(FAMILY, state, "住房贷款利息", "zh")
+        forms.turn(FAMILY, state, "我爸今年六十五", "zh")
+        t = forms.turn(FAMILY, state, "兄弟姐妹有点多吧", "zh")
+        state.guesses["only_child"], state.asked, state.confirming = False, "only_child", True
+        t = forms.turn(FAMILY, state, reply, "zh")
+        assert state.values.get("only_child") is value, reply
+        assert (t.decision or {}).get("decision") == ("分摊" if value is False else None), reply
 
 
 def test_a_word_whose_having_says_no_says_it_the_other_way_round() -> None:
@@ -95,8 +97,9 @@ def test_a_word_whose_having_says_no_says_it_the_other_way_round() -> None:
     assert says("兄弟姐妹有两个") == (False, True)
     assert says("家里兄弟姐妹三个，我排老二")[0] is False
     assert says("兄弟姐妹有，但是都不管老人") == (False, True)
-    assert says("兄弟姐妹不在本地") == (False, False) and says("兄弟姐妹没几个，就一个妹妹") == (False, False)
-    assert says("兄弟姐妹？没有") == (True, True) and says("兄弟姐妹都没了")[1] is False  # gone: once had
+    assert says("兄弟姐妹？没有") == (True, True)
+    for unread in ("兄弟姐妹不在本地", "兄弟姐妹没几个，就一个妹妹", "兄弟姐妹，只有我一个", "兄弟姐妹都没了"):
+        assert "only_child" not in read(FAMILY, unread, "only_child", "zh").found, unread  # asked again
 
 
 def test_a_word_said_of_what_is_to_come_keeps_its_plain_sense() -> None:
@@ -112,21 +115,6 @@ def test_a_number_is_said_back_with_the_unit_its_slot_counts_in() -> None:
     t = forms.turn(FAMILY, state, "想报婴幼儿照护，十个月", "zh")
     assert "您是说孩子年龄：10个月，对吗？" in (t.reply or "")  # not a bare 10, which may be years
     assert state.shown("parent_age", 65, "zh", FAMILY) == "65岁" and state.shown("only_child", True, "zh", FAMILY) == "是"
-
-
-def test_of_two_numbers_the_one_said_with_a_word_of_the_question_answers_it() -> None:
-    spec = FormSpec.model_validate({"slots": {"days": {
-        "type": "integer", "label": "购买天数", "ask": "新家电购买到现在有几天了？", "unit": "天",
-        "units": {"年": 365}, "min": 0, "max": 3650}}, "tree": {"slot": "days", "default": {"decision": "a"}}})
-
-    def days(text: str) -> int:
-        return read(spec, text, "days", "zh").found["days"].value
-    assert days("用了八年的旧冰箱，买新的才二十天") == 20  # 用…旧冰箱 says nothing of buying; 买 does
-    assert days("旧的用了八年了，新的买了二十天") == 20
-    assert days("二十天，新买的冰箱用了两年就坏了") == 20  # a bare first answer stays
-    assert days("三年前买的，用了两年就坏了") == 3 * 365
-    ages = FormSpec.model_validate({"slots": {"parent_age": _SLOTS["parent_age"]}, "tree": {"slot": "parent_age", "default": {"decision": "a"}}})
-    assert read(ages, "我妈五十八，我舅舅今年六十五岁", "parent_age", "zh").found["parent_age"].value == 58  # 今年 names nothing
 
 
 def test_a_number_in_money_the_slot_counts_no_unit_of_is_not_its_number() -> None:

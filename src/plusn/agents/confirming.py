@@ -51,6 +51,8 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         # (unless the reply denies its option)
         again = reply is False and guess is not None and got.correction and _corrects_other(state, got, name) and \
             not (isinstance(guess, str) and guess in negated_options(spec.slots[name], text))
+        if spec.slots[name].type == "boolean" and r is not None and r.value == reply and _right_or_wrong(text):
+            r = None  # "对" to "您是说独生子女：否，对吗？" says the guess is right: 否 ("没领过" says 否 itself)
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
         elif again:
@@ -217,6 +219,17 @@ def _corrects_other(state: FormState, got: Read, name: str) -> bool:
     the rules read (not a match by meaning): what a "不对" opening it takes back."""
     return any(n != name and n in state.values and (r.sure or r.source == "rule") and r.value != state.values[n]
                for n, r in got.found.items())
+
+
+# words that say whether what was said back is right, not what the slot holds (有, 没有 say that)
+_RIGHT_OR_WRONG = frozenset({"对", "是", "嗯", "没错", "不对", "不是", "否", "错了", "yes", "no", "right", "correct", "yeah",
+                             "yep", "nope", "wrong"})
+
+
+def _right_or_wrong(text: str) -> bool:
+    """Whether a reply opens with a word that says only whether something said back is right."""
+    first = re.sub(r"[\s,.!?，。！？~]+", "", text[slice(*clause_spans(text)[0])]).lower().rstrip("的啊呀吧呢哦")
+    return first in _RIGHT_OR_WRONG
 
 
 def plain_yes_no(text: str) -> bool | None:

@@ -11,14 +11,14 @@ from .spec import FormSpec, Slot
 
 # the closed class of kin words, by the person they name (老人 is a parent or a grandparent)
 _KIN: dict[str, tuple[str, ...]] = {
-    "child": ("孩子", "儿子", "女儿", "闺女", "小孩", "娃", "宝宝", "子女"),
+    "child": ("孩子", "儿子", "女儿", "闺女", "姑娘", "小孩", "娃", "宝宝", "子女"),
     "parent": ("父母", "爸", "妈", "父亲", "母亲", "爹", "老人", "老爷子", "老太太"),
     "spouse": ("老婆", "老公", "爱人", "妻子", "丈夫", "媳妇", "配偶"),
     "grandparent": ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "老人"),
 }
 # people of no kin above: relatives by blood or marriage, and another's kin (他儿子, 孩子他爸)
-_OTHER = ("舅", "姑", "姨", "叔", "伯", "婶", "哥", "姐", "弟", "妹", "侄", "甥", "孙", "岳", "公公", "婆婆", "干爹", "干妈",
-          "朋友", "同事", "邻居")
+_OTHER = ("舅", "姑姑", "姑妈", "姑父", "姨", "叔", "伯", "婶", "哥", "姐", "弟", "妹", "侄", "甥", "孙", "岳", "公公", "婆婆",
+          "干爹", "干妈", "朋友", "同事", "邻居", "同学", "工友", "师傅", "领导", "老板")
 _WORDS = sorted({w for ws in _KIN.values() for w in ws} | set(_OTHER) | {"我", "本人"}, key=len, reverse=True)
 _PERSON = re.compile("|".join(_WORDS))
 _ANOTHERS = re.compile(r"[他她你]\s*$")  # 他儿子, 孩子他爸: the kin of someone else
@@ -38,12 +38,13 @@ def _kin_of(slot: Slot) -> frozenset[str]:
 def _said_of(text: str, at: int) -> frozenset[str] | None:
     """The kin of the last person named before ``at`` in its sentence: empty for another person
     (a brother, an uncle's wife, another's son), None where none is named or the user is."""
-    last = None
-    for m in _PERSON.finditer(text, max(text.rfind(c, 0, at) for c in "。！？!?;；") + 1, at):
-        last = m
-    if last is None or last.group() in ("我", "本人"):
+    people = list(_PERSON.finditer(text, max(text.rfind(c, 0, at) for c in "。！？!?;；") + 1, at))
+    if not people or people[-1].group() in ("我", "本人"):
         return None
-    if _ANOTHERS.search(text, 0, last.start()) or _AFTER.search(text, 0, last.start()):
+    last, before = people[-1], people[-2] if len(people) > 1 else None
+    # another's kin: 他儿子, 孩子他爸, 舅妈; 我哥的儿子, 同事的女儿 (not 我的儿子)
+    owned = before is not None and text[before.end():last.start()].strip() == "的" and before.group() not in ("我", "本人")
+    if owned or _ANOTHERS.search(text, 0, last.start()) or _AFTER.search(text, 0, last.start()):
         return frozenset()
     return _groups(last.group())
 

@@ -52,7 +52,6 @@ from .utterance import (
     clause_spans,
     correction_at,
     grams,
-    nearer_the_question,
     topic_of,
 )
 
@@ -125,8 +124,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         if r.sure and not asked:
             return r
         if r.sure:  # asked: of several numbers, the one in the clause that restates the question, or sums
-            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r, cues) or \
-                    (first is not None and nearer_the_question(slot.ask, text, spans, first.at, said.start)):
+            if cued or len(grams(text[cs:ce]) & ask) >= 2 or _sums(slot, text, (cs, ce), parts, r, cues):
                 return r
             first = first or r
         aside = of_another or (about_another(slot) and ME.search(text, cs, q.start + 1) is not None)  # "老人八十岁，我五十岁"

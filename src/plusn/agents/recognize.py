@@ -201,31 +201,9 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
         if r is not None:
             out.found[name] = r
     if asked is not None and asked in spec.slots:
-        if not out.correction and not _WANTS.search(text):
-            _of_the_question(spec, asked, values, out)
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
     _one_slot_per_quantity(spec, out, asked)
     return out
-
-
-# what the user wants to ask or do instead ("我想问的是房贷利息", "那我还是报房贷利息吧"): a change
-_WANTS = re.compile(r"想|要|问|咨询|换|改|还是|^\s*那(?=我|就|还|么)")
-
-
-def _of_the_question(spec: FormSpec, asked: str, values: dict[str, Any], out: Read) -> None:
-    """Where the question asked names both the option held and another of its slot, a reply that
-    names the other speaks of the question, not of a change ("有没有在享受住房贷款利息扣除？（住房贷款
-    利息和住房租金只能二选一）" — "老家那套的房贷利息一直在报", with 住房租金 held): no "which is
-    right?" unless the reply corrects. (A question that names one option only, "本市居住证", says
-    nothing of the user's change to it: "我是本地人" is asked about.)"""
-    ask = spec.slots[asked].ask.lower()
-
-    def named(slot: Slot, option: Any) -> bool:
-        return any(w.lower() in ask for w in (str(option), *slot.choices().get(option, ())))
-    for n, r in list(out.found.items()):
-        slot = spec.slots[n]
-        if slot.type == "enum" and n in values and values[n] != r.value and named(slot, r.value) and named(slot, values[n]):
-            del out.found[n]
 
 
 def _updates(text: str) -> bool:

@@ -203,28 +203,6 @@ def grams(text: str) -> frozenset[str]:
                      if all("\u4e00" <= c <= "\u9fff" and c not in NEGATORS for c in text[i:i + 2]))
 
 
-# characters that say nothing of what a question is about: function words, numbers, units and
-# the words of asking how long or how many ("到现在有几天了")
-_PLAIN = frozenset("想要我你他她它能吗了的是个一二两三四五六七八九十百千万半几多少可以吧呢啊呀哦请问下这那好么怎样还就都也"
-                   "在有没不到现天年月日周岁前后才已经过从大小新旧老高低长短今明昨刚您")  # (大 of 多大 and of 老大)
-
-
-def _content(text: str) -> set[str]:
-    return {c for c in text if "\u4e00" <= c <= "\u9fff" and c not in _PLAIN}
-
-
-def nearer_the_question(ask: str, text: str, spans: list[tuple[int, int]], first: int | None, later: int) -> bool:
-    """Whether a later number's clause shares a word of the question ("新家电购买到现在有几天了？" —
-    "用了八年的旧冰箱，买新的才二十天": 买) where the first number's clause says something else and
-    nothing of it (用…旧冰箱); a first clause that is only a number ("二十天，新买的…") stays."""
-    if first is None:
-        return False
-    words, after = _content(ask), text[slice(*clause_of(spans, later))]
-    before = _content(text[slice(*clause_of(spans, first))])
-    # (not a clause of someone else's: "四十天没错，我儿子借五十天")
-    return bool(before) and not before & words and bool(_content(after) & words) and not SOMEONE_ELSE.search(after)
-
-
 def asks(text: str, start: int, end: int) -> bool:
     """Whether the clause text[start:end] asks: in its words ("交了吗", "哪个"), or by the question
     mark after it ("合同备案了?"), unless a 吧 before that mark puts a belief for agreement ("这算质量

@@ -238,17 +238,17 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
-        named = next((c for c in cues if c in t), None)
+        named = min(((t.find(c), -len(c), c) for c in cues if c in t), default=(0, 0, None))[2]  # the first said
         if value is not None and named is not None and not opens and not _cue_says(slot, named):
             # said of a thing whose having says no: "兄弟姐妹都没有" is a yes, "兄弟姐妹有两个" a no;
-            # anything else said of it ("兄弟姐妹不在本地") has some, a guess
+            # anything else said of it ("兄弟姐妹不在本地", "兄弟姐妹，只有我一个") is read by neither
             rest = re.sub(r"^[\s，。！？；、,.!?;:：…]+", "", t[t.find(named) + len(named):])  # "兄弟姐妹？没有"
             rest = _ADVERBS.sub("", EMPHATIC_NONE.sub("", rest, count=1), count=1)
             has = _HAS.match(rest)
             if has is not None and has.group(1) and (ENDING.sub("", _PUNCT.split(rest[has.end():], maxsplit=1)[0])
                                                      or rest[has.end():].startswith("了")):
                 has = None  # "没几个": not many, some; "都没了": gone, once had
-            return Reading(False, sure=False) if has is None else Reading(has.group(1) is not None)
+            return None if has is None else Reading(has.group(1) is not None)
         # "有一套（房子）" alone has some; "有一套，已经卖了" may not: what follows is read by nobody
         count = _HAS_COUNT.match(head)
         after = "" if count is None else head[count.end():]

@@ -1,7 +1,7 @@
 """Whose a number is, on a form of its own (family tax deductions): two people's ages, one in
 months that takes 岁; asking leave, which denies nothing; a yes/no slot whose thing, had, says
-no, and a bare yes to a no said back; a number said back with its unit; and money in a unit the
-slot does not count."""
+no, and a bare yes to a no said back; a number said back with its unit; money in a unit the slot
+does not count; and a bound's words said once in the answer."""
 
 from __future__ import annotations
 
@@ -123,3 +123,15 @@ def test_a_number_in_money_the_slot_counts_no_unit_of_is_not_its_number() -> Non
         "min": 0, "max": 100000}}, "tree": {"slot": "investment", "default": {"decision": "a"}}})
     assert "investment" not in read(spec, "不对，投资是三千块钱", "investment", "zh").found  # 3000 元, not 3000 万元
     assert read(spec, "投了三万块", "investment", "zh").found["investment"].value == 3
+
+
+def test_a_bound_in_the_answer_says_its_words_once() -> None:
+    spec = FormSpec.model_validate({"slots": {"age": {"type": "integer", "label": "年龄", "ask": "孩子几周岁了？", "unit": "岁",
+                                                      "min": 0, "max": 18}},
+                                    "tree": {"slot": "age", "when": [{"if": "value >= 6", "then": {
+                                        "decision": "可以", "answer": "可以报名。孩子满 {{ age }} 周岁。"}}],
+                                        "default": {"decision": "不行", "answer": "孩子 {{ age }} 周岁，还不满六岁。"}}})
+    for said, answer in (("满六岁了", "可以报名。孩子满六岁。"), ("不到六岁", "孩子 不到六岁，还不满六岁。")):
+        state = forms.FormState()
+        forms.turn(spec, state, "你好", "zh")
+        assert (forms.turn(spec, state, said, "zh").decision or {}).get("answer") == answer  # not "满 满六岁岁"

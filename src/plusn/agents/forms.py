@@ -443,9 +443,11 @@ def _answer(spec: FormSpec, state: FormState, template: str, decision: str | Non
     except TemplateProblem:
         return render(template, {**state.values, "decision": decision})
     for name, said in words_of.items():
+        for lead in (said[:2], said[:1]):  # "孩子满 {{ age }}" with "满六岁": 满 once
+            text = re.sub(rf"{re.escape(lead)}\s*(?={re.escape(said)})", "", text)
         units = spec.slots[name].unit_words()
         if any(q.unit for q in quantities(said, units)):  # the words have their unit: the template's is one too many
-            unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units}, key=lambda u: (-len(u), u)))
+            unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units, "周岁"}, key=lambda u: (-len(u), u)))
             text = re.sub(rf"{re.escape(said)}\s*(?:{unit})(?![A-Za-z])", said.replace("\\", "\\\\"), text)
     return text
 

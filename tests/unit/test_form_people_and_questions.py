@@ -78,7 +78,8 @@ def test_a_kin_word_names_no_slot_where_no_other_persons_number_is_asked() -> No
 
 def test_a_bare_yes_to_a_no_said_back_confirms_the_no() -> None:
     # "您是说独生子女：否，对吗？" — "对" is 否 confirmed, not 是 (it once set the slot to yes)
-    for reply, value in (("对", False), ("是的", False), ("否", None)):
+    for reply, value in (("对", False), ("是的", False), ("对对", False), ("对，就是这样", False), ("否", None),
+                         ("不对不对", None), ("对，有两个哥哥", False), ("不对，没有兄弟姐妹", True)):
         state = forms.FormState()
         forms.turn(FAMILY, state, "住房贷款利息", "zh")
         forms.turn(FAMILY, state, "我爸今年六十五", "zh")
@@ -86,7 +87,9 @@ def test_a_bare_yes_to_a_no_said_back_confirms_the_no() -> None:
         state.guesses["only_child"], state.asked, state.confirming = False, "only_child", True
         t = forms.turn(FAMILY, state, reply, "zh")
         assert state.values.get("only_child") is value, reply
-        assert (t.decision or {}).get("decision") == ("分摊" if value is False else None), reply
+        assert (t.decision or {}).get("decision") == {False: "分摊", True: "全额", None: None}[value], reply
+    # not known is no guess of either
+    assert "only_child" not in read(FAMILY, "兄弟姐妹有没有我不清楚", "only_child", "zh").found
 
 
 def test_a_word_whose_having_says_no_says_it_the_other_way_round() -> None:

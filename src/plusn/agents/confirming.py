@@ -14,6 +14,7 @@ from .quantities import quantities
 from .recognize import negated_options, read
 from .spec import FormSpec
 from .utterance import NEGATORS, Read, Reading, clause_spans
+from .yes_no import read_yes_no
 
 # a reply that opens by taking back what was said back ("不对，是5", "不是，5年"; not "不是很久")
 _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记错了|that'?s wrong|wrong|no\b|不是(?=[，,。.！!\s]|$))")
@@ -51,8 +52,17 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         # (unless the reply denies its option)
         again = reply is False and guess is not None and got.correction and _corrects_other(state, got, name) and \
             not (isinstance(guess, str) and guess in negated_options(spec.slots[name], text))
-        if spec.slots[name].type == "boolean" and r is not None and r.value == reply and _right_or_wrong(text):
-            r = None  # "对" to "您是说独生子女：否，对吗？" says the guess is right: 否 ("没领过" says 否 itself)
+        verdict = _right_or_wrong(text)
+        if verdict is not None:
+            # a reply that only says whether what was said back is right ("对", "嗯嗯", "不对不对"):
+            # to "您是说独生子女：否，对吗？", "对" is 否 confirmed (not 是); "对，已备案" says more
+            r, reply = None, verdict
+        elif spec.slots[name].type == "boolean" and r is not None and r.value == reply and \
+                _right_or_wrong(text[slice(*clause_spans(text)[0])]) is not None:
+            # read from its opening 对 alone ("对，有两个哥哥" where 有两个哥哥 reads nothing), the
+            # reply says the guess is right; the rest, if it reads, says what the slot holds
+            rest = text[clause_spans(text)[0][1]:]
+            r = read_yes_no(spec, name, rest, asked=True) if rest.strip() else None
         if r is not None and r.sure:
             out.filled[name] = state.values[name] = r.value  # the answer to the question just asked
         elif again:
@@ -221,15 +231,19 @@ def _corrects_other(state: FormState, got: Read, name: str) -> bool:
                for n, r in got.found.items())
 
 
-# words that say whether what was said back is right, not what the slot holds (有, 没有 say that)
-_RIGHT_OR_WRONG = frozenset({"对", "是", "嗯", "没错", "不对", "不是", "否", "错了", "yes", "no", "right", "correct", "yeah",
-                             "yep", "nope", "wrong"})
+# replies that say only whether what was said back is right, not what the slot holds (有, 没有
+# say that), said once or over again
+_WRONG = re.compile(r"(?:不对|不是|否|错了|no|nope|wrong)+")
+_RIGHT = re.compile(r"(?:对|是|嗯|没错|对头|正确|好|可以|就|这样|yes|yeah|yep|right|correct|ok|okay)+")
 
 
-def _right_or_wrong(text: str) -> bool:
-    """Whether a reply opens with a word that says only whether something said back is right."""
-    first = re.sub(r"[\s,.!?，。！？~]+", "", text[slice(*clause_spans(text)[0])]).lower().rstrip("的啊呀吧呢哦")
-    return first in _RIGHT_OR_WRONG
+def _right_or_wrong(text: str) -> bool | None:
+    """Whether a reply says only that what was said back is right (True) or wrong (False), or
+    None where it says anything else ("对，已备案", "没领过")."""
+    if re.search(r"[?？]", text) or HESITATES.search(text):
+        return None  # "对？", "嗯……": asking back or trailing off
+    t = re.sub(r"[\s,.!，。！~、]+|[的啊呀吧呢哦啦嘛]", "", text.lower())
+    return False if _WRONG.fullmatch(t) else True if _RIGHT.fullmatch(t) else None
 
 
 def plain_yes_no(text: str) -> bool | None:

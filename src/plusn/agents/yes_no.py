@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import NO, YES, denied_in_english, said_at, says, yes_no
+from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
 from .cues import cue_words
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .spec import FormSpec, Slot
@@ -66,8 +66,9 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         if taken is not None:
             return None if taken is _UNREAD else taken
     t = text.lower()
-    if _NO_NEED.match(t.strip()) or (_DOUBLE_NO.search(t) and len(clause_spans(t)) == 1):
-        return None  # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly
+    if _NO_NEED.match(t.strip()) or ((_DOUBLE_NO.search(t) or any(w in t for w in UNSURE)) and len(clause_spans(t)) == 1):
+        # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly; "备案不清楚有没有": not known
+        return None
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     qualified = _modified(slot, found)
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)

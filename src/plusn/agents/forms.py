@@ -444,7 +444,8 @@ def _answer(spec: FormSpec, state: FormState, template: str, decision: str | Non
         return render(template, {**state.values, "decision": decision})
     for name, said in words_of.items():
         for lead in (said[:2], said[:1]):  # "孩子满 {{ age }}" with "满六岁": 满 once
-            text = re.sub(rf"{re.escape(lead)}\s*(?={re.escape(said)})", "", text)
+            if re.search(rf"{re.escape(lead)}\s*\{{\{{\s*{re.escape(name)}\s*\}}\}}", template):
+                text = re.sub(rf"{re.escape(lead)}\s*(?={re.escape(said)})", "", text)
         units = spec.slots[name].unit_words()
         if any(q.unit for q in quantities(said, units)):  # the words have their unit: the template's is one too many
             unit = "|".join(re.escape(u) for u in sorted({*DURATIONS, *units, "周岁"}, key=lambda u: (-len(u), u)))

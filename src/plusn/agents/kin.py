@@ -54,9 +54,9 @@ def whose(spec: FormSpec, name: str, text: str, said: Quantity) -> bool | None:
     number slot asks of other kin than this one (a child's age and a parent's): "我儿子今年十七岁"
     is the child's, no parent's, and "我哥今年45岁" neither's. None where it cannot tell: no kin
     named, or a form whose kin words name no slot apart."""
+    of = _said_of(text, said.start)  # first: most messages name no one but the user (every slot, every number)
+    if of is None:
+        return None
     kin = _kin_of(spec.slots[name])
     others = [_kin_of(s) for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
-    if not kin or not any(k and not k & kin for k in others):
-        return None
-    of = _said_of(text, said.start)
-    return None if of is None else bool(of & kin)
+    return bool(of & kin) if kin and any(k and not k & kin for k in others) else None

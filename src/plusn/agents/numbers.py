@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from .activity import durations_done, how_long_done
@@ -347,8 +348,7 @@ def _counted_by_other(spec: FormSpec, name: str, said: Quantity, low: str = "") 
     number is said of other kin than ("我儿子今年十七岁" is left to no parent's age)."""
     own = spec.slots[name].counts_in()
     kin = bool(low) and whose(spec, name, low, said) is True  # said of this slot's kin: not another kin's number
-    others = [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")
-              and not (kin and whose(spec, n, low, said) is False)]
+    others = _other_units(spec, name, (lambda n: whose(spec, n, low, said) is False) if kin else None)
     if said.unit in others:
         return True
     if said.unit not in DURATIONS or own not in DURATIONS:
@@ -368,9 +368,10 @@ def _coarser(unit: str | None, said: str | None, spec: FormSpec, name: str) -> b
         DURATIONS[said] < DURATIONS[unit]
 
 
-def _other_units(spec: FormSpec, name: str) -> list[str | None]:
-    """The units the form's other number slots count in."""
-    return [s.counts_in() for n, s in spec.slots.items() if n != name and s.type in ("integer", "number")]
+def _other_units(spec: FormSpec, name: str, but: Callable[[str], bool] | None = None) -> list[str | None]:
+    """The units the form's other number slots count in (not those ``but`` leaves out)."""
+    return [s.counts_in() for n, s in spec.slots.items()
+            if n != name and s.type in ("integer", "number") and not (but is not None and but(n))]
 
 
 _ONE = re.compile(r"(?:一个?|每个?|\ba\b|\bper\b|\bone\b)\s*", re.I)

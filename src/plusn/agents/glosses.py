@@ -91,3 +91,13 @@ def glosses(words: Iterable[str]) -> dict[str, list[str]]:
         if senses and not any(n in w for n in _NEGATED):
             out[w] = senses  # (没有工作 is no "to work": a negated word gets no English)
     return out
+
+
+
+def only_nouns(words: Iterable[str]) -> frozenset[str]:
+    """Those of the words the dictionary gives senses for, none of them a verb's ("to …"):
+    试用期 is "trial period", 质量 "quality"; 备案 is "to put on record", and a word it does
+    not have is none of them."""
+    wanted = {w for w in words if _CJK.match(w)}
+    _look_up(wanted)
+    return frozenset(w for w in wanted if _known.get(w) and not any(s.lower().startswith("to ") for s in _known[w]))

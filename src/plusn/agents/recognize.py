@@ -45,6 +45,7 @@ from .utterance import (
     by_correction,
     clause_of,
     clause_spans,
+    correction_at,
     has_correction,
     negated,
     topic_of,
@@ -132,8 +133,11 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         where.setdefault(canon, s)
         (neg if negated(low, s, cs) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
+    fix = correction_at(low)
     if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
         pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
+    elif len(pos) == 2 and min(where[c] for c in pos) < fix < max(where[c] for c in pos):
+        pos = [max(pos, key=lambda c: where[c])]  # one said, taken back, another said: "算是辞退吧，不对，…是违法辞退"
     elif len(pos) > 1 and len(named & set(pos)) == 1:
         pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
     if not pos and not neg and (answering or not lex.pointing):

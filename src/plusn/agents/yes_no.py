@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
-from .cues import cue_words
+from .cues import cue_words, names_another
+from .glosses import only_nouns
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
+from .quantities import quantities
 from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
@@ -52,6 +54,27 @@ _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$"
 # a hedge ("要是没记错的话"); narrower than utterance.SUPPOSE, whose 的话 is often a topic marker
 _SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没记错)|万一|\bif\b(?!\s+i\s+(?:remember|recall))")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
+def _named_noun(t: str, cues: list[str]) -> tuple[str, int] | None:
+    """The first of the slot's words the text says that the dictionary has only as a noun (a
+    thing, not a doing: 试用期, 居住证; not 登记), and where it ends."""
+    said = sorted((t.find(c), -len(c), c) for c in cues if c in t)
+    nouns = only_nouns([c for _, _, c in said])
+    return next(((c, at + len(c)) for at, _, c in said if c in nouns), None)
+
+
+def _time_over(t: str, cues: list[str]) -> tuple[bool, str] | None:
+    """Whether the thing's time is over, said right after it ("试用期早过了", "居住证过了": True;
+    "试用期还没过": False), and the word that named it; None where that is not what its clause
+    says. A verb's "登记过了" is done, not over: only a noun's time passes."""
+    found = _named_noun(t, cues)
+    if found is None:
+        return None
+    m = _OVER.match(t, found[1], clause_of(clause_spans(t), found[1] - 1)[1])
+    return None if m is None else (m.group(1) is None, found[0])
+
+
+_TIME_UNITS = ("年", "月", "周", "天", "日", "小时")
+_OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束)[了啊呀的啦呢]*[\s。！!.]*$")
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
 
@@ -72,7 +95,8 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     qualified = _modified(slot, found)
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)
-    if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
+    # (the slot's own words are the author's meaning, under way or not: "还在试用期" is a yes word)
+    if UNDER_WAY.search(_without(masked(t, found) if isinstance(said, tuple) else t, [*slot.yes_words, *slot.no_words])):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
@@ -196,6 +220,9 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
     value = None if described else value
     cues = cue_words(spec, name)
+    over = _time_over(t, cues)
+    if over is not None:
+        return Reading(over[0] != _cue_says(slot, over[1]))
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
         # what it says is in how it restates the question's predicate, not in which word wins
@@ -217,6 +244,11 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         start, cue = min(at, key=lambda a: (a[0], -len(a[1])))  # the longest word where the first starts
         cs, ce = clause_of(spans, start)
         done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
+        if done is None and only_nouns([cue]) and \
+                any(q.start == 0 and q.unit in _TIME_UNITS for q in quantities(t[start + len(cue):ce])):
+            # how long a thing lasts (the dictionary has the word only as a noun) says neither
+            # ("试用期三个月"; a count is how many are had: "兄弟姐妹三个"; a verb's "登记三年了" is done)
+            return None
         if done is None and not ahead and STILL_TO_COME.search(t[cs:ce]):
             return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
         plain = _cue_says(slot, cue)  # what the word said plainly says ("兄弟姐妹": no)
@@ -238,6 +270,8 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
+    if not opens and names_another(spec, name, t):
+        return None  # "合同有签" to "还在试用期内吗？": its 有 is said of another question's thing
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         named = min(((t.find(c), -len(c), c) for c in cues if c in t), default=(0, 0, None))[2]  # the first said
         if value is not None and named is not None and not opens and not _cue_says(slot, named):
@@ -271,10 +305,22 @@ def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:
     """Whether every yes or no word of the text stands inside another yes/no slot's own words
     ("没做绝育" holds the only 没), so the polarity is that slot's, not this one's."""
     theirs = [w.lower() for n, s in spec.slots.items() if n != name and s.type == "boolean"
-              for w in (*s.yes_words, *s.no_words) if w and not w.isascii()]
-    inside = [span for w in theirs for span in occurrences(w, t)]
-    hits = [s for w in (*YES, *NO) if not w.isascii() for s, _ in occurrences(w, t)]
+              for w in (*s.yes_words, *s.no_words) if w]
+    # English words as whole words: the "no" of "no written contract" is that no word's
+    inside = [span for w in theirs for span in (_whole_words(w, t) if w.isascii() else occurrences(w, t))]
+    hits = [s for w in (*YES, *NO) for s, _ in (_whole_words(w, t) if w.isascii() else occurrences(w, t))]
     return bool(inside) and bool(hits) and all(any(a <= h < b for a, b in inside) for h in hits)
+
+
+def _without(t: str, words: list[str]) -> str:
+    """The text with the words blanked where it says them as they are."""
+    for w in sorted((w.lower() for w in words if w), key=len, reverse=True):
+        t = t.replace(w, " " * len(w))
+    return t
+
+
+def _whole_words(w: str, t: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(rf"(?<![a-z']){re.escape(w)}(?![a-z'])", t)]
 
 
 # a reply opening with no need ("不用登记了吧") or all one double negative ("没什么不能提供的"): no plain yes or no

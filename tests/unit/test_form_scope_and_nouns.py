@@ -1,0 +1,73 @@
+"""Reading a form of the tests' own (a repair under warranty): how far a negator reaches, a
+noun that is no verb, a plain no beside what it agrees with, and an English "no" of another
+slot's words. Each case was read wrong before the rule it pins."""
+
+from __future__ import annotations
+
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+
+REPAIR = FormSpec.model_validate({
+    "slots": {
+        "action": {"type": "enum", "label": "处理方式", "ask": "您希望怎么处理？（退货 / 换货 / 维修）",
+                   "options": {"退货": ["退掉", "退款"], "换货": ["换新", "换一台"], "维修": ["修理", "返修"]}},
+        "warranty": {"type": "boolean", "label": "保修期", "ask": "产品还在保修期内吗？（是 / 否）",
+                     "yes_words": ["在保修期", "还在保修期", "保修期内"],
+                     "no_words": ["过了保修期", "保修期已过", "不在保修期", "出保了"]},
+        "stalled": {"type": "boolean", "label": "商家拖延", "ask": "商家是不是一直拖着不给处理？（是 / 否）",
+                    "yes_words": ["不给处理", "没处理", "不处理", "拖着"], "no_words": ["处理了", "及时处理", "正常处理"]},
+        "receipt": {"type": "boolean", "label": "购买凭证", "ask": "您有购买凭证吗？（是 / 否）",
+                    "yes_words": ["有发票", "有凭证", "have a receipt"],
+                    "no_words": ["没发票", "没有凭证", "no receipt", "no invoice"]},
+    },
+    "tree": {"slot": "action", "cases": {
+        "退货": {"decision": "退货"}, "换货": {"decision": "换货"},
+        "维修": {"slot": "warranty", "cases": {
+            "false": {"decision": "付费维修"},
+            "true": {"slot": "stalled", "cases": {
+                "true": {"decision": "投诉"},
+                "false": {"slot": "receipt", "cases": {"true": {"decision": "免费维修"},
+                                                       "false": {"decision": "补开凭证"}}}}}}}}},
+})
+
+
+def _found(text: str, asked: str | None = None) -> dict[str, object]:
+    return {n: r.value for n, r in read(REPAIR, text, asked, "zh").found.items()}
+
+
+def test_a_negator_reaches_no_further_than_the_word_that_links_a_consequence() -> None:
+    # 不 of 修不好 and 没 of 没修好 deny the mending, not what was done then
+    assert _found("修了两次都修不好就想退掉")["action"] == "退货"
+    assert _found("一直没修好，才决定退款的")["action"] == "退货"
+    assert _found("不想退掉，想换新")["action"] == "换货"  # (a negator before the word still denies it)
+
+
+def test_a_noun_is_no_verb_and_its_time_over_is_a_no() -> None:
+    # 保修期 is "warranty period" in the dictionary: 保 of it is no verb said plainly
+    assert _found("保修期早就过了", "warranty")["warranty"] is False
+    assert _found("保修期还没过", "warranty")["warranty"] is True  # not over: still in it
+    assert "warranty" not in _found("保修期两年", "warranty")  # how long it lasts: asked again
+    assert _found("还在保修期", "warranty")["warranty"] is True
+    assert _found("保修期内", "warranty")["warranty"] is True
+
+
+def test_a_plain_no_beside_what_it_agrees_with_takes_nothing_back() -> None:
+    # 不是 answers the question and agrees with 处理了; it is no clause that undoes it
+    assert _found("不是，当天都给处理完", "stalled")["stalled"] is False
+
+
+def test_an_english_no_of_another_slots_words_is_no_answer_to_the_question() -> None:
+    found = _found("No receipt, the screen just went black one day", "stalled")
+    assert found.get("receipt") is False and "stalled" not in found
+    assert _found("No, they fixed it the same day", "stalled")["stalled"] is False  # a no that answers
+
+
+def test_a_short_yes_said_of_another_questions_thing_answers_nothing() -> None:
+    # 发票 names the receipt: the 有 of "发票有开" is said of it, not of the warranty asked
+    assert "warranty" not in _found("发票有开", "warranty")
+    assert _found("有，发票也开了", "warranty")["warranty"] is True  # a yes that opens answers
+
+
+def test_an_option_said_then_taken_back_in_the_same_reply_gives_way_to_the_next() -> None:
+    assert _found("退掉吧，不对，家里人说还是换新", "action")["action"] == "换货"
+    assert _found("换新，不是退款", "action")["action"] == "换货"  # (a negated one is no option said)

@@ -132,14 +132,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             named.add(canon)
         where.setdefault(canon, s)
         (neg if negated(low, s, cs) else pos).append(canon)
-    pos = list(dict.fromkeys(c for c in pos if c not in neg))
-    fix = correction_at(low)
-    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
-        pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
-    elif len(pos) == 2 and min(where[c] for c in pos) < fix < max(where[c] for c in pos):
-        pos = [max(pos, key=lambda c: where[c])]  # one said, taken back, another said: "算是辞退吧，不对，…是违法辞退"
-    elif len(pos) > 1 and len(named & set(pos)) == 1:
-        pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
+    pos = _meant(low, list(dict.fromkeys(c for c in pos if c not in neg)), where, named, old)
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -150,6 +143,18 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
+
+
+def _meant(low: str, pos: list[str], where: dict[str, int], named: set[str], old: Any) -> list[str]:
+    """Of several options said, the one meant where the reply tells which."""
+    fix = correction_at(low)
+    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
+        return [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
+    if len(pos) == 2 and min(where[c] for c in pos) < fix < max(where[c] for c in pos):
+        return [max(pos, key=lambda c: where[c])]  # one said, taken back, another said: "算是辞退吧，不对，…是违法辞退"
+    if len(pos) > 1 and len(named & set(pos)) == 1:
+        return list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
+    return pos
 
 
 # a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"

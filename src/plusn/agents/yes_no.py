@@ -141,6 +141,35 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     return r
 
 
+def _by_cue(slot: Slot, text: str, cues: list[str], ahead: bool, described: bool) -> Reading | None:
+    """A reply with no yes/no word: a word naming the slot says it, and a negator before it says
+    the opposite ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names
+    the slot to say no without a negator."""
+    t = text.lower()
+    echo = None if described else echoed(slot.ask, text)  # "门禁卡是物业管的" restates no predicate
+    if echo is not None:
+        return Reading(echo)
+    spans = clause_spans(text)
+    at = [(t.find(c), c) for c in cues if c in t]
+    if not at:
+        done = completed(text, 0)  # "都拿到了", "齐全"
+        return Reading(done) if done is not None else polarity(text)
+    start, cue = min(at, key=lambda a: (a[0], -len(a[1])))  # the longest word where the first starts
+    cs, ce = clause_of(spans, start)
+    done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
+    if done is None and only_nouns([cue]) and \
+            any(q.start == 0 and q.unit in _TIME_UNITS for q in quantities(t[start + len(cue):ce])):
+        # how long a thing lasts (the dictionary has the word only as a noun) says neither
+        # ("试用期三个月"; a count is how many are had: "兄弟姐妹三个"; a verb's "登记三年了" is done)
+        return None
+    if done is None and not ahead and STILL_TO_COME.search(t[cs:ce]):
+        return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
+    plain = _cue_says(slot, cue)  # what the word said plainly says ("兄弟姐妹": no)
+    if done is not None:
+        return Reading(done == plain)
+    return Reading(negated_around(text, start, spans) != plain, sure=False)
+
+
 def _modified(slot: Slot, found: tuple[Verb, ...]) -> tuple[str, ...]:
     """The slot's own words that hold one of its verbs after a word that qualifies it (not after
     a negation or a word of having or doing) and mean the opposite of the verb said plainly
@@ -230,31 +259,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         if echo is not None:
             return Reading(echo)
     if value is None:
-        # no yes/no word: a word naming the slot says it, and a negator before it says the opposite
-        # ("登记过了" is yes, "发票暂时还没有" no); only a guess, since "罚款交清了" names the
-        # slot to say no without a negator
-        echo = None if described else echoed(slot.ask, text)  # "门禁卡是物业管的" restates no predicate
-        if echo is not None:
-            return Reading(echo)
-        spans = clause_spans(text)
-        at = [(t.find(c), c) for c in cues if c in t]
-        if not at:
-            done = completed(text, 0)  # "都拿到了", "齐全"
-            return Reading(done) if done is not None else polarity(text)
-        start, cue = min(at, key=lambda a: (a[0], -len(a[1])))  # the longest word where the first starts
-        cs, ce = clause_of(spans, start)
-        done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
-        if done is None and only_nouns([cue]) and \
-                any(q.start == 0 and q.unit in _TIME_UNITS for q in quantities(t[start + len(cue):ce])):
-            # how long a thing lasts (the dictionary has the word only as a noun) says neither
-            # ("试用期三个月"; a count is how many are had: "兄弟姐妹三个"; a verb's "登记三年了" is done)
-            return None
-        if done is None and not ahead and STILL_TO_COME.search(t[cs:ce]):
-            return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
-        plain = _cue_says(slot, cue)  # what the word said plainly says ("兄弟姐妹": no)
-        if done is not None:
-            return Reading(done == plain)
-        return Reading(negated_around(text, start, spans) != plain, sure=False)
+        return _by_cue(slot, text, cues, ahead, described)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
     # (only after nothing or the slot's own words: "问题一个都没有" says nothing of a 病假条)
     core = _PUNCT.sub("", t)

@@ -22,7 +22,6 @@ from .utterance import (
     clause_spans,
     grams,
     negated,
-    occurrences,
 )
 
 # Predicates saying a thing is had or done, or lost (the closed class, not one form's words).
@@ -95,25 +94,6 @@ def negated_around(text: str, at: int, spans: list[tuple[int, int]]) -> bool:
     return negated(text, at, cs) or any(n in text[at:ce] for n in NEGATORS)
 
 
-def _runs(text: str, pieces: list[str]) -> int:
-    """How many separate stretches of ``text`` the two-character ``pieces`` cover: pieces that
-    overlap are one stretch (试用 and 用期 are the one word 试用期, not two)."""
-    spans = sorted((s, e) for g in pieces for s, e in occurrences(g, text))
-    return sum(1 for k, (s, _) in enumerate(spans) if k == 0 or s >= max(e for _, e in spans[:k]))
-
-
-def _more_of(question: str, text: str, pieces: list[str]) -> bool:
-    """Whether the reply says a character of the question besides the stretch it restates, and
-    besides the words any sentence has: the predicate, said apart (买 of "交强险还没来得及买" for
-    购买), where "试用期早过了" says its own."""
-    covered = {i for g in pieces for s, e in occurrences(g, text) for i in range(s, e)}
-    return any(c in question for i, c in enumerate(text)
-               if i not in covered and "\u4e00" <= c <= "\u9fff" and c not in NEGATORS and c not in _ANY_SENTENCE)
-
-
-_ANY_SENTENCE = frozenset("的了是在有我你他她们吗呢吧啊呀这那个一也都就还已经曾正将要会")
-
-
 def echoed(question: str, text: str) -> bool | None:
     """Yes or no when a reply restates the question's own predicate, as Chinese answers a yes/no
     question ("能提供购房发票或已备案的购房合同吗？" — "购房合同已经备案了"): it shares two or
@@ -127,8 +107,8 @@ def echoed(question: str, text: str) -> bool | None:
     question = re.sub(r"\{\{.*?\}\}", "", HINT.sub("", question))
     question = A_NOT_A.sub(r"\1", question)  # "有没有", "是不是" ask; they negate nothing
     shared = [g for g in grams(text) & grams(question) if not generic(g)]
-    if len(shared) < 2 or (_runs(text, shared) < 2 and not _more_of(question, text, shared)):
-        return None  # one stretch restated and nothing else is one word, a topic ("试用期早过了")
+    if len(shared) < 2:
+        return None
     last = max(shared, key=text.rfind)
     q_at, q_spans = question.find(last), clause_spans(question)
     at, spans = text.rfind(last), clause_spans(text)

@@ -30,7 +30,17 @@ A_NOT_A = re.compile(r"(.)[不没]\1")  # 有没有, 是不是, 能不能: a que
 _MODAL_A_NOT_A = re.compile(r"(能|可|可以)不\1(?!算|是|属于)")
 # A clause opening on what was, and a later word for what is now: the first is no current answer.
 PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)(?!的)", re.I)
-_THEN = re.compile(r"就|才|便|却|于是|所以|然后|结果|后来")
+_THEN = re.compile(r"就|才|于是|所以|然后|结果|后来")
+# a case supposed, a threat or a report: what follows 就 in it did not happen ("不辞职就开除")
+_IF_SO = re.compile(r"说|逼|要么|不然|否则|要是|如果|假如|的话|让|要求|威胁")
+
+
+def _happened(text: str, clause_start: int, start: int) -> bool:
+    """Whether the clause says what followed was done (了, or 的 at its end: "才辞的"), and is no
+    case supposed, threat or report ("领导说不辞职就开除", "不租房就买房")."""
+    end = _clause_end(text, clause_start)
+    rest = text[start:end].rstrip(" 。.!！啊呀吧呢")
+    return ("了" in rest or rest.endswith("的")) and not _IF_SO.search(text, clause_start, start)
 _DENIES = re.compile(r"\s*(?:并不是|并非|不是|倒不是)(?!很|太|特别|非常|一般|的|啊|呀|哦|吧|嘛)")  # 不是很清楚 is a degree, 不是的 a reply
 NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原来的公司 is "the former company": no contrast
 # A measure word after a number: things counted (两个问题, 3个人, 2份合同), not a slot's quantity
@@ -131,9 +141,10 @@ def negated(text: str, start: int, clause_start: int) -> bool:
     # the four characters before, without a modal A-not-A: "能不能报婴幼儿照护" asks for it and
     # denies nothing (but "是不是本地户口？不是" is read as before: whether it is, denied)
     before = _MODAL_A_NOT_A.sub(r"\1", text[max(clause_start, start - 6):start])[-4:]
-    # a negator's scope ends at a word that links what follows to it as its consequence: "撑不下去
-    # 就辞职了", "试用期还没过就被辞退了" deny the first verb, not the second
-    before = _THEN.split(before)[-1]
+    if _THEN.search(before) and _happened(text, clause_start, start):
+        # a negator's scope ends at a word that links what happened next to it: "撑不下去就辞职了",
+        # "试用期还没过就被辞退了" deny the first verb, not the second
+        before = _THEN.split(before)[-1]
     if any(c in NEGATORS for c in before):
         return True
     denies = _DENIES.match(text, clause_start)

@@ -75,12 +75,11 @@ class Verb:
     ongoing: bool  # an activity (在交): under way is yes; else a thing done, under way is no answer
 
 
-def _a_noun(core: str, n: int) -> bool:
-    """Whether the head ``core[:n]`` is a noun, or part of one: the dictionary knows it, or a
-    word that runs on past it, only as a noun (试用期 is "trial period", so neither it nor 试 of
-    it is a verb; 质 of 质量问题 cuts "quality"). One character is too many words to judge."""
-    spanning = [core[i:j] for i in range(n) for j in range(n + 1, min(len(core), i + 6) + 1)]
-    return bool(only_nouns([core[:n]] if n >= 2 else []) or only_nouns(spanning))
+def _cuts_a_noun(core: str, n: int) -> bool:
+    """Whether the head ``core[:n]`` is cut out of a word the dictionary has only as a noun (试 of
+    试用期, "trial period"; 质 of 质量): no verb, whatever the author's words hold."""
+    spanning = [core[i:j] for i in range(n) for j in range(n + 1, min(len(core), i + 6) + 1) if j - i >= 2]
+    return bool(only_nouns(spanning))
 
 
 def _plainly_in(word: str, verb: str, nouns: tuple[str, ...]) -> bool:
@@ -108,7 +107,7 @@ def _learn(yes: tuple[str, ...], no: tuple[str, ...], nouns: tuple[str, ...]) ->
             verb = next((core[:n] for n in range(1, min(len(core), 3) + 1)
                          if (core[n:] in nouns or not core[n:]) and core[:n] not in YES and core[:n] not in NO
                          and any(_plainly_in(o, core[:n], nouns) for o in others)), None)
-            if verb is None or verb in out or verb in _LIGHT or _a_noun(core, len(verb)):
+            if verb is None or verb in out or verb in _LIGHT or _cuts_a_noun(core, len(verb)):
                 continue
             plain_words = [o for o in others if _plainly_in(o, verb, nouns)]
             ongoing = any(f"在{verb}" in o or f"{verb}着" in o for o in plain_words)
@@ -182,8 +181,9 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     value = said.pop() if len(said) == 1 else None
     if not isinstance(value, bool):
         return None  # both ways, or not said whether it is done: left to the other readings
-    # a clause that is only a plain no agreeing with it ("不是，工资都是正常发的") takes nothing back
-    agreeing = {(a, b) for a, b in spans if not value and _ENDS.sub("", t[a:b]) in _PLAIN_NO}
+    # a plain no that opens the reply, agreeing with it, takes nothing back ("不是，工资都是正常发的";
+    # not "转正，没有", whose 没有 follows what it answers)
+    agreeing = {spans[0]} if spans and not value and _ENDS.sub("", t[slice(*spans[0])]) in _PLAIN_NO else set()
     if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
             (done and taken_back(t, spans, spoken | agreeing, others)):
         return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
@@ -221,7 +221,8 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     aspect = _ASPECT.match(t, e, ce)
     rest = t[aspect.end():ce].strip() if aspect else t[e:ce].strip()
     potential = t[e:e + 1] == "不"  # 交不起, 办不下来: cannot
-    if not potential and rest and not _DURATION.match(rest) and not any(rest.startswith(n) for n in nouns):
+    lasting = _DURATION.match(rest) and not only_nouns([verb.word])  # "试用期三个月" is its length
+    if not potential and rest and not lasting and not any(rest.startswith(n) for n in nouns):
         return None  # 交的是老家的社保, 交租金, 交通: something else follows
     if not (named or any(n in clause for n in nouns)):
         return None  # a verb said of nothing named, in a message that answers another question

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
-from .cues import cue_words, names_another
+from .cues import cue_words
 from .glosses import only_nouns
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
 from .quantities import quantities
@@ -62,19 +62,49 @@ def _named_noun(t: str, cues: list[str]) -> tuple[str, int] | None:
     return next(((c, at + len(c)) for at, _, c in said if c in nouns), None)
 
 
-def _time_over(t: str, cues: list[str]) -> tuple[bool, str] | None:
-    """Whether the thing's time is over, said right after it ("试用期早过了", "居住证过了": True;
-    "试用期还没过": False), and the word that named it; None where that is not what its clause
-    says. A verb's "登记过了" is done, not over: only a noun's time passes."""
+def _time_over(slot: Slot, t: str, cues: list[str]) -> Reading | None:
+    """A thing's time said over or not ("试用期早过了", "试用期还没过就被辞退了"), read the way the
+    author's own words of it say over (试用期已过, a no word: over is a no; 超过有效期, a yes
+    word: over is a yes); None where no word of the author's says it, or the reply says
+    something else of the thing. A verb's "登记过了" is done, not over: only a noun's time
+    passes. Said as the whole reply (or after its length: "试用期三个月，早过了"), certain; with
+    more after it, a guess."""
     found = _named_noun(t, cues)
     if found is None:
         return None
-    m = _OVER.match(t, found[1], clause_of(clause_spans(t), found[1] - 1)[1])
-    return None if m is None else (m.group(1) is None, found[0])
+    noun, at = found
+    own = [(w.lower(), value) for ws, value in ((slot.yes_words, True), (slot.no_words, False)) for w in ws]
+    says_over = {value for w, value in own if noun in w and _OVER_WORD.search(w.replace(noun, ""))}
+    if len(says_over) != 1:
+        return None
+    spans = clause_spans(t)
+    ce = clause_of(spans, at - 1)[1]
+    m = _OVER.match(t, at, ce)
+    if m is None and _LENGTH_ONLY.fullmatch(t, at, ce) and ce < len(t):
+        # the thing's length, then its time over in the next clause, of no other subject
+        ns, ne = clause_of(spans, min(len(t) - 1, ce + 1))
+        m = _OVER.match(t, ns, ne)
+    if m is None:
+        return None
+    over = says_over.pop()
+    rest = t[m.end():]
+    return Reading(over if m.group(1) is None else not over, sure=not _PUNCT.sub("", rest))
+
+
+def _a_period_length(t: str, cues: list[str]) -> bool:
+    """Whether the reply gives a period's length right after naming it ("试用期三个月"): how long
+    it lasts, no yes or no (a period is a noun ending in 期; "社保五年了" is paid for five)."""
+    found = _named_noun(t, cues)
+    if found is None or not found[0].endswith("期"):
+        return False
+    return any(q.start == 0 and q.unit in _TIME_UNITS for q in quantities(t[found[1]:]))
 
 
 _TIME_UNITS = ("年", "月", "周", "天", "日", "小时")
-_OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束)[了啊呀的啦呢]*[\s。！!.]*$")
+_OVER_WORD = re.compile(r"过|满|结束|到期")  # an author's word of a time over: 试用期已过, 超过有效期
+# its time over or not, up to the clause's end or to what followed (就, 才: "还没过就被辞退了")
+_OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束|满)(?:[了啊呀的啦呢]*[\s。！!.]*$|[了]?(?:就|才))")
+_LENGTH_ONLY = re.compile(r"\s*(?:是|有|只有|就)?[\d一二两三四五六七八九十半几]+个?(?:年|月|周|天|星期|礼拜)[的了吧]*\s*")
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
 
@@ -157,11 +187,6 @@ def _by_cue(slot: Slot, text: str, cues: list[str], ahead: bool, described: bool
     start, cue = min(at, key=lambda a: (a[0], -len(a[1])))  # the longest word where the first starts
     cs, ce = clause_of(spans, start)
     done = completed(text[cs:ce], start + len(cue) - cs)  # "证明已经开好了", "发票都在"
-    if done is None and only_nouns([cue]) and \
-            any(q.start == 0 and q.unit in _TIME_UNITS for q in quantities(t[start + len(cue):ce])):
-        # how long a thing lasts (the dictionary has the word only as a noun) says neither
-        # ("试用期三个月"; a count is how many are had: "兄弟姐妹三个"; a verb's "登记三年了" is done)
-        return None
     if done is None and not ahead and STILL_TO_COME.search(t[cs:ce]):
         return None  # "残疾证要下个月才能拿到": still to come, neither had nor refused
     plain = _cue_says(slot, cue)  # what the word said plainly says ("兄弟姐妹": no)
@@ -249,9 +274,11 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
     value = None if described else value
     cues = cue_words(spec, name)
-    over = _time_over(t, cues)
+    over = _time_over(slot, t, cues)
     if over is not None:
-        return Reading(over[0] != _cue_says(slot, over[1]))
+        return over
+    if _a_period_length(t, cues):
+        return None
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
         # what it says is in how it restates the question's predicate, not in which word wins
@@ -275,8 +302,6 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
-    if not opens and names_another(spec, name, t):
-        return None  # "合同有签" to "还在试用期内吗？": its 有 is said of another question's thing
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
         named = min(((t.find(c), -len(c), c) for c in cues if c in t), default=(0, 0, None))[2]  # the first said
         if value is not None and named is not None and not opens and not _cue_says(slot, named):

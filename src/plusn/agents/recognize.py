@@ -45,13 +45,10 @@ from .utterance import (
     by_correction,
     clause_of,
     clause_spans,
-    correction_at,
-    correction_word,
     has_correction,
     negated,
     topic_of,
 )
-from .verbs import HEDGE
 from .yes_no import read_yes_no, stated_yes_no
 
 _OPENS_NO = re.compile(r"\s*(?:不是|不对|没有|不|no\b|not\b|nope)", re.I)
@@ -134,7 +131,11 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             named.add(canon)
         where.setdefault(canon, s)
         (neg if negated(low, s, cs) else pos).append(canon)
-    pos = _meant(low, list(dict.fromkeys(c for c in pos if c not in neg)), where, named, old)
+    pos = list(dict.fromkeys(c for c in pos if c not in neg))
+    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
+        pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
+    elif len(pos) > 1 and len(named & set(pos)) == 1:
+        pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -147,31 +148,6 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     return None
 
 
-def _meant(low: str, pos: list[str], where: dict[str, int], named: set[str], old: Any) -> list[str]:
-    """Of several options said, the one meant where the reply tells which."""
-    fix = correction_at(low)
-    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
-        return [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
-    later = max(pos, key=lambda c: where[c]) if len(pos) == 2 else None
-    if later is not None and min(where[c] for c in pos) < fix < where[later] and _stated(low, fix, where[later]):
-        return [later]  # one said, taken back, another said: "算是辞退吧，不对，…是违法辞退"
-    if len(pos) > 1 and len(named & set(pos)) == 1:
-        return list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
-    return pos
-
-
-def _stated(low: str, fix: int, at: int) -> bool:
-    """Whether what is said at ``at``, after a correction word at ``fix``, is stated by the user:
-    not asked ("…，算违法解除吗", "不对吗？"), hedged ("应该是…吧") or reported ("公司说…")."""
-    spans = clause_spans(low)
-    cs, ce = clause_of(spans, at)
-    fs, fe = clause_of(spans, fix)
-    after = fix + len(correction_word(low) or "")
-    return not asks(low, cs, ce) and not asks(low, fs, fe) and not HEDGE.search(low, after, ce) and \
-        not _REPORTED.search(low, after, at)
-
-
-_REPORTED = re.compile(r"说|据|听")  # "不对，公司说是…": another's word
 # a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"
 _MOVING = re.compile(r"迁|转|落|搬|移|调|回|去|到|想|要|打算|准备|可以|能")
 # anywhere in a message that asks: a case supposed, a time before, a doubt, a move or a contrast

@@ -31,16 +31,34 @@ _MODAL_A_NOT_A = re.compile(r"(能|可|可以)不\1(?!算|是|属于)")
 # A clause opening on what was, and a later word for what is now: the first is no current answer.
 PAST = re.compile(r"\s*(?:原来|以前|之前|曾经|过去|本来|早先|previously|formerly|i used to|used to)(?!的)", re.I)
 _THEN = re.compile(r"就|才|于是|所以|然后|结果|后来")
-# a case supposed, a threat or a report: what follows 就 in it did not happen ("不辞职就开除")
-_IF_SO = re.compile(r"说|逼|要么|不然|否则|要是|如果|假如|的话|让|要求|威胁")
+# what keeps the link's next from having happened: a case supposed, a threat, a report, anywhere
+# before ("领导说不辞职就开除"), or a modal after the link ("就只能走人")
+_IF_SO = re.compile(r"说|讲|放话|原话|威胁|逼|要么|不然|否则|要是|如果|假如|的话|让|要求")
+_MODAL_NEXT = re.compile(r"要|得|会|只能|只好|可以|能")
+# a plain 不 and its verb before the link, said as a condition ("不辞职就", "我不签就"); not a
+# verb's 不 of what it cannot ("撑不下去就") nor one whose 了 says it happened ("不干了就")
+_BARE_NOT = re.compile(r"(?:^|[^\u4e00-\u9fff]|[我你他她们也还再都要是])不[\u4e00-\u9fff]{1,2}$")
 
 
-def _happened(text: str, clause_start: int, start: int) -> bool:
-    """Whether the clause says what followed was done (了, or 的 at its end: "才辞的"), and is no
-    case supposed, threat or report ("领导说不辞职就开除", "不租房就买房")."""
-    end = _clause_end(text, clause_start)
-    rest = text[start:end].rstrip(" 。.!！啊呀吧呢")
-    return ("了" in rest or rest.endswith("的")) and not _IF_SO.search(text, clause_start, start)
+def _last_link(text: str, lo: int, start: int) -> int | None:
+    """Where the last linking word before ``start`` (from ``lo``) ends, or None."""
+    ends = [m.end() for m in _THEN.finditer(text, lo, start)]
+    return ends[-1] if ends else None
+
+
+def _happened(text: str, link: int, start: int) -> bool:
+    """Whether what follows the link at ``link`` is said to have happened: 了 just after the word at
+    ``start`` (or the clause ending in 的: "才辞的"), no modal right after the link, no plain 不 and
+    verb as a condition before it, and no case supposed, threat or report before the word."""
+    end = _clause_end(text, start)
+    after = text[start:min(end, start + 6)]
+    done = "了" in after or text[start:end].rstrip(" 。.!！啊呀吧呢").endswith("的")
+    word = _THEN.search(text, max(0, link - 2), link)
+    cond = text[:word.start()] if word is not None else text[:link]
+    return done and not _MODAL_NEXT.match(text, link) and not _BARE_NOT.search(cond) and \
+        not _IF_SO.search(text, 0, start)
+
+
 _DENIES = re.compile(r"\s*(?:并不是|并非|不是|倒不是)(?!很|太|特别|非常|一般|的|啊|呀|哦|吧|嘛)")  # 不是很清楚 is a degree, 不是的 a reply
 NOW = re.compile(r"现在|目前|如今|眼下|\bnow\b|currently", re.I)  # 原来的公司 is "the former company": no contrast
 # A measure word after a number: things counted (两个问题, 3个人, 2份合同), not a slot's quantity
@@ -141,10 +159,11 @@ def negated(text: str, start: int, clause_start: int) -> bool:
     # the four characters before, without a modal A-not-A: "能不能报婴幼儿照护" asks for it and
     # denies nothing (but "是不是本地户口？不是" is read as before: whether it is, denied)
     before = _MODAL_A_NOT_A.sub(r"\1", text[max(clause_start, start - 6):start])[-4:]
-    if _THEN.search(before) and _happened(text, clause_start, start):
+    link = _last_link(text, max(clause_start, start - 4), start)
+    if link is not None and _happened(text, link, start):
         # a negator's scope ends at a word that links what happened next to it: "撑不下去就辞职了",
         # "试用期还没过就被辞退了" deny the first verb, not the second
-        before = _THEN.split(before)[-1]
+        before = text[link:start]
     if any(c in NEGATORS for c in before):
         return True
     denies = _DENIES.match(text, clause_start)

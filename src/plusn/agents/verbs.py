@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 
 from .answers import NO, YES
-from .glosses import only_nouns
 from .utterance import (
     A_NOT_A,
     NEGATORS,
@@ -52,8 +51,6 @@ _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|�
 _EDGES = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早|没有|没|未|不)+$")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
-_PLAIN_NO = frozenset(w for w in NO if not w.isascii())  # 不是, 没有, 不对…
-_ENDS = re.compile(r"[\s，。！？；、,.!?;…~～的啊呀吧哦嗯]+")
 _UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
 # said of another place or another person, or hedged: never certain
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
@@ -73,13 +70,6 @@ class Verb:
     word: str
     plain: bool
     ongoing: bool  # an activity (在交): under way is yes; else a thing done, under way is no answer
-
-
-def _cuts_a_noun(core: str, n: int) -> bool:
-    """Whether the head ``core[:n]`` is cut out of a word the dictionary has only as a noun (试 of
-    试用期, "trial period"; 质 of 质量): no verb, whatever the author's words hold."""
-    spanning = [core[i:j] for i in range(n) for j in range(n + 1, min(len(core), i + 6) + 1) if j - i >= 2]
-    return bool(only_nouns(spanning))
 
 
 def _plainly_in(word: str, verb: str, nouns: tuple[str, ...]) -> bool:
@@ -107,7 +97,7 @@ def _learn(yes: tuple[str, ...], no: tuple[str, ...], nouns: tuple[str, ...]) ->
             verb = next((core[:n] for n in range(1, min(len(core), 3) + 1)
                          if (core[n:] in nouns or not core[n:]) and core[:n] not in YES and core[:n] not in NO
                          and any(_plainly_in(o, core[:n], nouns) for o in others)), None)
-            if verb is None or verb in out or verb in _LIGHT or _cuts_a_noun(core, len(verb)):
+            if verb is None or verb in out or verb in _LIGHT:
                 continue
             plain_words = [o for o in others if _plainly_in(o, verb, nouns)]
             ongoing = any(f"在{verb}" in o or f"{verb}着" in o for o in plain_words)
@@ -181,11 +171,8 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     value = said.pop() if len(said) == 1 else None
     if not isinstance(value, bool):
         return None  # both ways, or not said whether it is done: left to the other readings
-    # a plain no that opens the reply, agreeing with it, takes nothing back ("不是，工资都是正常发的";
-    # not "转正，没有", whose 没有 follows what it answers)
-    agreeing = {spans[0]} if spans and not value and _ENDS.sub("", t[slice(*spans[0])]) in _PLAIN_NO else set()
     if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
-            (done and taken_back(t, spans, spoken | agreeing, others)):
+            (done and taken_back(t, spans, spoken, others)):
         return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
     return value, not HEDGE.search(t)
 
@@ -221,8 +208,7 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
     aspect = _ASPECT.match(t, e, ce)
     rest = t[aspect.end():ce].strip() if aspect else t[e:ce].strip()
     potential = t[e:e + 1] == "不"  # 交不起, 办不下来: cannot
-    lasting = _DURATION.match(rest) and not only_nouns([verb.word])  # "试用期三个月" is its length
-    if not potential and rest and not lasting and not any(rest.startswith(n) for n in nouns):
+    if not potential and rest and not _DURATION.match(rest) and not any(rest.startswith(n) for n in nouns):
         return None  # 交的是老家的社保, 交租金, 交通: something else follows
     if not (named or any(n in clause for n in nouns)):
         return None  # a verb said of nothing named, in a message that answers another question

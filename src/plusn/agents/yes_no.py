@@ -74,7 +74,9 @@ def _time_over(slot: Slot, t: str, cues: list[str]) -> Reading | None:
         return None
     noun, at = found
     own = [(w.lower(), value) for ws, value in ((slot.yes_words, True), (slot.no_words, False)) for w in ws]
-    says_over = {value for w, value in own if noun in w and _OVER_WORD.search(w.replace(noun, ""))}
+    # the author's words that say the thing itself over (试用期已过, 过了试用期, 超过有效期; not the
+    # 过 of a verb done, 签过合同)
+    says_over = {value for w, value in own if noun in w and _OVER_WORD.fullmatch(w.replace(noun, ""))}
     if len(says_over) != 1:
         return None
     spans = clause_spans(t)
@@ -87,8 +89,10 @@ def _time_over(slot: Slot, t: str, cues: list[str]) -> Reading | None:
     if m is None:
         return None
     over = says_over.pop()
-    rest = t[m.end():]
-    return Reading(over if m.group(1) is None else not over, sure=not _PUNCT.sub("", rest))
+    # certain only of a period (试用期, 有效期: its time is what passes; 居住证过了 may be approved),
+    # said plainly, with nothing after it
+    sure = noun.endswith("期") and not HEDGE.search(t) and not _PUNCT.sub("", t[m.end():])
+    return Reading(over if m.group(1) is None else not over, sure=sure)
 
 
 def _a_period_length(t: str, cues: list[str]) -> bool:
@@ -101,9 +105,10 @@ def _a_period_length(t: str, cues: list[str]) -> bool:
 
 
 _TIME_UNITS = ("年", "月", "周", "天", "日", "小时")
-_OVER_WORD = re.compile(r"过|满|结束|到期")  # an author's word of a time over: 试用期已过, 超过有效期
+# an author's word, without its noun, that says the noun's time over: 试用期已过, 过了试用期, 超过有效期
+_OVER_WORD = re.compile(r"(?:已经|已|早就|早)?(?:超过|过|满|结束|到期)了?|过了|超过了?")
 # its time over or not, up to the clause's end or to what followed (就, 才: "还没过就被辞退了")
-_OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束|满)(?:[了啊呀的啦呢]*[\s。！!.]*$|[了]?(?:就|才))")
+_OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束|满|到期)(?:[了啊呀的啦呢]*[\s。！!.]*$|[了]?(?:就|才))")
 _LENGTH_ONLY = re.compile(r"\s*(?:是|有|只有|就)?[\d一二两三四五六七八九十半几]+个?(?:年|月|周|天|星期|礼拜)[的了吧]*\s*")
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
@@ -122,11 +127,16 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if _NO_NEED.match(t.strip()) or ((_DOUBLE_NO.search(t) or any(w in t for w in UNSURE)) and len(clause_spans(t)) == 1):
         # "不用登记了吧", "没什么不能提供的": neither done nor refused, plainly; "备案不清楚有没有": not known
         return None
+    if asked:
+        # a thing's time over or not ("试用期早过了"), or a period's length ("试用期三个月"), before
+        # any verb of the slot's is looked for: its words may hold the noun's first character
+        over = _time_over(slot, t, cue_words(spec, name))
+        if over is not None or _a_period_length(t, cue_words(spec, name)):
+            return over
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     qualified = _modified(slot, found)
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)
-    # (the slot's own words are the author's meaning, under way or not: "还在试用期" is a yes word)
-    if UNDER_WAY.search(_without(masked(t, found) if isinstance(said, tuple) else t, [*slot.yes_words, *slot.no_words])):
+    if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
@@ -274,11 +284,6 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
     value = None if described else value
     cues = cue_words(spec, name)
-    over = _time_over(slot, t, cues)
-    if over is not None:
-        return over
-    if _a_period_length(t, cues):
-        return None
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
         # what it says is in how it restates the question's predicate, not in which word wins
@@ -340,13 +345,6 @@ def _said_of_another(spec: FormSpec, name: str, t: str) -> bool:
     inside = [span for w in theirs for span in (_whole_words(w, t) if w.isascii() else occurrences(w, t))]
     hits = [s for w in (*YES, *NO) for s, _ in (_whole_words(w, t) if w.isascii() else occurrences(w, t))]
     return bool(inside) and bool(hits) and all(any(a <= h < b for a, b in inside) for h in hits)
-
-
-def _without(t: str, words: list[str]) -> str:
-    """The text with the words blanked where it says them as they are."""
-    for w in sorted((w.lower() for w in words if w), key=len, reverse=True):
-        t = t.replace(w, " " * len(w))
-    return t
 
 
 def _whole_words(w: str, t: str) -> list[tuple[int, int]]:

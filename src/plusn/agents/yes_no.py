@@ -101,7 +101,10 @@ def _a_period_length(t: str, cues: list[str]) -> bool:
     found = _named_noun(t, cues)
     if found is None or not found[0].endswith("期"):
         return False
-    return any(q.start == 0 and q.unit in _TIME_UNITS for q in quantities(t[found[1]:]))
+    rest = t[found[1]:]
+    # (with 了 it is how long one has been in it: "试用期三个月了")
+    return any(q.start == 0 and q.unit in _TIME_UNITS and not rest[q.end:].lstrip().startswith("了")
+               for q in quantities(rest))
 
 
 _TIME_UNITS = ("年", "月", "周", "天", "日", "小时")

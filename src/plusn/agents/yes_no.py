@@ -58,7 +58,9 @@ def _named_noun(t: str, cues: list[str]) -> tuple[str, int] | None:
     """The first of the slot's words the text says that the dictionary has only as a noun (a
     thing, not a doing: 试用期, 居住证; not 登记), and where it ends."""
     said = sorted((t.find(c), -len(c), c) for c in cues if c in t)
-    nouns = only_nouns([c for _, _, c in said])
+    if not said:
+        return None
+    nouns = only_nouns(cues)  # all the slot's words at once: the dictionary is scanned once for them
     return next(((c, at + len(c)) for at, _, c in said if c in nouns), None)
 
 

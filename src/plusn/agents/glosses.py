@@ -93,7 +93,6 @@ def glosses(words: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
-
 def only_nouns(words: Iterable[str]) -> frozenset[str]:
     """Those of the words the dictionary gives senses for, none of them a verb's ("to …"):
     试用期 is "trial period", 质量 "quality"; 备案 is "to put on record", and a word it does

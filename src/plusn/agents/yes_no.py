@@ -54,6 +54,8 @@ _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$"
 # a hedge ("要是没记错的话"); narrower than utterance.SUPPOSE, whose 的话 is often a topic marker
 _SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没记错)|万一|\bif\b(?!\s+i\s+(?:remember|recall))")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
+
+
 def _named_noun(t: str, cues: list[str]) -> tuple[str, int] | None:
     """The first of the slot's words the text says that the dictionary has only as a noun (a
     thing, not a doing: 试用期, 居住证; not 登记), and where it ends."""
@@ -69,8 +71,8 @@ def _time_over(slot: Slot, t: str, cues: list[str]) -> Reading | None:
     author's own words of it say over (试用期已过, a no word: over is a no; 超过有效期, a yes
     word: over is a yes); None where no word of the author's says it, or the reply says
     something else of the thing. A verb's "登记过了" is done, not over: only a noun's time
-    passes. Said as the whole reply (or after its length: "试用期三个月，早过了"), certain; with
-    more after it, a guess."""
+    passes. Certain only of a period (a noun in 期) said plainly, with nothing after it (or after
+    its length: "试用期三个月，早过了"); otherwise a guess."""
     found = _named_noun(t, cues)
     if found is None:
         return None
@@ -135,8 +137,9 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if asked:
         # a thing's time over or not ("试用期早过了"), or a period's length ("试用期三个月"), before
         # any verb of the slot's is looked for: its words may hold the noun's first character
-        over = _time_over(slot, t, cue_words(spec, name))
-        if over is not None or _a_period_length(t, cue_words(spec, name)):
+        cues = cue_words(spec, name)
+        over = _time_over(slot, t, cues)
+        if over is not None or _a_period_length(t, cues):
             return over
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     qualified = _modified(slot, found)

@@ -1,6 +1,6 @@
 """Reading a form of the tests' own (a repair under warranty): how far a negator reaches, a
-thing's time over, and an English "no" of another slot's words. Each case was read wrong before
-the rule it pins."""
+thing's time over, and an English "no" of another slot's words. Each test fails on the code
+before its rule; the cases after "not" guard what the rule must leave as it was."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ class FormState:
         if said and said[0] == value:
             return str(said[1])
         slot = spec.slots.get(name)
-        return show(value, lang, slot.counts_in() if slot is not None and slot.type in ("integer", "number") else None)
+        return show(value, lang, slot.shown_unit() if slot is not None else None)
 
     def believed(self) -> dict[str, Any]:
         """The values the tree is walked with: the sure ones and the guesses still to confirm."""

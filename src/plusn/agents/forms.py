@@ -52,7 +52,7 @@ def recognise(spec: FormSpec, text: str, asked: str | None, lang: str,
 def _step(spec: FormSpec, name: str, value: Any) -> dict[str, Any]:
     """A step of a decision's path: the slot, its label, its value and, for a number, its unit."""
     slot = spec.slots[name]
-    unit = slot.counts_in() if slot.type in ("integer", "number") else None
+    unit = slot.shown_unit()
     return {"slot": name, "label": slot.label or name, "value": value, **({"unit": unit} if unit else {})}
 
 

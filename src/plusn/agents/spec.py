@@ -180,6 +180,10 @@ class Slot(_Strict):
         """The unit the slot's numbers are read in."""
         return canonical_unit(self.unit) if self.unit else slot_unit(self.units)  # "days", "个月" are 天, 月
 
+    def shown_unit(self) -> str | None:
+        """The unit a number of the slot is said back with ("13个月"); None for other slots."""
+        return self.counts_in() if self.type in ("integer", "number") else None
+
     def unit_words(self) -> dict[str, float]:
         """The words its numbers may be said in beside the durations (see :func:`unit_words`)."""
         return unit_words(canonical_unit(self.unit) if self.unit else None, self.units)

@@ -40,22 +40,18 @@ _MODAL_NEXT = re.compile(r"要|得|会|只能|只好|可以|能")
 _BARE_NOT = re.compile(r"(?:^|[^\u4e00-\u9fff]|[我你他她们也还再都要是])不[\u4e00-\u9fff]{1,2}$")
 
 
-def _last_link(text: str, lo: int, start: int) -> int | None:
-    """Where the last linking word before ``start`` (from ``lo``) ends, or None."""
-    ends = [m.end() for m in _THEN.finditer(text, lo, start)]
-    return ends[-1] if ends else None
+def _last_link(text: str, lo: int, start: int) -> re.Match[str] | None:
+    """The last linking word before ``start`` (from ``lo``), or None."""
+    return next(reversed(list(_THEN.finditer(text, lo, start))), None)
 
 
-def _happened(text: str, link: int, start: int) -> bool:
-    """Whether what follows the link at ``link`` is said to have happened: 了 just after the word at
+def _happened(text: str, link: re.Match[str], start: int) -> bool:
+    """Whether what follows the ``link`` is said to have happened: 了 just after the word at
     ``start`` (or the clause ending in 的: "才辞的"), no modal right after the link, no plain 不 and
     verb as a condition before it, and no case supposed, threat or report before the word."""
     end = _clause_end(text, start)
-    after = text[start:min(end, start + 6)]
-    done = "了" in after or text[start:end].rstrip(" 。.!！啊呀吧呢").endswith("的")
-    word = _THEN.search(text, max(0, link - 2), link)
-    cond = text[:word.start()] if word is not None else text[:link]
-    return done and not _MODAL_NEXT.match(text, link) and not _BARE_NOT.search(cond) and \
+    done = "了" in text[start:min(end, start + 6)] or text[start:end].rstrip(" 。.!！啊呀吧呢").endswith("的")
+    return done and not _MODAL_NEXT.match(text, link.end()) and not _BARE_NOT.search(text, 0, link.start()) and \
         not _IF_SO.search(text, 0, start)
 
 
@@ -163,7 +159,7 @@ def negated(text: str, start: int, clause_start: int) -> bool:
     if link is not None and _happened(text, link, start):
         # a negator's scope ends at a word that links what happened next to it: "撑不下去就辞职了",
         # "试用期还没过就被辞退了" deny the first verb, not the second
-        before = text[link:start]
+        before = _MODAL_A_NOT_A.sub(r"\1", text[link.end():start])
     if any(c in NEGATORS for c in before):
         return True
     denies = _DENIES.match(text, clause_start)

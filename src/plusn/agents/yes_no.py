@@ -7,6 +7,7 @@ of the slot before it is asked ("发票都有"), each only where it is unambiguo
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
@@ -56,26 +57,30 @@ _SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 
 
-def _named_noun(t: str, cues: list[str]) -> tuple[str, int] | None:
+def _named_noun(spec: FormSpec, name: str, t: str) -> tuple[str, int] | None:
     """The first of the slot's words the text says that the dictionary has only as a noun (a
     thing, not a doing: 试用期, 居住证; not 登记), and where it ends."""
-    said = sorted((t.find(c), -len(c), c) for c in cues if c in t)
+    said = sorted((t.find(c), -len(c), c) for c in cue_words(spec, name) if c in t)
     if not said:
         return None
-    nouns = only_nouns(cues)  # all the slot's words at once: the dictionary is scanned once for them
+    nouns = _form_nouns(tuple(c for n in spec.slots for c in cue_words(spec, n)))
     return next(((c, at + len(c)) for at, _, c in said if c in nouns), None)
 
 
-def _time_over(slot: Slot, t: str, cues: list[str]) -> Reading | None:
+@functools.lru_cache(maxsize=64)
+def _form_nouns(cues: tuple[str, ...]) -> frozenset[str]:
+    """Those of a form's words the dictionary has only as nouns: every slot's at once, so the
+    dictionary file is scanned once per form, not once per word a reply says."""
+    return only_nouns(cues)
+
+
+def _time_over(slot: Slot, t: str, found: tuple[str, int]) -> Reading | None:
     """A thing's time said over or not ("试用期早过了", "试用期还没过就被辞退了"), read the way the
     author's own words of it say over (试用期已过, a no word: over is a no; 超过有效期, a yes
     word: over is a yes); None where no word of the author's says it, or the reply says
     something else of the thing. A verb's "登记过了" is done, not over: only a noun's time
     passes. Certain only of a period (a noun in 期) said plainly, with nothing after it (or after
     its length: "试用期三个月，早过了"); otherwise a guess."""
-    found = _named_noun(t, cues)
-    if found is None:
-        return None
     noun, at = found
     own = [(w.lower(), value) for ws, value in ((slot.yes_words, True), (slot.no_words, False)) for w in ws]
     # the author's words that say the thing itself over (试用期已过, 过了试用期, 超过有效期; not the
@@ -99,11 +104,10 @@ def _time_over(slot: Slot, t: str, cues: list[str]) -> Reading | None:
     return Reading(over if m.group(1) is None else not over, sure=sure)
 
 
-def _a_period_length(t: str, cues: list[str]) -> bool:
+def _a_period_length(t: str, found: tuple[str, int]) -> bool:
     """Whether the reply gives a period's length right after naming it ("试用期三个月"): how long
     it lasts, no yes or no (a period is a noun ending in 期; "社保五年了" is paid for five)."""
-    found = _named_noun(t, cues)
-    if found is None or not found[0].endswith("期"):
+    if not found[0].endswith("期"):
         return False
     rest = t[found[1]:]
     # (with 了 it is how long one has been in it: "试用期三个月了")
@@ -137,9 +141,9 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if asked:
         # a thing's time over or not ("试用期早过了"), or a period's length ("试用期三个月"), before
         # any verb of the slot's is looked for: its words may hold the noun's first character
-        cues = cue_words(spec, name)
-        over = _time_over(slot, t, cues)
-        if over is not None or _a_period_length(t, cues):
+        noun = _named_noun(spec, name, t)
+        over = None if noun is None else _time_over(slot, t, noun)
+        if over is not None or (noun is not None and _a_period_length(t, noun)):
             return over
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     qualified = _modified(slot, found)

@@ -310,6 +310,8 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
     is said in (三万五 to a slot in 万: forced), and the two numbers of 七八; None where the
     numeral is no number (a scale word alone, 一共, 三亚, 第一, 五一, the "a" of "half a year")."""
     end, forced, span = m.end(), None, None
+    if text[: m.start()].rstrip().endswith("第"):
+        return None  # 第二天, 第3个月: which day or month, with its unit or without, never how many
     if m.group("ar") is not None:
         sc = m.group("sc") or ""
         if sc in words:

@@ -10,11 +10,18 @@ from plusn.agents.spec import FormSpec
 PARCEL = FormSpec.model_validate({
     "slots": {
         "notified": {"type": "boolean", "label": "提前告知", "ask": "快递公司有没有提前通知您包裹会晚到？（是 / 否）",
-                     "yes_words": ["提前通知了", "提前说了", "发了短信"], "no_words": ["没通知", "没有通知", "没说"]},
+                     "yes_words": ["提前通知了", "提前说了", "发了短信"],
+                     "no_words": ["没通知", "没有通知", "没说", "到了门口才知道", "到门口才知道"]},
         "pending": {"type": "boolean", "label": "未处理的投诉", "ask": "还有没有没处理完的投诉？（是 / 否）",
                     "yes_words": ["还有投诉"], "no_words": ["都处理完了"]},
         "days": {"type": "number", "label": "晚到天数", "ask": "包裹比承诺的晚到了几天？", "unit": "天",
-                 "min": 0, "max": 60},
+                 "min": 0, "max": 60, "aliases": ["晚到", "晚了"]},
+        "cause": {"type": "enum", "label": "延误原因", "ask": "延误是什么原因？（天气 / 爆仓 / 地址错误）",
+                  "options": {"天气": ["下雪", "暴雨"], "爆仓": ["分拣中心爆仓", "件太多"], "地址错误": ["地址写错"]}},
+        "signed": {"type": "boolean", "label": "按时签收", "ask": "快递送到时您在家签收了吗？（是 / 否）",
+                   "yes_words": ["签收了", "签了"], "no_words": ["来晚了", "没签收"]},
+        "outcome": {"type": "enum", "label": "包裹去向", "ask": "包裹现在在哪？（已签收 / 退回）",
+                    "options": {"已签收": ["收到了"], "退回": ["被退回", "退回了"]}},
     },
     "tree": {"slot": "notified", "cases": {
         "true": {"decision": "按约定处理"},
@@ -44,3 +51,30 @@ def test_an_ordinal_counts_no_days() -> None:
     assert _found("第二天也没到，一共晚了四天", "days")["days"] == 4
     # not: a count of days said plainly
     assert _found("晚了两天", "days")["days"] == 2
+
+
+def test_an_option_said_to_have_nothing_to_do_with_it_is_denied() -> None:
+    # 跟天气没关系 denies the weather as the cause, and a later mention of the weather
+    # ("天气好得很") does not bring it back
+    found = _found("说是分拣中心爆仓了，跟天气没关系，那天天气好得很", "cause")
+    assert found["cause"] == "爆仓"
+    assert "cause" not in _found("跟天气没关系", "cause")  # (of three causes, two are left)
+    # not: a relation said, or a negator that denies nothing of it
+    assert _found("跟天气有关系", "cause")["cause"] == "天气"
+
+
+def test_a_word_said_loosely_across_another_questions_word_is_not_said() -> None:
+    # 原来晚到了 holds 来晚了 with 到 inside it, across 原来 and the 晚到 of the days asked
+    assert "signed" not in _found("原来晚到了三天", "signed")
+    assert _found("快递员来晚了", "signed")["signed"] is False  # the word itself
+    assert _found("快递员来得晚了", "signed")["signed"] is False  # with a character inside, of nothing else
+
+
+def test_what_two_no_words_share_names_nothing() -> None:
+    # 门口 is shared by two no words: with them it says no; alone it does not name the question,
+    # so a clause with it that restates the question's 包裹 and 到 answers nothing
+    assert "notified" not in _found("到了门口才发现包裹晚到了")
+    assert "notified" not in _found("我们到了门口才发现包裹放在了快递柜")
+    assert _found("到了门口才知道", "notified")["notified"] is False  # (the no word itself)
+    # not: a part a yes word and a no word share names it ("通知"), and is read as ever
+    assert _found("没有通知", "notified")["notified"] is False

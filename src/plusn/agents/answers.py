@@ -210,6 +210,13 @@ def said_at(t: str, word: str) -> int:
     return at
 
 
+def loosely_at(t: str, word: str) -> tuple[int, int] | None:
+    """Where the text says the word only with a character inside (see :func:`_loose`), or None."""
+    loose = None if word in t else _loose(word)
+    m = None if loose is None else loose.search(t)
+    return None if m is None else m.span()
+
+
 def _negated(t: str, word: str, yes: bool) -> bool:
     """Whether a negator stands right before the word: "没有自有住房" is no 有自有住房, whatever
     the author's list of no words holds (an English yes word, ``yes``, only in a plain no)."""

@@ -59,13 +59,20 @@ def _cue_words(spec: FormSpec, name: str) -> list[str]:
     for n in (2, 3, 4):
         found |= {label[i:i + n] for i in range(len(label) - n + 1)
                   if label[i:i + n] in slot.ask or any(label[i:i + n] in w for w in own)}
+    # a yes word and a no word share what names the thing asked; two yes words (or two no words)
+    # share it only as the head both end in (到期 of 没到期 and 快到期): elsewhere, what they share
+    # may say that answer (机场 of 到了机场才知道 and 到机场才知道, both no)
+    no = set(slot.no_words) if slot.type == "boolean" else set()
     for i, a in enumerate(own):
         for b in own[i + 1:]:
+            alike = bool(no) and (a in no) == (b in no)
             if latin(a) or latin(b):  # whole words: "hukou" of "local hukou" and "non-local hukou"
                 found |= {w for w in set(a.lower().split()) & set(b.lower().split())
-                          if len(w) >= 3 and w not in FUNCTION_WORDS}
+                          if len(w) >= 3 and w not in FUNCTION_WORDS
+                          and not (alike and not (a.lower().endswith(w) and b.lower().endswith(w)))}
                 continue
-            found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1) if a[j:j + n] in b}
+            found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1)
+                      if a[j:j + n] in b and not (alike and not (j + n == len(a) and b.endswith(a[j:])))}
     # a part of the label most other questions say too is the form's topic (老人 of 老人月收入, when
     # every question asks about 老人), naming none of them
     others = [f"{s.label or ''} {s.ask}" for n, s in spec.slots.items() if n != name]

@@ -130,7 +130,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         else:
             named.add(canon)
         where.setdefault(canon, s)
-        (neg if negated(low, s, cs) else pos).append(canon)
+        (neg if negated(low, s, cs, e) else pos).append(canon)
     pos = list(dict.fromkeys(c for c in pos if c not in neg))
     if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
         pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
@@ -162,8 +162,8 @@ def negated_options(slot: Slot, text: str) -> set[str]:
     """The options whose words the text negates ("不是国际出差"): whatever else it means, not these."""
     low = text.lower()
     spans = clause_spans(low)
-    return {canon for canon, s, _ in option_spans(slot, text, lexicon(slot).words)
-            if negated(low, s, clause_of(spans, s)[0])}
+    return {canon for canon, s, e in option_spans(slot, text, lexicon(slot).words)
+            if negated(low, s, clause_of(spans, s)[0], e)}
 
 
 

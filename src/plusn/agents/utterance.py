@@ -150,8 +150,16 @@ def _clause_end(text: str, start: int) -> int:
     return len(text) if m is None else m.start()
 
 
-def negated(text: str, start: int, clause_start: int) -> bool:
-    """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local)."""
+# a thing said to have nothing to do with what is asked: "跟天气没关系", "和公司无关"
+_WITH = re.compile(r"(?:跟|和|与|同)$")
+_UNRELATED = re.compile(r"\s*(?:的事|的问题)?\s*(?:(?:没|没有|毫无|并没有|一点)(?:什么|啥|任何|半点)?(?:关系|关联)|无关|不相干)")
+
+
+def negated(text: str, start: int, clause_start: int, end: int | None = None) -> bool:
+    """Whether a negator stands just before ``start`` in its clause (不在本市, 不是本地, not local),
+    or, with the word's ``end``, whether the word is said to have nothing to do with it (跟天气没关系)."""
+    if end is not None and _WITH.search(text, clause_start, start) and _UNRELATED.match(text, end):
+        return True
     # the four characters before, without a modal A-not-A: "能不能报婴幼儿照护" asks for it and
     # denies nothing (but "是不是本地户口？不是" is read as before: whether it is, denied)
     before = _MODAL_A_NOT_A.sub(r"\1", text[max(clause_start, start - 6):start])[-4:]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
+from .answers import NO, UNSURE, YES, denied_in_english, loosely_at, said_at, says, yes_no
 from .cues import cue_words
 from .glosses import only_nouns
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
@@ -153,6 +153,10 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
+    # a word said only with a character inside, over another question's word, is that word's
+    # ("原来晚到了" holds 来晚了 loosely, across 原来 and the 晚到 of a later arrival)
+    borrowed = {w for w in own if _over_another(spec, name, t, w, loosely_at(t, w))}
+    own = [w for w in own if w not in borrowed]
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
     # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife
@@ -179,7 +183,8 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         before = [t[clause_of(spans, at)[0]:at] for w in own if (at := said_at(t, w)) >= 0]
         if before and all(_SUPPOSING.search(b) for b in before):
             return None  # "如果有车呢", "要是有个证的话": a case supposed
-        value = yes_no(text, slot.yes_words, slot.no_words)
+        value = yes_no(text, [w for w in slot.yes_words if w.lower() not in borrowed],
+                       [w for w in slot.no_words if w.lower() not in borrowed])
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
         hedged = HEDGE.search(t) is not None and any(says(t, w) for w in qualified)  # "好像是次要责任": a guess
         return Reading(value, sure=not hedged and not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
@@ -232,6 +237,15 @@ def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:
     """The other slots' own words, as their authors wrote them (没房 of a house owned)."""
     return tuple(w.lower() for n, s in spec.slots.items() if n != name
                  for w in [*s.yes_words, *s.no_words, *(x for ws in s.choices().values() for x in ws)] if w)
+
+
+def _over_another(spec: FormSpec, name: str, t: str, word: str, span: tuple[int, int] | None) -> bool:
+    """Whether the stretch of text where ``word`` is said overlaps a word of another slot (its own
+    words or its aliases) that is no part of ``word`` (晚了 of 来晚了 is)."""
+    if span is None:
+        return False
+    theirs = (*_authors_words(spec, name), *(a.lower() for n, s in spec.slots.items() if n != name for a in s.aliases))
+    return any(a < span[1] and span[0] < b for w in theirs if w and w not in word for a, b in occurrences(w, t))
 
 
 def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> Reading | None:

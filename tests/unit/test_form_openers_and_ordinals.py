@@ -78,3 +78,20 @@ def test_what_two_no_words_share_names_nothing() -> None:
     assert _found("到了门口才知道", "notified")["notified"] is False  # (the no word itself)
     # not: a part a yes word and a no word share names it ("通知"), and is read as ever
     assert _found("没有通知", "notified")["notified"] is False
+
+
+def test_a_plain_no_before_a_case_supposed_answers_it() -> None:
+    # the case supposed (要是提前通知了) says only why; the 没有 before it answers, as a guess
+    r = read(PARCEL, "没有啊，要是提前通知了我就不会白等一天了", "notified", "zh").found["notified"]
+    assert (r.value, r.sure) == (False, False)
+    # not: a case supposed alone, or a wish
+    assert "notified" not in _found("要是提前通知了我就不会白等一天了", "notified")
+    assert "notified" not in _found("是的，如果提前通知了就好了", "notified")
+
+
+def test_a_long_while_is_no_half_a_day() -> None:
+    # 老半天, 好半天: "ages", not twelve hours
+    assert "days" not in _found("等了老半天", "days")
+    assert "days" not in _found("好半天才送到", "days")
+    # not: half a day said plainly
+    assert _found("晚了半天", "days")["days"] == 0.5

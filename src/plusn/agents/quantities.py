@@ -194,6 +194,9 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         out.append(_bounded(text, _spread(q, step, bool(about), span)))
     for m in _HALF.finditer(text):
         word, stop = _unit_after(text, m.end(), words)
+        if text[:m.start()].endswith(("老", "好")) and text.startswith("半天", m.start()) \
+                and not text.startswith("半天假", m.start()):
+            continue  # 老半天, 好半天: a long while, no half a day (请好半天假 is one)
         if word is not None and not any(q.start <= m.start() < q.end for q in out):
             part = Quantity(0.5, _CANON.get(word.lower(), word), m.start(), stop)
             if (more := _more_at(text, stop)):  # 半年多: more than half, below a whole one

@@ -54,6 +54,7 @@ _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$"
 # a case supposed before a slot's own word in its clause ("如果有车呢"): not 主要是 or 只要是, nor
 # a hedge ("要是没记错的话"); narrower than utterance.SUPPOSE, whose 的话 is often a topic marker
 _SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没记错)|万一|\bif\b(?!\s+i\s+(?:remember|recall))")
+_PARTICLES = re.compile(r"[啊呀嘛呢哦吧的啦]+$")  # after a plain yes or no: 没有啊, 是的呀
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 
 
@@ -182,7 +183,12 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             return None if now_said is None else Reading(now_said.value, sure=False)
         before = [t[clause_of(spans, at)[0]:at] for w in own if (at := said_at(t, w)) >= 0]
         if before and all(_SUPPOSING.search(b) for b in before):
-            return None  # "如果有车呢", "要是有个证的话": a case supposed
+            # "如果有车呢", "要是有个证的话": a case supposed; a plain yes or no before it answers
+            # the question, the case only says why ("没有啊，要是提前通知了我们就不会跑过来了"):
+            # a guess (not a wish: "是的，如果提前通知了就好了")
+            opener = _PARTICLES.sub("", t[spans[0][0]:spans[0][1]].strip()) if spans else ""
+            plain = asked and opener in (*YES, *NO) and len(spans) > 1 and not opener.isascii() and "就好了" not in t
+            return Reading(opener in YES, sure=False) if plain else None
         value = yes_no(text, [w for w in slot.yes_words if w.lower() not in borrowed],
                        [w for w in slot.no_words if w.lower() not in borrowed])
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back

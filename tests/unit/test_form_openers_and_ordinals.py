@@ -1,5 +1,6 @@
 """Reading a form of the tests' own (a parcel delivered late): a plain yes or no that opens a
-reply, and an ordinal that counts nothing. Each test fails on the code before its rule; the cases
+reply, a day named by its order, an option with nothing to do with it, and the words a question is
+named by. Each test fails on the code before its rule; the cases
 after "not" guard what the rule must leave as it was."""
 
 from __future__ import annotations
@@ -44,13 +45,14 @@ def test_a_plain_no_that_opens_the_reply_answers_whatever_the_rest_restates() ->
     assert _found("还有两条没处理完", "pending")["pending"] is True
 
 
-def test_an_ordinal_counts_no_days() -> None:
-    # 第二天 is the next day, 第3天 the third: which day, never how many
-    assert "days" not in _found("第二天才送到", "days")
-    assert "days" not in _found("说好第3天送，结果没送", "days")
-    assert _found("第二天也没到，一共晚了四天", "days")["days"] == 4
-    # not: a count of days said plainly
+def test_a_day_named_by_its_order_and_an_hour_counts_no_days() -> None:
+    # 第二天早上 is the next morning, 第3天下午 the third day's afternoon: a moment, not how many
+    assert "days" not in _found("第二天早上才送到", "days")
+    assert "days" not in _found("说好第3天下午送，结果没送", "days")
+    assert _found("第二天早上也没到，一共晚了四天", "days")["days"] == 4
+    # not: a count of days said plainly, or an order that counts what has passed (第五天 of waiting)
     assert _found("晚了两天", "days")["days"] == 2
+    assert _found("今天是第五天了", "days")["days"] == 5
 
 
 def test_an_option_said_to_have_nothing_to_do_with_it_is_denied() -> None:
@@ -63,11 +65,13 @@ def test_an_option_said_to_have_nothing_to_do_with_it_is_denied() -> None:
     assert _found("跟天气有关系", "cause")["cause"] == "天气"
 
 
-def test_a_word_said_loosely_across_another_questions_word_is_not_said() -> None:
-    # 原来晚到了 holds 来晚了 with 到 inside it, across 原来 and the 晚到 of the days asked
+def test_no_complement_of_direction_stands_inside_a_word_before_its_done() -> None:
+    # 原来晚到了 holds 来晚了 with 到 before its 了: 晚到 is arriving late, another verb
     assert "signed" not in _found("原来晚到了三天", "signed")
     assert _found("快递员来晚了", "signed")["signed"] is False  # the word itself
-    assert _found("快递员来得晚了", "signed")["signed"] is False  # with a character inside, of nothing else
+    # not: another character inside ("来得晚了"), or one before the 了 that says how it was done
+    assert _found("快递员来得晚了", "signed")["signed"] is False
+    assert _found("早就签收过了", "signed")["signed"] is True
 
 
 def test_what_two_no_words_share_names_nothing() -> None:

@@ -83,7 +83,11 @@ def _loose(word: str) -> re.Pattern[str] | None:
     if len(word) < 3 or not all("\u4e00" <= c <= "\u9fff" for c in word):
         return None
     gap = "[^不没未非无别快将要\\s，。！？；、,.!?;]"  # nor what is yet to come: "合同快到期了" has not expired
-    return re.compile("|".join(f"{re.escape(word[:i])}{gap}{re.escape(word[i:])}" for i in range(1, len(word))))
+    # before the 了 of a thing done, no complement of direction, which makes another verb ("原来晚到
+    # 了" holds no 来晚了: 晚到 is arriving late; "登记过了", "打过针了" are still the word)
+    done = "[^不没未非无别快将要到来去\\s，。！？；、,.!?;]"
+    return re.compile("|".join(f"{re.escape(word[:i])}{done if word[i:] == '了' else gap}{re.escape(word[i:])}"
+                               for i in range(1, len(word))))
 
 
 # What may stand between 有 (or its negation) and the thing had, and leave it the thing had: a count
@@ -208,13 +212,6 @@ def said_at(t: str, word: str) -> int:
         at = m.start() if m is not None else _had(t, word)
         at = at if at >= 0 else _split(t, word)
     return at
-
-
-def loosely_at(t: str, word: str) -> tuple[int, int] | None:
-    """Where the text says the word only with a character inside (see :func:`_loose`), or None."""
-    loose = None if word in t else _loose(word)
-    m = None if loose is None else loose.search(t)
-    return None if m is None else m.span()
 
 
 def _negated(t: str, word: str, yes: bool) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .answers import NO, UNSURE, YES, denied_in_english, loosely_at, said_at, says, yes_no
+from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
 from .cues import cue_words
 from .glosses import only_nouns
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
@@ -54,7 +54,9 @@ _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$"
 # a case supposed before a slot's own word in its clause ("如果有车呢"): not 主要是 or 只要是, nor
 # a hedge ("要是没记错的话"); narrower than utterance.SUPPOSE, whose 的话 is often a topic marker
 _SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没记错)|万一|\bif\b(?!\s+i\s+(?:remember|recall))")
-_PARTICLES = re.compile(r"[啊呀嘛呢哦吧的啦]+$")  # after a plain yes or no: 没有啊, 是的呀
+_PARTICLES = re.compile(r"[啊呀嘛呢哦吧啦]+$")  # after a plain yes or no: 没有啊, 是的呀
+_PLAIN_YES = ("是", "是的", "有", "有的")
+_PLAIN_NO = ("没有", "没", "不是", "不", "否")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 
 
@@ -154,10 +156,6 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
-    # a word said only with a character inside, over another question's word, is that word's
-    # ("原来晚到了" holds 来晚了 loosely, across 原来 and the 晚到 of a later arrival)
-    borrowed = {w for w in own if _over_another(spec, name, t, w, loosely_at(t, w))}
-    own = [w for w in own if w not in borrowed]
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
     # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife
@@ -186,11 +184,10 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             # "如果有车呢", "要是有个证的话": a case supposed; a plain yes or no before it answers
             # the question, the case only says why ("没有啊，要是提前通知了我们就不会跑过来了"):
             # a guess (not a wish: "是的，如果提前通知了就好了")
-            opener = _PARTICLES.sub("", t[spans[0][0]:spans[0][1]].strip()) if spans else ""
-            plain = asked and opener in (*YES, *NO) and len(spans) > 1 and not opener.isascii() and "就好了" not in t
-            return Reading(opener in YES, sure=False) if plain else None
-        value = yes_no(text, [w for w in slot.yes_words if w.lower() not in borrowed],
-                       [w for w in slot.no_words if w.lower() not in borrowed])
+            opener = _plain_opener(t, spans)
+            plain = asked and opener is not None and not negated_ask(slot) and "就好了" not in t
+            return Reading(opener, sure=False) if plain else None
+        value = yes_no(text, slot.yes_words, slot.no_words)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
         hedged = HEDGE.search(t) is not None and any(says(t, w) for w in qualified)  # "好像是次要责任": a guess
         return Reading(value, sure=not hedged and not (value and taken_back(t, later, spoken, _authors_words(spec, name), LOSES)))
@@ -243,15 +240,6 @@ def _authors_words(spec: FormSpec, name: str) -> tuple[str, ...]:
     """The other slots' own words, as their authors wrote them (没房 of a house owned)."""
     return tuple(w.lower() for n, s in spec.slots.items() if n != name
                  for w in [*s.yes_words, *s.no_words, *(x for ws in s.choices().values() for x in ws)] if w)
-
-
-def _over_another(spec: FormSpec, name: str, t: str, word: str, span: tuple[int, int] | None) -> bool:
-    """Whether the stretch of text where ``word`` is said overlaps a word of another slot (its own
-    words or its aliases) that is no part of ``word`` (晚了 of 来晚了 is)."""
-    if span is None:
-        return False
-    theirs = (*_authors_words(spec, name), *(a.lower() for n, s in spec.slots.items() if n != name for a in s.aliases))
-    return any(a < span[1] and span[0] < b for w in theirs if w and w not in word for a, b in occurrences(w, t))
 
 
 def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> Reading | None:
@@ -318,10 +306,12 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     cues = cue_words(spec, name)
     head = t.strip()
     opens = _opens(head)
-    if value is not None and not opens and yes_no(text, [], []) is not None and _both_ways(t):
+    # a plain no first, then no yes word but a 是 that links, says no ("没有，就是起飞前才通知的"),
+    # unless the question is negated ("是否没有逾期？" — "没有，一直都是正常还的")
+    linked = _plain_opener(t, clause_spans(t)) is False and not negated_ask(slot) and not _both_ways(t, links=False)
+    if value is not None and not linked and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
-        # what it says is in how it restates the question's predicate, not in which word wins (a
-        # reply that opens with a plain yes or no says it there: "没有，就是起飞前才通知的")
+        # what it says is in how it restates the question's predicate, not in which word wins
         echo = echoed(slot.ask, text)
         if echo is not None:
             return Reading(echo)
@@ -399,16 +389,28 @@ def _copula_only(t: str) -> bool:
     clause ("房子是租的"), so none of them answers yes."""
     hits = [(w, e) for w in (*YES, *NO) if not w.isascii() for _, e in occurrences(w, t)]
     spans = clause_spans(t)
-    return bool(hits) and all(w in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
-                              for w, end in hits)  # (是的, 不是 are words of their own: no copula)
+    return bool(hits) and all(_links(t, w, end, spans) for w, end in hits)  # (是的, 不是 are words of their own)
 
 
-def _both_ways(t: str) -> bool:
+def _links(t: str, word: str, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether the yes word ending at ``end`` is the copula 是 with more said after it in its clause."""
+    return word in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
+
+
+def _both_ways(t: str, links: bool = True) -> bool:
     """Whether a reply holds a yes word and, apart from it, a no word (有 and 没 in "还有两条没处理
-    完"; not the 有 of 没有)."""
+    完"; not the 有 of 没有); without ``links``, a 是 that links counts as no yes word."""
     noes = [span for w in NO if not w.isascii() for span in occurrences(w, t)]
-    yeses = [s for w in YES if not w.isascii() for s, _ in occurrences(w, t)]
+    spans = clause_spans(t)
+    yeses = [s for w in YES if not w.isascii() for s, e in occurrences(w, t) if links or not _links(t, w, e, spans)]
     return bool(noes) and any(not any(a <= y < b for a, b in noes) for y in yeses)
+
+
+def _plain_opener(t: str, spans: list[tuple[int, int]]) -> bool | None:
+    """The plain yes or no a reply of more than one clause opens with as a clause of its own
+    ("没有啊，…", "是的，…"), or None (not 对 or 可以, which may only acknowledge)."""
+    first = _PARTICLES.sub("", t[spans[0][0]:spans[0][1]].strip()) if len(spans) > 1 else ""
+    return True if first in _PLAIN_YES else False if first in _PLAIN_NO else None
 
 
 def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:

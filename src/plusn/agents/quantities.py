@@ -52,6 +52,8 @@ _IN_WORD = re.compile(r"[\u4e00-\u9fff](?<![个份人次件张条位家台笔本
 _ORDINAL = re.compile(r"(?:第|周|星期|礼拜|初)\s*$")
 # a day named by its order and an hour of it: 第二天早上, 第3天下午
 _AT_AN_HOUR = re.compile(r"\s*[天日]\s*(?:一早|早上|早晨|清早|大早|上午|中午|下午|傍晚|晚上|夜里|凌晨|半夜)")
+# an hour of the clock: 10点, 六点多, 八点半, 七点钟 (not the 点 of a decimal, 一点五)
+_O_CLOCK = re.compile(r"\s*点(?:钟|半|多|左右|\s*$|(?![\d零〇一二三四五六七八九两]))")
 _HOLIDAYS = ("五一", "十一")
 _UNIT_IN_WORD = re.compile(r"[级纪龄代气]")  # after 年 or 天, these make another word (年级, 年纪, 天气)
 _DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")
@@ -315,8 +317,8 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
     is said in (三万五 to a slot in 万: forced), and the two numbers of 七八; None where the
     numeral is no number (a scale word alone, 一共, 三亚, 第一, 五一, the "a" of "half a year")."""
     end, forced, span = m.end(), None, None
-    if text[: m.start()].rstrip().endswith("第") and _AT_AN_HOUR.match(text, m.end()):
-        return None  # 第二天早上: a moment, the next morning (第39周, 第4年 count what has passed)
+    if (text[: m.start()].rstrip().endswith("第") and _AT_AN_HOUR.match(text, m.end())) or _O_CLOCK.match(text, m.end()):
+        return None  # 第二天早上, 晚上10点: a moment (第39周, 第4年 count what has passed; 一点五 is 1.5)
     if m.group("ar") is not None:
         sc = m.group("sc") or ""
         if sc in words:

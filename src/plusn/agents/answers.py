@@ -82,10 +82,11 @@ def _loose(word: str) -> re.Pattern[str] | None:
     character is no negator and no punctuation, so it cannot turn the word around."""
     if len(word) < 3 or not all("\u4e00" <= c <= "\u9fff" for c in word):
         return None
-    gap = "[^不没未非无别快将要\\s，。！？；、,.!?;]"  # nor what is yet to come: "合同快到期了" has not expired
+    never = "不没未非无别快将要\\s，。！？；、,.!?;"  # nor what is yet to come: "合同快到期了" has not expired
+    gap = f"[^{never}]"
     # before the 了 of a thing done, no complement of direction, which makes another verb ("原来晚到
     # 了" holds no 来晚了: 晚到 is arriving late; "登记过了", "打过针了" are still the word)
-    done = "[^不没未非无别快将要到来去\\s，。！？；、,.!?;]"
+    done = f"[^{never}到来去]"
     return re.compile("|".join(f"{re.escape(word[:i])}{done if word[i:] == '了' else gap}{re.escape(word[i:])}"
                                for i in range(1, len(word))))
 

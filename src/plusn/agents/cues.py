@@ -65,14 +65,14 @@ def _cue_words(spec: FormSpec, name: str) -> list[str]:
     no = set(slot.no_words) if slot.type == "boolean" else set()
     for i, a in enumerate(own):
         for b in own[i + 1:]:
-            alike = bool(no) and (a in no) == (b in no)
+            la, lb = a.lower(), b.lower()
             if latin(a) or latin(b):  # whole words: "hukou" of "local hukou" and "non-local hukou"
-                found |= {w for w in set(a.lower().split()) & set(b.lower().split())
-                          if len(w) >= 3 and w not in FUNCTION_WORDS
-                          and not (alike and not (a.lower().endswith(w) and b.lower().endswith(w)))}
-                continue
-            found |= {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1)
-                      if a[j:j + n] in b and not (alike and not (j + n == len(a) and b.endswith(a[j:])))}
+                shared = {w for w in set(la.split()) & set(lb.split()) if len(w) >= 3 and w not in FUNCTION_WORDS}
+            else:
+                shared = {a[j:j + n] for n in (2, 3, 4) for j in range(len(a) - n + 1) if a[j:j + n] in b}
+            if no and (a in no) == (b in no):  # two words of one answer: only the head both end in
+                shared = {w for w in shared if la.endswith(w) and lb.endswith(w)}
+            found |= shared
     # a part of the label most other questions say too is the form's topic (老人 of 老人月收入, when
     # every question asks about 老人), naming none of them
     others = [f"{s.label or ''} {s.ask}" for n, s in spec.slots.items() if n != name]

@@ -53,7 +53,7 @@ _ORDINAL = re.compile(r"(?:第|周|星期|礼拜|初)\s*$")
 # a day named by its order and an hour of it: 第二天早上, 第3天下午
 _AT_AN_HOUR = re.compile(r"\s*[天日]\s*(?:一早|早上|早晨|清早|大早|上午|中午|下午|傍晚|晚上|夜里|凌晨|半夜)")
 # an hour of the clock: 10点, 六点多, 八点半, 七点钟 (not the 点 of a decimal, 一点五)
-_O_CLOCK = re.compile(r"\s*点(?:钟|半|多|左右|\s*$|(?![\d零〇一二三四五六七八九两]))")
+_O_CLOCK = re.compile(r"\s*点(?![\d零〇一二三四五六七八九两])")
 _HOLIDAYS = ("五一", "十一")
 _UNIT_IN_WORD = re.compile(r"[级纪龄代气]")  # after 年 or 天, these make another word (年级, 年纪, 天气)
 _DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")

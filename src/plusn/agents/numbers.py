@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from .activity import durations_done, how_long_done
-from .ages import age_said, english_age, unsaid_years, years_first
+from .activity import durations_done, how_long_done, to_come
+from .ages import age_said, an_age, english_age, unsaid_years, years_first
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
 from .cues import cue_words, names_another
@@ -113,7 +113,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         # "今年27岁，…，能领吗", asks about the case stated)
         ts, te = topic_of(spans, q.start)
         of_another = SOMEONE_ELSE.search(text[cs:q.start]) is not None and not about_another(slot)
-        own = _own_unit(spec, name, said, converted) and not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
+        own = (_own_unit(spec, name, said, converted) or an_age(spec, name, text, said, spans)) and \
+            not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
         whole = _whole(slot, text, said, q.value, cued, converted, spans, cues)
@@ -293,10 +294,12 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
                     old: float | None, spans: list[tuple[int, int]], asked: bool) -> bool:
     """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是
     五天"), the "a month" of "6000 yuan a month", the old answer said again, in or after the
-    correction ("说错了，六十八是我老伴的岁数，我七十二"), or, in passing, how long something was done
-    or a number of other kin ("我儿子今年十七岁" is no parent's age)."""
+    correction ("说错了，六十八是我老伴的岁数，我七十二"), time still to come ("还得再干两年"), or,
+    in passing, how long something was done or a number of other kin ("我儿子今年十七岁" is no
+    parent's age)."""
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
+        to_come(spec.slots[name], low, said, spans) or \
         (old is not None and value == old and corrected(text, said, found, old)) or \
         _another_kind(spec, name, text, said, found, spans) or \
         (not asked and how_long_done(spec.slots[name], _naming(spec, name), low, said, spans)) or \

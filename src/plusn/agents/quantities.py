@@ -55,8 +55,13 @@ _AT_AN_HOUR = re.compile(r"\s*[天日]\s*(?:一早|早上|早晨|清早|大早|�
 # an hour of the clock: 10点, 六点多, 八点半, 七点钟 (not the 点 of a decimal, 一点五)
 _O_CLOCK = re.compile(r"\s*点(?![\d零〇一二三四五六七八九两])")
 _HOLIDAYS = ("五一", "十一")
+_MONTH_OF_YEAR = re.compile(r"\s*(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月")
+# a year of the calendar: 1992年, 08年, 一九九二年, 九二年, 零几年 (a count says 十: 十二年; 两三年, 七八年
+# and 三五年 are counts of one or the other)
+_CALENDAR_YEAR = re.compile(r"(?:(?:19|20)\d\d|0\d|[零〇一二三四五六七八九]{4}|(?P<two>[零〇一二三四五六七八九]{2})"
+                            r"|[零〇一二三四五六七八九]几)\s*年(?![级纪龄代气])")
 _UNIT_IN_WORD = re.compile(r"[级纪龄代气]")  # after 年 or 天, these make another word (年级, 年纪, 天气)
-_DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|[一二三四五六七八九〇零]{4}年)\s*$")
+_DATE_BEFORE = re.compile(r"(?:[去今前明]年|\d{4}\s*年|0\d\s*年|[一二三四五六七八九〇零]{4}年|[一二三四五六七八九〇零]{2}年)\s*$")
 _DATE_AFTER = re.compile(r"\s*(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]|[号日份底初末]|中旬|上旬|下旬)")
 _DAY_OF_MONTH = re.compile(r"月\s*$")  # the 12 of 3月12号
 _JOIN = re.compile(r"\s*(?:零|又|and|,)?\s*", re.I)  # 一年零两个月, 1年3个月, a year and two months
@@ -209,6 +214,13 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
     return _compound(text, sorted(out, key=lambda q: q.start), words)
 
 
+def _calendar_year(text: str, at: int) -> bool:
+    """Whether a year of the calendar starts at ``at`` ("九二年开始交的"; 二三年三月 is March 2023)."""
+    m = _CALENDAR_YEAR.match(text, at)
+    two = m.group("two") if m is not None else None
+    return m is not None and not (two and (_two_numbers(two) or two == "三五") and not _MONTH_OF_YEAR.match(text, m.end()))
+
+
 def _own_scale(cn: str, start: int, end: int, words: dict[str, float]) -> tuple[str, int, str | None]:
     """A Chinese numeral whose scale word (万, 千) is one of the slot's own units: "二十万" to a
     slot counting in 万元 is 20 of it, its 万 the unit after the number; "三万五" is 3.5, with
@@ -317,8 +329,10 @@ def _number(m: re.Match[str], text: str, words: dict[str, float]) -> tuple[float
     is said in (三万五 to a slot in 万: forced), and the two numbers of 七八; None where the
     numeral is no number (a scale word alone, 一共, 三亚, 第一, 五一, the "a" of "half a year")."""
     end, forced, span = m.end(), None, None
-    if (text[: m.start()].rstrip().endswith("第") and _AT_AN_HOUR.match(text, m.end())) or _O_CLOCK.match(text, m.end()):
-        return None  # 第二天早上, 晚上10点: a moment (第39周, 第4年 count what has passed; 一点五 is 1.5)
+    if (text[: m.start()].rstrip().endswith("第") and _AT_AN_HOUR.match(text, m.end())) or _O_CLOCK.match(text, m.end()) \
+            or _calendar_year(text, m.start()):
+        # 第二天早上, 晚上10点: a moment (第39周, 第4年 count what has passed; 一点五 is 1.5); 九二年: a year
+        return None
     if m.group("ar") is not None:
         sc = m.group("sc") or ""
         if sc in words:

@@ -22,9 +22,11 @@ word naming the slot stands in its clause (:mod:`.yes_no`). Quantities are read 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from typing import Any
 
+from .activity import worked_for
 from .answers import Invalid, option_spans, pattern_in, says, validate, words
 from .cues import cue_words, names_another
 from .lexicon import lexicon, specific
@@ -202,7 +204,7 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             out.found[name] = r
     if asked is not None and asked in spec.slots:
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
-    _one_slot_per_quantity(spec, out, asked)
+    _one_slot_per_quantity(spec, out, text, values, asked)
     return out
 
 
@@ -213,10 +215,14 @@ def _updates(text: str) -> bool:
     return bool(NOW_DONE.search(t)) and any(w in t for w in DONE) and not NOT_AN_UPDATE.search(t)
 
 
-def _one_slot_per_quantity(spec: FormSpec, out: Read, asked: str | None = None) -> None:
+def _one_slot_per_quantity(spec: FormSpec, out: Read, text: str, values: dict[str, Any],
+                           asked: str | None = None) -> None:
     """A quantity read for several slots is for one: the slot it was said for (sure) over those
-    that guess it, of guesses the slot asked ("孩子多大了？" — "今年20", not a parent's age), and
-    one in its own unit over one it converts to (七年 is years before days)."""
+    that guess it, of guesses the slot asked ("孩子多大了？" — "今年20", not a parent's age), the
+    one asked only after a yes its clause says ("在有毒有害岗位干了十一年": the years of that work,
+    not of contributions), not one asked only after a yes no one said ("三十二年了" is no years of
+    special work before any was said), and one in its own unit over one it converts to (七年 is
+    years before days)."""
     by_at: dict[int | None, list[str]] = {}
     for n, r in out.found.items():
         if spec.slots[n].type in ("integer", "number"):
@@ -229,12 +235,45 @@ def _one_slot_per_quantity(spec: FormSpec, out: Read, asked: str | None = None) 
             drop = [n for n in names if not out.found[n].sure]
         elif asked in names:
             drop = [n for n in names if n != asked]
+        elif len(gated := [n for n in names if _said_after_its_yes(spec, out, text, n)]) == 1:
+            r = out.found[gated[0]]
+            out.found[gated[0]] = dataclasses.replace(r, sure=not (r.converted or r.bare))
+            drop = [n for n in names if n != gated[0]]
+        elif 0 < len(open_ := [n for n in names if all(_yes(out, values, g) for g in spec.gates(n))]) < len(names):
+            drop = [n for n in names if n not in open_]
         elif any(not out.found[n].converted for n in names):
             drop = [n for n in names if out.found[n].converted]
         else:
             drop = []
         for n in drop:
             del out.found[n]
+
+
+# "离开井下十二年了", "下井前在地面干了五年": since it or at another time, not how long (前后 is in all)
+_LEFT_IT = re.compile(r"离|退|转|调|停|辞|不干|没干|没再|前(?!后)|(?<!前)后|以前|之前|以后|之后")
+
+
+def _said_after_its_yes(spec: FormSpec, out: Read, text: str, name: str) -> bool:
+    """Whether a number read for ``name`` is how long the user did what a yes word of a slot that
+    gates it (:meth:`FormSpec.gates`) says, a yes this message says: after that word in its clause,
+    right after it or after a verb of working ("下井十二年", "在有毒有害岗位干了十一年"; not "从井下退下来
+    十年了")."""
+    at = out.found[name].at
+    if at is None:
+        return False
+    cs, _ = clause_of(clause_spans(text), at)
+    before = text[cs:at]
+    if _LEFT_IT.search(before):
+        return False
+    return any(_yes(out, {}, g) and any(w in before for w in spec.slots[g].yes_words) and
+               (worked_for(text, cs, at) or before.rstrip("了有共 ").endswith(tuple(spec.slots[g].yes_words)))
+               for g in spec.gates(name))
+
+
+def _yes(out: Read, values: dict[str, Any], name: str) -> bool:
+    """Whether the message says yes to ``name`` with certainty, or the form holds that yes."""
+    r = out.found.get(name)
+    return (r is not None and r.value is True and r.sure) or values.get(name) is True
 
 
 def _after_alias(slot: Slot, text: str, lang: str) -> Reading | None:

@@ -258,6 +258,25 @@ class FormSpec(_Strict):
             walk(self.tree, "tree")
         return self
 
+    def gates(self, name: str) -> set[str]:
+        """The yes/no slots under whose yes every question of ``name`` sits: the years of special
+        work are asked only of someone who did such work."""
+        under: list[set[str]] = []
+
+        def walk(node: TreeNode | None, yes: frozenset[str]) -> None:
+            if node is None or node.decision is not None or node.slot is None:
+                return
+            if node.slot == name:
+                under.append(set(yes))
+            boolean = self.slots[node.slot].type == "boolean"
+            for k, sub in node.cases.items():
+                walk(sub, yes | {node.slot} if boolean and k == "true" else yes)
+            for c in node.when:
+                walk(c.then, yes)
+            walk(node.default, yes)
+        walk(self.tree, frozenset())
+        return set.intersection(*under) if under else set()
+
 
 # --- workflow nodes -----------------------------------------------------------------------
 

@@ -124,9 +124,8 @@ _OVER_WORD = re.compile(r"(?:已经|已|早就|早)?(?:超过|过|满|结束|到
 # its time over or not, up to the clause's end or to what followed (就, 才: "还没过就被辞退了")
 _OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束|满|到期)(?:[了啊呀的啦呢]*[\s。！!.]*$|[了]?(?:就|才))")
 _LENGTH_ONLY = re.compile(r"\s*(?:是|有|只有|就)?[\d一二两三四五六七八九十半几]+个?(?:年|月|周|天|星期|礼拜)[的了吧]*\s*")
-# heard or reported, planned, unsure, or of a neighbour
-_NOT_OWN = re.compile(r"说|打算|准备|计划|想[去要让着]|不清楚|不知道|好像|应该|可能|估计|大概|隔壁|邻居|别人|人家|"
-                      r"[他她它]|房东|明年|快|以后|将来|要")
+# heard or reported, planned, or of a neighbour (beside HEDGE, STILL_TO_COME and SOMEONE_ELSE)
+_NOT_OWN = re.compile(r"说|计划|想[去要让着]|还要|快|以后|隔壁|邻居|人家|[他她它]|房东")
 _PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
 
 
@@ -178,7 +177,8 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
             # own beside it ("我下井干了十二年") still does, read without the question; not one that
             # may be of someone else, heard, planned or unsure ("有房的能领吗？我父母有房")
             stated = "，".join(text[cs:ce] for cs, ce in spans if not asks(t, cs, ce))
-            if SOMEONE_ELSE.search(stated) or _NOT_OWN.search(stated) or not any(says(stated.lower(), w) for w in own):
+            if any(p.search(stated) for p in (SOMEONE_ELSE, HEDGE, STILL_TO_COME, _NOT_OWN)) or \
+                    not any(says(stated.lower(), w) for w in own):
                 return None
             return read_yes_no(spec, name, stated, asked)
         spoken = {(cs, ce) for cs, ce in spans if any(says(t[cs:ce], w) for w in own)}

@@ -9,7 +9,7 @@ import re
 from .cues import cue_words, names_another
 from .quantities import Quantity, convert_quantity
 from .spec import FormSpec, Slot
-from .utterance import SOMEONE_ELSE, WHOLE, by_correction
+from .utterance import MEASURE, NOW, PAST, SOMEONE_ELSE, WHOLE, by_correction
 
 _OF_SOMEONE = re.compile(r"[^，。！？；,.!?;是]{0,3}是[^，。！？；,.!?;]*")  # (岁是, 那个是, 说的是)
 # the user as the subject of a number: 我28, 我本人七十二, 我今年才三十 (not 我岳父60, 我家老大3岁)
@@ -69,3 +69,25 @@ def the_users(slot: Slot, text: str, clause: tuple[int, int], at: int, about_ano
     cs, ce = clause
     return ME.search(text, cs, at + 1) is not None and SOMEONE_ELSE.search(text, cs, at) is None and \
         _RELATIVE.search(text, cs, ce) is None and WHOLE.search(slot.ask) is None and not about_another
+
+
+# a time before now that a number may be said of: "大一的时候是前百分之六十", "以前每月三千"
+_THEN = re.compile(rf"{PAST.pattern}|的时候|那时候?|当时|刚开始|一开始|起初|去年|前年|上次", re.I)
+# what a now adds to, not replaces: "现在又交了三年", "现在一共"
+_ADDS = re.compile(r"又|再|也|还|加起来|一共|总共|累计|合计")
+
+
+def then_and_now(text: str, found: list[Quantity]) -> int:
+    """Where "now" begins, when numbers are said of a time before it and again after it ("大一的
+    时候是前百分之六十，上学年进步了，现在是前百分之四十左右"): what now holds is the answer, as
+    after a correction; or -1. Not where now adds to what was before ("现在又交了三年")."""
+    now = NOW.search(text)
+    if now is None or not _THEN.search(text, 0, now.start()):
+        return -1
+    clause_end = min((m.start() for m in re.finditer(r"[，。！？；,.!?;]", text) if m.start() > now.end()), default=len(text))
+    # the same kind of number before now and in now's clause, no count of things ("现在一个人住")
+    before = {q.unit for q in found if q.end <= now.start()}
+    after = [q for q in found if now.end() <= q.start < clause_end and not MEASURE.match(text, q.end)]
+    if not any(q.unit in before for q in after):
+        return -1
+    return -1 if _ADDS.search(text, now.end(), clause_end) else now.start()

@@ -19,9 +19,10 @@ from dataclasses import replace
 from .activity import durations_done, how_long_done, to_come
 from .ages import age_said, an_age, english_age, unsaid_years, years_first
 from .answers import Invalid, validate, words
-from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users
+from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users, then_and_now
 from .cues import cue_words, names_another
 from .kin import whose
+from .nones import nones
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
@@ -73,6 +74,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     found = _quantities(slot, text, spans, cues, asked)
     disowned = old is not None and fix >= 0 and disowns(spec, name, text, found, old)
     named = old is not None and disowned and names_the_slot(spec, name, text, found, old)  # else a unit is needed
+    fix = fix if fix >= 0 else then_and_now(text, found)  # "以前…三千，现在…两千": now's is the answer
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     rivals = [] if asked else durations_done(slot, cues, low, found, spans)  # none of another's; "干了三年"
     correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))  # 两百多块，哦不对
@@ -407,6 +409,10 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     found = quantities(text, slot.unit_words())
     if unit == "人" and not found:  # "没招人": none (of a group the words may not name: counted)
         found = [Quantity(0.0, "人", m.start(), m.end(), counted=True) for m in NO_PEOPLE.finditer(text)]
+    zeros, others = nones(slot, cues, text, asked)  # "没挂过科", "一门都没挂": none of the things counted
+    if zeros or others:
+        gone = [(z.start, z.end) for z in zeros] + others
+        found = sorted([q for q in found if not any(a <= q.start < b for a, b in gone)] + zeros, key=lambda q: q.start)
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues, asked)
     if unit == "岁" or (years_first(slot.ask) and "岁" in slot.unit_words()):

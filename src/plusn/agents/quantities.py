@@ -162,14 +162,13 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
         end += about
         more = 0 if about else _more_at(text, end)  # 二十多天: above the number, below its next step
         step = _step(value) * (_JUST_OVER if text.startswith("出头", end) else 1.0) if more else 0.0
-        if more:
-            end += more
-            if text[end: end + 1] in ("万", "千", "百") and text[end] not in words:
-                scale = _SCALE[text[end]]
-                if value >= scale:  # 一千几百, 两万多千: so many of a place below the number's own
-                    value, step, end = value + scale, 9 * scale, end + 1
-                else:  # 10多万: 100,000 to 200,000
-                    value, step, end = value * scale, step * scale, end + 1
+        end += more
+        if (more or about) and text[end: end + 1] in ("万", "千", "百") and text[end] not in words:
+            scale = _SCALE[text[end]]
+            if more and value >= scale:  # 一千几百, 两万多千: so many of a place below the number's own
+                value, step, end = value + scale, 9 * scale, end + 1
+            else:  # 10多万: 100,000 to 200,000; 十来万: about 100,000
+                value, step, end = value * scale, step * scale, end + 1
         word, stop = _unit_after(text, end, words)
         if word is None and forced is not None:
             word, stop = forced, end  # 三万五 to a slot in 万: 3.5 of it
@@ -417,7 +416,7 @@ def _about_at(text: str, at: int, value: float, words: dict[str, float]) -> int:
         return 0
     after = m.end()
     return m.end() - at if _unit_after(text, after, words)[0] is not None or \
-        re.match(r"[个份人次件张条位家台笔本辆套项](?![来回])", text[after:after + 1]) else 0
+        re.match(r"[个份人次件张条位家台笔本辆套项万千百](?![来回])", text[after:after + 1]) else 0
 
 
 _JUST_OVER = 0.5  # 出头 is a little over: 三十出头 is 30 up to 35, 一千出头 1,000 up to 1,500 (多: up to 40, 2,000)

@@ -47,6 +47,7 @@ from .utterance import (
     by_correction,
     clause_of,
     clause_spans,
+    correction_at,
     has_correction,
     negated,
     topic_of,
@@ -138,6 +139,8 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
     elif len(pos) > 1 and len(named & set(pos)) == 1:
         pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
+    elif len(pos) > 1 and correcting and len(after := {c for c, s, _ in said if c in pos and s > correction_at(low) >= 0}) == 1:
+        pos = list(after)  # "我是读专科的……哦不对，我去年专升本了，现在是本科": what the correction says
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -302,7 +305,7 @@ def _read_asked(spec: FormSpec, asked: str, text: str, lang: str, values: dict[s
         return  # "不对，是同等责任" with 次要责任 held: meant as a correction of that, no answer here
     r: Reading | None = None
     if slot.type == "enum":
-        r = _enum(spec, asked, text, answering=True, old=olds.get(asked))
+        r = _enum(spec, asked, text, answering=True, old=olds.get(asked), correcting=out.correction)
         why = words(lang)["choose"].format(options=" / ".join(slot.choices()))
     elif slot.type == "boolean":
         r = read_yes_no(spec, asked, text, asked=True)

@@ -154,7 +154,10 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     qualified = _modified(slot, found)
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
+        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
+        # but a clause beside it that says plainly it is not done yet is the answer: under way
+        # is not done either ("残疾证还在评，还没拿到", "还在办，目前没有备案号")
+        return _not_yet(spec, name, text, asked)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
@@ -207,6 +210,21 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
+
+
+def _not_yet(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
+    """The no of a message with something under way in it: its clauses with nothing under way and
+    no question, each read alone, all say a certain no (what is being done is not done yet).
+    Anything else, or a clause read otherwise, leaves it unread."""
+    t = text.lower()
+    if any(PAST.match(t, cs) for cs, _ in clause_spans(t)):
+        return None  # "以前没办，现在办了": a time before and now, not a no beside what is under way
+    rest = [text[cs:ce] for cs, ce in clause_spans(text)
+            if not UNDER_WAY.search(t[cs:ce]) and not asks(t, cs, ce) and _PUNCT.sub("", t[cs:ce])]
+    said = [read_yes_no(spec, name, c, asked) for c in rest]
+    if said and all(r is not None and r.sure and r.value is False for r in said):
+        return Reading(False)
+    return None
 
 
 def _by_cue(slot: Slot, text: str, cues: list[str], ahead: bool, described: bool) -> Reading | None:
@@ -267,8 +285,12 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
         return _UNREAD
     cs, _ = clause_of(clause_spans(text), fix)
     named = _FILLER.sub("", _PUNCT.sub("", text[cs:fix].lower()))
+    # (another slot's word after it says the correction is of that one, unless this slot's own
+    # words follow too: "没有工资……哦不对，我是单位委托培养的，单位一直给我发着工资呢")
+    own_after = any(says(low[fix:], w.lower()) for w in [*slot.yes_words, *slot.no_words])
     if cue is None or not _PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or \
-            any(c in text[cs:] for c in others) or (named and not any(c in named for c in cue_words(spec, name))):
+            (any(c in text[cs:] for c in others) and not own_after) or \
+            (named and not any(c in named for c in cue_words(spec, name))):
         return None
     # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有; "更正一下，有")
     rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")

@@ -1,0 +1,88 @@
+"""A count said to be none, with no numeral for it: "没挂过科", "一门都没挂", "没有" to "几门？".
+
+A slot that counts things (courses failed, violations, staff) takes 0 for a reply that denies the
+thing counted. Two shapes say it:
+
+- **one, then a no** ("一门都没挂", "一门课都没不及格过", "一次没迟到"): 一 and the slot's own measure,
+  then 都, 也 or nothing, then a negator. (Of time, "一年没交" is a year of not paying, so only a
+  count: the slot's unit must be a measure word, not a duration.)
+- **a no of the thing counted** ("没挂过科", "没有挂科", "从来没有不及格的"): a negator opens the
+  clause, after at most a subject and an adverb, and what follows it is the slot's own word (one
+  of its cue words or the start of one, "没挂" of 挂科). Asked, a bare "没有" says it too.
+
+A clause that speaks of someone else ("我妹没挂过科") says nothing of the user's count.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .quantities import Quantity
+from .spec import Slot
+from .utterance import ASKING, SOMEONE_ELSE, clause_spans
+
+# the measure words a count is said in (门 of courses, 次 of times, 条 of violations): units that
+# are no duration, money or share
+COUNTS = frozenset("个份人次件张条位家台笔本辆套项口门科名间处回遍")
+_NEGATOR = r"(没有|没|未|无|不)"
+_OPENING = re.compile(r"^(?:我们|我|本人)?(?:一直|从来|从|基本|几乎|都|也|还|压根|根本)*(没有|没|无|未)")
+_PARTICLES = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀呢吧哦嘛]+$")
+_BARE = re.compile(r"(?:没有|没|无|零)[了的啊呀呢吧哦嘛]*")
+
+
+def counts_things(slot: Slot) -> bool:
+    """Whether the slot counts things in a measure word ("几门？", "几条违章？"), not a time or sum."""
+    unit = slot.counts_in()
+    return slot.type in ("integer", "number") and unit is not None and unit in COUNTS and \
+        (slot.min is None or slot.min <= 0)
+
+
+def _denied(negator: str, rest: str, cues: list[str], bare: bool) -> bool:
+    """Whether what follows a negator is the slot's thing, not had or not done: one of its words
+    or the start of one ("没挂" of 挂科), or, where ``bare`` allows, nothing at all ("一门都没有").
+    A negator that begins one of the slot's own words ("没过", "没及格" of courses failed) says the
+    thing happened: "一门没过" is one failed."""
+    rest = _PARTICLES.sub("", rest)
+    if not rest or rest == "有":
+        return bare
+    if any(c.startswith(negator + rest[0]) or c.startswith(negator[-1] + rest[0]) for c in cues):
+        return False
+    return any(rest.startswith(c) or c.startswith(rest) for c in cues if c)
+
+
+def nones(slot: Slot, cues: list[str], text: str, asked: bool) -> tuple[list[Quantity], list[tuple[int, int]]]:
+    """The places the text says none of the slot's things, each as a 0 in the slot's unit, and
+    the places it says none of someone else's ("我女儿一本都没逾期": no count of one either)."""
+    if not counts_things(slot):
+        return [], []
+    unit = slot.counts_in()
+    assert unit is not None
+    measures = sorted({unit, *slot.unit_words()}, key=len, reverse=True)
+    one = re.compile(rf"(?<!有)一\s*(?:{'|'.join(map(re.escape, measures))})[\u4e00-\u9fff]{{0,2}}?[都也]?{_NEGATOR}")
+    cues = [c.lower() for c in cues]
+    out: list[Quantity] = []
+    others: list[tuple[int, int]] = []
+    low = text.lower()
+    for cs, ce in clause_spans(low):
+        clause = low[cs:ce]
+        if ASKING.search(clause):
+            continue
+        m = one.search(clause)
+        if m is not None and _denied(m.group(1), clause[m.end():], cues, bare=True):
+            if SOMEONE_ELSE.search(clause):
+                others.append((cs + m.start(), cs + m.end()))
+            else:
+                out.append(Quantity(0.0, unit, cs + m.start(), cs + m.end()))
+            continue
+        if SOMEONE_ELSE.search(clause):
+            continue
+        said = clause.lstrip()
+        lead = cs + len(clause) - len(said)
+        m = _OPENING.match(said)
+        if m is None:
+            continue
+        first = not low[:cs].strip(" ，。,.!！")
+        bare = asked and first and _BARE.fullmatch(_PARTICLES.sub("", said)) is not None
+        if bare or _denied(m.group(1), said[m.end():], cues, bare=False):
+            out.append(Quantity(0.0, unit, lead, lead + m.end()))
+    return out, others

@@ -1,0 +1,102 @@
+"""Reading forms of the tests' own (a library card's renewal, a night-school place): a count said
+to be none, about a round number of ten thousand, what is said now against what was said of
+before, a correction inside one message, and a no beside something under way. Each test fails on
+the code before its rule; the cases after "not" guard what the rule must leave as it was."""
+
+from __future__ import annotations
+
+from plusn.agents.quantities import quantities
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+
+LIBRARY = FormSpec.model_validate({
+    "slots": {
+        "overdue": {"type": "integer", "label": "逾期图书", "ask": "现在有几本书逾期没还？没有请说“没有”。",
+                    "unit": "本", "min": 0, "max": 50, "aliases": ["逾期", "超期", "没还", "逾期未还"]},
+        "fines": {"type": "integer", "label": "违约次数", "ask": "这一年里损坏或丢失过几次图书？", "unit": "次",
+                  "min": 0, "max": 20, "aliases": ["损坏", "丢失", "弄丢", "弄坏"]},
+        "deposit": {"type": "number", "label": "押金", "ask": "办证时交了多少押金（元）？", "unit": "元",
+                    "min": 0, "max": 500000, "aliases": ["押金"]},
+        "share": {"type": "number", "label": "借阅排名", "ask": "您的借阅量排在读者中的前百分之多少？", "unit": "%",
+                  "min": 0, "max": 100, "aliases": ["排名", "排在", "借阅量"]},
+        "card": {"type": "boolean", "label": "读者证", "ask": "您是否已经办好了读者证？（是 / 否）",
+                 "yes_words": ["有读者证", "办好了读者证", "读者证办好了", "有证"],
+                 "no_words": ["没有读者证", "没办读者证", "没证", "读者证没办"]},
+        "tier": {"type": "enum", "label": "读者类别", "ask": "您是哪类读者？（成人 / 学生 / 老年）",
+                 "options": {"成人": ["成人", "成年人", "上班族"], "学生": ["学生", "在校生", "读书"],
+                             "老年": ["老年", "老人", "退休"]}},
+    },
+    "tree": {"slot": "card", "cases": {
+        "true": {"slot": "overdue", "when": [{"if": "value == 0", "then": {"decision": "可以续借"}}],
+                 "default": {"decision": "请先归还逾期图书"}},
+        "false": {"decision": "请先办证"}}},
+})
+
+
+def _read(text: str, asked: str | None = None) -> dict[str, tuple[object, bool]]:
+    return {n: (r.value, r.sure) for n, r in read(LIBRARY, text, asked, "zh").found.items()}
+
+
+def test_a_count_said_to_be_none_is_zero() -> None:
+    # one and a no after it, with or without 都 ("not a single one")
+    for text in ("一本没逾期", "一本都没逾期", "借的书一本也没超期", "这一年一次都没弄丢过"):
+        found = _read(text)
+        assert (0, True) in found.values(), text
+    # a no of the thing counted, in the slot's own word or the start of one, asked or not
+    for text in ("没有逾期", "我从来没超期过", "没逾期，都按时还了"):
+        assert _read(text)["overdue"] == (0, True), text
+    # asked, a bare no answers how many ("没有请说“没有”")
+    assert _read("没有", "overdue")["overdue"] == (0, True)
+    assert _read("没有啊", "fines")["fines"] == (0, True)
+    # not: one said with 有 before it ("有一本没还" is one not returned), a negator that begins the
+    # slot's own word ("一本没还", "没还的有两本" count what is not returned), someone else's count,
+    # a bare no unasked, or a count of time ("一年没交" is a year)
+    assert _read("有一本没还", "overdue")["overdue"] == (1, True)
+    assert _read("一本没还", "overdue")["overdue"] == (1, True)
+    assert "overdue" not in _read("我女儿一本都没逾期")
+    assert "overdue" not in _read("没有")
+    assert "fines" not in _read("我一年没来了")
+
+
+def test_about_a_round_number_of_ten_thousand_is_that_many() -> None:
+    [q] = quantities("十来万")
+    assert q.value == 100_000 and (q.low, q.high) == (90_000, 110_000)
+    assert _read("押金交了十来万块", "deposit")["deposit"][0] == 100_000
+    # and a count asked is no 10 of it
+    assert "overdue" not in _read("一年下来十来万吧", "overdue")
+    # not: about a number of things (二十来个), or some above (十几万)
+    assert [(q.value, q.low, q.high) for q in quantities("二十来个")] == [(20, 18, 22)]
+    assert [(q.low, q.high) for q in quantities("十几万")] == [(100_000, 200_000)]
+
+
+def test_what_is_said_now_is_the_answer_over_what_was_before() -> None:
+    said = "排名的话刚开始的时候是前百分之六十，后来多借了些，现在是前百分之四十左右"
+    assert _read(said, "share")["share"][0] == 40
+    assert _read("以前押金是三百，现在是一百", "deposit")["deposit"] == (100, True)
+    # not: what now adds to ("现在又…"), or numbers with no time before now
+    assert _read("以前交了三百押金，现在又交了一百", "deposit")["deposit"][0] != 100
+    assert _read("押金三百，现在不知道还退不退", "deposit")["deposit"] == (300, True)
+
+
+def test_a_correction_inside_one_message_takes_what_follows_it() -> None:
+    # a yes/no: the slot's own words after the correction, though another slot's word is there too
+    assert _read("没办读者证……哦不对，上个月办好了读者证，押金也交了", "card")["card"] == (True, True)
+    # an option: the one said after the correction, where the message names two
+    assert _read("我是上班族……哦不对，我去年退休了，现在算老人", "tier")["tier"] == ("老年", True)
+    assert _read("我是上班族……哦不对，我去年退休了，现在算老人")["tier"] == ("老年", True)
+    # not: two options after the correction
+    assert "tier" not in _read("学生……不对，是成人，我之前是学生", "tier")
+
+
+def test_a_state_going_on_with_zhe_ne_is_no_question() -> None:
+    assert _read("没有读者证……哦不对，我有证的，一直在用着呢", "card")["card"] == (True, True)
+    # not: 呢 that asks
+    assert _read("有证的话怎么续借呢", "card").get("card") is None
+
+
+def test_a_no_beside_something_under_way_is_the_no() -> None:
+    for text in ("读者证还在办，还没拿到", "正在办，目前没证", "没有，正在办"):
+        assert _read(text, "card")["card"] == (False, True), text
+    # not: under way alone, or beside a yes
+    assert "card" not in _read("正在办", "card")
+    assert "card" not in _read("正在办，下周就有证了", "card")

@@ -21,7 +21,6 @@ from ..fleet.backend import Call, GenRequest, Usage
 from ..skills.backend import SchemaFailure, SkillBackend, answer_json, parse_json
 from ..templating import TemplateProblem, evaluate, render
 from . import forms
-from .confirming import plain_yes_no
 from .extract import extraction_request
 from .meaning import Meaning
 from .recognize import read
@@ -331,13 +330,10 @@ class Workflow:
         read none; one embedding of the message, and none at all when the rules suffice."""
         meaning = self.meanings.get(node_id)
         target = fs.asked or forms.expected_slot(spec, fs)
-        # a reply to "您是说…，对吗？" that describes the option asked about again ("她身体挺好的，买菜
-        # 做饭都自己来" to a guess of 能自理) confirms it: read by meaning, and kept only when it agrees
-        guess = fs.guesses.get(target) if fs.confirming and target is not None else None
-        if meaning is None or target is None or (fs.confirming and (guess is None or plain_yes_no(text) is not None)) \
-                or fs.conflict is not None or spec.slots[target].type != "enum":
+        if meaning is None or target is None or fs.confirming or fs.conflict is not None \
+                or spec.slots[target].type != "enum":
             return {}
-        got = read(spec, text, fs.asked, self.spec.language, fs.values, target, confirming=fs.confirming)
+        got = read(spec, text, fs.asked, self.spec.language, fs.values, target)
         if target in got.found:
             return {}
         try:
@@ -347,7 +343,7 @@ class Workflow:
             return {}
         # the trace shows every turn that took the embedding path, matched or not
         entry["meaning"] = {"slot": target, "value": None if r is None else r.value, "sure": r is not None and r.sure}
-        return {} if r is None or (guess is not None and r.value != guess) else {target: r}
+        return {} if r is None else {target: r}
 
     async def _extract(self, spec: FormSpec, fs: forms.FormState, text: str, out: TurnResult,
                        meant: dict[str, Reading]) -> dict[str, Any] | None:

@@ -213,14 +213,18 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
 
 
 def _not_yet(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
-    """The no of a message with something under way in it: its clauses with nothing under way and
-    no question, each read alone, all say a certain no (what is being done is not done yet).
-    Anything else, or a clause read otherwise, leaves it unread."""
+    """The no of a message with something under way in it: its clauses with nothing under way, no
+    question and more than a bare no, each read alone, all say a certain no (what is being done is
+    not done yet: "残疾证还在评，还没拿到"). Anything else, or a clause read otherwise, leaves it
+    unread, and so does a question of what is not done or had."""
     t = text.lower()
-    if any(PAST.match(t, cs) for cs, _ in clause_spans(t)):
-        return None  # "以前没办，现在办了": a time before and now, not a no beside what is under way
-    rest = [text[cs:ce] for cs, ce in clause_spans(text)
-            if not UNDER_WAY.search(t[cs:ce]) and not asks(t, cs, ce) and _PUNCT.sub("", t[cs:ce])]
+    if negated_ask(spec.slots[name]) or any(PAST.match(t, cs) for cs, _ in clause_spans(t)):
+        # "没有，还在还着呢" to "是否正常还款、没有逾期？" says yes: of what is not done, the doing
+        # under way is the answer; "以前没办，现在办了" is a time before and now
+        return None
+    # (a bare no beside it says nothing of which: "没有，还在办" may deny something else)
+    rest = [text[cs:ce] for cs, ce in clause_spans(text) if not UNDER_WAY.search(t[cs:ce]) and not asks(t, cs, ce)
+            and _PARTICLES.sub("", _PUNCT.sub("", t[cs:ce])) not in ("", *_PLAIN_NO)]
     said = [read_yes_no(spec, name, c, asked) for c in rest]
     if said and all(r is not None and r.sure and r.value is False for r in said):
         return Reading(False)

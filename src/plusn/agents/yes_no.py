@@ -154,10 +154,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     qualified = _modified(slot, found)
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
-        # but a clause beside it that says plainly it is not done yet is the answer: under way
-        # is not done either ("残疾证还在评，还没拿到", "还在办，目前没有备案号")
-        return _not_yet(spec, name, text, asked)
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
@@ -210,25 +207,6 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         # doing words around ("违章都搞定了", "还没去办"): only a plain yes or no is certain
         return Reading(r.value, sure=False)
     return r
-
-
-def _not_yet(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
-    """The no of a message with something under way in it: its clauses with nothing under way, no
-    question and more than a bare no, each read alone, all say a certain no (what is being done is
-    not done yet: "残疾证还在评，还没拿到"). Anything else, or a clause read otherwise, leaves it
-    unread, and so does a question of what is not done or had."""
-    t = text.lower()
-    if negated_ask(spec.slots[name]) or any(PAST.match(t, cs) for cs, _ in clause_spans(t)):
-        # "没有，还在还着呢" to "是否正常还款、没有逾期？" says yes: of what is not done, the doing
-        # under way is the answer; "以前没办，现在办了" is a time before and now
-        return None
-    # (a bare no beside it says nothing of which: "没有，还在办" may deny something else)
-    rest = [text[cs:ce] for cs, ce in clause_spans(text) if not UNDER_WAY.search(t[cs:ce]) and not asks(t, cs, ce)
-            and _PARTICLES.sub("", _PUNCT.sub("", t[cs:ce])) not in ("", *_PLAIN_NO)]
-    said = [read_yes_no(spec, name, c, asked) for c in rest]
-    if said and all(r is not None and r.sure and r.value is False for r in said):
-        return Reading(False)
-    return None
 
 
 def _by_cue(slot: Slot, text: str, cues: list[str], ahead: bool, described: bool) -> Reading | None:

@@ -1,7 +1,8 @@
 """Reading forms of the tests' own (a library card's renewal): a count said
 to be none, about a round number of ten thousand, what is said now against what was said of
-before, and a correction inside one message. Each test fails on the code before its rule; the
-cases after "not" guard what the rule must leave as it was."""
+before, a correction inside one message, a unit's tenth said after it (一米八), and a thing counted
+in the slot's measure word. Each test fails on the code before its rule; the cases after "not"
+guard what the rule must leave as it was."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ LIBRARY = FormSpec.model_validate({
         "tier": {"type": "enum", "label": "读者类别", "ask": "您是哪类读者？（成人 / 学生 / 老年）",
                  "options": {"成人": ["成人", "成年人", "上班族"], "学生": ["学生", "在校生", "读书"],
                              "老年": ["老年", "老人", "退休"]}},
+        "owed": {"type": "integer", "label": "欠费月数", "ask": "欠了几个月的年费？", "unit": "个月", "min": 0,
+                 "max": 60, "aliases": ["欠费", "欠了"]},
+        "left": {"type": "integer", "label": "剩余月数", "ask": "读者证还有几个月到期？", "unit": "个月", "min": 0,
+                 "max": 60, "aliases": ["到期", "还剩"]},
+        "shelf": {"type": "number", "label": "书架长度", "ask": "要借的书架有多长（米）？", "unit": "米", "min": 0,
+                  "max": 10, "aliases": ["书架", "长度"]},
     },
     "tree": {"slot": "card", "cases": {
         "true": {"slot": "overdue", "when": [{"if": "value == 0", "then": {"decision": "可以续借"}}],
@@ -45,6 +52,12 @@ def test_a_count_said_to_be_none_is_zero() -> None:
     # a no of the thing counted, in the slot's own word or the start of one, asked or not
     for text in ("没有逾期", "我从来没超期过", "没逾期，都按时还了"):
         assert _read(text)["overdue"] == (0, True), text
+    # not beside a clause that says the thing happened or counts some ("没有逾期……就是超期了一本")
+    for text in ("没逾期，就是有一本超期了", "没有逾期……就是超期了一本", "没逾期，就是两本没还"):
+        assert _read(text, "overdue").get("overdue") != (0, True), text
+    # (but a clause of someone else's, a topic, or what a correction takes back is no such clause)
+    for text in ("逾期的话，超期了一本……哦不对，那是我同学的，我自己一本都没逾期", "我一本都没逾期，我女儿逾期了两本"):
+        assert _read(text, "overdue")["overdue"] == (0, True), text
     # asked, a bare no answers how many ("没有请说“没有”")
     assert _read("没有", "overdue")["overdue"] == (0, True)
     assert _read("没有啊", "fines")["fines"] == (0, True)
@@ -69,12 +82,14 @@ def test_about_a_round_number_of_ten_thousand_is_that_many() -> None:
     assert [(q.low, q.high) for q in quantities("十几万")] == [(100_000, 200_000)]
 
 
-def test_what_is_said_now_is_the_answer_over_what_was_before() -> None:
+def test_what_is_said_now_is_read_over_what_was_before_as_a_guess() -> None:
     said = "排名的话刚开始的时候是前百分之六十，后来多借了些，现在是前百分之四十左右"
     assert _read(said, "share")["share"][0] == 40
-    assert _read("以前押金是三百，现在是一百", "deposit")["deposit"] == (100, True)
-    # not: what now adds to ("现在又…"), or numbers with no time before now
+    # a guess: the question may ask of the time before
+    assert _read("以前押金是三百，现在是一百", "deposit")["deposit"] == (100, False)
+    # not: what now adds to or changes by ("现在又…", "现在涨了…"), or numbers with no time before now
     assert _read("以前交了三百押金，现在又交了一百", "deposit")["deposit"][0] != 100
+    assert _read("以前押金三百，现在涨了一百", "deposit")["deposit"][0] != 100
     assert _read("押金三百，现在不知道还退不退", "deposit")["deposit"] == (300, True)
 
 
@@ -84,11 +99,42 @@ def test_a_correction_inside_one_message_takes_what_follows_it() -> None:
     # an option: the one said after the correction, where the message names two
     assert _read("我是上班族……哦不对，我去年退休了，现在算老人", "tier")["tier"] == ("老年", True)
     assert _read("我是上班族……哦不对，我去年退休了，现在算老人")["tier"] == ("老年", True)
-    # not: two options after the correction
-    assert "tier" not in _read("学生……不对，是成人，我之前是学生", "tier")
+    assert _read("学生……不对，是成人，我之前是学生", "tier")["tier"] == ("成人", True)  # 之前: another time
+    # not: two options after the correction, or a plan after it
+    assert "tier" not in _read("学生……不对，是成人，也算学生", "tier")
+    assert "tier" not in _read("学生，不对，我准备明年退休", "tier")
 
 
 def test_a_state_going_on_with_zhe_ne_is_no_question() -> None:
     assert _read("没有读者证……哦不对，我有证的，一直在用着呢", "card")["card"] == (True, True)
     # not: 呢 that asks
     assert _read("有证的话怎么续借呢", "card").get("card") is None
+
+
+def test_a_count_in_the_slots_measure_word_with_another_thing_after_it_counts_that_thing() -> None:
+    # "一本小说" is a novel, "两本杂志" magazines: not the count of overdue books, unasked
+    assert "overdue" not in _read("我借了一本小说，想续借")
+    assert "overdue" not in _read("手上有两本杂志")
+    # not: the slot's own thing after it, its word before it ("逾期了一本小说"), or nothing
+    assert _read("有一本逾期了")["overdue"] == (1, True)
+    assert _read("逾期了一本小说")["overdue"] == (1, True)
+    assert _read("两本", "overdue")["overdue"] == (2, True)
+    # a none said after the household's word: "家里没逾期的书"
+    assert _read("我们家没逾期")["overdue"] == (0, True)
+
+
+def test_a_number_with_its_units_tenth_after_it_is_one_number() -> None:
+    for said, value in (("一米八", 1.8), ("五米三", 5.3), ("两块五", 2.5)):
+        [q] = quantities(said, {"米": 1, "块": 1})
+        assert q.value == value, said
+    [q] = quantities("五米三左右", {"米": 1})
+    assert (q.value, q.low, q.high) == (5.3, 5.27, 5.33)
+    assert _read("一米八", "shelf")["shelf"] == (1.8, True)
+    # not: a digit before another unit or numeral, or a unit that is not said so
+    assert [(q.value, q.unit) for q in quantities("三块八毛", {"块": 1})][0] == (3, "块")
+    assert [q.value for q in quantities("一年三个月")] == [15]
+    assert [q.value for q in quantities("一米七五", {"米": 1})][0] == 1
+
+
+def test_a_correction_of_a_number_in_a_unit_two_slots_count_in_takes_what_follows() -> None:
+    assert _read("欠了两个月，哦不对，应该是五个月了", "owed")["owed"] == (5, True)

@@ -73,21 +73,28 @@ def the_users(slot: Slot, text: str, clause: tuple[int, int], at: int, about_ano
 
 # a time before now that a number may be said of: "大一的时候是前百分之六十", "以前每月三千"
 _THEN = re.compile(rf"{PAST.pattern}|的时候|那时候?|当时|刚开始|一开始|起初|去年|前年|上次", re.I)
-# what a now adds to, not replaces: "现在又交了三年", "现在一共"
-_ADDS = re.compile(r"又|再|也|还|加起来|一共|总共|累计|合计")
+# what a now adds to or changes by, not replaces: "现在又交了三年", "现在一共", "现在涨了五百"
+_ADDS = re.compile(r"又|再|也|还|加起来|一共|总共|累计|合计|涨|降|多了|少了|加了|追加|减|增|退了|亏|赚|便宜|贵了|补")
 
 
-def then_and_now(text: str, found: list[Quantity]) -> int:
+def then_and_now(text: str, found: list[Quantity], slot: Slot) -> int:
     """Where "now" begins, when numbers are said of a time before it and again after it ("大一的
-    时候是前百分之六十，上学年进步了，现在是前百分之四十左右"): what now holds is the answer, as
-    after a correction; or -1. Not where now adds to what was before ("现在又交了三年")."""
+    时候是前百分之六十，上学年进步了，现在是前百分之四十左右"): what now holds is read, as after a
+    correction, but as a guess to confirm (the question may ask of the time before: "去年前百分之
+    三十，现在前百分之五十五" to a question of last year); or -1. Not where now adds to what was
+    before or changes it by an amount ("现在又交了三年", "现在涨了五百")."""
     now = NOW.search(text)
     if now is None or not _THEN.search(text, 0, now.start()):
         return -1
     clause_end = min((m.start() for m in re.finditer(r"[，。！？；,.!?;]", text) if m.start() > now.end()), default=len(text))
-    # the same kind of number before now and in now's clause, no count of things ("现在一个人住")
-    before = {q.unit for q in found if q.end <= now.start()}
-    after = [q for q in found if now.end() <= q.start < clause_end and not MEASURE.match(text, q.end)]
+    # the same kind of number before now and in now's clause, both the slot's (in its unit and
+    # range), no count of things ("现在一个人住", "过去每月四千，目前家里三口人" to the household's size)
+    def the_slots(q: Quantity) -> bool:
+        v = convert_quantity(q, slot.counts_in(), slot.unit_words())
+        return v is not None and (slot.min is None or v.value >= slot.min) and (slot.max is None or v.value <= slot.max)
+
+    before = {q.unit for q in found if q.end <= now.start() and the_slots(q)}
+    after = [q for q in found if now.end() <= q.start < clause_end and not MEASURE.match(text, q.end) and the_slots(q)]
     if not any(q.unit in before for q in after):
         return -1
     return -1 if _ADDS.search(text, now.end(), clause_end) else now.start()

@@ -100,3 +100,52 @@ def only_nouns(words: Iterable[str]) -> frozenset[str]:
     wanted = {w for w in words if _CJK.match(w)}
     _look_up(wanted)
     return frozenset(w for w in wanted if _known.get(w) and not any(s.lower().startswith("to ") for s in _known[w]))
+
+
+_NOUNS: dict[str, bool] = {}  # every word of the dictionary → whether none of its senses is a verb's
+
+
+def load_words() -> None:
+    """Reads every word of the dictionary once (about a second, a few megabytes), for
+    :func:`things`: a reply's words are any of them, not a few known beforehand."""
+    if _NOUNS:
+        return
+    words: dict[str, bool] = {}
+    try:
+        with gzip.open(str(resources.files(_FILE[0]).joinpath(_FILE[1])), "rt", encoding="utf-8") as f:
+            for line in f:
+                head, _, english = line.partition("/")
+                parts = head.split(" ", 2)
+                if line.startswith("#") or len(parts) < 2 or not _CJK.match(parts[1]):
+                    continue
+                verb = any(s.strip().lower().startswith("to ") for s in english.split("/"))
+                words[parts[1]] = words.get(parts[1], True) and not verb
+    except (OSError, ModuleNotFoundError) as exc:
+        log.warning("the Chinese-English dictionary could not be read: %s", exc)
+    words["\0"] = False  # read (even when the file is missing): not read again
+    _NOUNS.update(words)
+
+
+# Nouns that name no thing: times, places relative to something, and the most general words
+# (a closed class: "昨天在地铁上" names a time and a place; only 地铁 is a thing there)
+_NO_THING = frozenset(
+    ["今天", "昨天", "前天", "明天", "后天", "今年", "去年", "前年", "明年", "上午", "下午", "中午", "早上", "晚上", "早晨", "傍晚", "半天", "白天", "刚才", "现在", "目前", "以前", "以后", "之前", "之后", "时候", "时间", "当时", "最近", "平时", "上次", "这次", "下次", "周末", "月底", "年底", "里面", "外面", "上面", "下面", "前面", "后面", "旁边", "附近", "对面", "中间", "这边", "那边", "这里", "那里", "家里", "东西", "事情", "问题", "情况", "地方", "办法", "意思", "样子", "部分", "方面", "一般", "感觉", "你好"])
+
+
+def things(text: str, most: int = 8) -> list[str]:
+    """The things a text names: the dictionary's words in it of two characters or more (longest
+    first, from the right, which splits "在地铁上" as 在, 地铁, 上), none of whose senses is a
+    verb's, and none a function word, a negated word or a word of time or place ("买的一箱橙子，
+    打开一看烂了好几个" names 橙子). Empty until :func:`load_words` has run."""
+    found: list[str] = []
+    j = len(text)
+    while j > 0:
+        i = next((i for i in range(max(0, j - _LONGEST), j - 1) if text[i:j] in _NOUNS), None)
+        if i is None:
+            j -= 1
+            continue
+        word = text[i:j]
+        if _NOUNS[word] and word not in _FUNCTION and word not in _NO_THING and not any(n in word for n in _NEGATED):
+            found.append(word)
+        j = i
+    return list(dict.fromkeys(reversed(found)))[:most]

@@ -11,21 +11,24 @@ thing counted. Two shapes say it:
   of its cue words or the start of one, "没挂" of 挂科). Asked, a bare "没有" says it too.
 
 A clause that speaks of someone else ("我妹没挂过科") says nothing of the user's count.
+
+A count in the slot's own measure word with another thing after it counts that thing: "开的是一辆
+小轿车" is a car, not one parking permit counted in 辆 (:func:`counts_another`).
 """
 
 from __future__ import annotations
 
 import re
 
-from .quantities import Quantity
+from .quantities import Quantity, quantities
 from .spec import Slot
-from .utterance import ASKING, SOMEONE_ELSE, clause_spans
+from .utterance import ASKING, SOMEONE_ELSE, SUPPOSE, clause_of, clause_spans, correction_at, topic_of
 
 # the measure words a count is said in (门 of courses, 次 of times, 条 of violations): units that
 # are no duration, money or share
 COUNTS = frozenset("个份人次件张条位家台笔本辆套项口门科名间处回遍")
 _NEGATOR = r"(没有|没|未|无|不)"
-_OPENING = re.compile(r"^(?:我们|我|本人)?(?:一直|从来|从|基本|几乎|都|也|还|压根|根本)*(没有|没|无|未)")
+_OPENING = re.compile(r"^(?:我们家|我家|家里|我们|我|本人)?(?:一直|从来|从|基本|几乎|都|也|还|压根|根本|目前|现在)*(没有|没|无|未)")
 _PARTICLES = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀呢吧哦嘛]+$")
 _BARE = re.compile(r"(?:没有|没|无|零)[了的啊呀呢吧哦嘛]*")
 
@@ -63,26 +66,53 @@ def nones(slot: Slot, cues: list[str], text: str, asked: bool) -> tuple[list[Qua
     out: list[Quantity] = []
     others: list[tuple[int, int]] = []
     low = text.lower()
-    for cs, ce in clause_spans(low):
+    spans = clause_spans(low)
+    fix = max(clause_of(spans, at)[1] if (at := correction_at(low)) >= 0 else -1, -1)
+    rest: list[str] = []  # the user's clauses that say no none: any of them may say some ("挂了两门")
+    for cs, ce in spans:
         clause = low[cs:ce]
-        if ASKING.search(clause):
-            continue
-        m = one.search(clause)
+        mine = not _OTHERS.search(low[slice(*topic_of(spans, cs))])  # "她弟弟在读高中，挂了好几门"
+        m = None if ASKING.search(clause) else one.search(clause)
         if m is not None and _denied(m.group(1), clause[m.end():], cues, bare=True):
             if SOMEONE_ELSE.search(clause):
                 others.append((cs + m.start(), cs + m.end()))
             else:
                 out.append(Quantity(0.0, unit, cs + m.start(), cs + m.end()))
             continue
-        if SOMEONE_ELSE.search(clause):
-            continue
         said = clause.lstrip()
         lead = cs + len(clause) - len(said)
-        m = _OPENING.match(said)
-        if m is None:
-            continue
+        m = None if SOMEONE_ELSE.search(clause) or ASKING.search(clause) else _OPENING.match(said)
+        if m is not None and sum(clause.count(c) for c in cues if c) > 1:
+            m = None  # "没有挂科……就是挂了一门": the clause goes on to say the thing after all
         first = not low[:cs].strip(" ，。,.!！")
-        bare = asked and first and _BARE.fullmatch(_PARTICLES.sub("", said)) is not None
-        if bare or _denied(m.group(1), said[m.end():], cues, bare=False):
+        if m is not None and ((asked and first and _BARE.fullmatch(_PARTICLES.sub("", said)) is not None) or
+                              _denied(m.group(1), said[m.end():], cues, bare=False)):
             out.append(Quantity(0.0, unit, lead, lead + m.end()))
+        elif mine and not SUPPOSE.search(clause) and cs > fix:
+            rest.append(clause)  # (not "挂科的话", a topic, nor what a correction takes back)
+    # a none beside a clause that says the thing happened ("没有挂科……就是挂了一门", "没挂，就是体育
+    # 没过") or counts some in the slot's measure ("没挂，我们学校叫重修，重修了一门") says neither
+    if any(c in clause for clause in rest for c in cues) or \
+            any(q.value and q.unit in measures for q in quantities("，".join(rest), slot.unit_words())):
+        return [], others
     return out, others
+
+
+# someone else, and the words that say a thing was someone else's ("那是我室友挂的")
+_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|室友|舍友|同学|邻居|隔壁|那是")
+
+
+_PARTICLE = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀呢吧哦嘛都也还]|$")
+
+
+def counts_another(slot: Slot, cues: list[str], text: str, q: Quantity) -> bool:
+    """Whether a count in one of the slot's measure words has a thing after it that is none of
+    the slot's words ("一辆小轿车", "两个孩子"), so that it counts that thing; "一张月卡", "两个，"
+    and "一个车位" count the slot's."""
+    if not counts_things(slot) or not q.value or q.unit is None or q.unit not in {slot.counts_in(), *slot.unit_words()}:
+        return False
+    low = text.lower()
+    rest, cs = low[q.end:], clause_of(clause_spans(low), q.start)[0]
+    if any(c in low[cs:q.start] for c in cues if c):
+        return False  # "挂了一门大学物理": the slot's word before it says what is counted, and names one
+    return _PARTICLE.match(rest) is None and not any(rest.startswith(c) or c.startswith(rest[:2]) for c in cues if c)

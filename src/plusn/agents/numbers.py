@@ -22,7 +22,7 @@ from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users, then_and_now
 from .cues import cue_words, names_another
 from .kin import whose
-from .nones import nones
+from .nones import counts_another, nones
 from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
@@ -74,7 +74,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     found = _quantities(slot, text, spans, cues, asked)
     disowned = old is not None and fix >= 0 and disowns(spec, name, text, found, old)
     named = old is not None and disowned and names_the_slot(spec, name, text, found, old)  # else a unit is needed
-    fix = fix if fix >= 0 else then_and_now(text, found)  # "以前…三千，现在…两千": now's is the answer
+    fix, timed = (fix, -1) if fix >= 0 else (then_and_now(text, found, slot),) * 2  # "以前三千，现在两千": now's, a guess
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     rivals = [] if asked else durations_done(slot, cues, low, found, spans)  # none of another's; "干了三年"
     correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))  # 两百多块，哦不对
@@ -119,7 +119,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
             not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
             sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
-        whole = _whole(slot, text, said, q.value, cued, converted, spans, cues)
+        whole = _whole(slot, text, said, q.value, cued, converted, spans, cues) and timed < 0
         mine = disowned and (named or bool(said.unit)) and the_users(slot, text, (cs, ce), q.start, about_another(slot))
         r = Reading(value, sure=(asked or cued or own or mine) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
                     converted=converted, at=said.start,
@@ -328,7 +328,7 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
             # before it, if any, is the one of this slot's numbers
             fix = correction_at(text[:cs])
     after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
-             and not _counted_by_other(spec, name, q)] if fix >= 0 else []
+             and (q.unit == slot.counts_in() or not _counted_by_other(spec, name, q))] if fix >= 0 else []
     # the number said before the correction and again after it, as someone else's, is the one
     # corrected ("一百零五平，不对，说错了，一百零五是我儿子那套，我住的这套八十五平"), not the answer
     # (said again as itself, "不对，是六十九周岁", it is)
@@ -413,6 +413,7 @@ def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[
     if zeros or others:
         gone = [(z.start, z.end) for z in zeros] + others
         found = sorted([q for q in found if not any(a <= q.start < b for a, b in gone)] + zeros, key=lambda q: q.start)
+    found = found if asked else [q for q in found if not counts_another(slot, cues, text, q)]  # "一辆小轿车"
     if ELAPSED.search(slot.ask) and unit == "天" and not found:
         return days_ago(text, cues, asked)
     if unit == "岁" or (years_first(slot.ask) and "岁" in slot.unit_words()):

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .bounds import bound
+from .tenths import tenths
 from .utterance import clause_of, clause_spans
 
 _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -210,7 +211,7 @@ def quantities(text: str, units: dict[str, float] | None = None) -> list[Quantit
             if (more := _more_at(text, stop)):  # 半年多: more than half, below a whole one
                 part = replace(part, end=stop + more, low=0.5, high=1.0, high_in=False)
             out.append(_bounded(text, part))
-    return _compound(text, sorted(out, key=lambda q: q.start), words)
+    return _compound(text, tenths(text, sorted(out, key=lambda q: q.start)), words)  # 一米八 is 1.8
 
 
 def _calendar_year(text: str, at: int) -> bool:
@@ -280,8 +281,7 @@ _AGE_YEARS = ("岁", "周岁")  # an age's years, before its months: 一岁三�
 
 def _compound(text: str, found: list[Quantity], words: dict[str, float]) -> list[Quantity]:
     """A duration said in two units, the larger first, as one: 一年零两个月 is 14 月, 两周三天 17 天,
-    一岁三个月 15 月;
-    and a range as its interval: 一千五到两千 is 1,500 to 2,000."""
+    一岁三个月 15 月; and a range as its interval: 一千五到两千 is 1,500 to 2,000."""
     out: list[Quantity] = []
     for q in found:
         prev = out[-1] if out else None

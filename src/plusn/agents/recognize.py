@@ -39,8 +39,10 @@ from .utterance import (
     NOT_AN_UPDATE,
     NOW,
     NOW_DONE,
+    OTHER_CASE,
     PAST,
     SOMEONE_ELSE,
+    STILL_TO_COME,
     Read,
     Reading,
     asks,
@@ -139,8 +141,12 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
     elif len(pos) > 1 and len(named & set(pos)) == 1:
         pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
-    elif len(pos) > 1 and correcting and len(after := {c for c, s, _ in said if c in pos and s > correction_at(low) >= 0}) == 1:
-        pos = list(after)  # "我是读专科的……哦不对，我去年专升本了，现在是本科": what the correction says
+    elif len(pos) > 1 and correcting and correction_at(low) >= 0:
+        # "我是读专科的……哦不对，我去年专升本了，现在是本科": what the correction says, if one (not
+        # a plan: "本科，不对，我在准备考研究生" says none)
+        after = {c for c, s, _ in said if c in pos and s > correction_at(low)
+                 and not _ANOTHER_TIME.search(low[slice(*clause_of(spans, s))])}
+        pos = list(after) if len(after) == 1 else pos
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -153,6 +159,9 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     return None
 
 
+# after a correction word, a clause of another time than now ("不对，是成人，我之前是学生"), a plan or
+# a wish ("本科，不对，我在准备考研究生", "不对，我是想专升本") gives no answer
+_ANOTHER_TIME = re.compile(rf"{OTHER_CASE.pattern}|{STILL_TO_COME.pattern}|想(?!问)", re.I)
 # a move or what is still to come, before a place: "户口迁到这边", "想把户口落在这里"
 _MOVING = re.compile(r"迁|转|落|搬|移|调|回|去|到|想|要|打算|准备|可以|能")
 # anywhere in a message that asks: a case supposed, a time before, a doubt, a move or a contrast

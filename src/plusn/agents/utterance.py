@@ -63,7 +63,7 @@ MEASURE = re.compile(r"\s*[个份人次件张条位家台笔本辆套项口]")
 # (为什么都…, 凭什么也… still ask)
 # (没什么, 没有什么, 没说什么, 没领过什么补贴: "not any", no question; 没房有什么补贴 asks)
 # (呢 after a verb with 着 is a state going on, no question: "单位一直给我发着工资呢")
-ASKING = re.compile(r"[?？]|吗\s*$|(?<!着)(?<!着[\u4e00-\u9fff])(?<!着[\u4e00-\u9fff]{2})呢\s*$|干嘛|怎么(?![都也])|(?:(?<=[为凭])什么|(?<=有没有)什么|"
+ASKING = re.compile(r"[?？]|吗\s*$|(?<!着)(?<!着[\u4e00-\u9fff])(?<!着[\u4e00-\u9fff]{2})呢\s*$|干嘛|怎么(?![都也])|谁(?![都也])|(?:(?<=[为凭])什么|(?<=有没有)什么|"
                     r"(?<!没)(?<!没有)(?<!没[^\s，。？?！!,.有])(?<!没[^\s，。？?！!,.有][过了])什么(?![都也]))|如何|"
                     r"哪(?![儿里个]?[都也])")
 # A case supposed, not stated ("如果我36岁的话", "if I had paid"): its numbers and verbs are another case's

@@ -131,9 +131,9 @@ def test_a_number_with_its_units_tenth_after_it_is_one_number() -> None:
     assert (q.value, q.low, q.high) == (5.3, 5.27, 5.33)
     assert _read("一米八", "shelf")["shelf"] == (1.8, True)
     # not: a digit before another unit or numeral, or a unit that is not said so
-    assert [(q.value, q.unit) for q in quantities("三块八毛", {"块": 1})][0] == (3, "块")
+    assert [(q.value, q.unit) for q in quantities("三块八毛", {"块": 1})][:1] == [(3, "块")]
     assert [q.value for q in quantities("一年三个月")] == [15]
-    assert [q.value for q in quantities("一米七五", {"米": 1})][0] == 1
+    assert [q.value for q in quantities("一米七五", {"米": 1})][:1] == [1]
 
 
 def test_a_correction_of_a_number_in_a_unit_two_slots_count_in_takes_what_follows() -> None:

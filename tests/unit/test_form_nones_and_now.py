@@ -55,9 +55,13 @@ def test_a_count_said_to_be_none_is_zero() -> None:
     # not beside a clause that says the thing happened or counts some ("没有逾期……就是超期了一本")
     for text in ("没逾期，就是有一本超期了", "没有逾期……就是超期了一本", "没逾期，就是两本没还"):
         assert _read(text, "overdue").get("overdue") != (0, True), text
-    # (but a clause of someone else's, a topic, or what a correction takes back is no such clause)
-    for text in ("逾期的话，超期了一本……哦不对，那是我同学的，我自己一本都没逾期", "我一本都没逾期，我女儿逾期了两本"):
+    # (but a clause of someone else's, a topic, a time before, or what a correction takes back is
+    # no such clause, and a plain no that opens the reply answers whatever it says it has)
+    for text in ("逾期的话，超期了一本……哦不对，那是我同学的，我自己一本都没逾期", "我一本都没逾期，我女儿逾期了两本",
+                 "以前逾期过一本，去年就还了，现在一本都没逾期", "没有，就借了这一本"):
         assert _read(text, "overdue")["overdue"] == (0, True), text
+    # and "一本都没有" beside a clause that says some is no count of one either
+    assert _read("一本都没有，就是有一本超期了", "overdue").get("overdue") != (0, True)
     # asked, a bare no answers how many ("没有请说“没有”")
     assert _read("没有", "overdue")["overdue"] == (0, True)
     assert _read("没有啊", "fines")["fines"] == (0, True)
@@ -115,6 +119,7 @@ def test_a_count_in_the_slots_measure_word_with_another_thing_after_it_counts_th
     # "一本小说" is a novel, "两本杂志" magazines: not the count of overdue books, unasked
     assert "overdue" not in _read("我借了一本小说，想续借")
     assert "overdue" not in _read("手上有两本杂志")
+    assert "overdue" not in _read("我没有逾期（隔壁邻居倒是有两本）")
     # not: the slot's own thing after it, its word before it ("逾期了一本小说"), or nothing
     assert _read("有一本逾期了")["overdue"] == (1, True)
     assert _read("逾期了一本小说")["overdue"] == (1, True)

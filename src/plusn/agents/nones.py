@@ -22,7 +22,7 @@ import re
 
 from .quantities import Quantity, quantities
 from .spec import Slot
-from .utterance import ASKING, SOMEONE_ELSE, SUPPOSE, clause_of, clause_spans, correction_at, topic_of
+from .utterance import ASKING, PAST, SOMEONE_ELSE, SUPPOSE, clause_of, clause_spans, correction_at, topic_of
 
 # the measure words a count is said in (门 of courses, 次 of times, 条 of violations): units that
 # are no duration, money or share
@@ -69,6 +69,8 @@ def nones(slot: Slot, cues: list[str], text: str, asked: bool) -> tuple[list[Qua
     spans = clause_spans(low)
     fix = max(clause_of(spans, at)[1] if (at := correction_at(low)) >= 0 else -1, -1)
     rest: list[str] = []  # the user's clauses that say no none: any of them may say some ("挂了两门")
+    before: list[tuple[int, int]] = []  # the clauses of a time before ("以前有过一个车位")
+    bare = False  # the reply opens with a plain no to the question of how many
     for cs, ce in spans:
         clause = low[cs:ce]
         mine = not _OTHERS.search(low[slice(*topic_of(spans, cs))])  # "她弟弟在读高中，挂了好几门"
@@ -85,21 +87,28 @@ def nones(slot: Slot, cues: list[str], text: str, asked: bool) -> tuple[list[Qua
         if m is not None and sum(clause.count(c) for c in cues if c) > 1:
             m = None  # "没有挂科……就是挂了一门": the clause goes on to say the thing after all
         first = not low[:cs].strip(" ，。,.!！")
-        if m is not None and ((asked and first and _BARE.fullmatch(_PARTICLES.sub("", said)) is not None) or
-                              _denied(m.group(1), said[m.end():], cues, bare=False)):
+        bare = bare or (m is not None and asked and first and _BARE.fullmatch(_PARTICLES.sub("", said)) is not None)
+        if m is not None and (bare or _denied(m.group(1), said[m.end():], cues, bare=False)):
             out.append(Quantity(0.0, unit, lead, lead + m.end()))
+        elif _NOT_NOW.search(clause):
+            before.append((cs, ce))
         elif mine and not SUPPOSE.search(clause) and cs > fix:
             rest.append(clause)  # (not "挂科的话", a topic, nor what a correction takes back)
     # a none beside a clause that says the thing happened ("没有挂科……就是挂了一门", "没挂，就是体育
     # 没过") or counts some in the slot's measure ("没挂，我们学校叫重修，重修了一门") says neither
-    if any(c in clause for clause in rest for c in cues) or \
-            any(q.value and q.unit in measures for q in quantities("，".join(rest), slot.unit_words())):
-        return [], others
-    return out, others
+    # (a plain no that opens the reply answers how many, whatever it says the user has: "没有，就这一辆")
+    if any(c in clause for clause in rest for c in cues) or (not bare and any(
+            q.value and q.unit in measures for q in quantities("，".join(rest), slot.unit_words()))):
+        # (neither is "一辆都没有" a count of one)
+        return [], others + [(q.start, q.end) for q in out if text[q.start] == "一"]
+    # none now: a count of a time before is not the answer ("以前有过一个车位，…，现在一个都没有")
+    return out, others + (before if out else [])
 
 
 # someone else, and the words that say a thing was someone else's ("那是我室友挂的")
-_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|室友|舍友|同学|邻居|隔壁|那是")
+_OTHERS = re.compile(rf"{SOMEONE_ELSE.pattern}|同学|房东|那是|[他她](?!们)")
+# a clause of a time before ("以前有过一个车位") or an order ("家里第一辆车"): no count of now
+_NOT_NOW = re.compile(rf"{PAST.pattern}|去年|前年|当时|那时|第[一二两三四五六七八九十\d]", re.I)
 
 
 _PARTICLE = re.compile(r"[\s，。！？；、,.!?;~～…了的啊呀呢吧哦嘛都也还]|$")
@@ -113,6 +122,8 @@ def counts_another(slot: Slot, cues: list[str], text: str, q: Quantity) -> bool:
         return False
     low = text.lower()
     rest, cs = low[q.end:], clause_of(clause_spans(low), q.start)[0]
+    if SOMEONE_ELSE.search(low, cs, q.start):
+        return True  # "没有车位（隔壁老王家倒是有两个）": someone else's
     if any(c in low[cs:q.start] for c in cues if c):
         return False  # "挂了一门大学物理": the slot's word before it says what is counted, and names one
     return _PARTICLE.match(rest) is None and not any(rest.startswith(c) or c.startswith(rest[:2]) for c in cues if c)

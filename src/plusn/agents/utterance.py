@@ -82,7 +82,7 @@ ASKS_AHEAD = re.compile(r"能|可以|愿意|打算|准备|计划|想不想|会�
 STILL_TO_COME = re.compile(r"才(?=能|可以|会|要|得)|(?<![需只主重必还想])要(?![求是么])|明天|后天|下周|下礼拜|下个?月|明年|"
                            r"过几天|过两天|回头|月底|年底|将来|打算|准备(?![好齐完])")
 SOMEONE_ELSE = re.compile(r"老婆|老公|老伴|爱人|妻子|丈夫|媳妇|爸|妈|父母|孩子|儿子|女儿|哥|姐|弟|妹|朋友|同事|亲戚|家人|别人|对象|"
-                          r"爷爷|奶奶|外公|外婆|姥姥|姥爷|老人|老爷子|老太太|长辈|子女|配偶")
+                          r"爷爷|奶奶|外公|外婆|姥姥|姥爷|老人|老爷子|老太太|长辈|子女|配偶|邻居|隔壁|室友|舍友")
 # A sum said over the parts before it ("我三千多，我爱人两千五，加起来五千五"): the sum is the answer
 SUM = re.compile(r"加起来|加一起|加在一起|合起来|一共|总共|合计|总计|共计|\bin total\b|\baltogether\b|\bcombined\b", re.I)
 # a question about a whole (全家每月总收入, household income), which a sum of parts answers

@@ -91,6 +91,11 @@ def test_what_is_said_now_is_read_over_what_was_before_as_a_guess() -> None:
     assert _read(said, "share")["share"][0] == 40
     # a guess: the question may ask of the time before
     assert _read("以前押金是三百，现在是一百", "deposit")["deposit"] == (100, False)
+    # neither, where the question asks of a time before (either may be meant): the question comes again
+    last_year = FormSpec.model_validate({"slots": {"rank": {"type": "number", "label": "排名", "unit": "%", "min": 0,
+                                                            "max": 100, "ask": "去年借阅量排在前百分之多少？"}},
+                                         "tree": {"slot": "rank", "default": {"decision": "好"}}})
+    assert "rank" not in read(last_year, "以前前百分之三十，现在前百分之五十五", "rank", "zh").found
     # not: what now adds to or changes by ("现在又…", "现在涨了…"), or numbers with no time before now
     assert _read("以前交了三百押金，现在又交了一百", "deposit")["deposit"][0] != 100
     assert _read("以前押金三百，现在涨了一百", "deposit")["deposit"][0] != 100
@@ -101,10 +106,11 @@ def test_a_correction_inside_one_message_takes_what_follows_it() -> None:
     # a yes/no: the slot's own words after the correction, though another slot's word is there too
     assert _read("没办读者证……哦不对，上个月办好了读者证，押金也交了", "card")["card"] == (True, True)
     # an option: the one said after the correction, where the message names two
-    assert _read("我是上班族……哦不对，我去年退休了，现在算老人", "tier")["tier"] == ("老年", True)
-    assert _read("我是上班族……哦不对，我去年退休了，现在算老人")["tier"] == ("老年", True)
+    assert _read("我是上班族……哦不对，我去年退休了，现在算老年了", "tier")["tier"] == ("老年", True)
+    assert _read("我是上班族……哦不对，我去年退休了，现在算老年了")["tier"] == ("老年", True)
     assert _read("学生……不对，是成人，我之前是学生", "tier")["tier"] == ("成人", True)  # 之前: another time
-    # not: two options after the correction, or a plan after it
+    # not: two options after the correction, a plan after it, or someone else's
+    assert "tier" not in _read("成人，不对，我儿子是学生", "tier")
     assert "tier" not in _read("学生……不对，是成人，也算学生", "tier")
     assert "tier" not in _read("学生，不对，我准备明年退休", "tier")
 

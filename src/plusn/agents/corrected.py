@@ -9,7 +9,7 @@ import re
 from .cues import cue_words, names_another
 from .quantities import Quantity, convert_quantity
 from .spec import FormSpec, Slot
-from .utterance import MEASURE, NOW, PAST, SOMEONE_ELSE, WHOLE, by_correction
+from .utterance import MEASURE, NOW, PAST, SOMEONE_ELSE, WHOLE, by_correction, clause_of, clause_spans
 
 _OF_SOMEONE = re.compile(r"[^，。！？；,.!?;是]{0,3}是[^，。！？；,.!?;]*")  # (岁是, 那个是, 说的是)
 # the user as the subject of a number: 我28, 我本人七十二, 我今年才三十 (not 我岳父60, 我家老大3岁)
@@ -74,15 +74,19 @@ def the_users(slot: Slot, text: str, clause: tuple[int, int], at: int, about_ano
 # a time before now that a number may be said of: "大一的时候是前百分之六十", "以前每月三千"
 _THEN = re.compile(rf"{PAST.pattern}|的时候|那时候?|当时|刚开始|一开始|起初|去年|前年|上次", re.I)
 # what a now adds to or changes by, not replaces: "现在又交了三年", "现在一共", "现在涨了五百"
-_ADDS = re.compile(r"又|再|也|还|加起来|一共|总共|累计|合计|涨|降|多了|少了|加了|追加|减|增|退了|亏|赚|便宜|贵了|补")
+_ADDS = re.compile(r"又|再|也|还|加起来|一共|总共|累计|合计|涨|降|多|少|加了|追加|减|增|扣|退了|亏|赚|便宜|贵了|补")
+# a question of a time before ("上一学年…排名", "离职前的工资"): then's number may be the one meant
+_BEFORE_ASKED = re.compile(r"上一?学年|上学期|去年|上一?年|上个?月|之前|以前|前\s*\d*\s*个?月|离职前|解除前|当时")
+AMBIGUOUS = -2  # (then_and_now) numbers of then and of now, to a question of a time before
 
 
 def then_and_now(text: str, found: list[Quantity], slot: Slot) -> int:
     """Where "now" begins, when numbers are said of a time before it and again after it ("大一的
     时候是前百分之六十，上学年进步了，现在是前百分之四十左右"): what now holds is read, as after a
-    correction, but as a guess to confirm (the question may ask of the time before: "去年前百分之
-    三十，现在前百分之五十五" to a question of last year); or -1. Not where now adds to what was
-    before or changes it by an amount ("现在又交了三年", "现在涨了五百")."""
+    correction, but as a guess to confirm; :data:`AMBIGUOUS` where the question asks of a time
+    before ("去年前百分之三十，现在前百分之五十五" to a question of last year: either may be meant);
+    or -1. Not where now adds to what was before or changes it by an amount ("现在又交了三年",
+    "现在涨了五百", "现在少一千")."""
     now = NOW.search(text)
     if now is None or not _THEN.search(text, 0, now.start()):
         return -1
@@ -97,4 +101,16 @@ def then_and_now(text: str, found: list[Quantity], slot: Slot) -> int:
     after = [q for q in found if now.end() <= q.start < clause_end and not MEASURE.match(text, q.end) and the_slots(q)]
     if not any(q.unit in before for q in after):
         return -1
-    return -1 if _ADDS.search(text, now.end(), clause_end) else now.start()
+    if _ADDS.search(text, now.end(), clause_end):
+        return -1
+    return AMBIGUOUS if _BEFORE_ASKED.search(slot.ask) else now.start()
+
+
+def in_its_own_unit(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:
+    """Whether a number after a correction is in the slot's own unit, in a clause that names no
+    other slot: the answer corrected though another slot counts in that unit too ("欠了两个月，哦
+    不对，应该是五个月了"; not "…，合同还剩五个月到期", which names the lease's)."""
+    if q.unit != spec.slots[name].counts_in():
+        return False
+    cs, ce = clause_of(clause_spans(text), q.start)
+    return not names_another(spec, name, text[cs:ce], by_word=True)

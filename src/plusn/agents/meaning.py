@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from .answers import BARE_YES, NO, UNSURE, YES
-from .glosses import glosses, load_words, things
+from .glosses import glosses
 from .predicates import HINT
 from .quantities import quantities
 from .recognize import negated_options
@@ -54,8 +54,6 @@ _LATIN_SPLIT = re.compile(r"\b(?:to|for|because|so|since|as|and|but)\b", re.I)
 _ENGLISH = 0.5  # a text at least this English (see english_share) is read as English
 _GUESS_QUANTILE = 0.9  # a guess beats this share of the texts that are not about the slot
 _CACHE = 2048  # texts whose embeddings are kept (a few hundred kilobytes)
-_THINGS = 4  # the things named in a text that are embedded, at most (each costs one embedding)
-_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万几半\d]")  # 好几, 一般: amounts, no things
 # What a message that answers nothing looks like, in any form: it calibrates "not this slot".
 SMALL_TALK = ("你好", "谢谢", "好的", "嗯", "请问", "我想问一下", "这个怎么办", "我不太清楚", "还有别的吗", "什么意思",
               "能帮我看看吗", "麻烦了", "hello", "thanks", "ok", "what do you mean", "can you help me", "I have a question")
@@ -225,7 +223,6 @@ class Meaning:
         # English replies: the options' English words, the author's and the dictionary's
         # the dictionary is a file read (a quarter second, once per form): not on the event loop
         english = await asyncio.to_thread(glosses, [w for _, _, w in rows])
-        await asyncio.to_thread(load_words)  # the dictionary's words, for the things a reply names
         en_rows = list(dict.fromkeys([*(r for r in rows if english_share(r[2]) >= _ENGLISH),
                                       *((n, canon, g) for n, canon, w in rows for g in english.get(w, []))]))
         # English said of several options of a slot ("business trip" of 国内出差 and 国际出差)
@@ -288,65 +285,28 @@ class Meaning:
         return index.own
 
     async def _ranked(self, space: _Space, name: str, text: str, denied: frozenset[str] = frozenset(),
-                      topic: frozenset[str] = frozenset(),
-                      elsewhere: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
+                      topic: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
         whole decides nothing and the text has several clauses, against each clause; a clause
         nearest an option the text denies ("车不是营运的") is no vote for it, nor one that says
-        nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form).
-        Last, when neither decides, against each thing the text names (see :meth:`_things`), but
-        not one ``elsewhere`` names: the words of the form's other slots ("地铁" of where a thing
-        was lost is no kind of thing)."""
+        nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form)."""
         slot = space.slots[name]
         parts = units(text)
         whole = self._scores(slot, await self._utterance(space, parts[:1]))
-        denies = _DENYING.search(parts[0]) is not None
-        if not denies and _clears(slot, whole):
+        if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
             return whole
         none = [(o, -1.0) for o in dict.fromkeys(slot.options)]  # undecided: no option clears
         kept = [p for p in parts[1:] if not _DENYING.search(p) and _says_more(p, topic)]
-        joint = whole if not denies else none  # (the ranking still counts where it decides nothing: see _top)
-        if kept:
-            vectors = await self._utterance(space, kept)
-            # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
-            # another option; clauses that clear for different options leave it undecided
-            found = self._one_clear(slot, [self._scores(slot, vectors[i:i + 1]) for i in range(len(kept))], denied)
-            if found is not None:
-                return found
-            joint = self._scores(slot, vectors)
-        things = await self._things(space, slot, text, denied, topic | elsewhere)
-        return things if things is not None else joint
-
-    async def _things(self, space: _Space, slot: _Slot, text: str, denied: frozenset[str],
-                      skip: frozenset[str]) -> list[tuple[str, float]] | None:
-        """The options by their scores against each thing the text names, outside the clauses
-        that deny: a short word of a thing is nearer its kind than a clause that also says what
-        happened to it ("买的一箱橙子，打开一看烂了好几个" is far from 生鲜食品, 橙子 near it).
-        None when no thing, or things of different options, clear the bounds."""
-        said = [text[s:e] for s, e in clause_spans(text) if not _DENYING.search(text[s:e])]
-        topic = frozenset(w for w in skip if len(w) == 1)
-        words = [w for w in skip if len(w) > 1]
-        named = [w for c in said for w in things(c) if _says_more(w, topic) and not _NUMERAL.search(w)
-                 and not any(w in x or x in w for x in words)]
-        named = list(dict.fromkeys(named))[:_THINGS]
-        if not named:
-            return None
-        vectors = await self._utterance(space, named)
-        found = self._one_clear(slot, [self._scores(slot, vectors[i:i + 1]) for i in range(len(named))], denied)
-        return None if found is None or found[0][1] < 0 else found
-
-    @staticmethod
-    def _one_clear(slot: _Slot, each: list[list[tuple[str, float]]],
-                   denied: frozenset[str]) -> list[tuple[str, float]] | None:
-        """Of several units' rankings, the one that clears by the widest margin, when all that
-        clear rank the same option first; the undecided ranking when they rank different ones;
-        None when none clears."""
+        if not kept:
+            return none  # a denial and nothing else ("车不是营运的"): nearest to what it denies
+        vectors = await self._utterance(space, kept)
+        # each clause on its own: "社保是自己交的" clears beside "没有单位", which is near
+        # another option; clauses that clear for different options leave it undecided
+        each = [self._scores(slot, vectors[i:i + 1]) for i in range(len(kept))]
         clear = [r for r in each if _clears(slot, r) and r[0][0] not in denied]
-        if not clear:
-            return None
-        if len({r[0][0] for r in clear}) > 1:
-            return [(o, -1.0) for o in dict.fromkeys(slot.options)]
-        return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
+        if clear and len({r[0][0] for r in clear}) == 1:
+            return max(clear, key=lambda r: r[0][1] - r[1][1] if len(r) > 1 else r[0][1])
+        return none if clear else self._scores(slot, vectors)
 
     @classmethod
     def _bounds(cls, slot: _Slot, null: list[Any]) -> tuple[float, float, float]:
@@ -393,7 +353,7 @@ class Meaning:
         other rank the same option first, ahead of the rest."""
         if name not in index.own.slots:
             return None
-        ranked = await self._ranked(index.own, name, text, denied, index.topic, _elsewhere(index.spec, name))
+        ranked = await self._ranked(index.own, name, text, denied, index.topic)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
             return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
         other = await self._ranked(index.english, name, text, denied)
@@ -420,16 +380,6 @@ def _says_more(part: str, topic: frozenset[str]) -> bool:
     questions (or is not Chinese): "想退" to a returns form says only what the form is about."""
     han = [c for c in part if "\u4e00" <= c <= "\u9fff"]
     return not han or any(c not in topic and c not in _FUNCTION for c in han)
-
-
-def _elsewhere(spec: FormSpec, name: str) -> frozenset[str]:
-    """The words of the form's other slots (their labels, names for them, options and yes/no
-    words), and the slot's own question, whose words say nothing of which option is meant (户口
-    of "本市城镇户口、本市农村户口，还是外地户口？")."""
-    return frozenset(w.lower() for n, s in spec.slots.items()
-                     for w in ((s.label or "", *s.aliases, *s.yes_words, *s.no_words,
-                                *(x for ws in s.choices().values() for x in ws)) if n != name else (s.ask,))
-                     if len(w) > 1)
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from .activity import durations_done, how_long_done, to_come
 from .ages import age_said, an_age, english_age, unsaid_years, years_first
 from .answers import Invalid, validate, words
-from .corrected import ME, attributed, corrected, disowns, names_the_slot, the_users, then_and_now
+from .corrected import ME, attributed, corrected, disowns, in_its_own_unit, names_the_slot, the_users, then_and_now
 from .cues import cue_words, names_another
 from .kin import whose
 from .nones import counts_another, nones
@@ -75,6 +75,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
     disowned = old is not None and fix >= 0 and disowns(spec, name, text, found, old)
     named = old is not None and disowned and names_the_slot(spec, name, text, found, old)  # else a unit is needed
     fix, timed = (fix, -1) if fix >= 0 else (then_and_now(text, found, slot),) * 2  # "以前三千，现在两千": now's, a guess
+    found = [] if timed < -1 else found  # (corrected.AMBIGUOUS) of a time before asked, then and now: ask again
     parts: list[tuple[float, float]] = []  # the numbers read before, as intervals
     rivals = [] if asked else durations_done(slot, cues, low, found, spans)  # none of another's; "干了三年"
     correcting = correcting and not (fix >= 0 and _before_in_other_unit(spec, name, text, fix))  # 两百多块，哦不对
@@ -294,11 +295,10 @@ def _whole(slot: Slot, text: str, said: Quantity, value: float, cued: bool, conv
 
 def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity], value: float,
                     old: float | None, spans: list[tuple[int, int]], asked: bool) -> bool:
-    """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是
-    五天"), the "a month" of "6000 yuan a month", the old answer said again, in or after the
-    correction ("说错了，六十八是我老伴的岁数，我七十二"), time still to come ("还得再干两年"), or,
-    in passing, how long something was done or a number of other kin ("我儿子今年十七岁" is no
-    parent's age)."""
+    """Whether a quantity is plainly not the slot's answer: in another kind of unit, denied ("不是五天"),
+    the "a month" of "6000 yuan a month", the old answer said again, in or after the correction
+    ("说错了，六十八是我老伴的岁数，我七十二"), time still to come ("还得再干两年"), or, in passing,
+    how long something was done or a number of other kin ("我儿子今年十七岁": no parent's age)."""
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
         to_come(spec.slots[name], low, said, spans) or \
@@ -328,7 +328,7 @@ def _after_fix(spec: FormSpec, name: str, text: str, found: list[Quantity], fix:
             # before it, if any, is the one of this slot's numbers
             fix = correction_at(text[:cs])
     after = [q for q in found if q.start > fix and convert_quantity(q, slot.counts_in(), slot.unit_words()) is not None
-             and (q.unit == slot.counts_in() or not _counted_by_other(spec, name, q))] if fix >= 0 else []
+             and (in_its_own_unit(spec, name, text, q) or not _counted_by_other(spec, name, q))] if fix >= 0 else []
     # the number said before the correction and again after it, as someone else's, is the one
     # corrected ("一百零五平，不对，说错了，一百零五是我儿子那套，我住的这套八十五平"), not the answer
     # (said again as itself, "不对，是六十九周岁", it is)

@@ -143,9 +143,10 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
         pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
     elif len(pos) > 1 and correcting and correction_at(low) >= 0:
         # "我是读专科的……哦不对，我去年专升本了，现在是本科": what the correction says, if one (not
-        # a plan: "本科，不对，我在准备考研究生" says none)
+        # a plan or someone else's: "本科，不对，我在准备考研究生" says none)
         after = {c for c, s, _ in said if c in pos and s > correction_at(low)
-                 and not _ANOTHER_TIME.search(low[slice(*clause_of(spans, s))])}
+                 and not _ANOTHER_TIME.search(low[slice(*clause_of(spans, s))])
+                 and not SOMEONE_ELSE.search(low[slice(*clause_of(spans, s))])}  # "不对，我老伴是农村户口"
         pos = list(after) if len(after) == 1 else pos
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}

@@ -269,15 +269,19 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
     named = _FILLER.sub("", _PUNCT.sub("", text[cs:fix].lower()))
     # (another slot's word after it says the correction is of that one, unless this slot's own
     # words follow too: "没有工资……哦不对，我是单位委托培养的，单位一直给我发着工资呢")
-    own_after = any(says(low[fix:], w.lower()) for w in [*slot.yes_words, *slot.no_words])
-    if cue is None or not _PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or \
-            (any(c in text[cs:] for c in others) and not own_after) or \
+    sides = {w in slot.yes_words for w in [*slot.yes_words, *slot.no_words] if says(low[fix:], w.lower())}
+    # (words of both sides after it, "没签，只有工牌", leave it to the whole, and so does a reading
+    # of what follows that the words' side does not give)
+    guarded = any(c in text[cs:] for c in others)
+    if cue is None or not _PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or (guarded and len(sides) != 1) or \
             (named and not any(c in named for c in cue_words(spec, name))):
         return None
     # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有; "更正一下，有")
     rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")
     rest = _COPULA.sub("", re.sub(r"^(?:一下|了)[\s，,：:]*", "", rest))
     later = read_yes_no(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
+    if guarded:
+        return later if later is not None and later.value in sides else None
     bare = ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
     own = (re.search(re.escape(w.lower()) + r"[了的啦呢吧啊呀哦]*(?![\u4e00-\u9fff])", rest.lower())
            for w in [*slot.yes_words, *slot.no_words])  # as a word: 有房 is not in "没有房贷"

@@ -76,7 +76,8 @@ _THEN = re.compile(rf"{PAST.pattern}|的时候|那时候?|当时|刚开始|一�
 # what a now adds to or changes by, not replaces: "现在又交了三年", "现在一共", "现在涨了五百"
 _ADDS = re.compile(r"又|再|也|还|加起来|一共|总共|累计|合计|涨|降|多|少|加了|追加|减|增|扣|退了|亏|赚|便宜|贵了|补")
 # a question of a time before ("上一学年…排名", "离职前的工资"): then's number may be the one meant
-_BEFORE_ASKED = re.compile(r"上一?学年|上学期|去年|上一?年|上个?月|之前|以前|前\s*\d*\s*个?月|离职前|解除前|当时")
+_BEFORE_ASKED = re.compile(r"上一?学年|上学期|去年|上一?年|上个?月|之前|以前|前\s*[\d一二两三四五六七八九十]*\s*个?月|"
+                           r"(?:离职|解除|合同|辞职|退休|受伤|出事)前|当时")
 AMBIGUOUS = -2  # (then_and_now) numbers of then and of now, to a question of a time before
 
 

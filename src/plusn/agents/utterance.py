@@ -22,6 +22,7 @@ NOW_DONE = re.compile(r"刚刚|刚才|刚|今天|现在|已经|终于|\bnow\b|\b
 # 交了罚款", "已经正常还款了，就上个月没还上")
 NOT_AN_UPDATE = re.compile(r"补|不过|但|可是|只是|就|去年|上个?月|之前|以前|原来|想想|算|说")
 NEGATORS = "不没未非无"
+PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")  # a run of spaces and punctuation
 EN_NEGATION = re.compile(r"\b(?:not|no|never|non)\b|n't\b", re.I)
 # (a comma or point between digits is inside a number: 1,200 and 3.5 are no two clauses)
 _CLAUSE = re.compile(r"[，。！？；!?;\n]|(?<!\d)[,.]|[,.](?!\d)|但是|不过|而且|另外|并且|\bbut\b|\band\b", re.I)

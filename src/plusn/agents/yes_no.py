@@ -7,14 +7,12 @@ of the slot before it is asked ("发票都有"), each only where it is unambiguo
 
 from __future__ import annotations
 
-import functools
 import re
 
 from .answers import NO, UNSURE, YES, denied_in_english, said_at, says, yes_no
 from .cues import cue_words
-from .glosses import only_nouns
+from .periods import a_period_length, named_noun, time_over
 from .predicates import DONE, ENDING, HINT, LOST, UNDER_WAY, completed, echoed, negated_around, polarity
-from .quantities import quantities
 from .spec import FormSpec, Slot
 from .utterance import (
     A_NOT_A,
@@ -25,6 +23,7 @@ from .utterance import (
     NEGATORS,
     NOW,
     PAST,
+    PUNCT,
     SOMEONE_ELSE,
     STILL_TO_COME,
     TAKE_BACK,
@@ -60,73 +59,8 @@ _PLAIN_NO = ("没有", "没", "不是", "不", "否")
 _SHORT = 4  # a reply this short (without punctuation) is the answer itself: 是的, 没有, 不是
 
 
-def _named_noun(spec: FormSpec, name: str, t: str) -> tuple[str, int] | None:
-    """The first of the slot's words the text says that the dictionary has only as a noun (a
-    thing, not a doing: 试用期, 居住证; not 登记), and where it ends."""
-    said = sorted((t.find(c), -len(c), c) for c in cue_words(spec, name) if c in t)
-    if not said:
-        return None
-    nouns = _form_nouns(tuple(c for n in spec.slots for c in cue_words(spec, n)))
-    return next(((c, at + len(c)) for at, _, c in said if c in nouns), None)
-
-
-@functools.lru_cache(maxsize=64)
-def _form_nouns(cues: tuple[str, ...]) -> frozenset[str]:
-    """Those of a form's words the dictionary has only as nouns: every slot's at once, so the
-    dictionary file is scanned once per form, not once per word a reply says."""
-    return only_nouns(cues)
-
-
-def _time_over(slot: Slot, t: str, found: tuple[str, int]) -> Reading | None:
-    """A thing's time said over or not ("试用期早过了", "试用期还没过就被辞退了"), read the way the
-    author's own words of it say over (试用期已过, a no word: over is a no; 超过有效期, a yes
-    word: over is a yes); None where no word of the author's says it, or the reply says
-    something else of the thing. A verb's "登记过了" is done, not over: only a noun's time
-    passes. Certain only of a period (a noun in 期) said plainly, with nothing after it (or after
-    its length: "试用期三个月，早过了"); otherwise a guess."""
-    noun, at = found
-    own = [(w.lower(), value) for ws, value in ((slot.yes_words, True), (slot.no_words, False)) for w in ws]
-    # the author's words that say the thing itself over (试用期已过, 过了试用期, 超过有效期; not the
-    # 过 of a verb done, 签过合同)
-    says_over = {value for w, value in own if noun in w and _OVER_WORD.fullmatch(w.replace(noun, ""))}
-    if len(says_over) != 1:
-        return None
-    spans = clause_spans(t)
-    ce = clause_of(spans, at - 1)[1]
-    m = _OVER.match(t, at, ce)
-    if m is None and _LENGTH_ONLY.fullmatch(t, at, ce) and ce < len(t):
-        # the thing's length, then its time over in the next clause, of no other subject
-        ns, ne = clause_of(spans, min(len(t) - 1, ce + 1))
-        m = _OVER.match(t, ns, ne)
-    if m is None:
-        return None
-    over = says_over.pop()
-    # certain only of a period (试用期, 有效期: its time is what passes; 居住证过了 may be approved),
-    # said plainly, with nothing after it
-    sure = noun.endswith("期") and not HEDGE.search(t) and not _PUNCT.sub("", t[m.end():])
-    return Reading(over if m.group(1) is None else not over, sure=sure)
-
-
-def _a_period_length(t: str, found: tuple[str, int]) -> bool:
-    """Whether the reply gives a period's length right after naming it ("试用期三个月"): how long
-    it lasts, no yes or no (a period is a noun ending in 期; "社保五年了" is paid for five)."""
-    if not found[0].endswith("期"):
-        return False
-    rest = t[found[1]:]
-    # (with 了 it is how long one has been in it: "试用期三个月了")
-    return any(q.start == 0 and q.unit in _TIME_UNITS and not rest[q.end:].lstrip().startswith("了")
-               for q in quantities(rest))
-
-
-_TIME_UNITS = ("年", "月", "周", "天", "日", "小时")
-# an author's word, without its noun, that says the noun's time over: 试用期已过, 过了试用期, 超过有效期
-_OVER_WORD = re.compile(r"(?:已经|已|早就|早)?(?:超过|过|满|结束|到期)了?|过了|超过了?")
-# its time over or not, up to the clause's end or to what followed (就, 才: "还没过就被辞退了")
-_OVER = re.compile(r"\s*(?:早就|早|已经|已|都|也|就|还)?(没有|没|未)?(?:过|过去|结束|满|到期)(?:[了啊呀的啦呢]*[\s。！!.]*$|[了]?(?:就|才))")
-_LENGTH_ONLY = re.compile(r"\s*(?:是|有|只有|就)?[\d一二两三四五六七八九十半几]+个?(?:年|月|周|天|星期|礼拜)[的了吧]*\s*")
 # heard or reported, planned, or of a neighbour (beside HEDGE, STILL_TO_COME and SOMEONE_ELSE)
-_NOT_OWN = re.compile(r"说|计划|想[去要让着]|还要|快|以后|隔壁|邻居|人家|[他她它]|房东")
-_PUNCT = re.compile(r"[\s，。！？；、,.!?;:：~～…]+")
+_NOT_OWN = re.compile(r"说|计划|想[去要让着]|还要|快|以后|人家|[他她它]|房东")
 
 
 _UNREAD = Reading(None)  # a correction read: nothing certain (see _taken_back)
@@ -146,9 +80,9 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     if asked:
         # a thing's time over or not ("试用期早过了"), or a period's length ("试用期三个月"), before
         # any verb of the slot's is looked for: its words may hold the noun's first character
-        noun = _named_noun(spec, name, t)
-        over = None if noun is None else _time_over(slot, t, noun)
-        if over is not None or (noun is not None and _a_period_length(t, noun)):
+        noun = named_noun(spec, name, t)
+        over = None if noun is None else time_over(slot, t, noun)
+        if over is not None or (noun is not None and a_period_length(t, noun)):
             return over
     found, nouns = verbs(slot.yes_words, slot.no_words, cue_words(spec, name))
     qualified = _modified(slot, found)
@@ -261,28 +195,28 @@ def _taken_back(spec: FormSpec, name: str, text: str, asked: bool, fix: int) -> 
     low = text.lower()
     others = [c for n in spec.slots if n != name for c in cue_words(spec, n) if len(c) >= 2]
     first = min((i for w in TAKE_BACK if (i := low.find(w)) >= 0), default=-1)
-    if first > 0 and _FILLER.sub("", _PUNCT.sub("", low[:first])) in _PLAIN and any(c in low[first:] for c in others):
+    if first > 0 and _FILLER.sub("", PUNCT.sub("", low[:first])) in _PLAIN and any(c in low[first:] for c in others):
         # "no… 哦不对，说错了，去年就做过绝育了": a bare yes or no taken back at once, and what
         # follows is of another slot: nothing said of this one
         return _UNREAD
     cs, _ = clause_of(clause_spans(text), fix)
-    named = _FILLER.sub("", _PUNCT.sub("", text[cs:fix].lower()))
+    named = _FILLER.sub("", PUNCT.sub("", text[cs:fix].lower()))
     # (another slot's word after it says the correction is of that one, unless this slot's own
     # words follow too: "没有工资……哦不对，我是单位委托培养的，单位一直给我发着工资呢")
     sides = {w in slot.yes_words for w in [*slot.yes_words, *slot.no_words] if says(low[fix:], w.lower())}
     # (words of both sides after it, "没签，只有工牌", leave it to the whole, and so does a reading
     # of what follows that the words' side does not give)
     guarded = any(c in text[cs:] for c in others)
-    if cue is None or not _PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or (guarded and len(sides) != 1) or \
+    if cue is None or not PUNCT.sub("", text[:fix]) or ASKING.search(text[fix:]) or (guarded and len(sides) != 1) or \
             (named and not any(c in named for c in cue_words(spec, name))):
         return None
     # (其实没有 keeps its 没: what follows 其实 is what it says, less a copula: 其实是没有; "更正一下，有")
     rest = text[fix + (2 if cue.startswith("其实") else len(cue)):].lstrip(" ，,：:")
     rest = _COPULA.sub("", re.sub(r"^(?:一下|了)[\s，,：:]*", "", rest))
-    later = read_yes_no(spec, name, rest, asked) if _PUNCT.sub("", rest) else None
+    later = read_yes_no(spec, name, rest, asked) if PUNCT.sub("", rest) else None
     if guarded:
         return later if later is not None and later.value in sides else None
-    bare = ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", _PUNCT.sub("", rest.lower())))  # "应该是有才对"
+    bare = ENDING.sub("", re.sub(r"(?:才对|吧)+$", "", PUNCT.sub("", rest.lower())))  # "应该是有才对"
     own = (re.search(re.escape(w.lower()) + r"[了的啦呢吧啊呀哦]*(?![\u4e00-\u9fff])", rest.lower())
            for w in [*slot.yes_words, *slot.no_words])  # as a word: 有房 is not in "没有房贷"
     if later is not None and (bare in _PLAIN or _BARE_COUNT.match(bare) is not None or any(own)):
@@ -335,7 +269,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         return _by_cue(slot, text, cues, ahead, described)
     # "一张都没有" is "没有" said with emphasis, and "违章一条都没有" "违章没有": as short a reply
     # (only after nothing or the slot's own words: "问题一个都没有" says nothing of a 病假条)
-    core = _PUNCT.sub("", t)
+    core = PUNCT.sub("", t)
     emphatic = EMPHATIC_NONE.search(core)
     if emphatic is not None and (emphatic.start() == 0 or any(core[:emphatic.start()].endswith(c) for c in cues)):
         core = core[:emphatic.start()] + core[emphatic.end():]
@@ -356,7 +290,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
             rest = re.sub(r"^[\s，。！？；、,.!?;:：…]+", "", t[t.find(named) + len(named):])  # "兄弟姐妹？没有"
             rest = _ADVERBS.sub("", EMPHATIC_NONE.sub("", rest, count=1), count=1)
             has = _HAS.match(rest)
-            if has is not None and has.group(1) and (ENDING.sub("", _PUNCT.split(rest[has.end():], maxsplit=1)[0])
+            if has is not None and has.group(1) and (ENDING.sub("", PUNCT.split(rest[has.end():], maxsplit=1)[0])
                                                      or rest[has.end():].startswith("了")):
                 has = None  # "没几个": not many, some; "都没了": gone, once had
             return None if has is None else Reading(has.group(1) is not None)
@@ -364,7 +298,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
         count = _HAS_COUNT.match(head)
         after = "" if count is None else head[count.end():]
         after = next((after[len(c):] for c in sorted(cues, key=len, reverse=True) if after.startswith(c)), after)
-        return Reading(value, sure=not _PUNCT.sub("", ENDING.sub("", after)))
+        return Reading(value, sure=not PUNCT.sub("", ENDING.sub("", after)))
     # a yes/no word inside a sentence about something else ("在本市没有自有住房"); in English,
     # the reply's own polarity, confirmed first
     return polarity(text)
@@ -408,7 +342,7 @@ def _copula_only(t: str) -> bool:
 
 def _links(t: str, word: str, end: int, spans: list[tuple[int, int]]) -> bool:
     """Whether the yes word ending at ``end`` is the copula 是 with more said after it in its clause."""
-    return word in _COPULAS and ENDING.sub("", _PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
+    return word in _COPULAS and ENDING.sub("", PUNCT.sub("", t[end:clause_of(spans, end - 1)[1]])) not in ("", "的")
 
 
 def _both_ways(t: str, just: bool = True) -> bool:

@@ -104,7 +104,14 @@ def then_and_now(text: str, found: list[Quantity], slot: Slot) -> int:
         return -1
     if _ADDS.search(text, now.end(), clause_end):
         return -1
-    return AMBIGUOUS if _BEFORE_ASKED.search(slot.ask) else now.start()
+    asked = _BEFORE_ASKED.search(slot.ask)
+    if asked is None:
+        return now.start()
+    # the time asked of, named after what was said before it: now's number is said of it
+    # ("大一的时候前百分之六十，上学年进步了，现在前百分之四十" to a question of 上一学年)
+    named = re.compile("".join(re.escape(c) + "[一个]?" for c in re.sub("[一个]", "", asked.group())))
+    last_then = max(q.end for q in found if q.end <= now.start() and the_slots(q))
+    return now.start() if named.search(text, last_then, clause_end) else AMBIGUOUS
 
 
 def in_its_own_unit(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:

@@ -134,6 +134,7 @@ class _Index:
     own: _Space
     english: _Space
     topic: frozenset[str] = frozenset()  # the characters of its questions and labels, less its options
+    said: frozenset[str] = frozenset()  # the words its questions say (2–8 characters), none an option's
 
 
 def _unit(v: Any) -> Any:
@@ -240,7 +241,7 @@ class Meaning:
         # what the questions say, less the answers they list ("（职工 / 灵活就业 / 失业人员）")
         options = {c for _, _, w in rows for c in w}  # 离职 is an answer even where a question says it
         topic = frozenset("".join(HINT.sub("", a) for a in asks)) - options
-        index = self._indexes[id(spec)] = _Index(spec, own, en, topic)
+        index = self._indexes[id(spec)] = _Index(spec, own, en, topic, _said(asks, [w for _, _, w in rows]))
         return index
 
     async def _space(self, enums: dict[str, Any], rows: list[tuple[str, str, str]], others: list[str],
@@ -285,13 +286,15 @@ class Meaning:
         return index.own
 
     async def _ranked(self, space: _Space, name: str, text: str, denied: frozenset[str] = frozenset(),
-                      topic: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
+                      topic: frozenset[str] = frozenset(), said: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The options of ``name`` by their best score against the whole text, then, when the
         whole decides nothing and the text has several clauses, against each clause; a clause
         nearest an option the text denies ("车不是营运的") is no vote for it, nor one that says
         nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form)."""
         slot = space.slots[name]
         parts = units(text)
+        if _the_request_only(parts[0], said):
+            return [(o, -1.0) for o in dict.fromkeys(slot.options)]  # "想办个停车月卡": the request itself
         whole = self._scores(slot, await self._utterance(space, parts[:1]))
         if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
             return whole
@@ -353,7 +356,7 @@ class Meaning:
         other rank the same option first, ahead of the rest."""
         if name not in index.own.slots:
             return None
-        ranked = await self._ranked(index.own, name, text, denied, index.topic)
+        ranked = await self._ranked(index.own, name, text, denied, index.topic, index.said)
         if english_share(text) < _ENGLISH or name not in index.english.slots:
             return ranked[0][0] if _clears(index.own.slots[name], ranked) else None
         other = await self._ranked(index.english, name, text, denied)
@@ -372,7 +375,20 @@ class Meaning:
         return {"scores": ranked, "guess": slot.guess, "sure": slot.sure, "margin": slot.margin}
 
 
-_FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也在有没不")
+_FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也再又在有没不")
+_APPLYING = frozenset("办申咨询了解查")  # 办, 申请, 咨询, 了解, 查: what one wants done, not what one has
+_ONE_OF = re.compile(r"[一两几][张个份辆本项件]")
+_SHORT = 12  # Chinese characters: a request, not an account of one's case
+
+
+def _said(asks: list[str], options: list[str]) -> frozenset[str]:
+    """The words of the form's questions, 2 to 8 characters long, that hold no option's word
+    (so that "停车月卡" is the form's, and "外地户籍" of "本市户籍还是外地户籍？" not)."""
+    words = set()
+    for ask in asks:
+        ask = HINT.sub("", ask)
+        words |= {ask[i:i + n] for n in range(2, 9) for i in range(len(ask) - n + 1)}
+    return frozenset(w for w in words if not any(o in w for o in options if len(o) > 1 or o == w))
 
 
 def _says_more(part: str, topic: frozenset[str]) -> bool:
@@ -380,6 +396,22 @@ def _says_more(part: str, topic: frozenset[str]) -> bool:
     questions (or is not Chinese): "想退" to a returns form says only what the form is about."""
     han = [c for c in part if "\u4e00" <= c <= "\u9fff"]
     return not han or any(c not in topic and c not in _FUNCTION for c in han)
+
+
+def _the_request_only(text: str, said: frozenset[str]) -> bool:
+    """Whether a short text says nothing but words of the form's questions, function words and a
+    wish to apply ("想办个停车月卡", "我想再办一张月卡" to a parking permit's form): the request
+    itself, which is no answer to any of its questions, however near an option it lands."""
+    han = _ONE_OF.sub("", "".join(c for c in text if "\u4e00" <= c <= "\u9fff"))  # "再办一张"
+    if not han or len(han) > _SHORT:
+        return False
+    i, rest = 0, []
+    while i < len(han):  # the questions' longest words taken out, left to right
+        n = next((n for n in range(min(8, len(han) - i), 1, -1) if han[i:i + n] in said), 0)
+        if n == 0:
+            rest.append(han[i])
+        i += max(n, 1)
+    return all(c in _FUNCTION or c in _APPLYING for c in rest)
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from .cues import cue_words, names_another
-from .quantities import Quantity, convert_quantity
+from .quantities import Quantity, convert_quantity, quantities
 from .spec import FormSpec, Slot
 from .utterance import MEASURE, NOW, PAST, SOMEONE_ELSE, WHOLE, by_correction, clause_of, clause_spans
 
@@ -122,3 +122,19 @@ def in_its_own_unit(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:
         return False
     cs, ce = clause_of(clause_spans(text), q.start)
     return not names_another(spec, name, text[cs:ce], by_word=True)
+
+
+def denied_answer(spec: FormSpec, text: str, values: dict[str, object]) -> str | None:
+    """The one number slot whose answer held a correction says it is not ("说错了，不是八个月，是两个
+    月"): the number that follows is that slot's, whichever other slot counts in its unit."""
+    names = set()
+    for q in quantities(text):
+        if not text[max(0, q.start - 3):q.start].rstrip().endswith("不是"):
+            continue
+        for n, v in values.items():
+            slot = spec.slots.get(n)
+            c = None if slot is None or slot.type not in ("integer", "number") or isinstance(v, bool) \
+                else convert_quantity(q, slot.counts_in(), slot.unit_words())
+            if c is not None and c.value == v:
+                names.add(n)
+    return names.pop() if len(names) == 1 else None

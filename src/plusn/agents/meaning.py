@@ -293,7 +293,7 @@ class Meaning:
         nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form)."""
         slot = space.slots[name]
         parts = units(text)
-        if _the_request_only(parts[0], said):
+        if _the_request_only(parts[0], said, topic):
             return [(o, -1.0) for o in dict.fromkeys(slot.options)]  # "想办个停车月卡": the request itself
         whole = self._scores(slot, await self._utterance(space, parts[:1]))
         if not _DENYING.search(parts[0]) and (len(parts) == 1 or _clears(slot, whole)):
@@ -398,7 +398,7 @@ def _says_more(part: str, topic: frozenset[str]) -> bool:
     return not han or any(c not in topic and c not in _FUNCTION for c in han)
 
 
-def _the_request_only(text: str, said: frozenset[str]) -> bool:
+def _the_request_only(text: str, said: frozenset[str], topic: frozenset[str]) -> bool:
     """Whether a short text says nothing but words of the form's questions, function words and a
     wish to apply ("想办个停车月卡", "我想再办一张月卡" to a parking permit's form): the request
     itself, which is no answer to any of its questions, however near an option it lands."""
@@ -411,7 +411,7 @@ def _the_request_only(text: str, said: frozenset[str]) -> bool:
         if n == 0:
             rest.append(han[i])
         i += max(n, 1)
-    return all(c in _FUNCTION or c in _APPLYING for c in rest)
+    return all(c in _FUNCTION or c in _APPLYING or c in topic for c in rest)
 
 
 def _clears(slot: _Slot, ranked: list[tuple[str, float]], bound: float | None = None) -> bool:

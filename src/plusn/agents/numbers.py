@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from .activity import durations_done, how_long_done, to_come
+from .activity import durations_done, how_long_done, not_done, to_come
 from .ages import age_said, an_age, english_age, unsaid_years, years_first
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, in_its_own_unit, names_the_slot, the_users, then_and_now
@@ -301,7 +301,7 @@ def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found:
     how long something was done or a number of other kin ("我儿子今年十七岁": no parent's age)."""
     low = text.lower()
     return _negated_number(low, said, spans) or _per(low, said, found, spans) or \
-        to_come(spec.slots[name], low, said, spans) or \
+        to_come(spec.slots[name], low, said, spans) or not_done(spec.slots[name], low, said, spans) or \
         (old is not None and value == old and corrected(text, said, found, old)) or \
         _another_kind(spec, name, text, said, found, spans) or \
         (not asked and how_long_done(spec.slots[name], _naming(spec, name), low, said, spans)) or \

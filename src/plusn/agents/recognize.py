@@ -28,6 +28,7 @@ from typing import Any
 
 from .activity import worked_for
 from .answers import Invalid, option_spans, pattern_in, says, validate, words
+from .corrected import denied_answer
 from .cues import cue_words, names_another
 from .lexicon import lexicon, specific
 from .numbers import about_another, holds, read_number
@@ -217,6 +218,11 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             out.found[name] = r
     if asked is not None and asked in spec.slots:
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
+    if out.correction and (fixed := denied_answer(spec, text, values)) in out.found:
+        # "说错了，不是八个月，是两个月": the number after it is the denied answer's slot's
+        r = out.found[fixed] = dataclasses.replace(out.found[fixed], sure=True)
+        for n in [n for n, x in out.found.items() if n != fixed and x.at is not None and x.at == r.at]:
+            del out.found[n]
     _one_slot_per_quantity(spec, out, text, values, asked)
     return out
 

@@ -39,7 +39,7 @@ _NEGATION = re.compile(r"^(?:还|都|也|从来|一直)*(?:没有|没|未|不)(?
 # 开始交), a subject's last character (我交, 单位交, 公司交, 这边交), or nothing; any other
 # character may make another word of it (提交, 离开, 带领)
 _BEFORE_ONE = set("在都也还已没未不就才再刚正又常直时始经着给去补我你他她们位司里家边方人")
-_ASPECT = re.compile(r"(?:了|着|过|的|上|好|完|齐|起来|下来|呢|啊|呀|吧|啦|哦|嘛)*")
+_ASPECT = re.compile(r"(?:了|着|过|的|上|好|完|掉|齐|起来|下来|呢|啊|呀|吧|啦|哦|嘛)*")
 # what is yet to come, just before the verb (要交, 准备去办, 先接收才给开; 才交了 is done) or anywhere
 # before it (下个月交)
 _NOT_YET = re.compile(r"要|将|想|会|得|该|需|可以|快|马上|赶紧|等|再|先")
@@ -105,6 +105,20 @@ def _learn(yes: tuple[str, ...], no: tuple[str, ...], nouns: tuple[str, ...]) ->
     return tuple(sorted(out.values(), key=lambda v: -len(v.word)))
 
 
+# what a verb of two characters may take as its object and leave out, when an aspect or a result
+# follows the verb alone: 签好了 (签字), 没欠 (欠费), 盖过了 (盖章), 交完了 (交费)
+_OBJECTS = frozenset("字章费款钱税票")
+
+
+def _split(found: tuple[Verb, ...], words: tuple[str, ...]) -> tuple[Verb, ...]:
+    """The verbs, and the first character of each verb and object (欠费, 签字) as a verb of its
+    own, said the same way: people drop the object when an aspect or result follows ("签好了")."""
+    have = {v.word for v in found}
+    alone = [Verb(v.word[0], v.plain, v.ongoing or any(f"{v.word[0]}着" in w for w in words))
+             for v in found if len(v.word) == 2 and v.word[1] in _OBJECTS and v.word[0] not in have | _LIGHT]
+    return tuple(sorted((*found, *alone), key=lambda v: -len(v.word)))
+
+
 def verbs(yes: list[str], no: list[str], cues: list[str]) -> tuple[tuple[Verb, ...], tuple[str, ...]]:
     """The verbs a yes/no slot's own words hold both ways (see the module docstring), and the
     words that name its thing: its cue words holding no verb, negator or 有 (社保, not 交社保)."""
@@ -115,6 +129,7 @@ def verbs(yes: list[str], no: list[str], cues: list[str]) -> tuple[tuple[Verb, .
 def _learned(yes: tuple[str, ...], no: tuple[str, ...], cues: tuple[str, ...]) -> tuple[tuple[Verb, ...], tuple[str, ...]]:
     cues = tuple(sorted((c for c in cues if len(c) >= 2), key=len, reverse=True))
     found = _learn(yes, no, tuple(c for c in cues if not any(x in c for x in "有没未不无在了着过")))
+    found = _split(found, yes + no)
     nouns = [c for c in cues if not any(v.word in c for v in found) and not any(x in c for x in "有没未不无在了着过好")]
     # a word in the place of the slot's noun before one of its verbs names the slot too: 合同 of
     # 合同备案了 beside 租房备案了 (租房 names it), not 已经 of 已经接种 nor 单位 of 单位在交
@@ -219,7 +234,8 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
             or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
         return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user
     under_way = re.search(r"(?:正在|在|正)(?:帮我|给我|帮|给)?$", before) is not None or t[e:e + 1] == "着"
-    if verb.ongoing and (_ONGOING_PAST.match(t, e) or PAST.match(t, cs)):
+    never = t[e:e + 1] == "过" and any(c in NEGATORS for c in _ADVERBS.sub("", before)[-2:])  # 没欠过: not now either
+    if verb.ongoing and (_ONGOING_PAST.match(t, e) or PAST.match(t, cs)) and not never:
         return _UNCLEAR  # 以前交过, 领完了: was, not is
     if under_way and not verb.ongoing:
         return _UNCLEAR  # 正在备案: neither done nor refused

@@ -1,0 +1,109 @@
+"""Reading forms of the tests' own (a club's membership renewal): a first clause that answers
+beside something under way after it, a verb whose object is left out (签好了, 没欠), a time of
+not doing, a correction that names the answer it takes back, and a request that answers nothing
+by meaning. Each test fails on the code before its rule; the cases after "not" guard what the
+rule must leave as it was."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from plusn.agents.meaning import Meaning
+from plusn.agents.recognize import read
+from plusn.agents.spec import FormSpec
+
+CLUB = FormSpec.model_validate({
+    "slots": {
+        "plan": {"type": "enum", "label": "会员类型", "ask": "您要续的是哪种会员卡？（年卡 / 季卡 / 次卡）",
+                 "options": {"年卡": ["年卡", "全年卡"], "季卡": ["季卡", "三个月卡"], "次卡": ["次卡", "计次卡"]}},
+        "signed": {"type": "boolean", "label": "续约协议", "ask": "续约协议签字了吗？",
+                   "yes_words": ["签字了", "已签字"], "no_words": ["没签字", "还没签字"]},
+        "owes": {"type": "boolean", "label": "欠费情况", "ask": "会员账户目前有没有欠费？",
+                 "yes_words": ["欠费了", "欠着"], "no_words": ["没欠费", "不欠费"]},
+        "locker": {"type": "boolean", "label": "退还柜子", "ask": "之前租的储物柜退了吗？",
+                   "yes_words": ["退了", "退掉了"], "no_words": ["没退", "还没退"]},
+        "paid": {"type": "integer", "label": "连续缴费时长", "ask": "会费已经连续交了多长时间？", "unit": "个月",
+                 "min": 0, "max": 240, "aliases": ["交会费", "缴费"]},
+        "stay": {"type": "integer", "label": "居住时长", "ask": "您在本地住了多久？", "unit": "个月",
+                 "min": 0, "max": 600, "aliases": ["住了"]},
+    },
+    "tree": {"slot": "signed", "cases": {"false": {"decision": "先签协议"},
+                                         "true": {"slot": "owes", "cases": {"true": {"decision": "先补缴"},
+                                                                            "false": {"decision": "可以续卡"}}}}},
+})
+
+
+def _read(text: str, asked: str | None = None, values: dict[str, Any] | None = None) -> dict[str, tuple[object, bool]]:
+    return {n: (r.value, r.sure) for n, r in read(CLUB, text, asked, "zh", values).found.items()}
+
+
+def test_a_first_clause_that_answers_on_its_own_stands_beside_something_under_way_after_it() -> None:
+    assert _read("没退，柜子里还在放东西", "locker")["locker"] == (False, True)
+    assert _read("协议还没给签字，说要等经理回来", "signed")["signed"] == (False, True)
+    # not a yes (done, and maybe not yet through: "退了，押金还在走流程"), under way in the first
+    # clause, or a no with something said after it of someone else or against it
+    assert _read("退了，押金还在走流程", "locker").get("locker") != (True, True)
+    assert "locker" not in _read("正在退，还没退完", "locker")
+    for text in ("没退，不过我朋友的柜子还在退", "还没退，我老婆那个还在办"):
+        assert _read(text, "locker").get("locker") != (False, True), text
+
+
+def test_a_verb_whose_object_is_left_out_is_still_the_slots() -> None:
+    assert _read("签好了", "signed")["signed"] == (True, True)  # 签字, its 字 left out
+    assert _read("没欠", "owes")["owes"] == (False, True)  # 欠费
+    assert _read("从来没欠过", "owes")["owes"] == (False, True)  # never owed: not now either
+    assert _read("还欠着呢", "owes")["owes"] == (True, True)
+    assert _read("柜子上个月刚退掉", "locker")["locker"] == (True, True)  # a result after the verb: done
+    # not: a verb with another object ("签证"), a wish, or an owing that was once
+    assert "signed" not in _read("签证还没下来", "signed")
+    assert _read("以前欠过", "owes").get("owes") != (True, True)
+    assert _read("柜子要退掉", "locker").get("locker") != (True, True)
+
+
+def test_a_time_of_not_doing_is_no_time_of_doing() -> None:
+    for text in ("两个月没交了", "最近两个月忘了交会费", "断缴了三个月"):
+        assert _read(text, "paid").get("paid", (None,))[0] is None, text
+    # not: a break denied ("三年没断过" is three years paid), a clause of its own, or a bound
+    assert _read("三年没断过", "paid")["paid"] == (36, True)
+    assert _read("一直没停过，交了三年", "paid")["paid"] == (36, True)
+    assert _read("没满两年", "paid")["paid"][0] < 24
+
+
+def test_a_correction_that_names_the_answer_it_takes_back_corrects_that_slot() -> None:
+    held = {"stay": 8}
+    assert _read("哎呀说错了，不是八个月，是两个月", None, held) == {"stay": (2, True)}
+    # not: without a word of correction, where the number is still only a guess for either slot
+    assert _read("不是八个月，是两个月", None, held).get("stay") != (2, True)
+    # nor where the number denied is held by no slot, or by two
+    assert _read("说错了，不是五个月，是两个月", None, held).get("stay") != (2, True)
+    assert _read("说错了，不是八个月，是两个月", None, {"stay": 8, "paid": 8}).get("stay") != (2, True)
+
+
+class _Counting:
+    """A fake embedding model: a vector per text from its characters, and the texts it embedded."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def __call__(self, texts: list[str]) -> list[list[float]]:
+        self.texts += texts
+        return [[float(t.count(c)) + 0.1 for c in "年季次卡会员我想办"] for t in texts]
+
+
+def test_a_short_request_in_the_forms_own_words_answers_nothing_by_meaning() -> None:
+    model = _Counting()
+    meaning = Meaning(model)
+
+    async def go() -> list[Any]:
+        await meaning.read(CLUB, "plan", "你好")  # the form's own texts, embedded once
+        n = len(model.texts)
+        out = [await meaning.read(CLUB, "plan", t) for t in ("想续个会员卡", "我想再办一张会员卡", "hi，想续个会员")]
+        return [out, model.texts[n:]]
+
+    out, embedded = asyncio.run(go())
+    assert out == [None, None, None] and embedded == []  # the request itself: nothing to place
+    # not a reply that says more than the form's words, however short
+    model.texts.clear()
+    asyncio.run(meaning.read(CLUB, "plan", "续全年的"))
+    assert model.texts

@@ -88,10 +88,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
     qualified = _modified(slot, found)
     said = says_verb(text, found, nouns, named=asked, others=_authors_words(spec, name) + qualified)
     if UNDER_WAY.search(masked(t, found) if isinstance(said, tuple) else t):
-        # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying);
-        # but a first clause that says no on its own has answered, and what is under way after it
-        # says why ("没卖，老房子还在住", "医院还没给开转诊单，说要等会诊")
-        return _first_alone(spec, name, text, asked)
+        return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
     own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
@@ -356,22 +353,6 @@ def _both_ways(t: str, just: bool = True) -> bool:
     yeses = [s for w in YES if not w.isascii() for s, e in occurrences(w, t)
              if just or not (t[s - 1:s] == "就" and _links(t, w, e, spans))]
     return bool(noes) and any(not any(a <= y < b for a, b in noes) for y in yeses)
-
-
-_BUT = re.compile(r"不过|但|可是|只是|就是")
-
-
-def _first_alone(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | None:
-    """The no the first clause says on its own, when it is certain, nothing under way is in it,
-    and nothing after it is said of someone else or against it. (A yes beside something under way
-    may be done and not yet through: "交了，正在审核".)"""
-    spans = clause_spans(text)
-    cs, ce = spans[0]
-    if len(spans) < 2 or UNDER_WAY.search(text.lower(), cs, ce) or SOMEONE_ELSE.search(text, ce) or _BUT.search(text, ce) \
-            or NOW.search(text):
-        return None  # (a reply of then and now, "以前没办，现在办了", is read as such)
-    r = read_yes_no(spec, name, text[cs:ce], asked)
-    return r if r is not None and r.sure and r.value is False else None
 
 
 def _opens_with_no(t: str, spans: list[tuple[int, int]]) -> bool:

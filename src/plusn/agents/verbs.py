@@ -51,14 +51,15 @@ _LATER = re.compile(r"打算|准备|计划|答应|下个?月|下周|下礼拜|�
 _EDGES = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早|没有|没|未|不)+$")
 _THEN = re.compile(r"就|补|才")  # 录取了就开, 补的备案: unless it was done (就开始交了, 补交了, 才交了两个月)
 # another clause that takes the verb back: what was done is lost, lapsed, refused, not yet had
-_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是")
+_UNDONE = re.compile(r"不(?!到|满|足|超过|少于|止)|[没未无]|丢|过期|到期|失效|作废|驳回|退回|找不到|断|停|还剩|还有|又|但|不过|可是|只是|"
+                     r"差(?!不多)|缺")
 # said of another place or another person, or hedged: never certain
 _ELSEWHERE = re.compile(r"老家|外地|外省|外市|别的地方|其他地方|其它地方|其他城市|别的城市|原籍|那边|那里")
 HEDGE = re.compile(r"好像|估计|应该|可能|大概|也许|不清楚|不确定|不知道|说不好|吧\s*$|吧[，。,.]")
 _DURATION = re.compile(r"^(?:[\d一二两三四五六七八九十百几半多]+)(?:个)?(?:年|月|天|周|星期|礼拜)多?(?:了|啦|呢)*$")
 _ADVERBS_IN_WORD = re.compile(r"(?:已经|已|正在|在|正常|按时|都|提前|一直|还|也|就|刚|早就|早)*")
 _ASPECT_IN_WORD = re.compile(r"^(?:了|着|过|好|完)*")
-_ONGOING_PAST = re.compile(r"过|完")  # (matched at a position: no ^)
+_ONGOING_PAST = re.compile(r"过|完|掉")  # (matched at a position: no ^): 领完了, 领掉了
 _ADVERBS = re.compile(r"(?:正在|在|正|一直|都|也|还|就|才|已经|已|去|给|帮我|给我)+$")
 _NOT_HERE = re.compile(r"[不没]在[^\s，。,.]{0,4}$")
 
@@ -70,6 +71,7 @@ class Verb:
     word: str
     plain: bool
     ongoing: bool  # an activity (在交): under way is yes; else a thing done, under way is no answer
+    alone: bool = False  # a verb's first character without its object (签 of 签字): sure in a clause of its own only
 
 
 def _plainly_in(word: str, verb: str, nouns: tuple[str, ...]) -> bool:
@@ -114,7 +116,7 @@ def _split(found: tuple[Verb, ...], words: tuple[str, ...]) -> tuple[Verb, ...]:
     """The verbs, and the first character of each verb and object (欠费, 签字) as a verb of its
     own, said the same way: people drop the object when an aspect or result follows ("签好了")."""
     have = {v.word for v in found}
-    alone = [Verb(v.word[0], v.plain, v.ongoing or any(f"{v.word[0]}着" in w for w in words))
+    alone = [Verb(v.word[0], v.plain, v.ongoing or any(f"{v.word[0]}着" in w for w in words), alone=True)
              for v in found if len(v.word) == 2 and v.word[1] in _OBJECTS and v.word[0] not in have | _LIGHT]
     return tuple(sorted((*found, *alone), key=lambda v: -len(v.word)))
 
@@ -167,7 +169,7 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     spans = clause_spans(t)
     said: set[bool | str] = set()
     spoken: set[tuple[int, int]] = set()  # the clauses where the verb said something
-    done = False
+    done = weak = False
     taken = [False] * len(t)
     theirs = [span for o in others for span in occurrences(o, t)]
     for verb in found:
@@ -178,6 +180,8 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
                 taken[i] = True
             value = _occurrence(t, spans, s, e, verb, nouns, named)
             if value is not None:
+                # a verb without its object, or a never, said beside more: a guess ("没欠过，断过一个月")
+                weak = weak or (isinstance(value, bool) and (verb.alone or (verb.ongoing and t[e:e + 1] == "过")))
                 said.add(value)
                 spoken.add(clause_of(spans, s))
                 done = done or value is verb.plain  # said done: another clause may take it back
@@ -189,7 +193,7 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
             (done and taken_back(t, spans, spoken, others)):
         return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
-    return value, not HEDGE.search(t)
+    return value, not HEDGE.search(t) and not (weak and len(spans) > 1)
 
 
 # a later clause that loses what was had: "有房子，不过已经卖了" (not "有社保，没断过")
@@ -234,8 +238,10 @@ def _occurrence(t: str, spans: list[tuple[int, int]], s: int, e: int, verb: Verb
             or (_THEN.search(near) and not any(c in t[e:aspect.end() if aspect else e] for c in "了过")):
         return _UNCLEAR  # 如果交的话, 要交, 先接收才给开, 单位说帮我登记, 我老婆在交: not said done, or not of the user
     under_way = re.search(r"(?:正在|在|正)(?:帮我|给我|帮|给)?$", before) is not None or t[e:e + 1] == "着"
-    never = t[e:e + 1] == "过" and any(c in NEGATORS for c in _ADVERBS.sub("", before)[-2:])  # 没欠过: not now either
-    if verb.ongoing and (_ONGOING_PAST.match(t, e) or PAST.match(t, cs)) and not never:
+    # 没欠过: never, and so not now either (not where 以前 marks a time before, nor of a verb that
+    # plainly says no, "没交过" to a question of arrears: never paid, or never asked to)
+    never = t[e:e + 1] == "过" and verb.plain and any(c in NEGATORS for c in _ADVERBS.sub("", before)[-2:])
+    if verb.ongoing and (_ONGOING_PAST.match(t, e) or PAST.match(t, cs)) and not (never and not PAST.match(t, cs)):
         return _UNCLEAR  # 以前交过, 领完了: was, not is
     if under_way and not verb.ongoing:
         return _UNCLEAR  # 正在备案: neither done nor refused

@@ -56,9 +56,13 @@ def test_a_verb_whose_object_is_left_out_is_still_the_slots() -> None:
 def test_a_time_of_not_doing_is_no_time_of_doing() -> None:
     for text in ("两个月没交了", "最近两个月忘了交会费", "断缴了三个月"):
         assert _read(text, "paid").get("paid", (None,))[0] is None, text
-    # not: a break denied ("三年没断过" is three years paid), a clause of its own, or a bound
+    # not: a break denied ("三年没断过" is three years paid), a clause of its own, a stop after the
+    # time paid, a negator of another verb, or a bound
     assert _read("三年没断过", "paid")["paid"] == (36, True)
     assert _read("一直没停过，交了三年", "paid")["paid"] == (36, True)
+    assert _read("交了三年就停了", "paid")["paid"] == (36, True)
+    assert _read("交了四年没换过地方", "paid")["paid"] == (48, True)
+    assert _read("住了两年没回过老家", "stay")["stay"] == (24, True)
     assert _read("没满两年", "paid")["paid"][0] < 24
 
 
@@ -67,6 +71,10 @@ def test_a_correction_that_names_the_answer_it_takes_back_corrects_that_slot() -
     assert _read("哎呀说错了，不是八个月，是两个月", None, held) == {"stay": (2, True)}
     # not: without a word of correction, where the number is still only a guess for either slot
     assert _read("不是八个月，是两个月", None, held).get("stay") != (2, True)
+    # nor where what follows is no number in the same unit right after, or its clause names another
+    # slot: "她72了" is an age, not 72 months
+    assert _read("不对，不是八个月，刚过去没几天，她72了", None, held).get("stay") != (72, True)
+    assert _read("说错了，不是八个月，缴费两个月", None, held).get("stay") != (2, True)
     # nor where the number denied is held by no slot, or by two
     assert _read("说错了，不是五个月，是两个月", None, held).get("stay") != (2, True)
     assert _read("说错了，不是八个月，是两个月", None, {"stay": 8, "paid": 8}).get("stay") != (2, True)
@@ -95,7 +103,8 @@ def test_a_short_request_in_the_forms_own_words_answers_nothing_by_meaning() -> 
 
     out, embedded = asyncio.run(go())
     assert out == [None, None, None] and embedded == []  # the request itself: nothing to place
-    # not a reply that says more than the form's words, however short
-    model.texts.clear()
-    asyncio.run(meaning.read(CLUB, "plan", "续全年的"))
-    assert model.texts
+    # not a reply that says more than the form's words, however short, nor one that asks for nothing
+    for text in ("续全年的", "会员卡的"):
+        model.texts.clear()
+        asyncio.run(meaning.read(CLUB, "plan", text))
+        assert model.texts, text

@@ -69,40 +69,28 @@ def to_come(slot: Slot, low: str, said: Quantity, spans: list[tuple[int, int]]) 
         (said.unit in DURATIONS and _TO_COME.search(low, cs, said.start) is not None)
 
 
-# a bound said with a negator right before the number ("不到两年", "没满半年", "没有一年"): no denial
-_BOUND = re.compile(r"(?:不到|不满|不足|不超过|不止|没到|没满|没有|没(?:交|缴|住|干)满)\s*$")
-# what denies a doing in a clause: a negator or forgetting before a verb, or a verb of stopping
-# (but a negated stop denies nothing: "三年没断过" is three years without a break)
-_DENIES = re.compile(r"[没未忘]|断|停|欠")
-_STOPS = re.compile(r".?(?:断|停|欠)")  # a stop right after a negator (没断, 没有断, 未欠)
-# verbs of what a slot may count the time of, a closed class: paying in, living, working, studying
+# a verb of what a slot may count the time of, a closed class: paying in, living, working, studying
 _DOING = ("交", "缴", "住", "干", "待", "呆", "做", "存", "上班", "工作", "参保", "上学", "读")
 
 
 def not_done(slot: Slot, low: str, said: Quantity, spans: list[tuple[int, int]]) -> bool:
-    """Whether a duration is how long something was not done, where the slot asks how long it was:
-    "两个月没交了", "最近两个月单位忘了交", "断了三个月" are no months of contributions (not where
-    the question asks of the not doing, "欠了几个月？", nor a bound, "不到两年")."""
+    """Whether a duration is how long the slot's doing was not done, where the slot asks how long
+    it was: a negator right before the verb ("两个月没交了", "单位忘了交", "漏交了三个月"), a stop
+    joined to it ("断缴三个月") or right before the duration ("断了三个月", "欠了半年"). Not a stop
+    denied ("三年没断过"), after the duration ("交了三年就停了"), or of another verb ("住了两年没
+    回过老家"); nor where the question asks of the not doing ("欠了几个月？")."""
     own = " ".join([slot.label or "", slot.ask, *slot.aliases]).lower()
-    if said.unit not in DURATIONS or _DENIES.search(own) or _BOUND.search(low, max(0, said.start - 4), said.start):
+    if said.unit not in DURATIONS or re.search(r"[没未忘漏少]|断|停|欠", own):
         return False
     cs, ce = clause_of(spans, said.start)
-    if not any(v in own and v in low[cs:ce] for v in _DOING):
-        return False  # the clause says nothing of what the slot counts the time of ("十周的时候胎停了")
-    return _denies(low[cs:said.start]) or _denies(low[said.end:ce])
-
-
-def _denies(part: str) -> bool:
-    """Whether a part of a clause denies a doing: a negator or forgetting not before a verb of
-    stopping (两个月没交, 忘了交), or a verb of stopping with no negator before it (断了, 欠着); a
-    negated stop is none ("三年没断过")."""
-    for m in _DENIES.finditer(part):
-        if m.group() in "没未忘":
-            if not _STOPS.match(part, m.end()):
-                return True
-        elif not re.search(r"[没未不]\S?$", part[:m.start()]):
+    clause = low[cs:ce]
+    for verb in (v for v in _DOING if v in own and v in clause):
+        if re.search(rf"(?:没有|没|未|忘了|忘记|忘|漏|少)[给再去按时]{{0,2}}{verb}|(?<![没未不有])(?:断|停|欠){verb}", clause):
             return True
-    return False
+    return _STOP_BEFORE.search(low, cs, said.start) is not None
+
+
+_STOP_BEFORE = re.compile(r"(?<![没未不有断])(?:断|停|欠)了?\s*$")  # 断了三个月, 欠了半年; not 没断
 
 
 def worked_for(text: str, start: int, at: int) -> bool:

@@ -104,14 +104,7 @@ def then_and_now(text: str, found: list[Quantity], slot: Slot) -> int:
         return -1
     if _ADDS.search(text, now.end(), clause_end):
         return -1
-    asked = _BEFORE_ASKED.search(slot.ask)
-    if asked is None:
-        return now.start()
-    # the time asked of, named after what was said before it: now's number is said of it
-    # ("大一的时候前百分之六十，上学年进步了，现在前百分之四十" to a question of 上一学年)
-    named = re.compile("".join(re.escape(c) + "[一个]?" for c in re.sub("[一个]", "", asked.group())))
-    last_then = max(q.end for q in found if q.end <= now.start() and the_slots(q))
-    return now.start() if named.search(text, last_then, clause_end) else AMBIGUOUS
+    return AMBIGUOUS if _BEFORE_ASKED.search(slot.ask) else now.start()
 
 
 def in_its_own_unit(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:
@@ -124,17 +117,21 @@ def in_its_own_unit(spec: FormSpec, name: str, text: str, q: Quantity) -> bool:
     return not names_another(spec, name, text[cs:ce], by_word=True)
 
 
-def denied_answer(spec: FormSpec, text: str, values: dict[str, object]) -> str | None:
-    """The one number slot whose answer held a correction says it is not ("说错了，不是八个月，是两个
-    月"): the number that follows is that slot's, whichever other slot counts in its unit."""
+def denied_answer(spec: FormSpec, text: str, values: dict[str, object], at: int | None) -> str | None:
+    """The one number slot whose answer held a correction says it is not, when the number read at
+    ``at`` is the one right after, in the same unit, in a clause that names no other slot ("说错了，
+    不是八个月，是两个月"; not "不是三个月，刚过去没几天，她72了", nor "不是两年，离职一个多月")."""
+    found = quantities(text)
+    new = next((q for q in found if q.start == at), None)
     names = set()
-    for q in quantities(text):
-        if not text[max(0, q.start - 3):q.start].rstrip().endswith("不是"):
+    for i, q in enumerate(found):
+        if new is None or not text[max(0, q.start - 3):q.start].rstrip().endswith("不是") or \
+                found[i + 1:i + 2] != [new] or new.unit is None or new.unit != q.unit:
             continue
         for n, v in values.items():
             slot = spec.slots.get(n)
             c = None if slot is None or slot.type not in ("integer", "number") or isinstance(v, bool) \
                 else convert_quantity(q, slot.counts_in(), slot.unit_words())
-            if c is not None and c.value == v:
+            if c is not None and c.value == v and not names_another(spec, n, text[slice(*clause_of(clause_spans(text), new.start))]):
                 names.add(n)
     return names.pop() if len(names) == 1 else None

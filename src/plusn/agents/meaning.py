@@ -376,19 +376,21 @@ class Meaning:
 
 
 _FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也再又在有没不")
+_WISH = re.compile(r"想|要|办|申请|咨询|问")  # a request says what one wants
 _APPLYING = frozenset("办申咨询了解查")  # 办, 申请, 咨询, 了解, 查: what one wants done, not what one has
 _ONE_OF = re.compile(r"[一两几][张个份辆本项件]")
 _SHORT = 12  # Chinese characters: a request, not an account of one's case
 
 
 def _said(asks: list[str], options: list[str]) -> frozenset[str]:
-    """The words of the form's questions, 2 to 8 characters long, that hold no option's word
-    (so that "停车月卡" is the form's, and "外地户籍" of "本市户籍还是外地户籍？" not)."""
+    """The words of the form's questions, 2 to 8 characters long, that neither hold an option's
+    word nor are part of one (so that "停车月卡" is the form's, and neither "外地户籍" of "本市户籍还是
+    外地户籍？" nor "护理" of a question beside the option 生活护理费)."""
     words = set()
     for ask in asks:
         ask = HINT.sub("", ask)
         words |= {ask[i:i + n] for n in range(2, 9) for i in range(len(ask) - n + 1)}
-    return frozenset(w for w in words if not any(o in w for o in options if len(o) > 1 or o == w))
+    return frozenset(w for w in words if not any(o in w or w in o for o in options if len(o) > 1 or o == w))
 
 
 def _says_more(part: str, topic: frozenset[str]) -> bool:
@@ -403,7 +405,7 @@ def _the_request_only(text: str, said: frozenset[str], topic: frozenset[str]) ->
     wish to apply ("想办个停车月卡", "我想再办一张月卡" to a parking permit's form): the request
     itself, which is no answer to any of its questions, however near an option it lands."""
     han = _ONE_OF.sub("", "".join(c for c in text if "\u4e00" <= c <= "\u9fff"))  # "再办一张"
-    if not han or len(han) > _SHORT:
+    if not han or len(han) > _SHORT or not _WISH.search(han):
         return False
     i, rest = 0, []
     while i < len(han):  # the questions' longest words taken out, left to right

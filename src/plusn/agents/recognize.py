@@ -218,7 +218,9 @@ def read(spec: FormSpec, text: str, asked: str | None, lang: str, values: dict[s
             out.found[name] = r
     if asked is not None and asked in spec.slots:
         _read_asked(spec, asked, text, lang, values, out, confirming, olds)
-    if out.correction and (fixed := denied_answer(spec, text, values)) in out.found:
+    fixed = next((n for n, r in out.found.items() if out.correction and n in values and r.value != values[n]
+                  and denied_answer(spec, text, values, r.at) == n), None)
+    if fixed is not None:
         # "说错了，不是八个月，是两个月": the number after it is the denied answer's slot's
         r = out.found[fixed] = dataclasses.replace(out.found[fixed], sure=True)
         for n in [n for n, x in out.found.items() if n != fixed and x.at is not None and x.at == r.at]:

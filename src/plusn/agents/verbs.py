@@ -180,7 +180,8 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
                 taken[i] = True
             value = _occurrence(t, spans, s, e, verb, nouns, named)
             if value is not None:
-                # a verb without its object, or a never, said beside more: a guess ("没欠过，断过一个月")
+                # a verb without its object, or a never, said beside more ("没欠过，断过一个月"): what
+                # else is said may take it back
                 weak = weak or (isinstance(value, bool) and (verb.alone or (verb.ongoing and t[e:e + 1] == "过")))
                 said.add(value)
                 spoken.add(clause_of(spans, s))
@@ -193,7 +194,9 @@ def says_verb(text: str, found: tuple[Verb, ...], nouns: tuple[str, ...], named:
     if (value and _outside(_ELSEWHERE, t, 0, len(t), others)) or \
             (done and taken_back(t, spans, spoken, others)):
         return UNSAID  # a yes said of another place, or the thing done taken back ("处理了，还剩一个")
-    return value, not HEDGE.search(t) and not (weak and len(spans) > 1)
+    if weak and len(spans) > 1:
+        return None  # a verb without its object, or a never, beside more: left to the other readings
+    return value, not HEDGE.search(t)
 
 
 # a later clause that loses what was had: "有房子，不过已经卖了" (not "有社保，没断过")

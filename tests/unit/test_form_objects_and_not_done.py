@@ -64,6 +64,7 @@ def test_a_time_of_not_doing_is_no_time_of_doing() -> None:
     assert _read("交了四年没换过地方", "paid")["paid"] == (48, True)
     assert _read("住了两年没回过老家", "stay")["stay"] == (24, True)
     assert _read("没满两年", "paid")["paid"][0] < 24
+    assert "paid" in _read("还没交满一年", "paid")  # a bound, not a time of not paying
 
 
 def test_a_correction_that_names_the_answer_it_takes_back_corrects_that_slot() -> None:

@@ -85,7 +85,9 @@ def not_done(slot: Slot, low: str, said: Quantity, spans: list[tuple[int, int]])
     cs, ce = clause_of(spans, said.start)
     clause = low[cs:ce]
     for verb in (v for v in _DOING if v in own and v in clause):
-        if re.search(rf"(?:没有|没|未|忘了|忘记|忘|漏|少)[给再去按时]{{0,2}}{verb}|(?<![没未不有])(?:断|停|欠){verb}", clause):
+        # (not a bound: "还没交满一年" is less than a year paid)
+        if re.search(rf"(?:没有|没|未|忘了|忘记|忘|漏|少)[给再去按时]{{0,2}}{verb}(?![满够到足])|(?<![没未不有])(?:断|停|欠){verb}",
+                     clause):
             return True
     return _STOP_BEFORE.search(low, cs, said.start) is not None
 

@@ -146,3 +146,22 @@ def test_a_verb_and_its_object_split_by_le_or_guo_say_the_word() -> None:
 def test_a_split_done_word_needs_its_object_to_end_there_and_to_be_the_users() -> None:
     assert not says("办了好几次都没办下来", "办好了") and not says("我买了多件，有一件是坏的", "买多了")
     assert not says("邻居报了名，我还没", "报名了")  # someone else's
+
+
+def test_a_short_request_in_the_forms_own_words_answers_nothing_by_meaning() -> None:
+    model = CountingModel()
+    meaning = Meaning(model)
+
+    async def go(texts: tuple[str, ...]) -> list[Any]:
+        await meaning.read(PERMIT, "kind", "你好")  # the form's own texts, embedded once
+        n = len(model.texts)
+        return [[await meaning.read(PERMIT, "kind", t) for t in texts], model.texts[n:]]
+
+    # the request itself, in the questions' words ("想办个停车月卡" to a parking form): nothing to place
+    out, embedded = asyncio.run(go(("想买交强险", "我想问下交强险", "hi，想买个交强险")))
+    assert out == [None, None, None] and embedded == []
+    # not a reply that says more than the form's words, however short, nor one that asks for nothing
+    for text in ("想办个小货车的", "交强险的"):
+        _, embedded = asyncio.run(go((text,)))
+        assert embedded == [text], text
+

@@ -1,14 +1,13 @@
 """Reading forms of the tests' own (a club's membership renewal): a verb whose object is left
-out (签好了, 没欠), a time of not doing, a correction that names the answer it takes back, and a request that answers nothing
-by meaning. Each test fails on the code before its rule; the cases after "not" guard what the
-rule must leave as it was."""
+out (签好了, 没欠), a time of not doing, and a correction that names the answer it takes back.
+(A request that answers nothing by meaning is tested in test_form_answers_by_method.py, beside
+its counting model.) Each test fails on the code before its rule; the cases after "not" guard
+what the rule must leave as it was."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from plusn.agents.meaning import Meaning
 from plusn.agents.recognize import read
 from plusn.agents.spec import FormSpec
 
@@ -79,33 +78,3 @@ def test_a_correction_that_names_the_answer_it_takes_back_corrects_that_slot() -
     # nor where the number denied is held by no slot, or by two
     assert _read("说错了，不是五个月，是两个月", None, held).get("stay") != (2, True)
     assert _read("说错了，不是八个月，是两个月", None, {"stay": 8, "paid": 8}).get("stay") != (2, True)
-
-
-class _Counting:
-    """A fake embedding model: a vector per text from its characters, and the texts it embedded."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    async def __call__(self, texts: list[str]) -> list[list[float]]:
-        self.texts += texts
-        return [[float(t.count(c)) + 0.1 for c in "年季次卡会员我想办"] for t in texts]
-
-
-def test_a_short_request_in_the_forms_own_words_answers_nothing_by_meaning() -> None:
-    model = _Counting()
-    meaning = Meaning(model)
-
-    async def go() -> list[Any]:
-        await meaning.read(CLUB, "plan", "你好")  # the form's own texts, embedded once
-        n = len(model.texts)
-        out = [await meaning.read(CLUB, "plan", t) for t in ("想续个会员卡", "我想再办一张会员卡", "hi，想续个会员")]
-        return [out, model.texts[n:]]
-
-    out, embedded = asyncio.run(go())
-    assert out == [None, None, None] and embedded == []  # the request itself: nothing to place
-    # not a reply that says more than the form's words, however short, nor one that asks for nothing
-    for text in ("续全年的", "会员卡的"):
-        model.texts.clear()
-        asyncio.run(meaning.read(CLUB, "plan", text))
-        assert model.texts, text

@@ -123,15 +123,17 @@ def denied_answer(spec: FormSpec, text: str, values: dict[str, object], at: int 
     不是八个月，是两个月"; not "不是三个月，刚过去没几天，她72了", nor "不是两年，离职一个多月")."""
     found = quantities(text)
     new = next((q for q in found if q.start == at), None)
+    if new is None or new.unit is None:
+        return None
+    clause = text[slice(*clause_of(clause_spans(text), new.start))]
     names = set()
     for i, q in enumerate(found):
-        if new is None or not text[max(0, q.start - 3):q.start].rstrip().endswith("不是") or \
-                found[i + 1:i + 2] != [new] or new.unit is None or new.unit != q.unit:
+        if not text[max(0, q.start - 3):q.start].rstrip().endswith("不是") or found[i + 1:i + 2] != [new] or new.unit != q.unit:
             continue
         for n, v in values.items():
             slot = spec.slots.get(n)
             c = None if slot is None or slot.type not in ("integer", "number") or isinstance(v, bool) \
                 else convert_quantity(q, slot.counts_in(), slot.unit_words())
-            if c is not None and c.value == v and not names_another(spec, n, text[slice(*clause_of(clause_spans(text), new.start))]):
+            if c is not None and c.value == v and not names_another(spec, n, clause):
                 names.add(n)
     return names.pop() if len(names) == 1 else None

@@ -290,7 +290,8 @@ class Meaning:
         """The options of ``name`` by their best score against the whole text, then, when the
         whole decides nothing and the text has several clauses, against each clause; a clause
         nearest an option the text denies ("车不是营运的") is no vote for it, nor one that says
-        nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form)."""
+        nothing but the form's own questions do (``topic``: "想退", "能退吗" to a returns form); a
+        short request in the questions' own words (``said``) matches nothing at all."""
         slot = space.slots[name]
         parts = units(text)
         if _the_request_only(parts[0], said, topic):
@@ -378,7 +379,7 @@ class Meaning:
 _FUNCTION = frozenset("想要我你他她能吗了的是个一可以吧呢啊呀哦请问下这那好么怎样还就都也再又在有没不")
 _WISH = re.compile(r"想|要|办|申请|咨询|问")  # a request says what one wants
 _APPLYING = frozenset("办申咨询了解查")  # 办, 申请, 咨询, 了解, 查: what one wants done, not what one has
-_ONE_OF = re.compile(r"[一两几][张个份辆本项件]")
+_ONE_OF = re.compile(r"[一两几][张个份辆本项件]")  # "再办一张": one of the thing asked for, no count of it
 _SHORT = 12  # Chinese characters: a request, not an account of one's case
 
 

@@ -71,7 +71,7 @@ class Verb:
     word: str
     plain: bool
     ongoing: bool  # an activity (在交): under way is yes; else a thing done, under way is no answer
-    alone: bool = False  # a verb's first character without its object (签 of 签字): sure in a clause of its own only
+    alone: bool = False  # a verb's first character without its object (签 of 签字): read in a reply of one clause only
 
 
 def _plainly_in(word: str, verb: str, nouns: tuple[str, ...]) -> bool:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from .quantities import DURATIONS, Quantity, convert_quantity
+from .quantities import DURATIONS, convert_quantity
+from .quantity import Quantity
 from .spec import Slot
 from .utterance import clause_of
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 from .corrected import ME
-from .quantities import Quantity, quantities
+from .quantities import quantities
+from .quantity import Quantity
 from .spec import FormSpec, Slot
 from .utterance import MEASURE, SOMEONE_ELSE, clause_of
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .quantities import Quantity
+from .quantity import Quantity
 from .spec import FormSpec, Slot
 
 # the closed class of kin words, by the person they name (老人 is a parent or a grandparent)

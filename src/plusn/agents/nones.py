@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 
-from .quantities import Quantity, quantities
+from .quantities import quantities
+from .quantity import Quantity
 from .spec import Slot
 from .utterance import ASKING, PAST, SOMEONE_ELSE, SUPPOSE, clause_of, clause_spans, correction_at, topic_of
 

@@ -32,11 +32,11 @@ from .quantities import (
     SAME_UNIT,
     SCALE_WORDS,
     UNITS,
-    Quantity,
     convert_quantity,
     days_ago,
     quantities,
 )
+from .quantity import Quantity
 from .spec import FormSpec, Slot
 from .utterance import (
     ASKING,

@@ -16,9 +16,10 @@ durations or halves (一年半, 两个半月), and the everyday forms fit in a p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .bounds import bound
+from .quantity import Quantity
 from .tenths import tenths
 from .utterance import clause_of, clause_spans
 
@@ -69,28 +70,6 @@ _JOIN = re.compile(r"\s*(?:零|又|and|,)?\s*", re.I)  # 一年零两个月, 1�
 EXACT = [{"年": 12, "月": 1}, {"周": 7, "天": 1}]  # pairs that convert without the 30-day month
 _HALF = re.compile(r"半\s*(?:个)?\s*|half\s+(?:an?\s+)?", re.I)  # 半年, 半个月, half a year
 _AND_A_HALF = re.compile(r"\s*\band\s+a\s+half\b", re.I)
-
-
-@dataclass(frozen=True)
-class Quantity:
-    value: float
-    unit: str | None  # the canonical unit written after the number (年, 月, 周, 天, …), or a slot's own word
-    start: int  # the span covers the bound words too: text[start:end] is what the user said ("不到一年")
-    end: int
-    low: float | None = None  # the interval the words allow, in ``unit``; None is the value itself,
-    high: float | None = None  # ±inf an open side ("超过三年" has no top)
-    low_in: bool = True  # whether the end itself is allowed (不到一年: 1 is not; 一年以上: 1 is)
-    high_in: bool = True
-    counted: bool = False  # people counted with a measure word or said to be none (三个人, 没招人): of a group
-    # the words may not name ("加上我一共三个人"), so certain only as a reply that says nothing else
-
-    @property
-    def bounded(self) -> bool:
-        """Whether the words give an interval rather than the number itself."""
-        return self.low is not None or self.high is not None
-
-    def interval(self) -> tuple[float, float]:
-        return (self.value if self.low is None else self.low, self.value if self.high is None else self.high)
 
 
 def chinese_number(s: str) -> float | None:

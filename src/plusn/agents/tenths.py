@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any, Protocol, TypeVar, cast
+
+from .quantity import Quantity
 
 _DIGITS = "一二三四五六七八九"
 _TENTHS = ("米", "块", "元", "斤", "公里")  # the units a digit after them is the tenth of
@@ -19,30 +20,10 @@ _TENTHS = ("米", "块", "元", "斤", "公里")  # the units a digit after them
 _AFTER = re.compile(rf"[{_DIGITS}](?![{_DIGITS}十百千万两零〇\d.]|\s*[个份人次件张条位家台笔本辆套项口门天年月周岁斤米块元分毛角])")
 
 
-class _Said(Protocol):
-    """A quantity read: :class:`.quantities.Quantity`, whose module calls this one."""
-
-    @property
-    def value(self) -> float: ...
-    @property
-    def unit(self) -> str | None: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def low(self) -> float | None: ...
-    @property
-    def high(self) -> float | None: ...
-
-
-_Q = TypeVar("_Q", bound=_Said)
-
-
-def tenths(text: str, found: list[_Q]) -> list[_Q]:
+def tenths(text: str, found: list[Quantity]) -> list[Quantity]:
     """The quantities with a unit's tenth joined to the number before it (and the bound said
     of the tenth, "五米三左右", said of the whole)."""
-    out: list[_Q] = []
+    out: list[Quantity] = []
     for q in found:
         prev = out[-1] if out else None
         m = _AFTER.match(text, q.start) if prev is not None and prev.unit in _TENTHS and q.unit is None \
@@ -51,7 +32,7 @@ def tenths(text: str, found: list[_Q]) -> list[_Q]:
             def shift(x: float | None, base: float = prev.value) -> float | None:
                 return None if x is None else base + x / 10
 
-            out[-1] = replace(cast(Any, q), value=shift(q.value), unit=prev.unit, start=prev.start,
+            out[-1] = replace(q, value=prev.value + q.value / 10, unit=prev.unit, start=prev.start,
                               low=shift(q.low), high=shift(q.high))
             continue
         out.append(q)

@@ -25,6 +25,8 @@ CLUB = FormSpec.model_validate({
                  "min": 0, "max": 240, "aliases": ["交会费", "缴费"]},
         "stay": {"type": "integer", "label": "居住时长", "ask": "您在本地住了多久？", "unit": "个月",
                  "min": 0, "max": 600, "aliases": ["住了"]},
+        "room": {"type": "number", "label": "储物间面积", "ask": "要租的储物间多大（平方米）？", "unit": "平方米",
+                 "units": {"平": 1, "平米": 1}, "min": 1, "max": 50, "aliases": ["储物间"]},
     },
     "tree": {"slot": "signed", "cases": {"false": {"decision": "先签协议"},
                                          "true": {"slot": "owes", "cases": {"true": {"decision": "先补缴"},
@@ -69,6 +71,7 @@ def test_a_time_of_not_doing_is_no_time_of_doing() -> None:
 def test_a_correction_that_names_the_answer_it_takes_back_corrects_that_slot() -> None:
     held = {"stay": 8}
     assert _read("哎呀说错了，不是八个月，是两个月", None, held) == {"stay": (2, True)}
+    assert _read("说错了，不是三平，是五平", None, {"room": 3})["room"] == (5, True)  # in the slot's own unit word
     # not: without a word of correction, where the number is still only a guess for either slot
     assert _read("不是八个月，是两个月", None, held).get("stay") != (2, True)
     # nor where what follows is no number in the same unit right after, or its clause names another

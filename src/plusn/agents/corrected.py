@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from .cues import cue_words, names_another
-from .quantities import Quantity, convert_quantity, quantities
+from .quantities import convert_quantity, quantities
+from .quantity import Quantity
 from .spec import FormSpec, Slot
 from .utterance import MEASURE, NOW, PAST, SOMEONE_ELSE, WHOLE, by_correction, clause_of, clause_spans
 
@@ -121,19 +122,18 @@ def denied_answer(spec: FormSpec, text: str, values: dict[str, object], at: int 
     """The one number slot whose answer held a correction says it is not, when the number read at
     ``at`` is the one right after, in the same unit, in a clause that names no other slot ("说错了，
     不是八个月，是两个月"; not "不是三个月，刚过去没几天，她72了", nor "不是两年，离职一个多月")."""
-    found = quantities(text)
-    new = next((q for q in found if q.start == at), None)
-    if new is None or new.unit is None:
-        return None
-    clause = text[slice(*clause_of(clause_spans(text), new.start))]
     names = set()
-    for i, q in enumerate(found):
-        if not text[max(0, q.start - 3):q.start].rstrip().endswith("不是") or found[i + 1:i + 2] != [new] or new.unit != q.unit:
+    for n, v in values.items():
+        slot = spec.slots.get(n)
+        if slot is None or slot.type not in ("integer", "number") or isinstance(v, bool):
             continue
-        for n, v in values.items():
-            slot = spec.slots.get(n)
-            c = None if slot is None or slot.type not in ("integer", "number") or isinstance(v, bool) \
-                else convert_quantity(q, slot.counts_in(), slot.unit_words())
-            if c is not None and c.value == v and not names_another(spec, n, clause):
+        found = quantities(text, slot.unit_words())  # in the slot's own units too (平米, 个平方)
+        new = next((q for q in found if q.start == at and q.unit is not None), None)
+        if new is None or names_another(spec, n, text[slice(*clause_of(clause_spans(text), new.start))]):
+            continue
+        for i, q in enumerate(found):
+            c = convert_quantity(q, slot.counts_in(), slot.unit_words())
+            if text[max(0, q.start - 3):q.start].rstrip().endswith("不是") and found[i + 1:i + 2] == [new] \
+                    and new.unit == q.unit and c is not None and c.value == v:
                 names.add(n)
     return names.pop() if len(names) == 1 else None

@@ -72,6 +72,32 @@ def test_before_a_yes_no_question_a_guess_is_asked_about_on_its_own() -> None:
     assert state.confirming and t.asked == "age" and "对吗" in (t.reply or "") and not state.noted
 
 
+def _two_guesses() -> tuple[forms.FormState, forms.Turn]:
+    """Two guesses before a yes/no question: both are asked about in one question."""
+    state = forms.FormState()
+    state.guesses = {"kind": "电动车", "age": 25}
+    return state, forms.turn(BIKES, state, None, "zh")
+
+
+def test_guesses_before_a_yes_no_question_are_asked_about_together() -> None:
+    state, t = _two_guesses()
+    assert t.reply == "您是说车型：电动车；年龄：25岁，对吗？（是 / 否）" and t.asked == "kind"
+    t = forms.turn(BIKES, state, "对", "zh")  # a yes confirms both
+    assert state.values == {"kind": "电动车", "age": 25} and t.asked == "registered"
+    state, _ = _two_guesses()
+    t = forms.turn(BIKES, state, "已经登记了", "zh")  # passed over for the next answer: both hold
+    assert t.decision is not None and t.decision["decision"] == "可以租"
+    assert t.confirmed == {"kind": "电动车", "age": 25}
+    state, _ = _two_guesses()
+    t = forms.turn(BIKES, state, "不对", "zh")  # a no takes both back: each is asked again
+    assert not state.values and not state.guesses and t.asked == "kind"
+    state, _ = _two_guesses()
+    t = forms.turn(BIKES, state, "不对，我16岁", "zh")  # the value it gives one of them is taken
+    assert state.values.get("age") == 16 and "age" not in state.guesses
+    t = forms.turn(BIKES, forms.FormState(guesses={"kind": "电动车", "age": 25}), None, "en")  # in English too
+    assert t.reply == "Do you mean 车型: 电动车; 年龄: 25? (yes / no)"
+
+
 def test_a_correction_in_reply_to_which_is_right_keeps_the_answer_it_names() -> None:
     state = forms.FormState()
     forms.turn(BIKES, state, "单车", "zh")

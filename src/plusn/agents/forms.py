@@ -9,8 +9,8 @@ extractor model for the long tail), then decides what the facts are worth:
   form asks which is right;
 - **a guess** (a match by meaning, a number with no word naming its slot) is confirmed before
   any decision rests on it: said back with the next question while one remains ("（我记下的是：
-  请假天数 3。…）"), else asked on its own ("您是说提取原因：租房，对吗？"); a user who answers
-  something else without contradicting it has confirmed it (:mod:`.confirming`);
+  请假天数 3。…）"), else asked about, all in one question ("您是说提取原因：租房，对吗？"); a
+  user who answers something else without contradicting it has confirmed it (:mod:`.confirming`);
 - **a bound** (不到一年, 二十多天, more than 2 years) decides only where it is as good as the
   number: the tree's conditions on its slot take the same branch at both ends of the interval.
   Then a point inside it is kept, and the user's own words are shown for it; otherwise the
@@ -333,14 +333,18 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
         # (an inferred guess is asked about on its own, and confirmed only by a yes; before a yes/no
         # question a bare 是 or 不对 could be said of either, so the guess is asked about first)
         state.noted = pending
-        shown = "；".join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang, spec)}" for g in state.noted)
-        notes.append(w["noted"].format(values=shown if lang == "zh" else shown.replace("；", "; ")))
+        shown = w["and"].join(f"{spec.slots[g].label or g} {state.shown(g, state.guesses[g], lang, spec)}" for g in state.noted)
+        notes.append(w["noted"].format(values=shown))
         guess = None
     if guess is not None:
         state.asked, state.confirming = guess, True
-        slot = spec.slots[guess]
-        value = state.shown(guess, state.guesses[guess], lang, spec)
-        return _ask(out, notes, w["confirm"].format(label=slot.label or guess, value=value), guess)
+        # the other guesses go in the same question, so that one reply settles them all: a yes,
+        # or an answer to something else, confirms them; a no takes them all back, to be asked
+        # again (an inferred guess needs a yes of its own, so it is asked about alone)
+        state.noted = [] if guess in state.implied else [g for g in pending if g != guess]
+        shown = [w["pair"].format(label=spec.slots[g].label or g, value=state.shown(g, state.guesses[g], lang, spec))
+                 for g in (guess, *state.noted)]
+        return _ask(out, notes, w["confirm"].format(values=w["and"].join(shown)), guess)
     if need is not None:
         if need in out.rejected:
             notes.append(w["invalid"].format(why=out.rejected[need]))

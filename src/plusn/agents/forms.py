@@ -342,9 +342,9 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
         # or an answer to something else, confirms them; a no takes them all back, to be asked
         # again (an inferred guess needs a yes of its own, so it is asked about alone)
         state.noted = [] if guess in state.implied else [g for g in pending if g != guess]
-        shown = [w["pair"].format(label=spec.slots[g].label or g, value=state.shown(g, state.guesses[g], lang, spec))
+        pairs = [w["pair"].format(label=spec.slots[g].label or g, value=state.shown(g, state.guesses[g], lang, spec))
                  for g in (guess, *state.noted)]
-        return _ask(out, notes, w["confirm"].format(values=w["and"].join(shown)), guess)
+        return _ask(out, notes, w["confirm"].format(values=w["and"].join(pairs)), guess)
     if need is not None:
         if need in out.rejected:
             notes.append(w["invalid"].format(why=out.rejected[need]))

@@ -20,10 +20,10 @@ from .activity import durations_done, how_long_done, not_done, to_come
 from .ages import age_said, an_age, english_age, unsaid_years, years_first
 from .answers import Invalid, validate, words
 from .corrected import ME, attributed, corrected, disowns, in_its_own_unit, names_the_slot, the_users, then_and_now
+from .counts import bare_count, counted, plain_count
 from .cues import cue_words, names_another
 from .kin import whose
 from .nones import counts_another, nones
-from .predicates import UNDER_WAY, echoed
 from .quantities import (
     DURATIONS,
     ELAPSED,
@@ -85,7 +85,7 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             continue
         q = _between_whole(slot, q, said)
         if said.unit is None and MEASURE.match(text, said.end) and (correcting or not asked or unit is not None) \
-                and not _bare_count(slot, text, said, asked or any(c in low for c in cues)):
+                and not bare_count(slot, text, said, asked or any(c in low for c in cues)):
             # "我有两个问题", "三个人去的", "出差了两次": things counted, not this slot's number
             # (only a count with no unit, asked, may be: "几个孩子？" "两个")
             continue
@@ -111,15 +111,8 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
             # days; "八天" even to "how many months?", when another slot counts in days itself
             # (but "七个多月" to "how many weeks?" is the answer: a finer unit holds it)
             continue
-        # (in a question, "36岁能领吗", a case supposed, "如果我36岁的话", an example or another time,
-        # "明年就36岁了", the number may be of another case; a question in another clause,
-        # "今年27岁，…，能领吗", asks about the case stated)
-        ts, te = topic_of(spans, q.start)
         of_another = SOMEONE_ELSE.search(text[cs:q.start]) is not None and not about_another(slot)
-        own = (_own_unit(spec, name, said, converted) or an_age(spec, name, text, said, spans)) and \
-            not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
-            not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and not of_another and \
-            sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
+        own = not of_another and _stated_own(spec, name, text, said, found, converted, spans)
         whole = _whole(slot, text, said, q.value, cued, converted, spans, cues) and timed < 0
         mine = disowned and (named or bool(said.unit)) and the_users(slot, text, (cs, ce), q.start, about_another(slot))
         r = Reading(value, sure=(asked or cued or own or mine) and whole, said=text[q.start:q.end].strip() if span else None, span=span,
@@ -139,6 +132,21 @@ def read_number(spec: FormSpec, name: str, text: str, asked: bool, lang: str, co
         guess = guess or r
         parts.append(span or (value, value))
     return first or guess
+
+
+def _stated_own(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity], converted: bool,
+                spans: list[tuple[int, int]]) -> bool:
+    """Whether the number says by itself that it is the slot's: in a unit no other slot takes, or
+    an age, the only number in that unit, and of the case stated. In a question ("36岁能领吗"), a
+    case supposed ("如果我36岁的话"), an example or another time ("明年就36岁了") it may be of
+    another case; a question in another clause ("今年27岁，…，能领吗") asks about the case stated."""
+    cs, ce = clause_of(spans, said.start)
+    ts, te = topic_of(spans, said.start)
+    said_in = spec.slots[name].unit_words()
+    return (_own_unit(spec, name, said, converted) or an_age(spec, name, text, said, spans)) and \
+        not ASKING.search(text[cs:ce]) and not SUPPOSE.search(text) and \
+        not (OTHER_CASE.search(text[ts:te]) and not THIS_TIME.search(text[cs:ce])) and \
+        sum(q2.unit == said.unit or q2.unit in said_in for q2 in found) == 1
 
 
 def holds(slot: Slot, text: str, lang: str) -> bool:
@@ -183,17 +191,6 @@ def _sums(slot: Slot, text: str, clause: tuple[int, int], parts: list[tuple[floa
 _SUM_SLACK = 0.1  # "加起来五千五六" over 3,000-odd and 2,500: a total is said rounded
 
 
-# a count said with 个 and nothing after it ("员工就两个", "两个吧")
-_COUNT_END = re.compile(r"\s*个[了的吧啊呀呢哦]*(?=[\s，。！？；、,.!?;~～…]|$)")
-
-
-def _bare_count(slot: Slot, text: str, said: Quantity, named: bool) -> bool:
-    """Whether "两个", said to a slot that counts things (人, 套, 次) that is asked or named, is its
-    count: the measure word ends the clause, so nothing else is counted."""
-    unit = slot.counts_in()
-    return named and unit is not None and MEASURE.fullmatch(unit) is not None and _COUNT_END.match(text, said.end) is not None
-
-
 def _another_kind(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity],
                   spans: list[tuple[int, int]]) -> bool:
     """Whether the number is of another kind than the slot's: the amount of a rate ("一个月工资才
@@ -214,40 +211,6 @@ def _between_whole(slot: Slot, q: Quantity, said: Quantity) -> Quantity:
     if slot.type != "integer" or q.bounded or q.value != said.value or abs(q.value - round(q.value)) <= _WHOLE:
         return q
     return replace(q, low=float(math.floor(q.value)), high=float(math.ceil(q.value)))
-
-
-_FILLER = re.compile(r"就|只|有|目前|现在|了|吧|啊|呀|的|是|个|大概|差不多|[招雇请聘]了?|[\s，。！,.!~]")
-# what another clause may not hold beside a plain count: a negation, a contrast, what was before,
-# people the user names, a number ("面试了三个，都没来", "员工有三个，但社保只交了一个")
-_CHANGES = re.compile(r"[不没未非无但只剩走辞过曾我俩两一二三四五六七八九十百\d明下再等要还挂后]|不过|可是|以前|之前|原来|自己|老婆|"
-                      r"老公|家|亲戚|儿|女|爸|妈|准备|打算")  # (明年, 下个月, 还在, 要等: not yet done)
-
-
-def _counted(slot: Slot, text: str, said: Quantity) -> bool:
-    """Whether the number counts people or things with a measure word, or none of them: "三个人",
-    "员工就两个", "没招人" (see Quantity.counted)."""
-    return said.counted or (said.unit is None and _bare_count(slot, text, said, True))
-
-
-def _plain_count(text: str, said: Quantity, spans: list[tuple[int, int]], cues: list[str], ask: str) -> bool:
-    """Whether a count is all its clause says, but for the slot's words and a few fillers ("目前就两个
-    员工", "没招人"; not "加上我一共三个人"), and no other clause may change it ("面试了三个，都没来";
-    "现在有五个员工，合同社保都有" is plain)."""
-    cs, ce = clause_of(spans, said.start)
-    rest = text[cs:said.start] + text[said.end:ce]
-    for c in sorted(cues, key=len, reverse=True):
-        rest = rest.replace(c, "")
-    others = [text[a:b] for a, b in spans if (a, b) != (cs, ce)]
-    # another clause only restates the question's own conditions as met, and plainly ("合同社保都有"
-    # to "…签了劳动合同并缴纳了社保？"; not "都是临时的", "社保在办", "社保明年交")
-    # none of them, and the user alone ("没雇人，就我自己"): the same thing said twice
-    alone = said.value == 0 and said.counted
-    return not _FILLER.sub("", rest) and not ASKING.search(text) and \
-        all((echoed(ask, o) is True and not _CHANGES.search(o) and not UNDER_WAY.search(o))
-            or (alone and _ME_ALONE.fullmatch(o.strip(" ，,。.！!~")) is not None) for o in others)
-
-
-_ME_ALONE = re.compile(r"(?:就|只有|只)?我(?:自己)?(?:一个人)?(?:在[干弄做忙])?(?:呢|啊|呀|吧)?")
 
 
 def _naming(spec: FormSpec, name: str) -> list[str]:
@@ -290,7 +253,7 @@ def _whole(slot: Slot, text: str, said: Quantity, value: float, cued: bool, conv
     a form for infants may be months: said back with its unit, to confirm)."""
     unsaid = converted and unsaid_years(text, said)
     return (cued or not converted or slot.type != "integer" or abs(value - round(value)) <= _WHOLE) and not unsaid \
-        and not (_counted(slot, text, said) and not _plain_count(text, said, spans, cues, slot.ask))
+        and not (counted(slot, text, said) and not plain_count(text, said, spans, cues, slot.ask))
 
 
 def _not_the_answer(spec: FormSpec, name: str, text: str, said: Quantity, found: list[Quantity], value: float,

@@ -137,18 +137,7 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
             named.add(canon)
         where.setdefault(canon, s)
         (neg if negated(low, s, cs, e) else pos).append(canon)
-    pos = list(dict.fromkeys(c for c in pos if c not in neg))
-    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
-        pos = [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
-    elif len(pos) > 1 and len(named & set(pos)) == 1:
-        pos = list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
-    elif len(pos) > 1 and correcting and correction_at(low) >= 0:
-        # "我是读专科的……哦不对，我去年专升本了，现在是本科": what the correction says, if one (not
-        # a plan or someone else's: "本科，不对，我在准备考研究生" says none)
-        after = {c for c, s, _ in said if c in pos and s > correction_at(low)
-                 and not _ANOTHER_TIME.search(low[slice(*clause_of(spans, s))])
-                 and not SOMEONE_ELSE.search(low[slice(*clause_of(spans, s))])}  # "不对，我老伴是农村户口"
-        pos = list(after) if len(after) == 1 else pos
+    pos = _chosen([c for c in dict.fromkeys(pos) if c not in neg], named, old, where, low, said, correcting)
     if not pos and not neg and (answering or not lex.pointing):
         slips = {c for c, s, _ in sound_spans(low, slot.choices()) if not negated(low, s, clause_of(spans, s)[0])}
         if len(slips) == 1:  # 被裁圆了: a word typed by its sound, a guess to confirm
@@ -159,6 +148,26 @@ def _enum(spec: FormSpec, name: str, text: str, answering: bool, old: Any = None
     if not pos and neg and len(rest) == 1:  # 户口不在本市: of 本市 and 外地, the other one
         return Reading(rest[0], sure=not weak)
     return None
+
+
+def _chosen(pos: list[str], named: set[str], old: Any, where: dict[str, int], low: str,
+            said: list[tuple[str, int, int]], correcting: bool) -> list[str]:
+    """Of several options said and not denied, the one the message gives, where one is: the one
+    a correction names, the one said as more than a place something is done, or the one after a
+    correction word; otherwise all of them (and no answer)."""
+    if len(pos) == 2 and old in pos and by_correction(low, where[next(c for c in pos if c != old)]):
+        return [c for c in pos if c != old]  # a correction names what it corrects: "说错了，是硕士，本科那是第一学历"
+    if len(pos) > 1 and len(named & set(pos)) == 1:
+        return list(named & set(pos))  # "外地户籍，在本市交社保": 本市 is only where it is paid
+    if len(pos) > 1 and correcting and correction_at(low) >= 0:
+        # "我是读专科的……哦不对，我去年专升本了，现在是本科": what the correction says, if one (not
+        # a plan or someone else's: "本科，不对，我在准备考研究生" says none)
+        spans = clause_spans(low)
+        after = {c for c, s, _ in said if c in pos and s > correction_at(low)
+                 and not _ANOTHER_TIME.search(low[slice(*clause_of(spans, s))])
+                 and not SOMEONE_ELSE.search(low[slice(*clause_of(spans, s))])}  # "不对，我老伴是农村户口"
+        return list(after) if len(after) == 1 else pos
+    return pos
 
 
 # after a correction word, a clause of another time than now ("不对，是成人，我之前是学生"), a plan or

@@ -279,7 +279,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # ("有一套，…" has some: 有 and a count of them)
     opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
                 for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
-        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
+        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head)) or _NONE_OF.match(head) is not None
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
@@ -329,6 +329,7 @@ def _whole_words(w: str, t: str) -> list[tuple[int, int]]:
 # a reply opening with no need ("不用登记了吧") or all one double negative ("没什么不能提供的"): no plain yes or no
 _NO_NEED = re.compile(r"(?:现在)?(?:不用|不需要|不必|没必要|无需)(?![了啦啊呀，,。.！!\s]|$)")  # not "不用了，…"
 _DOUBLE_NO = re.compile(r"没有?(?:什么|啥)[不没未无非]")
+_NONE_OF = re.compile(r"没有?(?:什么|啥)(?![不没未无非])")  # "没什么毛病，…" opens with a no, as "没有，…" does
 _COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 
 

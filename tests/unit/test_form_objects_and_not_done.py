@@ -1,6 +1,5 @@
 """Reading forms of the tests' own (a club's membership renewal): a verb whose object is left
-out (签好了, 没欠), a time of not doing, a correction that names the answer it takes back, and a
-reply that opens with none of anything (没什么毛病，…).
+out (签好了, 没欠), a time of not doing, and a correction that names the answer it takes back.
 (A request that answers nothing by meaning is tested in test_form_answers_by_method.py, beside
 its counting model.) Each test fails on the code before its rule; the cases after "not" guard
 what the rule must leave as it was."""
@@ -22,8 +21,6 @@ CLUB = FormSpec.model_validate({
                  "yes_words": ["欠费了", "欠着"], "no_words": ["没欠费", "不欠费"]},
         "locker": {"type": "boolean", "label": "退还柜子", "ask": "之前租的储物柜退了吗？",
                    "yes_words": ["退了", "退掉了"], "no_words": ["没退", "还没退"]},
-        "damage": {"type": "boolean", "label": "柜子损坏", "ask": "退还的储物柜有没有损坏？",
-                   "yes_words": ["坏了", "有损坏"], "no_words": ["没坏", "没有损坏"]},
         "paid": {"type": "integer", "label": "连续缴费时长", "ask": "会费已经连续交了多长时间？", "unit": "个月",
                  "min": 0, "max": 240, "aliases": ["交会费", "缴费"]},
         "stay": {"type": "integer", "label": "居住时长", "ask": "您在本地住了多久？", "unit": "个月",
@@ -84,12 +81,3 @@ def test_a_correction_that_names_the_answer_it_takes_back_corrects_that_slot() -
     # nor where the number denied is held by no slot, or by two
     assert _read("说错了，不是五个月，是两个月", None, held).get("stay") != (2, True)
     assert _read("说错了，不是八个月，是两个月", None, {"stay": 8, "paid": 8}).get("stay") != (2, True)
-
-
-def test_a_reply_that_opens_with_none_of_anything_says_no() -> None:
-    # "没什么…" opens with a no as "没有，…" does, whatever the words after it
-    for text in ("没什么毛病，就是有点旧", "没啥问题，就是锁有点紧", "没有什么，都好好的"):
-        assert _read(text, "damage")["damage"] == (False, True), text
-    # not a double no ("没什么不能退的" is no plain answer), nor a reply to another question
-    assert _read("没什么不能退的", "damage").get("damage", (None,))[0] is not False
-    assert "damage" not in _read("没什么毛病，就是有点旧")

@@ -260,6 +260,23 @@ def test_an_english_negation_before_the_authors_english_word_turns_it_around() -
     assert "expired" not in read(licence, "it hasn't expired, I think, but 下个月到期", "expired", "zh").found
 
 
+def test_an_english_word_said_of_the_other_party_is_not_the_users() -> None:
+    crash = FormSpec.model_validate({"slots": {
+        "fault": {"type": "boolean", "label": "主要责任", "ask": "事故认定书里，您本人负主要责任吗？",
+                  "yes_words": ["at fault", "mainly responsible"], "no_words": ["not at fault"]}}})
+
+    def fault(text: str) -> tuple[object, bool] | None:
+        r = read(crash, text, None, "zh").found.get("fault")
+        return None if r is None else (r.value, r.sure)
+
+    assert fault("The police report says the other driver was fully at fault.") is None
+    assert fault("another car was mainly responsible") is None
+    assert fault("The other driver was at fault, I was not at fault") == (False, True)
+    # not: the user's own, with the other party after it, or in another clause
+    assert fault("I was at fault, not the other driver") == (True, True)
+    assert fault("It was raining on the other side. I was at fault") == (True, True)
+
+
 def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken() -> None:
     """"现在就我老婆一个人上班" counts those who work, said of the wife: no correction of the household."""
     spec = FormSpec.model_validate({

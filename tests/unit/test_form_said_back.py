@@ -94,6 +94,20 @@ def test_guesses_before_a_yes_no_question_are_asked_about_together() -> None:
     state, _ = _two_guesses()
     t = forms.turn(BIKES, state, "不对，我16岁", "zh")  # the value it gives one of them is taken
     assert state.values.get("age") == 16 and "age" not in state.guesses
+    state, _ = _two_guesses()
+    forms.turn(BIKES, state, "不对，是单车", "zh")  # what a no says of the guess asked about is taken
+    assert state.values.get("kind") == "单车" and "age" not in state.guesses
+    state, _ = _two_guesses()
+    forms.turn(BIKES, state, "不对，我说错了，是十六岁", "zh")  # and of another one, read as ever
+    assert state.values.get("age") == 16 and "kind" not in state.values
+    state = forms.FormState(values={"registered": False}, guesses={"kind": "电动车", "age": 25})
+    forms.turn(BIKES, state, None, "zh")
+    t = forms.turn(BIKES, state, "不对，已经登记了", "zh")  # a no that corrects another answer held
+    assert state.values["registered"] is True and state.guesses == {"kind": "电动车", "age": 25}
+    assert t.asked == "kind" and "年龄：25岁" in (t.reply or "")  # they are asked about again
+    state, _ = _two_guesses()
+    forms.turn(BIKES, state, "没有", "zh")  # a bare no takes them all back, whatever its word
+    assert not state.guesses and not state.values
     t = forms.turn(BIKES, forms.FormState(guesses={"kind": "电动车", "age": 25}), None, "en")  # in English too
     assert t.reply == "Do you mean 车型: 电动车; 年龄: 25? (yes / no)"
 

@@ -108,11 +108,19 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     if not noted:
         return
     reply = plain_yes_no(text)
-    taken_back = _TAKES_BACK.match(text.strip().lower()) is not None
-    if taken_back:
+    # asked about with a guess of their own ("您是说…；…，对吗？"), they go with a bare no as that
+    # guess does, but not with a no that corrects another answer held ("不对，有合同"), as it
+    # does not go either
+    asked_too = state.confirming and state.asked is not None
+    taken_back = (_TAKES_BACK.match(text.strip().lower()) is not None or
+                  (asked_too and _BARE_NO.fullmatch(_PLAIN.sub("", text.lower())) is not None)) and \
+        not (asked_too and got.correction and _corrects_other(state, got, str(state.asked)))
+    if taken_back and not asked_too:
         kept = {n: r if r.sure else _in_its_unit(spec, state, n, r, noted, text) for n, r in got.found.items() if n in noted}
         got.found = {n: r for n, r in kept.items() if r is not None}
         got.rejected = {}
+    # (asked about with a guess of their own, what the reply says of any of them, or of anything
+    # else, is read as it would be were they not asked about with it: "不对，是私家车，八年")
     unsure = any(w in text.lower() for w in UNSURE)
     yes_to_them = reply is True and not got.found and not unsure
     if yes_to_them:
@@ -234,6 +242,8 @@ def _corrects_other(state: FormState, got: Read, name: str) -> bool:
 # replies that say only whether what was said back is right, not what the slot holds (有, 没有
 # say that), said once or over again
 _WRONG = re.compile(r"(?:不对|不是|否|错了|no|nope|wrong)+")
+_BARE_NO = re.compile(r"(?:不对|不是|否|错了|不|没有|没|no|nope|wrong)+")  # a no and nothing else
+_PLAIN = re.compile(r"[\s,.!，。！~、]+|[的啊呀吧呢哦啦嘛]")  # what a reply that says only that may hold
 _RIGHT = re.compile(r"(?:对|是|嗯|没错|对头|正确|好|可以|就|这样|yes|yeah|yep|right|correct|ok|okay)+")
 
 
@@ -242,7 +252,7 @@ def _right_or_wrong(text: str) -> bool | None:
     None where it says anything else ("对，已备案", "没领过")."""
     if re.search(r"[?？]", text) or HESITATES.search(text):
         return None  # "对？", "嗯……": asking back or trailing off
-    t = re.sub(r"[\s,.!，。！~、]+|[的啊呀吧呢哦啦嘛]", "", text.lower())
+    t = _PLAIN.sub("", text.lower())
     return False if _WRONG.fullmatch(t) else True if _RIGHT.fullmatch(t) else None
 
 

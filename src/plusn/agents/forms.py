@@ -341,7 +341,8 @@ def _next(spec: FormSpec, state: FormState, out: Turn, lang: str) -> Turn:
         # the other guesses go in the same question, so that one reply settles them all: a yes,
         # or an answer to something else, confirms them; a no takes them all back, to be asked
         # again (an inferred guess needs a yes of its own, so it is asked about alone)
-        state.noted = [] if guess in state.implied else [g for g in pending if g != guess]
+        on_path = {p["slot"] for p in path}  # (a guess the decision does not rest on is not asked about)
+        state.noted = [] if guess in state.implied else [g for g in pending if g != guess and g in on_path]
         pairs = [w["pair"].format(label=spec.slots[g].label or g, value=state.shown(g, state.guesses[g], lang, spec))
                  for g in (guess, *state.noted)]
         return _ask(out, notes, w["confirm"].format(values=w["and"].join(pairs)), guess)

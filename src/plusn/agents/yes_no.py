@@ -91,7 +91,7 @@ def read_yes_no(spec: FormSpec, name: str, text: str, asked: bool) -> Reading | 
         return None  # "正在办备案了": neither done nor refused, whatever words it holds ("社保还在交" is paying)
     if isinstance(said, tuple):
         return Reading(said[0], sure=said[1])
-    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower())]
+    own = [w.lower() for w in [*slot.yes_words, *slot.no_words] if says(t, w.lower()) and not _of_the_other(t, w.lower())]
     # the author's English yes words said only after a negation, in more than a plain no ("…, and
     # we don't own a car"), say neither yes nor no, whatever else the reply says: a yes word beside
     # them ("he's vaccinated but we haven't had the rabies shot") or a no word ("我没车, my wife
@@ -279,7 +279,7 @@ def _common_words(spec: FormSpec, name: str, text: str, asked: bool) -> Reading 
     # ("有一套，…" has some: 有 and a count of them)
     opens = any(head.startswith(w) and (len(w) > 1 or _BREAK.match(head, len(w)) is not None)
                 for w in (*YES, *NO) if not w.isascii()) or _HAS_SOME.match(head) is not None or \
-        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head)) or _NONE_OF.match(head) is not None
+        bool(re.match(r"^(?:yes|yeah|yep|no|nope|not|sure|correct|right)\b", head))
     if value is False and A_NOT_A.search(slot.ask) and _DENIES_THEN_HAS.match(head):
         return None  # "不对，我有两个儿子" to "有没有子女？": 不对 denies something said; what it has is unread
     if len(core) <= _SHORT or opens or any(c in t for c in cues):
@@ -329,7 +329,6 @@ def _whole_words(w: str, t: str) -> list[tuple[int, int]]:
 # a reply opening with no need ("不用登记了吧") or all one double negative ("没什么不能提供的"): no plain yes or no
 _NO_NEED = re.compile(r"(?:现在)?(?:不用|不需要|不必|没必要|无需)(?![了啦啊呀，,。.！!\s]|$)")  # not "不用了，…"
 _DOUBLE_NO = re.compile(r"没有?(?:什么|啥)[不没未无非]")
-_NONE_OF = re.compile(r"没有?(?:什么|啥)(?![不没未无非])")  # "没什么毛病，…" opens with a no, as "没有，…" does
 _COPULAS = ("是",)  # a yes word that, with more after it, links (是租的)
 
 
@@ -419,6 +418,20 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
     # a restatement alone is a guess: echoing the question is no predicate the rules know
     # ("工作交接同事说不用我安排" restates 安排 negated, and says no such thing)
     return Reading(echoes.pop(), sure=False) if not said and len(echoes) == 1 and not others - echoes - {None} else None
+
+
+# English: the other party named before a word in its clause ("the other driver was fully at
+# fault"): the word is said of them, not of the user (Chinese forms name 对方 in their own words)
+_THE_OTHER = re.compile(r"\b(?:the other|another)\b")
+
+
+def _of_the_other(t: str, word: str) -> bool:
+    """Whether an English word is said of the other party, named before it in its clause."""
+    at = said_at(t, word)
+    if not word.isascii() or at < 0:
+        return False
+    cs, _ = clause_of(clause_spans(t), at)
+    return _THE_OTHER.search(t, cs, at) is not None
 
 
 def _cue_says(slot: Slot, cue: str) -> bool:

@@ -270,11 +270,11 @@ def test_an_english_word_said_of_the_other_party_is_not_the_users() -> None:
         return None if r is None else (r.value, r.sure)
 
     assert fault("The police report says the other driver was fully at fault.") is None
-    assert fault("another car was mainly responsible") is None
     assert fault("The other driver was at fault, I was not at fault") == (False, True)
     # not: the user's own, with the other party after it, or in another clause
     assert fault("I was at fault, not the other driver") == (True, True)
     assert fault("It was raining on the other side. I was at fault") == (True, True)
+    assert fault("I took another road and was at fault") == (True, True)  # another thing, not party
 
 
 def test_a_count_said_of_another_person_in_a_correction_is_asked_about_not_taken() -> None:

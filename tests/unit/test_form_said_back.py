@@ -98,8 +98,12 @@ def test_guesses_before_a_yes_no_question_are_asked_about_together() -> None:
     forms.turn(BIKES, state, "不对，是单车", "zh")  # what a no says of the guess asked about is taken
     assert state.values.get("kind") == "单车" and "age" not in state.guesses
     state, _ = _two_guesses()
-    forms.turn(BIKES, state, "不对，我说错了，是十六岁", "zh")  # and of another one, read as ever
-    assert state.values.get("age") == 16 and "kind" not in state.values
+    forms.turn(BIKES, state, "不对，我说错了，是十六岁", "zh")  # and of another one, read as ever:
+    assert state.values.get("age") == 16 and "kind" not in state.values  # the no is said of that one,
+    assert state.guesses.get("kind") == "电动车" and not state.denied  # and the first is asked again
+    state, _ = _two_guesses()
+    forms.turn(BIKES, state, "对，不过不是25岁", "zh")  # a yes with a but: the first guess only
+    assert state.values == {"kind": "电动车"} and "age" in state.guesses
     state = forms.FormState(values={"registered": False}, guesses={"kind": "电动车", "age": 25})
     forms.turn(BIKES, state, None, "zh")
     t = forms.turn(BIKES, state, "不对，已经登记了", "zh")  # a no that corrects another answer held

@@ -21,9 +21,11 @@ _TAKES_BACK = re.compile(r"(?:不对|不是这样|错了|说错了|搞错了|记
 _OPENING_NO = ("不是", "不对", "没有", "不", "no", "not", "nope")  # a reply that opens with these says no
 
 
-def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool, lang: str) -> None:
+def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, other: bool, lang: str,
+           together: tuple[str, ...] = ()) -> None:
     """The answer to a confirmation or to "which is right?", if the last question was one.
-    ``other``: the reply read a value of another slot (kept or not)."""
+    ``other``: the reply read a value of another slot (kept or not); ``together``: the other
+    guesses asked about in the same question."""
     name = state.asked
     if name is None or not (state.confirming or state.conflict is not None):
         return
@@ -52,6 +54,9 @@ def settle(spec: FormSpec, state: FormState, text: str, got: Read, out: Turn, ot
         # (unless the reply denies its option)
         again = reply is False and guess is not None and got.correction and _corrects_other(state, got, name) and \
             not (isinstance(guess, str) and guess in negated_options(spec.slots[name], text))
+        # a no that gives another guess of the question its value ("不对，是三个月") is said of that
+        # one: this guess is neither denied nor taken, and is asked about again
+        again = again or (reply is False and guess is not None and any(n in got.found for n in together))
         verdict = _right_or_wrong(text)
         if verdict is not None:
             # a reply that only says whether what was said back is right ("对", "嗯嗯", "不对不对"):
@@ -122,6 +127,9 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
     # (asked about with a guess of their own, what the reply says of any of them, or of anything
     # else, is read as it would be were they not asked about with it: "不对，是私家车，八年")
     unsure = any(w in text.lower() for w in UNSURE)
+    # a yes with a "but" after it ("对，不过不是七八天") may be said of the guess asked about alone:
+    # the others are asked about again
+    unsure = unsure or (asked_too and reply is True and _BUT.search(text.lower()) is not None)
     yes_to_them = reply is True and not got.found and not unsure
     if yes_to_them:
         got.rejected = {}  # "对" is no failed answer to the question asked with them
@@ -242,6 +250,7 @@ def _corrects_other(state: FormState, got: Read, name: str) -> bool:
 # replies that say only whether what was said back is right, not what the slot holds (有, 没有
 # say that), said once or over again
 _WRONG = re.compile(r"(?:不对|不是|否|错了|no|nope|wrong)+")
+_BUT = re.compile(r"不过|但是|但|可是|只是|就是(?!这样|这个|的|[啊呀吧，,。.!！]|$)|\b(?:but|however|though|except)\b")
 _BARE_NO = re.compile(r"(?:不对|不是|否|错了|不|没有|没|no|nope|wrong)+")  # a no and nothing else
 _PLAIN = re.compile(r"[\s,.!，。！~、]+|[的啊呀吧呢哦啦嘛]")  # what a reply that says only that may hold
 _RIGHT = re.compile(r"(?:对|是|嗯|没错|对头|正确|好|可以|就|这样|yes|yeah|yep|right|correct|ok|okay)+")

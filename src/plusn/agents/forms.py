@@ -185,12 +185,13 @@ def turn(spec: FormSpec, state: FormState, text: str | None, lang: str,
         # anything ("不好说，反正入职两年了") agrees to nothing
         other = any(n != state.asked for n in got.found) and not any(w in text.lower() for w in UNSURE)
         exact_for_bound(spec, state, text, got, lang)
+        together = tuple(state.noted) if state.confirming else ()  # asked about with the guess confirmed
         passed_over(spec, state, text, got, out)  # (before a bound too loose to keep is set apart)
         if state.asked in got.rejected and any(n != state.asked for n in got.found):
             del got.rejected[state.asked]  # it answers another question ("三年"): kept, and this one asked again
         _weigh_bounds(spec, state, got)
         asked = state.asked
-        settle(spec, state, text, got, out, other, lang)
+        settle(spec, state, text, got, out, other, lang, together)
         # "不是病假，是事假" denies the option held and names another: a correction of that slot
         denied = {n for n, r in got.found.items() if spec.slots[n].type == "enum" and n in state.values
                   and state.values[n] != r.value and state.values[n] in negated_options(spec.slots[n], text)}

@@ -422,7 +422,7 @@ def stated_yes_no(spec: FormSpec, name: str, text: str) -> Reading | None:
 
 # English: the other party named before a word in its clause ("the other driver was fully at
 # fault"): the word is said of them, not of the user (Chinese forms name 对方 in their own words)
-_THE_OTHER = re.compile(r"\b(?:the other|another)\b")
+_THE_OTHER = re.compile(r"\bthe other\b")  # (not "another": "moved to another flight against my will")
 
 
 def _of_the_other(t: str, word: str) -> bool:

@@ -33,7 +33,7 @@ def how_long_done(slot: Slot, cues: list[str], low: str, said: Quantity, spans: 
     if said.unit not in DURATIONS:
         return False
     cs, ce = clause_of(spans, said.start)
-    own = " ".join([slot.label or "", slot.ask, *slot.aliases]).lower()
+    own = slot.own_words().lower()
     verb = _WORKED.search(low, cs, said.start)
     worked = verb is not None and slot.counts_in() == "天" and not any(w in own for w in (*_OF_WORK, verb.group(1)))
     done = low[cs:said.start].endswith("了") and _NO_OBJECT.match(low, said.end) is None and \
@@ -80,7 +80,7 @@ def not_done(slot: Slot, low: str, said: Quantity, spans: list[tuple[int, int]])
     joined to it ("断缴三个月") or right before the duration ("断了三个月", "欠了半年"). Not a stop
     denied ("三年没断过"), after the duration ("交了三年就停了"), or of another verb ("住了两年没
     回过老家"); nor where the question asks of the not doing ("欠了几个月？")."""
-    own = " ".join([slot.label or "", slot.ask, *slot.aliases]).lower()
+    own = slot.own_words().lower()
     if said.unit not in DURATIONS or re.search(r"[没未忘漏少]|断|停|欠", own):
         return False
     cs, ce = clause_of(spans, said.start)

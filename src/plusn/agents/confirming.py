@@ -126,10 +126,10 @@ def passed_over(spec: FormSpec, state: FormState, text: str, got: Read, out: Tur
         got.rejected = {}
     # (asked about with a guess of their own, what the reply says of any of them, or of anything
     # else, is read as it would be were they not asked about with it: "不对，是私家车，八年")
-    unsure = any(w in text.lower() for w in UNSURE)
-    # a yes with a "but" after it ("对，不过不是七八天") may be said of the guess asked about alone:
-    # the others are asked about again
-    unsure = unsure or (asked_too and reply is True and _BUT.search(text.lower()) is not None)
+    # (a yes with a "but" after it, "对，不过不是七八天", may be said of the guess asked about alone:
+    # the others are asked about again, as after a reply unsure of anything)
+    but = asked_too and reply is True and _BUT.search(text.lower()) is not None
+    unsure = but or any(w in text.lower() for w in UNSURE)
     yes_to_them = reply is True and not got.found and not unsure
     if yes_to_them:
         got.rejected = {}  # "对" is no failed answer to the question asked with them
@@ -249,9 +249,10 @@ def _corrects_other(state: FormState, got: Read, name: str) -> bool:
 
 # replies that say only whether what was said back is right, not what the slot holds (有, 没有
 # say that), said once or over again
-_WRONG = re.compile(r"(?:不对|不是|否|错了|no|nope|wrong)+")
+_SAYS_WRONG = r"不对|不是|否|错了|no|nope|wrong"
+_WRONG = re.compile(rf"(?:{_SAYS_WRONG})+")
 _BUT = re.compile(r"不过|但是|但|可是|只是|就是(?!这样|这个|的|[啊呀吧，,。.!！]|$)|\b(?:but|however|though|except)\b")
-_BARE_NO = re.compile(r"(?:不对|不是|否|错了|不|没有|没|no|nope|wrong)+")  # a no and nothing else
+_BARE_NO = re.compile(rf"(?:{_SAYS_WRONG}|不|没有|没)+")  # a no and nothing else, in any word
 _PLAIN = re.compile(r"[\s,.!，。！~、]+|[的啊呀吧呢哦啦嘛]")  # what a reply that says only that may hold
 _RIGHT = re.compile(r"(?:对|是|嗯|没错|对头|正确|好|可以|就|这样|yes|yeah|yep|right|correct|ok|okay)+")
 

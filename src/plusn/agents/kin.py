@@ -31,7 +31,7 @@ def _groups(word: str) -> frozenset[str]:
 
 def _kin_of(slot: Slot) -> frozenset[str]:
     """The kin the slot asks about, by its own words (孩子年龄: a child's); none for the user's own."""
-    own = " ".join([slot.label or "", slot.ask, *slot.aliases])
+    own = slot.own_words()
     return frozenset(k for m in _PERSON.finditer(own) for k in _groups(m.group()))
 
 

@@ -218,7 +218,7 @@ def _naming(spec: FormSpec, name: str) -> list[str]:
     离职 names 离职时长); another option it is asked under says the branch, not the number
     ("在三亚旅游的时候" names no amount)."""
     slot = spec.slots[name]
-    own = " ".join([slot.label or "", slot.ask, *slot.aliases])
+    own = slot.own_words()
     measured = {w for s in spec.slots.values() if s.type == "enum" for ws in s.choices().values()
                 if any(w in own for w in ws) for w in ws}
     return [c for c in cue_words(spec, name) if c in own or c in measured]
@@ -362,7 +362,7 @@ _ASIDE = re.compile(r"[（(][^)）]*(?:不含|不包括|不算|除外|以外)[^)
 
 def about_another(slot: Slot) -> bool:
     """Whether the slot is itself about another person than the user (孩子的年龄, 配偶的收入)."""
-    return SOMEONE_ELSE.search(" ".join([slot.label or "", slot.ask, *slot.aliases])) is not None
+    return SOMEONE_ELSE.search(slot.own_words()) is not None
 
 
 def _quantities(slot: Slot, text: str, spans: list[tuple[int, int]], cues: list[str], asked: bool) -> list[Quantity]:

@@ -188,6 +188,10 @@ class Slot(_Strict):
         """The words its numbers may be said in beside the durations (see :func:`unit_words`)."""
         return unit_words(canonical_unit(self.unit) if self.unit else None, self.units)
 
+    def own_words(self) -> str:
+        """Its label, question and aliases in one text: the words its author names it by."""
+        return " ".join([self.label or "", self.ask, *self.aliases])
+
     def choices(self) -> dict[str, list[str]]:
         if isinstance(self.options, dict):
             return {str(k): [str(k), *map(str, v)] for k, v in self.options.items()}
